@@ -1,0 +1,31 @@
+# Parley. Every Go command uses the sqlite_fts5 build tag.
+GO      ?= go
+TAGS    := sqlite_fts5
+ADDR    ?= 127.0.0.1:8080
+DATA    ?= ./data
+
+# The demo login that `make run` creates in an empty ./data (loopback only).
+RUN_ADMIN_EMAIL    ?= admin@demo.parley.test
+RUN_ADMIN_PASSWORD ?= parley-demo
+
+.PHONY: build run test bench vet clean
+
+build:
+	$(GO) build -tags $(TAGS) -o bin/parley ./cmd/parley
+
+run: build
+	PARLEY_ADMIN_EMAIL=$${PARLEY_ADMIN_EMAIL:-$(RUN_ADMIN_EMAIL)} \
+	PARLEY_ADMIN_PASSWORD=$${PARLEY_ADMIN_PASSWORD:-$(RUN_ADMIN_PASSWORD)} \
+	./bin/parley serve --addr $(ADDR) --data $(DATA) --demo
+
+test:
+	$(GO) test -race -tags $(TAGS) -count=1 ./...
+
+bench:
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./...
+
+vet:
+	$(GO) vet -tags $(TAGS) ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,136 @@
+package agentui_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	agentui "parley/agent-ui"
+	"parley/crm"
+	"parley/crm/sqlite"
+	"parley/server"
+)
+
+const password = "correct horse battery"
+
+// fixture is a running Parley: a real SQLite file, the HTTP server with the console and the
+// WebSocket hub, an admin and one api inbox.
+type fixture struct {
+	t     *testing.T
+	db    *sqlite.DB
+	bus   *crm.LocalBus
+	srv   *httptest.Server
+	admin *crm.Agent
+	inbox int64
+	token string // the admin's API token, for POST /api/v1/inbound
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	bus := crm.NewBus()
+	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.Default()
+	}
+	s := server.New(db, server.Options{UI: agentui.Handler(), Bus: bus, Logger: logger})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx)
+	}()
+	srv := httptest.NewServer(s)
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		srv.Close()
+		db.Close()
+	})
+	f := &fixture{t: t, db: db, bus: bus, srv: srv}
+	f.admin = f.agent("ada@test.example", "Ada Admin", crm.RoleAdmin)
+	in, err := db.CreateInbox(crm.WithAgent(context.Background(), f.admin), &crm.Inbox{Kind: crm.KindAPI, Name: "Web shop", Config: map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.inbox = in.ID
+	if f.token, err = db.CreateToken(context.Background(), f.admin.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// agent creates an agent in the fixture's inbox.
+func (f *fixture) agent(email, name, role string, inboxes ...int64) *crm.Agent {
+	f.t.Helper()
+	a, err := f.db.CreateAgent(context.Background(), &crm.NewAgent{Email: email, Name: name, Role: role, Password: password, InboxIDs: inboxes})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return a
+}
+
+// inbound files a customer message through POST /api/v1/inbound, as a shop's backend
+// would, and returns the ticket id.
+func (f *fixture) inbound(extID, name, email, subject, text string) int64 {
+	f.t.Helper()
+	body, _ := json.Marshal(map[string]any{"inbox": f.inbox, "external_id": extID,
+		"from": map[string]string{"name": name, "email": email}, "subject": subject, "text": text})
+	req, _ := http.NewRequest("POST", f.srv.URL+"/api/v1/inbound", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var res crm.IngestResult
+	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&res) != nil || res.TicketID == 0 {
+		f.t.Fatalf("POST /api/v1/inbound: %d", resp.StatusCode)
+	}
+	return res.TicketID
+}
+
+// ingest files a message straight into the store, skipping the API's sanitizer, as a
+// careless connector might.
+func (f *fixture) ingest(in *crm.Inbound) *crm.IngestResult {
+	f.t.Helper()
+	in.InboxID = f.inbox
+	if in.ReceivedAt.IsZero() {
+		in.ReceivedAt = time.Now()
+	}
+	res, err := f.db.Ingest(context.Background(), in)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return res
+}
+
+func (f *fixture) ticket(id int64) *crm.Ticket {
+	f.t.Helper()
+	t, err := f.db.Ticket(context.Background(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return t
+}
+
+func (f *fixture) messages(ticketID int64) []*crm.Message {
+	f.t.Helper()
+	msgs, _, err := f.db.Messages(context.Background(), ticketID, crm.Page{Limit: 200})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return msgs
+}

@@ -1,0 +1,56 @@
+// api.js talks to the REST API. The CSRF token lives only in memory: a reload gets it
+// again from GET /api/v1/me.
+
+let csrf = '';
+let onUnauthorized = () => {};
+
+export function setCSRF(token) { csrf = token || ''; }
+export function whenUnauthorized(fn) { onUnauthorized = fn; }
+
+// APIError carries the API's error code and its message, which is safe to show.
+export class APIError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export async function api(method, path, body) {
+  const opt = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  if (body !== undefined) {
+    opt.headers['Content-Type'] = 'application/json';
+    opt.body = JSON.stringify(body);
+  }
+  if (method !== 'GET' && csrf) opt.headers['X-CSRF-Token'] = csrf;
+  let res;
+  try {
+    res = await fetch(path, opt);
+  } catch {
+    throw new APIError(0, 'network', 'The server could not be reached. Check your connection.');
+  }
+  if (res.status === 204) return null;
+  let data = null;
+  try { data = await res.json(); } catch { /* not JSON */ }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    if (res.status === 401 && path !== '/api/v1/login') onUnauthorized();
+    throw new APIError(res.status, e.code || 'internal', e.message || `Request failed (${res.status}).`);
+  }
+  return data;
+}
+
+export const get = (path) => api('GET', path);
+export const post = (path, body) => api('POST', path, body ?? {});
+export const patch = (path, body) => api('PATCH', path, body);
+export const del = (path) => api('DELETE', path);
+
+// qs builds a query string from the non-empty values of params.
+export function qs(params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== '' && v != null) u.set(k, v);
+  }
+  const s = u.toString();
+  return s ? '?' + s : '';
+}

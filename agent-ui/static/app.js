@@ -1,0 +1,306 @@
+// app.js starts the console: the session, the router, the live socket and the shortcuts.
+
+import { get, post, setCSRF, whenUnauthorized } from './api.js';
+import { h, fill, $, isTyping } from './dom.js';
+import { state, isManager, folders } from './state.js';
+import { Live } from './socket.js';
+import { loadList, loadMore, renderList, renderFolders, refreshCounts, upsert, runSearch, neighbour, refreshTimes, markCurrent } from './list.js';
+import { openTicket, closeTicket, onMessage, onTicket, onCollision, agentGone, renderCollisions, focusReply, resolveCurrent, useSocket, sendViewing } from './ticket.js';
+import { renderCustomer, onCustomerEvent } from './customer.js';
+import { showSettings } from './settings.js';
+
+const live = new Live(onEvent, onConnState);
+useSocket(live);
+
+// ---- session ----
+
+async function boot() {
+  whenUnauthorized(showLogin);
+  $('#login-form').addEventListener('submit', login);
+  try {
+    const me = await get('/api/v1/me');
+    await start(me.agent, me.csrf_token);
+  } catch (e) {
+    if (e.status === 401) showLogin();
+    else fill(document.body, h('p', { class: 'error pad', role: 'alert' }, 'Parley could not start: ' + e.message));
+  }
+}
+
+function showLogin() {
+  live.stop();
+  state.me = null;
+  setCSRF('');
+  $('#app').hidden = true;
+  $('#login').hidden = false;
+  document.body.dataset.view = 'login';
+  document.title = 'Sign in · Parley';
+  $('#login-email').focus();
+}
+
+async function login(e) {
+  e.preventDefault();
+  const err = $('#login-error');
+  err.textContent = '';
+  const email = $('#login-email').value.trim();
+  const password = $('#login-password').value;
+  if (!email || !password) {
+    err.textContent = 'Enter your email and password.';
+    return;
+  }
+  try {
+    const res = await post('/api/v1/login', { email, password });
+    $('#login-password').value = '';
+    await start(res.agent, res.csrf_token);
+  } catch (ex) {
+    err.textContent = ex.code === 'unauthorized' ? 'Wrong email or password.' : ex.message;
+  }
+}
+
+async function logout() {
+  try { await post('/api/v1/logout'); } catch { /* the session is gone either way */ }
+  location.hash = '';
+  showLogin();
+}
+
+let started = false;
+
+async function start(agent, csrf) {
+  state.me = agent;
+  setCSRF(csrf);
+  $('#login').hidden = true;
+  $('#app').hidden = false;
+  document.body.dataset.view = 'app';
+  $('#me-name').textContent = agent.name;
+  $('#settings-link').hidden = !isManager();
+  await loadReference();
+  if (!started) {
+    started = true;
+    wire();
+  }
+  live.start();
+  renderFolders();
+  renderTeam();
+  refreshCounts(0);
+  await route();
+  updateTitle();
+}
+
+// loadReference loads the names the views need: agents, inboxes and canned responses.
+async function loadReference() {
+  const [a, i, c] = await Promise.allSettled([
+    get('/api/v1/agents'), get('/api/v1/inboxes'), get('/api/v1/canned-responses'),
+  ]);
+  state.agents = a.status === 'fulfilled' ? a.value.agents : [state.me];
+  state.inboxes = i.status === 'fulfilled' ? i.value.inboxes : [];
+  state.canned = c.status === 'fulfilled' ? c.value.canned_responses : [];
+  fill($('#f-inbox'), h('option', { value: '' }, 'All inboxes'), state.inboxes.map((x) => h('option', { value: x.id }, x.name)));
+  fill($('#f-assignee'), h('option', { value: '' }, 'Folder default'), h('option', { value: 'me' }, 'Me'),
+    h('option', { value: 'unassigned' }, 'Unassigned'),
+    state.agents.filter((x) => x.id !== state.me.id).map((x) => h('option', { value: x.id }, x.name)));
+  for (const [k, v] of Object.entries(state.filters)) {
+    const el = $('#f-' + k);
+    if (el) el.value = v;
+  }
+}
+
+// ---- routing: #/inbox/mine, #/tickets/42, #/customers/7, #/search/words, #/settings/agents ----
+
+let lastListKey = '';
+
+async function route() {
+  if (!state.me) return;
+  const [, section = 'inbox', arg = ''] = (location.hash || '#/inbox/mine').split('/');
+  const settings = section === 'settings';
+  $('#settings-pane').hidden = !settings;
+  document.body.dataset.section = settings ? 'settings' : 'work';
+  if (settings) {
+    if (!(await showSettings(arg))) location.hash = '#/inbox/' + state.folder;
+    return;
+  }
+  if (section === 'search') {
+    const q = decodeURIComponent(arg);
+    $('#search-q').value = q;
+    if (q !== state.search) await runSearch(q);
+    document.body.dataset.pane = 'list';
+    return;
+  }
+  if (section === 'inbox') {
+    const f = folders.some((x) => x.id === arg) ? arg : 'mine';
+    state.search = '';
+    $('#search-q').value = '';
+    await showList(f);
+    if (state.ticketID) closeTicket();
+    document.body.dataset.pane = 'list';
+    return;
+  }
+  if (!lastListKey) await showList(state.folder);
+  if (section === 'tickets') {
+    const id = Number(arg);
+    document.body.dataset.pane = 'ticket';
+    if (id > 0 && id !== state.ticketID) await openTicket(id);
+    else if (!(id > 0)) closeTicket();
+    updateTitle();
+    return;
+  }
+  if (section === 'customers') {
+    const id = Number(arg);
+    closeTicket();
+    document.body.dataset.pane = 'ticket';
+    fill($('#ticket-pane'), h('div', { class: 'pad' },
+      h('button', { type: 'button', class: 'link back', onclick: () => history.back() }, '← Back'),
+      h('div', { id: 'customer-main' })));
+    if (id > 0) renderCustomer(id, $('#customer-main'));
+    return;
+  }
+  location.hash = '#/inbox/' + state.folder;
+}
+
+// showList loads the folder unless it is already shown with the same filters.
+async function showList(folder) {
+  const key = folder + JSON.stringify(state.filters);
+  state.folder = folder;
+  renderFolders();
+  refreshCounts();
+  if (key === lastListKey && !state.search) {
+    renderList();
+    return;
+  }
+  lastListKey = key;
+  await loadList();
+}
+
+// ---- live events ----
+
+function onConnState(s, info = {}) {
+  const el = $('#conn');
+  el.dataset.state = s;
+  el.textContent = s === 'live' ? 'Live' : s === 'connecting' ? 'Connecting…' : 'Offline — reconnecting…';
+  if (s === 'live') {
+    // Without a resume point the page may have missed events: read the list again.
+    if (!info.resumed) {
+      lastListKey = '';
+      if (!state.search) showList(state.folder);
+    }
+    if (state.ticketID) sendViewing();
+  }
+}
+
+function onEvent(f) {
+  const d = f.data;
+  switch (f.type) {
+    case 'ticket.created':
+    case 'ticket.updated':
+      if (!d) return;
+      upsert(d);
+      onTicket(d);
+      markCurrent();
+      refreshCounts();
+      break;
+    case 'message.created':
+    case 'message.updated':
+      onMessage(f.type, d);
+      if (f.type === 'message.created' && !state.search) renderList();
+      break;
+    case 'customer.updated':
+    case 'customer.merged':
+    case 'order.updated':
+      onCustomerEvent(f.type, d);
+      break;
+    case 'typing':
+    case 'viewing':
+      onCollision(f.type, d);
+      break;
+    case 'presence':
+      // The first frame lists everyone connected; later ones change one agent.
+      if (d && Array.isArray(d.agents)) {
+        state.presence.clear();
+        for (const p of d.agents) state.presence.set(p.agent_id, p.status);
+        for (const m of state.collisions.values()) {
+          for (const id of m.keys()) if (typeof id === 'number' && !state.presence.has(id)) m.delete(id);
+        }
+      } else if (d && d.agent_id) {
+        state.presence.set(d.agent_id, d.status);
+        if (d.status === 'offline') agentGone(d.agent_id);
+      }
+      renderTeam();
+      break;
+    default:
+      break; // error frames and unknown types are not for the user
+  }
+  updateTitle();
+}
+
+function renderTeam() {
+  const online = state.agents.filter((a) => a.id !== state.me.id && ['online', 'away'].includes(state.presence.get(a.id)));
+  fill($('#team-list'), online.length ? online.map((a) => h('li', { class: 'presence-' + state.presence.get(a.id) },
+    h('span', { class: 'dot', 'aria-hidden': 'true' }), `${a.name}${state.presence.get(a.id) === 'away' ? ' (away)' : ''}`))
+    : h('li', { class: 'muted' }, 'Nobody else right now'));
+}
+
+function updateTitle() {
+  const n = state.unread.size;
+  const base = state.ticket ? `#${state.ticket.id} ${state.ticket.subject || ''}`.trim() + ' · Parley' : 'Parley';
+  document.title = n > 0 ? `(${n}) ${base}` : base;
+}
+
+// ---- controls and shortcuts ----
+
+function wire() {
+  window.addEventListener('hashchange', () => { route().then(updateTitle); });
+  $('#logout').addEventListener('click', logout);
+  $('#help-button').addEventListener('click', () => $('#help').showModal());
+  $('#load-more').addEventListener('click', () => loadMore().catch(() => {}));
+  $('#clear-search').addEventListener('click', () => { location.hash = '#/inbox/' + state.folder; });
+  $('#search-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const q = $('#search-q').value.trim();
+    if (!q) return;
+    state.search = '';
+    location.hash = '#/search/' + encodeURIComponent(q);
+  });
+  $('#search-q').addEventListener('keydown', (e) => { if (e.key === 'Escape') e.target.blur(); });
+  const filters = $('#filters');
+  filters.addEventListener('change', applyFilters);
+  filters.addEventListener('submit', (e) => { e.preventDefault(); applyFilters(); });
+  filters.addEventListener('reset', () => setTimeout(applyFilters));
+  document.addEventListener('keydown', onKey);
+  document.addEventListener('visibilitychange', () => {
+    live.send({ type: 'presence', status: document.hidden ? 'away' : 'online' });
+    if (!document.hidden && state.ticketID) {
+      state.unread.delete(state.ticketID);
+      updateTitle();
+    }
+  });
+  setInterval(renderCollisions, 1000);
+  setInterval(refreshTimes, 30000);
+}
+
+function applyFilters() {
+  for (const k of Object.keys(state.filters)) {
+    state.filters[k] = ($('#f-' + k).value || '').trim();
+  }
+  if (state.search) {
+    location.hash = '#/inbox/' + state.folder;
+    return;
+  }
+  showList(state.folder);
+}
+
+function onKey(e) {
+  if (e.ctrlKey || e.metaKey || e.altKey || isTyping(e) || !state.me || $('#help').open) return;
+  if (document.body.dataset.section === 'settings' && e.key !== '?' && e.key !== '/') return;
+  const go = (id) => { if (id) location.hash = '#/tickets/' + id; };
+  switch (e.key) {
+    case 'j': go(neighbour(1)); break;
+    case 'k': go(neighbour(-1)); break;
+    case 'r': focusReply('reply'); break;
+    case 'n': focusReply('note'); break;
+    case 'e': resolveCurrent(); break;
+    case '/': $('#search-q').focus(); $('#search-q').select(); break;
+    case '?': $('#help').showModal(); break;
+    default: return;
+  }
+  e.preventDefault();
+}
+
+boot();

@@ -1,0 +1,191 @@
+// list.js is the inbox view: folders with live counts, filters and the ticket list.
+
+import { get, qs } from './api.js';
+import { h, fill, $, ago, channelBadge, statusBadge, timeEl } from './dom.js';
+import { state, folders, folderOf, listParams, matches, byActivity, agentName, customerName } from './state.js';
+
+let listSeq = 0;
+let loading = false;
+const arrivedWhileLoading = new Map(); // ticket id -> ticket from events during a load
+
+// loadList fetches the first page of the current folder and filters.
+export async function loadList() {
+  const seq = ++listSeq;
+  loading = true;
+  arrivedWhileLoading.clear();
+  try {
+    const res = await get('/api/v1/tickets' + qs({ ...listParams(), limit: 50 }));
+    if (seq !== listSeq) return;
+    state.tickets = res.tickets;
+    state.nextCursor = res.next_cursor || '';
+    // Apply what the socket brought while the request was in flight.
+    for (const t of arrivedWhileLoading.values()) upsert(t, false);
+  } catch (e) {
+    if (seq !== listSeq) return;
+    state.tickets = [];
+    state.nextCursor = '';
+    fill($('#list-body'), h('p', { class: 'error', role: 'alert' }, e.message));
+    return;
+  } finally {
+    if (seq === listSeq) loading = false;
+  }
+  renderList();
+}
+
+export async function loadMore() {
+  if (!state.nextCursor) return;
+  const res = await get('/api/v1/tickets' + qs({ ...listParams(), limit: 50, cursor: state.nextCursor }));
+  const seen = new Set(state.tickets.map((t) => t.id));
+  state.tickets.push(...res.tickets.filter((t) => !seen.has(t.id)));
+  state.nextCursor = res.next_cursor || '';
+  renderList();
+}
+
+// upsert applies a ticket from a live event to the list.
+export function upsert(t, render = true) {
+  if (loading) arrivedWhileLoading.set(t.id, t);
+  if (state.search) return;
+  const i = state.tickets.findIndex((x) => x.id === t.id);
+  if (matches(t)) {
+    if (i >= 0) state.tickets[i] = t;
+    else state.tickets.push(t);
+    state.tickets.sort(byActivity);
+  } else if (i >= 0) {
+    state.tickets.splice(i, 1);
+  }
+  if (render) renderList();
+}
+
+export function renderFolders(counts = {}) {
+  const list = $('#folder-list');
+  fill(list, folders.map((f) => {
+    const c = counts[f.id];
+    const current = !state.search && state.folder === f.id;
+    return h('li', {},
+      h('a', { href: '#/inbox/' + f.id, 'aria-current': current ? 'page' : null, class: 'folder', dataset: { folder: f.id } },
+        h('span', {}, f.name),
+        h('span', { class: 'count', 'aria-label': c == null ? null : `${c} tickets` }, c == null ? '' : c)));
+  }));
+}
+
+let countTimer = 0;
+let countSeq = 0;
+
+// refreshCounts reloads the folder counts soon; bursts of events cause one reload.
+export function refreshCounts(delay = 700) {
+  clearTimeout(countTimer);
+  countTimer = setTimeout(loadCounts, delay);
+}
+
+async function loadCounts() {
+  const seq = ++countSeq;
+  const counts = {};
+  await Promise.all(folders.map(async (f) => {
+    try {
+      const res = await get('/api/v1/tickets' + qs({ ...f.params, limit: 200 }));
+      counts[f.id] = res.tickets.length + (res.next_cursor ? '+' : '');
+    } catch { /* leave the count empty */ }
+  }));
+  if (seq === countSeq) renderFolders(counts);
+}
+
+export function renderList() {
+  const body = $('#list-body');
+  $('#list-title').textContent = state.search ? `Search: ${state.search}` : folderOf(state.folder).name;
+  $('#clear-search').hidden = !state.search;
+  $('#load-more').hidden = !state.nextCursor || !!state.search;
+  if (state.tickets.length === 0) {
+    fill(body, h('p', { class: 'empty-state', id: 'list-empty' }, 'No tickets here. New ones appear as they arrive.'));
+    return;
+  }
+  fill(body, h('ul', { class: 'tickets', id: 'ticket-list' }, state.tickets.map(ticketRow)));
+}
+
+export function ticketRow(t) {
+  const unread = state.unread.has(t.id);
+  const current = t.id === state.ticketID;
+  return h('li', { class: 'ticket-row' + (unread ? ' unread' : '') + (current ? ' current' : ''), dataset: { id: t.id } },
+    h('a', { href: '#/tickets/' + t.id, 'aria-current': current ? 'true' : null },
+      h('span', { class: 'row1' },
+        channelBadge(t.channel),
+        h('span', { class: 'customer', dataset: { customer: t.customer_id } }, customerName(t.customer_id, get)),
+        timeEl(t.last_message_at)),
+      h('span', { class: 'subject' }, unread ? h('span', { class: 'visually-hidden' }, 'Unread: ') : null,
+        t.subject || '(no subject)'),
+      h('span', { class: 'row3' },
+        h('span', { class: 'num' }, '#' + t.id),
+        statusBadge(t.status),
+        t.priority === 'high' || t.priority === 'urgent' ? h('span', { class: 'badge pr-' + t.priority }, t.priority) : null,
+        t.assignee_id ? h('span', { class: 'assignee' }, agentName(t.assignee_id)) : h('span', { class: 'assignee muted' }, 'Unassigned'),
+        (t.tags || []).map((tag) => h('span', { class: 'tag' }, tag)))));
+}
+
+// markCurrent highlights the open ticket without rebuilding the list.
+export function markCurrent() {
+  for (const li of document.querySelectorAll('.ticket-row')) {
+    const on = Number(li.dataset.id) === state.ticketID;
+    li.classList.toggle('current', on);
+    const a = li.querySelector('a');
+    if (on) a.setAttribute('aria-current', 'true'); else a.removeAttribute('aria-current');
+    if (on) li.classList.remove('unread');
+  }
+}
+
+// refreshTimes updates the "5 minutes ago" labels.
+export function refreshTimes() {
+  for (const el of document.querySelectorAll('time.ago')) {
+    el.textContent = ago(el.getAttribute('datetime'));
+  }
+}
+
+// neighbour returns the id of the ticket after (+1) or before (-1) the open one.
+export function neighbour(step) {
+  const ids = [...document.querySelectorAll('#list-body [data-id]')].map((li) => Number(li.dataset.id));
+  if (ids.length === 0) return 0;
+  const i = ids.indexOf(state.ticketID);
+  if (i < 0) return step > 0 ? ids[0] : ids[ids.length - 1];
+  return ids[Math.max(0, Math.min(ids.length - 1, i + step))];
+}
+
+// runSearch shows what GET /api/v1/search finds in the list pane.
+export async function runSearch(q) {
+  state.search = q;
+  listSeq++;
+  const body = $('#list-body');
+  $('#list-title').textContent = `Search: ${q}`;
+  $('#clear-search').hidden = false;
+  $('#load-more').hidden = true;
+  renderFolders();
+  fill(body, h('p', { class: 'muted' }, 'Searching…'));
+  let res;
+  try {
+    res = await get('/api/v1/search' + qs({ q }));
+  } catch (e) {
+    fill(body, h('p', { class: 'error', role: 'alert' }, e.message));
+    return;
+  }
+  if (state.search !== q) return;
+  const sections = [];
+  sections.push(h('h3', { class: 'small-heading' }, `Tickets (${res.tickets.length})`));
+  sections.push(res.tickets.length ? h('ul', { class: 'tickets' }, res.tickets.map(ticketRow)) : h('p', { class: 'muted' }, 'No tickets.'));
+  sections.push(h('h3', { class: 'small-heading' }, `Messages (${res.messages.length})`));
+  sections.push(res.messages.length ? h('ul', { class: 'results' }, res.messages.map((m) =>
+    h('li', { dataset: { id: m.ticket_id } }, h('a', { href: '#/tickets/' + m.ticket_id },
+      h('span', { class: 'row1' }, channelBadge(m.channel), h('span', { class: 'customer' }, m.author.name || m.author.kind), timeEl(m.created_at)),
+      h('span', { class: 'snippet' }, snippet(m.text, q)),
+      h('span', { class: 'num' }, 'Ticket #' + m.ticket_id))))) : h('p', { class: 'muted' }, 'No messages.'));
+  sections.push(h('h3', { class: 'small-heading' }, `Customers (${res.customers.length})`));
+  sections.push(res.customers.length ? h('ul', { class: 'results' }, res.customers.map((c) =>
+    h('li', {}, h('a', { href: '#/customers/' + c.id },
+      h('span', { class: 'customer' }, c.name || `Customer #${c.id}`),
+      h('span', { class: 'snippet' }, (c.identities || []).map((i) => i.address).join(' · ')))))) : h('p', { class: 'muted' }, 'No customers.'));
+  fill(body, sections);
+}
+
+function snippet(text, q) {
+  const s = String(text || '').replace(/\s+/g, ' ');
+  const word = String(q).split(/\s+/).find(Boolean) || '';
+  const i = word ? s.toLowerCase().indexOf(word.toLowerCase()) : -1;
+  const start = Math.max(0, i - 60);
+  return (start > 0 ? '…' : '') + s.slice(start, start + 180) + (s.length > start + 180 ? '…' : '');
+}

@@ -1,0 +1,107 @@
+// state.js holds what the console knows, shared by its views.
+
+export const state = {
+  me: null,            // the logged-in agent
+  agents: [],          // every agent, for names and assignment
+  inboxes: [],         // inboxes this agent may see
+  canned: [],          // canned responses
+  folder: 'mine',
+  filters: { inbox: '', channel: '', status: '', assignee: '', tag: '' },
+  tickets: [],         // the list shown, newest activity first
+  nextCursor: '',
+  search: '',          // the query whose results are shown, or ''
+  ticketID: 0,         // the open ticket
+  ticket: null,
+  messages: [],
+  customer: null,
+  orders: [],
+  unread: new Set(),   // ticket ids with customer messages not yet seen
+  presence: new Map(), // agent id -> "online", "away" or "offline"
+  // collisions: ticket id -> Map(agent id -> {name, viewing, typing}) with expiry times
+  collisions: new Map(),
+};
+
+export const isManager = () => state.me && (state.me.role === 'manager' || state.me.role === 'admin');
+export const isAdmin = () => state.me && state.me.role === 'admin';
+
+export function agentName(id) {
+  if (!id) return '';
+  const a = state.agents.find((x) => x.id === id);
+  return a ? a.name : 'Agent #' + id;
+}
+
+export function inboxName(id) {
+  const i = state.inboxes.find((x) => x.id === id);
+  return i ? i.name : 'Inbox #' + id;
+}
+
+// Folders: what each one asks the API for.
+export const folders = [
+  { id: 'mine', name: 'Mine', params: { status: 'open', assignee: 'me' } },
+  { id: 'unassigned', name: 'Unassigned', params: { status: 'open', assignee: 'unassigned' } },
+  { id: 'open', name: 'All open', params: { status: 'open' } },
+  { id: 'pending', name: 'Pending', params: { status: 'pending' } },
+  { id: 'resolved', name: 'Resolved', params: { status: 'resolved' } },
+];
+
+export function folderOf(id) {
+  return folders.find((f) => f.id === id) || folders[0];
+}
+
+// listParams merges the folder's params with the filters; a filter wins.
+export function listParams() {
+  const p = { ...folderOf(state.folder).params };
+  for (const [k, v] of Object.entries(state.filters)) {
+    if (v) p[k] = v;
+  }
+  return p;
+}
+
+// matches reports whether ticket t belongs in the list shown, so live updates can add,
+// move or drop it without asking the server.
+export function matches(t, p = listParams()) {
+  if (p.status && t.status !== p.status) return false;
+  if (p.assignee === 'me' && t.assignee_id !== state.me.id) return false;
+  if (p.assignee === 'unassigned' && t.assignee_id) return false;
+  if (p.assignee && !['me', 'unassigned'].includes(p.assignee) && t.assignee_id !== Number(p.assignee)) return false;
+  if (p.inbox && t.inbox_id !== Number(p.inbox)) return false;
+  if (p.channel && t.channel !== p.channel) return false;
+  if (p.tag && !(t.tags || []).includes(p.tag)) return false;
+  if (t.merged_into) return false;
+  return true;
+}
+
+export function byActivity(a, b) {
+  const d = new Date(b.last_message_at) - new Date(a.last_message_at);
+  return d || b.id - a.id;
+}
+
+// Customer names for the list: tickets carry only the customer id, so names are fetched
+// once per customer and filled into every element marked with data-customer.
+const customerNames = new Map();
+const pending = new Set();
+
+export function rememberCustomer(c) {
+  if (!c || !c.id) return;
+  customerNames.set(c.id, c.name || firstIdentity(c) || `Customer #${c.id}`);
+  for (const el of document.querySelectorAll(`[data-customer="${c.id}"]`)) {
+    el.textContent = customerNames.get(c.id);
+  }
+}
+
+function firstIdentity(c) {
+  return (c.identities || []).map((i) => i.address)[0] || '';
+}
+
+// customerName returns the known name of a customer and fetches unknown ones with get.
+export function customerName(id, get) {
+  if (customerNames.has(id)) return customerNames.get(id);
+  if (!pending.has(id)) {
+    pending.add(id);
+    get('/api/v1/customers/' + id)
+      .then(rememberCustomer)
+      .catch(() => {})
+      .finally(() => pending.delete(id));
+  }
+  return `Customer #${id}`;
+}

@@ -1,0 +1,138 @@
+// Package channels holds what every channel shares: the Connector interface that sends
+// agent messages out, the outbox dispatcher that drives connectors, and the helpers that
+// normalise identities before they reach crm.Inbound.
+package channels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"parley/crm"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Connector delivers an agent's queued message on one kind of inbox. It returns the
+// channel's id of the sent message (an email Message-ID, a Twilio MessageSid) or an error;
+// an error wrapped with Permanent is not retried.
+type Connector interface {
+	Send(ctx context.Context, out *crm.Outbound) (externalID string, err error)
+}
+
+// ConnectorFunc adapts a function to Connector.
+type ConnectorFunc func(ctx context.Context, out *crm.Outbound) (string, error)
+
+// Send calls f.
+func (f ConnectorFunc) Send(ctx context.Context, out *crm.Outbound) (string, error) {
+	return f(ctx, out)
+}
+
+// InboxPreparer is implemented by connectors whose inboxes need their config checked
+// and completed (defaults, generated secrets) before it is saved. On an update in.Secrets
+// holds the stored secrets and in.Config the new values. Returns invalid for a bad config.
+type InboxPreparer interface {
+	PrepareInbox(ctx context.Context, in *crm.Inbox) error
+}
+
+// InboxTester is implemented by connectors that can check an inbox's credentials against
+// the real service (the console's "test connection" button).
+type InboxTester interface {
+	TestInbox(ctx context.Context, in *crm.Inbox) error
+}
+
+// InboxStatus is the live state of an inbox's connection, shown in the console.
+type InboxStatus struct {
+	State     string    `json:"state"` // "connected", "connecting", "disconnected" or "error"
+	LastError string    `json:"last_error,omitempty"`
+	Since     time.Time `json:"since"`
+}
+
+// StatusReporter is implemented by connectors that hold connections per inbox.
+type StatusReporter interface {
+	InboxStatus(inboxID int64) *InboxStatus
+}
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as a failure that a retry cannot fix (an invalid number, a
+// rejected address), so the dispatcher fails the message at once.
+func Permanent(err error) error { return permanentError{err} }
+
+// IsPermanent reports whether err was marked with Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
+// Registry maps inbox kinds to their connectors. It is safe for concurrent use, so a
+// channel can register itself after start-up.
+type Registry struct {
+	mu sync.RWMutex
+	m  map[string]Connector
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{m: map[string]Connector{}} }
+
+// Register sets the connector of an inbox kind.
+func (r *Registry) Register(kind string, c Connector) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.m[kind] = c
+}
+
+// Connector returns the connector of an inbox kind, or nil.
+func (r *Registry) Connector(kind string) Connector {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.m[kind]
+}
+
+// APIConnector is the connector of the api channel: the source system reads replies from
+// the API or its webhooks, so a reply counts as sent once it is stored.
+var APIConnector = ConnectorFunc(func(ctx context.Context, out *crm.Outbound) (string, error) {
+	return fmt.Sprintf("api-%d", out.Message.ID), nil
+})
+
+// NormalizeIdentity returns the canonical address of an identity: an email lower-cased and
+// checked, a phone number in E.164 (parsed in defaultRegion when it has no country code,
+// a "whatsapp:" prefix dropped). It returns an invalid error for an unusable address.
+func NormalizeIdentity(kind, address, defaultRegion string) (string, error) {
+	address = strings.TrimSpace(address)
+	if address == "" {
+		return "", crm.Errorf(crm.EINVALID, "%s address is empty", kind)
+	} else if len(address) > 320 {
+		return "", crm.Errorf(crm.EINVALID, "%s address is too long", kind)
+	}
+	switch kind {
+	case crm.IdentityEmail:
+		a, err := mail.ParseAddress(address)
+		if err != nil || a.Name != "" || !strings.Contains(a.Address, "@") {
+			return "", crm.Errorf(crm.EINVALID, "invalid email address %q", address)
+		}
+		return strings.ToLower(a.Address), nil
+	case crm.IdentityPhone:
+		address = strings.TrimPrefix(address, "whatsapp:")
+		num, err := phonenumbers.Parse(address, defaultRegion)
+		if err != nil || !phonenumbers.IsPossibleNumber(num) {
+			return "", crm.Errorf(crm.EINVALID, "invalid phone number %q", address)
+		}
+		return phonenumbers.Format(num, phonenumbers.E164), nil
+	case crm.IdentityDiscord, crm.IdentityChat, crm.IdentityShop:
+		for _, r := range address {
+			if r < 0x21 || r == 0x7f {
+				return "", crm.Errorf(crm.EINVALID, "invalid %s id %q", kind, address)
+			}
+		}
+		return address, nil
+	}
+	return "", crm.Errorf(crm.EINVALID, "unknown identity kind %q", kind)
+}

@@ -1,0 +1,578 @@
+// Package discord is Parley's Discord channel: a bot per Discord inbox that turns direct
+// messages and messages in configured support channels into tickets, and delivers agent
+// replies back to the DM or to the Discord thread of the ticket. It wraps discordgo.
+package discord
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"parley/channels"
+	"parley/crm"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+// DefaultAPIBaseURL is where the bot talks to Discord unless an inbox says otherwise.
+const DefaultAPIBaseURL = "https://discord.com"
+
+// Limits of the channel.
+const (
+	maxSupportChannels = 50
+	maxMessageLen      = 2000 // Discord's limit of one message, in characters
+	maxAttachments     = 10   // Discord's own limit per message
+	maxAttachmentTotal = 50 << 20
+)
+
+// Config keys of a Discord inbox. bot_token ends in "token", so the store keeps it sealed.
+const (
+	keyToken    = "bot_token"
+	keyChannels = "support_channel_ids"
+	keyBaseURL  = "api_base_url"
+)
+
+// cdnHosts are the only hosts attachments are downloaded from: Discord's CDN and its
+// media proxy. Anything else in an attachment URL is refused, so a forged event cannot
+// make Parley fetch internal URLs.
+var cdnHosts = []string{"cdn.discordapp.com", "media.discordapp.net"}
+
+func init() {
+	// discordgo logs through a package-level hook; it is set once here, before any session
+	// runs, so that its messages go to slog like the rest of Parley.
+	discordgo.Logger = func(level, caller int, format string, a ...any) {
+		lv := slog.LevelDebug
+		switch level {
+		case discordgo.LogError:
+			lv = slog.LevelError
+		case discordgo.LogWarning:
+			lv = slog.LevelWarn
+		}
+		slog.Default().Log(context.Background(), lv, "discordgo: "+fmt.Sprintf(format, a...))
+	}
+}
+
+// Options configure a Channel. Every field is optional.
+type Options struct {
+	Logger *slog.Logger
+	// HTTPClient is used for attachment downloads, and its Transport for the REST API.
+	HTTPClient *http.Client
+	// AllowedCDNHosts adds hosts (host or host:port) that attachments may be downloaded
+	// from, over http or https. Tests use it for their fake Discord; production needs none.
+	AllowedCDNHosts []string
+	// ReconnectDelay is the first wait before reconnecting a dropped gateway connection;
+	// it doubles up to five minutes. Default one second.
+	ReconnectDelay time.Duration
+}
+
+// Store is what the channel needs from the store beyond crm.Store: finding a message by
+// its Discord id (to record edits and deletions on the right ticket) and the thread key
+// of a ticket (to address replies). crm/sqlite implements both.
+type Store interface {
+	crm.Store
+	MessageByExternalID(ctx context.Context, inboxID int64, externalID string) (*crm.Message, error)
+	TicketThreadKey(ctx context.Context, ticketID int64) (string, error)
+}
+
+// Channel is the Discord connector and the manager of one bot session per Discord inbox.
+type Channel struct {
+	store Store
+	bus   crm.Bus
+	log   *slog.Logger
+	opt   Options
+	http  *http.Client // attachment downloads
+	cdn   map[string]bool
+	extra map[string]bool // test hosts, also allowed over http
+
+	mu     sync.Mutex
+	bots   map[int64]*bot
+	status map[int64]*channels.InboxStatus
+}
+
+var (
+	_ channels.Connector      = (*Channel)(nil)
+	_ channels.InboxPreparer  = (*Channel)(nil)
+	_ channels.InboxTester    = (*Channel)(nil)
+	_ channels.StatusReporter = (*Channel)(nil)
+)
+
+// New returns the Discord channel. Register it for crm.KindDiscord and start Run.
+func New(store Store, bus crm.Bus, opt Options) *Channel {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.ReconnectDelay <= 0 {
+		opt.ReconnectDelay = time.Second
+	}
+	c := &Channel{store: store, bus: bus, log: opt.Logger.With("channel", "discord"), opt: opt,
+		cdn: map[string]bool{}, extra: map[string]bool{},
+		bots: map[int64]*bot{}, status: map[int64]*channels.InboxStatus{}}
+	for _, h := range cdnHosts {
+		c.cdn[h] = true
+	}
+	for _, h := range opt.AllowedCDNHosts {
+		c.extra[strings.ToLower(h)] = true
+	}
+	base := opt.HTTPClient
+	if base == nil {
+		base = &http.Client{}
+	}
+	dl := *base
+	dl.Timeout = 2 * time.Minute
+	dl.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return fmt.Errorf("too many redirects")
+		}
+		return c.checkCDN(req.URL)
+	}
+	c.http = &dl
+	return c
+}
+
+// config is a parsed Discord inbox config.
+type config struct {
+	token    string
+	channels map[string]bool
+	base     string
+}
+
+func (c config) equal(o config) bool {
+	if c.token != o.token || c.base != o.base || len(c.channels) != len(o.channels) {
+		return false
+	}
+	for id := range c.channels {
+		if !o.channels[id] {
+			return false
+		}
+	}
+	return true
+}
+
+// PrepareInbox checks a Discord inbox config before it is saved: bot_token is required
+// (a leading "Bot " is dropped), support_channel_ids must be a list of Discord ids as
+// strings, and api_base_url defaults to https://discord.com. Returns invalid.
+func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
+	if in.Config == nil {
+		in.Config = map[string]any{}
+	}
+	token := in.Secrets[keyToken]
+	if v, ok := in.Config[keyToken]; ok {
+		s, isString := v.(string)
+		if !isString {
+			return crm.Errorf(crm.EINVALID, "bot_token must be a string")
+		}
+		if s = cleanToken(s); s != "" {
+			token = s
+		}
+		// The new token goes straight to the secrets: on an update in.Secrets holds the
+		// stored ones, which would otherwise win over the config. Empty keeps the stored one.
+		delete(in.Config, keyToken)
+	}
+	if token == "" {
+		return crm.Errorf(crm.EINVALID, "bot_token is required: copy it from the Bot page of your Discord application")
+	}
+	if err := checkToken(token); err != nil {
+		return err
+	}
+	if in.Secrets == nil {
+		in.Secrets = map[string]string{}
+	}
+	in.Secrets[keyToken] = token
+	ids, err := parseChannelIDs(in.Config[keyChannels])
+	if err != nil {
+		return err
+	}
+	list := make([]any, len(ids))
+	for i, id := range ids {
+		list[i] = id
+	}
+	in.Config[keyChannels] = list
+	base, err := parseBaseURL(in.Config[keyBaseURL])
+	if err != nil {
+		return err
+	}
+	in.Config[keyBaseURL] = base
+	return nil
+}
+
+// TestInbox checks the inbox's bot token against Discord and that the bot can see every
+// support channel. Returns invalid with what is wrong.
+func (c *Channel) TestInbox(ctx context.Context, in *crm.Inbox) error {
+	cfg, err := parseConfig(in)
+	if err != nil {
+		return err
+	}
+	s := c.newSession(cfg)
+	u, err := s.User("@me", discordgo.WithContext(ctx))
+	if err != nil {
+		return crm.Errorf(crm.EINVALID, "discord rejected the bot token: %s", restMessage(err))
+	}
+	for id := range cfg.channels {
+		if _, err := s.Channel(id, discordgo.WithContext(ctx)); err != nil {
+			return crm.Errorf(crm.EINVALID, "bot %s cannot see support channel %s: %s", u.Username, id, restMessage(err))
+		}
+	}
+	return nil
+}
+
+// parseConfig reads a stored Discord inbox. Returns invalid.
+func parseConfig(in *crm.Inbox) (config, error) {
+	cfg := config{token: in.Secrets[keyToken]}
+	if cfg.token == "" {
+		if s, ok := in.Config[keyToken].(string); ok {
+			cfg.token = cleanToken(s)
+		}
+	}
+	if cfg.token == "" {
+		return cfg, crm.Errorf(crm.EINVALID, "discord inbox %d has no bot_token", in.ID)
+	}
+	if err := checkToken(cfg.token); err != nil {
+		return cfg, err
+	}
+	ids, err := parseChannelIDs(in.Config[keyChannels])
+	if err != nil {
+		return cfg, err
+	}
+	cfg.channels = map[string]bool{}
+	for _, id := range ids {
+		cfg.channels[id] = true
+	}
+	cfg.base, err = parseBaseURL(in.Config[keyBaseURL])
+	return cfg, err
+}
+
+func cleanToken(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 4 && strings.EqualFold(s[:4], "bot ") {
+		s = strings.TrimSpace(s[4:])
+	}
+	return s
+}
+
+func checkToken(s string) error {
+	if len(s) > 200 {
+		return crm.Errorf(crm.EINVALID, "bot_token is too long")
+	}
+	for _, r := range s {
+		if r <= ' ' || r >= 0x7f {
+			return crm.Errorf(crm.EINVALID, "bot_token contains invalid characters")
+		}
+	}
+	return nil
+}
+
+// parseChannelIDs accepts a JSON list of id strings, or one comma-separated string.
+// Numbers are refused: Discord ids do not fit a JSON number without losing digits.
+func parseChannelIDs(v any) ([]string, error) {
+	var raw []string
+	switch v := v.(type) {
+	case nil:
+	case string:
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				raw = append(raw, s)
+			}
+		}
+	case []any:
+		for _, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				return nil, crm.Errorf(crm.EINVALID, "support_channel_ids must be a list of strings (Discord ids do not fit JSON numbers)")
+			}
+			raw = append(raw, strings.TrimSpace(s))
+		}
+	case []string:
+		raw = v
+	default:
+		return nil, crm.Errorf(crm.EINVALID, "support_channel_ids must be a list of channel id strings")
+	}
+	seen := map[string]bool{}
+	ids := []string{}
+	for _, s := range raw {
+		if !isSnowflake(s) {
+			return nil, crm.Errorf(crm.EINVALID, "support_channel_ids: %q is not a Discord channel id", cut(s, 40))
+		}
+		if !seen[s] {
+			seen[s] = true
+			ids = append(ids, s)
+		}
+	}
+	if len(ids) > maxSupportChannels {
+		return nil, crm.Errorf(crm.EINVALID, "support_channel_ids: at most %d channels", maxSupportChannels)
+	}
+	return ids, nil
+}
+
+// isSnowflake reports whether s looks like a Discord id: 1 to 20 digits.
+func isSnowflake(s string) bool {
+	if len(s) == 0 || len(s) > 20 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func parseBaseURL(v any) (string, error) {
+	s, ok := v.(string)
+	if v != nil && !ok {
+		return "", crm.Errorf(crm.EINVALID, "api_base_url must be a string")
+	}
+	if s = strings.TrimSpace(s); s == "" {
+		return DefaultAPIBaseURL, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return "", crm.Errorf(crm.EINVALID, "api_base_url must be an http or https URL such as %s", DefaultAPIBaseURL)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// InboxStatus returns the state of the bot of an inbox, or nil for an inbox this channel
+// does not run.
+func (c *Channel) InboxStatus(inboxID int64) *channels.InboxStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.status[inboxID]
+	if !ok {
+		return nil
+	}
+	cp := *st
+	return &cp
+}
+
+// setStatus records the state of an inbox's bot. A bot that was replaced does not
+// overwrite the state of its successor. An empty lastErr keeps the previous error.
+func (c *Channel) setStatus(b *bot, state, lastErr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bots[b.inboxID] != b {
+		return
+	}
+	id := b.inboxID
+	st, ok := c.status[id]
+	if !ok {
+		st = &channels.InboxStatus{}
+		c.status[id] = st
+	}
+	if st.State != state {
+		st.State, st.Since = state, time.Now().UTC()
+	}
+	if lastErr != "" {
+		st.LastError = cut(lastErr, 500)
+	}
+}
+
+// Run starts a bot for every Discord inbox and keeps them in step with inbox changes
+// until ctx is done: an inbox.updated event starts, restarts or stops the bot of that
+// inbox. It closes every gateway connection before it returns nil.
+func (c *Channel) Run(ctx context.Context) error {
+	var events <-chan *crm.Event
+	var sub *crm.Subscription
+	if c.bus != nil {
+		sub = c.bus.Subscribe(256)
+		defer sub.Close()
+		events = sub.C
+	}
+	defer c.stopAll()
+	c.reloadAll(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-events:
+			if !ok {
+				<-ctx.Done()
+				return nil
+			}
+			if sub.Lagged() {
+				c.reloadAll(ctx) // missed inbox events: compare everything
+			} else if e.Type == crm.EventInboxUpdated && e.InboxID != 0 {
+				c.reload(ctx, e.InboxID)
+			}
+		}
+	}
+}
+
+// reloadAll starts, restarts or stops bots to match every stored inbox.
+func (c *Channel) reloadAll(ctx context.Context) {
+	inboxes, err := c.store.Inboxes(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("list inboxes", "err", err)
+		}
+		return
+	}
+	seen := map[int64]bool{}
+	for _, in := range inboxes {
+		if in.Kind == crm.KindDiscord {
+			seen[in.ID] = true
+			c.apply(ctx, in)
+		}
+	}
+	c.mu.Lock()
+	var gone []*bot
+	for id, b := range c.bots {
+		if !seen[id] {
+			gone = append(gone, b)
+			delete(c.bots, id)
+			delete(c.status, id)
+		}
+	}
+	c.mu.Unlock()
+	for _, b := range gone {
+		b.stop()
+	}
+}
+
+// reload brings the bot of one inbox in step with the store.
+func (c *Channel) reload(ctx context.Context, id int64) {
+	in, err := c.store.Inbox(ctx, id)
+	if err != nil && crm.ErrorCode(err) != crm.ENOTFOUND {
+		if ctx.Err() == nil {
+			c.log.Error("load inbox", "inbox", id, "err", err)
+		}
+		return
+	}
+	if err == nil && in.Kind == crm.KindDiscord {
+		c.apply(ctx, in)
+		return
+	}
+	c.mu.Lock()
+	b := c.bots[id]
+	delete(c.bots, id)
+	c.mu.Unlock()
+	if b != nil {
+		b.stop()
+	}
+}
+
+// apply starts the bot of an inbox, or restarts it when its config changed.
+func (c *Channel) apply(ctx context.Context, in *crm.Inbox) {
+	cfg, err := parseConfig(in)
+	c.mu.Lock()
+	old := c.bots[in.ID]
+	if err == nil && old != nil && old.cfg.equal(cfg) {
+		c.mu.Unlock()
+		return
+	}
+	delete(c.bots, in.ID)
+	var b *bot
+	if err == nil {
+		b = c.newBot(in.ID, cfg)
+		c.bots[in.ID] = b
+	}
+	c.mu.Unlock()
+	if old != nil {
+		old.stop()
+	}
+	if err != nil {
+		c.log.Warn("discord inbox not started", "inbox", in.ID, "err", err)
+		c.mu.Lock()
+		c.status[in.ID] = &channels.InboxStatus{State: "error", LastError: crm.ErrorMessage(err), Since: time.Now().UTC()}
+		c.mu.Unlock()
+		return
+	}
+	c.setStatus(b, "connecting", "")
+	b.start(ctx)
+}
+
+func (c *Channel) stopAll() {
+	c.mu.Lock()
+	bots := c.bots
+	c.bots = map[int64]*bot{}
+	c.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, b := range bots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.stop()
+		}()
+	}
+	wg.Wait()
+}
+
+// runningBot returns the bot of an inbox when it runs with the same config.
+func (c *Channel) runningBot(inboxID int64, cfg config) *bot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b := c.bots[inboxID]; b != nil && b.cfg.equal(cfg) {
+		return b
+	}
+	return nil
+}
+
+// newSession returns a discordgo session for cfg whose REST requests go to cfg.base.
+func (c *Channel) newSession(cfg config) *discordgo.Session {
+	s, _ := discordgo.New("Bot " + cfg.token) // New never fails
+	var next http.RoundTripper = http.DefaultTransport
+	if c.opt.HTTPClient != nil && c.opt.HTTPClient.Transport != nil {
+		next = c.opt.HTTPClient.Transport
+	}
+	rt := next
+	if cfg.base != DefaultAPIBaseURL {
+		u, _ := url.Parse(cfg.base)
+		rt = &rewriteTransport{base: u, next: next}
+	}
+	s.Client = &http.Client{Transport: rt, Timeout: 30 * time.Second}
+	s.Identify.Intents = discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages | discordgo.IntentsMessageContent
+	s.ShouldReconnectOnError = false // bot.run reconnects, so that it can report state and stop
+	s.SyncEvents = true              // handlers only enqueue; this keeps the gateway's order
+	s.StateEnabled = false
+	s.MaxRestRetries = 2
+	return s
+}
+
+// rewriteTransport sends the requests discordgo addresses to discord.com to another base
+// URL. discordgo builds its URLs from package-level variables; rewriting per session
+// instead lets inboxes of one process use different bases (tests use a fake Discord).
+type rewriteTransport struct {
+	base *url.URL
+	next http.RoundTripper
+}
+
+func (t *rewriteTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host != "discord.com" {
+		return t.next.RoundTrip(req)
+	}
+	r := req.Clone(req.Context())
+	r.URL.Scheme, r.URL.Host = t.base.Scheme, t.base.Host
+	r.URL.Path = strings.TrimRight(t.base.Path, "/") + req.URL.Path
+	r.URL.RawPath = ""
+	r.Host = ""
+	return t.next.RoundTrip(r)
+}
+
+// checkCDN returns an error unless u may be downloaded as an attachment.
+func (c *Channel) checkCDN(u *url.URL) error {
+	host := strings.ToLower(u.Host)
+	switch {
+	case c.extra[host] && (u.Scheme == "https" || u.Scheme == "http"):
+		return nil
+	case c.cdn[host] && u.Scheme == "https":
+		return nil
+	}
+	return fmt.Errorf("attachment host %q is not Discord's CDN", cut(u.Host, 100))
+}
+
+// cut shortens s to at most n runes.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n])
+}

@@ -1,0 +1,135 @@
+package channels
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"parley/crm"
+)
+
+// Dispatcher drives the outbox: it claims queued agent messages, hands each to its inbox's
+// connector and records the outcome, retrying failures with exponential backoff. Claims are
+// leases stored in the table, so messages queued before a crash or restart go out after it.
+type Dispatcher struct {
+	Outbox      crm.Outbox
+	Bus         crm.Bus // optional: a message.created event wakes the dispatcher at once
+	Connectors  *Registry
+	Logger      *slog.Logger
+	Lease       time.Duration // how long a claimed message is hidden from other claims
+	Poll        time.Duration // how often due retries are looked for
+	MaxAttempts int           // attempts before a message fails for good
+	BaseBackoff time.Duration // delay after the first failure; doubles each attempt
+	MaxBackoff  time.Duration
+	SendTimeout time.Duration
+}
+
+func (d *Dispatcher) defaults() {
+	if d.Lease == 0 {
+		d.Lease = 2 * time.Minute
+	}
+	if d.Poll == 0 {
+		d.Poll = time.Second
+	}
+	if d.MaxAttempts == 0 {
+		d.MaxAttempts = 8
+	}
+	if d.BaseBackoff == 0 {
+		d.BaseBackoff = 10 * time.Second
+	}
+	if d.MaxBackoff == 0 {
+		d.MaxBackoff = time.Hour
+	}
+	if d.SendTimeout == 0 {
+		d.SendTimeout = time.Minute
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+}
+
+// Run dispatches until ctx is done.
+func (d *Dispatcher) Run(ctx context.Context) {
+	d.defaults()
+	var wake <-chan *crm.Event
+	if d.Bus != nil {
+		sub := d.Bus.Subscribe(64)
+		defer sub.Close()
+		wake = sub.C
+	}
+	tick := time.NewTicker(d.Poll)
+	defer tick.Stop()
+	for {
+		for d.dispatchBatch(ctx) {
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-wake:
+		}
+	}
+}
+
+// dispatchBatch sends one claimed batch concurrently and reports whether the batch was
+// full, meaning more may be due.
+func (d *Dispatcher) dispatchBatch(ctx context.Context) bool {
+	const batch = 16
+	outs, err := d.Outbox.ClaimOutbound(ctx, d.Lease, batch)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.Logger.Error("claim outbound", "err", err)
+		}
+		return false
+	}
+	var wg sync.WaitGroup
+	for _, out := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.send(ctx, out)
+		}()
+	}
+	wg.Wait()
+	return len(outs) == batch && ctx.Err() == nil
+}
+
+func (d *Dispatcher) send(ctx context.Context, out *crm.Outbound) {
+	id := out.Message.ID
+	var extID string
+	var err error
+	if c := d.Connectors.Connector(out.Inbox.Kind); c == nil {
+		err = fmt.Errorf("no connector for %s inboxes", out.Inbox.Kind)
+	} else {
+		sctx, cancel := context.WithTimeout(ctx, d.SendTimeout)
+		extID, err = c.Send(sctx, out)
+		cancel()
+	}
+	if ctx.Err() != nil {
+		return // shutting down: the lease expires and the message is claimed again
+	}
+	if err == nil {
+		if err := d.Outbox.MarkSent(ctx, id, extID); err != nil {
+			d.Logger.Error("mark sent", "message", id, "err", err)
+		}
+		return
+	}
+	var retryAt time.Time
+	if !IsPermanent(err) && out.Attempts < d.MaxAttempts {
+		retryAt = time.Now().Add(d.backoff(out.Attempts))
+	}
+	d.Logger.Warn("send failed", "message", id, "inbox", out.Inbox.ID, "attempt", out.Attempts, "final", retryAt.IsZero(), "err", err)
+	if err := d.Outbox.MarkFailed(ctx, id, err.Error(), retryAt); err != nil {
+		d.Logger.Error("mark failed", "message", id, "err", err)
+	}
+}
+
+func (d *Dispatcher) backoff(attempt int) time.Duration {
+	b := d.BaseBackoff
+	for i := 1; i < attempt && b < d.MaxBackoff; i++ {
+		b *= 2
+	}
+	return min(b, d.MaxBackoff)
+}

@@ -1,0 +1,195 @@
+package channels_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"parley/channels"
+	"parley/crm"
+	"parley/crm/sqlite"
+)
+
+func openDB(t *testing.T, dir string, bus crm.Bus) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// queueReply files an inbound message on a new api inbox and queues an agent reply to it.
+func queueReply(t *testing.T, db *sqlite.DB, text string) *crm.Message {
+	t.Helper()
+	ctx := context.Background()
+	in, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: "Backoffice", Config: map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Ingest(ctx, &crm.Inbound{InboxID: in.ID, Channel: crm.ChannelAPI, ExternalID: "in-1",
+		From: []crm.Identity{{Kind: crm.IdentityEmail, Address: "a@x.example"}}, Text: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := db.AddMessage(ctx, &crm.NewMessage{TicketID: res.TicketID, Body: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != crm.MsgQueued {
+		t.Fatalf("reply status %q, want queued", m.Status)
+	}
+	return m
+}
+
+// waitStatus waits until the message reaches status or the deadline passes.
+func waitStatus(t *testing.T, db *sqlite.DB, m *crm.Message, status string) *crm.Message {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		msgs, _, err := db.Messages(context.Background(), m.TicketID, crm.Page{Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range msgs {
+			if x.ID == m.ID && x.Status == status {
+				return x
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("message %d never reached %q: %+v", m.ID, status, msgs[len(msgs)-1])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func run(t *testing.T, d *channels.Dispatcher) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func TestDispatcherRetriesThenSends(t *testing.T) {
+	bus := crm.NewBus()
+	db := openDB(t, t.TempDir(), bus)
+	defer db.Close()
+	m := queueReply(t, db, "your refund is on its way")
+
+	var calls atomic.Int32
+	reg := channels.NewRegistry()
+	reg.Register(crm.KindAPI, channels.ConnectorFunc(func(ctx context.Context, out *crm.Outbound) (string, error) {
+		if out.Message.Text != "your refund is on its way" || out.Customer == nil || out.Ticket.ID != m.TicketID {
+			return "", channels.Permanent(errors.New("wrong outbound"))
+		}
+		if calls.Add(1) < 3 {
+			return "", errors.New("smtp: 421 try again later")
+		}
+		return "ext-42", nil
+	}))
+	run(t, &channels.Dispatcher{Outbox: db, Bus: bus, Connectors: reg, Poll: 20 * time.Millisecond, BaseBackoff: 10 * time.Millisecond})
+	sent := waitStatus(t, db, m, crm.MsgSent)
+	if calls.Load() != 3 || sent.Error != "" {
+		t.Fatalf("calls %d, error %q", calls.Load(), sent.Error)
+	}
+}
+
+func TestDispatcherPermanentAndExhaustedFailures(t *testing.T) {
+	db := openDB(t, t.TempDir(), nil)
+	defer db.Close()
+	m := queueReply(t, db, "hi")
+	reg := channels.NewRegistry()
+	reg.Register(crm.KindAPI, channels.ConnectorFunc(func(ctx context.Context, out *crm.Outbound) (string, error) {
+		return "", channels.Permanent(errors.New("21211: invalid 'To' phone number"))
+	}))
+	run(t, &channels.Dispatcher{Outbox: db, Connectors: reg, Poll: 20 * time.Millisecond})
+	failed := waitStatus(t, db, m, crm.MsgFailed)
+	if failed.Error != "21211: invalid 'To' phone number" {
+		t.Fatalf("error = %q", failed.Error)
+	}
+
+	db2 := openDB(t, t.TempDir(), nil)
+	defer db2.Close()
+	m2 := queueReply(t, db2, "hi")
+	var calls atomic.Int32
+	reg2 := channels.NewRegistry()
+	reg2.Register(crm.KindAPI, channels.ConnectorFunc(func(ctx context.Context, out *crm.Outbound) (string, error) {
+		calls.Add(1)
+		return "", errors.New("connection refused")
+	}))
+	run(t, &channels.Dispatcher{Outbox: db2, Connectors: reg2, Poll: 10 * time.Millisecond, MaxAttempts: 3, BaseBackoff: time.Millisecond})
+	failed = waitStatus(t, db2, m2, crm.MsgFailed)
+	if calls.Load() != 3 || failed.Error != "connection refused" {
+		t.Fatalf("calls %d, error %q", calls.Load(), failed.Error)
+	}
+}
+
+// TestDispatcherResumesAfterRestart queues a reply while no dispatcher runs, "crashes"
+// mid-send, and checks a new process delivers it exactly once after the lease.
+func TestDispatcherResumesAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, dir, nil)
+	m := queueReply(t, db, "queued before the restart")
+	// A dispatcher claims the message and dies before recording the result.
+	if outs, err := db.ClaimOutbound(context.Background(), 50*time.Millisecond, 10); err != nil || len(outs) != 1 {
+		t.Fatalf("claim = %d, %v", len(outs), err)
+	}
+	db.Close()
+
+	db = openDB(t, dir, nil)
+	defer db.Close()
+	var sent atomic.Int32
+	reg := channels.NewRegistry()
+	reg.Register(crm.KindAPI, channels.ConnectorFunc(func(ctx context.Context, out *crm.Outbound) (string, error) {
+		sent.Add(1)
+		return "ok-1", nil
+	}))
+	run(t, &channels.Dispatcher{Outbox: db, Connectors: reg, Poll: 20 * time.Millisecond})
+	waitStatus(t, db, m, crm.MsgSent)
+	if sent.Load() != 1 {
+		t.Fatalf("sent %d times, want 1", sent.Load())
+	}
+}
+
+func TestNormalizeIdentity(t *testing.T) {
+	for _, tc := range []struct{ kind, in, want string }{
+		{"email", " Alice@Example.COM ", "alice@example.com"},
+		{"phone", "+1 (555) 555-0101", "+15555550101"},
+		{"phone", "whatsapp:+447700900123", "+447700900123"},
+		{"phone", "555-555-0101", "+15555550101"},
+		{"discord", "80351110224678912", "80351110224678912"},
+	} {
+		got, err := channels.NormalizeIdentity(tc.kind, tc.in, "US")
+		if err != nil || got != tc.want {
+			t.Errorf("NormalizeIdentity(%s, %q) = %q, %v; want %q", tc.kind, tc.in, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ kind, in string }{
+		{"email", "no-at-sign"}, {"email", "Bob <bob@x.example>"}, {"phone", "12"}, {"phone", "call me"},
+		{"discord", "a b"}, {"fax", "123"}, {"email", ""},
+	} {
+		if got, err := channels.NormalizeIdentity(tc.kind, tc.in, "US"); err == nil || crm.ErrorCode(err) != crm.EINVALID {
+			t.Errorf("NormalizeIdentity(%s, %q) = %q, %v; want invalid", tc.kind, tc.in, got, err)
+		}
+	}
+}
+
+func TestSanitizeHTML(t *testing.T) {
+	in := `<p onclick="x()">Hi <a href="javascript:alert(1)">x</a><img src=x onerror=alert(1)><script>alert(1)</script><form action=/x><input></form><base href="http://evil/"><a href="https://ok.example">ok</a></p>`
+	out := channels.SanitizeHTML(in)
+	for _, bad := range []string{"onclick", "javascript:", "onerror", "<script", "<form", "<input", "<base"} {
+		if bytes.Contains([]byte(out), []byte(bad)) {
+			t.Errorf("sanitized HTML still has %q: %s", bad, out)
+		}
+	}
+	if !bytes.Contains([]byte(out), []byte(`href="https://ok.example"`)) {
+		t.Errorf("safe link dropped: %s", out)
+	}
+	if got := channels.HTMLToText("<p>Hello&nbsp;<b>there</b></p><p>Line 2</p>"); got != "Hello\u00a0there\nLine 2" {
+		t.Errorf("HTMLToText = %q", got)
+	}
+}

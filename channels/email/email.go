@@ -1,0 +1,313 @@
+// Package email is Parley's email channel: it reads each email inbox's IMAP mailbox
+// (IDLE when the server offers it, polling otherwise), parses and threads the mail into
+// tickets, and sends agents' replies over SMTP through the outbox.
+package email
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"parley/channels"
+	"parley/crm"
+)
+
+// Security modes of IMAP and SMTP connections.
+const (
+	SecurityTLS      = "tls"
+	SecurityStartTLS = "starttls"
+	SecurityNone     = "none"
+)
+
+// Channel is the email connector and the manager of one IMAP fetcher per email inbox.
+// Register it for crm.KindEmail and run Run in its own goroutine.
+type Channel struct {
+	store  crm.Store
+	mail   crm.MailStore // nil when the store keeps no checkpoints: they live in memory
+	bus    crm.Bus
+	logger *slog.Logger
+
+	// TLSConfig, when set, is cloned for every TLS connection (tests trust their own CA).
+	TLSConfig *tls.Config
+	// PollInterval is how often a mailbox without IDLE is checked. Default 30 seconds.
+	PollInterval time.Duration
+	// IdleRefresh is how long an IDLE runs before the mailbox is checked anyway, which
+	// also catches servers that drop IDLE notifications silently. Default 10 minutes.
+	IdleRefresh time.Duration
+	// MinBackoff and MaxBackoff bound the wait before reconnecting after an error.
+	MinBackoff, MaxBackoff time.Duration
+	// DialTimeout bounds connecting and logging in. Default 30 seconds.
+	DialTimeout time.Duration
+
+	once     sync.Once
+	mu       sync.Mutex
+	fetchers map[int64]*fetcher
+	status   map[int64]*channels.InboxStatus
+	memCP    map[int64]crm.MailCheckpoint
+}
+
+var (
+	_ channels.Connector      = (*Channel)(nil)
+	_ channels.InboxPreparer  = (*Channel)(nil)
+	_ channels.InboxTester    = (*Channel)(nil)
+	_ channels.StatusReporter = (*Channel)(nil)
+)
+
+// New returns the email channel over store. When store also implements crm.MailStore
+// (the SQLite store does) IMAP checkpoints survive restarts and bounces are matched to
+// the messages they bounce.
+func New(store crm.Store, bus crm.Bus, logger *slog.Logger) *Channel {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	c := &Channel{store: store, bus: bus, logger: logger.With("channel", "email"),
+		fetchers: map[int64]*fetcher{}, status: map[int64]*channels.InboxStatus{}, memCP: map[int64]crm.MailCheckpoint{}}
+	c.mail, _ = store.(crm.MailStore)
+	return c
+}
+
+// defaults fills unset settings once; Run, Send and TestInbox run concurrently.
+func (c *Channel) defaults() { c.once.Do(c.setDefaults) }
+
+func (c *Channel) setDefaults() {
+	if c.PollInterval <= 0 {
+		c.PollInterval = 30 * time.Second
+	}
+	if c.IdleRefresh <= 0 {
+		c.IdleRefresh = 10 * time.Minute
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = time.Second
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 5 * time.Minute
+	}
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = 30 * time.Second
+	}
+}
+
+// Config is the configuration of an email inbox, read from crm.Inbox.Config and Secrets.
+type Config struct {
+	Address      string // the support address mail is sent from and received at
+	FromName     string // display name of outgoing mail; default the inbox name
+	IMAPHost     string
+	IMAPPort     int
+	IMAPSecurity string
+	IMAPUsername string
+	IMAPPassword string
+	IMAPMailbox  string
+	SMTPHost     string
+	SMTPPort     int
+	SMTPSecurity string
+	SMTPUsername string
+	SMTPPassword string
+	ReplySecret  string // signs the ticket token of reply-to addresses
+	MarkSeen     bool   // set \Seen on fetched mail once it is committed
+}
+
+// Domain returns the domain of the inbox address.
+func (cfg *Config) Domain() string {
+	_, d, _ := strings.Cut(cfg.Address, "@")
+	return d
+}
+
+// ConfigOf reads the email configuration of an inbox. It does not validate it.
+func ConfigOf(in *crm.Inbox) *Config {
+	s := func(k string) string {
+		if v, ok := in.Config[k].(string); ok {
+			return strings.TrimSpace(v)
+		}
+		return ""
+	}
+	sec := func(k string) string {
+		if v := in.Secrets[k]; v != "" {
+			return v
+		}
+		v, _ := in.Config[k].(string)
+		return v
+	}
+	b, _ := in.Config["mark_seen"].(bool)
+	cfg := &Config{
+		Address: strings.ToLower(s("address")), FromName: s("from_name"),
+		IMAPHost: s("imap_host"), IMAPPort: intOf(in.Config["imap_port"]), IMAPSecurity: strings.ToLower(s("imap_security")),
+		IMAPUsername: s("imap_username"), IMAPPassword: sec("imap_password"), IMAPMailbox: s("imap_mailbox"),
+		SMTPHost: s("smtp_host"), SMTPPort: intOf(in.Config["smtp_port"]), SMTPSecurity: strings.ToLower(s("smtp_security")),
+		SMTPUsername: s("smtp_username"), SMTPPassword: sec("smtp_password"),
+		ReplySecret: sec("reply_secret"), MarkSeen: b,
+	}
+	if cfg.FromName == "" {
+		cfg.FromName = in.Name
+	}
+	if cfg.IMAPMailbox == "" {
+		cfg.IMAPMailbox = "INBOX"
+	}
+	return cfg
+}
+
+// intOf reads a port from JSON (a float64), a Go int or a string; -1 when it is not one.
+func intOf(v any) int {
+	switch v := v.(type) {
+	case nil:
+		return 0
+	case float64:
+		if v != math.Trunc(v) || v < 0 || v > 65535 {
+			return -1
+		}
+		return int(v)
+	case int:
+		return v
+	case int64:
+		return int(v)
+	case string:
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	return -1
+}
+
+// validHost reports whether h looks like a host name or IP address.
+func validHost(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-_:[]", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// PrepareInbox checks an email inbox's config and completes it before it is saved:
+// the address is lower-cased, ports default to the standard ones of their security
+// mode, the mailbox to INBOX, user names to the address, and a reply_secret is
+// generated once (it is sealed with the other secrets). Returns invalid.
+func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
+	if in.Config == nil {
+		in.Config = map[string]any{}
+	}
+	cfg := ConfigOf(in)
+	addr, err := channels.NormalizeIdentity(crm.IdentityEmail, cfg.Address, "")
+	if err != nil {
+		return crm.Errorf(crm.EINVALID, "config.address must be an email address")
+	}
+	if strings.Contains(addr, "+") {
+		return crm.Errorf(crm.EINVALID, "config.address must not contain '+': it is used for reply addresses")
+	}
+	in.Config["address"] = addr
+	for _, p := range []struct {
+		name                 string
+		host                 string
+		port                 int
+		security             string
+		tlsPort, plainPort   int
+		startTLSPort         int
+		defaultSecurity      string
+		username, password   string
+		passwordRequiredName string
+	}{
+		{"imap", cfg.IMAPHost, cfg.IMAPPort, cfg.IMAPSecurity, 993, 143, 143, SecurityTLS, cfg.IMAPUsername, cfg.IMAPPassword, "imap_password"},
+		{"smtp", cfg.SMTPHost, cfg.SMTPPort, cfg.SMTPSecurity, 465, 25, 587, SecurityStartTLS, cfg.SMTPUsername, cfg.SMTPPassword, ""},
+	} {
+		if !validHost(p.host) {
+			return crm.Errorf(crm.EINVALID, "config.%s_host must be a host name", p.name)
+		}
+		sec := p.security
+		if sec == "" {
+			sec = p.defaultSecurity
+		}
+		port := p.port
+		switch sec {
+		case SecurityTLS:
+			if port == 0 {
+				port = p.tlsPort
+			}
+		case SecurityStartTLS:
+			if port == 0 {
+				port = p.startTLSPort
+			}
+		case SecurityNone:
+			if port == 0 {
+				port = p.plainPort
+			}
+		default:
+			return crm.Errorf(crm.EINVALID, "config.%s_security must be tls, starttls or none", p.name)
+		}
+		if port < 1 || port > 65535 {
+			return crm.Errorf(crm.EINVALID, "config.%s_port must be a port number", p.name)
+		}
+		in.Config[p.name+"_host"] = p.host
+		in.Config[p.name+"_security"] = sec
+		in.Config[p.name+"_port"] = port
+		if p.username == "" {
+			in.Config[p.name+"_username"] = addr
+		}
+		if p.passwordRequiredName != "" && p.password == "" {
+			return crm.Errorf(crm.EINVALID, "config.%s is required", p.passwordRequiredName)
+		}
+	}
+	if cfg.SMTPPassword == "" && in.Config["smtp_password"] == nil {
+		// Most providers take the same password for IMAP and SMTP.
+		in.Config["smtp_password"] = cfg.IMAPPassword
+	}
+	if mb, _ := in.Config["imap_mailbox"].(string); strings.TrimSpace(mb) == "" {
+		in.Config["imap_mailbox"] = "INBOX"
+	} else if len(mb) > 200 || strings.ContainsAny(mb, "\r\n\x00") {
+		return crm.Errorf(crm.EINVALID, "config.imap_mailbox is not a mailbox name")
+	}
+	if v, ok := in.Config["mark_seen"]; ok {
+		if _, ok := v.(bool); !ok {
+			return crm.Errorf(crm.EINVALID, "config.mark_seen must be true or false")
+		}
+	}
+	if cfg.ReplySecret == "" {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return fmt.Errorf("generate reply secret: %w", err)
+		}
+		in.Config["reply_secret"] = hex.EncodeToString(b)
+	}
+	return nil
+}
+
+// InboxStatus returns the state of an email inbox's IMAP connection, or nil when the
+// channel has no fetcher for it.
+func (c *Channel) InboxStatus(inboxID int64) *channels.InboxStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.status[inboxID]
+	if s == nil {
+		return nil
+	}
+	cp := *s
+	return &cp
+}
+
+func (c *Channel) setStatus(inboxID int64, state string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.status[inboxID]
+	if s != nil && s.State == state && (err == nil || s.LastError == err.Error()) {
+		return
+	}
+	ns := &channels.InboxStatus{State: state, Since: time.Now().UTC()}
+	if err != nil {
+		ns.LastError = err.Error()
+	}
+	c.status[inboxID] = ns
+}

@@ -1,0 +1,540 @@
+package email
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"time"
+
+	"parley/crm"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// Fetching limits.
+const (
+	fetchChunk    = 20       // messages fetched per FETCH command
+	maxFetchSize  = 64 << 20 // larger mail is read only up to its header
+	initialImport = 500      // the newest mail imported when an inbox is first connected
+)
+
+// Run keeps one fetcher per email inbox until ctx is done: it starts them for the
+// inboxes that exist and starts, restarts or stops one when an inbox.updated event says
+// its inbox was created or changed. A lagging event subscription reloads every inbox.
+func (c *Channel) Run(ctx context.Context) {
+	c.defaults()
+	var events <-chan *crm.Event
+	var sub *crm.Subscription
+	if c.bus != nil {
+		sub = c.bus.Subscribe(256)
+		defer sub.Close()
+		events = sub.C
+	}
+	defer c.stopAll()
+	c.reloadAll(ctx)
+	check := time.NewTicker(time.Minute)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			if sub.Lagged() {
+				c.reloadAll(ctx)
+			} else if e.Type == crm.EventInboxUpdated && e.InboxID != 0 {
+				c.reload(ctx, e.InboxID)
+			}
+		case <-check.C:
+			if sub != nil && sub.Lagged() {
+				c.reloadAll(ctx)
+			}
+		}
+	}
+}
+
+func (c *Channel) reloadAll(ctx context.Context) {
+	inboxes, err := c.store.Inboxes(ctx)
+	if err != nil {
+		c.logger.Error("load inboxes", "err", err)
+		return
+	}
+	seen := map[int64]bool{}
+	for _, in := range inboxes {
+		if in.Kind == crm.KindEmail {
+			seen[in.ID] = true
+			c.ensure(ctx, in)
+		}
+	}
+	c.mu.Lock()
+	var gone []int64
+	for id := range c.fetchers {
+		if !seen[id] {
+			gone = append(gone, id)
+		}
+	}
+	c.mu.Unlock()
+	for _, id := range gone {
+		c.stop(id)
+	}
+}
+
+func (c *Channel) reload(ctx context.Context, id int64) {
+	in, err := c.store.Inbox(ctx, id)
+	if crm.ErrorCode(err) == crm.ENOTFOUND || (err == nil && in.Kind != crm.KindEmail) {
+		c.stop(id)
+		return
+	} else if err != nil {
+		c.logger.Error("load inbox", "inbox", id, "err", err)
+		return
+	}
+	c.ensure(ctx, in)
+}
+
+// fingerprint identifies an inbox's settings: a fetcher restarts only when they change.
+func fingerprint(in *crm.Inbox) string {
+	b, _ := json.Marshal([]any{in.Config, in.Secrets})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// ensure runs a fetcher with the inbox's current settings, replacing an outdated one.
+func (c *Channel) ensure(ctx context.Context, in *crm.Inbox) {
+	key := fingerprint(in)
+	c.mu.Lock()
+	old := c.fetchers[in.ID]
+	c.mu.Unlock()
+	if old != nil && old.key == key {
+		return
+	}
+	if old != nil {
+		c.stop(in.ID)
+	}
+	if disabled, _ := in.Config["disabled"].(bool); disabled {
+		return
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	f := &fetcher{c: c, inbox: in, cfg: ConfigOf(in), key: key, cancel: cancel, done: make(chan struct{})}
+	c.mu.Lock()
+	c.fetchers[in.ID] = f
+	c.mu.Unlock()
+	c.setStatus(in.ID, "connecting", nil)
+	go f.run(fctx)
+}
+
+func (c *Channel) stop(id int64) {
+	c.mu.Lock()
+	f := c.fetchers[id]
+	delete(c.fetchers, id)
+	c.mu.Unlock()
+	if f != nil {
+		f.cancel()
+		<-f.done
+	}
+	c.mu.Lock()
+	delete(c.status, id)
+	c.mu.Unlock()
+}
+
+func (c *Channel) stopAll() {
+	c.mu.Lock()
+	ids := make([]int64, 0, len(c.fetchers))
+	for id := range c.fetchers {
+		ids = append(ids, id)
+	}
+	c.mu.Unlock()
+	for _, id := range ids {
+		c.stop(id)
+	}
+}
+
+// fetcher reads one inbox's mailbox.
+type fetcher struct {
+	c      *Channel
+	inbox  *crm.Inbox
+	cfg    *Config
+	key    string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// run keeps a session open, reconnecting with exponential backoff after errors.
+func (f *fetcher) run(ctx context.Context) {
+	defer close(f.done)
+	c, id := f.c, f.inbox.ID
+	backoff := c.MinBackoff
+	for {
+		connected, err := f.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if connected {
+			backoff = c.MinBackoff
+		}
+		c.setStatus(id, "error", err)
+		c.logger.Warn("imap session ended", "inbox", id, "retry_in", backoff.String(), "err", err)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, c.MaxBackoff)
+		c.setStatus(id, "connecting", nil)
+	}
+}
+
+func (c *Channel) tlsConfig(host string) *tls.Config {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.TLSConfig != nil {
+		cfg = c.TLSConfig.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	return cfg
+}
+
+// dialIMAP connects and logs in to the inbox's IMAP server.
+func (c *Channel) dialIMAP(ctx context.Context, cfg *Config, opts *imapclient.Options) (*imapclient.Client, error) {
+	c.defaults()
+	addr := net.JoinHostPort(cfg.IMAPHost, strconv.Itoa(cfg.IMAPPort))
+	dctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect to imap server: %w", err)
+	}
+	// Until login is done, a stalled server must not hold the fetcher.
+	conn.SetDeadline(time.Now().Add(c.DialTimeout))
+	opts.TLSConfig = c.tlsConfig(cfg.IMAPHost)
+	var client *imapclient.Client
+	switch cfg.IMAPSecurity {
+	case SecurityTLS:
+		client = imapclient.New(tls.Client(conn, opts.TLSConfig), opts)
+	case SecurityStartTLS:
+		if client, err = imapclient.NewStartTLS(conn, opts); err != nil {
+			return nil, fmt.Errorf("imap starttls: %w", err)
+		}
+	default:
+		client = imapclient.New(conn, opts)
+	}
+	if err := client.WaitGreeting(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("imap greeting: %w", err)
+	}
+	if err := client.Login(cfg.IMAPUsername, cfg.IMAPPassword).Wait(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("imap login as %s: %w", cfg.IMAPUsername, err)
+	}
+	conn.SetDeadline(time.Time{})
+	return client, nil
+}
+
+// session connects, catches up with the mailbox and then waits for new mail with IDLE,
+// or polls, until an error or ctx ends it. connected says whether login succeeded.
+func (f *fetcher) session(ctx context.Context) (connected bool, err error) {
+	c, cfg := f.c, f.cfg
+	news := make(chan struct{}, 1)
+	opts := &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				select {
+				case news <- struct{}{}:
+				default:
+				}
+			}
+		},
+	}}
+	client, err := c.dialIMAP(ctx, cfg, opts)
+	if err != nil {
+		return false, err
+	}
+	defer client.Close()
+	stop := context.AfterFunc(ctx, func() { client.Close() })
+	defer stop()
+
+	sel, err := client.Select(cfg.IMAPMailbox, nil).Wait()
+	if err != nil {
+		return true, fmt.Errorf("select %s: %w", cfg.IMAPMailbox, err)
+	}
+	c.setStatus(f.inbox.ID, "connected", nil)
+	idle := client.Caps().Has(imap.CapIdle)
+	c.logger.Info("imap connected", "inbox", f.inbox.ID, "mailbox", cfg.IMAPMailbox, "idle", idle)
+	for {
+		if err := f.sync(ctx, client, sel.UIDValidity); err != nil {
+			return true, err
+		}
+		if !idle {
+			t := time.NewTimer(c.PollInterval)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return true, nil
+			case <-t.C:
+			case <-client.Closed():
+				t.Stop()
+				return true, errors.New("imap connection closed")
+			}
+			continue
+		}
+		cmd, err := client.Idle()
+		if err != nil {
+			return true, fmt.Errorf("idle: %w", err)
+		}
+		t := time.NewTimer(c.IdleRefresh)
+		select {
+		case <-news:
+		case <-t.C:
+		case <-ctx.Done():
+		case <-client.Closed():
+		}
+		t.Stop()
+		if ctx.Err() != nil {
+			return true, nil
+		}
+		if err := cmd.Close(); err != nil {
+			return true, fmt.Errorf("stop idle: %w", err)
+		}
+		if err := cmd.Wait(); err != nil {
+			return true, fmt.Errorf("idle: %w", err)
+		}
+	}
+}
+
+func (c *Channel) checkpoint(ctx context.Context, inboxID int64) (crm.MailCheckpoint, error) {
+	if c.mail == nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.memCP[inboxID], nil
+	}
+	return c.mail.MailCheckpoint(ctx, inboxID)
+}
+
+func (c *Channel) setCheckpoint(ctx context.Context, inboxID int64, cp crm.MailCheckpoint) error {
+	if c.mail == nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.memCP[inboxID] = cp
+		return nil
+	}
+	return c.mail.SetMailCheckpoint(ctx, inboxID, cp)
+}
+
+// sync files every message above the checkpoint. After a UIDVALIDITY change (or a
+// changed mailbox) the UIDs mean nothing any more: the whole mailbox is walked again and
+// messages whose Message-ID the store already has are skipped, so nothing is filed twice.
+func (f *fetcher) sync(ctx context.Context, client *imapclient.Client, validity uint32) error {
+	c, id := f.c, f.inbox.ID
+	cp, err := c.checkpoint(ctx, id)
+	if err != nil {
+		return fmt.Errorf("load checkpoint: %w", err)
+	}
+	first, resync := false, false
+	if cp.Mailbox != f.cfg.IMAPMailbox || cp.UIDValidity != validity {
+		if cp.UIDValidity == 0 {
+			first = true
+		} else {
+			resync = true
+			c.logger.Warn("uidvalidity changed: re-syncing by message-id", "inbox", id,
+				"old", cp.UIDValidity, "new", validity)
+		}
+		cp = crm.MailCheckpoint{Mailbox: f.cfg.IMAPMailbox, UIDValidity: validity}
+	}
+	data, err := client.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{{{Start: imap.UID(cp.LastUID + 1), Stop: 0}}}}, nil).Wait()
+	if err != nil {
+		return fmt.Errorf("search new mail: %w", err)
+	}
+	var uids []imap.UID
+	for _, u := range data.AllUIDs() {
+		if uint32(u) > cp.LastUID {
+			uids = append(uids, u)
+		}
+	}
+	slices.Sort(uids)
+	if first && len(uids) > initialImport {
+		c.logger.Info("first import: older mail left in the mailbox", "inbox", id, "skipped", len(uids)-initialImport)
+		cp.LastUID = uint32(uids[len(uids)-initialImport-1])
+		uids = uids[len(uids)-initialImport:]
+	}
+	if len(uids) == 0 && (first || resync) {
+		return c.setCheckpoint(ctx, id, cp)
+	}
+	for len(uids) > 0 {
+		n := min(fetchChunk, len(uids))
+		chunk := uids[:n]
+		uids = uids[n:]
+		last, err := f.fetchChunk(ctx, client, chunk, resync)
+		if last > 0 {
+			cp.LastUID = uint32(last)
+			if err := c.setCheckpoint(ctx, id, cp); err != nil {
+				return fmt.Errorf("save checkpoint: %w", err)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetchChunk files the messages of chunk (sorted UIDs) and returns the highest UID up to
+// which every message is committed, so that the checkpoint never skips a failed one.
+func (f *fetcher) fetchChunk(ctx context.Context, client *imapclient.Client, chunk []imap.UID, resync bool) (imap.UID, error) {
+	c := f.c
+	// First the envelopes: sizes, and on a re-sync the Message-IDs the store knows.
+	bufs, err := client.Fetch(imap.UIDSetNum(chunk...), &imap.FetchOptions{UID: true, Envelope: true, RFC822Size: true}).Collect()
+	if err != nil {
+		return 0, fmt.Errorf("fetch envelopes: %w", err)
+	}
+	done := map[imap.UID]bool{}
+	var normal, huge []imap.UID
+	for _, b := range bufs {
+		switch {
+		case resync && b.Envelope != nil && b.Envelope.MessageID != "" && f.known(ctx, b.Envelope.MessageID):
+			done[b.UID] = true
+		case b.RFC822Size > maxFetchSize:
+			huge = append(huge, b.UID)
+		default:
+			normal = append(normal, b.UID)
+		}
+	}
+	var fetched []imap.UID
+	var ferr error
+	if len(normal) > 0 {
+		fetched, ferr = f.fetchBodies(ctx, client, normal, &imap.FetchItemBodySection{Peek: true}, "")
+	}
+	if len(huge) > 0 && ferr == nil {
+		var more []imap.UID
+		more, ferr = f.fetchBodies(ctx, client, huge, &imap.FetchItemBodySection{Peek: true, Specifier: imap.PartSpecifierHeader},
+			fmt.Sprintf("The message is larger than %d MiB: only its header was read. It is still in the mailbox.", maxFetchSize>>20))
+		fetched = append(fetched, more...)
+	}
+	for _, u := range fetched {
+		done[u] = true
+	}
+	var last imap.UID
+	for _, u := range chunk {
+		if !done[u] {
+			// Expunged since the search, or failed: stop at a failure, skip a vanished one.
+			if ferr != nil {
+				break
+			}
+			present := slices.ContainsFunc(bufs, func(b *imapclient.FetchMessageBuffer) bool { return b.UID == u })
+			if present {
+				break
+			}
+		}
+		last = u
+	}
+	if f.cfg.MarkSeen && len(fetched) > 0 {
+		if err := client.Store(imap.UIDSetNum(fetched...), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true,
+			Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
+			c.logger.Warn("mark seen", "inbox", f.inbox.ID, "err", err)
+		}
+	}
+	return last, ferr
+}
+
+// known reports whether the store has a message of the inbox with that Message-ID.
+func (f *fetcher) known(ctx context.Context, messageID string) bool {
+	if f.c.mail == nil {
+		return false
+	}
+	ids := msgIDs(messageID)
+	if len(ids) == 0 {
+		ids = []string{messageID}
+	}
+	_, err := f.c.mail.MessageByExternalID(ctx, f.inbox.ID, ids[0])
+	return err == nil
+}
+
+// fetchBodies streams the given section of each message into Deliver and returns the
+// UIDs that were filed (or deliberately ignored).
+func (f *fetcher) fetchBodies(ctx context.Context, client *imapclient.Client, uids []imap.UID, section *imap.FetchItemBodySection,
+	note string) ([]imap.UID, error) {
+	c := f.c
+	cmd := client.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, InternalDate: true,
+		BodySection: []*imap.FetchItemBodySection{section}})
+	defer cmd.Close()
+	var filed []imap.UID
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		var uid imap.UID
+		var date time.Time
+		var delivered bool
+		var derr error
+		for {
+			item := msg.Next()
+			if item == nil {
+				break
+			}
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = it.UID
+			case imapclient.FetchItemDataInternalDate:
+				date = it.Time
+			case imapclient.FetchItemDataBodySection:
+				if it.Literal == nil || delivered {
+					continue
+				}
+				var d *Delivery
+				d, derr = c.deliver(ctx, f.inbox, it.Literal, date, note)
+				delivered = derr == nil
+				if d != nil && d.Ignored != "" {
+					c.logger.Info("mail ignored", "inbox", f.inbox.ID, "reason", d.Ignored)
+				}
+			}
+		}
+		if derr != nil {
+			return filed, fmt.Errorf("file message uid %d: %w", uid, derr)
+		}
+		if delivered && uid != 0 {
+			filed = append(filed, uid)
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return filed, fmt.Errorf("fetch messages: %w", err)
+	}
+	return filed, nil
+}
+
+// TestInbox checks an email inbox's settings against its servers: IMAP login and the
+// mailbox, then SMTP connection and login. Returns the first failure.
+func (c *Channel) TestInbox(ctx context.Context, in *crm.Inbox) error {
+	cfg := ConfigOf(in)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	client, err := c.dialIMAP(ctx, cfg, &imapclient.Options{})
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	stop := context.AfterFunc(ctx, func() { client.Close() })
+	defer stop()
+	if _, err := client.Select(cfg.IMAPMailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		return fmt.Errorf("open mailbox %s: %w", cfg.IMAPMailbox, err)
+	}
+	client.Logout().Wait()
+	sc, err := c.dialSMTP(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
+	return sc.Quit()
+}

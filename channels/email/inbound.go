@@ -1,0 +1,404 @@
+package email
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"html"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"parley/channels"
+	"parley/crm"
+)
+
+// Placeholder senders. The .invalid domain (RFC 2606) can never receive mail, so Send
+// refuses to write to them.
+const (
+	unknownSender    = "unknown-sender@parley.invalid"
+	quarantineSender = "quarantine@parley.invalid"
+)
+
+// Tags put on tickets the email channel opens for noise.
+const (
+	TagAutoReply  = "auto-reply"
+	TagQuarantine = "quarantine"
+)
+
+// maxStoredText is what the store takes of text and HTML together, with room for notes.
+const maxStoredText = 1<<20 - 8<<10
+
+// rawCopy keeps the first max bytes of a message, hashes all of it and remembers the
+// first read error of the source, so that a message cut short by a broken connection is
+// retried instead of filed half.
+type rawCopy struct {
+	src   io.Reader
+	buf   bytes.Buffer
+	max   int
+	n     int64
+	over  bool
+	sum   hash.Hash
+	rdErr error
+}
+
+func newRawCopy(src io.Reader, max int) *rawCopy {
+	return &rawCopy{src: src, max: max, sum: sha256.New()}
+}
+
+func (r *rawCopy) Read(p []byte) (int, error) {
+	n, err := r.src.Read(p)
+	if n > 0 {
+		r.sum.Write(p[:n])
+		r.n += int64(n)
+		if !r.over && r.buf.Len()+n <= r.max {
+			r.buf.Write(p[:n])
+		} else if !r.over {
+			r.over = true
+			r.buf = bytes.Buffer{}
+		}
+	}
+	if err != nil && err != io.EOF && r.rdErr == nil {
+		r.rdErr = err
+	}
+	return n, err
+}
+
+// Delivery is the outcome of filing one fetched mail.
+type Delivery struct {
+	Result  *crm.IngestResult // nil when the mail was ignored
+	Ignored string            // why the mail was not filed, for the log
+}
+
+// Deliver parses a raw mail from r and files it in the inbox: threaded, deduplicated
+// by its Message-ID (or the hash of its bytes), with bounces matched to the message they
+// bounce and a mail that cannot be read quarantined. received is when the mail server
+// got it (zero for unknown). An error means the mail was not filed and should be tried
+// again later: the source failed or the store is unavailable.
+func (c *Channel) Deliver(ctx context.Context, inbox *crm.Inbox, r io.Reader, received time.Time) (*Delivery, error) {
+	return c.deliver(ctx, inbox, r, received, "")
+}
+
+// deliver is Deliver with a note for the agent about how the mail was read.
+func (c *Channel) deliver(ctx context.Context, inbox *crm.Inbox, r io.Reader, received time.Time, note string) (*Delivery, error) {
+	cfg := ConfigOf(inbox)
+	raw := newRawCopy(r, crm.MaxAttachmentSize)
+	p, perr := Parse(raw)
+	if _, err := io.Copy(io.Discard, raw); err != nil && raw.rdErr == nil {
+		raw.rdErr = err
+	}
+	if raw.rdErr != nil {
+		return nil, fmt.Errorf("read message: %w", raw.rdErr)
+	}
+	hashID := "sha256:" + hex.EncodeToString(raw.sum.Sum(nil))
+	if perr == nil && note != "" {
+		p.Notes = append(p.Notes, note)
+	}
+	if perr != nil {
+		return c.quarantine(ctx, inbox, raw, hashID, received, perr)
+	}
+	if p.FromAddress == cfg.Address {
+		return &Delivery{Ignored: "sent from the inbox's own address"}, nil
+	}
+	if strings.HasPrefix(p.MessageID, "parley.") && strings.HasSuffix(p.MessageID, "@"+cfg.Domain()) {
+		return &Delivery{Ignored: "a copy of a message Parley sent"}, nil
+	}
+	in, post, err := c.inbound(ctx, inbox, cfg, p, raw, hashID, received)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.store.Ingest(ctx, in)
+	if code := crm.ErrorCode(err); code == crm.EINVALID || code == crm.ETOOLARGE {
+		return c.quarantine(ctx, inbox, raw, hashID, received, err)
+	} else if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	if err := post(res); err != nil {
+		return nil, err
+	}
+	return &Delivery{Result: res}, nil
+}
+
+// inbound turns a parsed mail into a crm.Inbound and returns what has to happen after
+// it is filed (bounce marking, cid: links, tags).
+func (c *Channel) inbound(ctx context.Context, inbox *crm.Inbox, cfg *Config, p *Parsed, raw *rawCopy, hashID string,
+	received time.Time) (*crm.Inbound, func(*crm.IngestResult) error, error) {
+	in := &crm.Inbound{InboxID: inbox.ID, Channel: crm.ChannelEmail, ExternalID: p.MessageID,
+		FromName: p.FromName, Subject: p.Subject, References: p.References, ReceivedAt: received}
+	if in.ExternalID == "" {
+		in.ExternalID = hashID
+	}
+	if in.ReceivedAt.IsZero() {
+		in.ReceivedAt = p.Date
+	}
+	notes := p.Notes
+	from, err := channels.NormalizeIdentity(crm.IdentityEmail, p.FromAddress, "")
+	if err != nil || strings.HasSuffix(from, ".invalid") {
+		from = unknownSender
+		if in.FromName == "" {
+			in.FromName = "Unknown sender"
+		}
+		notes = append(notes, "The sender's address is missing or unreadable.")
+	}
+	in.From = []crm.Identity{{Kind: crm.IdentityEmail, Address: from}}
+
+	// Threading, strongest first: the signed reply-to address, then the Message-IDs
+	// the store knows (References), then a subject token of the ticket's own customer.
+	for _, addr := range p.Recipients {
+		if id := TicketOfAddress(cfg.Address, cfg.ReplySecret, addr); id != 0 {
+			in.TicketID = id
+			break
+		}
+	}
+	bounced := c.bouncedMessage(ctx, inbox, p)
+	if bounced != nil {
+		in.TicketID = bounced.TicketID
+	}
+	if in.TicketID == 0 {
+		known, err := c.knowsAny(ctx, inbox.ID, p.References)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !known {
+			if in.TicketID, err = c.subjectTicket(ctx, inbox, p.Subject, from); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+
+	reply, quoted := trimQuoted(p.Text)
+	in.HTML = p.HTML
+	if in.HTML == "" && quoted != "" {
+		in.HTML = quotedHTML(reply, quoted)
+	}
+	in.Text = reply
+	if in.Text == "" && len(p.Attachments) == 0 && p.Bounce == nil {
+		in.Text = "(empty message)"
+	}
+
+	for _, a := range p.Attachments {
+		in.Attachments = append(in.Attachments, a.NewAttachment)
+	}
+	if raw.over {
+		notes = append(notes, fmt.Sprintf("The original message (%d MiB) is too large to keep as message.eml.", raw.n>>20))
+	} else {
+		in.Attachments = append(in.Attachments, crm.NewAttachment{Filename: "message.eml",
+			ContentType: "message/rfc822", Data: raw.buf.Bytes()})
+	}
+	if len(in.Text)+len(in.HTML) > maxStoredText {
+		in.HTML = sanitize(cutBytes(in.HTML, max(0, maxStoredText-len(in.Text))))
+		if len(in.Text)+len(in.HTML) > maxStoredText {
+			in.HTML = ""
+		}
+	}
+	addNotes(in, notes)
+
+	post := func(res *crm.IngestResult) error {
+		if bounced != nil && p.Bounce != nil && p.Bounce.Failed && bounced.Direction == crm.DirOut &&
+			bounced.Status != crm.MsgFailed {
+			reason := "bounced"
+			if p.Bounce.Reason != "" {
+				reason += ": " + p.Bounce.Reason
+			}
+			if err := c.store.MarkFailed(ctx, bounced.ID, reason, time.Time{}); err != nil {
+				return fmt.Errorf("mark bounced message failed: %w", err)
+			}
+		}
+		if err := c.linkInlineImages(ctx, inbox.ID, in.ExternalID, p.Attachments); err != nil {
+			return err
+		}
+		switch {
+		case res.Duplicate || !res.NewTicket:
+		case p.AutoReply && p.Bounce == nil:
+			return c.tag(ctx, res.TicketID, TagAutoReply)
+		}
+		return nil
+	}
+	return in, post, nil
+}
+
+// addNotes tells the agent what Parley dropped or could not read.
+func addNotes(in *crm.Inbound, notes []string) {
+	if len(notes) == 0 {
+		return
+	}
+	var t, h strings.Builder
+	for _, n := range notes {
+		t.WriteString("\n\n[Parley: " + n + "]")
+		h.WriteString("<p><em>Parley: " + html.EscapeString(n) + "</em></p>")
+	}
+	in.Text = strings.TrimSpace(in.Text + t.String())
+	if in.HTML != "" {
+		in.HTML += h.String()
+	}
+}
+
+// knowsAny reports whether the store has a message of the inbox with one of the ids.
+func (c *Channel) knowsAny(ctx context.Context, inboxID int64, ids []string) (bool, error) {
+	if c.mail == nil {
+		return len(ids) > 0, nil // let the store's own reference matching decide
+	}
+	for i := len(ids) - 1; i >= 0 && i >= len(ids)-20; i-- {
+		_, err := c.mail.MessageByExternalID(ctx, inboxID, ids[i])
+		if err == nil {
+			return true, nil
+		} else if crm.ErrorCode(err) != crm.ENOTFOUND {
+			return false, fmt.Errorf("find referenced message: %w", err)
+		}
+	}
+	return false, nil
+}
+
+// subjectTicket returns the ticket of a [#1042] subject token when the sender is one
+// of that ticket's customer's addresses, else 0: anyone can type a token, so it counts
+// only for the person the ticket is with.
+func (c *Channel) subjectTicket(ctx context.Context, inbox *crm.Inbox, subject, from string) (int64, error) {
+	id := TicketOfSubject(subject)
+	if id == 0 {
+		return 0, nil
+	}
+	t, err := c.store.Ticket(ctx, id)
+	if crm.ErrorCode(err) == crm.ENOTFOUND {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("find ticket of subject token: %w", err)
+	}
+	if t.InboxID != inbox.ID {
+		return 0, nil
+	}
+	cu, err := c.store.Customer(ctx, t.CustomerID)
+	if crm.ErrorCode(err) == crm.ENOTFOUND {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("find customer of subject token: %w", err)
+	}
+	for _, idn := range cu.Identities {
+		if idn.Kind == crm.IdentityEmail && idn.Address == from {
+			return t.ID, nil
+		}
+	}
+	return 0, nil
+}
+
+var (
+	parleyID    = regexp.MustCompile(`parley\.\d+\.[0-9a-f]+@[A-Za-z0-9.\-]+`)
+	bounceFrom  = regexp.MustCompile(`(?i)^(mailer-daemon|postmaster|mail-daemon)@`)
+	bounceTitle = regexp.MustCompile(`(?i)(undeliver|delivery status notification|delivery failure|mail delivery failed|returned mail|failure notice|non remis|unzustellbar)`)
+)
+
+// bouncedMessage returns the message a bounce is about, or nil. Reports that follow
+// RFC 3464 name it in their copy of the message; other bounces are recognised by their
+// sender and subject and searched for one of Parley's Message-IDs.
+func (c *Channel) bouncedMessage(ctx context.Context, inbox *crm.Inbox, p *Parsed) *crm.Message {
+	if p.Bounce == nil && bounceFrom.MatchString(p.FromAddress) && bounceTitle.MatchString(p.Subject) {
+		p.Bounce = &Bounce{Failed: true}
+	}
+	if p.Bounce == nil || c.mail == nil {
+		return nil
+	}
+	ids := []string{}
+	if p.Bounce.OriginalMessageID != "" {
+		ids = append(ids, p.Bounce.OriginalMessageID)
+	}
+	ids = append(ids, parleyID.FindAllString(p.Text, 5)...)
+	for _, id := range ids {
+		m, err := c.mail.MessageByExternalID(ctx, inbox.ID, id)
+		if err == nil {
+			if !slices.Contains(p.References, id) {
+				p.References = append(p.References, id)
+			}
+			return m
+		}
+	}
+	return nil
+}
+
+// linkInlineImages points the cid: links of a filed message's HTML at its stored
+// attachments. The store assigns attachment ids while filing, so this is a second step;
+// until it runs (or when it fails) the console sees the cid: links.
+func (c *Channel) linkInlineImages(ctx context.Context, inboxID int64, externalID string, atts []Attachment) error {
+	if c.mail == nil || !slices.ContainsFunc(atts, func(a Attachment) bool { return a.ContentID != "" }) {
+		return nil
+	}
+	m, err := c.mail.MessageByExternalID(ctx, inboxID, externalID)
+	if err != nil {
+		return fmt.Errorf("find filed message: %w", err)
+	}
+	if !strings.Contains(m.HTML, "cid:") || len(m.Attachments) < len(atts) {
+		return nil
+	}
+	h := m.HTML
+	for i, a := range atts {
+		if a.ContentID == "" {
+			continue
+		}
+		url := "/api/v1/attachments/" + strconv.FormatInt(m.Attachments[i].ID, 10)
+		for _, form := range []string{a.ContentID, html.EscapeString(a.ContentID)} {
+			h = strings.ReplaceAll(h, `"cid:`+form+`"`, `"`+url+`"`)
+		}
+	}
+	if h == m.HTML {
+		return nil
+	}
+	if err := c.mail.SetMessageHTML(ctx, m.ID, h); err != nil {
+		return fmt.Errorf("link inline images: %w", err)
+	}
+	return nil
+}
+
+// tag adds a tag to a ticket, keeping its others.
+func (c *Channel) tag(ctx context.Context, ticketID int64, tag string) error {
+	t, err := c.store.Ticket(ctx, ticketID)
+	if err != nil {
+		return fmt.Errorf("find ticket to tag: %w", err)
+	}
+	if slices.Contains(t.Tags, tag) || len(t.Tags) >= 20 {
+		return nil
+	}
+	tags := append(slices.Clone(t.Tags), tag)
+	if _, err := c.store.UpdateTicket(ctx, ticketID, crm.TicketUpdate{Tags: &tags}); err != nil &&
+		crm.ErrorCode(err) != crm.ECONFLICT {
+		return fmt.Errorf("tag ticket: %w", err)
+	}
+	return nil
+}
+
+// quarantine files a mail that cannot be read or filed as it is: a ticket from a
+// placeholder sender, tagged quarantine, with the raw mail attached, so that nothing is
+// lost, an admin sees it, and the fetcher moves on.
+func (c *Channel) quarantine(ctx context.Context, inbox *crm.Inbox, raw *rawCopy, hashID string, received time.Time,
+	cause error) (*Delivery, error) {
+	c.logger.Warn("quarantined unreadable mail", "inbox", inbox.ID, "id", hashID, "err", cause)
+	in := &crm.Inbound{InboxID: inbox.ID, Channel: crm.ChannelEmail, ExternalID: hashID, FromName: "Unreadable email",
+		From:    []crm.Identity{{Kind: crm.IdentityEmail, Address: quarantineSender}},
+		Subject: "Unreadable email (quarantined)", ReceivedAt: received,
+		Text: "Parley could not read or file this email (" + cutBytes(strings.ToValidUTF8(cause.Error(), ""), 500) +
+			"). The original is attached as message.eml."}
+	if raw.over {
+		in.Text = "Parley could not read or file this email, and it is too large to keep here; it is still in the mailbox."
+	} else {
+		in.Attachments = []crm.NewAttachment{{Filename: "message.eml", ContentType: "message/rfc822", Data: raw.buf.Bytes()}}
+	}
+	res, err := c.store.Ingest(ctx, in)
+	if code := crm.ErrorCode(err); code == crm.EINVALID || code == crm.ETOOLARGE {
+		c.logger.Error("dropped mail that cannot be quarantined", "inbox", inbox.ID, "id", hashID, "err", err)
+		return &Delivery{Ignored: "cannot be filed: " + err.Error()}, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("quarantine: %w", err)
+	}
+	if !res.Duplicate {
+		if err := c.tag(ctx, res.TicketID, TagQuarantine); err != nil {
+			return nil, err
+		}
+	}
+	return &Delivery{Result: res}, nil
+}
+
+var errNoEmail = errors.New("the customer has no email address")

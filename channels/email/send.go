@@ -1,0 +1,235 @@
+package email
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"parley/channels"
+	"parley/crm"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// maxRefHeader is how many ids the References header of a reply carries: the first of
+// the thread and the newest ones, as RFC 5322 suggests for long threads.
+const maxRefHeader = 20
+
+// Send delivers an agent's reply by SMTP from the inbox address to the customer's email
+// address and returns the Message-ID it generated, so that the customer's answer, which
+// references it, threads into the ticket. A 5xx reply of the server, a customer without
+// an email address or a broken inbox config fail at once (channels.Permanent); network
+// errors and 4xx replies are retried by the dispatcher.
+func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
+	cfg := ConfigOf(out.Inbox)
+	if cfg.Address == "" || cfg.SMTPHost == "" {
+		return "", channels.Permanent(errors.New("the email inbox has no address or smtp server"))
+	}
+	to := customerEmail(out.Customer)
+	if to == "" {
+		return "", channels.Permanent(errNoEmail)
+	}
+	id, msg, err := c.compose(ctx, cfg, out, to)
+	if err != nil {
+		return "", err
+	}
+	sc, err := c.dialSMTP(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	defer sc.Close()
+	if err := sc.SendMail(cfg.Address, []string{to}, bytes.NewReader(msg)); err != nil {
+		return "", smtpError(err)
+	}
+	if err := sc.Quit(); err != nil {
+		c.logger.Debug("smtp quit", "err", err) // the message was accepted already
+	}
+	return id, nil
+}
+
+// smtpError marks rejections of the server (5xx) as permanent, keeping its reply.
+func smtpError(err error) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		e := fmt.Errorf("smtp server replied %d %s", se.Code, se.Message)
+		if se.Code >= 500 {
+			return channels.Permanent(e)
+		}
+		return e
+	}
+	return fmt.Errorf("smtp: %w", err)
+}
+
+// customerEmail returns the customer's first usable email address, or "".
+func customerEmail(cu *crm.Customer) string {
+	if cu == nil {
+		return ""
+	}
+	for _, id := range cu.Identities {
+		if id.Kind == crm.IdentityEmail && !strings.HasSuffix(id.Address, ".invalid") {
+			if a, err := channels.NormalizeIdentity(crm.IdentityEmail, id.Address, ""); err == nil {
+				return a
+			}
+		}
+	}
+	return ""
+}
+
+// looksLikeMsgID reports whether a stored external id is a Message-ID that may go into
+// In-Reply-To and References (other ids, like a hash of a message without one, may not).
+func looksLikeMsgID(s string) bool {
+	if len(s) > 250 || !strings.Contains(s, "@") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b <= ' ' || b >= 0x7f || b == '<' || b == '>' || b == '"' || b == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// compose writes the MIME message of a reply: multipart text and HTML, attachments,
+// threading headers and the signed reply-to address.
+func (c *Channel) compose(ctx context.Context, cfg *Config, out *crm.Outbound, to string) (string, []byte, error) {
+	rnd := make([]byte, 8)
+	rand.Read(rnd)
+	id := "parley." + strconv.FormatInt(out.Message.ID, 10) + "." + hex.EncodeToString(rnd) + "@" + cfg.Domain()
+
+	var refs []string
+	for _, r := range out.References {
+		if looksLikeMsgID(r) && r != id {
+			refs = append(refs, r)
+		}
+	}
+	if len(refs) > maxRefHeader {
+		refs = append(refs[:1], refs[len(refs)-maxRefHeader+1:]...)
+	}
+
+	var h mail.Header
+	h.SetDate(time.Now())
+	h.SetAddressList("From", []*mail.Address{{Name: headerSafe(cfg.FromName), Address: cfg.Address}})
+	h.SetAddressList("To", []*mail.Address{{Name: headerSafe(out.Customer.Name), Address: to}})
+	if cfg.ReplySecret != "" {
+		h.SetAddressList("Reply-To", []*mail.Address{{Name: headerSafe(cfg.FromName),
+			Address: ReplyAddress(cfg.Address, cfg.ReplySecret, out.Ticket.ID)}})
+	}
+	h.SetSubject(ReplySubject(out.Ticket.Subject, out.Ticket.ID))
+	h.SetMessageID(id)
+	if len(refs) > 0 {
+		h.SetMsgIDList("In-Reply-To", refs[len(refs)-1:])
+		h.SetMsgIDList("References", refs)
+	}
+	h.Set("X-Parley-Ticket", strconv.FormatInt(out.Ticket.ID, 10))
+
+	var buf bytes.Buffer
+	mw, err := mail.CreateWriter(&buf, h)
+	if err != nil {
+		return "", nil, fmt.Errorf("write message header: %w", err)
+	}
+	iw, err := mw.CreateInline()
+	if err != nil {
+		return "", nil, fmt.Errorf("write message body: %w", err)
+	}
+	text := strings.ReplaceAll(out.Message.Text, "\r\n", "\n")
+	for _, part := range []struct{ typ, body string }{{"text/plain", text}, {"text/html", textHTML(text)}} {
+		var ph mail.InlineHeader
+		ph.SetContentType(part.typ, map[string]string{"charset": "utf-8"})
+		w, err := iw.CreatePart(ph)
+		if err != nil {
+			return "", nil, fmt.Errorf("write %s part: %w", part.typ, err)
+		}
+		io.WriteString(w, part.body)
+		w.Close()
+	}
+	iw.Close()
+	for _, a := range out.Message.Attachments {
+		if err := c.attach(ctx, mw, a); err != nil {
+			return "", nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return "", nil, fmt.Errorf("write message: %w", err)
+	}
+	return id, buf.Bytes(), nil
+}
+
+func (c *Channel) attach(ctx context.Context, mw *mail.Writer, a *crm.Attachment) error {
+	meta, f, err := c.store.Attachment(ctx, a.ID)
+	if crm.ErrorCode(err) == crm.ENOTFOUND {
+		return channels.Permanent(fmt.Errorf("attachment %d is gone", a.ID))
+	} else if err != nil {
+		return fmt.Errorf("open attachment %d: %w", a.ID, err)
+	}
+	defer f.Close()
+	var ah mail.AttachmentHeader
+	ah.SetContentType(meta.ContentType, nil)
+	ah.SetFilename(headerSafe(meta.Filename))
+	w, err := mw.CreateAttachment(ah)
+	if err != nil {
+		return fmt.Errorf("write attachment: %w", err)
+	}
+	if _, err := io.Copy(w, io.LimitReader(f, crm.MaxAttachmentSize)); err != nil {
+		return fmt.Errorf("write attachment: %w", err)
+	}
+	return w.Close()
+}
+
+// dialSMTP connects to the inbox's SMTP server with its security mode and logs in. The
+// connection's deadline is ctx's (or five minutes), so a stalled server cannot hold a send.
+func (c *Channel) dialSMTP(ctx context.Context, cfg *Config) (*smtp.Client, error) {
+	c.defaults()
+	addr := net.JoinHostPort(cfg.SMTPHost, strconv.Itoa(cfg.SMTPPort))
+	dctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect to smtp server: %w", err)
+	}
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(5 * time.Minute)
+	}
+	conn.SetDeadline(deadline)
+	var sc *smtp.Client
+	switch cfg.SMTPSecurity {
+	case SecurityTLS:
+		sc = smtp.NewClient(tls.Client(conn, c.tlsConfig(cfg.SMTPHost)))
+		err = sc.Hello(helloName(cfg))
+	case SecurityStartTLS:
+		sc, err = smtp.NewClientStartTLS(conn, c.tlsConfig(cfg.SMTPHost))
+	default:
+		sc = smtp.NewClient(conn)
+		err = sc.Hello(helloName(cfg))
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("smtp hello: %w", err)
+	}
+	if ok, _ := sc.Extension("AUTH"); ok && cfg.SMTPUsername != "" && cfg.SMTPPassword != "" {
+		// A failed login is a setting an admin fixes, so it is retried, not permanent.
+		if err := sc.Auth(sasl.NewPlainClient("", cfg.SMTPUsername, cfg.SMTPPassword)); err != nil {
+			sc.Close()
+			return nil, fmt.Errorf("smtp login as %s: %w", cfg.SMTPUsername, err)
+		}
+	}
+	return sc, nil
+}
+
+func helloName(cfg *Config) string {
+	if d := cfg.Domain(); validHost(d) {
+		return d
+	}
+	return "localhost"
+}

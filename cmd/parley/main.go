@@ -1,0 +1,308 @@
+// Command parley is the Parley helpdesk: `parley serve` runs it; the other sub-commands
+// manage its data directory. Only wiring lives here.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	agentui "parley/agent-ui"
+	"parley/channels"
+	"parley/crm"
+	"parley/crm/sqlite"
+	"parley/demo"
+	"parley/server"
+)
+
+const usage = `usage: parley <command> [flags]
+
+commands:
+  serve                  run the helpdesk (--addr, --data, --public-url, --demo)
+  migrate                apply database migrations and list them
+  agent add              create an agent (--email, --name, --role); password from stdin
+  token create           print a new API token for an agent (--email)
+  backup FILE            write a consistent copy of the database to FILE
+
+every command takes --data DIR (env PARLEY_DATA, default ./data)
+`
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	slog.SetDefault(log)
+	if err := run(context.Background(), os.Args[1:], os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "parley:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return errors.New("no command given")
+	}
+	cmd, args := args[0], args[1:]
+	if (cmd == "agent" || cmd == "token") && len(args) > 0 {
+		cmd, args = cmd+" "+args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, stdout)
+	case "migrate":
+		return migrate(args, stdout)
+	case "agent add":
+		return agentAdd(ctx, args, stdin, stdout)
+	case "token create":
+		return tokenCreate(ctx, args, stdout)
+	case "backup":
+		return backup(ctx, args, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stdout, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func newFlags(name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	data := fs.String("data", env("PARLEY_DATA", "./data"), "data directory (env PARLEY_DATA)")
+	return fs, data
+}
+
+// openStore opens the database in dir, creating dir and the secret key file if needed.
+func openStore(dir string, bus crm.Bus) (*sqlite.DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	var key []byte
+	var err error
+	if v := os.Getenv("PARLEY_SECRET_KEY"); v != "" {
+		key, err = sqlite.ParseKey(v)
+	} else {
+		key, err = sqlite.LoadOrCreateKey(dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: key, Bus: bus})
+}
+
+func serve(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, data := newFlags("serve")
+	addr := fs.String("addr", env("PARLEY_ADDR", "127.0.0.1:8080"), "listen address (env PARLEY_ADDR)")
+	publicURL := fs.String("public-url", env("PARLEY_PUBLIC_URL", ""), "URL browsers and webhooks use (env PARLEY_PUBLIC_URL)")
+	seed := fs.Bool("demo", false, "seed labelled demo data into an empty database")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+
+	bus := crm.NewBus()
+	db, err := openStore(*data, bus)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	base := *publicURL
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	admin, password, generated, err := ensureAdmin(ctx, db)
+	if err != nil {
+		return err
+	}
+	registry := channels.NewRegistry()
+	registry.Register(crm.KindAPI, channels.APIConnector)
+	if *seed {
+		demo.RegisterConnectors(registry)
+		if err := demo.Seed(ctx, db); err != nil {
+			return fmt.Errorf("seed demo data: %w", err)
+		}
+	}
+	srv := server.New(db, server.Options{PublicURL: *publicURL, DefaultRegion: env("PARLEY_DEFAULT_REGION", "US"), UI: agentui.Handler()})
+	disp := &channels.Dispatcher{Outbox: db, Bus: bus, Connectors: registry}
+	go disp.Run(ctx)
+
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+
+	fmt.Fprintf(stdout, "Parley is running: open %s/\n", base)
+	if generated {
+		fmt.Fprintf(stdout, "Admin login: %s / %s  (shown once: write it down)\n", admin, password)
+	} else if admin != "" {
+		fmt.Fprintf(stdout, "Admin login: %s / %s\n", admin, password)
+	}
+	slog.Info("started", "addr", ln.Addr().String(), "data", *data, "start_ms", time.Since(start).Milliseconds())
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	slog.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return hs.Shutdown(sctx)
+}
+
+// ensureAdmin creates the first admin when there are no agents: from PARLEY_ADMIN_EMAIL
+// and PARLEY_ADMIN_PASSWORD, else admin@parley.local with a random password. It returns
+// the login to print: a generated password once, an environment one while it still works.
+func ensureAdmin(ctx context.Context, db *sqlite.DB) (email, password string, generated bool, err error) {
+	email = env("PARLEY_ADMIN_EMAIL", "admin@parley.local")
+	password = os.Getenv("PARLEY_ADMIN_PASSWORD")
+	agents, err := db.Agents(ctx)
+	if err != nil {
+		return "", "", false, err
+	}
+	if len(agents) > 0 {
+		if password == "" {
+			return "", "", false, nil
+		}
+		if _, err := db.Authenticate(ctx, email, password); err != nil {
+			return "", "", false, nil // changed since: do not print a stale login
+		}
+		return email, password, false, nil
+	}
+	if password == "" {
+		b := make([]byte, 12)
+		rand.Read(b)
+		password, generated = base64.RawURLEncoding.EncodeToString(b), true
+	}
+	if _, err := db.CreateAgent(ctx, &crm.NewAgent{Email: email, Name: "Admin", Role: crm.RoleAdmin, Password: password}); err != nil {
+		return "", "", false, fmt.Errorf("create first admin: %w", err)
+	}
+	return email, password, generated, nil
+}
+
+func migrate(args []string, stdout io.Writer) error {
+	fs, data := newFlags("migrate")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	db, err := openStore(*data, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	versions, err := db.Migrations()
+	if err != nil {
+		return err
+	}
+	for _, v := range versions {
+		fmt.Fprintln(stdout, "applied", v)
+	}
+	return nil
+}
+
+func agentAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	fs, data := newFlags("agent add")
+	email := fs.String("email", "", "agent email (required)")
+	name := fs.String("name", "", "agent name (required)")
+	role := fs.String("role", crm.RoleAgent, "agent, manager or admin")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" || *name == "" {
+		return errors.New("--email and --name are required")
+	}
+	fmt.Fprintln(os.Stderr, "password (read from stdin):")
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("read password from stdin: %w", err)
+	}
+	db, err := openStore(*data, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	a, err := db.CreateAgent(ctx, &crm.NewAgent{Email: *email, Name: *name, Role: *role, Password: strings.TrimRight(line, "\r\n")})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s %s (id %d)\n", a.Role, a.Email, a.ID)
+	return nil
+}
+
+func tokenCreate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, data := newFlags("token create")
+	email := fs.String("email", "", "agent email (required)")
+	name := fs.String("name", "cli", "a label for the token")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return errors.New("--email is required")
+	}
+	db, err := openStore(*data, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	a, err := db.AgentByEmail(ctx, *email)
+	if err != nil {
+		return err
+	}
+	token, err := db.CreateToken(ctx, a.ID, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, token)
+	return nil
+}
+
+func backup(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, data := newFlags("backup")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	file := fs.Arg(0)
+	if fs.NArg() > 0 { // flags may follow FILE too
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return err
+		}
+	}
+	if file == "" || fs.NArg() > 0 {
+		return errors.New("usage: parley backup [--data DIR] FILE")
+	}
+	db, err := openStore(*data, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Backup(ctx, file); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "backup written to", file)
+	return nil
+}

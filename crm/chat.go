@@ -1,0 +1,71 @@
+package crm
+
+import (
+	"context"
+	"time"
+)
+
+// ChatVisitor is one shopper's browser on a chat inbox. The widget keeps the visitor's
+// token, so the same conversation continues across page loads and reconnects. ID is also
+// the address of the customer's chat identity and, as "chat:"+ID, the thread key of the
+// visitor's tickets.
+//
+// Email is the address the shopper gave or the shop signed. Only a signed one
+// (EmailVerified) is an identity of the customer; a typed one is a claim kept here, shown
+// to agents as unverified and used as the continuity address for offline replies.
+type ChatVisitor struct {
+	ID            string    `json:"id"`
+	InboxID       int64     `json:"inbox_id"`
+	Name          string    `json:"name"`
+	Email         string    `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	PageURL       string    `json:"page_url"`
+	CreatedAt     time.Time `json:"created_at"`
+	LastSeenAt    time.Time `json:"last_seen_at"`
+
+	// TicketID and CustomerID are those of the visitor's newest ticket, 0 before the
+	// first message. The store fills them on reads.
+	TicketID   int64 `json:"ticket_id"`
+	CustomerID int64 `json:"customer_id"`
+}
+
+// ChatThreadKey returns the thread key of the tickets of a chat visitor.
+func ChatThreadKey(visitorID string) string { return "chat:" + visitorID }
+
+// ChatUpload is a file a shopper uploaded from the widget, waiting to be attached to
+// a chat message.
+type ChatUpload struct {
+	ID          string
+	InboxID     int64
+	VisitorID   string
+	Filename    string
+	ContentType string
+	Data        []byte
+	CreatedAt   time.Time
+}
+
+// ChatService keeps the visitors of chat inboxes and their pending uploads. It is not part
+// of Store: the chat channel takes it from a store that implements it.
+type ChatService interface {
+	// CreateChatVisitor stores a new visitor with the SHA-256 hash of its token; the
+	// token itself is never stored. Returns invalid or not_found (an unknown inbox).
+	CreateChatVisitor(ctx context.Context, v *ChatVisitor, tokenHash []byte) error
+	// ChatVisitorByToken returns the visitor of the inbox whose token hashes to tokenHash.
+	// Returns not_found.
+	ChatVisitorByToken(ctx context.Context, inboxID int64, tokenHash []byte) (*ChatVisitor, error)
+	// ChatVisitorOfTicket returns the visitor whose conversation the ticket is. Returns
+	// not_found for a ticket that did not start in the widget.
+	ChatVisitorOfTicket(ctx context.Context, ticketID int64) (*ChatVisitor, error)
+	// UpdateChatVisitor saves the visitor's name, email, email_verified and page URL and
+	// records it as seen. Returns invalid or not_found.
+	UpdateChatVisitor(ctx context.Context, v *ChatVisitor) error
+	// ChatMessages returns the newest limit messages the visitor may see, oldest first:
+	// the in and out messages of its own tickets, never notes.
+	ChatMessages(ctx context.Context, v *ChatVisitor, limit int) ([]*Message, error)
+	// SaveChatUpload stores an upload. Returns invalid or too_large.
+	SaveChatUpload(ctx context.Context, u *ChatUpload) error
+	// ChatUpload returns an upload of the visitor. Returns not_found.
+	ChatUpload(ctx context.Context, visitorID, id string) (*ChatUpload, error)
+	// DeleteChatUploads removes uploads created before t and reports how many.
+	DeleteChatUploads(ctx context.Context, before time.Time) (int64, error)
+}

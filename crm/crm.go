@@ -1,0 +1,319 @@
+package crm
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Roles of agents. A manager sees every inbox and manages reports and canned responses;
+// an admin also manages agents, inboxes and settings.
+const (
+	RoleAgent   = "agent"
+	RoleManager = "manager"
+	RoleAdmin   = "admin"
+)
+
+// Inbox kinds: one configured channel endpoint each.
+const (
+	KindEmail   = "email"
+	KindPhone   = "phone"
+	KindChat    = "chat"
+	KindDiscord = "discord"
+	KindAPI     = "api"
+)
+
+// Identity kinds: the ways a customer is recognised on a channel.
+const (
+	IdentityEmail   = "email"
+	IdentityPhone   = "phone"
+	IdentityDiscord = "discord"
+	IdentityChat    = "chat"
+	IdentityShop    = "shop"
+)
+
+// Ticket statuses and priorities.
+const (
+	StatusOpen     = "open"
+	StatusPending  = "pending"
+	StatusResolved = "resolved"
+	StatusClosed   = "closed"
+
+	PriorityLow    = "low"
+	PriorityNormal = "normal"
+	PriorityHigh   = "high"
+	PriorityUrgent = "urgent"
+)
+
+// Message directions, channels and delivery statuses.
+const (
+	DirIn   = "in"
+	DirOut  = "out"
+	DirNote = "note"
+
+	ChannelEmail    = "email"
+	ChannelSMS      = "sms"
+	ChannelWhatsApp = "whatsapp"
+	ChannelVoice    = "voice"
+	ChannelChat     = "chat"
+	ChannelDiscord  = "discord"
+	ChannelAPI      = "api"
+
+	MsgReceived  = "received"
+	MsgQueued    = "queued"
+	MsgSent      = "sent"
+	MsgDelivered = "delivered"
+	MsgFailed    = "failed"
+)
+
+// Event types. Presence, typing and viewing are relayed live on the bus with ID 0 and
+// never stored. Inbox and agent events are for the server's own parts (channel managers
+// reload an inbox, the hub re-reads an agent's inboxes); they are not sent to sockets.
+const (
+	EventInboxUpdated    = "inbox.updated"
+	EventAgentUpdated    = "agent.updated"
+	EventTicketCreated   = "ticket.created"
+	EventTicketUpdated   = "ticket.updated"
+	EventMessageCreated  = "message.created"
+	EventMessageUpdated  = "message.updated"
+	EventCustomerUpdated = "customer.updated"
+	EventCustomerMerged  = "customer.merged"
+	EventOrderUpdated    = "order.updated"
+	EventPresence        = "presence"
+	EventTyping          = "typing"
+	EventViewing         = "viewing"
+)
+
+// Limits shared by every layer.
+const (
+	MaxAttachmentSize = 25 << 20
+	DefaultLimit      = 50
+	MaxLimit          = 200
+)
+
+// Agent is a person who works tickets in the console.
+type Agent struct {
+	ID        int64     `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Role      string    `json:"role"`
+	Phone     string    `json:"phone,omitempty"`
+	InboxIDs  []int64   `json:"inbox_ids"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SeesAllInboxes reports whether a's role gives access to every inbox.
+func (a *Agent) SeesAllInboxes() bool { return a.Role == RoleManager || a.Role == RoleAdmin }
+
+// CanSeeInbox reports whether a may see tickets of the inbox.
+func (a *Agent) CanSeeInbox(id int64) bool {
+	if a.SeesAllInboxes() {
+		return true
+	}
+	for _, x := range a.InboxIDs {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Inbox is one configured channel endpoint: a mailbox, a Twilio number, a widget, a
+// Discord bot or an API source. Secrets hold the config values that are encrypted at rest
+// and never returned by the API.
+type Inbox struct {
+	ID        int64             `json:"id"`
+	Kind      string            `json:"kind"`
+	Name      string            `json:"name"`
+	Config    map[string]any    `json:"config"`
+	Secrets   map[string]string `json:"-"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+// Identity is one way to reach a customer: an email address, an E.164 phone number, a
+// Discord user id, a chat visitor id or a shop customer id.
+type Identity struct {
+	Kind     string `json:"kind"`
+	Address  string `json:"address"`
+	Verified bool   `json:"verified"`
+}
+
+// Customer is a person who contacted the shop on any channel.
+type Customer struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	Notes      string     `json:"notes"`
+	Identities []Identity `json:"identities"`
+	MergedInto int64      `json:"merged_into,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// Ticket is one conversation with a customer in one inbox.
+type Ticket struct {
+	ID              int64      `json:"id"`
+	InboxID         int64      `json:"inbox_id"`
+	CustomerID      int64      `json:"customer_id"`
+	Subject         string     `json:"subject"`
+	Status          string     `json:"status"`
+	Priority        string     `json:"priority"`
+	Channel         string     `json:"channel"`
+	AssigneeID      *int64     `json:"assignee_id"`
+	Tags            []string   `json:"tags"`
+	LinkedTicketID  int64      `json:"linked_ticket_id,omitempty"`
+	MergedInto      int64      `json:"merged_into,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+	FirstResponseAt *time.Time `json:"first_response_at"`
+	ResolvedAt      *time.Time `json:"resolved_at"`
+	LastMessageAt   time.Time  `json:"last_message_at"`
+}
+
+// Author is who wrote a message: a customer, an agent or the system.
+type Author struct {
+	Kind string `json:"kind"` // "customer", "agent" or "system"
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// Message is one entry of a ticket's thread: inbound, outbound or an internal note.
+type Message struct {
+	ID          int64         `json:"id"`
+	TicketID    int64         `json:"ticket_id"`
+	InboxID     int64         `json:"inbox_id"`
+	Direction   string        `json:"direction"`
+	Channel     string        `json:"channel"`
+	Author      Author        `json:"author"`
+	Text        string        `json:"text"`
+	HTML        string        `json:"html"`
+	Status      string        `json:"status"`
+	Error       string        `json:"error"`
+	ExternalID  string        `json:"-"`
+	Attachments []*Attachment `json:"attachments"`
+	CreatedAt   time.Time     `json:"created_at"`
+}
+
+// Attachment is a file of a message, stored once on disk by its SHA-256.
+type Attachment struct {
+	ID          int64  `json:"id"`
+	MessageID   int64  `json:"message_id"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	URL         string `json:"url"`
+}
+
+// NewAttachment is the content of an attachment before it is stored.
+type NewAttachment struct {
+	Filename    string
+	ContentType string
+	Data        []byte
+}
+
+// Order is a purchase of a customer in the shop. Money is in integer minor units.
+type Order struct {
+	Number          string          `json:"number"`
+	CustomerID      int64           `json:"customer_id"`
+	Email           string          `json:"email,omitempty"`
+	Phone           string          `json:"phone,omitempty"`
+	Status          string          `json:"status"`
+	Currency        string          `json:"currency"`
+	Subtotal        int64           `json:"subtotal"`
+	Shipping        int64           `json:"shipping"`
+	Tax             int64           `json:"tax"`
+	Discount        int64           `json:"discount"`
+	Total           int64           `json:"total"`
+	Refunded        int64           `json:"refunded"`
+	Items           []OrderItem     `json:"items"`
+	ShippingAddress json.RawMessage `json:"shipping_address,omitempty"`
+	Carrier         string          `json:"carrier,omitempty"`
+	TrackingNumber  string          `json:"tracking_number,omitempty"`
+	TrackingURL     string          `json:"tracking_url,omitempty"`
+	PlacedAt        time.Time       `json:"placed_at"`
+	UpdatedAt       time.Time       `json:"updated_at"`
+	Source          string          `json:"source"`
+}
+
+// OrderItem is one line of an order.
+type OrderItem struct {
+	SKU       string `json:"sku"`
+	Name      string `json:"name"`
+	Quantity  int64  `json:"quantity"`
+	UnitPrice int64  `json:"unit_price"`
+}
+
+// Actor is who caused an event.
+type Actor struct {
+	Kind string `json:"kind"` // "agent", "customer" or "system"
+	ID   int64  `json:"id,omitempty"`
+}
+
+// Event is one stored change: the audit log, the source of reports, the replay buffer of
+// sockets and the feed of webhooks. Data holds the changed object.
+type Event struct {
+	ID         int64           `json:"id"`
+	Type       string          `json:"type"`
+	TicketID   int64           `json:"ticket_id,omitempty"`
+	CustomerID int64           `json:"customer_id,omitempty"`
+	InboxID    int64           `json:"inbox_id,omitempty"`
+	Actor      Actor           `json:"actor"`
+	Data       json.RawMessage `json:"data"`
+	At         time.Time       `json:"at"`
+}
+
+// Inbound is one message from outside, normalised by its channel's connector.
+// ExternalID is the channel's own id of the message and the dedupe key within the inbox.
+// TicketID may be set only by a connector that verified it (for example a signed
+// reply-to address); otherwise ThreadKey and References find the ticket.
+type Inbound struct {
+	InboxID     int64
+	Channel     string
+	ExternalID  string
+	ThreadKey   string
+	References  []string
+	TicketID    int64
+	FromName    string
+	From        []Identity
+	Subject     string
+	Text        string
+	HTML        string
+	Attachments []NewAttachment
+	ReceivedAt  time.Time
+}
+
+// IngestResult says where an inbound message was filed.
+type IngestResult struct {
+	TicketID   int64 `json:"ticket_id"`
+	MessageID  int64 `json:"message_id"`
+	CustomerID int64 `json:"customer_id"`
+	NewTicket  bool  `json:"new_ticket"`
+	Duplicate  bool  `json:"duplicate"`
+}
+
+// Outbound is a queued agent message handed to a channel connector with what it needs to
+// deliver it: the ticket, its inbox, the customer and the external ids of the thread.
+type Outbound struct {
+	Message    *Message
+	Ticket     *Ticket
+	Inbox      *Inbox
+	Customer   *Customer
+	References []string
+	Attempts   int
+}
+
+type agentKey struct{}
+
+// WithAgent returns a context acting as agent a. Store reads are limited to what a may see.
+func WithAgent(ctx context.Context, a *Agent) context.Context {
+	return context.WithValue(ctx, agentKey{}, a)
+}
+
+// AgentFrom returns the agent acting in ctx, or nil for the system itself.
+func AgentFrom(ctx context.Context) *Agent {
+	a, _ := ctx.Value(agentKey{}).(*Agent)
+	return a
+}

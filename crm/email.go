@@ -1,0 +1,26 @@
+package crm
+
+import "context"
+
+// MailCheckpoint is how far the email channel has read an inbox's IMAP mailbox: the
+// mailbox, its UIDVALIDITY and the highest UID whose message is committed.
+type MailCheckpoint struct {
+	Mailbox     string
+	UIDValidity uint32
+	LastUID     uint32
+}
+
+// MailStore is what the email channel keeps beyond Store. It is a separate interface so
+// that Store stays the same for every channel; the email channel type-asserts it.
+type MailStore interface {
+	// MailCheckpoint returns the checkpoint of an inbox, the zero value when it has none.
+	MailCheckpoint(ctx context.Context, inboxID int64) (MailCheckpoint, error)
+	// SetMailCheckpoint stores the checkpoint of an inbox. Returns not_found.
+	SetMailCheckpoint(ctx context.Context, inboxID int64, cp MailCheckpoint) error
+	// MessageByExternalID returns the message of an inbox with that external id, with its
+	// attachments. Returns not_found.
+	MessageByExternalID(ctx context.Context, inboxID int64, externalID string) (*Message, error)
+	// SetMessageHTML replaces the HTML of an inbound message (for example to point cid:
+	// links at stored attachments) and records a message.updated event. Returns not_found.
+	SetMessageHTML(ctx context.Context, messageID int64, html string) error
+}

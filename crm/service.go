@@ -1,0 +1,229 @@
+package crm
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Page is the keyset pagination of lists: Limit (default 50, max 200) and the opaque
+// Cursor of a previous page's NextCursor.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// TicketFilter selects tickets. Zero fields do not filter.
+type TicketFilter struct {
+	Status     string
+	AssigneeID int64
+	Unassigned bool
+	InboxID    int64
+	Channel    string
+	Tag        string
+	CustomerID int64
+	Query      string
+	Page
+}
+
+// TicketUpdate holds the changes of a PATCH; nil fields stay. AssigneeID 0 unassigns.
+type TicketUpdate struct {
+	Subject    *string
+	Status     *string
+	Priority   *string
+	AssigneeID *int64
+	Tags       *[]string
+}
+
+// NewTicket opens a ticket by hand for an existing customer (CustomerID) or a new one
+// (CustomerName and Identities). Body, when set, becomes the first message: a note when
+// Internal, else a reply queued to the customer.
+type NewTicket struct {
+	InboxID      int64
+	CustomerID   int64
+	CustomerName string
+	Identities   []Identity
+	Subject      string
+	Priority     string
+	Body         string
+	Internal     bool
+}
+
+// NewMessage is an agent's reply or internal note. Status, when set, is applied to the
+// ticket in the same transaction (for example "pending" after a reply).
+type NewMessage struct {
+	TicketID int64
+	Body     string
+	Internal bool
+	Status   string
+}
+
+// CustomerUpdate holds the changes of a customer PATCH; nil fields stay.
+type CustomerUpdate struct {
+	Name             *string
+	Notes            *string
+	AddIdentities    []Identity
+	RemoveIdentities []Identity
+}
+
+// TimelineItem is one entry of a customer's timeline: a ticket opened, a message or an order.
+type TimelineItem struct {
+	Kind    string    `json:"kind"` // "ticket", "message" or "order"
+	At      time.Time `json:"at"`
+	Ticket  *Ticket   `json:"ticket,omitempty"`
+	Message *Message  `json:"message,omitempty"`
+	Order   *Order    `json:"order,omitempty"`
+}
+
+// SearchResult is what a search finds, each list newest first.
+type SearchResult struct {
+	Tickets   []*Ticket   `json:"tickets"`
+	Messages  []*Message  `json:"messages"`
+	Customers []*Customer `json:"customers"`
+}
+
+// AgentUpdate holds the changes of an agent PATCH; nil fields stay.
+type AgentUpdate struct {
+	Name     *string
+	Role     *string
+	Phone    *string
+	Password *string
+	InboxIDs *[]int64
+	Disabled *bool
+}
+
+// NewAgent is an agent to create. Password is plain text; the store hashes it.
+type NewAgent struct {
+	Email    string
+	Name     string
+	Role     string
+	Password string
+	Phone    string
+	InboxIDs []int64
+}
+
+// OrderFilter selects orders of one customer, or by email or phone.
+type OrderFilter struct {
+	CustomerID int64
+	Email      string
+	Phone      string
+	Query      string
+	Page
+}
+
+// TicketService files, reads and changes tickets and their messages. Reads and writes
+// are limited to the inboxes the agent in ctx may see; a ticket outside them is not_found.
+type TicketService interface {
+	// Ingest files an inbound message in one transaction: customer by identity, ticket by
+	// thread, message deduplicated on (inbox, external id). A repeat returns the first
+	// result with Duplicate set. Returns invalid or not_found (unknown inbox).
+	Ingest(ctx context.Context, in *Inbound) (*IngestResult, error)
+	// Tickets lists tickets by newest activity. Returns invalid for a bad cursor.
+	Tickets(ctx context.Context, f TicketFilter) ([]*Ticket, string, error)
+	// Ticket returns one ticket or not_found.
+	Ticket(ctx context.Context, id int64) (*Ticket, error)
+	// CreateTicket opens a ticket by hand. Returns invalid, not_found or forbidden.
+	CreateTicket(ctx context.Context, nt *NewTicket) (*Ticket, error)
+	// UpdateTicket changes a ticket. Returns invalid, not_found or conflict (closed).
+	UpdateTicket(ctx context.Context, id int64, u TicketUpdate) (*Ticket, error)
+	// MergeTickets moves every message of ticket from into ticket into and closes from.
+	// Returns invalid (same ticket, other customer's inbox) or not_found.
+	MergeTickets(ctx context.Context, from, into int64) (*Ticket, error)
+	// Messages lists a ticket's thread oldest first. Returns not_found.
+	Messages(ctx context.Context, ticketID int64, p Page) ([]*Message, string, error)
+	// AddMessage stores an agent's reply (queued in the outbox) or note. Returns invalid,
+	// not_found or conflict (a closed ticket).
+	AddMessage(ctx context.Context, nm *NewMessage) (*Message, error)
+	// Attachment returns an attachment's metadata and an open file. Returns not_found.
+	Attachment(ctx context.Context, id int64) (*Attachment, io.ReadSeekCloser, error)
+}
+
+// CustomerService reads, changes and merges customers.
+type CustomerService interface {
+	Customers(ctx context.Context, query string, p Page) ([]*Customer, string, error)
+	Customer(ctx context.Context, id int64) (*Customer, error)
+	// UpdateCustomer returns invalid, not_found or conflict (identity of another customer).
+	UpdateCustomer(ctx context.Context, id int64, u CustomerUpdate) (*Customer, error)
+	// MergeCustomers moves identities, tickets and orders of from into into and records
+	// a customer.merged event that UnmergeCustomers can undo. Returns invalid or not_found.
+	MergeCustomers(ctx context.Context, from, into int64) (*Event, error)
+	// UnmergeCustomers undoes the merge recorded by the event. Returns not_found or conflict.
+	UnmergeCustomers(ctx context.Context, mergeEventID int64) (*Customer, error)
+	// Timeline lists a customer's tickets, messages and orders, newest first.
+	Timeline(ctx context.Context, customerID int64, p Page) ([]*TimelineItem, string, error)
+}
+
+// OrderService stores and finds orders.
+type OrderService interface {
+	// PutOrder inserts or replaces an order by number and attaches it to the customer
+	// with its email or phone. Returns invalid.
+	PutOrder(ctx context.Context, o *Order) (*Order, error)
+	Order(ctx context.Context, number string) (*Order, error)
+	Orders(ctx context.Context, f OrderFilter) ([]*Order, string, error)
+}
+
+// InboxService manages inboxes. Only admins create and change them.
+type InboxService interface {
+	Inboxes(ctx context.Context) ([]*Inbox, error)
+	Inbox(ctx context.Context, id int64) (*Inbox, error)
+	CreateInbox(ctx context.Context, in *Inbox) (*Inbox, error)
+	UpdateInbox(ctx context.Context, in *Inbox) (*Inbox, error)
+}
+
+// AgentService manages agents, sessions and API tokens.
+type AgentService interface {
+	Agents(ctx context.Context) ([]*Agent, error)
+	Agent(ctx context.Context, id int64) (*Agent, error)
+	AgentByEmail(ctx context.Context, email string) (*Agent, error)
+	// CreateAgent returns invalid or conflict (email taken).
+	CreateAgent(ctx context.Context, na *NewAgent) (*Agent, error)
+	UpdateAgent(ctx context.Context, id int64, u AgentUpdate) (*Agent, error)
+	// Authenticate returns the agent with that email and password or unauthorized.
+	Authenticate(ctx context.Context, email, password string) (*Agent, error)
+	// CreateSession returns a new session token and its CSRF token.
+	CreateSession(ctx context.Context, agentID int64, ttl time.Duration) (token, csrf string, err error)
+	// SessionAgent returns the agent and CSRF token of a live session or unauthorized.
+	SessionAgent(ctx context.Context, token string) (*Agent, string, error)
+	DeleteSession(ctx context.Context, token string) error
+	// CreateToken returns a new bearer API token of the agent.
+	CreateToken(ctx context.Context, agentID int64, name string) (string, error)
+	// TokenAgent returns the agent of a bearer token or unauthorized.
+	TokenAgent(ctx context.Context, token string) (*Agent, error)
+}
+
+// EventService reads the append-only event log.
+type EventService interface {
+	// Events returns up to limit events with id > after, oldest first.
+	Events(ctx context.Context, after int64, limit int) ([]*Event, error)
+}
+
+// SearchService finds tickets, messages and customers by words; any text is safe.
+type SearchService interface {
+	Search(ctx context.Context, q string, limit int) (*SearchResult, error)
+}
+
+// Outbox is the queue of agent messages waiting for their channel.
+type Outbox interface {
+	// ClaimOutbound leases up to limit due messages for lease and returns them.
+	ClaimOutbound(ctx context.Context, lease time.Duration, limit int) ([]*Outbound, error)
+	// MarkSent records a delivery to the channel and the channel's id of the message.
+	MarkSent(ctx context.Context, messageID int64, externalID string) error
+	// MarkFailed records a failed attempt; a zero retryAt makes the failure final.
+	MarkFailed(ctx context.Context, messageID int64, reason string, retryAt time.Time) error
+}
+
+// Store is everything Parley keeps.
+type Store interface {
+	TicketService
+	CustomerService
+	OrderService
+	InboxService
+	AgentService
+	EventService
+	SearchService
+	CannedService
+	Outbox
+	Ping(ctx context.Context) error
+	Backup(ctx context.Context, path string) error
+	Close() error
+}

@@ -1,0 +1,195 @@
+package sqlite_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"parley/crm"
+)
+
+func TestInboxIsolation(t *testing.T) {
+	db := MustOpenDB(t)
+	sys := context.Background()
+	a := MustCreateInbox(t, db, crm.KindEmail, "A")
+	b := MustCreateInbox(t, db, crm.KindEmail, "B")
+	agentA := MustCreateAgent(t, db, "a@staff.example", crm.RoleAgent, a.ID)
+	manager := MustCreateAgent(t, db, "m@staff.example", crm.RoleManager)
+	ctxA := crm.WithAgent(sys, agentA)
+	ctxM := crm.WithAgent(sys, manager)
+
+	ra := MustIngest(t, db, &crm.Inbound{InboxID: a.ID, ExternalID: "a1", FromName: "Anna Visible", Subject: "Hello secret",
+		Text: "secret words", From: email("anna@example.com")})
+	rb := MustIngest(t, db, &crm.Inbound{InboxID: b.ID, ExternalID: "b1", FromName: "Bert Hidden", Subject: "Hello secret",
+		Text: "secret words", From: email("bert@example.com"),
+		Attachments: []crm.NewAttachment{{Filename: "x.txt", Data: []byte("hidden")}}})
+	MustPutOrder(t, db, "B-100", "bert@example.com", db.Clock.Now())
+	msgs, _, err := db.Messages(sys, rb.TicketID, crm.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attID := msgs[0].Attachments[0].ID
+
+	type check struct {
+		name string
+		err  error
+	}
+	var checks []check
+	add := func(name string, err error) { checks = append(checks, check{name, err}) }
+	_, err = db.Ticket(ctxA, rb.TicketID)
+	add("ticket", err)
+	_, _, err = db.Messages(ctxA, rb.TicketID, crm.Page{})
+	add("messages", err)
+	_, _, err = db.Attachment(ctxA, attID)
+	add("attachment", err)
+	_, err = db.Customer(ctxA, rb.CustomerID)
+	add("customer", err)
+	_, _, err = db.Timeline(ctxA, rb.CustomerID, crm.Page{})
+	add("timeline", err)
+	_, err = db.UpdateTicket(ctxA, rb.TicketID, crm.TicketUpdate{Status: ptr(crm.StatusClosed)})
+	add("update ticket", err)
+	_, err = db.AddMessage(ctxA, &crm.NewMessage{TicketID: rb.TicketID, Body: "hi"})
+	add("add message", err)
+	_, err = db.MergeTickets(ctxA, rb.TicketID, ra.TicketID)
+	add("merge tickets", err)
+	_, err = db.MergeCustomers(ctxA, rb.CustomerID, ra.CustomerID)
+	add("merge customers", err)
+	_, err = db.UpdateCustomer(ctxA, rb.CustomerID, crm.CustomerUpdate{Name: ptr("x")})
+	add("update customer", err)
+	_, err = db.Inbox(ctxA, b.ID)
+	add("inbox", err)
+	_, err = db.CreateTicket(ctxA, &crm.NewTicket{InboxID: b.ID, CustomerID: ra.CustomerID, Subject: "x"})
+	add("create ticket in B", err)
+	_, err = db.CreateTicket(ctxA, &crm.NewTicket{InboxID: a.ID, CustomerID: rb.CustomerID, Subject: "x"})
+	add("create ticket for B's customer", err)
+	_, err = db.Order(ctxA, "B-100")
+	add("order", err)
+	for _, c := range checks {
+		if got := crm.ErrorCode(c.err); got != crm.ENOTFOUND {
+			t.Errorf("%s: error %q (%v), want not_found", c.name, got, c.err)
+		}
+	}
+
+	tickets, _, err := db.Tickets(ctxA, crm.TicketFilter{})
+	if err != nil || len(tickets) != 1 || tickets[0].ID != ra.TicketID {
+		t.Fatalf("agent tickets = %v %v", tickets, err)
+	}
+	if tickets, _, _ = db.Tickets(ctxA, crm.TicketFilter{InboxID: b.ID}); len(tickets) != 0 {
+		t.Fatal("agent lists tickets of inbox B")
+	}
+	customers, _, _ := db.Customers(ctxA, "", crm.Page{})
+	if len(customers) != 1 || customers[0].ID != ra.CustomerID {
+		t.Fatalf("agent customers = %v", customers)
+	}
+	res, err := db.Search(ctxA, "secret", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Tickets) != 1 || len(res.Messages) != 1 || res.Tickets[0].ID != ra.TicketID || res.Messages[0].TicketID != ra.TicketID {
+		t.Fatalf("agent search = %+v", res)
+	}
+	if res, _ = db.Search(ctxA, "bert", 0); len(res.Customers) != 0 {
+		t.Fatal("agent finds a customer of inbox B")
+	}
+	inboxes, _ := db.Inboxes(ctxA)
+	if len(inboxes) != 1 || inboxes[0].ID != a.ID {
+		t.Fatalf("agent inboxes = %v", inboxes)
+	}
+	if orders, _, _ := db.Orders(ctxA, crm.OrderFilter{}); len(orders) != 0 {
+		t.Fatalf("agent orders = %v", orders)
+	}
+	events, _ := db.Events(ctxA, 0, 0)
+	for _, e := range events {
+		if e.InboxID == b.ID {
+			t.Fatalf("agent gets event %+v of inbox B", e)
+		}
+	}
+
+	// When Bert writes to inbox A too, agent A sees him, but only the inbox A part of his timeline.
+	MustIngest(t, db, &crm.Inbound{InboxID: a.ID, ExternalID: "a2", Text: "me again", From: email("bert@example.com")})
+	if _, err := db.Customer(ctxA, rb.CustomerID); err != nil {
+		t.Fatal(err)
+	}
+	items, _, err := db.Timeline(ctxA, rb.CustomerID, crm.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.Ticket != nil && it.Ticket.InboxID != a.ID || it.Message != nil && it.Message.InboxID != a.ID {
+			t.Fatalf("agent timeline holds %+v", it)
+		}
+	}
+	if len(items) != 3 { // ticket, message and order
+		t.Fatalf("agent timeline has %d items", len(items))
+	}
+
+	// A manager sees everything.
+	if tickets, _, _ = db.Tickets(ctxM, crm.TicketFilter{}); len(tickets) != 3 {
+		t.Fatalf("manager sees %d tickets", len(tickets))
+	}
+	if _, _, err := db.Attachment(ctxM, attID); err != nil {
+		t.Fatal(err)
+	}
+	if inboxes, _ = db.Inboxes(ctxM); len(inboxes) != 2 {
+		t.Fatalf("manager inboxes = %v", inboxes)
+	}
+}
+
+func TestSearch(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
+	r := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", FromName: "Alice Müller", Subject: "Return request",
+		Text: "The zipper of my jacket broke", From: email("alice@example.com")})
+	for _, tt := range []struct {
+		q                            string
+		tickets, messages, customers int
+	}{
+		{"ali", 0, 0, 1},
+		{"Alice", 0, 0, 1},
+		{"muller", 0, 0, 1},
+		{"ret", 1, 0, 0},
+		{"zipper jack", 0, 1, 0},
+		{"JACKET", 0, 1, 0},
+		{"#1", 1, 0, 0},
+		{"example", 0, 0, 1},
+		{"nothing here", 0, 0, 0},
+	} {
+		res, err := db.Search(ctx, tt.q, 0)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.q, err)
+		}
+		if len(res.Tickets) != tt.tickets || len(res.Messages) != tt.messages || len(res.Customers) != tt.customers {
+			t.Errorf("%q found %d tickets, %d messages, %d customers; want %d, %d, %d", tt.q,
+				len(res.Tickets), len(res.Messages), len(res.Customers), tt.tickets, tt.messages, tt.customers)
+		}
+	}
+	if res, _ := db.Search(ctx, "#1", 0); len(res.Tickets) == 1 && res.Tickets[0].ID != r.TicketID {
+		t.Fatal("wrong ticket by number")
+	}
+	hostile := []string{"", " ", "NEAR(", `"`, `""`, "*", "AND", "OR NOT", "col:x", "subject:zipper", "'", "'; DROP TABLE tickets; --",
+		"a AND", "NOT", "-", "^", "(", ")", "{a b}", "zipper NEAR(", `zip"per`, "\x00", "💥", "\u0301", "a\u0301 \u0301b", "²", "Ⅻ", "ǅ", "㐀", "\u200d", "\ufeff", "\xff\xfe", "ـ", "٣", "x\u0300\u0301\u0302", strings.Repeat("ab ", 3400) + "zz",
+		strings.Repeat(`"(*`, 3500)}
+	for _, q := range hostile {
+		res, err := db.Search(ctx, q, 0)
+		if err != nil {
+			t.Fatalf("search %.20q: %v", q, err)
+		}
+		if res.Tickets == nil || res.Messages == nil || res.Customers == nil {
+			t.Fatalf("search %.20q returned nil lists", q)
+		}
+		if _, _, err := db.Tickets(ctx, crm.TicketFilter{Query: q}); err != nil {
+			t.Fatalf("tickets %.20q: %v", q, err)
+		}
+		if _, _, err := db.Customers(ctx, q, crm.Page{}); err != nil {
+			t.Fatalf("customers %.20q: %v", q, err)
+		}
+	}
+	// Syntax words are plain words: "zipper AND" finds the message, as if AND were a word prefix.
+	if res, _ := db.Search(ctx, "zipper NEAR(", 0); len(res.Messages) != 0 {
+		t.Fatalf("NEAR must be a word, found %d", len(res.Messages))
+	}
+	if res, _ := db.Search(ctx, `"zipper"`, 0); len(res.Messages) != 1 {
+		t.Fatal("a quoted word must still find the message")
+	}
+}

@@ -1,0 +1,163 @@
+package sqlite_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/crm"
+)
+
+func TestAgents(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
+	a, err := db.CreateAgent(ctx, &crm.NewAgent{Email: " Ann@Example.com ", Name: "Ann", Password: "secret123", InboxIDs: []int64{inbox.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Email != "ann@example.com" || a.Role != crm.RoleAgent || len(a.InboxIDs) != 1 || a.InboxIDs[0] != inbox.ID {
+		t.Fatalf("agent = %+v", a)
+	}
+	for _, tt := range []struct {
+		name string
+		na   *crm.NewAgent
+		code string
+	}{
+		{"taken", &crm.NewAgent{Email: "ANN@example.com", Name: "x", Password: "secret123"}, crm.ECONFLICT},
+		{"bad email", &crm.NewAgent{Email: "ann", Name: "x", Password: "secret123"}, crm.EINVALID},
+		{"no name", &crm.NewAgent{Email: "b@example.com", Password: "secret123"}, crm.EINVALID},
+		{"bad role", &crm.NewAgent{Email: "b@example.com", Name: "x", Role: "root", Password: "secret123"}, crm.EINVALID},
+		{"short password", &crm.NewAgent{Email: "b@example.com", Name: "x", Password: "short"}, crm.EINVALID},
+		{"unknown inbox", &crm.NewAgent{Email: "b@example.com", Name: "x", Password: "secret123", InboxIDs: []int64{99}}, crm.EINVALID},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := db.CreateAgent(ctx, tt.na)
+			wantCode(t, err, tt.code)
+		})
+	}
+	if got, err := db.AgentByEmail(ctx, "ANN@example.com"); err != nil || got.ID != a.ID {
+		t.Fatalf("by email = %v %v", got, err)
+	}
+	_, err = db.AgentByEmail(ctx, "nobody@example.com")
+	wantCode(t, err, crm.ENOTFOUND)
+
+	got, err := db.Authenticate(ctx, "ann@example.com", "secret123")
+	if err != nil || got.ID != a.ID {
+		t.Fatalf("authenticate = %v %v", got, err)
+	}
+	for _, tt := range []struct{ email, password string }{
+		{"ann@example.com", "wrong-password"}, {"nobody@example.com", "secret123"}, {"", ""},
+	} {
+		_, err := db.Authenticate(ctx, tt.email, tt.password)
+		wantCode(t, err, crm.EUNAUTHORIZED)
+		if crm.ErrorMessage(err) != "invalid email or password" {
+			t.Fatalf("message = %q", crm.ErrorMessage(err))
+		}
+	}
+
+	// Sessions.
+	token, csrf, err := db.CreateSession(ctx, a.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(token) != 43 || csrf == "" || token == csrf {
+		t.Fatalf("token %q csrf %q", token, csrf)
+	}
+	sa, gotCSRF, err := db.SessionAgent(ctx, token)
+	if err != nil || sa.ID != a.ID || gotCSRF != csrf {
+		t.Fatalf("session = %v %q %v", sa, gotCSRF, err)
+	}
+	_, _, err = db.SessionAgent(ctx, token+"x")
+	wantCode(t, err, crm.EUNAUTHORIZED)
+	db.Clock.Add(2 * time.Hour)
+	_, _, err = db.SessionAgent(ctx, token)
+	wantCode(t, err, crm.EUNAUTHORIZED)
+	token, _, _ = db.CreateSession(ctx, a.ID, 0)
+	if err := db.DeleteSession(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = db.SessionAgent(ctx, token)
+	wantCode(t, err, crm.EUNAUTHORIZED)
+
+	// API tokens.
+	apiToken, err := db.CreateToken(ctx, a.ID, "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(apiToken, "pk_") {
+		t.Fatalf("token %q", apiToken)
+	}
+	if ta, err := db.TokenAgent(ctx, apiToken); err != nil || ta.ID != a.ID {
+		t.Fatalf("token agent = %v %v", ta, err)
+	}
+	if _, err := db.TokenAgent(ctx, apiToken); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", "pk_", apiToken[3:], apiToken + "x"} {
+		_, err := db.TokenAgent(ctx, bad)
+		wantCode(t, err, crm.EUNAUTHORIZED)
+	}
+	_, err = db.CreateToken(ctx, 999, "x")
+	wantCode(t, err, crm.ENOTFOUND)
+
+	// A disabled agent can neither log in nor use its session or token.
+	token, _, _ = db.CreateSession(ctx, a.ID, time.Hour)
+	if _, err := db.UpdateAgent(ctx, a.ID, crm.AgentUpdate{Disabled: ptr(true), Name: ptr("Ann B"), InboxIDs: &[]int64{}}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = db.SessionAgent(ctx, token)
+	wantCode(t, err, crm.EUNAUTHORIZED)
+	_, err = db.TokenAgent(ctx, apiToken)
+	wantCode(t, err, crm.EUNAUTHORIZED)
+	_, err = db.Authenticate(ctx, "ann@example.com", "secret123")
+	wantCode(t, err, crm.EUNAUTHORIZED)
+	if got, _ := db.Agent(ctx, a.ID); got.Name != "Ann B" || !got.Disabled || len(got.InboxIDs) != 0 {
+		t.Fatalf("updated agent = %+v", got)
+	}
+	if _, err := db.UpdateAgent(ctx, a.ID, crm.AgentUpdate{Disabled: ptr(false), Password: ptr("new password")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Authenticate(ctx, "ann@example.com", "new password"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.UpdateAgent(ctx, a.ID, crm.AgentUpdate{Role: ptr("god")})
+	wantCode(t, err, crm.EINVALID)
+	agents, _ := db.Agents(ctx)
+	if len(agents) != 1 {
+		t.Fatalf("agents = %v", agents)
+	}
+}
+
+func TestCreateInbox(t *testing.T) {
+	db := MustOpenDB(t)
+	admin := MustCreateAgent(t, db, "root@example.com", crm.RoleAdmin)
+	ctx := crm.WithAgent(context.Background(), admin)
+	for _, tt := range []struct {
+		name string
+		in   *crm.Inbox
+	}{
+		{"nil", nil},
+		{"bad kind", &crm.Inbox{Kind: "fax", Name: "x"}},
+		{"no name", &crm.Inbox{Kind: crm.KindChat, Name: " "}},
+		{"long name", &crm.Inbox{Kind: crm.KindChat, Name: strings.Repeat("x", 101)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := db.CreateInbox(ctx, tt.in)
+			wantCode(t, err, crm.EINVALID)
+		})
+	}
+	in, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindDiscord, Name: "Discord", Config: map[string]any{"bot_token": "t0k", "guild": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Secrets["bot_token"] != "t0k" || in.Config["guild"] != "1" {
+		t.Fatalf("inbox = %+v", in)
+	}
+	if a, _ := db.Agent(context.Background(), admin.ID); len(a.InboxIDs) != 1 || a.InboxIDs[0] != in.ID {
+		t.Fatalf("creator not a member: %v", a.InboxIDs)
+	}
+	_, err = db.UpdateInbox(ctx, &crm.Inbox{ID: 999, Name: "x"})
+	wantCode(t, err, crm.ENOTFOUND)
+}

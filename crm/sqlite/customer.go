@@ -1,0 +1,618 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"parley/crm"
+)
+
+var phoneRe = regexp.MustCompile(`^\+[0-9]{8,15}$`)
+
+// checkIdentity validates an identity as callers normalise it: email lower-cased with an
+// '@', phone in E.164. Returns invalid.
+func checkIdentity(id crm.Identity) error {
+	switch id.Kind {
+	case crm.IdentityEmail:
+		if id.Address != strings.ToLower(strings.TrimSpace(id.Address)) || strings.ContainsAny(id.Address, " \t\r\n") ||
+			strings.Count(id.Address, "@") != 1 || strings.HasPrefix(id.Address, "@") || strings.HasSuffix(id.Address, "@") {
+			return crm.Errorf(crm.EINVALID, "invalid email address %q", id.Address)
+		}
+	case crm.IdentityPhone:
+		if !phoneRe.MatchString(id.Address) {
+			return crm.Errorf(crm.EINVALID, "invalid phone number %q: E.164 expected", id.Address)
+		}
+	case crm.IdentityDiscord, crm.IdentityChat, crm.IdentityShop:
+		if strings.TrimSpace(id.Address) != id.Address || id.Address == "" {
+			return crm.Errorf(crm.EINVALID, "invalid %s identity %q", id.Kind, id.Address)
+		}
+	default:
+		return crm.Errorf(crm.EINVALID, "invalid identity kind %q", id.Kind)
+	}
+	if len(id.Address) > 320 {
+		return crm.Errorf(crm.EINVALID, "identity address is longer than 320 bytes")
+	}
+	return nil
+}
+
+const customerCols = `c.id, c.name, c.notes, c.merged_into, c.created_at, c.updated_at`
+
+func scanCustomer(s scanner) (*crm.Customer, error) {
+	var c crm.Customer
+	var merged sql.NullInt64
+	var created, updated int64
+	if err := s.Scan(&c.ID, &c.Name, &c.Notes, &merged, &created, &updated); err != nil {
+		return nil, err
+	}
+	c.MergedInto = merged.Int64
+	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+	c.Identities = []crm.Identity{}
+	return &c, nil
+}
+
+// queryCustomers runs a query selecting customerCols and loads the identities of the
+// result in one extra query.
+func queryCustomers(ctx context.Context, q queryer, query string, args ...any) ([]*crm.Customer, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query customers: %w", err)
+	}
+	defer rows.Close()
+	customers := []*crm.Customer{}
+	byID := map[int64]*crm.Customer{}
+	var ids []int64
+	for rows.Next() {
+		c, err := scanCustomer(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan customer: %w", err)
+		}
+		customers = append(customers, c)
+		byID[c.ID] = c
+		ids = append(ids, c.ID)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query customers: %w", err)
+	}
+	rows.Close()
+	if len(ids) == 0 {
+		return customers, nil
+	}
+	rows, err = q.QueryContext(ctx, `SELECT customer_id, kind, address, verified FROM identities
+		WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY id`, idsJSON(ids))
+	if err != nil {
+		return nil, fmt.Errorf("query identities: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var i crm.Identity
+		if err := rows.Scan(&id, &i.Kind, &i.Address, &i.Verified); err != nil {
+			return nil, fmt.Errorf("scan identity: %w", err)
+		}
+		byID[id].Identities = append(byID[id].Identities, i)
+	}
+	return customers, rows.Err()
+}
+
+// findCustomer returns customer id if the agent in ctx may see it. Returns not_found.
+func findCustomer(ctx context.Context, q queryer, id int64) (*crm.Customer, error) {
+	vis, args := customerFilter(ctx)
+	customers, err := queryCustomers(ctx, q, `SELECT `+customerCols+` FROM customers c WHERE c.id = ? AND `+vis,
+		append([]any{id}, args...)...)
+	if err != nil {
+		return nil, err
+	} else if len(customers) == 0 {
+		return nil, crm.Errorf(crm.ENOTFOUND, "customer %d not found", id)
+	}
+	return customers[0], nil
+}
+
+// customerOf returns the customer owning an identity, following merges, or 0.
+func customerOf(ctx context.Context, q queryer, id crm.Identity) (int64, error) {
+	var cid int64
+	err := q.QueryRowContext(ctx, `SELECT customer_id FROM identities WHERE kind = ? AND address = ?`,
+		id.Kind, id.Address).Scan(&cid)
+	if isNoRows(err) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("find identity: %w", err)
+	}
+	for range 10 {
+		var merged sql.NullInt64
+		if err := q.QueryRowContext(ctx, `SELECT merged_into FROM customers WHERE id = ?`, cid).Scan(&merged); err != nil {
+			return 0, fmt.Errorf("follow merged customer: %w", err)
+		} else if !merged.Valid {
+			break
+		}
+		cid = merged.Int64
+	}
+	return cid, nil
+}
+
+// customerByIdentities returns the first customer owning one of ids, or a new one named
+// name. Identities that belong to nobody are added to it and an empty name is filled.
+// It reports whether the customer was created or changed. The identities must be valid.
+func (tx *Tx) customerByIdentities(ctx context.Context, name string, ids []crm.Identity) (*crm.Customer, bool, error) {
+	var cid int64
+	owned := make([]bool, len(ids))
+	for i, id := range ids {
+		c, err := customerOf(ctx, tx, id)
+		if err != nil {
+			return nil, false, err
+		}
+		owned[i] = c != 0
+		if cid == 0 {
+			cid = c
+		}
+	}
+	changed := false
+	if cid == 0 {
+		res, err := tx.ExecContext(ctx, `INSERT INTO customers (name, created_at, updated_at) VALUES (?, ?, ?)`,
+			name, ms(tx.now), ms(tx.now))
+		if err != nil {
+			return nil, false, fmt.Errorf("insert customer: %w", err)
+		}
+		cid, _ = res.LastInsertId()
+		changed = true
+	} else if name != "" {
+		res, err := tx.ExecContext(ctx, `UPDATE customers SET name = ?, updated_at = ? WHERE id = ? AND name = ''`,
+			name, ms(tx.now), cid)
+		if err != nil {
+			return nil, false, fmt.Errorf("update customer name: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			changed = true
+		}
+	}
+	for i, id := range ids {
+		if owned[i] {
+			continue
+		}
+		// OR IGNORE: the same identity may be listed twice.
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO identities (customer_id, kind, address, verified, created_at)
+			VALUES (?, ?, ?, ?, ?)`, cid, id.Kind, id.Address, id.Verified, ms(tx.now)); err != nil {
+			return nil, false, fmt.Errorf("insert identity: %w", err)
+		}
+		changed = true
+	}
+	if changed {
+		if err := tx.touchCustomer(ctx, cid); err != nil {
+			return nil, false, err
+		}
+	}
+	c, err := findCustomer(context.Background(), tx, cid)
+	return c, changed, err
+}
+
+// touchCustomer sets updated_at and brings customers_fts up to date.
+func (tx *Tx) touchCustomer(ctx context.Context, id int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE customers SET updated_at = ? WHERE id = ?`, ms(tx.now), id); err != nil {
+		return fmt.Errorf("touch customer: %w", err)
+	}
+	return syncCustomerFTS(ctx, tx, id)
+}
+
+// syncCustomerFTS rewrites the search row of customer id: its name and every identity
+// address. Every change of a customer or its identities calls it.
+func syncCustomerFTS(ctx context.Context, tx *Tx, id int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM customers_fts WHERE rowid = ?`, id); err != nil {
+		return fmt.Errorf("delete customer search row: %w", err)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO customers_fts (rowid, name, identities)
+		SELECT c.id, c.name, coalesce((SELECT group_concat(address, ' ') FROM identities WHERE customer_id = c.id), '')
+		FROM customers c WHERE c.id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("insert customer search row: %w", err)
+	}
+	return nil
+}
+
+// Customers lists the customers the agent in ctx may see, newest first, optionally
+// matching query by name or identity. Merged-away customers are left out. Returns
+// invalid for a bad cursor.
+func (db *DB) Customers(ctx context.Context, query string, p crm.Page) ([]*crm.Customer, string, error) {
+	limit := limitOf(p.Limit, crm.DefaultLimit, crm.MaxLimit)
+	var w where
+	vis, args := customerFilter(ctx)
+	w.add(vis, args...)
+	w.add("c.merged_into IS NULL")
+	if strings.TrimSpace(query) != "" {
+		match := ftsQuery(query)
+		if match == "" {
+			return []*crm.Customer{}, "", nil
+		}
+		w.add("c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?)", match)
+	}
+	if p.Cursor != "" {
+		c, err := decodeIntCursor(p.Cursor, 1)
+		if err != nil {
+			return nil, "", err
+		}
+		w.add("c.id < ?", c[0])
+	}
+	customers, err := queryCustomers(ctx, db.rdb, `SELECT `+customerCols+` FROM customers c WHERE `+w.String()+`
+		ORDER BY c.id DESC LIMIT ?`, append(w.args, limit+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	var next string
+	if len(customers) > limit {
+		customers = customers[:limit]
+		next = encodeCursor(itoa(customers[limit-1].ID))
+	}
+	return customers, next, nil
+}
+
+// Customer returns a customer the agent in ctx may see, with its identities. A merged
+// customer is still returned, with MergedInto set. Returns not_found.
+func (db *DB) Customer(ctx context.Context, id int64) (*crm.Customer, error) {
+	return findCustomer(ctx, db.rdb, id)
+}
+
+// UpdateCustomer changes a customer's name and notes and adds or removes identities.
+// Returns invalid, not_found or conflict (an identity of another customer, or a customer
+// merged away).
+func (db *DB) UpdateCustomer(ctx context.Context, id int64, u crm.CustomerUpdate) (*crm.Customer, error) {
+	var name string
+	if u.Name != nil {
+		name = strings.TrimSpace(*u.Name)
+		if utf8.RuneCountInString(name) > 200 {
+			return nil, crm.Errorf(crm.EINVALID, "name is longer than 200 characters")
+		}
+	}
+	if u.Notes != nil && utf8.RuneCountInString(*u.Notes) > 10000 {
+		return nil, crm.Errorf(crm.EINVALID, "notes are longer than 10000 characters")
+	}
+	for _, i := range u.AddIdentities {
+		if err := checkIdentity(i); err != nil {
+			return nil, err
+		}
+	}
+	var c *crm.Customer
+	err := db.update(ctx, func(tx *Tx) error {
+		var err error
+		if c, err = findCustomer(ctx, tx, id); err != nil {
+			return err
+		}
+		if c.MergedInto != 0 {
+			return crm.Errorf(crm.ECONFLICT, "customer %d was merged into %d", id, c.MergedInto)
+		}
+		changed := false
+		if u.Name != nil && name != c.Name {
+			if _, err := tx.ExecContext(ctx, `UPDATE customers SET name = ? WHERE id = ?`, name, id); err != nil {
+				return fmt.Errorf("update customer: %w", err)
+			}
+			changed = true
+		}
+		if u.Notes != nil && *u.Notes != c.Notes {
+			if _, err := tx.ExecContext(ctx, `UPDATE customers SET notes = ? WHERE id = ?`, *u.Notes, id); err != nil {
+				return fmt.Errorf("update customer: %w", err)
+			}
+			changed = true
+		}
+		for _, i := range u.RemoveIdentities {
+			res, err := tx.ExecContext(ctx, `DELETE FROM identities WHERE customer_id = ? AND kind = ? AND address = ?`,
+				id, i.Kind, i.Address)
+			if err != nil {
+				return fmt.Errorf("delete identity: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				changed = true
+			}
+		}
+		for _, i := range u.AddIdentities {
+			var owner int64
+			err := tx.QueryRowContext(ctx, `SELECT customer_id FROM identities WHERE kind = ? AND address = ?`,
+				i.Kind, i.Address).Scan(&owner)
+			if err == nil && owner == id {
+				continue
+			} else if err == nil {
+				return crm.Errorf(crm.ECONFLICT, "%s %s belongs to another customer", i.Kind, i.Address)
+			} else if !isNoRows(err) {
+				return fmt.Errorf("find identity: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO identities (customer_id, kind, address, verified, created_at)
+				VALUES (?, ?, ?, ?, ?)`, id, i.Kind, i.Address, i.Verified, ms(tx.now)); err != nil {
+				return fmt.Errorf("insert identity: %w", err)
+			}
+			changed = true
+		}
+		if !changed {
+			return nil
+		}
+		if err := tx.touchCustomer(ctx, id); err != nil {
+			return err
+		}
+		if c, err = findCustomer(context.Background(), tx, id); err != nil {
+			return err
+		}
+		_, err = tx.event(ctx, crm.EventCustomerUpdated, 0, id, 0, actorFrom(ctx, systemActor), c)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// mergeRecord is the data of a customer.merged event: everything that moved, so that
+// UnmergeCustomers can move exactly that back.
+type mergeRecord struct {
+	From         int64          `json:"from"`
+	Into         int64          `json:"into"`
+	Identities   []crm.Identity `json:"identities"`
+	TicketIDs    []int64        `json:"ticket_ids"`
+	OrderNumbers []string       `json:"order_numbers"`
+}
+
+// MergeCustomers moves the identities, tickets and orders of customer from to customer
+// into, marks from as merged and records a customer.merged event, which it returns.
+// Returns invalid (the same customer, or one already merged away) or not_found.
+func (db *DB) MergeCustomers(ctx context.Context, from, into int64) (*crm.Event, error) {
+	if from == into {
+		return nil, crm.Errorf(crm.EINVALID, "cannot merge a customer into itself")
+	}
+	var ev *crm.Event
+	err := db.update(ctx, func(tx *Tx) error {
+		src, err := findCustomer(ctx, tx, from)
+		if err != nil {
+			return err
+		}
+		dst, err := findCustomer(ctx, tx, into)
+		if err != nil {
+			return err
+		}
+		if src.MergedInto != 0 || dst.MergedInto != 0 {
+			return crm.Errorf(crm.EINVALID, "customer already merged into another")
+		}
+		rec := mergeRecord{From: from, Into: into, Identities: []crm.Identity{}, TicketIDs: []int64{}, OrderNumbers: []string{}}
+		for _, i := range src.Identities {
+			rec.Identities = append(rec.Identities, crm.Identity{Kind: i.Kind, Address: i.Address})
+		}
+		if rec.TicketIDs, err = queryIDs(ctx, tx, `SELECT id FROM tickets WHERE customer_id = ? ORDER BY id`, from); err != nil {
+			return err
+		}
+		if rec.OrderNumbers, err = queryStrings(ctx, tx, `SELECT number FROM orders WHERE customer_id = ? ORDER BY number`, from); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`UPDATE identities SET customer_id = ? WHERE customer_id = ?`,
+			`UPDATE tickets SET customer_id = ? WHERE customer_id = ?`,
+			`UPDATE orders SET customer_id = ? WHERE customer_id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, into, from); err != nil {
+				return fmt.Errorf("merge customers: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE customers SET merged_into = ? WHERE id = ?`, into, from); err != nil {
+			return fmt.Errorf("merge customers: %w", err)
+		}
+		if err := tx.touchCustomer(ctx, from); err != nil {
+			return err
+		}
+		if err := tx.touchCustomer(ctx, into); err != nil {
+			return err
+		}
+		actor := actorFrom(ctx, systemActor)
+		if ev, err = tx.event(ctx, crm.EventCustomerMerged, 0, into, 0, actor, rec); err != nil {
+			return err
+		}
+		if dst, err = findCustomer(context.Background(), tx, into); err != nil {
+			return err
+		}
+		_, err = tx.event(ctx, crm.EventCustomerUpdated, 0, into, 0, actor, dst)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// UnmergeCustomers undoes the merge recorded by a customer.merged event: the listed
+// identities, tickets and orders move back and the merged customer lives again. It
+// returns that customer. Returns not_found or conflict (the merge was already undone).
+func (db *DB) UnmergeCustomers(ctx context.Context, mergeEventID int64) (*crm.Customer, error) {
+	var src *crm.Customer
+	err := db.update(ctx, func(tx *Tx) error {
+		var data string
+		err := tx.QueryRowContext(ctx, `SELECT data FROM events WHERE id = ? AND type = ?`,
+			mergeEventID, crm.EventCustomerMerged).Scan(&data)
+		if isNoRows(err) {
+			return crm.Errorf(crm.ENOTFOUND, "merge %d not found", mergeEventID)
+		} else if err != nil {
+			return fmt.Errorf("find merge event: %w", err)
+		}
+		var rec mergeRecord
+		if err := json.Unmarshal([]byte(data), &rec); err != nil {
+			return fmt.Errorf("unmarshal merge event: %w", err)
+		}
+		if _, err := findCustomer(ctx, tx, rec.Into); err != nil {
+			return crm.Errorf(crm.ENOTFOUND, "merge %d not found", mergeEventID)
+		}
+		// Undone already, or merged again since: only the latest merge of from can be undone.
+		var merged sql.NullInt64
+		var latest int64
+		if err := tx.QueryRowContext(ctx, `SELECT merged_into FROM customers WHERE id = ?`, rec.From).Scan(&merged); err != nil {
+			return fmt.Errorf("find merged customer: %w", err)
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT max(id) FROM events WHERE type = ? AND json_extract(data, '$.from') = ?`,
+			crm.EventCustomerMerged, rec.From).Scan(&latest); err != nil {
+			return fmt.Errorf("find latest merge: %w", err)
+		}
+		if merged.Int64 != rec.Into || latest != mergeEventID {
+			return crm.Errorf(crm.ECONFLICT, "merge %d was already undone", mergeEventID)
+		}
+		for _, i := range rec.Identities {
+			if _, err := tx.ExecContext(ctx, `UPDATE identities SET customer_id = ? WHERE customer_id = ? AND kind = ? AND address = ?`,
+				rec.From, rec.Into, i.Kind, i.Address); err != nil {
+				return fmt.Errorf("unmerge identity: %w", err)
+			}
+		}
+		for _, id := range rec.TicketIDs {
+			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET customer_id = ? WHERE customer_id = ? AND id = ?`,
+				rec.From, rec.Into, id); err != nil {
+				return fmt.Errorf("unmerge ticket: %w", err)
+			}
+		}
+		for _, n := range rec.OrderNumbers {
+			if _, err := tx.ExecContext(ctx, `UPDATE orders SET customer_id = ? WHERE customer_id = ? AND number = ?`,
+				rec.From, rec.Into, n); err != nil {
+				return fmt.Errorf("unmerge order: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE customers SET merged_into = NULL WHERE id = ?`, rec.From); err != nil {
+			return fmt.Errorf("unmerge customer: %w", err)
+		}
+		actor := actorFrom(ctx, systemActor)
+		for _, id := range []int64{rec.From, rec.Into} {
+			if err := tx.touchCustomer(ctx, id); err != nil {
+				return err
+			}
+			c, err := findCustomer(context.Background(), tx, id)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.event(ctx, crm.EventCustomerUpdated, 0, id, 0, actor, c); err != nil {
+				return err
+			}
+			if id == rec.From {
+				src = c
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+// Timeline lists the tickets, messages and orders of a customer the agent in ctx may
+// see, newest first. An agent gets only the tickets and messages of its inboxes.
+// Returns not_found or invalid (a bad cursor).
+func (db *DB) Timeline(ctx context.Context, customerID int64, p crm.Page) ([]*crm.TimelineItem, string, error) {
+	if _, err := findCustomer(ctx, db.rdb, customerID); err != nil {
+		return nil, "", err
+	}
+	limit := limitOf(p.Limit, crm.DefaultLimit, crm.MaxLimit)
+	vis, visArgs := inboxFilter(ctx, "t.inbox_id")
+	args := []any{customerID}
+	args = append(args, visArgs...)
+	args = append(args, customerID)
+	args = append(args, visArgs...)
+	args = append(args, customerID)
+	// Each row has a sort key (at, kind, key); key orders rows of one kind at one instant.
+	cond := "1"
+	if p.Cursor != "" {
+		c, err := decodeCursor(p.Cursor, 3)
+		if err != nil {
+			return nil, "", err
+		}
+		at, err := strconv.ParseInt(c[0], 10, 64)
+		if err != nil {
+			return nil, "", crm.Errorf(crm.EINVALID, "invalid cursor")
+		}
+		cond = "(at, kind, key) < (?, ?, ?)"
+		args = append(args, at, c[1], c[2])
+	}
+	args = append(args, limit+1)
+	rows, err := db.rdb.QueryContext(ctx, `SELECT at, kind, key FROM (
+			SELECT t.created_at AS at, 'ticket' AS kind, printf('%020d', t.id) AS key
+			FROM tickets t WHERE t.customer_id = ? AND `+vis+`
+			UNION ALL
+			SELECT m.created_at, 'message', printf('%020d', m.id)
+			FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.customer_id = ? AND `+vis+`
+			UNION ALL
+			SELECT o.placed_at, 'order', o.number FROM orders o WHERE o.customer_id = ?
+		) WHERE `+cond+` ORDER BY at DESC, kind DESC, key DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("query timeline: %w", err)
+	}
+	defer rows.Close()
+	type key struct {
+		at        int64
+		kind, key string
+	}
+	var keys []key
+	var ticketIDs, messageIDs []int64
+	var numbers []string
+	for rows.Next() {
+		var k key
+		if err := rows.Scan(&k.at, &k.kind, &k.key); err != nil {
+			return nil, "", fmt.Errorf("scan timeline: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("query timeline: %w", err)
+	}
+	rows.Close()
+	var next string
+	if len(keys) > limit {
+		keys = keys[:limit]
+		k := keys[limit-1]
+		next = encodeCursor(itoa(k.at), k.kind, k.key)
+	}
+	for _, k := range keys {
+		switch k.kind {
+		case "ticket":
+			ticketIDs = append(ticketIDs, atoi(k.key))
+		case "message":
+			messageIDs = append(messageIDs, atoi(k.key))
+		case "order":
+			numbers = append(numbers, k.key)
+		}
+	}
+	tickets, err := queryTickets(ctx, db.rdb, `SELECT `+ticketCols+` FROM tickets t
+		WHERE t.id IN (SELECT value FROM json_each(?))`, idsJSON(ticketIDs))
+	if err != nil {
+		return nil, "", err
+	}
+	msgs, err := queryMessages(ctx, db.rdb, `SELECT `+messageCols+` FROM messages m
+		WHERE m.id IN (SELECT value FROM json_each(?))`, idsJSON(messageIDs))
+	if err != nil {
+		return nil, "", err
+	}
+	numbersJSON, _ := json.Marshal(append([]string{}, numbers...))
+	orders, err := queryOrders(ctx, db.rdb, `SELECT `+orderCols+` FROM orders o
+		WHERE o.number IN (SELECT value FROM json_each(?))`, string(numbersJSON))
+	if err != nil {
+		return nil, "", err
+	}
+	byTicket := map[int64]*crm.Ticket{}
+	for _, t := range tickets {
+		byTicket[t.ID] = t
+	}
+	byMessage := map[int64]*crm.Message{}
+	for _, m := range msgs {
+		byMessage[m.ID] = m
+	}
+	byOrder := map[string]*crm.Order{}
+	for _, o := range orders {
+		byOrder[o.Number] = o
+	}
+	items := make([]*crm.TimelineItem, 0, len(keys))
+	for _, k := range keys {
+		item := &crm.TimelineItem{Kind: k.kind, At: fromMS(k.at)}
+		switch k.kind {
+		case "ticket":
+			item.Ticket = byTicket[atoi(k.key)]
+		case "message":
+			item.Message = byMessage[atoi(k.key)]
+		case "order":
+			item.Order = byOrder[k.key]
+		}
+		if item.Ticket == nil && item.Message == nil && item.Order == nil {
+			continue // changed between the two queries
+		}
+		items = append(items, item)
+	}
+	return items, next, nil
+}

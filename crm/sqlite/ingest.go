@@ -1,0 +1,292 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"parley/crm"
+)
+
+// Limits of inbound messages.
+const (
+	maxExternalID = 998 // the longest line RFC 5322 allows, so any Message-ID fits
+	maxInboundLen = 1 << 20
+	maxReferences = 100
+	maxClockSkew  = 5 * time.Minute
+)
+
+func checkInbound(in *crm.Inbound) error {
+	if in == nil {
+		return crm.Errorf(crm.EINVALID, "inbound message required")
+	}
+	if in.ExternalID == "" {
+		return crm.Errorf(crm.EINVALID, "external id required")
+	} else if len(in.ExternalID) > maxExternalID {
+		return crm.Errorf(crm.EINVALID, "external id is longer than %d bytes", maxExternalID)
+	}
+	if len(in.ThreadKey) > maxExternalID {
+		return crm.Errorf(crm.EINVALID, "thread key is longer than %d bytes", maxExternalID)
+	}
+	if len(in.From) == 0 {
+		return crm.Errorf(crm.EINVALID, "sender identity required")
+	}
+	for _, id := range in.From {
+		if err := checkIdentity(id); err != nil {
+			return err
+		}
+	}
+	switch in.Channel {
+	case "", crm.ChannelEmail, crm.ChannelSMS, crm.ChannelWhatsApp, crm.ChannelVoice, crm.ChannelChat,
+		crm.ChannelDiscord, crm.ChannelAPI:
+	default:
+		return crm.Errorf(crm.EINVALID, "invalid channel %q", in.Channel)
+	}
+	if len(in.Text)+len(in.HTML) > maxInboundLen {
+		return crm.Errorf(crm.ETOOLARGE, "message text is larger than 1 MiB")
+	}
+	for _, a := range in.Attachments {
+		if len(a.Data) > crm.MaxAttachmentSize {
+			return crm.Errorf(crm.ETOOLARGE, "attachment %q is larger than %d MiB", a.Filename, crm.MaxAttachmentSize>>20)
+		}
+	}
+	return nil
+}
+
+// Ingest files an inbound message: the customer by identity, the ticket by thread and the
+// message, deduplicated on (inbox, external id), all in one transaction. Attachment
+// content is written before it, so a crash leaves at most an unreferenced file. A repeat
+// of a stored message changes nothing and returns the first result with Duplicate set.
+// Returns invalid, too_large or not_found (an unknown inbox).
+func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, error) {
+	if err := checkInbound(in); err != nil {
+		return nil, err
+	}
+	inbox, err := db.findInbox(ctx, db.rdb, in.InboxID)
+	if err != nil {
+		return nil, err
+	}
+	channel := in.Channel
+	if channel == "" {
+		channel = channelOfInbox[inbox.Kind]
+	}
+	sums := make([]string, len(in.Attachments))
+	for i, a := range in.Attachments {
+		if sums[i], err = db.writeBlob(a.Data); err != nil {
+			return nil, err
+		}
+	}
+	name := cutRunes(strings.TrimSpace(in.FromName), 200)
+
+	var res *crm.IngestResult
+	err = db.update(ctx, func(tx *Tx) error {
+		var r crm.IngestResult
+		err := tx.QueryRowContext(ctx, `SELECT m.id, m.ticket_id, t.customer_id FROM messages m
+			JOIN tickets t ON t.id = m.ticket_id WHERE m.inbox_id = ? AND m.external_id = ?`,
+			in.InboxID, in.ExternalID).Scan(&r.MessageID, &r.TicketID, &r.CustomerID)
+		if err == nil {
+			r.Duplicate = true
+			res = &r
+			return nil
+		} else if !isNoRows(err) {
+			return fmt.Errorf("find duplicate: %w", err)
+		}
+
+		c, customerChanged, err := tx.customerByIdentities(ctx, name, in.From)
+		if err != nil {
+			return err
+		}
+		actor := actorFrom(ctx, crm.Actor{Kind: "customer", ID: c.ID})
+		if customerChanged {
+			if _, err := tx.event(ctx, crm.EventCustomerUpdated, 0, c.ID, 0, actor, c); err != nil {
+				return err
+			}
+		}
+
+		at := in.ReceivedAt
+		if at.IsZero() || at.After(tx.now.Add(maxClockSkew)) {
+			at = tx.now
+		}
+		at = fromMS(ms(at))
+
+		t, err := tx.threadTicket(ctx, in)
+		if err != nil {
+			return err
+		}
+		var linked int64
+		if t != nil {
+			switch t.Status {
+			case crm.StatusPending:
+				setStatus(t, crm.StatusOpen, tx.now)
+			case crm.StatusResolved:
+				if t.ResolvedAt == nil || tx.now.Sub(*t.ResolvedAt) <= db.opt.ReopenWindow {
+					setStatus(t, crm.StatusOpen, tx.now)
+				} else {
+					linked, t = t.ID, nil
+				}
+			case crm.StatusClosed:
+				linked, t = t.ID, nil
+			}
+		}
+		newTicket := t == nil
+		if newTicket {
+			res, err := tx.ExecContext(ctx, `INSERT INTO tickets (inbox_id, customer_id, subject, status,
+				priority, channel, thread_key, linked_ticket_id, created_at, updated_at, last_message_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				in.InboxID, c.ID, inboundSubject(in), crm.StatusOpen, crm.PriorityNormal, channel, in.ThreadKey,
+				nullID(linked), ms(tx.now), ms(tx.now), ms(at))
+			if err != nil {
+				return fmt.Errorf("insert ticket: %w", err)
+			}
+			id, _ := res.LastInsertId()
+			if t, err = findTicket(context.Background(), tx, id); err != nil {
+				return err
+			}
+		} else {
+			if at.After(t.LastMessageAt) {
+				t.LastMessageAt = at
+			}
+			t.UpdatedAt = tx.now
+			if err := tx.saveTicket(ctx, t); err != nil {
+				return err
+			}
+		}
+
+		author := crm.Author{Kind: "customer", ID: c.ID, Name: c.Name}
+		m := &crm.Message{TicketID: t.ID, InboxID: in.InboxID, Direction: crm.DirIn, Channel: channel,
+			Author: author, Text: in.Text, HTML: in.HTML, Status: crm.MsgReceived, ExternalID: in.ExternalID,
+			Attachments: []*crm.Attachment{}, CreatedAt: at}
+		mres, err := tx.ExecContext(ctx, `INSERT INTO messages (ticket_id, inbox_id, direction, channel,
+			author_kind, author_id, author_name, text, html, status, external_id, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.TicketID, m.InboxID, m.Direction, m.Channel, author.Kind, author.ID, author.Name, m.Text, m.HTML,
+			m.Status, m.ExternalID, ms(at), ms(tx.now))
+		if err != nil {
+			return fmt.Errorf("insert message: %w", err)
+		}
+		m.ID, _ = mres.LastInsertId()
+
+		for i, na := range in.Attachments {
+			a := &crm.Attachment{MessageID: m.ID, Filename: attachmentName(na.Filename),
+				ContentType: na.ContentType, Size: int64(len(na.Data)), SHA256: sums[i]}
+			if a.ContentType == "" {
+				a.ContentType = "application/octet-stream"
+			}
+			ares, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id, filename, content_type, size, sha256, created_at)
+				VALUES (?, ?, ?, ?, ?, ?)`, a.MessageID, a.Filename, a.ContentType, a.Size, a.SHA256, ms(tx.now))
+			if err != nil {
+				return fmt.Errorf("insert attachment: %w", err)
+			}
+			a.ID, _ = ares.LastInsertId()
+			a.URL = fmt.Sprintf("/api/v1/attachments/%d", a.ID)
+			m.Attachments = append(m.Attachments, a)
+		}
+
+		typ := crm.EventTicketUpdated
+		if newTicket {
+			typ = crm.EventTicketCreated
+		}
+		if err := tx.ticketEvent(ctx, typ, t, actor, t); err != nil {
+			return err
+		}
+		if err := tx.ticketEvent(ctx, crm.EventMessageCreated, t, actor, m); err != nil {
+			return err
+		}
+		res = &crm.IngestResult{TicketID: t.ID, MessageID: m.ID, CustomerID: c.ID, NewTicket: newTicket}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// threadTicket finds the ticket of the inbox an inbound message continues: the verified
+// TicketID, else the newest message it references, else the newest ticket with its
+// thread key. Merged tickets are followed. It returns nil when none matches.
+func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound) (*crm.Ticket, error) {
+	try := func(id int64) (*crm.Ticket, error) {
+		id, err := followMergedTicket(ctx, tx, id)
+		if err != nil || id == 0 {
+			return nil, err
+		}
+		t, err := findTicket(context.Background(), tx, id)
+		if err != nil || t.InboxID != in.InboxID {
+			return nil, err
+		}
+		return t, nil
+	}
+	if in.TicketID != 0 {
+		if t, err := try(in.TicketID); t != nil || err != nil {
+			return t, err
+		}
+	}
+	if refs := in.References; len(refs) > 0 {
+		if len(refs) > maxReferences {
+			refs = refs[len(refs)-maxReferences:]
+		}
+		b, _ := json.Marshal(refs)
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT ticket_id FROM messages WHERE inbox_id = ?
+			AND external_id IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT 1`, in.InboxID, string(b)).Scan(&id)
+		if err != nil && !isNoRows(err) {
+			return nil, fmt.Errorf("find referenced message: %w", err)
+		} else if err == nil {
+			if t, err := try(id); t != nil || err != nil {
+				return t, err
+			}
+		}
+	}
+	if in.ThreadKey != "" {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM tickets WHERE inbox_id = ? AND thread_key = ?
+			ORDER BY id DESC LIMIT 1`, in.InboxID, in.ThreadKey).Scan(&id)
+		if err != nil && !isNoRows(err) {
+			return nil, fmt.Errorf("find thread: %w", err)
+		} else if err == nil {
+			return try(id)
+		}
+	}
+	return nil, nil
+}
+
+// inboundSubject is the subject of a ticket an inbound message opens: its own subject,
+// else the first line of its text.
+func inboundSubject(in *crm.Inbound) string {
+	if s := strings.TrimSpace(in.Subject); s != "" {
+		return cutRunes(s, 300)
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(in.Text), "\n")
+	if line = strings.TrimSpace(line); line != "" {
+		return cutRunes(line, 120)
+	}
+	return "(no subject)"
+}
+
+// attachmentName keeps only the base name of a file name and makes it safe to show.
+func attachmentName(s string) string {
+	if i := strings.LastIndexAny(s, `/\`); i >= 0 {
+		s = s[i+1:]
+	}
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	if s = strings.TrimSpace(s); s == "" || s == "." || s == ".." {
+		s = "attachment"
+	}
+	return cutRunes(s, 255)
+}
+
+// cutRunes shortens s to at most n runes.
+func cutRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}

@@ -1,0 +1,113 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"parley/crm"
+)
+
+// ClaimOutbound leases up to limit (default 10, max 100) queued messages that are due,
+// oldest due first, for lease (default one minute), and returns each with what its
+// connector needs. The lease is stored in next_attempt_at, so a message whose sender
+// died, or that was leased before a restart, is claimed again once the lease runs out.
+func (db *DB) ClaimOutbound(ctx context.Context, lease time.Duration, limit int) ([]*crm.Outbound, error) {
+	if lease <= 0 {
+		lease = time.Minute
+	}
+	limit = limitOf(limit, 10, 100)
+	out := []*crm.Outbound{}
+	err := db.update(ctx, func(tx *Tx) error {
+		ids, err := queryIDs(ctx, tx, `SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= ?
+			ORDER BY next_attempt_at, id LIMIT ?`, ms(tx.now), limit)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			var attempts int
+			if err := tx.QueryRowContext(ctx, `UPDATE messages SET next_attempt_at = ?, attempts = attempts + 1
+				WHERE id = ? RETURNING attempts`, ms(tx.now.Add(lease)), id).Scan(&attempts); err != nil {
+				return fmt.Errorf("lease message %d: %w", id, err)
+			}
+			ob, err := db.outbound(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			ob.Attempts = attempts
+			out = append(out, ob)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// outbound loads a message with its ticket, inbox, customer and thread references.
+func (db *DB) outbound(ctx context.Context, q queryer, id int64) (*crm.Outbound, error) {
+	sys := context.Background() // the outbox works for the system, across every inbox
+	m, err := findMessage(sys, q, id)
+	if err != nil {
+		return nil, err
+	}
+	ob := &crm.Outbound{Message: m}
+	if ob.Ticket, err = findTicket(sys, q, m.TicketID); err != nil {
+		return nil, err
+	}
+	if ob.Inbox, err = db.findInbox(sys, q, ob.Ticket.InboxID); err != nil {
+		return nil, err
+	}
+	if ob.Customer, err = findCustomer(sys, q, ob.Ticket.CustomerID); err != nil {
+		return nil, err
+	}
+	if ob.References, err = queryStrings(sys, q, `SELECT external_id FROM messages
+		WHERE ticket_id = ? AND external_id IS NOT NULL AND external_id <> '' ORDER BY id`, m.TicketID); err != nil {
+		return nil, err
+	}
+	return ob, nil
+}
+
+// MarkSent records that a message was handed to its channel, with the channel's id of
+// it when not empty. Returns not_found.
+func (db *DB) MarkSent(ctx context.Context, messageID int64, externalID string) error {
+	return db.markMessage(ctx, messageID, `UPDATE messages SET status = 'sent', error = '', next_attempt_at = NULL,
+		external_id = coalesce(nullif(?, ''), external_id), updated_at = ? WHERE id = ? AND direction = 'out'`,
+		externalID)
+}
+
+// MarkFailed records a failed delivery attempt. With a zero retryAt the failure is final;
+// else the message stays queued until retryAt. Returns not_found.
+func (db *DB) MarkFailed(ctx context.Context, messageID int64, reason string, retryAt time.Time) error {
+	reason = cutRunes(reason, 1000)
+	if retryAt.IsZero() {
+		return db.markMessage(ctx, messageID, `UPDATE messages SET status = 'failed', error = ?, next_attempt_at = NULL,
+			updated_at = ? WHERE id = ? AND direction = 'out'`, reason)
+	}
+	return db.markMessage(ctx, messageID, `UPDATE messages SET status = 'queued', error = ?, next_attempt_at = ?,
+		updated_at = ? WHERE id = ? AND direction = 'out'`, reason, ms(retryAt))
+}
+
+// markMessage runs an update of an outbound message taking args, then updated_at and
+// the id, and appends a message.updated event.
+func (db *DB) markMessage(ctx context.Context, id int64, query string, args ...any) error {
+	return db.update(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, query, append(args, ms(tx.now), id)...)
+		if err != nil {
+			return fmt.Errorf("update message %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return crm.Errorf(crm.ENOTFOUND, "outbound message %d not found", id)
+		}
+		m, err := findMessage(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		t, err := findTicket(context.Background(), tx, m.TicketID)
+		if err != nil {
+			return err
+		}
+		return tx.ticketEvent(ctx, crm.EventMessageUpdated, t, actorFrom(ctx, systemActor), m)
+	})
+}

@@ -1,0 +1,88 @@
+package sqlite
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"parley/crm"
+)
+
+// Search limits.
+const (
+	defaultSearchLimit = 20
+	maxSearchLimit     = 50
+	maxSearchTokens    = 16
+	maxTokenRunes      = 64
+)
+
+// ftsQuery builds an FTS5 query from the words of q: runs of letters and digits, each
+// quoted, the last one as a prefix for search-as-you-type. Nothing else of q reaches FTS5,
+// so no user text can be query syntax. It returns "" when q has no words.
+func ftsQuery(q string) string {
+	var tokens []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 && len(tokens) < maxSearchTokens {
+			if len(cur) > maxTokenRunes {
+				cur = cur[:maxTokenRunes]
+			}
+			tokens = append(tokens, `"`+string(cur)+`"`)
+		}
+		cur = cur[:0]
+	}
+	for _, r := range q {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) {
+			cur = append(cur, r)
+		} else {
+			flush()
+		}
+		if len(tokens) == maxSearchTokens {
+			break
+		}
+	}
+	flush()
+	if len(tokens) == 0 {
+		return ""
+	}
+	tokens[len(tokens)-1] += "*"
+	return strings.Join(tokens, " ")
+}
+
+// Search finds tickets by subject (or by number, as "#123" or "123"), messages by text and
+// customers by name or identity, each list newest first with up to limit (default 20,
+// max 50) entries, all limited to what the agent in ctx may see. Any text of q is safe:
+// a q without words finds nothing.
+func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResult, error) {
+	limit = limitOf(limit, defaultSearchLimit, maxSearchLimit)
+	res := &crm.SearchResult{Tickets: []*crm.Ticket{}, Messages: []*crm.Message{}, Customers: []*crm.Customer{}}
+	match := ftsQuery(q)
+	if match == "" {
+		return res, nil
+	}
+	var id int64
+	if m := ticketIDQuery.FindStringSubmatch(strings.TrimSpace(q)); m != nil {
+		id, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	var err error
+	vis, args := inboxFilter(ctx, "t.inbox_id")
+	if res.Tickets, err = queryTickets(ctx, db.rdb, `SELECT `+ticketCols+` FROM tickets t
+		WHERE (t.id = ? OR t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)) AND `+vis+`
+		ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`, append(append([]any{id, match}, args...), limit)...); err != nil {
+		return nil, err
+	}
+	if res.Messages, err = queryMessages(ctx, db.rdb, `SELECT `+messageCols+` FROM messages m
+		JOIN tickets t ON t.id = m.ticket_id
+		WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) AND `+vis+`
+		ORDER BY m.id DESC LIMIT ?`, append(append([]any{match}, args...), limit)...); err != nil {
+		return nil, err
+	}
+	cvis, cargs := customerFilter(ctx)
+	if res.Customers, err = queryCustomers(ctx, db.rdb, `SELECT `+customerCols+` FROM customers c
+		WHERE c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?) AND c.merged_into IS NULL AND `+cvis+`
+		ORDER BY c.id DESC LIMIT ?`, append(append([]any{match}, cargs...), limit)...); err != nil {
+		return nil, err
+	}
+	return res, nil
+}

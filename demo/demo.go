@@ -1,0 +1,140 @@
+// Package demo seeds clearly labelled demo data into an empty database for `make run`:
+// agents, inboxes of every kind, customers known on several channels, orders and tickets
+// with threads. Demo inboxes carry "demo": true in their config and deliver nowhere.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"parley/channels"
+	"parley/crm"
+)
+
+// Password is the password of every demo agent.
+const Password = "parley-demo"
+
+// RegisterConnectors makes replies on demo inboxes count as sent without leaving the
+// machine. Kinds that already have a real connector keep it for non-demo inboxes.
+func RegisterConnectors(r *channels.Registry) {
+	for _, kind := range []string{crm.KindEmail, crm.KindPhone, crm.KindChat, crm.KindDiscord, crm.KindAPI} {
+		next := r.Connector(kind)
+		r.Register(kind, channels.ConnectorFunc(func(ctx context.Context, out *crm.Outbound) (string, error) {
+			if demo, _ := out.Inbox.Config["demo"].(bool); demo {
+				return fmt.Sprintf("demo-%d", out.Message.ID), nil
+			}
+			if next == nil {
+				return "", channels.Permanent(fmt.Errorf("the %s channel is not configured in this build", kind))
+			}
+			return next.Send(ctx, out)
+		}))
+	}
+}
+
+type msg struct {
+	inbox   string
+	channel string
+	from    []crm.Identity
+	name    string
+	subject string
+	text    string
+	ago     time.Duration
+	reply   string
+	note    string
+	status  string
+}
+
+// Seed fills an empty database with demo data. It does nothing when tickets exist.
+func Seed(ctx context.Context, s crm.Store) error {
+	if ts, _, err := s.Tickets(ctx, crm.TicketFilter{Page: crm.Page{Limit: 1}}); err != nil {
+		return err
+	} else if len(ts) > 0 {
+		return nil
+	}
+	inboxes := map[string]*crm.Inbox{}
+	for _, in := range []struct{ key, kind, name string }{
+		{"email", crm.KindEmail, "Demo: support@ email"},
+		{"phone", crm.KindPhone, "Demo: hotline SMS & voice"},
+		{"chat", crm.KindChat, "Demo: shop chat"},
+		{"discord", crm.KindDiscord, "Demo: Discord community"},
+		{"api", crm.KindAPI, "Demo: backoffice API"},
+	} {
+		created, err := s.CreateInbox(ctx, &crm.Inbox{Kind: in.kind, Name: in.name, Config: map[string]any{"demo": true}})
+		if err != nil {
+			return fmt.Errorf("inbox %s: %w", in.key, err)
+		}
+		inboxes[in.key] = created
+	}
+	dana, err := s.CreateAgent(ctx, &crm.NewAgent{Email: "dana@demo.parley.test", Name: "Dana (demo agent)", Role: crm.RoleAgent,
+		Password: Password, InboxIDs: []int64{inboxes["email"].ID, inboxes["chat"].ID, inboxes["phone"].ID}})
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	if _, err := s.CreateAgent(ctx, &crm.NewAgent{Email: "max@demo.parley.test", Name: "Max (demo manager)", Role: crm.RoleManager, Password: Password}); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+
+	alice := []crm.Identity{{Kind: crm.IdentityEmail, Address: "alice@demo.parley.test"}, {Kind: crm.IdentityPhone, Address: "+15555550101"}}
+	bob := []crm.Identity{{Kind: crm.IdentityEmail, Address: "bob@demo.parley.test"}}
+	carla := []crm.Identity{{Kind: crm.IdentityPhone, Address: "+15555550123"}}
+	kai := []crm.Identity{{Kind: crm.IdentityDiscord, Address: "400000000000000001"}}
+	visitor := []crm.Identity{{Kind: crm.IdentityChat, Address: "demo-visitor-1"}}
+
+	orders := []*crm.Order{
+		{Number: "1001", Email: "alice@demo.parley.test", Status: "shipped", Currency: "USD", Subtotal: 5800, Shipping: 500, Tax: 464, Total: 6764,
+			Items:   []crm.OrderItem{{SKU: "MUG-BLUE", Name: "Blue enamel mug", Quantity: 2, UnitPrice: 1900}, {SKU: "TEA-EARL", Name: "Earl grey, 250 g", Quantity: 1, UnitPrice: 2000}},
+			Carrier: "UPS", TrackingNumber: "1Z999AA10123456784", TrackingURL: "https://www.ups.com/track?tracknum=1Z999AA10123456784", PlacedAt: time.Now().Add(-72 * time.Hour), Source: "demo"},
+		{Number: "1002", Email: "alice@demo.parley.test", Status: "delivered", Currency: "USD", Subtotal: 2400, Total: 2400,
+			Items: []crm.OrderItem{{SKU: "SOCK-W", Name: "Wool socks", Quantity: 1, UnitPrice: 2400}}, PlacedAt: time.Now().Add(-40 * 24 * time.Hour), Source: "demo"},
+		{Number: "1003", Email: "bob@demo.parley.test", Status: "paid", Currency: "EUR", Subtotal: 12900, Shipping: 900, Total: 13800,
+			Items: []crm.OrderItem{{SKU: "LAMP-1", Name: "Desk lamp", Quantity: 1, UnitPrice: 12900}}, PlacedAt: time.Now().Add(-5 * time.Hour), Source: "demo"},
+	}
+	for _, o := range orders {
+		if _, err := s.PutOrder(ctx, o); err != nil {
+			return fmt.Errorf("order %s: %w", o.Number, err)
+		}
+	}
+
+	msgs := []msg{
+		{inbox: "email", channel: crm.ChannelEmail, from: alice, name: "Alice Demo", subject: "Where is my order #1001?", ago: 26 * time.Hour,
+			text:  "Hi! I ordered two mugs and some tea three days ago (order #1001). The tracking page hasn't moved since Monday. Can you check?",
+			reply: "Hi Alice, sorry for the wait! UPS shows the parcel at their regional hub; it should reach you tomorrow.", status: crm.StatusPending},
+		{inbox: "phone", channel: crm.ChannelSMS, from: alice[1:], name: "", subject: "", ago: 3 * time.Hour,
+			text: "Got the mugs, thanks! One has a chip on the rim though :( can I swap it?", note: "Same customer as the email about #1001. Offer a replacement."},
+		{inbox: "chat", channel: crm.ChannelChat, from: visitor, name: "Shop visitor", subject: "", ago: 40 * time.Minute,
+			text: "Hello, do you ship to Canada?"},
+		{inbox: "email", channel: crm.ChannelEmail, from: bob, name: "Bob Demo", subject: "Invoice for order 1003", ago: 2 * time.Hour,
+			text: "Could you send me an invoice with my company's VAT number for order 1003?"},
+		{inbox: "phone", channel: crm.ChannelVoice, from: carla, name: "Carla Demo", subject: "Missed call", ago: 90 * time.Minute,
+			text: "Missed call from +1 555-555-0123 (voicemail: \"Hi, it's Carla, please call me back about a return.\")"},
+		{inbox: "discord", channel: crm.ChannelDiscord, from: kai, name: "kai#demo", subject: "", ago: 20 * time.Minute,
+			text: "hey, is the limited edition dice set coming back in stock?"},
+		{inbox: "api", channel: crm.ChannelAPI, from: bob, name: "Bob Demo", subject: "Return request RMA-77 (from the returns portal)", ago: 10 * 24 * time.Hour,
+			text: "Return request for the desk lamp: arrived with a broken switch.", reply: "Refund issued, thanks Bob!", status: crm.StatusResolved},
+	}
+	for i, m := range msgs {
+		res, err := s.Ingest(ctx, &crm.Inbound{
+			InboxID: inboxes[m.inbox].ID, Channel: m.channel, ExternalID: fmt.Sprintf("demo-%d", i+1), ThreadKey: fmt.Sprintf("demo-thread-%d", i+1),
+			FromName: m.name, From: m.from, Subject: m.subject, Text: m.text, ReceivedAt: time.Now().Add(-m.ago),
+		})
+		if err != nil {
+			return fmt.Errorf("demo message %d: %w", i+1, err)
+		}
+		actx := crm.WithAgent(ctx, dana)
+		if m.inbox == "api" || m.inbox == "discord" {
+			actx = ctx // Dana is not a member of these inboxes: the system answers.
+		}
+		if m.note != "" {
+			if _, err := s.AddMessage(actx, &crm.NewMessage{TicketID: res.TicketID, Body: m.note, Internal: true}); err != nil {
+				return fmt.Errorf("demo note: %w", err)
+			}
+		}
+		if m.reply != "" {
+			if _, err := s.AddMessage(actx, &crm.NewMessage{TicketID: res.TicketID, Body: m.reply, Status: m.status}); err != nil {
+				return fmt.Errorf("demo reply: %w", err)
+			}
+		}
+	}
+	return nil
+}

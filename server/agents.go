@@ -1,0 +1,94 @@
+package server
+
+import (
+	"net/http"
+
+	"parley/crm"
+)
+
+var roles = []string{crm.RoleAgent, crm.RoleManager, crm.RoleAdmin}
+
+// handleAgents lists agents to every agent: the console needs names for assignment.
+func (s *Server) handleAgents(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.store.Agents(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agents": nonNil(list)})
+	return nil
+}
+
+func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	a, err := s.store.Agent(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (s *Server) handleCreateAgent(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Email    string  `json:"email"`
+		Name     string  `json:"name"`
+		Role     string  `json:"role"`
+		Password string  `json:"password"`
+		Phone    string  `json:"phone"`
+		InboxIDs []int64 `json:"inbox_ids"`
+	}
+	if err := decode(w, r, 64<<10, &req); err != nil {
+		return err
+	}
+	if req.Role == "" {
+		req.Role = crm.RoleAgent
+	}
+	if err := oneOf("role", req.Role, roles...); err != nil {
+		return err
+	}
+	a, err := s.store.CreateAgent(r.Context(), &crm.NewAgent{
+		Email: req.Email, Name: req.Name, Role: req.Role, Password: req.Password, Phone: req.Phone, InboxIDs: req.InboxIDs,
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, a)
+	return nil
+}
+
+func (s *Server) handleUpdateAgent(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Name     *string  `json:"name"`
+		Role     *string  `json:"role"`
+		Phone    *string  `json:"phone"`
+		Password *string  `json:"password"`
+		InboxIDs *[]int64 `json:"inbox_ids"`
+		Disabled *bool    `json:"disabled"`
+	}
+	if err := decode(w, r, 64<<10, &req); err != nil {
+		return err
+	}
+	if req.Role != nil {
+		if err := oneOf("role", *req.Role, roles...); err != nil {
+			return err
+		}
+	}
+	if id == crm.AgentFrom(r.Context()).ID && ((req.Role != nil && *req.Role != crm.RoleAdmin) || (req.Disabled != nil && *req.Disabled)) {
+		return crm.Errorf(crm.ECONFLICT, "you cannot demote or disable yourself; ask another admin")
+	}
+	a, err := s.store.UpdateAgent(r.Context(), id, crm.AgentUpdate{
+		Name: req.Name, Role: req.Role, Phone: req.Phone, Password: req.Password, InboxIDs: req.InboxIDs, Disabled: req.Disabled,
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}

@@ -1,0 +1,223 @@
+// Package server is Parley's HTTP side: the REST API, authentication and sessions, the
+// console's static files and the health and metrics endpoints.
+package server
+
+import (
+	"bufio"
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"parley/channels"
+	"parley/crm"
+)
+
+// Options configure a Server.
+type Options struct {
+	// PublicURL is where browsers reach Parley, e.g. https://desk.example. It decides
+	// whether cookies are Secure and which Origin is the console's own.
+	PublicURL string
+	// DefaultRegion parses phone numbers written without a country code (ISO 3166, "US").
+	DefaultRegion string
+	// SessionTTL is how long a login lasts. Default 30 days.
+	SessionTTL time.Duration
+	Logger     *slog.Logger
+	// UI serves the console at "/"; nil shows a plain page.
+	UI http.Handler
+	// Channels holds the connectors, asked to check inbox configs and report status.
+	Channels *channels.Registry
+	// Bus carries the store's committed events and live typing and viewing events to the
+	// WebSocket hub. Nil gives the hub a private bus: sockets then get no stored events.
+	Bus crm.Bus
+}
+
+// Server serves the HTTP API over a store.
+type Server struct {
+	store   crm.Store
+	opt     Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	secure  bool
+	logins  *limiter
+	metrics *metrics
+	hub     *hub
+}
+
+// New returns a Server over store with every route registered.
+func New(store crm.Store, opt Options) *Server {
+	if opt.SessionTTL == 0 {
+		opt.SessionTTL = 30 * 24 * time.Hour
+	}
+	if opt.DefaultRegion == "" {
+		opt.DefaultRegion = "US"
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Channels == nil {
+		opt.Channels = channels.NewRegistry()
+	}
+	s := &Server{
+		store:   store,
+		opt:     opt,
+		log:     opt.Logger,
+		mux:     http.NewServeMux(),
+		secure:  strings.HasPrefix(opt.PublicURL, "https://"),
+		logins:  newLimiter(),
+		metrics: newMetrics(),
+	}
+	if opt.Bus == nil {
+		opt.Bus = crm.NewBus()
+		s.opt.Bus = opt.Bus
+	}
+	s.hub = newHub(store, opt.Bus, s.log)
+	s.metrics.reg.MustRegister(s.hub.collectors()...)
+	s.routes()
+	return s
+}
+
+// Handle registers an extra handler, for channels that bring their own endpoints
+// (webhooks, the widget).
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// ServeHTTP applies the common headers, recovers panics and records metrics.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	start := time.Now()
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+			if !rec.wrote {
+				writeError(rec, crm.Errorf(crm.EINTERNAL, "internal error"))
+			}
+		}
+		s.metrics.observe(r.Pattern, rec.status, time.Since(start))
+	}()
+	s.mux.ServeHTTP(rec, r)
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", s.handleHealth)
+	m.Handle("GET /metrics", s.metrics.handler())
+	m.HandleFunc("POST /api/v1/login", s.handleLogin)
+	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, crm.Errorf(crm.ENOTFOUND, "no such endpoint %s %s", r.Method, r.URL.Path))
+	})
+
+	s.api("POST /api/v1/logout", roleAgent, s.handleLogout)
+	s.api("GET /api/v1/me", roleAgent, s.handleMe)
+
+	s.api("GET /api/v1/tickets", roleAgent, s.handleTickets)
+	s.api("POST /api/v1/tickets", roleAgent, s.handleCreateTicket)
+	s.api("GET /api/v1/tickets/{id}", roleAgent, s.handleTicket)
+	s.api("PATCH /api/v1/tickets/{id}", roleAgent, s.handleUpdateTicket)
+	s.api("GET /api/v1/tickets/{id}/messages", roleAgent, s.handleMessages)
+	s.api("POST /api/v1/tickets/{id}/messages", roleAgent, s.handleAddMessage)
+	s.api("POST /api/v1/tickets/{id}/merge", roleAgent, s.handleMergeTickets)
+	s.api("GET /api/v1/attachments/{id}", roleAgent, s.handleAttachment)
+
+	s.api("GET /api/v1/customers", roleAgent, s.handleCustomers)
+	s.api("GET /api/v1/customers/{id}", roleAgent, s.handleCustomer)
+	s.api("PATCH /api/v1/customers/{id}", roleAgent, s.handleUpdateCustomer)
+	s.api("GET /api/v1/customers/{id}/timeline", roleAgent, s.handleTimeline)
+	s.api("POST /api/v1/customers/{id}/merge", roleAgent, s.handleMergeCustomers)
+	s.api("POST /api/v1/customers/merges/{event}/undo", roleAgent, s.handleUnmergeCustomers)
+
+	s.api("POST /api/v1/inbound", roleAgent, s.handleInbound)
+	s.api("GET /api/v1/search", roleAgent, s.handleSearch)
+
+	s.api("GET /api/v1/orders", roleAgent, s.handleOrders)
+	s.api("GET /api/v1/orders/{number}", roleAgent, s.handleOrder)
+	s.api("PUT /api/v1/orders/{number}", roleManager, s.handlePutOrder)
+
+	s.api("GET /api/v1/inboxes", roleAgent, s.handleInboxes)
+	s.api("POST /api/v1/inboxes", roleAdmin, s.handleCreateInbox)
+	s.api("GET /api/v1/inboxes/{id}", roleAgent, s.handleInbox)
+	s.api("PATCH /api/v1/inboxes/{id}", roleAdmin, s.handleUpdateInbox)
+	s.api("POST /api/v1/inboxes/{id}/test", roleAdmin, s.handleTestInbox)
+
+	s.api("GET /api/v1/ws", roleAgent, s.handleWS)
+
+	s.api("GET /api/v1/agents", roleAgent, s.handleAgents)
+	s.api("POST /api/v1/agents", roleAdmin, s.handleCreateAgent)
+	s.api("GET /api/v1/agents/{id}", roleAgent, s.handleAgent)
+	s.api("PATCH /api/v1/agents/{id}", roleAdmin, s.handleUpdateAgent)
+
+	s.api("GET /api/v1/canned-responses", roleAgent, s.handleCannedResponses)
+	s.api("POST /api/v1/canned-responses", roleManager, s.handleCreateCanned)
+	s.api("PATCH /api/v1/canned-responses/{id}", roleManager, s.handleUpdateCanned)
+	s.api("DELETE /api/v1/canned-responses/{id}", roleManager, s.handleDeleteCanned)
+
+	ui := s.opt.UI
+	if ui == nil {
+		ui = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Write([]byte("Parley is running. The API is at /api/v1/.\n"))
+		})
+	}
+	m.Handle("/", ui)
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Error("health check", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// sameOrigin reports whether origin is the console's own: the public URL's, or the
+// request's host when no public URL is configured.
+func (s *Server) sameOrigin(r *http.Request, origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if s.opt.PublicURL != "" {
+		p, err := url.Parse(s.opt.PublicURL)
+		return err == nil && strings.EqualFold(p.Scheme, u.Scheme) && strings.EqualFold(p.Host, u.Host)
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController and the WebSocket upgrader reach the connection.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Hijack hands the connection to the WebSocket upgrader.
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	r.wrote, r.status = true, http.StatusSwitchingProtocols
+	return http.NewResponseController(r.ResponseWriter).Hijack()
+}

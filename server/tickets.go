@@ -1,0 +1,217 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"parley/crm"
+)
+
+var channelNames = []string{crm.ChannelEmail, crm.ChannelSMS, crm.ChannelWhatsApp, crm.ChannelVoice, crm.ChannelChat, crm.ChannelDiscord, crm.ChannelAPI}
+
+func (s *Server) handleTickets(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	p, err := page(r)
+	if err != nil {
+		return err
+	}
+	f := crm.TicketFilter{Page: p, Status: q.Get("status"), Channel: q.Get("channel"), Tag: q.Get("tag"), Query: q.Get("q")}
+	if f.Status != "" {
+		if err := oneOf("status", f.Status, crm.StatusOpen, crm.StatusPending, crm.StatusResolved, crm.StatusClosed); err != nil {
+			return err
+		}
+	}
+	if f.Channel != "" {
+		if err := oneOf("channel", f.Channel, channelNames...); err != nil {
+			return err
+		}
+	}
+	if len(f.Query) > 500 || len(f.Tag) > 50 {
+		return crm.Errorf(crm.EINVALID, "q or tag is too long")
+	}
+	switch a := q.Get("assignee"); a {
+	case "":
+	case "me":
+		f.AssigneeID = crm.AgentFrom(r.Context()).ID
+	case "unassigned":
+		f.Unassigned = true
+	default:
+		if f.AssigneeID, err = strconv.ParseInt(a, 10, 64); err != nil || f.AssigneeID <= 0 {
+			return crm.Errorf(crm.EINVALID, "assignee must be me, unassigned or an agent id")
+		}
+	}
+	if f.InboxID, err = queryID(r, "inbox"); err != nil {
+		return err
+	}
+	if f.CustomerID, err = queryID(r, "customer_id"); err != nil {
+		return err
+	}
+	tickets, next, err := s.store.Tickets(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tickets": nonNil(tickets), "next_cursor": next})
+	return nil
+}
+
+func (s *Server) handleTicket(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	t, err := s.store.Ticket(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (s *Server) handleCreateTicket(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		InboxID    int64      `json:"inbox_id"`
+		CustomerID int64      `json:"customer_id"`
+		Customer   *contactIn `json:"customer"`
+		Subject    string     `json:"subject"`
+		Priority   string     `json:"priority"`
+		Body       string     `json:"body"`
+		Internal   bool       `json:"internal"`
+	}
+	if err := decode(w, r, maxBody, &req); err != nil {
+		return err
+	}
+	nt := &crm.NewTicket{InboxID: req.InboxID, CustomerID: req.CustomerID, Subject: req.Subject,
+		Priority: req.Priority, Body: req.Body, Internal: req.Internal}
+	if req.InboxID <= 0 {
+		return crm.Errorf(crm.EINVALID, "inbox_id is required")
+	}
+	if req.Customer != nil {
+		if req.CustomerID != 0 {
+			return crm.Errorf(crm.EINVALID, "give customer_id or customer, not both")
+		}
+		ids, err := req.Customer.identities(s.opt.DefaultRegion)
+		if err != nil {
+			return err
+		}
+		nt.CustomerName, nt.Identities = req.Customer.Name, ids
+	} else if req.CustomerID <= 0 {
+		return crm.Errorf(crm.EINVALID, "customer_id or customer is required")
+	}
+	t, err := s.store.CreateTicket(r.Context(), nt)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, t)
+	return nil
+}
+
+func (s *Server) handleUpdateTicket(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Subject    *string         `json:"subject"`
+		Status     *string         `json:"status"`
+		Priority   *string         `json:"priority"`
+		AssigneeID json.RawMessage `json:"assignee_id"`
+		Tags       *[]string       `json:"tags"`
+	}
+	if err := decode(w, r, maxBody, &req); err != nil {
+		return err
+	}
+	u := crm.TicketUpdate{Subject: req.Subject, Status: req.Status, Priority: req.Priority, Tags: req.Tags}
+	if len(req.AssigneeID) > 0 {
+		var a *int64
+		if err := json.Unmarshal(req.AssigneeID, &a); err != nil || (a != nil && *a <= 0) {
+			return crm.Errorf(crm.EINVALID, "assignee_id must be an agent id or null")
+		}
+		var v int64
+		if a != nil {
+			v = *a
+		}
+		u.AssigneeID = &v
+	}
+	if u.Status != nil {
+		if err := oneOf("status", *u.Status, crm.StatusOpen, crm.StatusPending, crm.StatusResolved, crm.StatusClosed); err != nil {
+			return err
+		}
+	}
+	if u.Priority != nil {
+		if err := oneOf("priority", *u.Priority, crm.PriorityLow, crm.PriorityNormal, crm.PriorityHigh, crm.PriorityUrgent); err != nil {
+			return err
+		}
+	}
+	t, err := s.store.UpdateTicket(r.Context(), id, u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := page(r)
+	if err != nil {
+		return err
+	}
+	msgs, next, err := s.store.Messages(r.Context(), id, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": nonNil(msgs), "next_cursor": next})
+	return nil
+}
+
+func (s *Server) handleAddMessage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Body     string `json:"body"`
+		Internal bool   `json:"internal"`
+		Status   string `json:"status"`
+	}
+	if err := decode(w, r, maxBody, &req); err != nil {
+		return err
+	}
+	if req.Status != "" {
+		if err := oneOf("status", req.Status, crm.StatusOpen, crm.StatusPending, crm.StatusResolved); err != nil {
+			return err
+		}
+	}
+	m, err := s.store.AddMessage(r.Context(), &crm.NewMessage{TicketID: id, Body: req.Body, Internal: req.Internal, Status: req.Status})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, m)
+	return nil
+}
+
+func (s *Server) handleMergeTickets(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Into int64 `json:"into"`
+	}
+	if err := decode(w, r, maxBody, &req); err != nil {
+		return err
+	}
+	if req.Into <= 0 {
+		return crm.Errorf(crm.EINVALID, "into must be a ticket id")
+	}
+	t, err := s.store.MergeTickets(r.Context(), id, req.Into)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
