@@ -102,6 +102,13 @@ var APIConnector = ConnectorFunc(func(ctx context.Context, out *crm.Outbound) (s
 	return fmt.Sprintf("api-%d", out.Message.ID), nil
 })
 
+// IsDemo reports whether in is a demo inbox (config "demo": true, seeded by `serve --demo`):
+// it connects to nothing, and its replies count as sent without leaving the machine.
+func IsDemo(in *crm.Inbox) bool {
+	demo, _ := in.Config["demo"].(bool)
+	return demo
+}
+
 // NormalizeIdentity returns the canonical address of an identity: an email lower-cased and
 // checked, a phone number in E.164 (parsed in defaultRegion when it has no country code,
 // a "whatsapp:" prefix dropped). It returns an invalid error for an unusable address.

@@ -100,7 +100,9 @@ func (d *Dispatcher) send(ctx context.Context, out *crm.Outbound) {
 	id := out.Message.ID
 	var extID string
 	var err error
-	if c := d.Connectors.Connector(out.Inbox.Kind); c == nil {
+	if IsDemo(out.Inbox) {
+		extID = fmt.Sprintf("demo-%d", id)
+	} else if c := d.Connectors.Connector(out.Inbox.Kind); c == nil {
 		err = fmt.Errorf("no connector for %s inboxes", out.Inbox.Kind)
 	} else {
 		sctx, cancel := context.WithTimeout(ctx, d.SendTimeout)

@@ -193,3 +193,26 @@ func TestSanitizeHTML(t *testing.T) {
 		t.Errorf("HTMLToText = %q", got)
 	}
 }
+
+// TestDispatcherDemoInbox checks that a demo inbox's replies count as sent without any
+// connector, so `make run` works with no channel configured.
+func TestDispatcherDemoInbox(t *testing.T) {
+	db := openDB(t, t.TempDir(), nil)
+	defer db.Close()
+	ctx := context.Background()
+	in, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindEmail, Name: "Demo mail", Config: map[string]any{"demo": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Ingest(ctx, &crm.Inbound{InboxID: in.ID, Channel: crm.ChannelEmail, ExternalID: "<1@x>",
+		From: []crm.Identity{{Kind: crm.IdentityEmail, Address: "a@x.example"}}, Text: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := db.AddMessage(ctx, &crm.NewMessage{TicketID: res.TicketID, Body: "hi there"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, &channels.Dispatcher{Outbox: db, Connectors: channels.NewRegistry(), Poll: 20 * time.Millisecond})
+	waitStatus(t, db, m, crm.MsgSent)
+}

@@ -1,6 +1,7 @@
 // Package demo seeds clearly labelled demo data into an empty database for `make run`:
 // agents, inboxes of every kind, customers known on several channels, orders and tickets
-// with threads. Demo inboxes carry "demo": true in their config and deliver nowhere.
+// with threads. Demo inboxes carry "demo": true in their config (channels.IsDemo): they
+// connect to nothing and their replies are marked sent without leaving the machine.
 package demo
 
 import (
@@ -8,29 +9,11 @@ import (
 	"fmt"
 	"time"
 
-	"parley/channels"
 	"parley/crm"
 )
 
 // Password is the password of every demo agent.
 const Password = "parley-demo"
-
-// RegisterConnectors makes replies on demo inboxes count as sent without leaving the
-// machine. Kinds that already have a real connector keep it for non-demo inboxes.
-func RegisterConnectors(r *channels.Registry) {
-	for _, kind := range []string{crm.KindEmail, crm.KindPhone, crm.KindChat, crm.KindDiscord, crm.KindAPI} {
-		next := r.Connector(kind)
-		r.Register(kind, channels.ConnectorFunc(func(ctx context.Context, out *crm.Outbound) (string, error) {
-			if demo, _ := out.Inbox.Config["demo"].(bool); demo {
-				return fmt.Sprintf("demo-%d", out.Message.ID), nil
-			}
-			if next == nil {
-				return "", channels.Permanent(fmt.Errorf("the %s channel is not configured in this build", kind))
-			}
-			return next.Send(ctx, out)
-		}))
-	}
-}
 
 type msg struct {
 	inbox   string

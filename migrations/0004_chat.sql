@@ -24,8 +24,3 @@ CREATE TABLE chat_uploads (
 );
 CREATE INDEX chat_uploads_created ON chat_uploads (created_at);
 CREATE INDEX chat_uploads_visitor ON chat_uploads (visitor_id);
-
--- Every chat message finds its visitor's ticket by (inbox_id, thread_key). The partial
--- index tickets_thread of 0001 cannot serve "thread_key = ?" with a bound value (SQLite
--- cannot prove the value is not ''), so those lookups scanned every ticket of the inbox.
-CREATE INDEX tickets_inbox_thread_key ON tickets (inbox_id, thread_key);

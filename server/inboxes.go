@@ -109,11 +109,17 @@ func (s *Server) handleCreateInbox(w http.ResponseWriter, r *http.Request) error
 	if err := s.prepare(r, in); err != nil {
 		return err
 	}
+	generated := in.Secrets // only a preparer fills Secrets before the first save
 	in, err := s.store.CreateInbox(r.Context(), in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, s.showInbox(in))
+	// Secrets a channel generated (a widget's identity secret) are shown this once, since
+	// the admin must copy them to the shop; they are never returned again.
+	writeJSON(w, http.StatusCreated, struct {
+		inboxOut
+		GeneratedSecrets map[string]string `json:"generated_secrets,omitempty"`
+	}{s.showInbox(in), generated})
 	return nil
 }
 

@@ -160,18 +160,20 @@ func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 	if in.Config == nil {
 		in.Config = map[string]any{}
 	}
-	token := in.Secrets[keyToken]
+	token := in.Secrets[keyToken] // the stored token, on an update
 	if v, ok := in.Config[keyToken]; ok {
 		s, isString := v.(string)
 		if !isString {
 			return crm.Errorf(crm.EINVALID, "bot_token must be a string")
 		}
+		// A new token stays in the config: the store seals it and it wins over the stored
+		// one. Empty keeps the stored token.
 		if s = cleanToken(s); s != "" {
 			token = s
+			in.Config[keyToken] = s
+		} else {
+			delete(in.Config, keyToken)
 		}
-		// The new token goes straight to the secrets: on an update in.Secrets holds the
-		// stored ones, which would otherwise win over the config. Empty keeps the stored one.
-		delete(in.Config, keyToken)
 	}
 	if token == "" {
 		return crm.Errorf(crm.EINVALID, "bot_token is required: copy it from the Bot page of your Discord application")
@@ -179,10 +181,6 @@ func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 	if err := checkToken(token); err != nil {
 		return err
 	}
-	if in.Secrets == nil {
-		in.Secrets = map[string]string{}
-	}
-	in.Secrets[keyToken] = token
 	ids, err := parseChannelIDs(in.Config[keyChannels])
 	if err != nil {
 		return err
@@ -414,7 +412,7 @@ func (c *Channel) reloadAll(ctx context.Context) {
 	}
 	seen := map[int64]bool{}
 	for _, in := range inboxes {
-		if in.Kind == crm.KindDiscord {
+		if in.Kind == crm.KindDiscord && !channels.IsDemo(in) {
 			seen[in.ID] = true
 			c.apply(ctx, in)
 		}
@@ -443,7 +441,7 @@ func (c *Channel) reload(ctx context.Context, id int64) {
 		}
 		return
 	}
-	if err == nil && in.Kind == crm.KindDiscord {
+	if err == nil && in.Kind == crm.KindDiscord && !channels.IsDemo(in) {
 		c.apply(ctx, in)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"parley/channels"
 	"parley/crm"
 
 	"github.com/emersion/go-imap/v2"
@@ -72,7 +73,7 @@ func (c *Channel) reloadAll(ctx context.Context) {
 	}
 	seen := map[int64]bool{}
 	for _, in := range inboxes {
-		if in.Kind == crm.KindEmail {
+		if in.Kind == crm.KindEmail && !channels.IsDemo(in) {
 			seen[in.ID] = true
 			c.ensure(ctx, in)
 		}
@@ -92,7 +93,7 @@ func (c *Channel) reloadAll(ctx context.Context) {
 
 func (c *Channel) reload(ctx context.Context, id int64) {
 	in, err := c.store.Inbox(ctx, id)
-	if crm.ErrorCode(err) == crm.ENOTFOUND || (err == nil && in.Kind != crm.KindEmail) {
+	if crm.ErrorCode(err) == crm.ENOTFOUND || (err == nil && (in.Kind != crm.KindEmail || channels.IsDemo(in))) {
 		c.stop(id)
 		return
 	} else if err != nil {

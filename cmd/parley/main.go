@@ -23,6 +23,10 @@ import (
 
 	agentui "parley/agent-ui"
 	"parley/channels"
+	"parley/channels/chat"
+	"parley/channels/discord"
+	"parley/channels/email"
+	"parley/channels/phone"
 	"parley/crm"
 	"parley/crm/sqlite"
 	"parley/demo"
@@ -140,15 +144,39 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	registry := channels.NewRegistry()
-	registry.Register(crm.KindAPI, channels.APIConnector)
 	if *seed {
-		demo.RegisterConnectors(registry)
 		if err := demo.Seed(ctx, db); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	srv := server.New(db, server.Options{PublicURL: *publicURL, DefaultRegion: env("PARLEY_DEFAULT_REGION", "US"), UI: agentui.Handler()})
+	region := env("PARLEY_DEFAULT_REGION", "US")
+	registry := channels.NewRegistry()
+	srv := server.New(db, server.Options{PublicURL: *publicURL, DefaultRegion: region,
+		UI: agentui.Handler(), Bus: bus, Channels: registry})
+	go srv.Run(ctx) // the WebSocket hub
+
+	registry.Register(crm.KindAPI, channels.APIConnector)
+	mail := email.New(db, bus, slog.Default())
+	registry.Register(crm.KindEmail, mail)
+	go mail.Run(ctx)
+
+	dc := discord.New(db, bus, discord.Options{Logger: slog.Default()})
+	registry.Register(crm.KindDiscord, dc)
+	go dc.Run(ctx)
+
+	tel := phone.New(db, phone.Options{PublicURL: base, DefaultRegion: region, Online: srv.AgentsOnline})
+	registry.Register(crm.KindPhone, tel)
+	srv.Handle("/webhooks/twilio/", tel.Handler())
+	srv.HandleAPI("POST /api/v1/customers/{id}/call", tel.CallHandler())
+
+	widget := chat.New(db, bus, chat.Options{PublicURL: *publicURL, Logger: slog.Default(), Online: srv.AgentsOnline, Connectors: registry})
+	registry.Register(crm.KindChat, widget)
+	wh := widget.Handler()
+	for _, p := range []string{"/widget.js", "/widget/", "/demo"} {
+		srv.Handle(p, wh)
+	}
+	go widget.Run(ctx)
+
 	disp := &channels.Dispatcher{Outbox: db, Bus: bus, Connectors: registry}
 	go disp.Run(ctx)
 

@@ -130,12 +130,13 @@ func (db *DB) UpdateChatVisitor(ctx context.Context, v *crm.ChatVisitor) error {
 
 // ChatMessages returns the newest limit (at most 200) in and out messages of the
 // visitor's tickets, oldest first. Notes never appear, and neither do other tickets of
-// the same customer, so a shopper sees only the conversation of this browser.
+// the same customer nor messages merged in from another inbox, so a shopper sees only
+// the conversation of this browser.
 func (db *DB) ChatMessages(ctx context.Context, v *crm.ChatVisitor, limit int) ([]*crm.Message, error) {
 	limit = limitOf(limit, crm.DefaultLimit, crm.MaxLimit)
 	msgs, err := queryMessages(ctx, db.rdb, `SELECT `+messageCols+` FROM messages m
 		JOIN tickets t ON t.id = m.ticket_id
-		WHERE t.inbox_id = ? AND t.thread_key = ? AND m.direction IN ('in', 'out')
+		WHERE t.inbox_id = ? AND t.thread_key = ? AND m.inbox_id = t.inbox_id AND m.direction IN ('in', 'out')
 		ORDER BY m.id DESC LIMIT ?`, v.InboxID, crm.ChatThreadKey(v.ID), limit)
 	if err != nil {
 		return nil, err

@@ -242,7 +242,8 @@ func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound) (*crm.Ticket, e
 	}
 	if in.ThreadKey != "" {
 		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM tickets WHERE inbox_id = ? AND thread_key = ?
+		// thread_key <> '' lets SQLite use the partial index tickets_thread.
+		err := tx.QueryRowContext(ctx, `SELECT id FROM tickets WHERE inbox_id = ? AND thread_key = ? AND thread_key <> ''
 			ORDER BY id DESC LIMIT 1`, in.InboxID, in.ThreadKey).Scan(&id)
 		if err != nil && !isNoRows(err) {
 			return nil, fmt.Errorf("find thread: %w", err)

@@ -1,0 +1,472 @@
+/*
+ * Parley chat widget. A shop embeds it with
+ *   <script src="https://desk.example/widget.js" data-inbox="INBOX_ID" async></script>
+ * Optional attributes: data-name, and for a signed-in shopper data-identity-email plus
+ * data-identity-hash = hex(HMAC-SHA256(identity_secret, email)) computed by the shop's server.
+ * Everything is drawn in a shadow root with its own styles; all text is set with textContent.
+ */
+(function () {
+  'use strict';
+  var script = document.currentScript || document.querySelector('script[data-inbox][src*="widget.js"]');
+  if (!script || window.ParleyChat) return;
+  var inbox = script.getAttribute('data-inbox') || '';
+  if (!/^[0-9]+$/.test(inbox)) {
+    console.warn('Parley chat: data-inbox must be the id of a chat inbox');
+    return;
+  }
+  var base = new URL(script.src, location.href);
+  var httpBase = base.origin;
+  var wsURL = (base.protocol === 'https:' ? 'wss://' : 'ws://') + base.host + '/widget/ws?inbox=' + inbox;
+  var prefix = 'parley.chat.' + base.host + '.' + inbox + '.';
+  var identity = null;
+  if (script.getAttribute('data-identity-email')) {
+    identity = { email: script.getAttribute('data-identity-email'), hash: script.getAttribute('data-identity-hash') || '' };
+  }
+
+  function load(k) {
+    try { return JSON.parse(localStorage.getItem(prefix + k)); } catch (e) { return null; }
+  }
+  function save(k, v) {
+    try { localStorage.setItem(prefix + k, JSON.stringify(v)); } catch (e) { /* private mode */ }
+  }
+  function sessionFlag(k, v) {
+    try {
+      if (v === undefined) return sessionStorage.getItem(prefix + k) === '1';
+      sessionStorage.setItem(prefix + k, v ? '1' : '0');
+    } catch (e) { return false; }
+  }
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join('');
+  }
+
+  var st = {
+    config: null,
+    token: load('token'),
+    pending: load('pending') || [],
+    ws: null,
+    welcomed: false,
+    stopped: false,
+    retries: 0,
+    timer: 0,
+    open: false,
+    unread: 0,
+    email: '',
+    emailRequired: false,
+    shown: {},
+    typingSent: 0,
+    typingTimer: 0,
+    href: location.href
+  };
+
+  var CSS = [
+    ':host{all:initial}',
+    '*{box-sizing:border-box;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}',
+    '.launcher{position:fixed;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;cursor:pointer;',
+    'background:var(--pc);color:#fff;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646;display:flex;align-items:center;justify-content:center}',
+    '.launcher svg{width:28px;height:28px;fill:currentColor}',
+    '.right{right:20px}.left{left:20px}',
+    '.badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#dc2626;',
+    'color:#fff;font-size:12px;line-height:20px;text-align:center;padding:0 5px}',
+    '.panel{position:fixed;bottom:88px;width:360px;max-width:calc(100vw - 24px);height:520px;max-height:calc(100vh - 110px);',
+    'background:#fff;color:#111827;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;',
+    'overflow:hidden;z-index:2147483647;font-size:14px;line-height:1.4}',
+    '[hidden]{display:none!important}',
+    '.head{background:var(--pc);color:#fff;padding:14px 16px;display:flex;align-items:flex-start;gap:8px}',
+    '.head .t{flex:1}.head h2{margin:0;font-size:16px;font-weight:600}.head p{margin:4px 0 0;font-size:13px;opacity:.9}',
+    '.x{background:transparent;border:0;color:#fff;font-size:22px;line-height:1;cursor:pointer;padding:0 4px}',
+    '.log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f9fafb}',
+    '.msg{max-width:80%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word;overflow-wrap:anywhere}',
+    '.msg.in{align-self:flex-end;background:var(--pc);color:#fff;border-bottom-right-radius:4px}',
+    '.msg.out{align-self:flex-start;background:#e5e7eb;color:#111827;border-bottom-left-radius:4px}',
+    '.who{font-size:11px;opacity:.7;margin-bottom:2px}',
+    '.file{font-size:13px;opacity:.95}',
+    '.state{font-size:11px;opacity:.75;margin-top:3px}',
+    '.msg.failed{background:#fee2e2;color:#991b1b}',
+    '.typing{padding:0 14px 6px;font-size:12px;color:#6b7280;background:#f9fafb}',
+    '.notice{padding:8px 12px;font-size:13px;background:#fef3c7;color:#92400e}',
+    'form{margin:0}',
+    '.contact{padding:12px;display:flex;flex-direction:column;gap:8px;border-top:1px solid #e5e7eb}',
+    '.contact p{margin:0;font-size:13px;color:#374151}',
+    'input,textarea{font:inherit;font-size:14px;border:1px solid #d1d5db;border-radius:8px;padding:8px;width:100%;color:#111827;background:#fff}',
+    '.compose{display:flex;gap:6px;padding:10px;border-top:1px solid #e5e7eb;align-items:flex-end}',
+    '.compose textarea{resize:none;height:40px;max-height:120px}',
+    'button.b{border:0;border-radius:8px;background:var(--pc);color:#fff;padding:9px 12px;cursor:pointer;font-size:14px}',
+    'button.a{border:1px solid #d1d5db;background:#fff;border-radius:8px;padding:8px 10px;cursor:pointer;font-size:16px}',
+    'button:disabled{opacity:.5;cursor:default}',
+    '.demo{font-size:11px;text-align:center;color:#9ca3af;padding:0 0 6px;background:#fff}'
+  ].join('');
+
+  function h(tag, props, kids) {
+    var e = document.createElement(tag);
+    if (props) {
+      for (var k in props) {
+        if (k === 'text') e.textContent = props[k];
+        else if (k === 'class') e.className = props[k];
+        else e.setAttribute(k, props[k]);
+      }
+    }
+    (kids || []).forEach(function (c) { if (c) e.appendChild(c); });
+    return e;
+  }
+
+  function icon() {
+    var ns = 'http://www.w3.org/2000/svg';
+    var svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    var p = document.createElementNS(ns, 'path');
+    p.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z');
+    svg.appendChild(p);
+    return svg;
+  }
+
+  var ui = {};
+
+  function build(cfg) {
+    var host = h('div', { id: 'parley-chat' });
+    host.style.setProperty('--pc', cfg.color);
+    var root = host.attachShadow({ mode: 'open' });
+    if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      root.adoptedStyleSheets = [sheet];
+    } else {
+      root.appendChild(h('style', { text: CSS }));
+    }
+    var side = cfg.position === 'left' ? 'left' : 'right';
+    ui.badge = h('span', { class: 'badge', hidden: '' });
+    ui.launcher = h('button', { class: 'launcher ' + side, type: 'button', 'aria-label': 'Open chat' }, [icon(), ui.badge]);
+    ui.title = h('h2', { text: cfg.greeting });
+    ui.status = h('p');
+    ui.close = h('button', { class: 'x', type: 'button', 'aria-label': 'Close chat', text: '\u00d7' });
+    ui.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite' });
+    ui.typing = h('div', { class: 'typing', hidden: '', text: 'Typing\u2026' });
+    ui.notice = h('div', { class: 'notice', role: 'status', hidden: '' });
+    ui.contactText = h('p');
+    ui.name = h('input', { type: 'text', placeholder: 'Your name', maxlength: '200', autocomplete: 'name' });
+    ui.email = h('input', { type: 'email', placeholder: 'Your email', maxlength: '320', autocomplete: 'email', required: '' });
+    ui.contact = h('form', { class: 'contact', hidden: '' }, [ui.contactText, ui.name, ui.email,
+      h('button', { class: 'b', type: 'submit', text: 'Save' })]);
+    ui.text = h('textarea', { placeholder: 'Write a message\u2026', maxlength: '5000', 'aria-label': 'Message' });
+    ui.file = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf', hidden: '' });
+    ui.attach = h('button', { class: 'a', type: 'button', 'aria-label': 'Attach a file', text: '\ud83d\udcce' });
+    ui.send = h('button', { class: 'b', type: 'submit', text: 'Send' });
+    ui.compose = h('form', { class: 'compose' }, [ui.text, ui.file, ui.attach, ui.send]);
+    ui.panel = h('div', { class: 'panel ' + side, role: 'dialog', 'aria-label': 'Chat', hidden: '' }, [
+      h('div', { class: 'head' }, [h('div', { class: 't' }, [ui.title, ui.status]), ui.close]),
+      ui.log, ui.typing, ui.notice, ui.contact, ui.compose,
+      cfg.demo ? h('div', { class: 'demo', text: 'Demo' }) : null
+    ]);
+    root.appendChild(ui.launcher);
+    root.appendChild(ui.panel);
+    document.body.appendChild(host);
+
+    ui.launcher.addEventListener('click', function () { st.open ? closePanel() : openPanel(); });
+    ui.close.addEventListener('click', closePanel);
+    ui.compose.addEventListener('submit', function (ev) { ev.preventDefault(); sendText(); });
+    ui.text.addEventListener('keydown', function (ev) {
+      if (ev.key === 'Enter' && !ev.shiftKey) { ev.preventDefault(); sendText(); }
+    });
+    ui.text.addEventListener('input', typing);
+    ui.attach.addEventListener('click', function () { ui.file.click(); });
+    ui.file.addEventListener('change', function () {
+      var f = ui.file.files && ui.file.files[0];
+      ui.file.value = '';
+      if (f) upload(f);
+    });
+    ui.contact.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      send({ type: 'contact', name: ui.name.value, email: ui.email.value });
+    });
+    setStatus();
+  }
+
+  function setStatus() {
+    var online = st.config.online;
+    ui.status.textContent = online ? 'We typically reply in a few minutes.' :
+      'We are away right now. Leave a message and your email, and we will reply by email.';
+    var needForm = st.emailRequired || (!online && !st.email);
+    ui.contact.hidden = !needForm || !st.welcomed;
+    ui.contactText.textContent = st.emailRequired ? 'Please tell us who you are before we start.' :
+      'Where can we reach you when you have left?';
+    var blocked = !st.welcomed || st.emailRequired;
+    ui.text.disabled = blocked;
+    ui.send.disabled = blocked;
+    ui.attach.disabled = blocked;
+  }
+
+  function notice(text) {
+    ui.notice.textContent = text || '';
+    ui.notice.hidden = !text;
+  }
+
+  function openPanel() {
+    st.open = true;
+    sessionFlag('open', true);
+    ui.panel.hidden = false;
+    ui.launcher.setAttribute('aria-label', 'Close chat');
+    st.unread = 0;
+    ui.badge.hidden = true;
+    if (!st.ws) connect();
+    scrollDown();
+    if (!ui.text.disabled) ui.text.focus();
+  }
+
+  function closePanel() {
+    st.open = false;
+    sessionFlag('open', false);
+    ui.panel.hidden = true;
+    ui.launcher.setAttribute('aria-label', 'Open chat');
+  }
+
+  function scrollDown() { ui.log.scrollTop = ui.log.scrollHeight; }
+
+  function connect() {
+    if (st.stopped) return;
+    clearTimeout(st.timer);
+    var ws;
+    try { ws = new WebSocket(wsURL); } catch (e) { retry(); return; }
+    st.ws = ws;
+    st.welcomed = false;
+    ws.onopen = function () {
+      var hello = { type: 'hello', visitor_token: st.token || null, page_url: location.href };
+      if (script.getAttribute('data-name')) hello.name = script.getAttribute('data-name');
+      if (identity) hello.identity = identity;
+      ws.send(JSON.stringify(hello));
+    };
+    ws.onmessage = function (ev) {
+      var f;
+      try { f = JSON.parse(ev.data); } catch (e) { return; }
+      onFrame(f);
+    };
+    ws.onclose = function (ev) {
+      if (st.ws !== ws) return;
+      st.ws = null;
+      st.welcomed = false;
+      setStatus();
+      if (ev.code === 1008) { st.stopped = true; return; } // refused: retrying cannot help
+      retry();
+    };
+  }
+
+  function retry() {
+    if (st.stopped) return;
+    var d = Math.min(30000, 1000 * Math.pow(2, st.retries++)) * (0.5 + Math.random() / 2);
+    if (st.retries > 1) notice('Reconnecting\u2026');
+    st.timer = setTimeout(connect, d);
+  }
+
+  function send(f) {
+    if (st.ws && st.ws.readyState === 1) {
+      st.ws.send(JSON.stringify(f));
+      return true;
+    }
+    return false;
+  }
+
+  function onFrame(f) {
+    switch (f.type) {
+      case 'welcome':
+        st.welcomed = true;
+        st.retries = 0;
+        notice('');
+        if (f.visitor_token && f.visitor_token !== st.token) {
+          if (st.token) { st.pending = []; save('pending', []); } // a new conversation
+          st.token = f.visitor_token;
+          save('token', st.token);
+        }
+        st.email = f.email || '';
+        st.emailRequired = !!f.email_required;
+        st.config.online = !!f.online;
+        if (f.name) ui.name.value = f.name;
+        if (f.email) ui.email.value = f.email;
+        ui.log.textContent = '';
+        st.shown = {};
+        (f.messages || []).forEach(function (m) { show(m, false); });
+        st.pending.forEach(function (p) {
+          showPending(p);
+          send({ type: 'message', client_id: p.client_id, text: p.text, attachments: p.attachments || [] });
+        });
+        setStatus();
+        scrollDown();
+        break;
+      case 'message':
+        if (f.message) show(f.message, true);
+        break;
+      case 'ack':
+        acked(f.client_id, f.message_id);
+        break;
+      case 'typing':
+        ui.typing.hidden = false;
+        clearTimeout(st.typingTimer);
+        st.typingTimer = setTimeout(function () { ui.typing.hidden = true; }, 4000);
+        break;
+      case 'contact':
+        st.email = f.email || '';
+        st.emailRequired = false;
+        setStatus();
+        if (!ui.text.disabled) ui.text.focus();
+        break;
+      case 'error':
+        var e = f.error || {};
+        if (f.client_id) {
+          if (e.code === 'rate_limited') {
+            setTimeout(function () { resend(f.client_id); }, 5000);
+          } else {
+            dropPending(f.client_id, true);
+          }
+        }
+        notice(e.message || 'Something went wrong.');
+        break;
+    }
+  }
+
+  function bubble(dir, who, text, files) {
+    var kids = [];
+    if (who) kids.push(h('div', { class: 'who', text: who }));
+    if (text) kids.push(h('div', { text: text }));
+    (files || []).forEach(function (n) { kids.push(h('div', { class: 'file', text: '\ud83d\udcce ' + n })); });
+    return h('div', { class: 'msg ' + dir }, kids);
+  }
+
+  function show(m, live) {
+    if (st.shown[m.id]) return;
+    var mine = m.client_id && ui.log.querySelector('[data-client="' + cssEscape(m.client_id) + '"]');
+    if (mine) { // our pending bubble: it is stored now
+      var s = mine.querySelector('.state');
+      if (s) s.remove();
+      st.shown[m.id] = mine;
+      return;
+    }
+    var files = (m.attachments || []).map(function (a) { return a.filename; });
+    var el = bubble(m.direction === 'out' ? 'out' : 'in', m.direction === 'out' ? (m.author && m.author.name) : '', m.text, files);
+    if (m.client_id) el.setAttribute('data-client', m.client_id);
+    st.shown[m.id] = el;
+    ui.log.appendChild(el);
+    if (m.direction === 'out') {
+      ui.typing.hidden = true;
+      if (live && !st.open) {
+        st.unread++;
+        ui.badge.textContent = String(st.unread);
+        ui.badge.hidden = false;
+      }
+    }
+    scrollDown();
+  }
+
+  function cssEscape(s) { return String(s).replace(/[^A-Za-z0-9_-]/g, ''); }
+
+  function showPending(p) {
+    if (ui.log.querySelector('[data-client="' + cssEscape(p.client_id) + '"]')) return;
+    var el = bubble('in', '', p.text, p.files);
+    el.setAttribute('data-client', p.client_id);
+    el.appendChild(h('div', { class: 'state', text: 'Sending\u2026' }));
+    ui.log.appendChild(el);
+    scrollDown();
+  }
+
+  function acked(clientID, id) {
+    var el = ui.log.querySelector('[data-client="' + cssEscape(clientID) + '"]');
+    st.pending = st.pending.filter(function (p) { return p.client_id !== clientID; });
+    save('pending', st.pending);
+    if (!el) return;
+    if (st.shown[id] && st.shown[id] !== el) {
+      el.remove(); // the message already arrived through the live feed
+      return;
+    }
+    var s = el.querySelector('.state');
+    if (s) s.remove();
+    st.shown[id] = el;
+  }
+
+  function dropPending(clientID, failed) {
+    st.pending = st.pending.filter(function (p) { return p.client_id !== clientID; });
+    save('pending', st.pending);
+    var el = ui.log.querySelector('[data-client="' + cssEscape(clientID) + '"]');
+    if (el && failed) {
+      el.className = 'msg in failed';
+      var s = el.querySelector('.state');
+      if (s) s.textContent = 'Not sent';
+    }
+  }
+
+  function resend(clientID) {
+    st.pending.forEach(function (p) {
+      if (p.client_id === clientID) send({ type: 'message', client_id: p.client_id, text: p.text, attachments: p.attachments || [] });
+    });
+  }
+
+  function queue(p) {
+    st.pending.push(p);
+    save('pending', st.pending);
+    showPending(p);
+    if (st.welcomed) send({ type: 'message', client_id: p.client_id, text: p.text, attachments: p.attachments || [] });
+    else if (!st.ws) connect();
+  }
+
+  function sendText() {
+    var text = ui.text.value.trim();
+    if (!text || ui.text.disabled) return;
+    ui.text.value = '';
+    queue({ client_id: uuid(), text: text });
+  }
+
+  function typing() {
+    var now = Date.now();
+    if (now - st.typingSent > 2500 && st.welcomed) {
+      st.typingSent = now;
+      send({ type: 'typing' });
+    }
+  }
+
+  function upload(file) {
+    if (file.size > 10 * 1024 * 1024) { notice('Files are limited to 10 MB.'); return; }
+    if (!st.token || !st.welcomed) { notice('Not connected yet, try again in a moment.'); return; }
+    notice('Uploading ' + file.name + '\u2026');
+    fetch(httpBase + '/widget/upload?inbox=' + inbox + '&name=' + encodeURIComponent(file.name), {
+      method: 'POST', headers: { 'X-Parley-Visitor': st.token }, body: file
+    }).then(function (r) {
+      return r.json().then(function (j) {
+        if (!r.ok) throw new Error((j.error && j.error.message) || 'Upload failed.');
+        return j;
+      });
+    }).then(function (j) {
+      notice('');
+      queue({ client_id: uuid(), text: '', attachments: [j.upload_id], files: [j.filename] });
+    }).catch(function (e) { notice(e.message || 'Upload failed.'); });
+  }
+
+  function watchPage() {
+    setInterval(function () {
+      if (location.href !== st.href) {
+        st.href = location.href;
+        if (st.welcomed) send({ type: 'page', url: st.href });
+      }
+    }, 2000);
+  }
+
+  function start() {
+    fetch(httpBase + '/widget/config?inbox=' + inbox, { credentials: 'omit' }).then(function (r) {
+      if (!r.ok) throw new Error('HTTP ' + r.status);
+      return r.json();
+    }).then(function (cfg) {
+      st.config = cfg;
+      cfg.demo = script.hasAttribute('data-demo');
+      build(cfg);
+      window.ParleyChat = { open: openPanel, close: closePanel };
+      if (st.token) connect(); // a returning shopper gets replies while the panel is closed
+      if (sessionFlag('open')) openPanel();
+      watchPage();
+      window.addEventListener('online', function () { if (!st.ws) { st.retries = 0; connect(); } });
+    }).catch(function (e) {
+      console.warn('Parley chat: could not load the chat settings:', e.message);
+    });
+  }
+
+  window.ParleyChat = { loading: true };
+  if (document.body) start();
+  else document.addEventListener('DOMContentLoaded', start);
+})();

@@ -1,0 +1,139 @@
+package chat
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/crm"
+
+	"github.com/chromedp/chromedp"
+)
+
+const chromium = "/usr/bin/chromium"
+
+// browser starts headless Chromium, or skips loudly when it is missing (fails instead
+// when PARLEY_BROWSER_TESTS=required).
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("PARLEY_BROWSER_TESTS") == "required" {
+			t.Fatalf("PARLEY_BROWSER_TESTS=required but %s is missing: %v", chromium, err)
+		}
+		t.Skip("!!! SKIPPING THE BROWSER TEST: " + chromium + " is missing. Install Chromium (apt-get install chromium) " +
+			"or set PARLEY_BROWSER_TESTS=required to make this a failure. !!!")
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser outside any timeout
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// shadow is the widget's shadow root in the page.
+const shadow = `document.querySelector('#parley-chat').shadowRoot`
+
+// waitJS polls a JavaScript condition in the page until it is true.
+func waitJS(t *testing.T, ctx context.Context, what, cond string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { try { return !!(`+cond+`) } catch (e) { return false } })()`))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", what, err)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestBrowserDemoChat opens /demo in headless Chromium, chats as the shopper and sees
+// the agent's reply arrive in the widget.
+func TestBrowserDemoChat(t *testing.T) {
+	ctx := browser(t)
+	e := newEnv(t, Options{}, nil)
+	demo, err := e.db.CreateInbox(context.Background(), &crm.Inbox{Kind: crm.KindChat, Name: "Demo: shop chat", Config: map[string]any{"demo": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	max, err := e.db.CreateAgent(context.Background(), &crm.NewAgent{Email: "max@shop.example", Name: "Max", Role: crm.RoleManager,
+		Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/demo")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the launcher", shadow+`.querySelector('.launcher')`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.JSPath(shadow+`.querySelector('.launcher')`))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the connected panel", `!`+shadow+`.querySelector('.panel').hidden && !`+shadow+`.querySelector('textarea').disabled`)
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.JSPath(shadow+`.querySelector('textarea')`), "Do you ship to Canada?\r")); err != nil {
+		t.Fatal(err)
+	}
+
+	var ticket int64
+	deadline := time.Now().Add(20 * time.Second)
+	for ticket == 0 {
+		ts, _, err := e.db.Tickets(context.Background(), crm.TicketFilter{InboxID: demo.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ts) == 1 {
+			ticket = ts[0].ID
+		} else if time.Now().After(deadline) {
+			t.Fatal("the shopper's message never reached the store")
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if m := e.messages(ticket)[0]; m.Text != "Do you ship to Canada?" {
+		t.Fatalf("stored %q", m.Text)
+	}
+	waitJS(t, ctx, "the sent message to be confirmed", `!`+shadow+`.querySelector('.state')`)
+
+	if _, err := e.db.AddMessage(crm.WithAgent(context.Background(), max), &crm.NewMessage{TicketID: ticket, Body: "Yes! Shipping to Canada takes 5 days."}); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the agent's reply in the widget",
+		`[...`+shadow+`.querySelectorAll('.msg.out')].some(m => m.textContent.includes('Shipping to Canada takes 5 days.') && m.textContent.includes('Max'))`)
+
+	// The shopper's own message shows exactly once.
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...`+shadow+`.querySelectorAll('.msg.in')].filter(m => m.textContent.includes('Canada?')).length`))
+	if err != nil || n != 1 {
+		t.Fatalf("the shopper's message shows %d times (%v)", n, err)
+	}
+
+	// A reload keeps the conversation.
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/demo?again="+strconv.Itoa(1))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the conversation after a reload", shadow+` && [...`+shadow+`.querySelectorAll('.msg.out')].length === 1`)
+	title, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.title`))
+	if err != nil || !strings.Contains(title, "demo") {
+		t.Fatalf("title %q (%v)", title, err)
+	}
+}

@@ -1,0 +1,312 @@
+package chat
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"parley/crm"
+)
+
+//go:embed assets/widget.js assets/demo.html
+var assets embed.FS
+
+// maxUpload is the largest file a shopper may upload.
+const maxUpload = 10 << 20
+
+// uploadTypes are the sniffed content types a shopper may upload, with the file name
+// extension they get when the name has none.
+var uploadTypes = map[string]string{
+	"image/png":       ".png",
+	"image/jpeg":      ".jpg",
+	"image/gif":       ".gif",
+	"image/webp":      ".webp",
+	"application/pdf": ".pdf",
+}
+
+// compiledScript is widget.js as served: plain, gzipped once at start, and its ETag.
+type compiledScript struct {
+	plain, gz []byte
+	etag      string
+}
+
+var script = compileScript()
+
+func compileScript() compiledScript {
+	b, err := assets.ReadFile("assets/widget.js")
+	if err != nil {
+		panic(err) // embedded at build time: cannot happen
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(b)
+	zw.Close()
+	sum := sha256.Sum256(b)
+	return compiledScript{plain: b, gz: buf.Bytes(), etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+}
+
+var demoPage = template.Must(template.ParseFS(assets, "assets/demo.html"))
+
+// handleScript serves widget.js, gzipped when the browser accepts it. Shops embed a
+// fixed URL, so the cache lifetime is short and revalidation cheap (ETag).
+func (ch *Channel) handleScript(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/javascript; charset=utf-8")
+	h.Set("Cache-Control", "public, max-age=3600")
+	h.Set("ETag", script.etag)
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	if r.Header.Get("If-None-Match") == script.etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body := script.plain
+	if acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		body = script.gz
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
+}
+
+// handleConfig returns the public settings of a chat inbox for the widget: color,
+// greeting, position, require_email and whether an agent is online. A page of a
+// foreign origin gets 403; an unknown inbox 404.
+func (ch *Channel) handleConfig(w http.ResponseWriter, r *http.Request) {
+	s, err := ch.inboxOf(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		if !ch.originAllowed(r, s, origin) {
+			writeError(w, crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID))
+			return
+		}
+		cors(w, origin)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"inbox_id": s.InboxID, "name": s.Name, "color": s.Color, "greeting": s.Greeting,
+		"position": s.Position, "require_email": s.RequireEmail, "online": ch.online(s.InboxID),
+	})
+}
+
+// handlePreflight answers a CORS preflight of an allowed origin.
+func (ch *Channel) handlePreflight(w http.ResponseWriter, r *http.Request) {
+	s, err := ch.inboxOf(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	origin := r.Header.Get("Origin")
+	if !ch.originAllowed(r, s, origin) {
+		writeError(w, crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID))
+		return
+	}
+	cors(w, origin)
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", "GET, POST")
+	h.Set("Access-Control-Allow-Headers", "Content-Type, X-Parley-Visitor")
+	h.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleUpload stores a file the shopper attaches: the body is the file, ?name= its name
+// and X-Parley-Visitor the visitor token. Only PNG, JPEG, GIF, WebP and PDF (by
+// content, not by name) up to 10 MiB. It answers 201 {"upload_id", "filename",
+// "content_type", "size"}; errors are unauthorized, forbidden, invalid, too_large and
+// rate_limited.
+func (ch *Channel) handleUpload(w http.ResponseWriter, r *http.Request) {
+	err := ch.upload(w, r)
+	if err != nil {
+		if crm.ErrorCode(err) == crm.EINTERNAL {
+			ch.log.Error("widget upload", "err", err)
+		}
+		writeError(w, err)
+	}
+}
+
+func (ch *Channel) upload(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	s, err := ch.inboxOf(r)
+	if err != nil {
+		return err
+	}
+	origin := r.Header.Get("Origin")
+	if !ch.originAllowed(r, s, origin) {
+		return crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID)
+	}
+	cors(w, origin)
+	token := r.Header.Get("X-Parley-Visitor")
+	if token == "" || len(token) > 128 {
+		return crm.Errorf(crm.EUNAUTHORIZED, "X-Parley-Visitor must carry the visitor token")
+	}
+	v, err := ch.visitors.ChatVisitorByToken(ctx, s.InboxID, hashToken(token))
+	if crm.ErrorCode(err) == crm.ENOTFOUND {
+		return crm.Errorf(crm.EUNAUTHORIZED, "unknown visitor token")
+	} else if err != nil {
+		return err
+	}
+	if !ch.msgPerUser.allow(v.ID) || !ch.msgPerIP.allow(clientIP(r)) {
+		return crm.Errorf(crm.ERATELIMITED, "you are sending files too fast; wait a moment")
+	}
+	if r.ContentLength > maxUpload {
+		return crm.Errorf(crm.ETOOLARGE, "files are limited to %d MiB", maxUpload>>20)
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxUpload))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return crm.Errorf(crm.ETOOLARGE, "files are limited to %d MiB", maxUpload>>20)
+	} else if err != nil {
+		return crm.Errorf(crm.EINVALID, "could not read the upload")
+	}
+	if len(data) == 0 {
+		return crm.Errorf(crm.EINVALID, "empty file")
+	}
+	ct, _, _ := strings.Cut(http.DetectContentType(data), ";")
+	ext, ok := uploadTypes[ct]
+	if !ok {
+		return crm.Errorf(crm.EINVALID, "only images (PNG, JPEG, GIF, WebP) and PDF files can be sent")
+	}
+	name := cleanName(r.URL.Query().Get("name"))
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	if name == "" {
+		name = "upload" + ext
+	}
+	u := &crm.ChatUpload{ID: "u" + randomHex(16), InboxID: s.InboxID, VisitorID: v.ID, Filename: name,
+		ContentType: ct, Data: data}
+	if err := ch.visitors.SaveChatUpload(ctx, u); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"upload_id": u.ID, "filename": u.Filename,
+		"content_type": u.ContentType, "size": len(data)})
+	return nil
+}
+
+// handleDemo serves the demo shop: a few products and the widget of the first chat
+// inbox whose config has "demo": true.
+func (ch *Channel) handleDemo(w http.ResponseWriter, r *http.Request) {
+	var inboxID int64
+	list, err := ch.store.Inboxes(r.Context())
+	if err != nil {
+		ch.log.Error("list inboxes for the demo page", "err", err)
+		writeError(w, err)
+		return
+	}
+	for _, in := range list {
+		if demo, _ := in.Config[keyDemo].(bool); demo && in.Kind == crm.KindChat {
+			inboxID = in.ID
+			break
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "+
+		"img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+	var buf bytes.Buffer
+	if err := demoPage.Execute(&buf, map[string]any{"InboxID": inboxID}); err != nil {
+		ch.log.Error("render demo page", "err", err)
+		writeError(w, err)
+		return
+	}
+	w.Write(buf.Bytes())
+}
+
+// inboxOf returns the settings of the chat inbox named by ?inbox=. Returns invalid or
+// not_found.
+func (ch *Channel) inboxOf(r *http.Request) (*settings, error) {
+	id, err := strconv.ParseInt(r.URL.Query().Get("inbox"), 10, 64)
+	if err != nil || id <= 0 {
+		return nil, crm.Errorf(crm.EINVALID, "inbox must be the id of a chat inbox")
+	}
+	return ch.settings(r.Context(), id)
+}
+
+// originAllowed reports whether a page of origin may use the inbox's widget: one of its
+// allowed_origins, or Parley's own origin (the /demo page) for a demo inbox.
+func (ch *Channel) originAllowed(r *http.Request, s *settings, origin string) bool {
+	if origin == "" {
+		return false
+	}
+	if s.allowsOrigin(origin) {
+		return true
+	}
+	return s.Demo && ch.ownOrigin(r, origin)
+}
+
+// ownOrigin reports whether origin is Parley's: the public URL's, else the request's host.
+func (ch *Channel) ownOrigin(r *http.Request, origin string) bool {
+	o, err := normalizeOrigin(origin)
+	if err != nil {
+		return false
+	}
+	if ch.opt.PublicURL != "" {
+		p, err := normalizeOrigin(strings.TrimSuffix(ch.opt.PublicURL, "/"))
+		return err == nil && p == o
+	}
+	u, _ := url.Parse(o)
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+func cors(w http.ResponseWriter, origin string) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+}
+
+var statusOf = map[string]int{
+	crm.EINVALID:      http.StatusBadRequest,
+	crm.EUNAUTHORIZED: http.StatusUnauthorized,
+	crm.EFORBIDDEN:    http.StatusForbidden,
+	crm.ENOTFOUND:     http.StatusNotFound,
+	crm.ECONFLICT:     http.StatusConflict,
+	crm.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	crm.ERATELIMITED:  http.StatusTooManyRequests,
+	crm.EINTERNAL:     http.StatusInternalServerError,
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeError writes err as {"error":{"code","message"}} with the status of its code.
+func writeError(w http.ResponseWriter, err error) {
+	code := crm.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if code == crm.ERATELIMITED {
+		w.Header().Set("Retry-After", "60")
+	}
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": crm.ErrorMessage(err)}})
+}
+
+// Connected reports how many widget sockets this process holds, for metrics.
+func (ch *Channel) Connected() int { return ch.hub.count() }

@@ -1,0 +1,100 @@
+package chat
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limit is a token bucket: Rate events per second on average, bursts of up to Burst.
+type Limit struct {
+	Rate  rate.Limit
+	Burst int
+}
+
+// Limits are the abuse limits of the widget. The zero value of a field takes its default.
+type Limits struct {
+	// NewVisitorsPerIP limits new conversations (a hello without a known visitor token)
+	// from one IP address. Default 1 every 6 s, bursts of 20.
+	NewVisitorsPerIP Limit
+	// MessagesPerIP limits messages and uploads from one IP address. Default 2 a second,
+	// bursts of 40, so a shop's office behind one address still works.
+	MessagesPerIP Limit
+	// MessagesPerVisitor limits messages and uploads of one visitor. Default 1 every 2 s,
+	// bursts of 10.
+	MessagesPerVisitor Limit
+}
+
+func (l *Limits) defaults() {
+	def := func(x *Limit, r rate.Limit, b int) {
+		if x.Rate == 0 {
+			x.Rate = r
+		}
+		if x.Burst == 0 {
+			x.Burst = b
+		}
+	}
+	def(&l.NewVisitorsPerIP, rate.Every(6*time.Second), 20)
+	def(&l.MessagesPerIP, 2, 40)
+	def(&l.MessagesPerVisitor, 0.5, 10)
+}
+
+// keyed holds one token bucket per key (an IP address, a visitor id). Buckets idle for
+// longer than it takes them to refill are swept, so the map stays small.
+type keyed struct {
+	limit Limit
+	mu    sync.Mutex
+	m     map[string]*bucket
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// maxKeys bounds the buckets kept between sweeps; a flood of new keys forces a sweep.
+const maxKeys = 100_000
+
+func newKeyed(l Limit) *keyed { return &keyed{limit: l, m: map[string]*bucket{}} }
+
+// allow takes a token from key's bucket and reports whether there was one.
+func (k *keyed) allow(key string) bool {
+	if k.limit.Rate == rate.Inf {
+		return true
+	}
+	now := time.Now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b := k.m[key]
+	if b == nil {
+		if len(k.m) >= maxKeys {
+			k.sweepLocked(now)
+		}
+		b = &bucket{lim: rate.NewLimiter(k.limit.Rate, k.limit.Burst)}
+		k.m[key] = b
+	}
+	b.seen = now
+	return b.lim.AllowN(now, 1)
+}
+
+// sweep forgets buckets that have been idle long enough to be full again.
+func (k *keyed) sweep() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.sweepLocked(time.Now())
+}
+
+func (k *keyed) sweepLocked(now time.Time) {
+	idle := 10 * time.Minute
+	if k.limit.Rate > 0 && k.limit.Rate != rate.Inf {
+		if full := time.Duration(float64(k.limit.Burst) / float64(k.limit.Rate) * float64(time.Second)); full > idle {
+			idle = full
+		}
+	}
+	for key, b := range k.m {
+		if now.Sub(b.seen) > idle {
+			delete(k.m, key)
+		}
+	}
+}
