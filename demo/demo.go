@@ -26,6 +26,7 @@ type msg struct {
 	reply   string
 	note    string
 	status  string
+	assign  bool // to Dana, so her "Mine" folder is not empty
 }
 
 // Seed fills an empty database with demo data. It does nothing when tickets exist.
@@ -84,7 +85,7 @@ func Seed(ctx context.Context, s crm.Store) error {
 			text:  "Hi! I ordered two mugs and some tea three days ago (order #1001). The tracking page hasn't moved since Monday. Can you check?",
 			reply: "Hi Alice, sorry for the wait! UPS shows the parcel at their regional hub; it should reach you tomorrow.", status: crm.StatusPending},
 		{inbox: "phone", channel: crm.ChannelSMS, from: alice[1:], name: "", subject: "", ago: 3 * time.Hour,
-			text: "Got the mugs, thanks! One has a chip on the rim though :( can I swap it?", note: "Same customer as the email about #1001. Offer a replacement."},
+			text: "Got the mugs, thanks! One has a chip on the rim though :( can I swap it?", note: "Same customer as the email about #1001. Offer a replacement.", assign: true},
 		{inbox: "chat", channel: crm.ChannelChat, from: visitor, name: "Shop visitor", subject: "", ago: 40 * time.Minute,
 			text: "Hello, do you ship to Canada?"},
 		{inbox: "email", channel: crm.ChannelEmail, from: bob, name: "Bob Demo", subject: "Invoice for order 1003", ago: 2 * time.Hour,
@@ -107,6 +108,11 @@ func Seed(ctx context.Context, s crm.Store) error {
 		actx := crm.WithAgent(ctx, dana)
 		if m.inbox == "api" || m.inbox == "discord" {
 			actx = ctx // Dana is not a member of these inboxes: the system answers.
+		}
+		if m.assign {
+			if _, err := s.UpdateTicket(actx, res.TicketID, crm.TicketUpdate{AssigneeID: &dana.ID}); err != nil {
+				return fmt.Errorf("demo assignment: %w", err)
+			}
 		}
 		if m.note != "" {
 			if _, err := s.AddMessage(actx, &crm.NewMessage{TicketID: res.TicketID, Body: m.note, Internal: true}); err != nil {
