@@ -8,42 +8,17 @@ import (
 	"strconv"
 	"strings"
 
+	"parley/channels"
 	"parley/crm"
 )
 
 // maxBody is the default limit of a JSON request body.
 const maxBody = 1 << 20
 
-var statusOf = map[string]int{
-	crm.EINVALID:      http.StatusBadRequest,
-	crm.EUNAUTHORIZED: http.StatusUnauthorized,
-	crm.EFORBIDDEN:    http.StatusForbidden,
-	crm.ENOTFOUND:     http.StatusNotFound,
-	crm.ECONFLICT:     http.StatusConflict,
-	crm.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	crm.ERATELIMITED:  http.StatusTooManyRequests,
-	crm.EINTERNAL:     http.StatusInternalServerError,
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { channels.WriteJSON(w, status, v) }
 
 // writeError writes err as {"error":{"code","message"}} with the status of its code.
-func writeError(w http.ResponseWriter, err error) {
-	code := crm.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	if code == crm.ERATELIMITED {
-		w.Header().Set("Retry-After", "60")
-	}
-	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": crm.ErrorMessage(err)}})
-}
+func writeError(w http.ResponseWriter, err error) { channels.WriteError(w, err) }
 
 // decode reads one JSON object of at most limit bytes into v. Unknown fields, wrong
 // types and trailing data are invalid; a bigger body is too_large.

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"parley/channels"
 	"parley/crm"
 )
 
@@ -95,17 +95,17 @@ func acceptsGzip(r *http.Request) bool {
 func (ch *Channel) handleConfig(w http.ResponseWriter, r *http.Request) {
 	s, err := ch.inboxOf(r)
 	if err != nil {
-		writeError(w, err)
+		channels.WriteError(w, err)
 		return
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
 		if !ch.originAllowed(r, s, origin) {
-			writeError(w, crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID))
+			channels.WriteError(w, crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID))
 			return
 		}
 		cors(w, origin)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	channels.WriteJSON(w, http.StatusOK, map[string]any{
 		"inbox_id": s.InboxID, "name": s.Name, "color": s.Color, "greeting": s.Greeting,
 		"position": s.Position, "require_email": s.RequireEmail, "online": ch.online(s.InboxID),
 	})
@@ -115,12 +115,12 @@ func (ch *Channel) handleConfig(w http.ResponseWriter, r *http.Request) {
 func (ch *Channel) handlePreflight(w http.ResponseWriter, r *http.Request) {
 	s, err := ch.inboxOf(r)
 	if err != nil {
-		writeError(w, err)
+		channels.WriteError(w, err)
 		return
 	}
 	origin := r.Header.Get("Origin")
 	if !ch.originAllowed(r, s, origin) {
-		writeError(w, crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID))
+		channels.WriteError(w, crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID))
 		return
 	}
 	cors(w, origin)
@@ -142,7 +142,7 @@ func (ch *Channel) handleUpload(w http.ResponseWriter, r *http.Request) {
 		if crm.ErrorCode(err) == crm.EINTERNAL {
 			ch.log.Error("widget upload", "err", err)
 		}
-		writeError(w, err)
+		channels.WriteError(w, err)
 	}
 }
 
@@ -200,7 +200,7 @@ func (ch *Channel) upload(w http.ResponseWriter, r *http.Request) error {
 	if err := ch.visitors.SaveChatUpload(ctx, u); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"upload_id": u.ID, "filename": u.Filename,
+	channels.WriteJSON(w, http.StatusCreated, map[string]any{"upload_id": u.ID, "filename": u.Filename,
 		"content_type": u.ContentType, "size": len(data)})
 	return nil
 }
@@ -212,7 +212,7 @@ func (ch *Channel) handleDemo(w http.ResponseWriter, r *http.Request) {
 	list, err := ch.store.Inboxes(r.Context())
 	if err != nil {
 		ch.log.Error("list inboxes for the demo page", "err", err)
-		writeError(w, err)
+		channels.WriteError(w, err)
 		return
 	}
 	for _, in := range list {
@@ -229,7 +229,7 @@ func (ch *Channel) handleDemo(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	if err := demoPage.Execute(&buf, map[string]any{"InboxID": inboxID}); err != nil {
 		ch.log.Error("render demo page", "err", err)
-		writeError(w, err)
+		channels.WriteError(w, err)
 		return
 	}
 	w.Write(buf.Bytes())
@@ -275,37 +275,6 @@ func cors(w http.ResponseWriter, origin string) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Add("Vary", "Origin")
-}
-
-var statusOf = map[string]int{
-	crm.EINVALID:      http.StatusBadRequest,
-	crm.EUNAUTHORIZED: http.StatusUnauthorized,
-	crm.EFORBIDDEN:    http.StatusForbidden,
-	crm.ENOTFOUND:     http.StatusNotFound,
-	crm.ECONFLICT:     http.StatusConflict,
-	crm.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	crm.ERATELIMITED:  http.StatusTooManyRequests,
-	crm.EINTERNAL:     http.StatusInternalServerError,
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-// writeError writes err as {"error":{"code","message"}} with the status of its code.
-func writeError(w http.ResponseWriter, err error) {
-	code := crm.ErrorCode(err)
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	if code == crm.ERATELIMITED {
-		w.Header().Set("Retry-After", "60")
-	}
-	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": crm.ErrorMessage(err)}})
 }
 
 // Connected reports how many widget sockets this process holds, for metrics.

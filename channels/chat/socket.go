@@ -49,6 +49,7 @@ type frame struct {
 	Text         string    `json:"text"`
 	Attachments  []string  `json:"attachments"`
 	URL          string    `json:"url"`
+	Number       string    `json:"number"`
 }
 
 type identity struct {
@@ -67,13 +68,13 @@ func (f fatal) Unwrap() error { return f.err }
 func (ch *Channel) handleSocket(w http.ResponseWriter, r *http.Request) {
 	s, err := ch.inboxOf(r)
 	if err != nil {
-		writeError(w, err)
+		channels.WriteError(w, err)
 		return
 	}
 	origin := r.Header.Get("Origin")
 	if !ch.originAllowed(r, s, origin) {
 		ch.log.Info("widget origin refused", "inbox", s.InboxID, "origin", origin)
-		writeError(w, crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID))
+		channels.WriteError(w, crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID))
 		return
 	}
 	ws, err := ch.upgrader.Upgrade(w, r, nil)
@@ -228,18 +229,26 @@ func (ch *Channel) dispatch(ctx context.Context, c *conn, f *frame) error {
 		return ch.page(ctx, c, f.URL)
 	case "contact":
 		return ch.contact(ctx, c, f)
+	case "order_lookup":
+		return ch.orderLookup(ctx, c, f)
+	case "my_orders":
+		return ch.myOrders(ctx, c)
 	case "hello":
 		return crm.Errorf(crm.EINVALID, "hello was already sent")
 	}
 	return crm.Errorf(crm.EINVALID, "unknown frame type %q", cut(f.Type, 40))
 }
 
-// errorFrame encodes err for the widget; a frame about a message names its client id.
+// errorFrame encodes err for the widget; a frame about a message names its client id,
+// one about an order request names the request in "for".
 func errorFrame(err error, f *frame) []byte {
 	code, msg := crm.ErrorCode(err), crm.ErrorMessage(err)
 	e := map[string]any{"type": "error", "error": map[string]string{"code": code, "message": msg}}
 	if f != nil && f.Type == "message" && clientIDRe.MatchString(f.ClientID) {
 		e["client_id"] = f.ClientID
+	}
+	if f != nil && (f.Type == "order_lookup" || f.Type == "my_orders") {
+		e["for"] = f.Type
 	}
 	b, _ := json.Marshal(e)
 	return b
@@ -434,6 +443,8 @@ func (ch *Channel) message(ctx context.Context, c *conn, f *frame) error {
 			lines = append(lines, "The shopper is on "+v.PageURL)
 			c.notedPage = v.PageURL
 		}
+		// Order lookups made before the conversation existed are told now.
+		lines = append(lines, ch.takeLookups(v.ID)...)
 		if len(lines) > 1 || (len(lines) == 1 && !res.NewTicket) {
 			ch.note(ctx, res.TicketID, strings.Join(lines, "\n"))
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"parley/channels"
 	"parley/crm"
 
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
@@ -98,13 +99,13 @@ func (c *Channel) CallHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		call, err := c.serveCall(r)
 		if err != nil {
-			writeAPIError(w, err)
+			channels.WriteError(w, err)
 			if crm.ErrorCode(err) == crm.EINTERNAL {
 				c.log.Error("click-to-call", "err", err)
 			}
 			return
 		}
-		writeJSON(w, http.StatusAccepted, map[string]any{"call_sid": call.CallSid, "ticket_id": call.TicketID,
+		channels.WriteJSON(w, http.StatusAccepted, map[string]any{"call_sid": call.CallSid, "ticket_id": call.TicketID,
 			"message_id": call.MessageID})
 	})
 }
@@ -179,31 +180,4 @@ func (c *Channel) serveCall(r *http.Request) (*crm.PhoneCall, error) {
 		}
 	}
 	return c.Call(ctx, req.InboxID, agent, phone)
-}
-
-var apiStatus = map[string]int{
-	crm.EINVALID:      http.StatusBadRequest,
-	crm.EUNAUTHORIZED: http.StatusUnauthorized,
-	crm.EFORBIDDEN:    http.StatusForbidden,
-	crm.ENOTFOUND:     http.StatusNotFound,
-	crm.ECONFLICT:     http.StatusConflict,
-	crm.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	crm.ERATELIMITED:  http.StatusTooManyRequests,
-}
-
-// writeAPIError writes err in the API's shape: {"error":{"code","message"}}.
-func writeAPIError(w http.ResponseWriter, err error) {
-	code := crm.ErrorCode(err)
-	status, ok := apiStatus[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": crm.ErrorMessage(err)}})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }

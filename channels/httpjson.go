@@ -1,0 +1,42 @@
+package channels
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"parley/crm"
+)
+
+var statusOf = map[string]int{
+	crm.EINVALID:      http.StatusBadRequest,
+	crm.EUNAUTHORIZED: http.StatusUnauthorized,
+	crm.EFORBIDDEN:    http.StatusForbidden,
+	crm.ENOTFOUND:     http.StatusNotFound,
+	crm.ECONFLICT:     http.StatusConflict,
+	crm.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	crm.ERATELIMITED:  http.StatusTooManyRequests,
+	crm.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// WriteJSON writes v as an uncached JSON response. The API, webhooks and the widget all
+// answer through it so every error has the same shape.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// WriteError writes err as {"error":{"code","message"}} with the HTTP status of its code;
+// errors that are not *crm.Error are internal and their text is not shown.
+func WriteError(w http.ResponseWriter, err error) {
+	code := crm.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if code == crm.ERATELIMITED {
+		w.Header().Set("Retry-After", "60")
+	}
+	WriteJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": crm.ErrorMessage(err)}})
+}
