@@ -109,14 +109,18 @@ func (d *Dispatcher) send(ctx context.Context, out *crm.Outbound) {
 		extID, err = c.Send(sctx, out)
 		cancel()
 	}
-	if ctx.Err() != nil {
-		return // shutting down: the lease expires and the message is claimed again
-	}
 	if err == nil {
-		if err := d.Outbox.MarkSent(ctx, id, extID); err != nil {
+		// Record a delivery even while shutting down: otherwise the message would be
+		// claimed again after the restart and reach the customer twice.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := d.Outbox.MarkSent(mctx, id, extID); err != nil {
 			d.Logger.Error("mark sent", "message", id, "err", err)
 		}
 		return
+	}
+	if ctx.Err() != nil {
+		return // shutting down: the lease expires and the message is claimed again
 	}
 	var retryAt time.Time
 	if !IsPermanent(err) && out.Attempts < d.MaxAttempts {

@@ -425,6 +425,23 @@ func TestLongReplySplit(t *testing.T) {
 	}
 }
 
+// TestTooLongReplyFails checks that a reply of more than four texts fails at once with a
+// clear reason instead of being split into many messages and retried.
+func TestTooLongReplyFails(t *testing.T) {
+	e := newEnv(t, phone.Options{}, nil)
+	e.dispatch()
+	e.post("messages", smsForm(randSID("SM"), "+14155550123", "Tell me everything"))
+	tk := e.onlyTicket()
+	m := e.reply(tk.ID, strings.Repeat("All the details. ", 600))
+	waitFor(t, "marked failed", func() bool { return e.message(tk.ID, m.ID).Status == crm.MsgFailed })
+	if got := e.message(tk.ID, m.ID).Error; !strings.Contains(got, "too long for a text message") {
+		t.Errorf("error = %q", got)
+	}
+	if n := len(e.tw.sentMessages()); n != 0 {
+		t.Errorf("%d texts reached Twilio, want 0", n)
+	}
+}
+
 func TestSendWithoutPhone(t *testing.T) {
 	e := newEnv(t, phone.Options{}, nil)
 	out := &crm.Outbound{Message: &crm.Message{ID: 1, Text: "hi", Channel: crm.ChannelSMS}, Inbox: e.inbox,

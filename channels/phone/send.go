@@ -16,8 +16,11 @@ import (
 )
 
 // maxSegment is the longest body Twilio accepts in one message, in UTF-16 code units
-// (an emoji counts twice).
-const maxSegment = 1600
+// (an emoji counts twice); maxParts caps how many messages one reply may become.
+const (
+	maxSegment = 1600
+	maxParts   = 4
+)
 
 // Twilio error codes that mean the recipient unsubscribed (replied STOP).
 const errUnsubscribed = 21610
@@ -58,8 +61,13 @@ func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
 	if c.opt.PublicURL != "" {
 		status = hookURL(c.opt.PublicURL, out.Inbox.ID, "status", "")
 	}
+	parts := splitBody(body, maxSegment)
+	if len(parts) > maxParts {
+		// A retry resends every part, so a long reply would arrive many times over.
+		return "", channels.Permanent(crm.Errorf(crm.ETOOLARGE, "the reply is too long for a text message (%d parts, at most %d): shorten it", len(parts), maxParts))
+	}
 	var first string
-	for i, part := range splitBody(body, maxSegment) {
+	for i, part := range parts {
 		p := &openapi.CreateMessageParams{}
 		p.SetTo(to).SetFrom(from).SetBody(part)
 		if status != "" {

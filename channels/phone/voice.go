@@ -307,8 +307,11 @@ func (c *Channel) handleRecording(w http.ResponseWriter, r *http.Request, h *hoo
 		}
 		u.Attachments = []crm.NewAttachment{{Filename: "voicemail-" + rsid + ext, ContentType: ct, Data: data}}
 	}
-	if call := c.updateCall(ctx, h.inbox.ID, sid, u); call == nil && err == nil {
+	// A voicemail must not be lost: a store failure answers 500 so Twilio retries.
+	if _, uerr := c.phones.UpdateCall(ctx, h.inbox.ID, sid, u); crm.ErrorCode(uerr) == crm.ENOTFOUND {
 		c.log.Warn("recording of an unknown call", "inbox", h.inbox.ID, "call", sid)
+	} else if uerr != nil {
+		return fmt.Errorf("store recording of %s: %w", sid, uerr)
 	}
 	return writeTwiML(w)
 }

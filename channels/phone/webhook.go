@@ -195,7 +195,12 @@ func keyword(body, optOutType string) string {
 // handleMessage files an inbound SMS, MMS or WhatsApp message and acknowledges it with
 // an empty TwiML response once it is committed.
 func (c *Channel) handleMessage(w http.ResponseWriter, r *http.Request, h *hook) error {
-	ctx := r.Context()
+	// Twilio gives up on a webhook after 15 seconds and does not send that message again,
+	// so once it has arrived it is filed even if Twilio hangs up; media that take longer
+	// than the budget are skipped with a note on the message.
+	ctx := context.WithoutCancel(r.Context())
+	mediaCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	f := h.form
 	sid := f.Get("MessageSid")
 	if sid == "" {
@@ -242,7 +247,7 @@ func (c *Channel) handleMessage(w http.ResponseWriter, r *http.Request, h *hook)
 	var notes []string
 	for i := range n {
 		raw, ctype := f.Get(fmt.Sprintf("MediaUrl%d", i)), f.Get(fmt.Sprintf("MediaContentType%d", i))
-		data, ct, err := c.fetch(ctx, h.cfg, raw, maxMediaSize)
+		data, ct, err := c.fetch(mediaCtx, h.cfg, raw, maxMediaSize)
 		switch {
 		case errors.Is(err, errUntrustedHost):
 			c.log.Warn("media not on the twilio host: not fetched", "inbox", h.inbox.ID, "sid", sid, "url", raw)

@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -153,16 +154,24 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	registry := channels.NewRegistry()
 	srv := server.New(db, server.Options{PublicURL: *publicURL, DefaultRegion: region,
 		UI: agentui.Handler(), Bus: bus, Channels: registry})
-	go srv.Run(ctx) // the WebSocket hub
+	// Background workers stop with ctx; the store closes only after they have, so a
+	// reply that was just sent is still recorded.
+	var workers sync.WaitGroup
+	defer workers.Wait()
+	goRun := func(run func(context.Context)) {
+		workers.Add(1)
+		go func() { defer workers.Done(); run(ctx) }()
+	}
+	goRun(func(ctx context.Context) { srv.Run(ctx) }) // the WebSocket hub
 
 	registry.Register(crm.KindAPI, channels.APIConnector)
 	mail := email.New(db, bus, slog.Default())
 	registry.Register(crm.KindEmail, mail)
-	go mail.Run(ctx)
+	goRun(mail.Run)
 
 	dc := discord.New(db, bus, discord.Options{Logger: slog.Default()})
 	registry.Register(crm.KindDiscord, dc)
-	go dc.Run(ctx)
+	goRun(func(ctx context.Context) { dc.Run(ctx) })
 
 	tel := phone.New(db, phone.Options{PublicURL: base, DefaultRegion: region, Online: srv.AgentsOnline})
 	registry.Register(crm.KindPhone, tel)
@@ -175,20 +184,25 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, p := range []string{"/widget.js", "/widget/", "/demo"} {
 		srv.Handle(p, wh)
 	}
-	go widget.Run(ctx)
+	goRun(widget.Run)
 
 	disp := &channels.Dispatcher{Outbox: db, Bus: bus, Connectors: registry}
-	go disp.Run(ctx)
+	goRun(disp.Run)
 
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// ReadTimeout bounds slow request bodies (a 25 MB upload on a slow link still fits);
+	// WebSocket handlers set their own deadlines after the upgrade.
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
 	fmt.Fprintf(stdout, "Parley is running: open %s/\n", base)
-	if generated {
+	switch {
+	case generated:
 		fmt.Fprintf(stdout, "Admin login: %s / %s  (shown once: write it down)\n", admin, password)
-	} else if admin != "" {
-		fmt.Fprintf(stdout, "Admin login: %s / %s\n", admin, password)
+	case admin != "" && *seed:
+		fmt.Fprintf(stdout, "Admin login: %s / %s  (demo)\n", admin, password)
+	case admin != "":
+		fmt.Fprintf(stdout, "Admin login: %s (the password from PARLEY_ADMIN_PASSWORD)\n", admin)
 	}
 	slog.Info("started", "addr", ln.Addr().String(), "data", *data, "start_ms", time.Since(start).Milliseconds())
 

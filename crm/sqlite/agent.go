@@ -198,8 +198,8 @@ func (db *DB) CreateAgent(ctx context.Context, na *crm.NewAgent) (*crm.Agent, er
 	return a, nil
 }
 
-// UpdateAgent changes an agent. Disabling an agent ends its sessions. Returns invalid
-// or not_found.
+// UpdateAgent changes an agent. Disabling an agent or changing its password ends its
+// sessions. Returns invalid or not_found.
 func (db *DB) UpdateAgent(ctx context.Context, id int64, u crm.AgentUpdate) (*crm.Agent, error) {
 	var name, hash string
 	var err error
@@ -248,7 +248,7 @@ func (db *DB) UpdateAgent(ctx context.Context, id int64, u crm.AgentUpdate) (*cr
 				return fmt.Errorf("update password: %w", err)
 			}
 		}
-		if a.Disabled {
+		if a.Disabled || hash != "" { // a new password logs out every browser of the old one
 			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE agent_id = ?`, id); err != nil {
 				return fmt.Errorf("delete sessions: %w", err)
 			}

@@ -80,6 +80,13 @@ func TestAgents(t *testing.T) {
 	}
 	_, _, err = db.SessionAgent(ctx, token)
 	wantCode(t, err, crm.EUNAUTHORIZED)
+	// A password change logs every browser out.
+	token, _, _ = db.CreateSession(ctx, a.ID, time.Hour)
+	if _, err := db.UpdateAgent(ctx, a.ID, crm.AgentUpdate{Password: ptr("a brand new password")}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = db.SessionAgent(ctx, token)
+	wantCode(t, err, crm.EUNAUTHORIZED)
 
 	// API tokens.
 	apiToken, err := db.CreateToken(ctx, a.ID, "ci")
