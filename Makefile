@@ -8,7 +8,7 @@ DATA    ?= ./data
 RUN_ADMIN_EMAIL    ?= admin@demo.parley.test
 RUN_ADMIN_PASSWORD ?= parley-demo
 
-.PHONY: build run test bench vet clean
+.PHONY: build run test bench bench-go vet clean
 
 build:
 	$(GO) build -tags $(TAGS) -o bin/parley ./cmd/parley
@@ -21,7 +21,14 @@ run: build
 test:
 	$(GO) test -race -tags $(TAGS) -count=1 ./...
 
-bench:
+# The load generator against a real `parley serve` (docs/performance.md); BENCH_SCALE=small,
+# default or full. It prints the table and writes bench/results.json.
+bench: build
+	$(GO) build -tags $(TAGS) -o bin/parley-bench ./cmd/parley-bench
+	./bin/parley-bench --parley bin/parley --out bench/results.json
+
+# The Go micro-benchmarks of every package.
+bench-go:
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./...
 
 vet:

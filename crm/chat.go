@@ -41,7 +41,15 @@ type ChatUpload struct {
 	Filename    string
 	ContentType string
 	Data        []byte
+	Size        int64
 	CreatedAt   time.Time
+}
+
+// ChatUploadLimits cap the bytes of uploads that no message has used yet, so that
+// uploads cannot fill the disk. A cap of 0 or less is no cap.
+type ChatUploadLimits struct {
+	PerVisitor int64 // pending bytes of one visitor
+	Total      int64 // pending bytes of all visitors together
 }
 
 // ChatService keeps the visitors of chat inboxes and their pending uploads. It is not part
@@ -62,10 +70,18 @@ type ChatService interface {
 	// ChatMessages returns the newest limit messages the visitor may see, oldest first:
 	// the in and out messages of its own tickets, never notes.
 	ChatMessages(ctx context.Context, v *ChatVisitor, limit int) ([]*Message, error)
-	// SaveChatUpload stores an upload. Returns invalid or too_large.
-	SaveChatUpload(ctx context.Context, u *ChatUpload) error
-	// ChatUpload returns an upload of the visitor. Returns not_found.
+	// SaveChatUpload stores an upload unless it would take the visitor's pending bytes
+	// over limits.PerVisitor (too_large) or everyone's over limits.Total (rate_limited).
+	// Returns invalid, too_large or rate_limited.
+	SaveChatUpload(ctx context.Context, u *ChatUpload, limits ChatUploadLimits) error
+	// ChatUpload returns an upload of the visitor with its content. Returns not_found.
 	ChatUpload(ctx context.Context, visitorID, id string) (*ChatUpload, error)
+	// AttachChatUploads records that a message used the visitor's uploads, so they no
+	// longer count as pending.
+	AttachChatUploads(ctx context.Context, visitorID string, ids []string) error
+	// OpenChatSurvey returns the unanswered, unexpired satisfaction survey the widget
+	// should show for a chat ticket. Returns not_found.
+	OpenChatSurvey(ctx context.Context, ticketID int64) (*CSATSurvey, error)
 	// DeleteChatUploads removes uploads created before t and reports how many.
 	DeleteChatUploads(ctx context.Context, before time.Time) (int64, error)
 }

@@ -236,14 +236,17 @@ type Order struct {
 	PlacedAt        time.Time       `json:"placed_at"`
 	UpdatedAt       time.Time       `json:"updated_at"`
 	Source          string          `json:"source"`
+	SourceID        int64           `json:"source_id"`
+	ExternalID      string          `json:"external_id"`
 }
 
 // OrderItem is one line of an order.
 type OrderItem struct {
-	SKU       string `json:"sku"`
-	Name      string `json:"name"`
-	Quantity  int64  `json:"quantity"`
-	UnitPrice int64  `json:"unit_price"`
+	SKU        string `json:"sku"`
+	Name       string `json:"name"`
+	Quantity   int64  `json:"quantity"`
+	UnitPrice  int64  `json:"unit_price"`
+	LineItemID string `json:"line_item_id,omitempty"`
 }
 
 // Actor is who caused an event.

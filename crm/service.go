@@ -7,10 +7,12 @@ import (
 )
 
 // Page is the keyset pagination of lists: Limit (default 50, max 200) and the opaque
-// Cursor of a previous page's NextCursor.
+// Cursor of a previous page's NextCursor. Desc asks a list that supports it (a ticket's
+// messages) for newest first; a cursor belongs to the order it was made in.
 type Page struct {
 	Limit  int
 	Cursor string
+	Desc   bool
 }
 
 // TicketFilter selects tickets. Zero fields do not filter.
@@ -217,11 +219,17 @@ type Store interface {
 	TicketService
 	CustomerService
 	OrderService
+	OrderSourceService
+	OrderActionService
 	InboxService
 	AgentService
 	EventService
 	SearchService
 	CannedService
+	SLAService
+	CSATService
+	ReportService
+	AuditService
 	Outbox
 	Ping(ctx context.Context) error
 	Backup(ctx context.Context, path string) error

@@ -55,6 +55,7 @@ func (s *Server) handleCreateAgent(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	s.audit(r, "agent.created", map[string]any{"agent_id": a.ID, "email": a.Email, "role": a.Role, "inbox_ids": a.InboxIDs})
 	writeJSON(w, http.StatusCreated, a)
 	return nil
 }
@@ -89,6 +90,7 @@ func (s *Server) handleUpdateAgent(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	s.audit(r, "agent.updated", map[string]any{"agent_id": id, "name": req.Name, "role": req.Role, "phone": req.Phone, "inbox_ids": req.InboxIDs, "disabled": req.Disabled, "password_changed": req.Password != nil})
 	writeJSON(w, http.StatusOK, a)
 	return nil
 }

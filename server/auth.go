@@ -108,6 +108,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	a, err := s.store.Authenticate(r.Context(), email, req.Password)
 	if err != nil {
 		s.log.Warn("login failed", "email", email, "ip", clientIP(r))
+		s.audit(r, "auth.login_failed", map[string]any{"email": cutString(email, 320)})
 		writeError(w, err)
 		return
 	}
@@ -125,6 +126,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteLaxMode, MaxAge: int(s.opt.SessionTTL / time.Second),
 	})
 	s.log.Info("login", "agent", a.ID, "ip", clientIP(r))
+	s.audit(r.WithContext(crm.WithAgent(r.Context(), a)), "auth.login", map[string]any{"email": a.Email})
 	writeJSON(w, http.StatusOK, map[string]any{"agent": a, "csrf_token": csrf})
 }
 
@@ -135,6 +137,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	s.audit(r, "auth.logout", nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

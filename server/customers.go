@@ -73,23 +73,6 @@ func (s *Server) handleUpdateCustomer(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
-func (s *Server) handleTimeline(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	p, err := page(r)
-	if err != nil {
-		return err
-	}
-	items, next, err := s.store.Timeline(r.Context(), id, p)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"timeline": nonNil(items), "next_cursor": next})
-	return nil
-}
-
 func (s *Server) handleMergeCustomers(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -108,6 +91,7 @@ func (s *Server) handleMergeCustomers(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	s.audit(r, "customer.merged", map[string]any{"from": id, "into": req.Into, "merge_event_id": ev.ID})
 	into, err := s.store.Customer(r.Context(), req.Into)
 	if err != nil {
 		return err
@@ -125,6 +109,7 @@ func (s *Server) handleUnmergeCustomers(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
+	s.audit(r, "customer.unmerged", map[string]any{"merge_event_id": id, "customer_id": c.ID})
 	writeJSON(w, http.StatusOK, map[string]any{"customer": c})
 	return nil
 }

@@ -295,12 +295,12 @@ func (h *hub) catchUp(ctx context.Context) {
 // handleLive relays a typing or viewing event of an agent or a customer to the other
 // agents who may see the ticket's inbox.
 func (h *hub) handleLive(e *crm.Event) {
-	if (e.Type != crm.EventTyping && e.Type != crm.EventViewing) || e.InboxID == 0 {
+	if (e.Type != crm.EventTyping && e.Type != crm.EventViewing && e.Type != crm.EventSLAWarning) || e.InboxID == 0 {
 		return
 	}
 	var data any = e.Data
 	switch e.Actor.Kind {
-	case actorAgent:
+	case actorAgent, "system": // system: an SLA warning
 	case actorCustomer:
 		// The widget's own payload is not the console's business: the console gets one shape.
 		data = map[string]int64{"ticket_id": e.TicketID, "customer_id": e.Actor.ID}

@@ -114,6 +114,7 @@ func (s *Server) handleCreateInbox(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	s.audit(r, "inbox.created", map[string]any{"inbox_id": in.ID, "kind": in.Kind, "name": in.Name})
 	// Secrets a channel generated (a widget's identity secret) are shown this once, since
 	// the admin must copy them to the shop; they are never returned again.
 	writeJSON(w, http.StatusCreated, struct {
@@ -152,6 +153,7 @@ func (s *Server) handleUpdateInbox(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	s.audit(r, "inbox.updated", map[string]any{"inbox_id": in.ID, "name": req.Name, "config_changed": req.Config != nil})
 	writeJSON(w, http.StatusOK, s.showInbox(in))
 	return nil
 }

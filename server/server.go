@@ -14,6 +14,7 @@ import (
 
 	"parley/channels"
 	"parley/crm"
+	"parley/orders"
 )
 
 // Options configure a Server.
@@ -45,6 +46,7 @@ type Server struct {
 	logins  *limiter
 	metrics *metrics
 	hub     *hub
+	orders  *orders.Service
 }
 
 // New returns a Server over store with every route registered.
@@ -131,7 +133,7 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/customers", roleAgent, s.handleCustomers)
 	s.api("GET /api/v1/customers/{id}", roleAgent, s.handleCustomer)
 	s.api("PATCH /api/v1/customers/{id}", roleAgent, s.handleUpdateCustomer)
-	s.api("GET /api/v1/customers/{id}/timeline", roleAgent, s.handleTimeline)
+	s.api("GET /api/v1/customers/{id}/timeline", roleAgent, s.handleHistory)
 	s.api("POST /api/v1/customers/{id}/merge", roleAgent, s.handleMergeCustomers)
 	s.api("POST /api/v1/customers/merges/{event}/undo", roleAgent, s.handleUnmergeCustomers)
 
@@ -141,6 +143,14 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/orders", roleAgent, s.handleOrders)
 	s.api("GET /api/v1/orders/{number}", roleAgent, s.handleOrder)
 	s.api("PUT /api/v1/orders/{number}", roleManager, s.handlePutOrder)
+	s.orders = orders.New(s.store, orders.Options{Logger: s.log, DefaultRegion: s.opt.DefaultRegion})
+	s.api("GET /api/v1/orders/{number}/actions", roleAgent, s.handleOrderActions)
+	s.api("POST /api/v1/orders/{number}/actions", roleAgent, s.handleOrderAction)
+	s.api("GET /api/v1/order-sources", roleAdmin, s.handleOrderSources)
+	s.api("POST /api/v1/order-sources", roleAdmin, s.handleCreateOrderSource)
+	s.api("PATCH /api/v1/order-sources/{id}", roleAdmin, s.handleUpdateOrderSource)
+	m.HandleFunc("POST /webhooks/orders/{source_id}", s.webhook(s.handleOrderWebhook))
+	m.HandleFunc("POST /webhooks/shopify/{source_id}", s.webhook(s.handleShopifyWebhook))
 
 	s.api("GET /api/v1/inboxes", roleAgent, s.handleInboxes)
 	s.api("POST /api/v1/inboxes", roleAdmin, s.handleCreateInbox)
@@ -159,6 +169,25 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/canned-responses", roleManager, s.handleCreateCanned)
 	s.api("PATCH /api/v1/canned-responses/{id}", roleManager, s.handleUpdateCanned)
 	s.api("DELETE /api/v1/canned-responses/{id}", roleManager, s.handleDeleteCanned)
+
+	s.api("GET /api/v1/reports/overview", roleManager, s.handleReportOverview)
+	s.api("GET /api/v1/reports/agents", roleManager, s.handleReportAgents)
+	s.api("GET /api/v1/reports/inboxes", roleManager, s.handleReportInboxes)
+	s.api("GET /api/v1/reports/tickets", roleManager, s.handleReportTickets)
+	s.api("GET /api/v1/reports/tickets.csv", roleManager, s.handleTicketsCSV)
+	s.api("GET /api/v1/reports/agents.csv", roleManager, s.handleAgentsCSV)
+	s.api("GET /api/v1/sla-policies", roleAgent, s.handleSLAPolicies)
+	s.api("POST /api/v1/sla-policies", roleManager, s.handleCreateSLAPolicy)
+	s.api("PATCH /api/v1/sla-policies/{id}", roleManager, s.handleUpdateSLAPolicy)
+	s.api("DELETE /api/v1/sla-policies/{id}", roleManager, s.handleDeleteSLAPolicy)
+	s.api("GET /api/v1/tickets/{id}/sla", roleAgent, s.handleTicketSLA)
+	s.api("GET /api/v1/tickets/{id}/events", roleAgent, s.handleTicketEvents)
+	s.api("GET /api/v1/audit", roleAdmin, s.handleAudit)
+	s.api("GET /api/v1/audit.csv", roleAdmin, s.handleAuditCSV)
+	s.api("GET /api/v1/settings/csat", roleAdmin, s.handleCSATSettings)
+	s.api("PATCH /api/v1/settings/csat", roleAdmin, s.handleUpdateCSATSettings)
+	m.HandleFunc("GET /csat/{token}", s.handleCSATPage)
+	m.HandleFunc("POST /csat/{token}", s.handleCSATAnswer)
 
 	ui := s.opt.UI
 	if ui == nil {

@@ -160,6 +160,13 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	switch r.URL.Query().Get("order") {
+	case "", "asc":
+	case "desc":
+		p.Desc = true
+	default:
+		return crm.Errorf(crm.EINVALID, "order must be asc or desc")
+	}
 	msgs, next, err := s.store.Messages(r.Context(), id, p)
 	if err != nil {
 		return err
@@ -212,6 +219,7 @@ func (s *Server) handleMergeTickets(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	s.audit(r, "ticket.merged", map[string]any{"from": id, "into": req.Into})
 	writeJSON(w, http.StatusOK, t)
 	return nil
 }

@@ -8,6 +8,9 @@ import { loadList, loadMore, renderList, renderFolders, refreshCounts, upsert, r
 import { openTicket, closeTicket, onMessage, onTicket, onCollision, agentGone, renderCollisions, focusReply, resolveCurrent, useSocket, sendViewing } from './ticket.js';
 import { renderCustomer, onCustomerEvent } from './customer.js';
 import { showSettings } from './settings.js';
+import { showReports, reportsLink } from './reports.js';
+import { showHistory, onLiveEvent } from './history.js';
+import { isManagerPage, showManagerSettings, addManagerTabs } from './audit.js';
 
 const live = new Live(onEvent, onConnState);
 useSocket(live);
@@ -72,6 +75,7 @@ async function start(agent, csrf) {
   document.body.dataset.view = 'app';
   $('#me-name').textContent = agent.name;
   $('#settings-link').hidden = !isManager();
+  reportsLink(isManager());
   await loadReference();
   if (!started) {
     started = true;
@@ -103,18 +107,34 @@ async function loadReference() {
   }
 }
 
-// ---- routing: #/inbox/mine, #/tickets/42, #/customers/7, #/search/words, #/settings/agents ----
+// ---- routing: #/inbox/mine, #/tickets/42, #/customers/7, #/customers/7/history, #/search/words,
+// #/settings/agents, #/reports/from=…&to=… ----
 
 let lastListKey = '';
 
 async function route() {
   if (!state.me) return;
-  const [, section = 'inbox', arg = ''] = (location.hash || '#/inbox/mine').split('/');
+  const [, section = 'inbox', arg = '', sub = ''] = (location.hash || '#/inbox/mine').split('/');
   const settings = section === 'settings';
-  $('#settings-pane').hidden = !settings;
-  document.body.dataset.section = settings ? 'settings' : 'work';
+  const historyPage = section === 'customers' && sub === 'history';
+  // Reports and a customer's full history use the wide pane that settings use.
+  const wide = settings || section === 'reports' || historyPage;
+  $('#settings-pane').hidden = !wide;
+  $('#settings-pane').setAttribute('aria-label', section === 'reports' ? 'Reports' : historyPage ? 'Customer history' : 'Settings');
+  document.body.dataset.section = wide ? 'settings' : 'work';
   if (settings) {
-    if (!(await showSettings(arg))) location.hash = '#/inbox/' + state.folder;
+    if (isManagerPage(arg)) {
+      if (!(await showManagerSettings(arg))) location.hash = '#/inbox/' + state.folder;
+    } else if (await showSettings(arg)) addManagerTabs();
+    else location.hash = '#/inbox/' + state.folder;
+    return;
+  }
+  if (section === 'reports') {
+    await showReports(arg);
+    return;
+  }
+  if (historyPage) {
+    if (Number(arg) > 0) await showHistory(Number(arg));
     return;
   }
   if (section === 'search') {
@@ -148,6 +168,7 @@ async function route() {
     document.body.dataset.pane = 'ticket';
     fill($('#ticket-pane'), h('div', { class: 'pad' },
       h('button', { type: 'button', class: 'link back', onclick: () => history.back() }, '← Back'),
+      h('p', {}, h('a', { href: `#/customers/${id}/history`, id: 'customer-history-link' }, 'Full history')),
       h('div', { id: 'customer-main' })));
     if (id > 0) renderCustomer(id, $('#customer-main'));
     return;
@@ -193,6 +214,7 @@ function onEvent(f) {
       if (!d) return;
       upsert(d);
       onTicket(d);
+      onLiveEvent(f.type, d);
       markCurrent();
       refreshCounts();
       break;
@@ -204,11 +226,17 @@ function onEvent(f) {
     case 'customer.updated':
     case 'customer.merged':
     case 'order.updated':
+    case 'order.action':
       onCustomerEvent(f.type, d);
       break;
     case 'typing':
     case 'viewing':
       onCollision(f.type, d);
+      break;
+    case 'sla.warning':
+    case 'ticket.sla_breached':
+    case 'csat.answered':
+      onLiveEvent(f.type, d);
       break;
     case 'presence':
       // The first frame lists everyone connected; later ones change one agent.

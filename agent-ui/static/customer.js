@@ -2,8 +2,9 @@
 // and orders.
 
 import { get, patch, qs } from './api.js';
-import { h, fill, $, channelBadge, statusBadge, timeEl, money, safeURL } from './dom.js';
+import { h, fill, $, channelBadge, statusBadge, timeEl } from './dom.js';
 import { state, rememberCustomer } from './state.js';
+import { loadOrders, onOrderEvent } from './orders.js';
 
 let seq = 0;
 
@@ -37,7 +38,7 @@ export async function renderCustomer(id, el, currentTicket = 0) {
       h('h3', { id: 'orders-title' }, 'Orders'),
       h('div', { id: 'orders' }, h('p', { class: 'muted' }, 'Loading…'))));
   loadPast(c.id, currentTicket, my);
-  loadOrders(c.id, my);
+  loadOrders(c.id, () => my === seq);
 }
 
 function identities(c) {
@@ -86,34 +87,6 @@ async function loadPast(id, currentTicket, my) {
       ' ', statusBadge(t.status), ' ', timeEl(t.last_message_at)))));
 }
 
-async function loadOrders(id, my) {
-  let res;
-  try {
-    res = await get('/api/v1/orders' + qs({ customer_id: id, limit: 10 }));
-  } catch (e) {
-    if (my === seq) fill($('#orders'), h('p', { class: 'muted' }, 'Orders are not available: ' + e.message));
-    return;
-  }
-  if (my !== seq) return;
-  state.orders = res.orders || [];
-  fill($('#orders'), state.orders.length === 0
-    ? h('p', { class: 'muted', id: 'orders-empty' }, 'No orders yet for this customer.')
-    : h('ul', { class: 'orders' }, state.orders.map(order)));
-}
-
-function order(o) {
-  return h('li', { class: 'order' },
-    h('div', { class: 'row1' }, h('strong', {}, o.number), ' ', h('span', { class: 'badge' }, o.status),
-      h('span', { class: 'total' }, money(o.total, o.currency))),
-    h('div', { class: 'muted small' }, timeEl(o.placed_at), o.refunded ? ` · refunded ${money(o.refunded, o.currency)}` : ''),
-    o.items && o.items.length ? h('ul', { class: 'items' }, o.items.slice(0, 10).map((it) =>
-      h('li', {}, `${it.quantity} × ${it.name || it.sku}`, h('span', { class: 'muted' }, ' ' + money(it.unit_price, o.currency))))) : null,
-    o.tracking_number ? h('div', { class: 'small' }, `${o.carrier || 'Tracking'}: `,
-      o.tracking_url && safeURL(o.tracking_url) !== '#'
-        ? h('a', { href: o.tracking_url, target: '_blank', rel: 'noopener noreferrer' }, o.tracking_number)
-        : o.tracking_number) : null);
-}
-
 // onCustomerEvent refreshes the sidebar when the shown customer changed elsewhere.
 export function onCustomerEvent(type, data) {
   if (!data) return;
@@ -128,5 +101,5 @@ export function onCustomerEvent(type, data) {
     // Never overwrite what the agent is typing.
     if (ta && document.activeElement !== ta && ($('#notes-status').textContent !== 'Not saved')) ta.value = data.notes || '';
   }
-  if (type === 'order.updated' && data.customer_id === c.id) loadOrders(c.id, seq);
+  if (type === 'order.updated' || type === 'order.action') onOrderEvent(type, data);
 }

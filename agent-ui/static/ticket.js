@@ -2,11 +2,12 @@
 // notes and canned responses, the ticket controls and the collision warnings.
 
 import { get, post, patch, qs } from './api.js';
-import { h, fill, $, channelBadge, channelName, timeEl, when, bytes } from './dom.js';
+import { h, fill, $, channelBadge, channelName, timeEl, when, bytes, money } from './dom.js';
 import { state, agentName, inboxName, rememberCustomer } from './state.js';
 import { upsert, markCurrent } from './list.js';
 import { renderCustomer } from './customer.js';
 import { fillPlaceholders } from './canned.js';
+import { ticketExtras } from './history.js';
 
 let live = null;          // the socket, to send typing and viewing
 let openSeq = 0;
@@ -15,6 +16,12 @@ let mode = 'reply';
 let conflict = null;      // {name} of an agent who replied while this agent was typing
 let lastTyping = 0;
 let lastViewing = 0;
+let olderCursor = '';     // where the earlier messages of the open ticket continue
+let confirmClose = false; // the "Closing is final" question is showing
+const remoteShown = new Set(); // message ids whose remote images the agent chose to load
+
+// A thread is read from its end, a page at a time.
+const pageSize = 100;
 
 export function useSocket(l) { live = l; }
 
@@ -24,12 +31,17 @@ export async function openTicket(id) {
   saveDraft();
   state.ticketID = id;
   state.unread.delete(id);
+  // The sidebar still holds the previous ticket's customer until the new one loads:
+  // canned responses must not name them.
+  state.customer = null;
+  state.orders = [];
+  inlineImages.clear();
   markCurrent();
   const pane = $('#ticket-pane');
   fill(pane, h('p', { class: 'muted pad' }, 'Loading…'));
-  let t, msgs;
+  let t, page;
   try {
-    [t, msgs] = await Promise.all([get('/api/v1/tickets/' + id), loadThread(id)]);
+    [t, page] = await Promise.all([get('/api/v1/tickets/' + id), threadPage(id, '')]);
   } catch (e) {
     if (seq !== openSeq) return;
     state.ticket = null;
@@ -39,24 +51,57 @@ export async function openTicket(id) {
   }
   if (seq !== openSeq) return;
   state.ticket = t;
-  state.messages = msgs;
+  state.messages = page.messages;
+  olderCursor = page.cursor;
   conflict = null;
+  confirmClose = false;
   renderTicket();
   sendViewing();
   renderCustomer(t.customer_id, $('#side-pane'), t.id);
 }
 
-async function loadThread(id) {
-  const out = [];
-  let cursor = '';
-  // A very long thread is shown up to 1,000 messages; older ones stay in the API.
-  for (let i = 0; i < 5; i++) {
-    const res = await get(`/api/v1/tickets/${id}/messages` + qs({ limit: 200, cursor }));
-    out.push(...res.messages);
-    cursor = res.next_cursor;
-    if (!cursor) break;
+// threadPage loads the page of messages before cursor ('' for the newest), oldest first.
+async function threadPage(id, cursor) {
+  const res = await get(`/api/v1/tickets/${id}/messages` + qs({ order: 'desc', limit: pageSize, cursor }));
+  return { messages: res.messages.reverse(), cursor: res.next_cursor || '' };
+}
+
+// loadEarlier adds the page before the oldest message shown, keeping the agent's place.
+async function loadEarlier() {
+  const id = state.ticketID;
+  const btn = $('#load-earlier');
+  btn.disabled = true;
+  let page;
+  try {
+    page = await threadPage(id, olderCursor);
+  } catch (e) {
+    if (state.ticketID === id) $('#ticket-error').textContent = e.message;
+    return;
+  } finally {
+    btn.disabled = false;
   }
-  return out;
+  if (state.ticketID !== id) return;
+  const known = new Set(state.messages.map((m) => m.id));
+  const older = page.messages.filter((m) => !known.has(m.id));
+  state.messages.unshift(...older);
+  olderCursor = page.cursor;
+  const thread = $('#thread');
+  const height = thread.scrollHeight;
+  for (const m of older) placeInThread(thread, renderMessage(m));
+  thread.scrollTop += thread.scrollHeight - height;
+  $('#earlier').hidden = !olderCursor;
+}
+
+// placeInThread inserts a message or an order action in time order; messages of the
+// same moment keep the order of their ids.
+function placeInThread(thread, el) {
+  const at = new Date(el.dataset.at);
+  const id = Number(el.dataset.id) || 0;
+  const next = [...thread.children].find((li) => {
+    const t = new Date(li.dataset.at);
+    return t > at || (id > 0 && +t === +at && Number(li.dataset.id) > id);
+  });
+  thread.insertBefore(el, next || null);
 }
 
 export function closeTicket() {
@@ -88,8 +133,12 @@ function renderTicket() {
       h('button', { type: 'button', class: 'link back', onclick: () => { location.hash = '#/inbox/' + state.folder; } }, '← Back to list'),
       h('header', { class: 'ticket-head', id: 'ticket-head' }),
       h('div', { id: 'collisions', class: 'collisions', role: 'status', 'aria-live': 'polite' }),
+      ticketExtras(t),
       h('p', { id: 'ticket-error', class: 'error', role: 'alert' })),
-    h('ol', { id: 'thread', class: 'thread', 'aria-label': 'Messages', tabindex: '0' }, state.messages.map(renderMessage)),
+    h('ol', { id: 'thread', class: 'thread', 'aria-label': 'Messages', tabindex: '0' },
+      h('li', { id: 'earlier', class: 'earlier', hidden: !olderCursor },
+        h('button', { type: 'button', id: 'load-earlier', class: 'link', onclick: loadEarlier }, 'Load earlier messages')),
+      state.messages.map(renderMessage)),
     replyForm(draft.text));
   renderHead();
   renderCollisions();
@@ -104,7 +153,9 @@ function renderHead() {
   const head = $('#ticket-head');
   if (!head) return;
   const closed = t.status === 'closed';
-  const agents = state.agents.filter((a) => !a.disabled || a.id === t.assignee_id);
+  // Only agents who can see the ticket's inbox may be assigned; the API refuses others.
+  const canSee = (a) => a.role === 'manager' || a.role === 'admin' || (a.inbox_ids || []).includes(t.inbox_id);
+  const agents = state.agents.filter((a) => a.id === t.assignee_id || (!a.disabled && canSee(a)));
   fill(head,
     h('h2', { id: 'ticket-subject' }, t.subject || '(no subject)'),
     h('p', { class: 'meta' },
@@ -113,7 +164,7 @@ function renderHead() {
       t.linked_ticket_id ? [' · follows ', h('a', { href: '#/tickets/' + t.linked_ticket_id }, '#' + t.linked_ticket_id)] : null,
       t.merged_into ? [' · merged into ', h('a', { href: '#/tickets/' + t.merged_into }, '#' + t.merged_into)] : null),
     h('div', { class: 'controls' },
-      field('t-status', 'Status', h('select', { id: 't-status', disabled: closed, onchange: (e) => update({ status: e.target.value }) },
+      field('t-status', 'Status', h('select', { id: 't-status', disabled: closed, onchange: changeStatus },
         ['open', 'pending', 'resolved', 'closed'].map((s) => h('option', { value: s, selected: s === t.status }, cap(s))))),
       field('t-priority', 'Priority', h('select', { id: 't-priority', disabled: closed, onchange: (e) => update({ priority: e.target.value }) },
         ['low', 'normal', 'high', 'urgent'].map((p) => h('option', { value: p, selected: p === t.priority }, cap(p))))),
@@ -124,7 +175,24 @@ function renderHead() {
         placeholder: 'comma, separated', autocomplete: 'off', onchange: (e) => update({ tags: parseTags(e.target.value) }) })),
       t.status === 'resolved' || closed
         ? h('button', { type: 'button', id: 'reopen', disabled: closed, onclick: () => update({ status: 'open' }) }, 'Reopen')
-        : h('button', { type: 'button', id: 'resolve', class: 'primary', onclick: resolveCurrent, title: 'Shortcut: e' }, 'Resolve')));
+        : h('button', { type: 'button', id: 'resolve', class: 'primary', onclick: resolveCurrent, title: 'Shortcut: e' }, 'Resolve')),
+    confirmClose && !closed ? h('div', { id: 'close-confirm', class: 'confirm', role: 'alert' },
+      h('p', {}, 'Closing is final: the customer’s next message opens a new ticket.'),
+      h('button', { type: 'button', id: 'confirm-close', class: 'danger', onclick: () => { confirmClose = false; update({ status: 'closed' }); } }, 'Close ticket'),
+      ' ',
+      h('button', { type: 'button', id: 'cancel-close', onclick: () => { confirmClose = false; renderHead(); $('#t-status').focus(); } }, 'Cancel')) : null);
+  if (confirmClose && $('#confirm-close')) $('#confirm-close').focus();
+}
+
+// changeStatus saves a new status at once, except "closed": that cannot be undone, so
+// the select goes back until the agent confirms.
+function changeStatus(e) {
+  if (e.target.value !== 'closed') {
+    update({ status: e.target.value });
+    return;
+  }
+  confirmClose = true;
+  renderHead();
 }
 
 function field(id, label, control) {
@@ -168,7 +236,7 @@ const deliveryLabel = { queued: 'Queued', sent: 'Sent', delivered: 'Delivered', 
 
 function renderMessage(m) {
   const who = m.author && m.author.name ? m.author.name : (m.direction === 'in' ? 'Customer' : 'Agent');
-  return h('li', { class: `msg dir-${m.direction}`, id: 'm' + m.id, dataset: { id: m.id } },
+  return h('li', { class: `msg dir-${m.direction}`, id: 'm' + m.id, dataset: { id: m.id, at: m.created_at } },
     h('div', { class: 'msg-head' },
       channelBadge(m.channel),
       h('span', { class: 'dir' }, dirLabel[m.direction] || m.direction),
@@ -187,13 +255,71 @@ function delivery(m) {
     m.status === 'failed' && m.error ? `${label}: ${m.error}` : label);
 }
 
-// emailDoc wraps stored, already sanitized HTML for a sandboxed frame. The frame has no
-// allow-scripts and no allow-same-origin, and its own CSP forbids every fetch but images.
-function emailDoc(html) {
+// emailDoc wraps prepared HTML for a sandboxed frame. The frame has no allow-scripts and
+// no allow-same-origin (only popups, so links open in a new tab), and its own CSP forbids
+// every fetch but data: images and, when the agent asked for them, https: images.
+function emailDoc(html, remote) {
   return '<!doctype html><html><head><meta charset="utf-8">' +
-    '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data: https:; style-src \'unsafe-inline\'">' +
-    '<meta name="referrer" content="no-referrer">' +
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:${remote ? ' https:' : ''}; style-src 'unsafe-inline'">` +
+    '<meta name="referrer" content="no-referrer"><base target="_blank">' +
     '</head><body>' + html + '</body></html>';
+}
+
+const inlineImages = new Map(); // attachment id -> promise of a data: URL, or '' when unusable
+const attachmentPath = /^\/api\/v1\/attachments\/(\d+)$/;
+const inlineTypes = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+const maxInline = 5 << 20;
+
+// inlineImage fetches an attachment with the console's session and returns it as a data:
+// URL: the frame has no origin, so it could not send the session cookie itself.
+function inlineImage(id) {
+  if (!inlineImages.has(id)) {
+    inlineImages.set(id, fetch('/api/v1/attachments/' + id, { credentials: 'same-origin' })
+      .then((res) => (res.ok ? res.blob() : null))
+      .then((blob) => {
+        if (!blob || blob.size > maxInline || !inlineTypes.includes(blob.type.split(';')[0].trim())) return '';
+        return new Promise((resolve) => {
+          const r = new FileReader();
+          r.onload = () => resolve(String(r.result));
+          r.onerror = () => resolve('');
+          r.readAsDataURL(blob);
+        });
+      })
+      .catch(() => ''));
+  }
+  return inlineImages.get(id);
+}
+
+// prepareEmail readies sanitized HTML for its frame: links open a new tab without opener
+// or referrer, inline images become data: URLs and remote images are left out unless
+// remote is true, so that a tracking pixel learns nothing. It also counts the remote
+// images, for the button that loads them. DOMParser builds an inert document: nothing in
+// it loads or runs.
+async function prepareEmail(html, remote) {
+  const doc = new DOMParser().parseFromString(html, 'text/html');
+  for (const el of doc.body.querySelectorAll('meta, base, link')) el.remove();
+  for (const a of doc.body.querySelectorAll('a[href]')) {
+    if (!/^(https?|mailto|tel):/i.test(a.getAttribute('href').trim())) a.removeAttribute('href');
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+  }
+  let remotes = 0;
+  const waits = [];
+  for (const img of doc.body.querySelectorAll('img')) {
+    img.removeAttribute('srcset');
+    const src = (img.getAttribute('src') || '').trim();
+    const inline = attachmentPath.exec(src);
+    if (inline) {
+      waits.push(inlineImage(inline[1]).then((url) => { if (url) img.src = url; else img.removeAttribute('src'); }));
+    } else if (/^https?:\/\//i.test(src)) {
+      remotes++;
+      if (!remote) img.removeAttribute('src');
+    } else if (!/^data:image\//i.test(src)) {
+      img.removeAttribute('src'); // cid: links not yet pointed at an attachment, relative paths
+    }
+  }
+  await Promise.all(waits);
+  return { html: doc.body.innerHTML, remotes };
 }
 
 function body(m) {
@@ -201,12 +327,26 @@ function body(m) {
   if (!m.html) return text;
   const lines = (m.text || '').split('\n').length;
   const frame = h('iframe', {
-    class: 'email-frame', sandbox: '', referrerpolicy: 'no-referrer',
+    class: 'email-frame', sandbox: 'allow-popups allow-popups-to-escape-sandbox', referrerpolicy: 'no-referrer',
     title: 'Message from ' + (m.author && m.author.name ? m.author.name : 'the customer'),
   });
   frame.style.height = Math.min(640, Math.max(120, lines * 22 + 60)) + 'px';
-  frame.addEventListener('load', () => { frame.dataset.loaded = 'true'; }, { once: true });
-  frame.srcdoc = emailDoc(m.html);
+  // An iframe loads about:blank when inserted; only the message's own document counts.
+  frame.addEventListener('load', () => { if (frame.srcdoc) frame.dataset.loaded = 'true'; });
+  const images = h('button', { type: 'button', class: 'link small load-images', hidden: true }, 'Load remote images');
+  const show = async () => {
+    const remote = remoteShown.has(m.id);
+    const doc = await prepareEmail(m.html, remote);
+    frame.dataset.loaded = 'false';
+    frame.dataset.remote = remote ? 'shown' : doc.remotes ? 'blocked' : 'none';
+    frame.srcdoc = emailDoc(doc.html, remote);
+    images.hidden = remote || doc.remotes === 0;
+  };
+  images.addEventListener('click', () => {
+    remoteShown.add(m.id);
+    show();
+  });
+  show();
   text.hidden = true;
   const toggle = h('button', { type: 'button', class: 'link small', 'aria-pressed': 'false' }, 'Show plain text');
   toggle.addEventListener('click', () => {
@@ -216,7 +356,7 @@ function body(m) {
     toggle.textContent = plain ? 'Show formatted' : 'Show plain text';
     toggle.setAttribute('aria-pressed', String(plain));
   });
-  return h('div', { class: 'html-body' }, frame, text, toggle);
+  return h('div', { class: 'html-body' }, frame, text, h('div', { class: 'email-actions' }, toggle, images));
 }
 
 // onMessage applies message.created and message.updated events.
@@ -237,6 +377,7 @@ export function onMessage(type, m) {
     thread.append(el);
     el.scrollIntoView({ block: 'nearest' });
   }
+  if (m.direction === 'in') $('#reply-channel').textContent = replyLabel();
   if (type === 'message.created' && m.direction === 'out' && m.author && m.author.kind === 'agent' && m.author.id !== state.me.id) {
     const ta = $('#reply-body');
     if (ta && ta.value.trim() !== '') conflict = { name: m.author.name || agentName(m.author.id) };
@@ -271,7 +412,7 @@ function replyForm(text) {
       h('fieldset', { class: 'modes' },
         h('legend', { class: 'visually-hidden' }, 'Message type'),
         h('label', {}, h('input', { type: 'radio', name: 'mode', value: 'reply', id: 'mode-reply', checked: mode === 'reply' }),
-          ` Reply by ${channelName(t.channel)}`),
+          ' ', h('span', { id: 'reply-channel' }, replyLabel())),
         h('label', {}, h('input', { type: 'radio', name: 'mode', value: 'note', id: 'mode-note', checked: mode === 'note' }), ' Internal note')),
       h('div', { class: 'canned-row' },
         h('label', { for: 'canned-select' }, 'Canned'),
@@ -295,6 +436,13 @@ function replyForm(text) {
     send(false);
   });
   return form;
+}
+
+// replyLabel names the channel a reply goes out on: the server answers on the channel of
+// the customer's latest message, not the one the ticket began on.
+function replyLabel() {
+  const last = state.messages.findLast((m) => m.direction === 'in');
+  return 'Reply by ' + channelName(last ? last.channel : state.ticket.channel);
 }
 
 function setMode(m, focus) {
@@ -386,8 +534,11 @@ function insertCanned(e) {
   e.target.value = '';
   const c = state.canned.find((x) => x.id === id);
   if (!c) return;
+  // Only the open ticket's own customer may fill {{customer.name}} and {{order.number}}.
+  const t = state.ticket;
+  const customer = state.customer && t && state.customer.id === t.customer_id ? state.customer : null;
   const { text, missing } = fillPlaceholders(c.body, {
-    customer: state.customer, ticket: state.ticket, agent: state.me, orders: state.orders,
+    customer, ticket: t, agent: state.me, orders: customer ? state.orders : [],
   });
   const ta = $('#reply-body');
   const start = ta.selectionStart ?? ta.value.length;
@@ -469,4 +620,32 @@ export function renderCollisions() {
 
 export function ticketCustomerChanged(c) {
   rememberCustomer(c);
+}
+
+// onThreadAction shows an action on an order (order.action) in the thread of the ticket
+// it was taken from, in time order among the messages, once per action.
+export function onThreadAction(a) {
+  const thread = $('#thread');
+  if (!thread || !a || a.ticket_id !== state.ticketID) return;
+  const id = 'oa' + a.id;
+  const el = h('li', { class: `msg dir-event order-action st-${a.status}`, id, dataset: { at: a.created_at } },
+    h('div', { class: 'msg-head' },
+      h('span', { class: 'dir' }, 'Order action'),
+      h('strong', { class: 'author' }, a.actor && a.actor.kind === 'agent' ? agentName(a.actor.id) : 'Parley'),
+      timeEl(a.created_at, when)),
+    h('div', { class: 'text' }, orderActionText(a)));
+  const old = document.getElementById(id);
+  if (old) {
+    old.replaceWith(el);
+    return;
+  }
+  placeInThread(thread, el);
+}
+
+const orderActionVerbs = { cancel: 'Cancel order', refund: 'Refund order', resend_confirmation: 'Send the summary of order' };
+
+function orderActionText(a) {
+  const amount = a.kind === 'refund' && a.amount ? ` (${money(a.amount, a.currency)})` : '';
+  const outcome = a.status === 'succeeded' ? 'done' : a.status === 'failed' ? `failed: ${a.error || 'no reason given'}` : a.status;
+  return `${orderActionVerbs[a.kind] || a.kind} ${a.order_number}${amount} — ${outcome}`;
 }

@@ -59,8 +59,16 @@ type Channel struct {
 	msgPerIP   *keyed
 	msgPerUser *keyed
 
-	mu    sync.Mutex
-	cache map[int64]cachedSettings
+	lookupPerUser *keyed
+	lookupPerIP   *keyed
+
+	helloPerIP    *keyed
+	uploadPerUser *keyed
+	uploadPerIP   *keyed
+
+	mu      sync.Mutex
+	cache   map[int64]cachedSettings
+	lookups map[string]*lookupNotes // visitor id -> order lookups before the first message
 }
 
 type cachedSettings struct {
@@ -97,6 +105,14 @@ func New(store crm.Store, bus crm.Bus, opt Options) *Channel {
 		msgPerIP:   newKeyed(opt.Limits.MessagesPerIP),
 		msgPerUser: newKeyed(opt.Limits.MessagesPerVisitor),
 		cache:      map[int64]cachedSettings{},
+
+		lookupPerUser: newKeyed(opt.Limits.OrderLookupsPerVisitor),
+		lookupPerIP:   newKeyed(opt.Limits.OrderLookupsPerIP),
+		lookups:       map[string]*lookupNotes{},
+
+		helloPerIP:    newKeyed(opt.Limits.HellosPerIP),
+		uploadPerUser: newKeyed(opt.Limits.UploadsPerVisitor),
+		uploadPerIP:   newKeyed(opt.Limits.UploadsPerIP),
 	}
 	ch.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
@@ -160,6 +176,12 @@ func (ch *Channel) Run(ctx context.Context) {
 			ch.newPerIP.sweep()
 			ch.msgPerIP.sweep()
 			ch.msgPerUser.sweep()
+			ch.lookupPerUser.sweep()
+			ch.lookupPerIP.sweep()
+			ch.helloPerIP.sweep()
+			ch.uploadPerUser.sweep()
+			ch.uploadPerIP.sweep()
+			ch.sweepLookups()
 			if n, err := ch.visitors.DeleteChatUploads(ctx, time.Now().Add(-24*time.Hour)); err != nil {
 				ch.log.Error("delete old uploads", "err", err)
 			} else if n > 0 {
@@ -222,12 +244,33 @@ func (ch *Channel) handleEvent(e *crm.Event) {
 				c.push(b)
 			}
 		}
+	case crm.EventCSATRequested:
+		var d struct {
+			Channel string `json:"channel"`
+		}
+		if json.Unmarshal(e.Data, &d) != nil || d.Channel != crm.ChannelChat {
+			return
+		}
+		ch.pushTicket(e, csatFrame("csat", e.TicketID))
+	case crm.EventCSATAnswered:
+		// Every tab hides the survey, whether it was answered there, in another tab or
+		// by typing a rating in the chat.
+		ch.pushTicket(e, csatFrame("csat_thanks", e.TicketID))
 	case crm.EventTyping:
 		if e.ID != 0 || e.Actor.Kind != "agent" || e.TicketID == 0 {
 			return
 		}
 		for _, c := range ch.hub.ticketConns(e.TicketID) {
 			c.push(typingFrame)
+		}
+	}
+}
+
+// pushTicket pushes a frame to the sockets of the event's ticket on the event's inbox.
+func (ch *Channel) pushTicket(e *crm.Event, b []byte) {
+	for _, c := range ch.hub.ticketConns(e.TicketID) {
+		if c.s.InboxID == e.InboxID {
+			c.push(b)
 		}
 	}
 }

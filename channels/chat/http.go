@@ -133,9 +133,10 @@ func (ch *Channel) handlePreflight(w http.ResponseWriter, r *http.Request) {
 
 // handleUpload stores a file the shopper attaches: the body is the file, ?name= its name
 // and X-Parley-Visitor the visitor token. Only PNG, JPEG, GIF, WebP and PDF (by
-// content, not by name) up to 10 MiB. It answers 201 {"upload_id", "filename",
-// "content_type", "size"}; errors are unauthorized, forbidden, invalid, too_large and
-// rate_limited.
+// content, not by name) up to 10 MiB, within the upload rates of the visitor and its
+// IP address and the caps on bytes no message has used yet (a visitor's: too_large;
+// everyone's: rate_limited). It answers 201 {"upload_id", "filename", "content_type",
+// "size"}; errors are unauthorized, forbidden, invalid, too_large and rate_limited.
 func (ch *Channel) handleUpload(w http.ResponseWriter, r *http.Request) {
 	err := ch.upload(w, r)
 	if err != nil {
@@ -157,6 +158,11 @@ func (ch *Channel) upload(w http.ResponseWriter, r *http.Request) error {
 		return crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID)
 	}
 	cors(w, origin)
+	// The address's limit comes before the store is asked about the token.
+	ip := clientIP(r)
+	if !ch.uploadPerIP.allow(ip) {
+		return crm.Errorf(crm.ERATELIMITED, "too many files from your network; please try again in a few minutes")
+	}
 	token := r.Header.Get("X-Parley-Visitor")
 	if token == "" || len(token) > 128 {
 		return crm.Errorf(crm.EUNAUTHORIZED, "X-Parley-Visitor must carry the visitor token")
@@ -167,8 +173,8 @@ func (ch *Channel) upload(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
-	if !ch.msgPerUser.allow(v.ID) || !ch.msgPerIP.allow(clientIP(r)) {
-		return crm.Errorf(crm.ERATELIMITED, "you are sending files too fast; wait a moment")
+	if !ch.uploadPerUser.allow(v.ID) {
+		return crm.Errorf(crm.ERATELIMITED, "you are sending files too fast; please try again in a few minutes")
 	}
 	if r.ContentLength > maxUpload {
 		return crm.Errorf(crm.ETOOLARGE, "files are limited to %d MiB", maxUpload>>20)
@@ -197,7 +203,11 @@ func (ch *Channel) upload(w http.ResponseWriter, r *http.Request) error {
 	}
 	u := &crm.ChatUpload{ID: "u" + randomHex(16), InboxID: s.InboxID, VisitorID: v.ID, Filename: name,
 		ContentType: ct, Data: data}
-	if err := ch.visitors.SaveChatUpload(ctx, u); err != nil {
+	lim := crm.ChatUploadLimits{PerVisitor: ch.opt.Limits.PendingUploadBytesPerVisitor, Total: ch.opt.Limits.PendingUploadBytes}
+	if err := ch.visitors.SaveChatUpload(ctx, u, lim); err != nil {
+		if crm.ErrorCode(err) == crm.ERATELIMITED {
+			ch.log.Warn("pending chat uploads capped", "inbox", s.InboxID, "visitor", v.ID, "ip", ip)
+		}
 		return err
 	}
 	channels.WriteJSON(w, http.StatusCreated, map[string]any{"upload_id": u.ID, "filename": u.Filename,

@@ -21,15 +21,39 @@ const (
 )
 
 // hub is the index of connected widget sockets: by ticket, to deliver agent replies and
-// typing, and by visitor, to know who is connected. One mutex guards both maps.
+// typing, and by visitor, to know who is connected; and the count of sockets per IP
+// address, to cap them. One mutex guards the maps.
 type hub struct {
 	mu        sync.RWMutex
 	byTicket  map[int64]map[*conn]struct{}
 	byVisitor map[string]map[*conn]struct{}
+	byIP      map[string]int
 }
 
 func newHub() *hub {
-	return &hub{byTicket: map[int64]map[*conn]struct{}{}, byVisitor: map[string]map[*conn]struct{}{}}
+	return &hub{byTicket: map[int64]map[*conn]struct{}{}, byVisitor: map[string]map[*conn]struct{}{},
+		byIP: map[string]int{}}
+}
+
+// admitIP counts a new socket from ip and reports whether it fits under max (negative:
+// no cap). An admitted socket calls leaveIP when it closes.
+func (h *hub) admitIP(ip string, max int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if max >= 0 && h.byIP[ip] >= max {
+		return false
+	}
+	h.byIP[ip]++
+	return true
+}
+
+// leaveIP uncounts a closed socket of ip.
+func (h *hub) leaveIP(ip string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.byIP[ip]--; h.byIP[ip] <= 0 {
+		delete(h.byIP, ip)
+	}
 }
 
 func add[K comparable](m map[K]map[*conn]struct{}, k K, c *conn) {
@@ -50,15 +74,20 @@ func remove[K comparable](m map[K]map[*conn]struct{}, k K, c *conn) {
 	}
 }
 
-// register indexes c under its visitor and ticket.
-func (h *hub) register(c *conn, visitorID string, ticketID int64) {
+// register indexes c under its visitor and ticket, unless the visitor already has max
+// sockets (negative: no cap), which it reports.
+func (h *hub) register(c *conn, visitorID string, ticketID int64, max int) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if max >= 0 && len(h.byVisitor[visitorID]) >= max {
+		return false
+	}
 	c.visitorID, c.ticketID = visitorID, ticketID
 	add(h.byVisitor, visitorID, c)
 	if ticketID != 0 {
 		add(h.byTicket, ticketID, c)
 	}
+	return true
 }
 
 // unregister removes c from the index.

@@ -24,6 +24,33 @@ type Limits struct {
 	// MessagesPerVisitor limits messages and uploads of one visitor. Default 1 every 2 s,
 	// bursts of 10.
 	MessagesPerVisitor Limit
+	// OrderLookupsPerVisitor limits "Track my order" lookups of one visitor, so order
+	// numbers cannot be guessed. Default 5 per 10 minutes.
+	OrderLookupsPerVisitor Limit
+	// OrderLookupsPerIP limits order lookups from one IP address, whatever the visitor.
+	// Default 20 per 10 minutes.
+	OrderLookupsPerIP Limit
+	// HellosPerIP limits every hello, of new and returning visitors, from one IP
+	// address: a returning visitor's hello costs store reads. Default 1 a second, bursts
+	// of 60 (a shop's office reloading pages behind one address).
+	HellosPerIP Limit
+	// UploadsPerVisitor limits the files one visitor uploads. Default 10 per 10 minutes.
+	UploadsPerVisitor Limit
+	// UploadsPerIP limits the files uploaded from one IP address. Default 30 per 10
+	// minutes.
+	UploadsPerIP Limit
+
+	// SocketsPerIP caps the widget sockets open at once from one IP address (default
+	// 50), SocketsPerVisitor those of one visitor, its tabs (default 10). A negative
+	// value is no cap.
+	SocketsPerIP      int
+	SocketsPerVisitor int
+	// PendingUploadBytesPerVisitor caps the bytes of one visitor's uploads that no
+	// message has used yet (default 25 MiB); PendingUploadBytes those of all visitors
+	// together (default 500 MiB). Uploads older than a day are deleted. A negative value
+	// is no cap.
+	PendingUploadBytesPerVisitor int64
+	PendingUploadBytes           int64
 }
 
 func (l *Limits) defaults() {
@@ -38,6 +65,23 @@ func (l *Limits) defaults() {
 	def(&l.NewVisitorsPerIP, rate.Every(6*time.Second), 20)
 	def(&l.MessagesPerIP, 2, 40)
 	def(&l.MessagesPerVisitor, 0.5, 10)
+	def(&l.OrderLookupsPerVisitor, rate.Every(2*time.Minute), 5)
+	def(&l.OrderLookupsPerIP, rate.Every(30*time.Second), 20)
+	def(&l.HellosPerIP, 1, 60)
+	def(&l.UploadsPerVisitor, rate.Every(time.Minute), 10)
+	def(&l.UploadsPerIP, rate.Every(20*time.Second), 30)
+	if l.SocketsPerIP == 0 {
+		l.SocketsPerIP = 50
+	}
+	if l.SocketsPerVisitor == 0 {
+		l.SocketsPerVisitor = 10
+	}
+	if l.PendingUploadBytesPerVisitor == 0 {
+		l.PendingUploadBytesPerVisitor = 25 << 20
+	}
+	if l.PendingUploadBytes == 0 {
+		l.PendingUploadBytes = 500 << 20
+	}
 }
 
 // keyed holds one token bucket per key (an IP address, a visitor id). Buckets idle for

@@ -33,6 +33,10 @@ const (
 	maxPageURL     = 2048
 	maxName        = 200
 	historyLimit   = 100
+	maxCSATComment = 1000 // characters of a survey comment
+	// lastSeenEvery is how often a returning visitor's hello saves its last_seen_at
+	// when nothing else changed: every hello would cost a write transaction.
+	lastSeenEvery = time.Minute
 )
 
 var clientIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -50,6 +54,8 @@ type frame struct {
 	Attachments  []string  `json:"attachments"`
 	URL          string    `json:"url"`
 	Number       string    `json:"number"`
+	Rating       int       `json:"rating"`
+	Comment      string    `json:"comment"`
 }
 
 type identity struct {
@@ -64,7 +70,9 @@ func (f fatal) Error() string { return f.err.Error() }
 func (f fatal) Unwrap() error { return f.err }
 
 // handleSocket upgrades a widget to a WebSocket after checking that its page's Origin
-// may open the inbox: 404 for an unknown inbox, 403 for a foreign origin.
+// may open the inbox: 404 for an unknown inbox, 403 for a foreign origin. A socket over
+// the cap of its IP address is refused right after the upgrade, where the widget can
+// read why: a rate_limited error frame, then a close with 1013 (try again later).
 func (ch *Channel) handleSocket(w http.ResponseWriter, r *http.Request) {
 	s, err := ch.inboxOf(r)
 	if err != nil {
@@ -83,6 +91,12 @@ func (ch *Channel) handleSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &conn{ws: ws, ip: clientIP(r), origin: origin, s: s, held: true,
 		typing: rate.NewLimiter(rate.Every(2*time.Second), 2), pages: rate.NewLimiter(1, 5)}
+	var refusal error
+	admitted := ch.hub.admitIP(c.ip, ch.opt.Limits.SocketsPerIP)
+	if !admitted {
+		ch.log.Warn("widget sockets per address capped", "inbox", s.InboxID, "ip", c.ip)
+		refusal = crm.Errorf(crm.ERATELIMITED, "too many chat windows are open from your network; try again later")
+	}
 	// Returning from the handler lets net/http free what it kept for the connection
 	// (its write buffer, the request); an idle widget then costs its socket, a small
 	// read buffer and this one goroutine.
@@ -90,13 +104,17 @@ func (ch *Channel) handleSocket(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			ch.hub.unregister(c)
 			c.close()
+			if admitted {
+				ch.hub.leaveIP(c.ip)
+			}
 		}()
-		ch.serve(context.Background(), c)
+		ch.serve(context.Background(), c, refusal)
 	}()
 }
 
-// serve runs the protocol on one socket until it closes.
-func (ch *Channel) serve(ctx context.Context, c *conn) {
+// serve runs the protocol on one socket until it closes. A socket refused before its
+// hello gets the refusal and is closed.
+func (ch *Channel) serve(ctx context.Context, c *conn, refusal error) {
 	ws := c.ws
 	ws.SetReadLimit(maxFrameHard)
 	ws.SetReadDeadline(time.Now().Add(helloWait))
@@ -104,8 +122,11 @@ func (ch *Channel) serve(ctx context.Context, c *conn) {
 
 	// Nothing but a valid hello is answered before the visitor is known.
 	var f *frame
-	data, err := ch.readFrame(c)
-	if err != nil {
+	var data []byte
+	var err error
+	if refusal != nil {
+		err = fatal{refusal}
+	} else if data, err = ch.readFrame(c); err != nil {
 		err = fatal{err}
 	} else {
 		err = ch.deep(func() (err error) {
@@ -147,7 +168,13 @@ func (ch *Channel) serve(ctx context.Context, c *conn) {
 	} else {
 		c.push(errorFrame(err, f))
 	}
-	c.closeWith(websocket.ClosePolicyViolation, crm.ErrorCode(err))
+	// A refusal for now (too many sockets or hellos) asks the widget to come back later;
+	// any other refusal is final.
+	code := websocket.ClosePolicyViolation
+	if crm.ErrorCode(err) == crm.ERATELIMITED {
+		code = websocket.CloseTryAgainLater
+	}
+	c.closeWith(code, crm.ErrorCode(err))
 	// Wait for the widget's close frame, as the closing handshake asks.
 	ws.SetReadDeadline(time.Now().Add(closeWait))
 	for {
@@ -233,6 +260,8 @@ func (ch *Channel) dispatch(ctx context.Context, c *conn, f *frame) error {
 		return ch.orderLookup(ctx, c, f)
 	case "my_orders":
 		return ch.myOrders(ctx, c)
+	case "csat_answer":
+		return ch.csatAnswer(ctx, c, f)
 	case "hello":
 		return crm.Errorf(crm.EINVALID, "hello was already sent")
 	}
@@ -247,7 +276,7 @@ func errorFrame(err error, f *frame) []byte {
 	if f != nil && f.Type == "message" && clientIDRe.MatchString(f.ClientID) {
 		e["client_id"] = f.ClientID
 	}
-	if f != nil && (f.Type == "order_lookup" || f.Type == "my_orders") {
+	if f != nil && (f.Type == "order_lookup" || f.Type == "my_orders" || f.Type == "csat_answer") {
 		e["for"] = f.Type
 	}
 	b, _ := json.Marshal(e)
@@ -255,9 +284,14 @@ func errorFrame(err error, f *frame) []byte {
 }
 
 // hello identifies the visitor, creating it when its token is unknown, sends the welcome
-// and attaches the socket to the visitor's conversation.
+// and attaches the socket to the visitor's conversation, followed by a csat frame when
+// the conversation waits for its rating. Every hello counts against the IP address's
+// limit before it costs anything. Returns forbidden, rate_limited or internal, all fatal.
 func (ch *Channel) hello(ctx context.Context, c *conn, f *frame) error {
 	s := c.s
+	if !ch.helloPerIP.allow(c.ip) {
+		return fatal{crm.Errorf(crm.ERATELIMITED, "too many chat connections from your network; try again in a minute")}
+	}
 	verified := ""
 	if id := f.Identity; id != nil && (id.Email != "" || id.Hash != "") {
 		email, err := channels.NormalizeIdentity(crm.IdentityEmail, id.Email, "")
@@ -292,11 +326,13 @@ func (ch *Channel) hello(ctx context.Context, c *conn, f *frame) error {
 			c.token = *f.VisitorToken
 		}
 	}
+	changed := false
 	switch {
 	case v == nil:
 	case verified != "" && v.EmailVerified && v.Email == verified:
 	case verified != "" && !v.EmailVerified && v.TicketID == 0:
 		v.Email, v.EmailVerified = verified, true // signed in before the first message
+		changed = true
 	case verified != "" || v.EmailVerified:
 		// Another signed-in shopper, a sign-in after an anonymous chat or a sign-out on
 		// a shared computer: the old conversation must not show, so start a new one.
@@ -320,21 +356,25 @@ func (ch *Channel) hello(ctx context.Context, c *conn, f *frame) error {
 			return fatal{err}
 		}
 	} else {
-		if name != "" {
-			v.Name = name
+		if name != "" && name != v.Name {
+			v.Name, changed = name, true
 		}
 		if claimed != "" && !v.EmailVerified && claimed != v.Email {
-			v.Email, newTicketNote = claimed, v.TicketID != 0
+			v.Email, newTicketNote, changed = claimed, v.TicketID != 0, true
 		}
-		if page != "" {
-			v.PageURL = page
+		if page != "" && page != v.PageURL {
+			v.PageURL, changed = page, true
 		}
-		if err := ch.visitors.UpdateChatVisitor(ctx, v); err != nil {
-			return fatal{err}
+		if changed || time.Since(v.LastSeenAt) >= lastSeenEvery {
+			if err := ch.visitors.UpdateChatVisitor(ctx, v); err != nil {
+				return fatal{err}
+			}
 		}
 	}
 	c.v = v
-	ch.hub.register(c, v.ID, v.TicketID)
+	if !ch.hub.register(c, v.ID, v.TicketID, ch.opt.Limits.SocketsPerVisitor) {
+		return fatal{crm.Errorf(crm.ERATELIMITED, "the chat is open in too many windows; close some and try again")}
+	}
 
 	var msgs []*crm.Message
 	if c.token != "" && !created {
@@ -356,10 +396,54 @@ func (ch *Channel) hello(ctx context.Context, c *conn, f *frame) error {
 		return fatal{fmt.Errorf("encode welcome: %w", err)}
 	}
 	c.release(b)
+	if !created && v.TicketID != 0 {
+		// A survey asked while the shopper was away is shown when they come back.
+		if _, err := ch.visitors.OpenChatSurvey(ctx, v.TicketID); err == nil {
+			c.push(csatFrame("csat", v.TicketID))
+		} else if crm.ErrorCode(err) != crm.ENOTFOUND {
+			ch.log.Warn("find open chat survey", "ticket", v.TicketID, "err", err)
+		}
+	}
 	if newTicketNote {
 		ch.note(ctx, v.TicketID, claimNote(v))
 	}
 	return warn
+}
+
+// csatFrame is {"type":typ,"ticket_id":ticketID}: "csat" asks the widget to show the
+// rating form, "csat_thanks" to thank the shopper instead.
+func csatFrame(typ string, ticketID int64) []byte {
+	b, _ := json.Marshal(map[string]any{"type": typ, "ticket_id": ticketID})
+	return b
+}
+
+// csatAnswer records the shopper's rating of the visitor's own current conversation and
+// answers csat_thanks. The ticket is the socket's, never one the widget names, so a
+// visitor can rate nothing but its own conversation. Returns invalid (rating, comment),
+// not_found (no conversation or no open survey) or rate_limited.
+func (ch *Channel) csatAnswer(ctx context.Context, c *conn, f *frame) error {
+	if f.Rating < 1 || f.Rating > 5 {
+		return crm.Errorf(crm.EINVALID, "rating must be a whole number from 1 to 5")
+	}
+	if !utf8.ValidString(f.Comment) {
+		return crm.Errorf(crm.EINVALID, "comment must be UTF-8")
+	}
+	comment := strings.TrimSpace(f.Comment)
+	if utf8.RuneCountInString(comment) > maxCSATComment {
+		return crm.Errorf(crm.EINVALID, "comments are limited to %d characters", maxCSATComment)
+	}
+	ticket := ch.hub.ticketOf(c)
+	if ticket == 0 {
+		return crm.Errorf(crm.ENOTFOUND, "there is no conversation to rate")
+	}
+	if !ch.msgPerUser.allow(c.v.ID) || !ch.msgPerIP.allow(c.ip) {
+		return crm.Errorf(crm.ERATELIMITED, "you are sending messages too fast; wait a moment")
+	}
+	if _, err := ch.store.AnswerCSAT(ctx, ticket, f.Rating, comment, crm.ChannelChat); err != nil {
+		return err
+	}
+	c.push(csatFrame("csat_thanks", ticket))
+	return nil
 }
 
 // validHash reports whether hash is hex(HMAC-SHA256(secret, email)), in constant time.
@@ -426,6 +510,10 @@ func (ch *Channel) message(ctx context.Context, c *conn, f *frame) error {
 	})
 	if err != nil {
 		return err
+	}
+	if err := ch.visitors.AttachChatUploads(ctx, v.ID, f.Attachments); err != nil {
+		// The message is stored; the uploads merely keep counting as pending for a day.
+		ch.log.Warn("mark chat uploads attached", "visitor", v.ID, "err", err)
 	}
 	if res.TicketID != ch.hub.ticketOf(c) {
 		ch.hub.moveVisitor(v.ID, res.TicketID)

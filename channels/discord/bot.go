@@ -145,6 +145,9 @@ func (b *bot) onReady(_ *discordgo.Session, r *discordgo.Ready) {
 		b.mu.Unlock()
 	}
 	b.c.setStatus(b, "connected", "")
+	// A fresh session means Discord will not replay what was sent while the bot was away
+	// (a resumed one does), so the worker catches up from the channels' history.
+	b.enqueue(backfillRequest{})
 }
 
 func (b *bot) onResumed(_ *discordgo.Session, _ *discordgo.Resumed) {
@@ -167,7 +170,8 @@ func (b *bot) enqueue(ev any) {
 	}
 }
 
-// work files queued events one at a time, in gateway order.
+// work files queued events one at a time, in gateway order. A back-fill runs in the
+// same line, so the history it files lands before the live events queued behind it.
 func (b *bot) work(ctx context.Context) {
 	for {
 		select {
@@ -181,6 +185,8 @@ func (b *bot) work(ctx context.Context) {
 				b.handleUpdate(ctx, ev.Message)
 			case *discordgo.MessageDelete:
 				b.handleDelete(ctx, ev.Message)
+			case backfillRequest:
+				b.backfill(ctx)
 			}
 		}
 	}

@@ -3,9 +3,11 @@ package discord
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,9 +17,9 @@ import (
 )
 
 // The fake Discord speaks the real wire format of the parts of Discord the bot uses: the
-// REST API (gateway discovery, users/@me, channels, messages, threads, DM channels) under
-// /api/v{n}/, the gateway WebSocket (Hello, Identify, Ready, Resume, heartbeats and
-// dispatches) and a CDN serving attachment files.
+// REST API (gateway discovery, users/@me, channels, channel history, messages, threads, DM
+// channels) under /api/v{n}/, the gateway WebSocket (Hello, Identify, Ready, Resume,
+// heartbeats and dispatches) and a CDN serving attachment files.
 
 const (
 	fakeBotID   = "100000000000000001"
@@ -31,6 +33,8 @@ type fakeChannel struct {
 	GuildID  string `json:"guild_id,omitempty"`
 	ParentID string `json:"parent_id,omitempty"`
 	Name     string `json:"name,omitempty"`
+	// LastMessageID is filled in from the history when the channel is read.
+	LastMessageID string `json:"last_message_id,omitempty"`
 }
 
 // fakePost is one accepted POST /channels/{id}/messages.
@@ -78,18 +82,23 @@ type fakeDiscord struct {
 	seq         int64
 	conn        *fakeConn
 	files       map[string][]byte
-	restUnknown int // REST requests to unknown routes
+	restUnknown int                         // REST requests to unknown routes
+	history     map[string][]map[string]any // channel id -> messages, oldest first
+	historyGets int                         // GET /channels/{id}/messages requests
+	down        bool                        // the gateway refuses connections
 }
 
 func newFakeDiscord(t *testing.T) *fakeDiscord {
 	f := &fakeDiscord{t: t, channels: map[string]fakeChannel{}, nonces: map[string]string{},
-		nextID: 900000000000000000, files: map[string][]byte{}}
+		nextID: 900000000000000000, files: map[string][]byte{},
+		history: map[string][]map[string]any{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /gateway", f.handleGatewayURL)
 	mux.HandleFunc("GET /gateway/bot", f.handleGatewayURL)
 	mux.HandleFunc("GET /users/@me", f.auth(f.handleMe))
 	mux.HandleFunc("POST /users/@me/channels", f.auth(f.handleOpenDM))
 	mux.HandleFunc("GET /channels/{id}", f.auth(f.handleChannel))
+	mux.HandleFunc("GET /channels/{id}/messages", f.auth(f.handleHistory))
 	mux.HandleFunc("POST /channels/{id}/messages", f.auth(f.handlePost))
 	mux.HandleFunc("POST /channels/{id}/messages/{mid}/threads", f.auth(f.handleThread))
 	mux.HandleFunc("GET /cdn/attachments/{name}", f.handleFile)
@@ -177,6 +186,9 @@ func (f *fakeDiscord) handleOpenDM(w http.ResponseWriter, r *http.Request) {
 func (f *fakeDiscord) handleChannel(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	ch, ok := f.channels[r.PathValue("id")]
+	if h := f.history[ch.ID]; len(h) > 0 {
+		ch.LastMessageID = h[len(h)-1]["id"].(string)
+	}
 	f.mu.Unlock()
 	if !ok {
 		apiErr(w, http.StatusNotFound, 10003, "Unknown Channel")
@@ -217,6 +229,9 @@ func (f *fakeDiscord) handlePost(w http.ResponseWriter, r *http.Request) {
 		msgID = f.id()
 		f.nonces[id+"|"+p.Nonce] = msgID
 		f.posts = append(f.posts, p)
+		f.history[id] = append(f.history[id], map[string]any{"id": msgID, "channel_id": id, "content": p.Content,
+			"type": 0, "timestamp": time.Now().UTC().Format(time.RFC3339Nano),
+			"author": map[string]any{"id": fakeBotID, "username": "parley-bot", "bot": true}})
 	}
 	writeJSON(w, map[string]any{"id": msgID, "channel_id": id, "content": p.Content, "type": 0,
 		"timestamp": time.Now().UTC().Format(time.RFC3339Nano),
@@ -264,12 +279,63 @@ func (f *fakeDiscord) handleFile(w http.ResponseWriter, r *http.Request) {
 	w.Write(data)
 }
 
+// handleHistory lists a channel's messages like Discord: newest first, at most limit
+// (default 50, at most 100); with after, the messages just after that id. Like Discord's
+// REST answers, they carry no guild_id.
+func (f *fakeDiscord) handleHistory(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			apiErr(w, http.StatusBadRequest, 50035, "Invalid Form Body")
+			return
+		}
+		limit = n
+	}
+	after := r.URL.Query().Get("after")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.historyGets++
+	if _, ok := f.channels[id]; !ok {
+		apiErr(w, http.StatusNotFound, 10003, "Unknown Channel")
+		return
+	}
+	var page []map[string]any
+	for _, m := range f.history[id] {
+		if after == "" || idLess(after, m["id"].(string)) {
+			page = append(page, m)
+		}
+	}
+	if after != "" && len(page) > limit {
+		page = page[:limit]
+	} else if len(page) > limit {
+		page = page[len(page)-limit:]
+	}
+	out := make([]map[string]any, 0, len(page))
+	for i := len(page) - 1; i >= 0; i-- {
+		m := maps.Clone(page[i])
+		delete(m, "guild_id")
+		out = append(out, m)
+	}
+	writeJSON(w, out)
+}
+
+func idLess(a, b string) bool { return len(a) < len(b) || (len(a) == len(b) && a < b) }
+
 var upgrader = websocket.Upgrader{}
 
 // handleGateway speaks the gateway protocol: Hello, then Identify -> READY or Resume ->
 // RESUMED (op 9 for an unknown session), heartbeats acknowledged. An Identify with the
 // bad token is closed with 4004 like Discord does.
 func (f *fakeDiscord) handleGateway(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	down := f.down
+	f.mu.Unlock()
+	if down {
+		http.Error(w, "gateway unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
@@ -372,6 +438,45 @@ func (f *fakeDiscord) drop() {
 	if c != nil {
 		c.ws.Close()
 	}
+}
+
+// post creates a customer's message in Discord: it joins the channel's history and, when
+// the bot is connected, is dispatched as MESSAGE_CREATE. A message without a guild is a
+// DM, whose channel the fake creates on first use.
+func (f *fakeDiscord) post(m map[string]any) {
+	f.t.Helper()
+	chID := m["channel_id"].(string)
+	f.mu.Lock()
+	if _, ok := f.channels[chID]; !ok && m["guild_id"] == nil {
+		f.channels[chID] = fakeChannel{ID: chID, Type: 1}
+	}
+	f.history[chID] = append(f.history[chID], m)
+	c := f.conn
+	f.mu.Unlock()
+	if c != nil {
+		f.dispatchOn(c, "MESSAGE_CREATE", m)
+	}
+}
+
+// setDown makes the gateway refuse (or accept again) new connections.
+func (f *fakeDiscord) setDown(down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = down
+}
+
+// expireSession forgets the gateway session, so that the next Resume is answered with
+// op 9 (invalid session) and the bot has to identify afresh, as after a long outage.
+func (f *fakeDiscord) expireSession() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sessionID = ""
+}
+
+func (f *fakeDiscord) counts() (identifies, resumes, historyGets int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.identifies, f.resumes, f.historyGets
 }
 
 func (f *fakeDiscord) live() bool {

@@ -86,16 +86,30 @@ func (b *bot) setParent(channelID, parentID string) {
 // handleCreate files a new message and, for a message in a support channel, opens the
 // Discord thread the conversation continues in.
 func (b *bot) handleCreate(ctx context.Context, m *discordgo.Message) {
-	if !b.fromCustomer(m) || (m.Type != discordgo.MessageTypeDefault && m.Type != discordgo.MessageTypeReply) {
+	if !b.accept(m) {
 		return
 	}
 	key, start, ok := b.place(ctx, m)
 	if !ok {
 		return
 	}
+	b.file(ctx, m, key, start)
+}
+
+// accept reports whether m is a customer's message of a kind that is filed: text,
+// attachments or a reply, not a system notice.
+func (b *bot) accept(m *discordgo.Message) bool {
+	return b.fromCustomer(m) && (m.Type == discordgo.MessageTypeDefault || m.Type == discordgo.MessageTypeReply)
+}
+
+// file files an accepted message under its thread key, opens the Discord thread of a
+// new support-channel conversation and remembers the channel for back-fill. Live
+// gateway events and back-filled history take this same path. It reports false when
+// the message could not be filed, so that back-fill stops before it.
+func (b *bot) file(ctx context.Context, m *discordgo.Message, key string, start bool) bool {
 	from, err := identityOf(m.Author.ID)
 	if err != nil {
-		return
+		return true // not a user Parley can file; nothing to retry
 	}
 	in := &crm.Inbound{InboxID: b.inboxID, Channel: crm.ChannelDiscord, ExternalID: m.ID, ThreadKey: key,
 		FromName: displayName(m.Author), From: []crm.Identity{from},
@@ -108,11 +122,22 @@ func (b *bot) handleCreate(ctx context.Context, m *discordgo.Message) {
 	}
 	res, err := b.ingest(ctx, in)
 	if err != nil {
-		return
+		return false
 	}
 	if start && !res.Duplicate {
 		b.startThread(ctx, m, res.TicketID, text)
 	}
+	switch {
+	case start:
+		// Discord gives a thread started from a message that message's id.
+		b.remember(ctx, m.ChannelID, kindSupport, m.ID)
+		b.remember(ctx, m.ID, kindThread, m.ID)
+	case strings.HasPrefix(key, dmKeyPrefix):
+		b.remember(ctx, m.ChannelID, kindDM, m.ID)
+	default:
+		b.remember(ctx, m.ChannelID, kindThread, m.ID)
+	}
+	return true
 }
 
 // startThread opens a public thread from a support-channel message, named after the

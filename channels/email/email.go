@@ -40,8 +40,13 @@ type Channel struct {
 	// PollInterval is how often a mailbox without IDLE is checked. Default 30 seconds.
 	PollInterval time.Duration
 	// IdleRefresh is how long an IDLE runs before the mailbox is checked anyway, which
-	// also catches servers that drop IDLE notifications silently. Default 10 minutes.
+	// also catches servers that drop IDLE notifications silently. Default 10 minutes, at
+	// most 25 (RFC 2177: servers may log a client out after 29 idle minutes).
 	IdleRefresh time.Duration
+	// CommandTimeout is how long the fetcher waits for an IMAP server that sends
+	// nothing while it owes an answer. Then the connection is closed, the inbox status
+	// shows the error, and the fetcher reconnects with backoff. Default 2 minutes.
+	CommandTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait before reconnecting after an error.
 	MinBackoff, MaxBackoff time.Duration
 	// DialTimeout bounds connecting and logging in. Default 30 seconds.
@@ -84,6 +89,10 @@ func (c *Channel) setDefaults() {
 	if c.IdleRefresh <= 0 {
 		c.IdleRefresh = 10 * time.Minute
 	}
+	c.IdleRefresh = min(c.IdleRefresh, 25*time.Minute)
+	if c.CommandTimeout <= 0 {
+		c.CommandTimeout = 2 * time.Minute
+	}
 	if c.MinBackoff <= 0 {
 		c.MinBackoff = time.Second
 	}
@@ -112,6 +121,10 @@ type Config struct {
 	SMTPPassword string
 	ReplySecret  string // signs the ticket token of reply-to addresses
 	MarkSeen     bool   // set \Seen on fetched mail once it is committed
+	// TrustedAuthservID is the name the receiving mail server writes into the
+	// Authentication-Results headers it adds (for Gmail "mx.google.com"). Only its
+	// headers are believed; when empty, the topmost header is.
+	TrustedAuthservID string
 }
 
 // Domain returns the domain of the inbox address.
@@ -142,7 +155,7 @@ func ConfigOf(in *crm.Inbox) *Config {
 		IMAPUsername: s("imap_username"), IMAPPassword: sec("imap_password"), IMAPMailbox: s("imap_mailbox"),
 		SMTPHost: s("smtp_host"), SMTPPort: intOf(in.Config["smtp_port"]), SMTPSecurity: strings.ToLower(s("smtp_security")),
 		SMTPUsername: s("smtp_username"), SMTPPassword: sec("smtp_password"),
-		ReplySecret: sec("reply_secret"), MarkSeen: b,
+		ReplySecret: sec("reply_secret"), MarkSeen: b, TrustedAuthservID: s("trusted_authserv_id"),
 	}
 	if cfg.FromName == "" {
 		cfg.FromName = in.Name
@@ -270,6 +283,16 @@ func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 	} else if len(mb) > 200 || strings.ContainsAny(mb, "\r\n\x00") {
 		return crm.Errorf(crm.EINVALID, "config.imap_mailbox is not a mailbox name")
 	}
+	if v, ok := in.Config["trusted_authserv_id"]; ok {
+		id, isString := v.(string)
+		id = strings.TrimSpace(id)
+		if !isString || len(id) > maxAuthServIDLen || strings.ContainsFunc(id, func(r rune) bool {
+			return r <= ' ' || r >= 0x7f || strings.ContainsRune(`;()"\`, r)
+		}) {
+			return crm.Errorf(crm.EINVALID, "config.trusted_authserv_id must be the receiving mail server's name, such as mx.google.com")
+		}
+		in.Config["trusted_authserv_id"] = id
+	}
 	if v, ok := in.Config["mark_seen"]; ok {
 		if _, ok := v.(bool); !ok {
 			return crm.Errorf(crm.EINVALID, "config.mark_seen must be true or false")
@@ -298,6 +321,8 @@ func (c *Channel) InboxStatus(inboxID int64) *channels.InboxStatus {
 	return &cp
 }
 
+// setStatus records the state of an inbox's IMAP connection. While it reconnects
+// ("connecting") the error that ended the last session stays visible.
 func (c *Channel) setStatus(inboxID int64, state string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -308,6 +333,8 @@ func (c *Channel) setStatus(inboxID int64, state string, err error) {
 	ns := &channels.InboxStatus{State: state, Since: time.Now().UTC()}
 	if err != nil {
 		ns.LastError = err.Error()
+	} else if s != nil && state == "connecting" {
+		ns.LastError = s.LastError
 	}
 	c.status[inboxID] = ns
 }

@@ -168,7 +168,11 @@ type fetcher struct {
 	key    string
 	cancel context.CancelFunc
 	done   chan struct{}
+	guard  *stallGuard // the watchdog of the current session's connection
 }
+
+// expect starts the watch for the answer to the next IMAP command.
+func (f *fetcher) expect() { f.guard.expect(f.c.CommandTimeout) }
 
 // run keeps a session open, reconnecting with exponential backoff after errors.
 func (f *fetcher) run(ctx context.Context) {
@@ -208,18 +212,20 @@ func (c *Channel) tlsConfig(host string) *tls.Config {
 	return cfg
 }
 
-// dialIMAP connects and logs in to the inbox's IMAP server.
-func (c *Channel) dialIMAP(ctx context.Context, cfg *Config, opts *imapclient.Options) (*imapclient.Client, error) {
+// dialIMAP connects and logs in to the inbox's IMAP server. The connection is watched
+// by the returned guard: until login is done the server has DialTimeout to answer.
+func (c *Channel) dialIMAP(ctx context.Context, cfg *Config, opts *imapclient.Options) (*imapclient.Client, *stallGuard, error) {
 	c.defaults()
 	addr := net.JoinHostPort(cfg.IMAPHost, strconv.Itoa(cfg.IMAPPort))
 	dctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
 	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", addr)
+	raw, err := (&net.Dialer{}).DialContext(dctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("connect to imap server: %w", err)
+		return nil, nil, fmt.Errorf("connect to imap server: %w", err)
 	}
-	// Until login is done, a stalled server must not hold the fetcher.
-	conn.SetDeadline(time.Now().Add(c.DialTimeout))
+	guard := newStallGuard(raw)
+	guard.expect(c.DialTimeout)
+	var conn net.Conn = guard
 	opts.TLSConfig = c.tlsConfig(cfg.IMAPHost)
 	var client *imapclient.Client
 	switch cfg.IMAPSecurity {
@@ -227,21 +233,22 @@ func (c *Channel) dialIMAP(ctx context.Context, cfg *Config, opts *imapclient.Op
 		client = imapclient.New(tls.Client(conn, opts.TLSConfig), opts)
 	case SecurityStartTLS:
 		if client, err = imapclient.NewStartTLS(conn, opts); err != nil {
-			return nil, fmt.Errorf("imap starttls: %w", err)
+			guard.Close()
+			return nil, nil, guard.explain(fmt.Errorf("imap starttls: %w", err))
 		}
 	default:
 		client = imapclient.New(conn, opts)
 	}
 	if err := client.WaitGreeting(); err != nil {
 		client.Close()
-		return nil, fmt.Errorf("imap greeting: %w", err)
+		return nil, nil, guard.explain(fmt.Errorf("imap greeting: %w", err))
 	}
 	if err := client.Login(cfg.IMAPUsername, cfg.IMAPPassword).Wait(); err != nil {
 		client.Close()
-		return nil, fmt.Errorf("imap login as %s: %w", cfg.IMAPUsername, err)
+		return nil, nil, guard.explain(fmt.Errorf("imap login as %s: %w", cfg.IMAPUsername, err))
 	}
-	conn.SetDeadline(time.Time{})
-	return client, nil
+	guard.expect(0)
+	return client, guard, nil
 }
 
 // session connects, catches up with the mailbox and then waits for new mail with IDLE,
@@ -259,42 +266,61 @@ func (f *fetcher) session(ctx context.Context) (connected bool, err error) {
 			}
 		},
 	}}
-	client, err := c.dialIMAP(ctx, cfg, opts)
+	client, guard, err := c.dialIMAP(ctx, cfg, opts)
 	if err != nil {
 		return false, err
 	}
 	defer client.Close()
 	stop := context.AfterFunc(ctx, func() { client.Close() })
 	defer stop()
+	f.guard = guard
+	return true, guard.explain(f.serve(ctx, client, news))
+}
 
+// serve catches up with the mailbox and then waits for new mail with IDLE, or polls,
+// until an error or ctx ends it. Every command runs under the stall watch.
+func (f *fetcher) serve(ctx context.Context, client *imapclient.Client, news <-chan struct{}) error {
+	c, cfg := f.c, f.cfg
+	f.expect()
 	sel, err := client.Select(cfg.IMAPMailbox, nil).Wait()
 	if err != nil {
-		return true, fmt.Errorf("select %s: %w", cfg.IMAPMailbox, err)
+		return fmt.Errorf("select %s: %w", cfg.IMAPMailbox, err)
 	}
 	c.setStatus(f.inbox.ID, "connected", nil)
 	idle := client.Caps().Has(imap.CapIdle)
 	c.logger.Info("imap connected", "inbox", f.inbox.ID, "mailbox", cfg.IMAPMailbox, "idle", idle)
 	for {
 		if err := f.sync(ctx, client, sel.UIDValidity); err != nil {
-			return true, err
+			return err
 		}
 		if !idle {
+			f.guard.expect(0) // no command is out while the poll waits
 			t := time.NewTimer(c.PollInterval)
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return true, nil
+				return nil
 			case <-t.C:
 			case <-client.Closed():
 				t.Stop()
-				return true, errors.New("imap connection closed")
+				return errors.New("imap connection closed")
 			}
 			continue
 		}
+		// Mail that arrived while the sync filed and saved the checkpoint may wait in the
+		// server's queue: some servers (go-imap's own among them) send queued news only
+		// after a command, not when IDLE starts. A NOOP right before IDLE collects it.
+		f.expect()
+		if err := client.Noop().Wait(); err != nil {
+			return fmt.Errorf("noop: %w", err)
+		}
 		cmd, err := client.Idle()
 		if err != nil {
-			return true, fmt.Errorf("idle: %w", err)
+			return fmt.Errorf("idle: %w", err)
 		}
+		// The server may rightly say nothing until the refresh; the watch still bounds the
+		// wait, in case the refresh itself is lost.
+		f.guard.expect(c.IdleRefresh + c.CommandTimeout)
 		t := time.NewTimer(c.IdleRefresh)
 		select {
 		case <-news:
@@ -304,13 +330,14 @@ func (f *fetcher) session(ctx context.Context) (connected bool, err error) {
 		}
 		t.Stop()
 		if ctx.Err() != nil {
-			return true, nil
+			return nil
 		}
+		f.expect()
 		if err := cmd.Close(); err != nil {
-			return true, fmt.Errorf("stop idle: %w", err)
+			return fmt.Errorf("stop idle: %w", err)
 		}
 		if err := cmd.Wait(); err != nil {
-			return true, fmt.Errorf("idle: %w", err)
+			return fmt.Errorf("idle: %w", err)
 		}
 	}
 }
@@ -354,6 +381,7 @@ func (f *fetcher) sync(ctx context.Context, client *imapclient.Client, validity 
 		}
 		cp = crm.MailCheckpoint{Mailbox: f.cfg.IMAPMailbox, UIDValidity: validity}
 	}
+	f.expect()
 	data, err := client.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{{{Start: imap.UID(cp.LastUID + 1), Stop: 0}}}}, nil).Wait()
 	if err != nil {
 		return fmt.Errorf("search new mail: %w", err)
@@ -396,6 +424,7 @@ func (f *fetcher) sync(ctx context.Context, client *imapclient.Client, validity 
 func (f *fetcher) fetchChunk(ctx context.Context, client *imapclient.Client, chunk []imap.UID, resync bool) (imap.UID, error) {
 	c := f.c
 	// First the envelopes: sizes, and on a re-sync the Message-IDs the store knows.
+	f.expect()
 	bufs, err := client.Fetch(imap.UIDSetNum(chunk...), &imap.FetchOptions{UID: true, Envelope: true, RFC822Size: true}).Collect()
 	if err != nil {
 		return 0, fmt.Errorf("fetch envelopes: %w", err)
@@ -441,6 +470,7 @@ func (f *fetcher) fetchChunk(ctx context.Context, client *imapclient.Client, chu
 		last = u
 	}
 	if f.cfg.MarkSeen && len(fetched) > 0 {
+		f.expect()
 		if err := client.Store(imap.UIDSetNum(fetched...), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true,
 			Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
 			c.logger.Warn("mark seen", "inbox", f.inbox.ID, "err", err)
@@ -467,6 +497,7 @@ func (f *fetcher) known(ctx context.Context, messageID string) bool {
 func (f *fetcher) fetchBodies(ctx context.Context, client *imapclient.Client, uids []imap.UID, section *imap.FetchItemBodySection,
 	note string) ([]imap.UID, error) {
 	c := f.c
+	f.expect()
 	cmd := client.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, InternalDate: true,
 		BodySection: []*imap.FetchItemBodySection{section}})
 	defer cmd.Close()
@@ -497,6 +528,7 @@ func (f *fetcher) fetchBodies(ctx context.Context, client *imapclient.Client, ui
 				var d *Delivery
 				d, derr = c.deliver(ctx, f.inbox, it.Literal, date, note)
 				delivered = derr == nil
+				f.expect() // filing took local time; the server's wait starts now
 				if d != nil && d.Ignored != "" {
 					c.logger.Info("mail ignored", "inbox", f.inbox.ID, "reason", d.Ignored)
 				}
@@ -521,15 +553,16 @@ func (c *Channel) TestInbox(ctx context.Context, in *crm.Inbox) error {
 	cfg := ConfigOf(in)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	client, err := c.dialIMAP(ctx, cfg, &imapclient.Options{})
+	client, guard, err := c.dialIMAP(ctx, cfg, &imapclient.Options{})
 	if err != nil {
 		return err
 	}
 	defer client.Close()
 	stop := context.AfterFunc(ctx, func() { client.Close() })
 	defer stop()
+	guard.expect(c.CommandTimeout)
 	if _, err := client.Select(cfg.IMAPMailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
-		return fmt.Errorf("open mailbox %s: %w", cfg.IMAPMailbox, err)
+		return guard.explain(fmt.Errorf("open mailbox %s: %w", cfg.IMAPMailbox, err))
 	}
 	client.Logout().Wait()
 	sc, err := c.dialSMTP(ctx, cfg)

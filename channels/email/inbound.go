@@ -151,7 +151,13 @@ func (c *Channel) inbound(ctx context.Context, inbox *crm.Inbox, cfg *Config, p 
 
 	// Threading, strongest first: the signed reply-to address, then the Message-IDs
 	// the store knows (References), then a subject token of the ticket's own customer.
+	// A mail that failed the sender checks may be forged: the reply-to address and the
+	// subject token would let it join a customer's ticket, so it gets neither.
+	failed := senderCheckFailure(p.AuthResults, cfg.TrustedAuthservID)
 	for _, addr := range p.Recipients {
+		if failed != "" {
+			break
+		}
 		if id := TicketOfAddress(cfg.Address, cfg.ReplySecret, addr); id != 0 {
 			in.TicketID = id
 			break
@@ -166,7 +172,7 @@ func (c *Channel) inbound(ctx context.Context, inbox *crm.Inbox, cfg *Config, p 
 		if err != nil {
 			return nil, nil, err
 		}
-		if !known {
+		if !known && failed == "" {
 			if in.TicketID, err = c.subjectTicket(ctx, inbox, p.Subject, from); err != nil {
 				return nil, nil, err
 			}
@@ -181,6 +187,13 @@ func (c *Channel) inbound(ctx context.Context, inbox *crm.Inbox, cfg *Config, p 
 	in.Text = reply
 	if in.Text == "" && len(p.Attachments) == 0 && p.Bounce == nil {
 		in.Text = "(empty message)"
+	}
+	if failed != "" {
+		line := unverifiedLine + " (" + failed + ")"
+		in.Text = strings.TrimSpace(line + "\n\n" + in.Text)
+		if in.HTML != "" {
+			in.HTML = "<p><strong>" + html.EscapeString(line) + "</strong></p>" + in.HTML
+		}
 	}
 
 	for _, a := range p.Attachments {

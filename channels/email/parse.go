@@ -62,7 +62,8 @@ type Parsed struct {
 	Attachments []Attachment
 	Notes       []string // what was dropped or could not be read, for the agent
 	AutoReply   bool
-	Bounce      *Bounce // set for delivery status notifications
+	Bounce      *Bounce  // set for delivery status notifications
+	AuthResults []string // Authentication-Results values, topmost first
 }
 
 type parser struct {
@@ -197,6 +198,12 @@ func (p *parser) header(h mail.Header) {
 		for _, f := range h.Header.Values(key) {
 			out.Recipients = append(out.Recipients, addressesOf(f, maxAddresses-len(out.Recipients))...)
 		}
+	}
+	for _, v := range h.Header.Values("Authentication-Results") {
+		if len(out.AuthResults) == maxAuthResults {
+			break
+		}
+		out.AuthResults = append(out.AuthResults, v)
 	}
 	if t, err := h.Date(); err == nil && t.Year() > 1970 {
 		out.Date = t.UTC()

@@ -31,6 +31,7 @@ import (
 	"parley/crm"
 	"parley/crm/sqlite"
 	"parley/demo"
+	"parley/reports"
 	"parley/server"
 )
 
@@ -42,6 +43,7 @@ commands:
   agent add              create an agent (--email, --name, --role); password from stdin
   token create           print a new API token for an agent (--email)
   backup FILE            write a consistent copy of the database to FILE
+  orders import FILE     import orders from CSV or NDJSON (--source NAME, --format csv|ndjson)
 
 every command takes --data DIR (env PARLEY_DATA, default ./data)
 `
@@ -75,6 +77,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return tokenCreate(ctx, args, stdout)
 	case "backup":
 		return backup(ctx, args, stdout)
+	case "orders":
+		return ordersCmd(ctx, args, stdout, os.Stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -163,6 +167,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		go func() { defer workers.Done(); run(ctx) }()
 	}
 	goRun(func(ctx context.Context) { srv.Run(ctx) }) // the WebSocket hub
+	rep := reports.New(db, bus, reports.Options{PublicURL: *publicURL, Logger: slog.Default()})
+	goRun(func(ctx context.Context) { rep.Run(ctx) }) // reports, SLA warnings, CSAT surveys
 
 	registry.Register(crm.KindAPI, channels.APIConnector)
 	mail := email.New(db, bus, slog.Default())

@@ -59,6 +59,16 @@ func (db *DB) blobPath(sum string) string {
 // writeBlob stores data once under its SHA-256 and returns the hex digest. It writes a
 // temporary file and renames it, so a reader never sees a partial file and a second
 // write of the same content changes nothing.
+//
+// The file is synced before the rename and before the message row that points to it
+// is written, so that no crash, of the process or of the machine, leaves a row that
+// points to a missing or torn file. The sync is the caller's, made before its unit of
+// work joins the group commit: concurrent callers sync at the same time, which the file
+// system serves together, and the single writer never waits on a disk flush. Deferring
+// the syncs to one round before each commit would not save flushes (there is one per
+// new file either way), would stall every writer behind the slowest disk, and would
+// give a lone caller, like an email fetcher, nothing. Content already stored costs no
+// write and no sync: a file under its final name was synced before it got that name.
 func (db *DB) writeBlob(data []byte) (string, error) {
 	h := sha256.Sum256(data)
 	sum := hex.EncodeToString(h[:])
@@ -67,10 +77,14 @@ func (db *DB) writeBlob(data []byte) (string, error) {
 		return sum, nil
 	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("create attachment dir: %w", err)
-	}
 	f, err := os.CreateTemp(dir, ".tmp-*")
+	if errors.Is(err, os.ErrNotExist) {
+		// The first file of its shard: create the directory only then.
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", fmt.Errorf("create attachment dir: %w", err)
+		}
+		f, err = os.CreateTemp(dir, ".tmp-*")
+	}
 	if err != nil {
 		return "", fmt.Errorf("create attachment: %w", err)
 	}

@@ -2,7 +2,15 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -147,9 +155,23 @@ func (db *DB) ChatMessages(ctx context.Context, v *crm.ChatVisitor, limit int) (
 	return msgs, nil
 }
 
-// SaveChatUpload stores an upload of a visitor. Returns invalid or too_large.
-func (db *DB) SaveChatUpload(ctx context.Context, u *crm.ChatUpload) error {
-	if u == nil || u.ID == "" || u.VisitorID == "" {
+// uploadIDRe is what an upload id may be: it names a file.
+var uploadIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// uploadPath is the file of a pending upload. Pending uploads live apart from the
+// content-addressed attachment files: they are deleted after a day, and deleting a
+// shared content-addressed file could race with a message that stores the same bytes.
+func (db *DB) uploadPath(id string) string {
+	return filepath.Join(db.opt.DataDir, "chat-uploads", id)
+}
+
+// SaveChatUpload stores an upload of a visitor: its bytes in a file of its own, synced
+// before the row is committed, and its metadata in chat_uploads. The write transaction
+// only checks the caps and inserts one small row, so a large upload never holds up the
+// single writer. Returns invalid, too_large (the file, or the visitor's pending bytes
+// over limits.PerVisitor) or rate_limited (everyone's pending bytes over limits.Total).
+func (db *DB) SaveChatUpload(ctx context.Context, u *crm.ChatUpload, limits crm.ChatUploadLimits) error {
+	if u == nil || !uploadIDRe.MatchString(u.ID) || u.VisitorID == "" {
 		return crm.Errorf(crm.EINVALID, "upload id and visitor required")
 	}
 	if len(u.Data) == 0 {
@@ -157,43 +179,210 @@ func (db *DB) SaveChatUpload(ctx context.Context, u *crm.ChatUpload) error {
 	} else if len(u.Data) > maxChatUpload {
 		return crm.Errorf(crm.ETOOLARGE, "upload is larger than %d MiB", maxChatUpload>>20)
 	}
-	return db.update(ctx, func(tx *Tx) error {
+	u.Size = int64(len(u.Data))
+	sum := sha256.Sum256(u.Data)
+	path := db.uploadPath(u.ID)
+	if err := writeFileSynced(path, u.Data); err != nil {
+		return err
+	}
+	err := db.update(ctx, func(tx *Tx) error {
+		var mine, all int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(size), 0) FROM chat_uploads
+			WHERE visitor_id = ? AND attached_at IS NULL`, u.VisitorID).Scan(&mine); err != nil {
+			return fmt.Errorf("sum pending uploads of visitor: %w", err)
+		}
+		if limits.PerVisitor > 0 && mine+u.Size > limits.PerVisitor {
+			return crm.Errorf(crm.ETOOLARGE, "you have %d MiB of files waiting to be sent; send them or wait a day",
+				mine>>20)
+		}
+		if limits.Total > 0 {
+			if err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(size), 0) FROM chat_uploads
+				WHERE attached_at IS NULL`).Scan(&all); err != nil {
+				return fmt.Errorf("sum pending uploads: %w", err)
+			}
+			if all+u.Size > limits.Total {
+				return crm.Errorf(crm.ERATELIMITED, "too many files are waiting to be sent; please try again later")
+			}
+		}
 		u.CreatedAt = fromMS(ms(tx.now))
-		_, err := tx.ExecContext(ctx, `INSERT INTO chat_uploads (id, inbox_id, visitor_id, filename, content_type, data, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, u.ID, u.InboxID, u.VisitorID, attachmentName(u.Filename), u.ContentType, u.Data, ms(tx.now))
+		_, err := tx.ExecContext(ctx, `INSERT INTO chat_uploads (id, inbox_id, visitor_id, filename, content_type,
+			size, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.InboxID, u.VisitorID,
+			attachmentName(u.Filename), u.ContentType, u.Size, hex.EncodeToString(sum[:]), ms(tx.now))
 		if err != nil {
 			return fmt.Errorf("insert chat upload: %w", err)
 		}
 		return nil
 	})
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
 }
 
-// ChatUpload returns an upload of the visitor. Returns not_found.
-func (db *DB) ChatUpload(ctx context.Context, visitorID, id string) (*crm.ChatUpload, error) {
+// writeFileSynced writes data to path through a synced temporary file and a rename, so
+// that a committed row never points to a torn file.
+func writeFileSynced(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create upload dir: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create upload: %w", err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write upload: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("rename upload: %w", err)
+	}
+	return nil
+}
+
+// chatUploadRow returns an upload's row and whether a message used it.
+func (db *DB) chatUploadRow(ctx context.Context, visitorID, id string) (*crm.ChatUpload, string, bool, error) {
 	var u crm.ChatUpload
+	var sum string
 	var created int64
-	err := db.rdb.QueryRowContext(ctx, `SELECT id, inbox_id, visitor_id, filename, content_type, data, created_at
-		FROM chat_uploads WHERE id = ? AND visitor_id = ?`, id, visitorID).Scan(&u.ID, &u.InboxID, &u.VisitorID,
-		&u.Filename, &u.ContentType, &u.Data, &created)
+	var attached sql.NullInt64
+	err := db.rdb.QueryRowContext(ctx, `SELECT id, inbox_id, visitor_id, filename, content_type, size, sha256,
+		attached_at, created_at FROM chat_uploads WHERE id = ? AND visitor_id = ?`, id, visitorID).Scan(&u.ID,
+		&u.InboxID, &u.VisitorID, &u.Filename, &u.ContentType, &u.Size, &sum, &attached, &created)
 	if isNoRows(err) {
-		return nil, crm.Errorf(crm.ENOTFOUND, "upload %q not found", id)
+		return nil, "", false, crm.Errorf(crm.ENOTFOUND, "upload %q not found", cutRunes(id, 64))
 	} else if err != nil {
-		return nil, fmt.Errorf("find chat upload: %w", err)
+		return nil, "", false, fmt.Errorf("find chat upload: %w", err)
 	}
 	u.CreatedAt = fromMS(created)
-	return &u, nil
+	return &u, sum, attached.Valid, nil
 }
 
-// DeleteChatUploads removes the uploads created before t and reports how many.
+// ChatUpload returns an upload of the visitor with its content: from its own file while
+// pending, from the attachment files once a message used it (a resent message reads it
+// again). Returns not_found.
+func (db *DB) ChatUpload(ctx context.Context, visitorID, id string) (*crm.ChatUpload, error) {
+	for try := 0; ; try++ {
+		u, sum, attached, err := db.chatUploadRow(ctx, visitorID, id)
+		if err != nil {
+			return nil, err
+		}
+		path := db.uploadPath(u.ID)
+		if attached {
+			path = db.blobPath(sum)
+		}
+		u.Data, err = os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) && !attached && try == 0 {
+			continue // another message attached it meanwhile and removed the pending file
+		} else if errors.Is(err, os.ErrNotExist) {
+			return nil, crm.Errorf(crm.ENOTFOUND, "upload %q not found", id)
+		} else if err != nil {
+			return nil, fmt.Errorf("read chat upload: %w", err)
+		}
+		return u, nil
+	}
+}
+
+// AttachChatUploads records that a message used the visitor's uploads: they stop
+// counting as pending, and their own files go, since the message's attachment files
+// hold the same bytes now.
+func (db *DB) AttachChatUploads(ctx context.Context, visitorID string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return fmt.Errorf("marshal upload ids: %w", err)
+	}
+	var done []string
+	err = db.update(ctx, func(tx *Tx) error {
+		done = done[:0]
+		rows, err := tx.QueryContext(ctx, `UPDATE chat_uploads SET attached_at = ? WHERE visitor_id = ?
+			AND attached_at IS NULL AND id IN (SELECT value FROM json_each(?)) RETURNING id`, ms(tx.now), visitorID, string(list))
+		if err != nil {
+			return fmt.Errorf("attach chat uploads: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("scan attached upload: %w", err)
+			}
+			done = append(done, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range done {
+		if uploadIDRe.MatchString(id) {
+			os.Remove(db.uploadPath(id))
+		}
+	}
+	return nil
+}
+
+// DeleteChatUploads removes the uploads created before t and their files, and any file
+// of the upload directory older than t that no row points to any more (left by a crash
+// or by a deleted inbox or visitor). It reports how many rows it removed.
 func (db *DB) DeleteChatUploads(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
+	var ids []string
 	err := db.update(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM chat_uploads WHERE created_at < ?`, ms(before))
+		ids = ids[:0]
+		rows, err := tx.QueryContext(ctx, `DELETE FROM chat_uploads WHERE created_at < ? RETURNING id`, ms(before))
 		if err != nil {
 			return fmt.Errorf("delete chat uploads: %w", err)
 		}
-		n, _ = res.RowsAffected()
-		return nil
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("scan deleted upload: %w", err)
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if uploadIDRe.MatchString(id) {
+			os.Remove(db.uploadPath(id))
+		}
+	}
+	dir := filepath.Dir(db.uploadPath("x"))
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return int64(len(ids)), fmt.Errorf("list chat uploads: %w", err)
+	}
+	for _, e := range entries {
+		// No row older than before is left, so an older file is an orphan; the minute
+		// spares a file written just before its row.
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() && info.ModTime().Before(before.Add(-time.Minute)) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	return int64(len(ids)), nil
+}
+
+// OpenChatSurvey returns the unanswered, unexpired survey of a chat ticket that the
+// widget should show. Returns not_found.
+func (db *DB) OpenChatSurvey(ctx context.Context, ticketID int64) (*crm.CSATSurvey, error) {
+	v, err := findSurvey(ctx, db.rdb, `c.ticket_id = ? AND c.channel = 'chat' AND c.status = 'sent'
+		AND c.answered_at IS NULL AND c.expires_at >= ?`, ticketID, ms(db.now()))
+	if err != nil {
+		return nil, err
+	} else if v == nil {
+		return nil, crm.Errorf(crm.ENOTFOUND, "ticket %d has no open survey", ticketID)
+	}
+	return v, nil
 }

@@ -136,9 +136,13 @@ func customerOf(ctx context.Context, q queryer, id crm.Identity) (int64, error) 
 }
 
 // customerByIdentities returns the first customer owning one of ids, or a new one named
-// name. Identities that belong to nobody are added to it and an empty name is filled.
-// It reports whether the customer was created or changed. The identities must be valid.
-func (tx *Tx) customerByIdentities(ctx context.Context, name string, ids []crm.Identity) (*crm.Customer, bool, error) {
+// name with all of ids, and fills an empty name. link says whether identities that belong
+// to nobody are added to an existing customer: only when the caller vouches that they are
+// the same person (one message from an authenticated source carrying both). Otherwise a
+// stranger's guest checkout with a customer's email and the stranger's phone would file
+// the stranger's texts under that customer. It reports whether the customer was created
+// or changed. The identities must be valid.
+func (tx *Tx) customerByIdentities(ctx context.Context, name string, ids []crm.Identity, link bool) (*crm.Customer, bool, error) {
 	var cid int64
 	owned := make([]bool, len(ids))
 	for i, id := range ids {
@@ -151,7 +155,7 @@ func (tx *Tx) customerByIdentities(ctx context.Context, name string, ids []crm.I
 			cid = c
 		}
 	}
-	changed := false
+	changed, existed := false, cid != 0
 	if cid == 0 {
 		res, err := tx.ExecContext(ctx, `INSERT INTO customers (name, created_at, updated_at) VALUES (?, ?, ?)`,
 			name, ms(tx.now), ms(tx.now))
@@ -171,7 +175,7 @@ func (tx *Tx) customerByIdentities(ctx context.Context, name string, ids []crm.I
 		}
 	}
 	for i, id := range ids {
-		if owned[i] {
+		if owned[i] || (existed && !link) {
 			continue
 		}
 		// OR IGNORE: the same identity may be listed twice.
@@ -615,4 +619,28 @@ func (db *DB) Timeline(ctx context.Context, customerID int64, p crm.Page) ([]*cr
 		items = append(items, item)
 	}
 	return items, next, nil
+}
+
+// ownersVisible returns conflict when one of ids belongs to a customer that the agent in
+// ctx may not see, so that opening a ticket by hand cannot attach to, and reveal, a
+// customer of another inbox.
+func (tx *Tx) ownersVisible(ctx context.Context, ids []crm.Identity) error {
+	vis, args := customerFilter(ctx)
+	if vis == "1" {
+		return nil
+	}
+	for _, id := range ids {
+		cid, err := customerOf(ctx, tx, id)
+		if err != nil || cid == 0 {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM customers c WHERE c.id = ? AND `+vis,
+			append([]any{cid}, args...)...).Scan(&n); err != nil {
+			return fmt.Errorf("check customer visibility: %w", err)
+		} else if n == 0 {
+			return crm.Errorf(crm.ECONFLICT, "%s belongs to a customer of an inbox you are not in; ask a manager", id.Address)
+		}
+	}
+	return nil
 }

@@ -65,26 +65,35 @@ func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, e
 	if err := checkInbound(in); err != nil {
 		return nil, err
 	}
-	inbox, err := db.findInbox(ctx, db.rdb, in.InboxID)
-	if err != nil {
-		return nil, err
-	}
-	channel := in.Channel
-	if channel == "" {
-		channel = channelOfInbox[inbox.Kind]
-	}
 	sums := make([]string, len(in.Attachments))
-	for i, a := range in.Attachments {
-		if sums[i], err = db.writeBlob(a.Data); err != nil {
+	if len(in.Attachments) > 0 {
+		// Checked here too, so that a message to no inbox leaves no files behind.
+		if _, err := inboxKind(ctx, db.rdb, in.InboxID); err != nil {
 			return nil, err
+		}
+		for i, a := range in.Attachments {
+			var err error
+			if sums[i], err = db.writeBlob(a.Data); err != nil {
+				return nil, err
+			}
 		}
 	}
 	name := cutRunes(strings.TrimSpace(in.FromName), 200)
 
 	var res *crm.IngestResult
-	err = db.update(ctx, func(tx *Tx) error {
+	err := db.update(ctx, func(tx *Tx) error {
+		// The inbox is read here rather than before, with its config and secrets: this
+		// is one cached statement in a transaction that runs anyway.
+		kind, err := inboxKind(ctx, tx, in.InboxID)
+		if err != nil {
+			return err
+		}
+		channel := in.Channel
+		if channel == "" {
+			channel = channelOfInbox[kind]
+		}
 		var r crm.IngestResult
-		err := tx.QueryRowContext(ctx, `SELECT m.id, m.ticket_id, t.customer_id FROM messages m
+		err = tx.QueryRowContext(ctx, `SELECT m.id, m.ticket_id, t.customer_id FROM messages m
 			JOIN tickets t ON t.id = m.ticket_id WHERE m.inbox_id = ? AND m.external_id = ?`,
 			in.InboxID, in.ExternalID).Scan(&r.MessageID, &r.TicketID, &r.CustomerID)
 		if err == nil {
@@ -95,7 +104,7 @@ func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, e
 			return fmt.Errorf("find duplicate: %w", err)
 		}
 
-		c, customerChanged, err := tx.customerByIdentities(ctx, name, in.From)
+		c, customerChanged, err := tx.customerByIdentities(ctx, name, in.From, true)
 		if err != nil {
 			return err
 		}
@@ -116,8 +125,12 @@ func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, e
 		if err != nil {
 			return err
 		}
+		rated, err := tx.csatReply(ctx, t, in.Text, channel) // a survey answer does not reopen
+		if err != nil {
+			return err
+		}
 		var linked int64
-		if t != nil {
+		if t != nil && !rated {
 			switch t.Status {
 			case crm.StatusPending:
 				setStatus(t, crm.StatusOpen, tx.now)
@@ -142,7 +155,7 @@ func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, e
 				return fmt.Errorf("insert ticket: %w", err)
 			}
 			id, _ := res.LastInsertId()
-			if t, err = findTicket(context.Background(), tx, id); err != nil {
+			if t, err = tx.ticketWhere(ctx, `t.id = ?`, id); err != nil {
 				return err
 			}
 		} else {
@@ -168,6 +181,9 @@ func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, e
 			return fmt.Errorf("insert message: %w", err)
 		}
 		m.ID, _ = mres.LastInsertId()
+		if err := tx.linkOrders(ctx, t.ID, c.ID, in.Subject+"\n"+in.Text); err != nil {
+			return err
+		}
 
 		for i, na := range in.Attachments {
 			a := &crm.Attachment{MessageID: m.ID, Filename: attachmentName(na.Filename),
@@ -208,19 +224,18 @@ func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, e
 // TicketID, else the newest message it references, else the newest ticket with its
 // thread key. Merged tickets are followed. It returns nil when none matches.
 func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound) (*crm.Ticket, error) {
-	try := func(id int64) (*crm.Ticket, error) {
-		id, err := followMergedTicket(ctx, tx, id)
-		if err != nil || id == 0 {
-			return nil, err
+	// follow returns t, or the ticket it was merged into, if it is of the inbox.
+	follow := func(t *crm.Ticket, err error) (*crm.Ticket, error) {
+		for i := 0; err == nil && t != nil && t.MergedInto != 0 && i < 10; i++ {
+			t, err = tx.ticketWhere(ctx, `t.id = ?`, t.MergedInto)
 		}
-		t, err := findTicket(context.Background(), tx, id)
-		if err != nil || t.InboxID != in.InboxID {
+		if err != nil || t == nil || t.InboxID != in.InboxID {
 			return nil, err
 		}
 		return t, nil
 	}
 	if in.TicketID != 0 {
-		if t, err := try(in.TicketID); t != nil || err != nil {
+		if t, err := follow(tx.ticketWhere(ctx, `t.id = ?`, in.TicketID)); t != nil || err != nil {
 			return t, err
 		}
 	}
@@ -229,29 +244,61 @@ func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound) (*crm.Ticket, e
 			refs = refs[len(refs)-maxReferences:]
 		}
 		b, _ := json.Marshal(refs)
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT ticket_id FROM messages WHERE inbox_id = ?
-			AND external_id IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT 1`, in.InboxID, string(b)).Scan(&id)
-		if err != nil && !isNoRows(err) {
-			return nil, fmt.Errorf("find referenced message: %w", err)
-		} else if err == nil {
-			if t, err := try(id); t != nil || err != nil {
-				return t, err
-			}
+		t, err := follow(tx.ticketWhere(ctx, `t.id = (SELECT ticket_id FROM messages WHERE inbox_id = ?
+			AND external_id IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT 1)`, in.InboxID, string(b)))
+		if t != nil || err != nil {
+			return t, err
 		}
 	}
 	if in.ThreadKey != "" {
-		var id int64
 		// thread_key <> '' lets SQLite use the partial index tickets_thread.
-		err := tx.QueryRowContext(ctx, `SELECT id FROM tickets WHERE inbox_id = ? AND thread_key = ? AND thread_key <> ''
-			ORDER BY id DESC LIMIT 1`, in.InboxID, in.ThreadKey).Scan(&id)
-		if err != nil && !isNoRows(err) {
-			return nil, fmt.Errorf("find thread: %w", err)
-		} else if err == nil {
-			return try(id)
-		}
+		return follow(tx.ticketWhere(ctx, `t.inbox_id = ? AND t.thread_key = ? AND t.thread_key <> ''
+			ORDER BY t.id DESC LIMIT 1`, in.InboxID, in.ThreadKey))
 	}
 	return nil, nil
+}
+
+// ticketWithTags selects ticketCols and the ticket's tags as a JSON array, so that a
+// ticket is read with one statement instead of two.
+const ticketWithTags = `SELECT ` + ticketCols + `, (SELECT json_group_array(tag) FROM
+	(SELECT tag FROM ticket_tags WHERE ticket_id = t.id ORDER BY tag)) FROM tickets t WHERE `
+
+// tagsScanner scans a row of ticketCols followed by the tags column of ticketWithTags.
+type tagsScanner struct {
+	row  scanner
+	tags *string
+}
+
+func (s tagsScanner) Scan(dest ...any) error { return s.row.Scan(append(dest, s.tags)...) }
+
+// ticketWhere returns the first ticket matching cond, on tickets t, with its tags, or
+// nil when none does. It sees every inbox: Ingest works for the system.
+func (tx *Tx) ticketWhere(ctx context.Context, cond string, args ...any) (*crm.Ticket, error) {
+	var tags string
+	t, err := scanTicket(tagsScanner{tx.QueryRowContext(ctx, ticketWithTags+cond, args...), &tags})
+	if isNoRows(err) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("find ticket: %w", err)
+	}
+	if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil {
+		return nil, fmt.Errorf("ticket %d tags: %w", t.ID, err)
+	}
+	return t, nil
+}
+
+// inboxKind returns the kind of an inbox the agent in ctx may see. Returns not_found.
+func inboxKind(ctx context.Context, q queryer, id int64) (string, error) {
+	vis, args := inboxFilter(ctx, "i.id")
+	var kind string
+	err := q.QueryRowContext(ctx, `SELECT i.kind FROM inboxes i WHERE i.id = ? AND `+vis,
+		append([]any{id}, args...)...).Scan(&kind)
+	if isNoRows(err) {
+		return "", crm.Errorf(crm.ENOTFOUND, "inbox %d not found", id)
+	} else if err != nil {
+		return "", fmt.Errorf("find inbox: %w", err)
+	}
+	return kind, nil
 }
 
 // inboundSubject is the subject of a ticket an inbound message opens: its own subject,

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"parley/crm"
@@ -63,23 +64,30 @@ func findMessage(ctx context.Context, q queryer, id int64) (*crm.Message, error)
 	return msgs[0], nil
 }
 
-// Messages lists the thread of a ticket the agent in ctx may see, oldest first. Returns
-// not_found or invalid (a bad cursor).
+// Messages lists the thread of a ticket the agent in ctx may see, oldest first, or newest
+// first with p.Desc, so that a long thread can be shown from its end. Returns not_found
+// or invalid (a bad cursor).
 func (db *DB) Messages(ctx context.Context, ticketID int64, p crm.Page) ([]*crm.Message, string, error) {
 	if _, err := findTicket(ctx, db.rdb, ticketID); err != nil {
 		return nil, "", err
 	}
 	limit := limitOf(p.Limit, crm.DefaultLimit, crm.MaxLimit)
-	var after int64
+	var from int64
 	if p.Cursor != "" {
 		c, err := decodeIntCursor(p.Cursor, 1)
 		if err != nil {
 			return nil, "", err
 		}
-		after = c[0]
+		from = c[0]
 	}
-	msgs, err := queryMessages(ctx, db.rdb, `SELECT `+messageCols+` FROM messages m
-		WHERE m.ticket_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`, ticketID, after, limit+1)
+	query := `SELECT ` + messageCols + ` FROM messages m WHERE m.ticket_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`
+	if p.Desc {
+		if p.Cursor == "" {
+			from = math.MaxInt64
+		}
+		query = `SELECT ` + messageCols + ` FROM messages m WHERE m.ticket_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`
+	}
+	msgs, err := queryMessages(ctx, db.rdb, query, ticketID, from, limit+1)
 	if err != nil {
 		return nil, "", err
 	}

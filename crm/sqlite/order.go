@@ -14,7 +14,7 @@ import (
 
 const orderCols = `o.number, o.customer_id, o.email, o.phone, o.status, o.currency, o.subtotal, o.shipping,
 	o.tax, o.discount, o.total, o.refunded, o.items, o.shipping_address, o.carrier, o.tracking_number,
-	o.tracking_url, o.source, o.placed_at, o.updated_at`
+	o.tracking_url, o.source, o.placed_at, o.updated_at, o.source_id, o.external_id`
 
 func queryOrders(ctx context.Context, q queryer, query string, args ...any) ([]*crm.Order, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
@@ -28,12 +28,13 @@ func queryOrders(ctx context.Context, q queryer, query string, args ...any) ([]*
 		var customer sql.NullInt64
 		var items, addr string
 		var placed, updated int64
+		var source sql.NullInt64
 		if err := rows.Scan(&o.Number, &customer, &o.Email, &o.Phone, &o.Status, &o.Currency, &o.Subtotal,
 			&o.Shipping, &o.Tax, &o.Discount, &o.Total, &o.Refunded, &items, &addr, &o.Carrier,
-			&o.TrackingNumber, &o.TrackingURL, &o.Source, &placed, &updated); err != nil {
+			&o.TrackingNumber, &o.TrackingURL, &o.Source, &placed, &updated, &source, &o.ExternalID); err != nil {
 			return nil, fmt.Errorf("scan order: %w", err)
 		}
-		o.CustomerID = customer.Int64
+		o.CustomerID, o.SourceID = customer.Int64, source.Int64
 		if err := json.Unmarshal([]byte(items), &o.Items); err != nil {
 			return nil, fmt.Errorf("unmarshal order %s items: %w", o.Number, err)
 		}
@@ -69,6 +70,8 @@ func checkOrder(o *crm.Order) error {
 	}
 	if !currencyRe.MatchString(o.Currency) {
 		return crm.Errorf(crm.EINVALID, "currency must be 3 upper-case letters")
+	} else if _, ok := crm.CurrencyExponent(o.Currency); !ok {
+		return crm.Errorf(crm.EINVALID, "unknown currency %q", o.Currency)
 	}
 	for _, v := range []int64{o.Subtotal, o.Shipping, o.Tax, o.Discount, o.Total, o.Refunded} {
 		if v < 0 {
@@ -78,6 +81,9 @@ func checkOrder(o *crm.Order) error {
 	for _, it := range o.Items {
 		if it.Quantity < 1 || it.UnitPrice < 0 {
 			return crm.Errorf(crm.EINVALID, "order items need a quantity of at least 1 and a price of at least 0")
+		}
+		if len(it.SKU) > 200 || len(it.Name) > 2000 || len(it.LineItemID) > 100 {
+			return crm.Errorf(crm.EINVALID, "order item field is too long")
 		}
 	}
 	if o.PlacedAt.IsZero() {
@@ -95,6 +101,12 @@ func checkOrder(o *crm.Order) error {
 		if err := checkIdentity(crm.Identity{Kind: crm.IdentityPhone, Address: o.Phone}); err != nil {
 			return err
 		}
+	}
+	if len(o.Items) > 1000 {
+		return crm.Errorf(crm.EINVALID, "an order has at most 1000 items")
+	}
+	if o.SourceID < 0 || len(o.ExternalID) > 200 {
+		return crm.Errorf(crm.EINVALID, "invalid source_id or external_id")
 	}
 	for _, s := range []string{o.Carrier, o.TrackingNumber, o.TrackingURL, o.Source} {
 		if len(s) > 2000 {
@@ -135,6 +147,11 @@ func (db *DB) PutOrder(ctx context.Context, o *crm.Order) (*crm.Order, error) {
 				cid = c.MergedInto
 			}
 		}
+		if o.SourceID != 0 {
+			if _, err := tx.db.findOrderSource(ctx, tx, o.SourceID); err != nil {
+				return crm.Errorf(crm.EINVALID, "order source %d does not exist", o.SourceID)
+			}
+		}
 		var ids []crm.Identity
 		if o.Email != "" {
 			ids = append(ids, crm.Identity{Kind: crm.IdentityEmail, Address: o.Email})
@@ -143,7 +160,8 @@ func (db *DB) PutOrder(ctx context.Context, o *crm.Order) (*crm.Order, error) {
 			ids = append(ids, crm.Identity{Kind: crm.IdentityPhone, Address: o.Phone})
 		}
 		if cid == 0 && len(ids) > 0 {
-			c, changed, err := tx.customerByIdentities(ctx, "", ids)
+			// Shop data is not proof that an email and a phone belong together.
+			c, changed, err := tx.customerByIdentities(ctx, "", ids, false)
 			if err != nil {
 				return err
 			}
@@ -160,17 +178,19 @@ func (db *DB) PutOrder(ctx context.Context, o *crm.Order) (*crm.Order, error) {
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO orders (number, customer_id, email, phone, status, currency,
 			subtotal, shipping, tax, discount, total, refunded, items, shipping_address, carrier, tracking_number,
-			tracking_url, source, placed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			tracking_url, source, placed_at, updated_at, source_id, external_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (number) DO UPDATE SET customer_id = excluded.customer_id, email = excluded.email,
 			phone = excluded.phone, status = excluded.status, currency = excluded.currency,
 			subtotal = excluded.subtotal, shipping = excluded.shipping, tax = excluded.tax,
 			discount = excluded.discount, total = excluded.total, refunded = excluded.refunded,
 			items = excluded.items, shipping_address = excluded.shipping_address, carrier = excluded.carrier,
 			tracking_number = excluded.tracking_number, tracking_url = excluded.tracking_url,
-			source = excluded.source, placed_at = excluded.placed_at, updated_at = excluded.updated_at`,
+			source = excluded.source, placed_at = excluded.placed_at, updated_at = excluded.updated_at,
+			source_id = excluded.source_id, external_id = excluded.external_id`,
 			o.Number, nullID(cid), o.Email, o.Phone, o.Status, o.Currency, o.Subtotal, o.Shipping, o.Tax,
 			o.Discount, o.Total, o.Refunded, string(itemsJSON), addr, o.Carrier, o.TrackingNumber,
-			o.TrackingURL, o.Source, ms(o.PlacedAt), ms(tx.now))
+			o.TrackingURL, o.Source, ms(o.PlacedAt), ms(tx.now), nullID(o.SourceID), o.ExternalID)
 		if err != nil {
 			return fmt.Errorf("upsert order: %w", err)
 		}
@@ -212,7 +232,8 @@ func (db *DB) Order(ctx context.Context, number string) (*crm.Order, error) {
 }
 
 // Orders lists orders of a customer, or by email or phone (the order's own or its
-// customer's), newest placed first. Query matches the start of the order number.
+// customer's), newest placed first. Query matches the start of the order number, or is
+// an email address.
 // Returns invalid for a bad cursor.
 func (db *DB) Orders(ctx context.Context, f crm.OrderFilter) ([]*crm.Order, string, error) {
 	limit := limitOf(f.Limit, crm.DefaultLimit, crm.MaxLimit)
@@ -228,8 +249,13 @@ func (db *DB) Orders(ctx context.Context, f crm.OrderFilter) ([]*crm.Order, stri
 	if p := strings.TrimSpace(f.Phone); p != "" {
 		w.add(`(o.phone = ? OR o.customer_id = (SELECT customer_id FROM identities WHERE kind = 'phone' AND address = ?))`, p, p)
 	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		w.add(`substr(o.number, 1, length(?)) = ?`, q, q)
+	if q := strings.TrimSpace(f.Query); strings.Contains(q, "@") {
+		q = strings.ToLower(q)
+		w.add(`(o.email = ? OR o.customer_id = (SELECT customer_id FROM identities WHERE kind = 'email' AND address = ?))`, q, q)
+	} else if q != "" {
+		// "#1001" also finds "1001": people write the hash, not every shop stores it.
+		bare := strings.TrimPrefix(q, "#")
+		w.add(`(substr(o.number, 1, length(?)) = ? OR substr(o.number, 1, length(?)) = ?)`, q, q, bare, bare)
 	}
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor, 2)

@@ -50,10 +50,10 @@ func ftsQuery(q string) string {
 	return strings.Join(tokens, " ")
 }
 
-// Search finds tickets by subject (or by number, as "#123" or "123"), messages by text and
-// customers by name or identity, each list newest first with up to limit (default 20,
-// max 50) entries, all limited to what the agent in ctx may see. Any text of q is safe:
-// a q without words finds nothing.
+// Search finds tickets by subject (or by number, as "#123" or "123", or by an order number
+// mentioned in them), messages by text and customers by name, identity or order number,
+// each list newest first with up to limit (default 20, max 50) entries, all limited to
+// what the agent in ctx may see. Any text of q is safe: a q without words finds nothing.
 func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResult, error) {
 	limit = limitOf(limit, defaultSearchLimit, maxSearchLimit)
 	res := &crm.SearchResult{Tickets: []*crm.Ticket{}, Messages: []*crm.Message{}, Customers: []*crm.Customer{}}
@@ -67,9 +67,10 @@ func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResul
 	}
 	var err error
 	vis, args := inboxFilter(ctx, "t.inbox_id")
+	byOrder, orderArgs := ticketsOfOrderCond(q)
 	if res.Tickets, err = queryTickets(ctx, db.rdb, `SELECT `+ticketCols+` FROM tickets t
-		WHERE (t.id = ? OR t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)) AND `+vis+`
-		ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`, append(append([]any{id, match}, args...), limit)...); err != nil {
+		WHERE (t.id = ? OR t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?) OR `+byOrder+`) AND `+vis+`
+		ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`, append(append(append([]any{id, match}, orderArgs...), args...), limit)...); err != nil {
 		return nil, err
 	}
 	if res.Messages, err = queryMessages(ctx, db.rdb, `SELECT `+messageCols+` FROM messages m
@@ -79,9 +80,10 @@ func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResul
 		return nil, err
 	}
 	cvis, cargs := customerFilter(ctx)
+	cByOrder, cOrderArgs := customersOfOrderCond(q)
 	if res.Customers, err = queryCustomers(ctx, db.rdb, `SELECT `+customerCols+` FROM customers c
-		WHERE c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?) AND c.merged_into IS NULL AND `+cvis+`
-		ORDER BY c.id DESC LIMIT ?`, append(append([]any{match}, cargs...), limit)...); err != nil {
+		WHERE (c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?) OR `+cByOrder+`) AND c.merged_into IS NULL AND `+cvis+`
+		ORDER BY c.id DESC LIMIT ?`, append(append(append([]any{match}, cOrderArgs...), cargs...), limit)...); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -145,10 +145,12 @@ func (db *DB) Tickets(ctx context.Context, f crm.TicketFilter) ([]*crm.Ticket, s
 		if match == "" && id == 0 {
 			return []*crm.Ticket{}, "", nil
 		}
+		byOrder, orderArgs := ticketsOfOrderCond(q)
 		w.add(`(t.id = ?
 			OR t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)
 			OR t.id IN (SELECT m.ticket_id FROM messages m WHERE m.id IN
-				(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)))`, id, match, match)
+				(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))
+			OR `+byOrder+`)`, append([]any{id, match, match}, orderArgs...)...)
 	}
 	if f.Cursor != "" {
 		c, err := decodeIntCursor(f.Cursor, 2)
@@ -238,7 +240,10 @@ func (db *DB) CreateTicket(ctx context.Context, nt *crm.NewTicket) (*crm.Ticket,
 			}
 		} else {
 			var changed bool
-			if c, changed, err = tx.customerByIdentities(ctx, name, nt.Identities); err != nil {
+			if err := tx.ownersVisible(ctx, nt.Identities); err != nil {
+				return err
+			}
+			if c, changed, err = tx.customerByIdentities(ctx, name, nt.Identities, true); err != nil {
 				return err
 			}
 			if changed {
@@ -455,6 +460,10 @@ func (db *DB) MergeTickets(ctx context.Context, from, into int64) (*crm.Ticket, 
 		}
 		if src.MergedInto != 0 || dst.MergedInto != 0 {
 			return crm.Errorf(crm.ECONFLICT, "ticket already merged")
+		}
+		// One conversation must never show up in another person's widget or thread.
+		if src.CustomerID != dst.CustomerID {
+			return crm.Errorf(crm.ECONFLICT, "tickets #%d and #%d belong to different customers: merge the customers first", from, into)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET ticket_id = ? WHERE ticket_id = ?`, into, from); err != nil {
 			return fmt.Errorf("move messages: %w", err)

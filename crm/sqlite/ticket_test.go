@@ -314,4 +314,8 @@ func TestMergeTickets(t *testing.T) {
 	}
 	_, err = db.MergeTickets(ctx, b.TicketID, a.TicketID)
 	wantCode(t, err, crm.ECONFLICT)
+	// Another customer's ticket is never merged in: its messages would show in a's thread.
+	other := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "d", ThreadKey: "td", Text: "mine", From: email("other@example.com")})
+	_, err = db.MergeTickets(ctx, other.TicketID, a.TicketID)
+	wantCode(t, err, crm.ECONFLICT)
 }

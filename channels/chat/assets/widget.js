@@ -54,7 +54,13 @@
     open: false,
     unread: 0,
     email: '',
+    emailVerified: false,
     emailRequired: false,
+    tracking: false,
+    lookupBusy: false,
+    csat: 0,
+    csatState: '',
+    csatRating: 0,
     shown: {},
     typingSent: 0,
     typingTimer: 0,
@@ -96,7 +102,35 @@
     'button.b{border:0;border-radius:8px;background:var(--pc);color:#fff;padding:9px 12px;cursor:pointer;font-size:14px}',
     'button.a{border:1px solid #d1d5db;background:#fff;border-radius:8px;padding:8px 10px;cursor:pointer;font-size:16px}',
     'button:disabled{opacity:.5;cursor:default}',
-    '.demo{font-size:11px;text-align:center;color:#9ca3af;padding:0 0 6px;background:#fff}'
+    '.demo{font-size:11px;text-align:center;color:#9ca3af;padding:0 0 6px;background:#fff}',
+    '.tools{display:flex;justify-content:flex-end;padding:6px 10px;border-bottom:1px solid #e5e7eb;background:#fff}',
+    'button.l{border:0;background:transparent;color:var(--pc);cursor:pointer;font-size:13px;padding:2px 4px;text-decoration:underline}',
+    '.orders{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:10px;background:#f9fafb}',
+    '.orders h3{margin:0;font-size:15px}',
+    '.lookup{display:flex;flex-direction:column;gap:8px}',
+    '.lookup label{font-size:13px;color:#374151;display:flex;flex-direction:column;gap:3px}',
+    '.omsg{font-size:13px;color:#92400e;margin:0}',
+    '.omsg.bad{color:#991b1b}',
+    '.order{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:10px 12px}',
+    '.order .top{display:flex;justify-content:space-between;gap:8px;align-items:baseline}',
+    '.ostatus{font-size:12px;font-weight:600;border-radius:9px;padding:1px 8px;background:#e0e7ff;color:#3730a3}',
+    '.odate{font-size:12px;color:#6b7280}',
+    '.order ul{list-style:none;margin:8px 0;padding:0;font-size:13px}',
+    '.order li,.sum div{display:flex;justify-content:space-between;gap:8px}',
+    '.sum{font-size:13px;border-top:1px solid #e5e7eb;padding-top:6px;color:#374151}',
+    '.sum .ototal{font-weight:600;color:#111827}',
+    '.otrack{font-size:13px;margin-top:6px}',
+    '.otrack a{color:var(--pc)}',
+    '.csat{padding:10px 12px;border-top:1px solid #e5e7eb;background:#fff;display:flex;flex-direction:column;gap:8px}',
+    '.csat p{margin:0;font-size:13px;color:#374151}.csat .cq{font-weight:600;color:#111827}',
+    '.rates{display:flex;gap:4px;margin:0;padding:0;border:0}',
+    '.rate{flex:1;border:1px solid #d1d5db;background:#fff;border-radius:8px;padding:5px 2px;cursor:pointer;',
+    'display:flex;flex-direction:column;align-items:center;gap:1px;color:#111827;font-size:15px}',
+    '.rate small{font-size:10px;color:#6b7280}',
+    '.rate[aria-pressed="true"]{background:var(--pc);border-color:var(--pc);color:#fff}',
+    '.rate[aria-pressed="true"] small{color:#fff}',
+    '.csat textarea{resize:none;height:52px}',
+    '.csat .cerr{color:#991b1b}'
   ].join('');
 
   function h(tag, props, kids) {
@@ -155,9 +189,13 @@
     ui.attach = h('button', { class: 'a', type: 'button', 'aria-label': 'Attach a file', text: '\ud83d\udcce' });
     ui.send = h('button', { class: 'b', type: 'submit', text: 'Send' });
     ui.compose = h('form', { class: 'compose' }, [ui.text, ui.file, ui.attach, ui.send]);
+    ui.track = h('button', { class: 'l track', type: 'button', text: 'Track my order' });
+    buildOrders();
+    buildCSAT();
     ui.panel = h('div', { class: 'panel ' + side, role: 'dialog', 'aria-label': 'Chat', hidden: '' }, [
       h('div', { class: 'head' }, [h('div', { class: 't' }, [ui.title, ui.status]), ui.close]),
-      ui.log, ui.typing, ui.notice, ui.contact, ui.compose,
+      h('div', { class: 'tools' }, [ui.track]),
+      ui.log, ui.orders, ui.typing, ui.csat, ui.notice, ui.contact, ui.compose,
       cfg.demo ? h('div', { class: 'demo', text: 'Demo' }) : null
     ]);
     root.appendChild(ui.launcher);
@@ -177,6 +215,8 @@
       ui.file.value = '';
       if (f) upload(f);
     });
+    ui.track.addEventListener('click', function () { showTracking(!st.tracking); });
+    ui.lookup.addEventListener('submit', function (ev) { ev.preventDefault(); lookupOrder(); });
     ui.contact.addEventListener('submit', function (ev) {
       ev.preventDefault();
       send({ type: 'contact', name: ui.name.value, email: ui.email.value });
@@ -189,10 +229,12 @@
     ui.status.textContent = online ? 'We typically reply in a few minutes.' :
       'We are away right now. Leave a message and your email, and we will reply by email.';
     var needForm = st.emailRequired || (!online && !st.email);
-    ui.contact.hidden = !needForm || !st.welcomed;
+    ui.contact.hidden = !needForm || !st.welcomed || st.tracking;
+    ui.compose.hidden = st.tracking;
     ui.contactText.textContent = st.emailRequired ? 'Please tell us who you are before we start.' :
       'Where can we reach you when you have left?';
-    var blocked = !st.welcomed || st.emailRequired;
+    ui.csat.hidden = !st.csatState || st.tracking;
+    var blocked = !st.welcomed || st.emailRequired || st.tracking;
     ui.text.disabled = blocked;
     ui.send.disabled = blocked;
     ui.attach.disabled = blocked;
@@ -246,8 +288,14 @@
       if (st.ws !== ws) return;
       st.ws = null;
       st.welcomed = false;
+      lookupDone();
       setStatus();
       if (ev.code === 1008) { st.stopped = true; return; } // refused: retrying cannot help
+      if (ev.code === 1013) { // too many connections for now: come back in a minute
+        notice('The chat is busy. Reconnecting in a minute\u2026');
+        st.timer = setTimeout(connect, 60000 * (0.75 + Math.random() / 2));
+        return;
+      }
       retry();
     };
   }
@@ -279,13 +327,16 @@
           save('token', st.token);
         }
         st.email = f.email || '';
+        st.emailVerified = !!f.email_verified;
         st.emailRequired = !!f.email_required;
         st.config.online = !!f.online;
         if (f.name) ui.name.value = f.name;
         if (f.email) ui.email.value = f.email;
         ui.log.textContent = '';
         st.shown = {};
+        if (st.csatState === 'ask') st.csatState = ''; // a csat frame follows while it is still open
         (f.messages || []).forEach(function (m) { show(m, false); });
+        if (st.tracking && st.emailVerified) send({ type: 'my_orders' });
         st.pending.forEach(function (p) {
           showPending(p);
           send({ type: 'message', client_id: p.client_id, text: p.text, attachments: p.attachments || [] });
@@ -304,6 +355,28 @@
         clearTimeout(st.typingTimer);
         st.typingTimer = setTimeout(function () { ui.typing.hidden = true; }, 4000);
         break;
+      case 'order':
+        lookupDone();
+        if (f.order) showOrders([f.order], '');
+        break;
+      case 'order_not_found':
+        lookupDone();
+        showOrders([], 'We could not find an order with that number and email address. Please check both and try again.');
+        break;
+      case 'orders':
+        showOrders(f.orders || [], (f.orders || []).length ? '' : 'You have no orders with us yet.', 'Your recent orders');
+        break;
+      case 'csat':
+        showCSAT(f.ticket_id);
+        break;
+      case 'csat_thanks':
+        if (st.csatState === 'ask' && (!f.ticket_id || f.ticket_id === st.csat)) {
+          st.csatState = 'thanks';
+          ui.csatForm.hidden = true;
+          ui.csatThanks.hidden = false;
+          setStatus();
+        }
+        break;
       case 'contact':
         st.email = f.email || '';
         st.emailRequired = false;
@@ -312,6 +385,18 @@
         break;
       case 'error':
         var e = f.error || {};
+        if (f['for'] === 'csat_answer') {
+          ui.csatSend.disabled = false;
+          if (e.code === 'not_found') { st.csatState = ''; setStatus(); break; } // expired or already gone
+          csatError(e.code === 'rate_limited' ? 'Please wait a moment and try again.' : (e.message || 'Something went wrong.'));
+          break;
+        }
+        if (f['for'] === 'order_lookup' || f['for'] === 'my_orders') {
+          lookupDone();
+          orderMessage(e.code === 'rate_limited' ? 'Too many lookups. Please try again in a few minutes.' :
+            (e.message || 'Something went wrong.'), true);
+          break;
+        }
         if (f.client_id) {
           if (e.code === 'rate_limited') {
             setTimeout(function () { resend(f.client_id); }, 5000);
@@ -322,6 +407,194 @@
         notice(e.message || 'Something went wrong.');
         break;
     }
+  }
+
+  // ---- Satisfaction survey ----
+
+  var rateLabels = ['Very bad', 'Bad', 'Okay', 'Good', 'Excellent'];
+
+  function buildCSAT() {
+    ui.rates = [];
+    var group = h('div', { class: 'rates', role: 'group', 'aria-label': 'Your rating from 1 (very bad) to 5 (excellent)' });
+    rateLabels.forEach(function (label, i) {
+      var b = h('button', { class: 'rate', type: 'button', 'aria-pressed': 'false', 'data-rating': String(i + 1),
+        'aria-label': (i + 1) + ' of 5: ' + label }, [h('span', { text: String(i + 1), 'aria-hidden': 'true' }),
+        h('small', { text: label, 'aria-hidden': 'true' })]);
+      b.addEventListener('click', function () { pickRating(i + 1); });
+      ui.rates.push(b);
+      group.appendChild(b);
+    });
+    ui.csatComment = h('textarea', { maxlength: '1000', placeholder: 'Anything to add? (optional)', 'aria-label': 'Comment (optional)' });
+    ui.csatSend = h('button', { class: 'b', type: 'submit', text: 'Send rating', disabled: '' });
+    ui.csatErr = h('p', { class: 'cerr', role: 'alert', hidden: '' });
+    ui.csatForm = h('form', { class: 'csat-ask' }, [
+      h('p', { class: 'cq', text: 'How did we do? Please rate this conversation.' }), group, ui.csatComment, ui.csatErr, ui.csatSend
+    ]);
+    ui.csatThanks = h('p', { class: 'cthanks', role: 'status', hidden: '', text: 'Thank you for your feedback!' });
+    ui.csat = h('div', { class: 'csat', hidden: '', 'aria-label': 'Rate this conversation' }, [ui.csatForm, ui.csatThanks]);
+    ui.csatForm.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      if (!st.csatRating) return;
+      csatError('');
+      if (send({ type: 'csat_answer', rating: st.csatRating, comment: ui.csatComment.value.trim() })) {
+        ui.csatSend.disabled = true;
+      } else {
+        csatError('Not connected yet, try again in a moment.');
+      }
+    });
+  }
+
+  function pickRating(n) {
+    st.csatRating = n;
+    ui.rates.forEach(function (b, i) { b.setAttribute('aria-pressed', i + 1 === n ? 'true' : 'false'); });
+    ui.csatSend.disabled = false;
+  }
+
+  function csatError(text) {
+    ui.csatErr.textContent = text || '';
+    ui.csatErr.hidden = !text;
+  }
+
+  // showCSAT asks the shopper to rate the conversation of ticket id, keeping a rating
+  // and comment already picked for it (the frame comes again after a reconnect).
+  function showCSAT(id) {
+    if (st.csatState === 'thanks' && st.csat === id) return;
+    var isNew = st.csat !== id;
+    if (isNew) {
+      st.csatRating = 0;
+      ui.csatComment.value = '';
+      pickRating(0);
+      ui.csatSend.disabled = true;
+    }
+    st.csat = id;
+    st.csatState = 'ask';
+    ui.csatForm.hidden = false;
+    ui.csatThanks.hidden = true;
+    csatError('');
+    setStatus();
+    scrollDown();
+    if (isNew && !st.open) {
+      st.unread++;
+      ui.badge.textContent = String(st.unread);
+      ui.badge.hidden = false;
+    }
+  }
+
+  // ---- Track my order ----
+
+  var statusNames = {
+    pending: 'Pending', paid: 'Paid', fulfilled: 'Fulfilled', shipped: 'Shipped', delivered: 'Delivered',
+    cancelled: 'Cancelled', refunded: 'Refunded', partially_refunded: 'Partially refunded'
+  };
+
+  function buildOrders() {
+    ui.onumber = h('input', { type: 'text', name: 'number', maxlength: '64', autocomplete: 'off', required: '', placeholder: '1001' });
+    ui.oemail = h('input', { type: 'email', name: 'email', maxlength: '320', autocomplete: 'email', required: '' });
+    ui.ofind = h('button', { class: 'b', type: 'submit', text: 'Find my order' });
+    ui.lookup = h('form', { class: 'lookup' }, [
+      h('label', {}, [document.createTextNode('Order number'), ui.onumber]),
+      h('label', {}, [document.createTextNode('Email used for the order'), ui.oemail]),
+      ui.ofind
+    ]);
+    ui.omsg = h('p', { class: 'omsg', role: 'status', hidden: '' });
+    ui.oresults = h('div', { class: 'results' });
+    ui.oback = h('button', { class: 'l', type: 'button', text: '\u2190 Back to the chat' });
+    ui.oback.addEventListener('click', function () { showTracking(false); });
+    ui.orders = h('div', { class: 'orders', hidden: '', 'aria-label': 'Track my order' }, [
+      h('div', {}, [ui.oback]), h('h3', { text: 'Track my order' }), ui.lookup, ui.omsg, ui.oresults
+    ]);
+  }
+
+  // showTracking switches the panel between the chat and the order lookup.
+  function showTracking(on) {
+    st.tracking = on;
+    ui.orders.hidden = !on;
+    ui.log.hidden = on;
+    ui.track.textContent = on ? 'Back to the chat' : 'Track my order';
+    setStatus();
+    if (!on) { if (!ui.text.disabled) ui.text.focus(); return; }
+    if (!ui.oemail.value && st.email) ui.oemail.value = st.email;
+    if (!st.ws) connect();
+    // A shopper the shop signed in sees their orders without typing anything.
+    if (st.emailVerified && st.welcomed) send({ type: 'my_orders' });
+    ui.onumber.focus();
+  }
+
+  function lookupOrder() {
+    if (st.lookupBusy) return;
+    var number = ui.onumber.value.trim();
+    var email = ui.oemail.value.trim();
+    if (!number || !email) { orderMessage('Please enter your order number and the email address you used.', true); return; }
+    if (!send({ type: 'order_lookup', number: number, email: email })) {
+      orderMessage('Not connected yet, try again in a moment.', true);
+      if (!st.ws) connect();
+      return;
+    }
+    st.lookupBusy = true;
+    ui.ofind.disabled = true;
+    orderMessage('Looking up your order\u2026', false);
+  }
+
+  function lookupDone() {
+    st.lookupBusy = false;
+    ui.ofind.disabled = false;
+  }
+
+  function orderMessage(text, bad) {
+    ui.omsg.textContent = text || '';
+    ui.omsg.className = 'omsg' + (bad ? ' bad' : '');
+    ui.omsg.hidden = !text;
+  }
+
+  function showOrders(list, message, title) {
+    orderMessage(message, !!message && !title);
+    ui.oresults.textContent = '';
+    if (title && list.length) ui.oresults.appendChild(h('h3', { text: title }));
+    list.forEach(function (o) { ui.oresults.appendChild(orderCard(o)); });
+  }
+
+  // money formats integer minor units, e.g. 4636 EUR as €46.36, in the shopper's locale.
+  function money(minor, currency) {
+    try {
+      var f = new Intl.NumberFormat(undefined, { style: 'currency', currency: currency || 'USD' });
+      return f.format(minor / Math.pow(10, f.resolvedOptions().maximumFractionDigits));
+    } catch (e) {
+      return (minor / 100).toFixed(2) + ' ' + (currency || '');
+    }
+  }
+
+  function line(label, value, cls) {
+    return h('div', cls ? { class: cls } : null, [h('span', { text: label }), h('span', { text: value })]);
+  }
+
+  function orderCard(o) {
+    var placed = new Date(o.placed_at);
+    var items = h('ul', {}, (o.items || []).map(function (it) {
+      return h('li', {}, [h('span', { text: it.quantity + ' \u00d7 ' + (it.name || it.sku) }),
+        h('span', { text: money(it.unit_price * it.quantity, o.currency) })]);
+    }));
+    var sum = h('div', { class: 'sum' }, [
+      line('Subtotal', money(o.subtotal, o.currency)),
+      o.shipping ? line('Shipping', money(o.shipping, o.currency)) : null,
+      o.tax ? line('Tax', money(o.tax, o.currency)) : null,
+      o.discount ? line('Discount', '\u2212' + money(o.discount, o.currency)) : null,
+      line('Total', money(o.total, o.currency), 'ototal'),
+      o.refunded ? line('Refunded', money(o.refunded, o.currency)) : null
+    ]);
+    var track = null;
+    if (o.tracking_number || o.tracking_url) {
+      var label = (o.carrier ? o.carrier + ' ' : '') + (o.tracking_number || 'tracking');
+      // Only an https link from the shop's data is clickable.
+      var safe = /^https:\/\//i.test(o.tracking_url || '');
+      track = h('div', { class: 'otrack' }, [document.createTextNode('Tracking: '),
+        safe ? h('a', { href: o.tracking_url, target: '_blank', rel: 'noopener noreferrer', text: label }) : h('span', { text: label })]);
+    }
+    return h('div', { class: 'order', 'data-number': o.number }, [
+      h('div', { class: 'top' }, [h('strong', { text: 'Order ' + o.number }),
+        h('span', { class: 'ostatus', text: statusNames[o.status] || o.status })]),
+      h('div', { class: 'odate', text: isNaN(placed) ? '' : 'Placed ' + placed.toLocaleDateString() }),
+      items, sum, track
+    ]);
   }
 
   function bubble(dir, who, text, files) {

@@ -1,0 +1,268 @@
+// audit.js holds the managers' settings pages: SLA policies (managers), the CSAT survey
+// (admins) and the audit log (admins).
+
+import { get, post, patch, del, qs } from './api.js';
+import { h, fill, $, timeEl, when } from './dom.js';
+import { state, isAdmin, isManager } from './state.js';
+import { localZone, zoneSelect } from './reports.js';
+
+const pages = [
+  { id: 'sla', name: 'SLA policies', allowed: isManager },
+  { id: 'csat', name: 'CSAT survey', allowed: isAdmin },
+  { id: 'audit', name: 'Audit log', allowed: isAdmin },
+];
+
+export const isManagerPage = (tab) => pages.some((p) => p.id === tab);
+
+// addManagerTabs adds the pages this role may open to the tabs settings.js drew.
+export function addManagerTabs() {
+  const nav = $('#settings-pane nav.tabs');
+  if (!nav) return;
+  for (const p of pages) {
+    if (p.allowed() && !nav.querySelector(`a[href="#/settings/${p.id}"]`)) nav.append(h('a', { href: '#/settings/' + p.id }, p.name));
+  }
+}
+
+// showManagerSettings renders page tab. Returns false when the role may not open it.
+export async function showManagerSettings(tab) {
+  const cur = pages.find((p) => p.id === tab);
+  if (!cur || !cur.allowed()) return false;
+  fill($('#settings-pane'),
+    h('h2', {}, 'Settings'),
+    h('nav', { class: 'tabs', 'aria-label': 'Settings sections' },
+      h('a', { href: '#/settings' }, '← Other settings'),
+      pages.filter((p) => p.allowed()).map((p) => h('a', { href: '#/settings/' + p.id, 'aria-current': p.id === cur.id ? 'page' : null }, p.name))),
+    h('p', { id: 'settings-error', class: 'error', role: 'alert' }),
+    h('div', { id: 'settings-body' }, h('p', { class: 'muted' }, 'Loading…')));
+  try {
+    if (cur.id === 'sla') await slaPage();
+    else if (cur.id === 'csat') await csatPage();
+    else await auditPage();
+  } catch (e) {
+    fail(e);
+  }
+  return true;
+}
+
+function fail(e) { const el = $('#settings-error'); if (el) el.textContent = e.message; }
+function ok() { const el = $('#settings-error'); if (el) el.textContent = ''; }
+function field(form, name) { return form.elements.namedItem(name); }
+
+// ---- SLA policies ----
+
+const days = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday']];
+const priorities = ['urgent', 'high', 'normal', 'low'];
+const datePattern = /^\d{4}-\d{2}-\d{2}$/;
+
+async function slaPage() {
+  const { sla_policies: list } = await get('/api/v1/sla-policies');
+  const rows = list.map((p) => h('li', {}, policyForm(p)));
+  fill($('#settings-body'),
+    h('p', { class: 'muted' }, 'The most specific policy applies to a ticket: inbox and priority, then inbox, then priority, then a policy for every ticket. Times count only business hours.'),
+    list.length ? h('ul', { class: 'settings-list', id: 'sla-list' }, rows) : h('p', { class: 'muted', id: 'sla-empty' }, 'No SLA policies yet.'),
+    policyForm(null));
+}
+
+// policyForm edits policy p, or creates one when p is null.
+function policyForm(p) {
+  const isNew = !p;
+  const v = p || { name: '', inbox_id: null, priorities: [], first_response_minutes: 60, resolution_minutes: 480, warn_minutes: 15, schedule: { timezone: localZone(), hours: {}, holidays: [] } };
+  const pre = isNew ? 'np' : 'p' + v.id;
+  const sched = v.schedule || { timezone: 'UTC', hours: {}, holidays: [] };
+  const status = h('span', { class: 'muted small', role: 'status' });
+  const form = h('form', { class: 'card stack sla-form', id: isNew ? 'sla-create' : null, 'aria-label': isNew ? 'New SLA policy' : `SLA policy ${v.name}` },
+    isNew ? h('h3', {}, 'Add an SLA policy') : null,
+    h('div', { class: 'grid2' },
+      h('div', {}, h('label', { for: pre + '-name' }, 'Name'), h('input', { id: pre + '-name', name: 'name', required: true, maxlength: 100, value: v.name })),
+      h('div', {}, h('label', { for: pre + '-inbox' }, 'Inbox'),
+        h('select', { id: pre + '-inbox', name: 'inbox' }, h('option', { value: '' }, 'Every inbox'),
+          state.inboxes.map((i) => h('option', { value: i.id, selected: i.id === v.inbox_id }, i.name))))),
+    h('fieldset', {}, h('legend', {}, 'Priorities (none ticked: every priority)'),
+      priorities.map((x) => h('label', {}, h('input', { type: 'checkbox', name: 'priorities', value: x, checked: (v.priorities || []).includes(x) }), ' ' + x))),
+    h('div', { class: 'grid3' },
+      num(pre + '-fr', 'first_response_minutes', 'First response within (minutes)', v.first_response_minutes),
+      num(pre + '-res', 'resolution_minutes', 'Resolution within (minutes)', v.resolution_minutes),
+      num(pre + '-warn', 'warn_minutes', 'Warn agents this many minutes before', v.warn_minutes)),
+    h('label', { for: pre + '-tz' }, 'Time zone of the business hours'), zoneSelect(pre + '-tz', 'timezone', sched.timezone || 'UTC'),
+    hoursEditor(pre, sched.hours || {}),
+    h('label', { for: pre + '-hol' }, 'Holidays (one date per line, YYYY-MM-DD; no hours count on them)'),
+    h('textarea', { id: pre + '-hol', name: 'holidays', rows: 3, value: (sched.holidays || []).join('\n'), placeholder: '2026-12-25' }),
+    h('div', { class: 'row' },
+      h('button', { type: 'submit', class: isNew ? 'primary' : null }, isNew ? 'Add policy' : 'Save'),
+      isNew ? null : h('button', { type: 'button', class: 'danger', onclick: (e) => remove(e, v.id) }, 'Delete'),
+      status));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    let body;
+    try { body = readPolicy(form); } catch (err) { fail(err); return; }
+    try {
+      if (isNew) await post('/api/v1/sla-policies', body);
+      else await patch('/api/v1/sla-policies/' + v.id, body);
+      ok();
+      await slaPage();
+    } catch (err) { status.textContent = ''; fail(err); }
+  });
+  return form;
+}
+
+async function remove(e, id) {
+  // Two steps: the first click asks, the second deletes.
+  if (e.target.dataset.confirm !== '1') {
+    e.target.dataset.confirm = '1';
+    e.target.textContent = 'Really delete?';
+    return;
+  }
+  try { await del('/api/v1/sla-policies/' + id); ok(); await slaPage(); } catch (err) { fail(err); }
+}
+
+function num(id, name, label, value) {
+  return h('div', {}, h('label', { for: id }, label), h('input', { id, name, type: 'number', min: 1, max: 525600, step: 1, required: true, value }));
+}
+
+// hoursEditor edits the weekly business hours: any number of from–to spans per day.
+function hoursEditor(pre, hours) {
+  return h('fieldset', { class: 'hours' },
+    h('legend', {}, 'Business hours (no hours on any day: around the clock)'),
+    days.map(([d, name], i) => {
+      const spans = h('span', { class: 'spans' }, (hours[d] || []).map((s) => span(pre, d, name, s)));
+      return h('div', { class: 'day-row', dataset: { day: d } },
+        h('span', { class: 'day-name' }, name), spans,
+        h('button', { type: 'button', class: 'link small', onclick: () => spans.append(span(pre, d, name, ['09:00', '17:00'])) }, '+ hours'),
+        i === 0 ? h('button', { type: 'button', class: 'link small', onclick: (e) => copyToWeekdays(e.target.closest('fieldset'), pre) }, 'copy to Tue–Fri') : null);
+    }));
+}
+
+function span(pre, day, name, [from, to]) {
+  const el = h('span', { class: 'span' },
+    h('input', { type: 'time', class: 'from', value: from, 'aria-label': `${name} from`, required: true }), '–',
+    h('input', { type: 'time', class: 'to', value: to, 'aria-label': `${name} to`, required: true }),
+    h('button', { type: 'button', class: 'link', 'aria-label': `Remove these ${name} hours`, onclick: () => el.remove() }, '×'));
+  return el;
+}
+
+function copyToWeekdays(fs, pre) {
+  const mon = readSpans(fs.querySelector('[data-day="mon"]'));
+  for (const [d, name] of days.slice(1, 5)) {
+    fill(fs.querySelector(`[data-day="${d}"] .spans`), mon.map((s) => span(pre, d, name, s)));
+  }
+}
+
+function readSpans(row) {
+  return [...row.querySelectorAll('.span')].map((s) => [s.querySelector('.from').value, s.querySelector('.to').value]);
+}
+
+function readPolicy(form) {
+  const hours = {};
+  for (const row of form.querySelectorAll('.day-row')) {
+    const spans = readSpans(row);
+    for (const [a, b] of spans) {
+      if (!a || !b || a >= b) throw new Error(`Business hours on ${row.querySelector('.day-name').textContent} must end after they start.`);
+    }
+    if (spans.length) hours[row.dataset.day] = spans;
+  }
+  const holidays = field(form, 'holidays').value.split(/[\s,]+/).filter(Boolean);
+  const bad = holidays.find((d) => !datePattern.test(d));
+  if (bad) throw new Error(`"${bad}" is not a date like 2026-12-25.`);
+  const inbox = field(form, 'inbox').value;
+  return {
+    name: field(form, 'name').value.trim(),
+    inbox_id: inbox ? Number(inbox) : null,
+    priorities: [...form.querySelectorAll('input[name=priorities]:checked')].map((x) => x.value),
+    first_response_minutes: Number(field(form, 'first_response_minutes').value),
+    resolution_minutes: Number(field(form, 'resolution_minutes').value),
+    warn_minutes: Number(field(form, 'warn_minutes').value),
+    schedule: { timezone: field(form, 'timezone').value, hours, holidays },
+  };
+}
+
+// ---- CSAT ----
+
+const surveyChannels = [['email', 'Email (one-click rating link)'], ['sms', 'SMS (reply 1–5)'], ['whatsapp', 'WhatsApp (reply 1–5)'],
+  ['chat', 'Chat widget (rating buttons)'], ['discord', 'Discord (reply 1–5)']];
+
+async function csatPage() {
+  const s = await get('/api/v1/settings/csat');
+  const status = h('span', { class: 'muted small', role: 'status', id: 'csat-status' });
+  const form = h('form', { id: 'csat-form', class: 'card stack' },
+    h('p', {}, 'When a ticket is resolved, the customer is asked once how it went, on the channel they used.'),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'enabled', id: 'csat-enabled', checked: !!s.enabled }), ' Send satisfaction surveys'),
+    h('fieldset', {}, h('legend', {}, 'Channels'),
+      surveyChannels.map(([c, label]) => h('label', {}, h('input', { type: 'checkbox', name: 'channels', value: c, checked: (s.channels || []).includes(c) }), ' ' + label))),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), status));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await patch('/api/v1/settings/csat', {
+        enabled: field(form, 'enabled').checked,
+        channels: [...form.querySelectorAll('input[name=channels]:checked')].map((x) => x.value),
+      });
+      ok();
+      status.textContent = 'Saved';
+    } catch (err) { status.textContent = ''; fail(err); }
+  });
+  fill($('#settings-body'), form);
+}
+
+// ---- audit log ----
+
+const auditTypes = ['auth.login', 'auth.login_failed', 'auth.logout', 'agent.created', 'agent.updated', 'inbox.created', 'inbox.updated',
+  'settings.updated', 'export', 'customer.merged', 'customer.unmerged', 'ticket.merged', 'order.action', 'sla_policy.changed'];
+
+async function auditPage() {
+  const form = h('form', { id: 'audit-filters', class: 'report-filters' },
+    h('div', { class: 'field' }, h('label', { for: 'a-type' }, 'Type'),
+      h('select', { id: 'a-type', name: 'type' }, h('option', { value: '' }, 'Every type'), auditTypes.map((t) => h('option', { value: t }, t)))),
+    h('div', { class: 'field' }, h('label', { for: 'a-actor' }, 'Who'),
+      h('select', { id: 'a-actor', name: 'actor_id' }, h('option', { value: '' }, 'Anyone'), state.agents.map((a) => h('option', { value: a.id }, a.name)))),
+    h('div', { class: 'field' }, h('label', { for: 'a-from' }, 'From'), h('input', { id: 'a-from', name: 'from', type: 'date' })),
+    h('div', { class: 'field' }, h('label', { for: 'a-to' }, 'To'), h('input', { id: 'a-to', name: 'to', type: 'date' })),
+    h('button', { type: 'submit', class: 'primary' }, 'Filter'),
+    h('a', { id: 'audit-export', class: 'button', href: '/api/v1/audit.csv', download: '' }, 'Export CSV'));
+  const body = h('tbody', { id: 'audit-rows' });
+  const status = h('p', { class: 'muted small', role: 'status', id: 'audit-status' });
+  const more = h('button', { type: 'button', class: 'more', id: 'audit-more', hidden: true }, 'Load more');
+  fill($('#settings-body'), form,
+    h('div', { class: 'table-wrap card' }, h('table', { class: 'audit' },
+      h('thead', {}, h('tr', {}, ['When', 'What', 'Who', 'IP', 'Details'].map((x) => h('th', { scope: 'col' }, x)))), body)),
+    status, more);
+  let cursor = '';
+  let params = {};
+  let my = 0;
+  const page = async () => {
+    const mine = my;
+    more.disabled = true;
+    try {
+      const res = await get('/api/v1/audit' + qs({ ...params, limit: 100, cursor }));
+      if (mine !== my) return;
+      body.append(...(res.entries || []).map(auditRow));
+      cursor = res.next_cursor || '';
+      more.hidden = !cursor;
+      status.textContent = body.childElementCount ? '' : 'No entries.';
+      ok();
+    } catch (err) { if (mine === my) fail(err); } finally { more.disabled = false; }
+  };
+  const apply = () => {
+    my++;
+    params = {};
+    for (const k of ['type', 'actor_id', 'from', 'to']) params[k] = field(form, k).value;
+    $('#audit-export').setAttribute('href', '/api/v1/audit.csv' + qs(params));
+    fill(body);
+    cursor = '';
+    return page();
+  };
+  form.addEventListener('submit', (e) => { e.preventDefault(); apply(); });
+  more.addEventListener('click', page);
+  await apply();
+}
+
+function auditRow(e) {
+  const a = e.actor || {};
+  const who = a.name || (a.kind === 'agent' ? `Agent #${a.id}` : a.kind || 'system');
+  const data = e.data && typeof e.data === 'object' ? Object.entries(e.data) : [];
+  return h('tr', { dataset: { type: e.type } },
+    h('td', {}, timeEl(e.at, when)),
+    h('td', {}, h('code', {}, e.type)),
+    h('td', {}, who),
+    h('td', {}, e.ip || ''),
+    h('td', { class: 'details' }, data.map(([k, v]) => h('span', { class: 'kv' }, `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`))));
+}

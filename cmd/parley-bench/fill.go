@@ -1,0 +1,393 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"parley/crm"
+	"parley/crm/sqlite"
+)
+
+// fillInfo describes what fill wrote.
+type fillInfo struct {
+	tickets    int
+	messages   int
+	threadID   int64 // the ticket with ThreadLen messages
+	rowsPerSec float64
+	dbPath     string
+	vocab      *vocabulary
+}
+
+// fill writes sc.Tickets tickets with sc.Messages messages straight into the database file
+// of a new data dir, before any server runs on it. The store opens it first, so the schema
+// is migrated and the secret key file is the one the server will load; then the rows go in
+// through one SQLite connection in big transactions, with every index, search row and
+// event row the store would have written. Going through the API would take hours at the
+// full scale; the API's own write speed is what the ingest figure measures.
+func fill(ctx context.Context, dir string, sc scale) (*fillInfo, error) {
+	store, path, err := openSchema(dir)
+	if err != nil {
+		return nil, err
+	}
+	// The bench's admin answers the filled tickets; the server finds it and creates none.
+	admin, err := store.CreateAgent(ctx, &crm.NewAgent{Email: adminEmail, Name: "Bench Admin", Role: crm.RoleAdmin, Password: adminPassword})
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("create admin: %w", err)
+	}
+	agent := crm.Author{Kind: "agent", ID: admin.ID, Name: admin.Name}
+	var inboxes []int64
+	for _, name := range []string{"Bench Orders", "Bench Returns", "Bench Wholesale"} {
+		in, err := store.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: name})
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("create inbox: %w", err)
+		}
+		inboxes = append(inboxes, in.ID)
+	}
+	if err := store.Close(); err != nil {
+		return nil, fmt.Errorf("close store: %w", err)
+	}
+
+	// The fill is setup, not a figure: it may skip syncing to disk.
+	db, err := openRaw(path, "OFF")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	w, err := newWriter(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	defer w.close()
+
+	info := &fillInfo{dbPath: path, vocab: newVocabulary()}
+	gen := info.vocab.text(42)
+	customers := max(1, sc.Tickets/2)
+	now := time.Now().Add(-time.Minute).UnixMilli()
+	span := int64(90 * 24 * time.Hour / time.Millisecond)
+	base := now - span
+	perTicket := max(1, (sc.Messages-sc.ThreadLen)/max(1, sc.Tickets-1))
+	extra := max(0, sc.Messages-sc.ThreadLen-perTicket*(sc.Tickets-1))
+	statuses := []string{crm.StatusOpen, crm.StatusOpen, crm.StatusOpen, crm.StatusOpen, crm.StatusPending,
+		crm.StatusPending, crm.StatusResolved, crm.StatusResolved, crm.StatusResolved, crm.StatusClosed}
+
+	start := time.Now()
+	rows, inTx := 0, 0
+	flush := func() error {
+		if inTx == 0 {
+			return nil
+		}
+		inTx = 0
+		return w.commit(ctx)
+	}
+	step := func(n int) error {
+		rows += n
+		inTx += n
+		if inTx >= 20_000 {
+			return flush()
+		}
+		return nil
+	}
+	defer w.rollback()
+	for c := 1; c <= customers; c++ {
+		if inTx == 0 {
+			if err := w.begin(ctx); err != nil {
+				return nil, err
+			}
+		}
+		name := "Customer " + strconv.Itoa(c)
+		if _, err := w.customer(ctx, name, "customer-"+strconv.Itoa(c)+"@bench.parley.test", base); err != nil {
+			return nil, err
+		}
+		if err := step(3); err != nil {
+			return nil, err
+		}
+	}
+	for i := 1; i <= sc.Tickets; i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if inTx == 0 {
+			if err := w.begin(ctx); err != nil {
+				return nil, err
+			}
+		}
+		n := perTicket
+		if i <= extra {
+			n++
+		}
+		status := statuses[i%len(statuses)]
+		if i == sc.Tickets {
+			n, status = sc.ThreadLen, crm.StatusOpen // the newest ticket is the thread figure's
+		}
+		created := base + int64(i)*span/int64(sc.Tickets)
+		last := min(now, created+int64(n)*int64(time.Hour/time.Millisecond))
+		inbox := inboxes[i%len(inboxes)]
+		customer := int64(1 + (i*7919)%customers)
+		subject := gen.words(3, 7)
+		at := func(k int) int64 { // the time of the ticket's k-th message
+			if n < 2 {
+				return created
+			}
+			return created + (last-created)*int64(k)/int64(n-1)
+		}
+		var firstResponse, assignee int64
+		if n > 1 {
+			firstResponse = at(1) // every third message, from the second on, is a reply
+		}
+		if i%2 == 0 {
+			assignee = admin.ID
+		}
+		tid, err := w.ticket(ctx, inbox, customer, subject, status, "fill-"+strconv.Itoa(i), created, last, firstResponse, assignee)
+		if err != nil {
+			return nil, err
+		}
+		t := &crm.Ticket{ID: tid, InboxID: inbox, CustomerID: customer, Subject: subject, Status: crm.StatusOpen,
+			Priority: crm.PriorityNormal, Channel: crm.ChannelAPI, Tags: []string{},
+			CreatedAt: time.UnixMilli(created).UTC(), UpdatedAt: time.UnixMilli(created).UTC(), LastMessageAt: time.UnixMilli(created).UTC()}
+		if err := w.event(ctx, crm.EventTicketCreated, tid, customer, inbox, crm.Author{Kind: "customer", ID: customer}, jsonOf(t), created); err != nil {
+			return nil, err
+		}
+		events := 1
+		for k := range n {
+			dir, ext, author := crm.DirIn, "fill-"+strconv.Itoa(i)+"-"+strconv.Itoa(k), crm.Author{Kind: "customer", ID: customer, Name: "Customer"}
+			if k%3 == 1 {
+				dir, ext, author = crm.DirOut, "", agent
+			}
+			body := gen.words(8, 30)
+			mid, err := w.message(ctx, tid, inbox, dir, author, body, ext, at(k))
+			if err != nil {
+				return nil, err
+			}
+			m := &crm.Message{ID: mid, TicketID: tid, InboxID: inbox, Direction: dir, Channel: crm.ChannelAPI,
+				Author: author, Text: body, Status: crm.MsgReceived, Attachments: []*crm.Attachment{},
+				CreatedAt: time.UnixMilli(at(k)).UTC()}
+			if dir == crm.DirOut {
+				m.Status = crm.MsgSent
+			}
+			if err := w.event(ctx, crm.EventMessageCreated, tid, customer, inbox, author, jsonOf(m), at(k)); err != nil {
+				return nil, err
+			}
+			events++
+			info.messages++
+		}
+		if status != crm.StatusOpen {
+			// The change to the ticket's final status, as an agent's PATCH records it.
+			t.Status, t.UpdatedAt, t.LastMessageAt = status, time.UnixMilli(last).UTC(), time.UnixMilli(last).UTC()
+			if status == crm.StatusResolved || status == crm.StatusClosed {
+				t.ResolvedAt = &t.UpdatedAt
+			}
+			if firstResponse != 0 {
+				fr := time.UnixMilli(firstResponse).UTC()
+				t.FirstResponseAt = &fr
+			}
+			if err := w.event(ctx, crm.EventTicketUpdated, tid, customer, inbox, agent, jsonOf(t), last); err != nil {
+				return nil, err
+			}
+			events++
+		}
+		if i == sc.Tickets {
+			info.threadID = tid
+		}
+		info.tickets++
+		if err := step(1 + n + events); err != nil {
+			return nil, err
+		}
+		if i%20_000 == 0 {
+			slog.Info("filling", "tickets", i, "messages", info.messages, "rows_per_s", int(float64(rows)/time.Since(start).Seconds()))
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	info.rowsPerSec = float64(rows) / time.Since(start).Seconds()
+	if _, err := w.conn.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	slog.Info("filled", "tickets", info.tickets, "messages", info.messages, "took", time.Since(start).Round(time.Millisecond))
+	return info, nil
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// openSchema opens a new store in dir through the store's own code, which creates the
+// secret key file and applies the migrations. It returns the store and its file path.
+func openSchema(dir string) (*sqlite.DB, string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, "", fmt.Errorf("create data dir: %w", err)
+	}
+	key, err := sqlite.LoadOrCreateKey(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("secret key: %w", err)
+	}
+	path := filepath.Join(dir, "parley.db")
+	store, err := sqlite.Open(path, sqlite.Options{DataDir: dir, SecretKey: key})
+	if err != nil {
+		return nil, "", fmt.Errorf("open store: %w", err)
+	}
+	return store, path, nil
+}
+
+// openRaw opens the database file for the bench's own writes with the store's settings
+// (WAL, foreign keys, busy timeout) and the given synchronous mode.
+func openRaw(path, synchronous string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=on&_busy_timeout=10000&_journal_mode=WAL&_synchronous="+synchronous)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// writer inserts Parley's rows with statements prepared once on one connection.
+// Transactions are plain BEGIN IMMEDIATE and COMMIT statements on that connection, so
+// that a transaction per row costs no more than SQLite makes it cost.
+type writer struct {
+	conn  *sql.Conn
+	stmts []*sql.Stmt
+	inTx  bool
+
+	insCustomer, insIdentity, insCustomerFTS, insTicket, touchTicket, insMessage, insEvent *sql.Stmt
+}
+
+func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	w := &writer{conn: conn}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&w.insCustomer, `INSERT INTO customers (name, created_at, updated_at) VALUES (?, ?, ?)`},
+		{&w.insIdentity, `INSERT INTO identities (customer_id, kind, address, created_at) VALUES (?, 'email', ?, ?)`},
+		{&w.insCustomerFTS, `INSERT INTO customers_fts (rowid, name, identities) VALUES (?, ?, ?)`},
+		{&w.insTicket, `INSERT INTO tickets (inbox_id, customer_id, subject, status, priority, channel, thread_key,
+			created_at, updated_at, last_message_at, resolved_at, first_response_at, assignee_id)
+			VALUES (?, ?, ?, ?, 'normal', 'api', ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.touchTicket, `UPDATE tickets SET last_message_at = ?, updated_at = ? WHERE id = ?`},
+		{&w.insMessage, `INSERT INTO messages (ticket_id, inbox_id, direction, channel, author_kind, author_id,
+			author_name, text, html, status, external_id, created_at, updated_at)
+			VALUES (?, ?, ?, 'api', ?, ?, ?, ?, '', ?, ?, ?, ?)`},
+		{&w.insEvent, `INSERT INTO events (type, ticket_id, customer_id, inbox_id, actor_kind, actor_id, data, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+	} {
+		if *p.stmt, err = conn.PrepareContext(ctx, p.sql); err != nil {
+			w.close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		w.stmts = append(w.stmts, *p.stmt)
+	}
+	return w, nil
+}
+
+func (w *writer) close() {
+	for _, s := range w.stmts {
+		s.Close()
+	}
+	w.conn.Close()
+}
+
+func (w *writer) begin(ctx context.Context) error {
+	if _, err := w.conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	w.inTx = true
+	return nil
+}
+
+func (w *writer) commit(ctx context.Context) error {
+	if _, err := w.conn.ExecContext(ctx, `COMMIT`); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	w.inTx = false
+	return nil
+}
+
+// rollback ends a transaction that did not commit; after a commit it does nothing.
+func (w *writer) rollback() {
+	if w.inTx {
+		w.conn.ExecContext(context.Background(), `ROLLBACK`)
+		w.inTx = false
+	}
+}
+
+// customer inserts a customer with one email identity and its search row.
+func (w *writer) customer(ctx context.Context, name, email string, at int64) (int64, error) {
+	res, err := w.insCustomer.ExecContext(ctx, name, at, at)
+	if err != nil {
+		return 0, fmt.Errorf("insert customer: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	if _, err := w.insIdentity.ExecContext(ctx, id, email, at); err != nil {
+		return 0, fmt.Errorf("insert identity: %w", err)
+	}
+	if _, err := w.insCustomerFTS.ExecContext(ctx, id, name, email); err != nil {
+		return 0, fmt.Errorf("insert customer search row: %w", err)
+	}
+	return id, nil
+}
+
+// ticket inserts a ticket. firstResponse 0 means none; assignee 0 means unassigned.
+func (w *writer) ticket(ctx context.Context, inbox, customer int64, subject, status, thread string, created, last, firstResponse, assignee int64) (int64, error) {
+	var resolved any
+	if status == crm.StatusResolved || status == crm.StatusClosed {
+		resolved = last
+	}
+	res, err := w.insTicket.ExecContext(ctx, inbox, customer, subject, status, thread, created, last, last, resolved,
+		nullable(firstResponse), nullable(assignee))
+	if err != nil {
+		return 0, fmt.Errorf("insert ticket: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	return id, nil
+}
+
+func (w *writer) touch(ctx context.Context, ticket, at int64) error {
+	if _, err := w.touchTicket.ExecContext(ctx, at, at, ticket); err != nil {
+		return fmt.Errorf("update ticket: %w", err)
+	}
+	return nil
+}
+
+// message inserts a message; its search row comes from the schema's trigger. An empty
+// extID stores NULL, as the store does for agent replies.
+func (w *writer) message(ctx context.Context, ticket, inbox int64, dir string, author crm.Author, text, extID string, at int64) (int64, error) {
+	var ext any
+	status := crm.MsgSent
+	if extID != "" {
+		ext, status = extID, crm.MsgReceived
+	}
+	res, err := w.insMessage.ExecContext(ctx, ticket, inbox, dir, author.Kind, author.ID, author.Name, text, status, ext, at, at)
+	if err != nil {
+		return 0, fmt.Errorf("insert message: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	return id, nil
+}
+
+func (w *writer) event(ctx context.Context, typ string, ticket, customer, inbox int64, actor crm.Author, data string, at int64) error {
+	if _, err := w.insEvent.ExecContext(ctx, typ, ticket, nullable(customer), inbox, actor.Kind, actor.ID, data, at); err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	return nil
+}
+
+func nullable(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}

@@ -1,0 +1,57 @@
+package sqlite_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"parley/crm"
+)
+
+// TestOrdersDoNotLinkIdentities checks that an order carrying a known customer's email and
+// an unknown phone attaches to that customer without giving it the phone: shop data is no
+// proof that the two belong together, and a stranger's texts must not file under Alice.
+func TestOrdersDoNotLinkIdentities(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	in := MustCreateInbox(t, db, crm.KindAPI, "Backoffice")
+	alice := MustIngest(t, db, &crm.Inbound{InboxID: in.ID, ExternalID: "1", Text: "hi", From: email("alice@example.com")})
+	o, err := db.PutOrder(ctx, &crm.Order{Number: "1001", Email: "alice@example.com", Phone: "+15555550199", Status: "paid",
+		Currency: "USD", PlacedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.CustomerID != alice.CustomerID {
+		t.Fatalf("order customer %d, want %d", o.CustomerID, alice.CustomerID)
+	}
+	c, err := db.Customer(ctx, alice.CustomerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Identities) != 1 {
+		t.Fatalf("alice's identities = %+v, want only her email", c.Identities)
+	}
+	// A message from that phone starts a customer of its own.
+	sms := MustIngest(t, db, &crm.Inbound{InboxID: in.ID, ExternalID: "2", Text: "hello", From: []crm.Identity{{Kind: crm.IdentityPhone, Address: "+15555550199"}}})
+	if sms.CustomerID == alice.CustomerID {
+		t.Fatal("a text from the order's phone was filed under alice")
+	}
+}
+
+// TestCreateTicketRefusesHiddenCustomer checks that an agent cannot open a ticket for an
+// identity of a customer it may not see, which would reveal that customer.
+func TestCreateTicketRefusesHiddenCustomer(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	a := MustCreateInbox(t, db, crm.KindAPI, "A")
+	b := MustCreateInbox(t, db, crm.KindAPI, "B")
+	MustIngest(t, db, &crm.Inbound{InboxID: b.ID, ExternalID: "1", Text: "hi", From: email("bert@example.com")})
+	dana := MustCreateAgent(t, db, "dana@staff.example", crm.RoleAgent, a.ID)
+	_, err := db.CreateTicket(crm.WithAgent(ctx, dana), &crm.NewTicket{InboxID: a.ID, Subject: "Call", Identities: email("bert@example.com")})
+	wantCode(t, err, crm.ECONFLICT)
+	// A manager may.
+	max := MustCreateAgent(t, db, "max@staff.example", crm.RoleManager)
+	if _, err := db.CreateTicket(crm.WithAgent(ctx, max), &crm.NewTicket{InboxID: a.ID, Subject: "Call", Identities: email("bert@example.com")}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,51 @@
+// Package orders brings a shop's orders into Parley and acts on them: order sources (a
+// signed webhook that pushes Parley's own order JSON, and Shopify through its Admin API
+// and webhooks), lookups on demand with a short cache, the cancel, refund and resend
+// actions on Shopify orders, and the import of CSV and NDJSON files.
+package orders
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"parley/crm"
+)
+
+// Options configure a Service.
+type Options struct {
+	Logger *slog.Logger
+	// HTTPClient calls the shops' APIs. Default: a client with a 15 s timeout.
+	HTTPClient *http.Client
+	// CacheTTL is how long a lookup in a shop is not repeated. Default 60 s.
+	CacheTTL time.Duration
+	// DefaultRegion parses phone numbers written without a country code. Default "US".
+	DefaultRegion string
+}
+
+// Service is the orders engine over a store.
+type Service struct {
+	store  crm.Store
+	log    *slog.Logger
+	hc     *http.Client
+	region string
+	cache  *lookupCache
+}
+
+// New returns a Service over store.
+func New(store crm.Store, opt Options) *Service {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.HTTPClient == nil {
+		opt.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	if opt.CacheTTL <= 0 {
+		opt.CacheTTL = time.Minute
+	}
+	if opt.DefaultRegion == "" {
+		opt.DefaultRegion = "US"
+	}
+	return &Service{store: store, log: opt.Logger, hc: opt.HTTPClient, region: opt.DefaultRegion,
+		cache: newLookupCache(opt.CacheTTL)}
+}
