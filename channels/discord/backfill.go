@@ -17,7 +17,8 @@ const (
 )
 
 // Bounds of one back-fill, so that a long outage costs a bounded number of requests:
-// the 200 most recently active channels, ten pages of 100 messages each.
+// every support channel and the 200 most recently active DM channels and threads, ten
+// pages of 100 messages each.
 const (
 	backfillChannels = 200
 	backfillPages    = 10
@@ -71,13 +72,11 @@ func (b *bot) backfill(ctx context.Context) {
 		}
 	}
 	slices.SortFunc(list, func(x, y cursor) int { return compareIDs(x.channelID, y.channelID) })
+	others := 0
 	for _, id := range order {
-		cur := stored[id]
-		if len(list) >= backfillChannels {
-			break
-		}
-		if cur.kind == kindDM || cur.kind == kindThread {
+		if cur := stored[id]; (cur.kind == kindDM || cur.kind == kindThread) && others < backfillChannels {
 			list = append(list, cur)
+			others++
 		}
 	}
 	filed := 0

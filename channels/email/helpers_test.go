@@ -78,7 +78,7 @@ func newEnv(t *testing.T, caps imap.CapSet) *env {
 	}
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
+			return &idleSession{mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
 		},
 		Caps:         caps,
 		InsecureAuth: true,
@@ -96,6 +96,29 @@ func newEnv(t *testing.T, caps imap.CapSet) *env {
 	e.ch = e.newChannel()
 	e.inbox = e.createInbox("Support", supportAddr)
 	return e
+}
+
+// idleSession is imapmemserver's session with an IDLE that sends every update, like
+// production servers do. imapmemserver's own IDLE wakes only for updates that arrive
+// after it started, so mail appended in the moment between a command and IDLE would wait
+// for the next IDLE refresh, and tests would flake.
+type idleSession struct {
+	imapserver.SessionIMAP4rev2
+}
+
+func (s *idleSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if err := s.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 type discardLog struct{}

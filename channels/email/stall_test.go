@@ -125,10 +125,12 @@ func TestStalledServerIsDroppedAndRetried(t *testing.T) {
 	}
 	e.inbox = in
 
+	// Short enough to keep the test fast, long enough for a healthy server on a busy
+	// machine with the race detector.
 	ch := e.newChannel()
-	ch.CommandTimeout = 300 * time.Millisecond
-	ch.DialTimeout = 300 * time.Millisecond
-	ch.IdleRefresh = 100 * time.Millisecond
+	ch.CommandTimeout = time.Second
+	ch.DialTimeout = time.Second
+	ch.IdleRefresh = 200 * time.Millisecond
 	e.run(ch)
 	e.waitConnected(ch, in.ID)
 

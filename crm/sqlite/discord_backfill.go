@@ -35,12 +35,13 @@ func (db *DB) SaveDiscordChannel(ctx context.Context, inboxID int64, channelID, 
 	})
 }
 
-// DiscordChannels calls fn for up to limit Discord channels of an inbox, most recently
-// active first, with the newest message id handled in each. fn runs after the rows are
-// read, so it may call the store (or Discord) itself.
+// DiscordChannels calls fn for up to limit Discord channels of an inbox, with the newest
+// message id handled in each: support channels first (there are few, and one missing
+// here would look new to the bot), then the most recently active. fn runs after the rows
+// are read, so it may call the store (or Discord) itself.
 func (db *DB) DiscordChannels(ctx context.Context, inboxID int64, limit int, fn func(channelID, kind, lastMessageID string)) error {
 	rows, err := db.rdb.QueryContext(ctx, `SELECT channel_id, kind, last_message_id FROM discord_channels
-		WHERE inbox_id = ? ORDER BY updated_at DESC, channel_id LIMIT ?`, inboxID, limit)
+		WHERE inbox_id = ? ORDER BY kind = 'support' DESC, updated_at DESC, channel_id LIMIT ?`, inboxID, limit)
 	if err != nil {
 		return fmt.Errorf("list discord channels: %w", err)
 	}
