@@ -32,7 +32,12 @@ func (db *DB) ClaimOutbound(ctx context.Context, lease time.Duration, limit int)
 			}
 			ob, err := db.outbound(ctx, tx, id)
 			if err != nil {
-				return err
+				// One message that cannot be prepared (say, its inbox's secrets no longer
+				// decrypt) fails alone instead of stopping every reply behind it.
+				if err := tx.failMessage(ctx, id, "cannot prepare the message for sending: "+err.Error()); err != nil {
+					return err
+				}
+				continue
 			}
 			ob.Attempts = attempts
 			out = append(out, ob)
@@ -82,8 +87,7 @@ func (db *DB) MarkSent(ctx context.Context, messageID int64, externalID string) 
 func (db *DB) MarkFailed(ctx context.Context, messageID int64, reason string, retryAt time.Time) error {
 	reason = cutRunes(reason, 1000)
 	if retryAt.IsZero() {
-		return db.markMessage(ctx, messageID, `UPDATE messages SET status = 'failed', error = ?, next_attempt_at = NULL,
-			updated_at = ? WHERE id = ? AND direction = 'out'`, reason)
+		return db.update(ctx, func(tx *Tx) error { return tx.failMessage(ctx, messageID, reason) })
 	}
 	return db.markMessage(ctx, messageID, `UPDATE messages SET status = 'queued', error = ?, next_attempt_at = ?,
 		updated_at = ? WHERE id = ? AND direction = 'out'`, reason, ms(retryAt))
@@ -92,22 +96,30 @@ func (db *DB) MarkFailed(ctx context.Context, messageID int64, reason string, re
 // markMessage runs an update of an outbound message taking args, then updated_at and
 // the id, and appends a message.updated event.
 func (db *DB) markMessage(ctx context.Context, id int64, query string, args ...any) error {
-	return db.update(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, query, append(args, ms(tx.now), id)...)
-		if err != nil {
-			return fmt.Errorf("update message %d: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return crm.Errorf(crm.ENOTFOUND, "outbound message %d not found", id)
-		}
-		m, err := findMessage(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		t, err := findTicket(context.Background(), tx, m.TicketID)
-		if err != nil {
-			return err
-		}
-		return tx.ticketEvent(ctx, crm.EventMessageUpdated, t, actorFrom(ctx, systemActor), m)
-	})
+	return db.update(ctx, func(tx *Tx) error { return tx.markMessage(ctx, id, query, args...) })
+}
+
+func (tx *Tx) markMessage(ctx context.Context, id int64, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, append(args, ms(tx.now), id)...)
+	if err != nil {
+		return fmt.Errorf("update message %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return crm.Errorf(crm.ENOTFOUND, "outbound message %d not found", id)
+	}
+	m, err := findMessage(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	t, err := findTicket(context.Background(), tx, m.TicketID)
+	if err != nil {
+		return err
+	}
+	return tx.ticketEvent(ctx, crm.EventMessageUpdated, t, actorFrom(ctx, systemActor), m)
+}
+
+// failMessage fails an outbound message for good with reason.
+func (tx *Tx) failMessage(ctx context.Context, id int64, reason string) error {
+	return tx.markMessage(ctx, id, `UPDATE messages SET status = 'failed', error = ?, next_attempt_at = NULL,
+		updated_at = ? WHERE id = ? AND direction = 'out'`, cutRunes(reason, 1000))
 }
