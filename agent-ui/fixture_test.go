@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +24,8 @@ import (
 const password = "correct horse battery"
 
 // fixture is a running Parley: a real SQLite file, the HTTP server with the console and the
-// WebSocket hub, an admin and one api inbox.
+// WebSocket hub, an admin and one api inbox. It records the requests the server got and
+// the connections it accepted.
 type fixture struct {
 	t     *testing.T
 	db    *sqlite.DB
@@ -30,6 +34,11 @@ type fixture struct {
 	admin *crm.Agent
 	inbox int64
 	token string // the admin's API token, for POST /api/v1/inbound
+
+	mu    sync.Mutex
+	reqs  []*url.URL
+	conns []net.Conn
+	holds map[string]chan struct{} // request path -> closed when the request may go on
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -51,14 +60,31 @@ func newFixture(t *testing.T) *fixture {
 		defer close(done)
 		s.Run(ctx)
 	}()
-	srv := httptest.NewServer(s)
+	f := &fixture{t: t, db: db, bus: bus}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := *r.URL
+		f.mu.Lock()
+		f.reqs = append(f.reqs, &u)
+		hold := f.holds[r.URL.Path]
+		f.mu.Unlock()
+		if hold != nil {
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		s.ServeHTTP(w, r)
+	}))
+	srv.Listener = &trackingListener{Listener: srv.Listener, f: f}
+	srv.Start()
+	f.srv = srv
 	t.Cleanup(func() {
 		cancel()
 		<-done
 		srv.Close()
 		db.Close()
 	})
-	f := &fixture{t: t, db: db, bus: bus, srv: srv}
 	f.admin = f.agent("ada@test.example", "Ada Admin", crm.RoleAdmin)
 	in, err := db.CreateInbox(crm.WithAgent(context.Background(), f.admin), &crm.Inbox{Kind: crm.KindAPI, Name: "Web shop", Config: map[string]any{}})
 	if err != nil {
@@ -133,4 +159,67 @@ func (f *fixture) messages(ticketID int64) []*crm.Message {
 		f.t.Fatal(err)
 	}
 	return msgs
+}
+
+// trackingListener remembers every connection it accepts, so a test can cut them all,
+// WebSockets included, as a network failure or a server restart would.
+type trackingListener struct {
+	net.Listener
+	f *fixture
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.f.mu.Lock()
+		l.f.conns = append(l.f.conns, c)
+		l.f.mu.Unlock()
+	}
+	return c, err
+}
+
+// dropConnections closes every connection the server accepted so far.
+func (f *fixture) dropConnections() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.conns {
+		c.Close()
+	}
+	f.conns = nil
+}
+
+// requests counts the requests the server got that match.
+func (f *fixture) requests(match func(u *url.URL) bool) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, u := range f.reqs {
+		if match(u) {
+			n++
+		}
+	}
+	return n
+}
+
+// hold makes requests for path wait until release is called, as a slow network would;
+// the test's end releases them too.
+func (f *fixture) hold(path string) (release func()) {
+	ch := make(chan struct{})
+	f.mu.Lock()
+	if f.holds == nil {
+		f.holds = map[string]chan struct{}{}
+	}
+	f.holds[path] = ch
+	f.mu.Unlock()
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			f.mu.Lock()
+			delete(f.holds, path)
+			f.mu.Unlock()
+			close(ch)
+		})
+	}
+	f.t.Cleanup(release)
+	return release
 }

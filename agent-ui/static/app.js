@@ -4,13 +4,13 @@ import { get, post, setCSRF, whenUnauthorized } from './api.js';
 import { h, fill, $, isTyping } from './dom.js';
 import { state, isManager, folders } from './state.js';
 import { Live } from './socket.js';
-import { loadList, loadMore, renderList, renderFolders, refreshCounts, upsert, runSearch, neighbour, refreshTimes, markCurrent } from './list.js';
-import { openTicket, closeTicket, onMessage, onTicket, onCollision, agentGone, renderCollisions, focusReply, resolveCurrent, useSocket, sendViewing } from './ticket.js';
+import { loadList, loadMore, renderList, renderFolders, refreshCounts, countsChange, resetList, upsert, runSearch, neighbour, refreshTimes, markCurrent } from './list.js';
+import { openTicket, closeTicket, forgetSession, onMessage, onTicket, onCollision, agentGone, renderCollisions, focusReply, resolveCurrent, useSocket, sendViewing } from './ticket.js';
 import { renderCustomer, onCustomerEvent } from './customer.js';
 import { showSettings } from './settings.js';
 import { showReports, reportsLink } from './reports.js';
 import { showHistory, onLiveEvent } from './history.js';
-import { isManagerPage, showManagerSettings, addManagerTabs } from './audit.js';
+import { isManagerPage, showManagerSettings } from './audit.js';
 
 const live = new Live(onEvent, onConnState);
 useSocket(live);
@@ -29,10 +29,17 @@ async function boot() {
   }
 }
 
+// showLogin ends the console's session: after a sign-out, or when the API or the socket
+// says the session is gone, which is final until the agent signs in again.
 function showLogin() {
   live.stop();
   state.me = null;
   setCSRF('');
+  forgetSession();
+  resetList();
+  state.collisions.clear();
+  state.presence.clear();
+  lastListKey = '';
   $('#app').hidden = true;
   $('#login').hidden = false;
   document.body.dataset.view = 'login';
@@ -84,7 +91,7 @@ async function start(agent, csrf) {
   live.start();
   renderFolders();
   renderTeam();
-  refreshCounts(0);
+  refreshCounts();
   await route();
   updateTitle();
 }
@@ -125,8 +132,7 @@ async function route() {
   if (settings) {
     if (isManagerPage(arg)) {
       if (!(await showManagerSettings(arg))) location.hash = '#/inbox/' + state.folder;
-    } else if (await showSettings(arg)) addManagerTabs();
-    else location.hash = '#/inbox/' + state.folder;
+    } else if (!(await showSettings(arg))) location.hash = '#/inbox/' + state.folder;
     return;
   }
   if (section === 'reports') {
@@ -138,7 +144,8 @@ async function route() {
     return;
   }
   if (section === 'search') {
-    const q = decodeURIComponent(arg);
+    let q = arg;
+    try { q = decodeURIComponent(arg); } catch { /* a malformed address: search for it as typed */ }
     $('#search-q').value = q;
     if (q !== state.search) await runSearch(q);
     document.body.dataset.pane = 'list';
@@ -168,7 +175,6 @@ async function route() {
     document.body.dataset.pane = 'ticket';
     fill($('#ticket-pane'), h('div', { class: 'pad' },
       h('button', { type: 'button', class: 'link back', onclick: () => history.back() }, '← Back'),
-      h('p', {}, h('a', { href: `#/customers/${id}/history`, id: 'customer-history-link' }, 'Full history')),
       h('div', { id: 'customer-main' })));
     if (id > 0) renderCustomer(id, $('#customer-main'));
     return;
@@ -181,7 +187,6 @@ async function showList(folder) {
   const key = folder + JSON.stringify(state.filters);
   state.folder = folder;
   renderFolders();
-  refreshCounts();
   if (key === lastListKey && !state.search) {
     renderList();
     return;
@@ -193,6 +198,9 @@ async function showList(folder) {
 // ---- live events ----
 
 function onConnState(s, info = {}) {
+  // A socket refused before it opened may mean the session expired: asking the API
+  // tells, and its 401 brings the sign-in form instead of another retry.
+  if (s === 'offline' && info.refused && state.me) get('/api/v1/me').catch(() => {});
   const el = $('#conn');
   el.dataset.state = s;
   el.textContent = s === 'live' ? 'Live' : s === 'connecting' ? 'Connecting…' : 'Offline — reconnecting…';
@@ -201,12 +209,14 @@ function onConnState(s, info = {}) {
     if (!info.resumed) {
       lastListKey = '';
       if (!state.search) showList(state.folder);
+      refreshCounts();
     }
     if (state.ticketID) sendViewing();
   }
 }
 
 function onEvent(f) {
+  if (!state.me) return;
   const d = f.data;
   switch (f.type) {
     case 'ticket.created':
@@ -216,7 +226,7 @@ function onEvent(f) {
       onTicket(d);
       onLiveEvent(f.type, d);
       markCurrent();
-      refreshCounts();
+      if (countsChange(d)) refreshCounts();
       break;
     case 'message.created':
     case 'message.updated':

@@ -3,37 +3,19 @@
 
 import { get, post, patch, del, qs } from './api.js';
 import { h, fill, $, timeEl, when } from './dom.js';
-import { state, isAdmin, isManager } from './state.js';
+import { state } from './state.js';
+import { settingsTabs, settingsFrame } from './settings.js';
 import { localZone, zoneSelect } from './reports.js';
 
-const pages = [
-  { id: 'sla', name: 'SLA policies', allowed: isManager },
-  { id: 'csat', name: 'CSAT survey', allowed: isAdmin },
-  { id: 'audit', name: 'Audit log', allowed: isAdmin },
-];
+const pages = ['sla', 'csat', 'audit'];
 
-export const isManagerPage = (tab) => pages.some((p) => p.id === tab);
-
-// addManagerTabs adds the pages this role may open to the tabs settings.js drew.
-export function addManagerTabs() {
-  const nav = $('#settings-pane nav.tabs');
-  if (!nav) return;
-  for (const p of pages) {
-    if (p.allowed() && !nav.querySelector(`a[href="#/settings/${p.id}"]`)) nav.append(h('a', { href: '#/settings/' + p.id }, p.name));
-  }
-}
+export const isManagerPage = (tab) => pages.includes(tab);
 
 // showManagerSettings renders page tab. Returns false when the role may not open it.
 export async function showManagerSettings(tab) {
-  const cur = pages.find((p) => p.id === tab);
-  if (!cur || !cur.allowed()) return false;
-  fill($('#settings-pane'),
-    h('h2', {}, 'Settings'),
-    h('nav', { class: 'tabs', 'aria-label': 'Settings sections' },
-      h('a', { href: '#/settings' }, '← Other settings'),
-      pages.filter((p) => p.allowed()).map((p) => h('a', { href: '#/settings/' + p.id, 'aria-current': p.id === cur.id ? 'page' : null }, p.name))),
-    h('p', { id: 'settings-error', class: 'error', role: 'alert' }),
-    h('div', { id: 'settings-body' }, h('p', { class: 'muted' }, 'Loading…')));
+  const cur = settingsTabs.find((p) => p.id === tab);
+  if (!cur || !pages.includes(tab) || !cur.allowed()) return false;
+  settingsFrame(cur.id);
   try {
     if (cur.id === 'sla') await slaPage();
     else if (cur.id === 'csat') await csatPage();

@@ -30,6 +30,7 @@ export async function renderCustomer(id, el, currentTicket = 0) {
       h('h2', { id: 'cust-name' }, c.name || `Customer #${c.id}`),
       c.merged_into ? h('p', { class: 'muted' }, 'Merged into ', h('a', { href: '#/customers/' + c.merged_into }, '#' + c.merged_into)) : null,
       h('ul', { class: 'identities', id: 'identities', 'aria-label': 'Identities' }, identities(c)),
+      h('p', { class: 'small' }, h('a', { href: `#/customers/${c.id}/history`, id: 'customer-history-link' }, 'Full history')),
       notesForm(c)),
     h('section', { class: 'card', 'aria-labelledby': 'past-title' },
       h('h3', { id: 'past-title' }, 'Tickets'),

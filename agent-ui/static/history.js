@@ -161,9 +161,20 @@ export function describe(ev) {
       return d.into ? `merged the ticket into #${d.into}` : 'merged tickets';
     case 'customer.merged':
       return 'merged customers';
+    case 'order.action':
+      return orderAction(d);
     default:
       return ev.type;
   }
+}
+
+const actionVerbs = { cancel: 'cancelled order', refund: 'refunded order', resend_confirmation: 'resent the confirmation of order' };
+
+// orderAction words an order.action event: "refunded order 1001: $24.00 — succeeded" (or "failed (why)").
+function orderAction(a) {
+  const verb = actionVerbs[a.kind] || `${a.kind || 'acted on'} order`;
+  const amount = a.amount ? `: ${money(a.amount, a.currency)}` : '';
+  return `${verb} ${a.order_number || ''}${amount} — ${a.status || 'pending'}${a.status === 'failed' && a.error ? ` (${a.error})` : ''}`;
 }
 
 // ---- one customer: the full timeline ----

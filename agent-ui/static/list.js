@@ -18,6 +18,7 @@ export async function loadList() {
     if (seq !== listSeq) return;
     state.tickets = res.tickets;
     state.nextCursor = res.next_cursor || '';
+    remember(res.tickets);
     // Apply what the socket brought while the request was in flight.
     for (const t of arrivedWhileLoading.values()) upsert(t, false);
   } catch (e) {
@@ -56,7 +57,7 @@ export function upsert(t, render = true) {
   if (render) renderList();
 }
 
-export function renderFolders(counts = {}) {
+export function renderFolders() {
   const list = $('#folder-list');
   fill(list, folders.map((f) => {
     const c = counts[f.id];
@@ -68,25 +69,65 @@ export function renderFolders(counts = {}) {
   }));
 }
 
+let counts = {};              // folder id -> the count shown
 let countTimer = 0;
-let countSeq = 0;
+let lastCounts = 0;           // when the counts were last asked for
+const countKeys = new Map();  // ticket id -> its status and assignee as last seen
 
-// refreshCounts reloads the folder counts soon; bursts of events cause one reload.
-export function refreshCounts(delay = 700) {
-  clearTimeout(countTimer);
-  countTimer = setTimeout(loadCounts, delay);
+// Counts cost a request per folder, so they are read at most every 2 seconds.
+const countInterval = 2000;
+
+// refreshCounts reloads the folder counts as soon as the last reload is 2 seconds old;
+// every call until then joins the one reload.
+export function refreshCounts() {
+  if (countTimer) return;
+  const wait = Math.max(0, lastCounts + countInterval - Date.now());
+  countTimer = setTimeout(() => {
+    countTimer = 0;
+    lastCounts = Date.now();
+    loadCounts();
+  }, wait);
+}
+
+// countsChange records ticket t from an event and reports whether it can change a
+// folder count: it is new to the console, or its status or assignee changed. A new
+// message or a new tag changes no count.
+export function countsChange(t) {
+  const key = countKey(t);
+  const was = countKeys.get(t.id);
+  countKeys.set(t.id, key);
+  return was === undefined ? t.status !== 'closed' : was !== key;
+}
+
+const countKey = (t) => `${t.status}|${t.assignee_id || 0}|${t.merged_into || 0}`;
+
+function remember(tickets) {
+  for (const t of tickets) countKeys.set(t.id, countKey(t));
 }
 
 async function loadCounts() {
-  const seq = ++countSeq;
-  const counts = {};
+  if (!state.me) return; // signed out while the reload waited
+  const next = {};
   await Promise.all(folders.map(async (f) => {
     try {
       const res = await get('/api/v1/tickets' + qs({ ...f.params, limit: 200 }));
-      counts[f.id] = res.tickets.length + (res.next_cursor ? '+' : '');
+      remember(res.tickets);
+      next[f.id] = res.tickets.length + (res.next_cursor ? '+' : '');
     } catch { /* leave the count empty */ }
   }));
-  if (seq === countSeq) renderFolders(counts);
+  if (!state.me) return;
+  counts = next;
+  renderFolders();
+}
+
+// resetList forgets the list and its counts, for the next agent to sign in.
+export function resetList() {
+  listSeq++;
+  counts = {};
+  countKeys.clear();
+  Object.assign(state, { tickets: [], nextCursor: '', search: '', unread: new Set() });
+  fill($('#list-body'));
+  renderFolders();
 }
 
 export function renderList() {

@@ -5,11 +5,29 @@ import { h, fill, $, timeEl } from './dom.js';
 import { state, isAdmin, isManager } from './state.js';
 import { placeholders } from './canned.js';
 
-const tabs = [
+// settingsTabs are every settings page in tab order, with the roles that may open them.
+// This file draws the first three; audit.js draws the managers' pages.
+export const settingsTabs = [
   { id: 'agents', name: 'Agents', allowed: isAdmin },
   { id: 'inboxes', name: 'Inboxes', allowed: isAdmin },
   { id: 'canned', name: 'Canned responses', allowed: isManager },
+  { id: 'sla', name: 'SLA policies', allowed: isManager },
+  { id: 'csat', name: 'CSAT survey', allowed: isAdmin },
+  { id: 'audit', name: 'Audit log', allowed: isAdmin },
 ];
+
+const ownTabs = ['agents', 'inboxes', 'canned'];
+
+// settingsFrame draws the settings pane with the tabs the agent's role may open, tab cur
+// marked, an error line and an empty #settings-body.
+export function settingsFrame(cur) {
+  fill($('#settings-pane'),
+    h('h2', {}, 'Settings'),
+    h('nav', { class: 'tabs', 'aria-label': 'Settings sections' }, settingsTabs.filter((t) => t.allowed()).map((t) =>
+      h('a', { href: '#/settings/' + t.id, 'aria-current': t.id === cur ? 'page' : null }, t.name))),
+    h('p', { id: 'settings-error', class: 'error', role: 'alert' }),
+    h('div', { id: 'settings-body' }, h('p', { class: 'muted' }, 'Loading…')));
+}
 
 const kindExamples = {
   api: '{}',
@@ -22,16 +40,10 @@ const kindExamples = {
 // showSettings renders the tab into the settings pane. Returns false when the agent's
 // role may not see any settings.
 export async function showSettings(tab) {
-  const pane = $('#settings-pane');
-  const allowed = tabs.filter((t) => t.allowed());
+  const allowed = settingsTabs.filter((t) => t.allowed() && ownTabs.includes(t.id));
   if (allowed.length === 0) return false;
   const cur = allowed.find((t) => t.id === tab) || allowed[0];
-  fill(pane,
-    h('h2', {}, 'Settings'),
-    h('nav', { class: 'tabs', 'aria-label': 'Settings sections' }, allowed.map((t) =>
-      h('a', { href: '#/settings/' + t.id, 'aria-current': t.id === cur.id ? 'page' : null }, t.name))),
-    h('p', { id: 'settings-error', class: 'error', role: 'alert' }),
-    h('div', { id: 'settings-body' }, h('p', { class: 'muted' }, 'Loading…')));
+  settingsFrame(cur.id);
   try {
     if (cur.id === 'agents') await agentsPage();
     else if (cur.id === 'inboxes') await inboxesPage();

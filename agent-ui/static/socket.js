@@ -3,7 +3,8 @@
 
 export class Live {
   // onEvent gets each frame {id, type, at, data}; onState gets "connecting", "live" or
-  // "offline" and, for "live", whether the missed events are being replayed.
+  // "offline" and, for "live", whether the missed events are being replayed, for
+  // "offline", whether the socket was refused before it opened.
   constructor(onEvent, onState) {
     this.onEvent = onEvent;
     this.onState = onState;
@@ -58,15 +59,19 @@ export class Live {
       }
       try { this.onEvent(f); } catch (e) { console.error('event', f.type, e); }
     });
+    let opened = false;
+    ws.addEventListener('open', () => { opened = true; });
     ws.addEventListener('close', () => {
       if (this.ws !== ws) return;
       this.ws = null;
-      if (!this.stopped) this.retry();
+      if (!this.stopped) this.retry(!opened);
     });
   }
 
-  retry() {
-    this.onState('offline');
+  // retry connects again after a backoff; refused says the socket never opened, which
+  // the server answers that way when the session is gone.
+  retry(refused = true) {
+    this.onState('offline', { refused });
     const base = Math.min(30000, 500 * 2 ** this.attempt);
     this.attempt++;
     this.timer = setTimeout(() => this.connect(), base / 2 + Math.random() * base / 2);

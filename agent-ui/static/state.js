@@ -93,15 +93,37 @@ function firstIdentity(c) {
   return (c.identities || []).map((i) => i.address)[0] || '';
 }
 
-// customerName returns the known name of a customer and fetches unknown ones with get.
+// At most this many customers are fetched at once; a long list queues the rest.
+const maxFetches = 4;
+const queue = [];
+let running = 0;
+
+// customerName returns the known name of a customer and queues unknown ones to be
+// fetched with get, once per customer.
 export function customerName(id, get) {
   if (customerNames.has(id)) return customerNames.get(id);
   if (!pending.has(id)) {
     pending.add(id);
-    get('/api/v1/customers/' + id)
-      .then(rememberCustomer)
-      .catch(() => {})
-      .finally(() => pending.delete(id));
+    queue.push(id);
+    fetchNames(get);
   }
   return `Customer #${id}`;
+}
+
+function fetchNames(get) {
+  while (running < maxFetches && queue.length > 0) {
+    const id = queue.shift();
+    running++;
+    get('/api/v1/customers/' + id)
+      .then(rememberCustomer)
+      .catch((e) => {
+        // A customer this agent may not see, or one that is gone, is not asked for again.
+        if (e.status === 403 || e.status === 404) customerNames.set(id, `Customer #${id}`);
+      })
+      .finally(() => {
+        running--;
+        pending.delete(id);
+        fetchNames(get);
+      });
+  }
 }

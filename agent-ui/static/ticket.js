@@ -3,7 +3,7 @@
 
 import { get, post, patch, qs } from './api.js';
 import { h, fill, $, channelBadge, channelName, timeEl, when, bytes, money } from './dom.js';
-import { state, agentName, inboxName, rememberCustomer } from './state.js';
+import { state, agentName, inboxName } from './state.js';
 import { upsert, markCurrent } from './list.js';
 import { renderCustomer } from './customer.js';
 import { fillPlaceholders } from './canned.js';
@@ -15,7 +15,6 @@ const drafts = new Map(); // ticket id -> {text, mode}: drafts survive switching
 let mode = 'reply';
 let conflict = null;      // {name} of an agent who replied while this agent was typing
 let lastTyping = 0;
-let lastViewing = 0;
 let olderCursor = '';     // where the earlier messages of the open ticket continue
 let confirmClose = false; // the "Closing is final" question is showing
 const remoteShown = new Set(); // message ids whose remote images the agent chose to load
@@ -116,6 +115,20 @@ export function closeTicket() {
     h('p', {}, 'Select a ticket, or press ', h('kbd', {}, 'j'), ' to open the first one.')));
   fill($('#side-pane'));
   markCurrent();
+}
+
+// forgetSession drops what belongs to the agent who signed out: the open ticket and the
+// drafts, which must not greet whoever signs in next at this screen.
+export function forgetSession() {
+  openSeq++;
+  drafts.clear();
+  remoteShown.clear();
+  inlineImages.clear();
+  conflict = null;
+  confirmClose = false;
+  Object.assign(state, { ticketID: 0, ticket: null, messages: [], customer: null, orders: [] });
+  fill($('#ticket-pane'));
+  fill($('#side-pane'));
 }
 
 function saveDraft() {
@@ -616,10 +629,6 @@ export function renderCollisions() {
     box.dataset.text = text;
     fill(box, lines);
   }
-}
-
-export function ticketCustomerChanged(c) {
-  rememberCustomer(c);
 }
 
 // onThreadAction shows an action on an order (order.action) in the thread of the ticket
