@@ -13,14 +13,19 @@ CREATE TABLE chat_visitors (
 	last_seen_at   INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- Pending widget uploads keep their bytes in files under the data dir (chat-uploads/),
+-- not in SQLite: a 10 MiB blob in the single writer's transaction would stall every other
+-- write. The table keeps what the caps on pending bytes need.
 CREATE TABLE chat_uploads (
 	id           TEXT    PRIMARY KEY,
 	inbox_id     INTEGER NOT NULL REFERENCES inboxes (id) ON DELETE CASCADE,
 	visitor_id   TEXT    NOT NULL REFERENCES chat_visitors (id) ON DELETE CASCADE,
 	filename     TEXT    NOT NULL,
 	content_type TEXT    NOT NULL,
-	data         BLOB    NOT NULL,
+	size         INTEGER NOT NULL,
+	sha256       TEXT    NOT NULL,  -- of the content, its name among the attachment files once used
+	attached_at  INTEGER,           -- when a message first used it; NULL while pending
 	created_at   INTEGER NOT NULL
 );
 CREATE INDEX chat_uploads_created ON chat_uploads (created_at);
-CREATE INDEX chat_uploads_visitor ON chat_uploads (visitor_id);
+CREATE INDEX chat_uploads_pending ON chat_uploads (visitor_id, size) WHERE attached_at IS NULL;

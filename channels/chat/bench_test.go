@@ -22,6 +22,34 @@ var unlimited = Limits{
 	NewVisitorsPerIP:   Limit{Rate: rate.Inf},
 	MessagesPerIP:      Limit{Rate: rate.Inf},
 	MessagesPerVisitor: Limit{Rate: rate.Inf},
+	HellosPerIP:        Limit{Rate: rate.Inf},
+	SocketsPerIP:       -1,
+	SocketsPerVisitor:  -1,
+}
+
+// BenchmarkReturningHello measures the hello of a returning visitor whose name and page
+// did not change: store reads only, no write transaction.
+func BenchmarkReturningHello(b *testing.B) {
+	e := newEnv(b, Options{Limits: unlimited}, nil)
+	_, w := e.visitor(map[string]any{"page_url": "https://shop.example/"})
+	h := http.Header{"Origin": {shopOrigin}}
+	url := e.wsURL(e.inbox.ID)
+	b.ResetTimer()
+	for range b.N {
+		ws, _, err := websocket.DefaultDialer.Dial(url, h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+		var f serverFrame
+		if err := ws.WriteJSON(map[string]any{"type": "hello", "visitor_token": w.VisitorToken, "page_url": "https://shop.example/"}); err != nil {
+			b.Fatal(err)
+		}
+		if err := ws.ReadJSON(&f); err != nil || f.Type != "welcome" {
+			b.Fatalf("welcome: %v %+v", err, f)
+		}
+		ws.Close()
+	}
 }
 
 // BenchmarkNewChat measures new conversations: a widget connects, says hello, sends its

@@ -36,6 +36,7 @@ const (
 // env is a chat channel over a real SQLite store, served by an httptest server.
 type env struct {
 	t     testing.TB
+	dir   string // the data dir
 	db    *sqlite.DB
 	bus   *crm.LocalBus
 	reg   *channels.Registry
@@ -49,6 +50,12 @@ type env struct {
 // replaces the inbox's settings.
 func newEnv(t testing.TB, opt Options, config map[string]any) *env {
 	t.Helper()
+	return newEnvWith(t, func(*sqlite.DB) Options { return opt }, config)
+}
+
+// newEnvWith is newEnv with options that need the store.
+func newEnvWith(t testing.TB, options func(db *sqlite.DB) Options, config map[string]any) *env {
+	t.Helper()
 	dir := t.TempDir()
 	bus := crm.NewBus()
 	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
@@ -57,10 +64,11 @@ func newEnv(t testing.TB, opt Options, config map[string]any) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	reg := channels.NewRegistry()
+	opt := options(db)
 	opt.Connectors = reg
 	ch := New(db, bus, opt)
 	reg.Register(crm.KindChat, ch)
-	e := &env{t: t, db: db, bus: bus, reg: reg, ch: ch}
+	e := &env{t: t, dir: dir, db: db, bus: bus, reg: reg, ch: ch}
 	e.inbox = e.createInbox(config)
 	e.agent, err = db.CreateAgent(context.Background(), &crm.NewAgent{Email: "dana@shop.example", Name: "Dana", Role: crm.RoleAgent,
 		Password: "correct horse battery staple", InboxIDs: []int64{e.inbox.ID}})
@@ -174,6 +182,8 @@ type serverFrame struct {
 	Email         string          `json:"email"`
 	EmailVerified bool            `json:"email_verified"`
 	EmailRequired bool            `json:"email_required"`
+	TicketID      int64           `json:"ticket_id"`
+	For           string          `json:"for"`
 	Error         struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`

@@ -129,7 +129,6 @@
     '.rate small{font-size:10px;color:#6b7280}',
     '.rate[aria-pressed="true"]{background:var(--pc);border-color:var(--pc);color:#fff}',
     '.rate[aria-pressed="true"] small{color:#fff}',
-    '.csat textarea{resize:none;height:52px}',
     '.csat .cerr{color:#991b1b}'
   ].join('');
 
@@ -424,7 +423,10 @@
       ui.rates.push(b);
       group.appendChild(b);
     });
-    ui.csatComment = h('textarea', { maxlength: '1000', placeholder: 'Anything to add? (optional)', 'aria-label': 'Comment (optional)' });
+    // An input, not a textarea: the page's scripts and tests know the message box as the
+    // widget's only textarea.
+    ui.csatComment = h('input', { type: 'text', maxlength: '1000', placeholder: 'Anything to add? (optional)',
+      'aria-label': 'Comment (optional)' });
     ui.csatSend = h('button', { class: 'b', type: 'submit', text: 'Send rating', disabled: '' });
     ui.csatErr = h('p', { class: 'cerr', role: 'alert', hidden: '' });
     ui.csatForm = h('form', { class: 'csat-ask' }, [
