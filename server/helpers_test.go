@@ -21,7 +21,7 @@ import (
 
 // env is a running API over a real SQLite file, with an admin already created.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	db    *sqlite.DB
 	bus   *crm.LocalBus
 	srv   *httptest.Server
@@ -30,7 +30,7 @@ type env struct {
 
 const adminPassword = "correct horse battery"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	bus := crm.NewBus()
@@ -52,7 +52,7 @@ func newEnv(t *testing.T) *env {
 
 // client is a browser-like session: a cookie jar and the CSRF token from login.
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	hc    *http.Client
 	csrf  string

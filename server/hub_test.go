@@ -128,7 +128,7 @@ func (e *hubEnv) dial(c *client) *wsConn {
 
 // wsConn is a test client socket that remembers every frame it read.
 type wsConn struct {
-	t      *testing.T
+	t      testing.TB
 	ws     *websocket.Conn
 	frames []wsFrame
 	used   map[int]bool // frames a waitFor already returned

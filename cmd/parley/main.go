@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -211,6 +212,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "Admin login: %s (the password from PARLEY_ADMIN_PASSWORD)\n", admin)
 	}
 	slog.Info("started", "addr", ln.Addr().String(), "data", *data, "start_ms", time.Since(start).Milliseconds())
+	// Starting allocates about 20 MB that is garbage once it is done (migrations, phone
+	// number metadata, templates), against a live heap of a few MB. Left to the
+	// collector, an idle server would hold it until its heap doubled; collecting it now
+	// and returning it to the system makes the idle server about 20 MB smaller.
+	debug.FreeOSMemory()
 
 	select {
 	case err := <-errc:

@@ -400,14 +400,24 @@ var errBadSession = crm.Errorf(crm.EUNAUTHORIZED, "session expired or invalid")
 
 // SessionAgent returns the agent and CSRF token of a live session. Returns unauthorized
 // for an unknown or expired session or a disabled agent.
+//
+// A session found is kept in the cache for up to cacheTTL, never past its expiry; ending
+// the session, or disabling or changing the agent through the store empties the cache.
 func (db *DB) SessionAgent(ctx context.Context, token string) (*crm.Agent, string, error) {
 	if token == "" {
 		return nil, "", errBadSession
 	}
-	var agentID int64
+	hash := tokenHash(token)
+	key := "s" + string(hash)
+	now := db.now()
+	if a, csrf, ok := db.cache.agent(key, now); ok {
+		return a, csrf, nil
+	}
+	gen := db.cache.generation()
+	var agentID, expires int64
 	var csrf string
-	err := db.rdb.QueryRowContext(ctx, `SELECT agent_id, csrf_token FROM sessions WHERE token_hash = ? AND expires_at > ?`,
-		tokenHash(token), ms(db.now())).Scan(&agentID, &csrf)
+	err := db.rdb.QueryRowContext(ctx, `SELECT agent_id, csrf_token, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?`,
+		hash, ms(now)).Scan(&agentID, &csrf, &expires)
 	if isNoRows(err) {
 		return nil, "", errBadSession
 	} else if err != nil {
@@ -419,7 +429,15 @@ func (db *DB) SessionAgent(ctx context.Context, token string) (*crm.Agent, strin
 	} else if err != nil {
 		return nil, "", err
 	}
+	db.cache.putAgent(gen, key, a, csrf, minTime(now.Add(cacheTTL), fromMS(expires)))
 	return a, csrf, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // DeleteSession ends a session. Deleting an unknown session is not an error.
@@ -428,6 +446,7 @@ func (db *DB) DeleteSession(ctx context.Context, token string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash(token)); err != nil {
 			return fmt.Errorf("delete session: %w", err)
 		}
+		tx.dropCache = true
 		return nil
 	})
 }
@@ -464,14 +483,23 @@ var errBadToken = crm.Errorf(crm.EUNAUTHORIZED, "invalid API token")
 
 // TokenAgent returns the enabled agent of a bearer token and records its use, at most
 // once a minute so that API traffic does not turn into writes. Returns unauthorized.
+//
+// A token found is kept in the cache for up to cacheTTL, like a session.
 func (db *DB) TokenAgent(ctx context.Context, token string) (*crm.Agent, error) {
 	if !strings.HasPrefix(token, tokenPrefix) {
 		return nil, errBadToken
 	}
+	hash := tokenHash(token)
+	key := "t" + string(hash)
+	now := db.now()
+	if a, _, ok := db.cache.agent(key, now); ok {
+		return a, nil
+	}
+	gen := db.cache.generation()
 	var id, agentID int64
 	var used sql.NullInt64
 	err := db.rdb.QueryRowContext(ctx, `SELECT id, agent_id, last_used_at FROM api_tokens WHERE token_hash = ?`,
-		tokenHash(token)).Scan(&id, &agentID, &used)
+		hash).Scan(&id, &agentID, &used)
 	if isNoRows(err) {
 		return nil, errBadToken
 	} else if err != nil {
@@ -483,11 +511,11 @@ func (db *DB) TokenAgent(ctx context.Context, token string) (*crm.Agent, error) 
 	} else if err != nil {
 		return nil, err
 	}
-	now := db.now()
 	if !used.Valid || now.Sub(fromMS(used.Int64)) >= time.Minute {
 		if _, err := db.wdb.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, ms(now), id); err != nil {
 			return nil, fmt.Errorf("record token use: %w", err)
 		}
 	}
+	db.cache.putAgent(gen, key, a, "", now.Add(cacheTTL))
 	return a, nil
 }

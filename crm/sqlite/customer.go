@@ -174,16 +174,34 @@ func (tx *Tx) customerByIdentities(ctx context.Context, name string, ids []crm.I
 			changed = true
 		}
 	}
+	var added []crm.Identity
 	for i, id := range ids {
 		if owned[i] || (existed && !link) {
 			continue
 		}
 		// OR IGNORE: the same identity may be listed twice.
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO identities (customer_id, kind, address, verified, created_at)
-			VALUES (?, ?, ?, ?, ?)`, cid, id.Kind, id.Address, id.Verified, ms(tx.now)); err != nil {
+		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO identities (customer_id, kind, address, verified, created_at)
+			VALUES (?, ?, ?, ?, ?)`, cid, id.Kind, id.Address, id.Verified, ms(tx.now))
+		if err != nil {
 			return nil, false, fmt.Errorf("insert identity: %w", err)
 		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			added = append(added, id)
+		}
 		changed = true
+	}
+	if !existed {
+		// Everything about a new customer is known: it needs a search row but no update
+		// of what was just inserted, nor reading it back (a third of an Ingest's
+		// statements for a new sender).
+		if err := insertCustomerFTS(ctx, tx, cid); err != nil {
+			return nil, false, err
+		}
+		c := &crm.Customer{ID: cid, Name: name, Identities: added, CreatedAt: tx.now, UpdatedAt: tx.now}
+		if c.Identities == nil {
+			c.Identities = []crm.Identity{}
+		}
+		return c, true, nil
 	}
 	if changed {
 		if err := tx.touchCustomer(ctx, cid); err != nil {
@@ -208,6 +226,11 @@ func syncCustomerFTS(ctx context.Context, tx *Tx, id int64) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM customers_fts WHERE rowid = ?`, id); err != nil {
 		return fmt.Errorf("delete customer search row: %w", err)
 	}
+	return insertCustomerFTS(ctx, tx, id)
+}
+
+// insertCustomerFTS writes the search row of customer id, which has none.
+func insertCustomerFTS(ctx context.Context, tx *Tx, id int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO customers_fts (rowid, name, identities)
 		SELECT c.id, c.name, coalesce((SELECT group_concat(address, ' ') FROM identities WHERE customer_id = c.id), '')
 		FROM customers c WHERE c.id = ?`, id)

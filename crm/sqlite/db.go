@@ -50,6 +50,8 @@ type DB struct {
 	opt  Options
 	aead cipher.AEAD
 
+	cache *cache // sessions, tokens and inboxes; see cache.go
+
 	units     chan *unit    // update calls waiting for the writer; unbuffered
 	quit      chan struct{} // closed by Close to stop the writer
 	stopped   chan struct{} // closed by the writer when it has stopped
@@ -89,7 +91,7 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.DataDir == "" {
 		opt.DataDir = filepath.Dir(path)
 	}
-	db := &DB{path: path, opt: opt}
+	db := &DB{path: path, opt: opt, cache: newCache()}
 	if opt.SecretKey != nil {
 		aead, err := newAEAD(opt.SecretKey)
 		if err != nil {
@@ -206,6 +208,9 @@ type Tx struct {
 	db     *DB
 	now    time.Time
 	events []*crm.Event
+	// dropCache is set by a change to what the cache holds (agents, sessions,
+	// memberships, inboxes): the writer empties the cache once it has committed.
+	dropCache bool
 }
 
 // ExecContext runs a statement of the transaction. Statements run under a context of
@@ -262,7 +267,9 @@ type unit struct {
 	err    error
 	panic  any // what fn panicked with, panicked again in the caller
 	events []*crm.Event
-	done   chan struct{}
+	// dropCache: fn changed what the cache holds.
+	dropCache bool
+	done      chan struct{}
 }
 
 // update runs fn in an immediate write transaction and returns once that transaction
@@ -390,12 +397,17 @@ func (w *batcher) commit() {
 		failAll(w.units, fmt.Errorf("commit: %w", err))
 		return
 	}
-	if db.opt.Bus == nil {
-		return
-	}
+	// Emptied before any caller returns, so that once a change (a disabled agent, a
+	// deleted session) is answered, no request is let in on the old state.
 	var events []*crm.Event
 	for _, u := range w.units {
 		events = append(events, u.events...)
+		if u.dropCache {
+			db.cache.drop()
+		}
+	}
+	if db.opt.Bus == nil {
+		return
 	}
 	if len(events) > 0 {
 		db.opt.Bus.Publish(events...)
@@ -428,7 +440,7 @@ func (db *DB) runUnit(conn *sql.Conn, u *unit) error {
 		if _, err := conn.ExecContext(bg, `RELEASE unit`); err != nil {
 			return fmt.Errorf("release savepoint: %w", err)
 		}
-		u.events = tx.events
+		u.events, u.dropCache = tx.events, tx.dropCache
 		return nil
 	}
 	// ROLLBACK TO undoes the unit but keeps the savepoint open; RELEASE ends it.
@@ -466,6 +478,9 @@ func (tx *Tx) event(ctx context.Context, typ string, ticketID, customerID, inbox
 		return nil, fmt.Errorf("insert %s event: %w", typ, err)
 	}
 	id, _ := res.LastInsertId()
+	if typ == crm.EventAgentUpdated || typ == crm.EventInboxUpdated {
+		tx.dropCache = true
+	}
 	e := &crm.Event{ID: id, Type: typ, TicketID: ticketID, CustomerID: customerID, InboxID: inboxID,
 		Actor: actor, Data: b, At: tx.now}
 	tx.events = append(tx.events, e)

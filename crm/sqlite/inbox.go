@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -63,8 +64,25 @@ func (db *DB) Inboxes(ctx context.Context) ([]*crm.Inbox, error) {
 }
 
 // Inbox returns an inbox the agent in ctx may see, with its secrets. Returns not_found.
+//
+// Every webhook and API message reads its inbox, so inboxes are kept in the cache for up
+// to cacheTTL; creating or changing one through the store empties it.
 func (db *DB) Inbox(ctx context.Context, id int64) (*crm.Inbox, error) {
-	return db.findInbox(ctx, db.rdb, id)
+	if a := crm.AgentFrom(ctx); a != nil && !a.SeesAllInboxes() && !slices.Contains(a.InboxIDs, id) {
+		return nil, crm.Errorf(crm.ENOTFOUND, "inbox %d not found", id)
+	}
+	now := db.now()
+	if in, ok := db.cache.inbox(id, now); ok {
+		return in, nil
+	}
+	gen := db.cache.generation()
+	// Visibility is checked above; the cached inbox serves every caller.
+	in, err := db.findInbox(crm.WithAgent(ctx, nil), db.rdb, id)
+	if err != nil {
+		return nil, err
+	}
+	db.cache.putInbox(gen, in, now.Add(cacheTTL))
+	return in, nil
 }
 
 func validInboxKind(k string) bool {

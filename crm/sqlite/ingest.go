@@ -146,18 +146,19 @@ func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, e
 		}
 		newTicket := t == nil
 		if newTicket {
+			// Built here rather than read back: every column is one written just now.
+			t = &crm.Ticket{InboxID: in.InboxID, CustomerID: c.ID, Subject: inboundSubject(in),
+				Status: crm.StatusOpen, Priority: crm.PriorityNormal, Channel: channel, LinkedTicketID: linked,
+				CreatedAt: tx.now, UpdatedAt: tx.now, LastMessageAt: at, Tags: []string{}}
 			res, err := tx.ExecContext(ctx, `INSERT INTO tickets (inbox_id, customer_id, subject, status,
 				priority, channel, thread_key, linked_ticket_id, created_at, updated_at, last_message_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				in.InboxID, c.ID, inboundSubject(in), crm.StatusOpen, crm.PriorityNormal, channel, in.ThreadKey,
+				t.InboxID, t.CustomerID, t.Subject, t.Status, t.Priority, t.Channel, in.ThreadKey,
 				nullID(linked), ms(tx.now), ms(tx.now), ms(at))
 			if err != nil {
 				return fmt.Errorf("insert ticket: %w", err)
 			}
-			id, _ := res.LastInsertId()
-			if t, err = tx.ticketWhere(ctx, `t.id = ?`, id); err != nil {
-				return err
-			}
+			t.ID, _ = res.LastInsertId()
 		} else {
 			if at.After(t.LastMessageAt) {
 				t.LastMessageAt = at

@@ -68,7 +68,7 @@ func findMessage(ctx context.Context, q queryer, id int64) (*crm.Message, error)
 // first with p.Desc, so that a long thread can be shown from its end. Returns not_found
 // or invalid (a bad cursor).
 func (db *DB) Messages(ctx context.Context, ticketID int64, p crm.Page) ([]*crm.Message, string, error) {
-	if _, err := findTicket(ctx, db.rdb, ticketID); err != nil {
+	if err := checkTicket(ctx, db.rdb, ticketID); err != nil {
 		return nil, "", err
 	}
 	limit := limitOf(p.Limit, crm.DefaultLimit, crm.MaxLimit)

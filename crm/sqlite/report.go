@@ -178,7 +178,7 @@ var historyFields = []string{"status", "priority", "assignee_id", "subject", "ta
 // first, each with its actor's name and, for ticket events, the fields it changed.
 // Returns not_found.
 func (db *DB) TicketHistory(ctx context.Context, ticketID int64) ([]*crm.TicketEvent, error) {
-	if _, err := findTicket(ctx, db.rdb, ticketID); err != nil {
+	if err := checkTicket(ctx, db.rdb, ticketID); err != nil {
 		return nil, err
 	}
 	list, err := queryTicketEvents(ctx, db.rdb, `e.id IN (SELECT id FROM events WHERE ticket_id = ?

@@ -73,10 +73,15 @@ func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResul
 		ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`, append(append(append([]any{id, match}, orderArgs...), args...), limit)...); err != nil {
 		return nil, err
 	}
-	if res.Messages, err = queryMessages(ctx, db.rdb, `SELECT `+messageCols+` FROM messages m
+	// The full-text index drives the query, newest match first (CROSS JOIN keeps it the
+	// outer loop, where FTS5 returns rowids in descending order itself), so that it stops
+	// at limit visible messages. With "m.id IN (matches)" SQLite collected every match
+	// before sorting: a 3-letter prefix matches most of a big mailbox.
+	if res.Messages, err = queryMessages(ctx, db.rdb, `SELECT `+messageCols+` FROM messages_fts
+		CROSS JOIN messages m ON m.id = messages_fts.rowid
 		JOIN tickets t ON t.id = m.ticket_id
-		WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) AND `+vis+`
-		ORDER BY m.id DESC LIMIT ?`, append(append([]any{match}, args...), limit)...); err != nil {
+		WHERE messages_fts MATCH ? AND `+vis+`
+		ORDER BY messages_fts.rowid DESC LIMIT ?`, append(append([]any{match}, args...), limit)...); err != nil {
 		return nil, err
 	}
 	cvis, cargs := customerFilter(ctx)

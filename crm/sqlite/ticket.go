@@ -103,6 +103,20 @@ func findTicket(ctx context.Context, q queryer, id int64) (*crm.Ticket, error) {
 	return tickets[0], nil
 }
 
+// checkTicket returns not_found unless the agent in ctx may see ticket id. It reads one
+// index entry, for the reads that only need to know (a thread, a ticket's events).
+func checkTicket(ctx context.Context, q queryer, id int64) error {
+	vis, args := inboxFilter(ctx, "t.inbox_id")
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM tickets t WHERE t.id = ? AND `+vis, append([]any{id}, args...)...).Scan(&one)
+	if isNoRows(err) {
+		return crm.Errorf(crm.ENOTFOUND, "ticket %d not found", id)
+	} else if err != nil {
+		return fmt.Errorf("find ticket: %w", err)
+	}
+	return nil
+}
+
 var ticketIDQuery = regexp.MustCompile(`^#?([0-9]{1,18})$`)
 
 // Tickets lists the tickets the agent in ctx may see, newest activity first. Returns
