@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -522,128 +521,19 @@ func (db *DB) UnmergeCustomers(ctx context.Context, mergeEventID int64) (*crm.Cu
 }
 
 // Timeline lists the tickets, messages and orders of a customer the agent in ctx may
-// see, newest first. An agent gets only the tickets and messages of its inboxes.
-// Returns not_found or invalid (a bad cursor).
+// see, newest first: the customer's history without ticket events. An agent gets only the
+// tickets and messages of its inboxes. Returns not_found or invalid (a bad cursor).
 func (db *DB) Timeline(ctx context.Context, customerID int64, p crm.Page) ([]*crm.TimelineItem, string, error) {
-	if _, err := findCustomer(ctx, db.rdb, customerID); err != nil {
-		return nil, "", err
-	}
-	limit := limitOf(p.Limit, crm.DefaultLimit, crm.MaxLimit)
-	vis, visArgs := inboxFilter(ctx, "t.inbox_id")
-	args := []any{customerID}
-	args = append(args, visArgs...)
-	args = append(args, customerID)
-	args = append(args, visArgs...)
-	args = append(args, customerID)
-	// Each row has a sort key (at, kind, key); key orders rows of one kind at one instant.
-	cond := "1"
-	if p.Cursor != "" {
-		c, err := decodeCursor(p.Cursor, 3)
-		if err != nil {
-			return nil, "", err
-		}
-		at, err := strconv.ParseInt(c[0], 10, 64)
-		if err != nil {
-			return nil, "", crm.Errorf(crm.EINVALID, "invalid cursor")
-		}
-		cond = "(at, kind, key) < (?, ?, ?)"
-		args = append(args, at, c[1], c[2])
-	}
-	args = append(args, limit+1)
-	rows, err := db.rdb.QueryContext(ctx, `SELECT at, kind, key FROM (
-			SELECT t.created_at AS at, 'ticket' AS kind, printf('%020d', t.id) AS key
-			FROM tickets t WHERE t.customer_id = ? AND `+vis+`
-			UNION ALL
-			SELECT m.created_at, 'message', printf('%020d', m.id)
-			FROM messages m JOIN tickets t ON t.id = m.ticket_id WHERE t.customer_id = ? AND `+vis+`
-			UNION ALL
-			SELECT o.placed_at, 'order', o.number FROM orders o WHERE o.customer_id = ?
-		) WHERE `+cond+` ORDER BY at DESC, kind DESC, key DESC LIMIT ?`, args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("query timeline: %w", err)
-	}
-	defer rows.Close()
-	type key struct {
-		at        int64
-		kind, key string
-	}
-	var keys []key
-	var ticketIDs, messageIDs []int64
-	var numbers []string
-	for rows.Next() {
-		var k key
-		if err := rows.Scan(&k.at, &k.kind, &k.key); err != nil {
-			return nil, "", fmt.Errorf("scan timeline: %w", err)
-		}
-		keys = append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("query timeline: %w", err)
-	}
-	rows.Close()
-	var next string
-	if len(keys) > limit {
-		keys = keys[:limit]
-		k := keys[limit-1]
-		next = encodeCursor(itoa(k.at), k.kind, k.key)
-	}
-	for _, k := range keys {
-		switch k.kind {
-		case "ticket":
-			ticketIDs = append(ticketIDs, atoi(k.key))
-		case "message":
-			messageIDs = append(messageIDs, atoi(k.key))
-		case "order":
-			numbers = append(numbers, k.key)
-		}
-	}
-	tickets, err := queryTickets(ctx, db.rdb, `SELECT `+ticketCols+` FROM tickets t
-		WHERE t.id IN (SELECT value FROM json_each(?))`, idsJSON(ticketIDs))
+	items, next, err := db.CustomerHistory(ctx, customerID, crm.HistoryFilter{Kinds: []string{"ticket", "message", "order"}, Page: p})
 	if err != nil {
 		return nil, "", err
 	}
-	msgs, err := queryMessages(ctx, db.rdb, `SELECT `+messageCols+` FROM messages m
-		WHERE m.id IN (SELECT value FROM json_each(?))`, idsJSON(messageIDs))
-	if err != nil {
-		return nil, "", err
+	out := make([]*crm.TimelineItem, len(items))
+	for i, it := range items {
+		out[i] = &it.TimelineItem
 	}
-	numbersJSON, _ := json.Marshal(append([]string{}, numbers...))
-	orders, err := queryOrders(ctx, db.rdb, `SELECT `+orderCols+` FROM orders o
-		WHERE o.number IN (SELECT value FROM json_each(?))`, string(numbersJSON))
-	if err != nil {
-		return nil, "", err
-	}
-	byTicket := map[int64]*crm.Ticket{}
-	for _, t := range tickets {
-		byTicket[t.ID] = t
-	}
-	byMessage := map[int64]*crm.Message{}
-	for _, m := range msgs {
-		byMessage[m.ID] = m
-	}
-	byOrder := map[string]*crm.Order{}
-	for _, o := range orders {
-		byOrder[o.Number] = o
-	}
-	items := make([]*crm.TimelineItem, 0, len(keys))
-	for _, k := range keys {
-		item := &crm.TimelineItem{Kind: k.kind, At: fromMS(k.at)}
-		switch k.kind {
-		case "ticket":
-			item.Ticket = byTicket[atoi(k.key)]
-		case "message":
-			item.Message = byMessage[atoi(k.key)]
-		case "order":
-			item.Order = byOrder[k.key]
-		}
-		if item.Ticket == nil && item.Message == nil && item.Order == nil {
-			continue // changed between the two queries
-		}
-		items = append(items, item)
-	}
-	return items, next, nil
+	return out, next, nil
 }
-
 // ownersVisible returns conflict when one of ids belongs to a customer that the agent in
 // ctx may not see, so that opening a ticket by hand cannot attach to, and reveal, a
 // customer of another inbox.

@@ -119,6 +119,29 @@ func splitSecrets(config map[string]any, secrets map[string]string) (map[string]
 	return plain, sec
 }
 
+// sealConfig prepares a config for storing: the values of secret keys move into the
+// sealed secrets. On an update (old values given) a nil config keeps the stored one and
+// a secret that is not given again keeps its stored value. Returns invalid.
+func (db *DB) sealConfig(config map[string]any, secrets map[string]string, oldConfig map[string]any, oldSecrets map[string]string) (string, []byte, error) {
+	plain, sec := splitSecrets(config, secrets)
+	if config == nil && oldConfig != nil {
+		plain = oldConfig
+	}
+	merged := map[string]string{}
+	for k, v := range oldSecrets {
+		merged[k] = v
+	}
+	for k, v := range sec {
+		merged[k] = v
+	}
+	b, err := json.Marshal(plain)
+	if err != nil {
+		return "", nil, crm.Errorf(crm.EINVALID, "invalid config: %v", err)
+	}
+	sealed, err := db.seal(merged)
+	return string(b), sealed, err
+}
+
 func checkInboxName(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if n := utf8.RuneCountInString(s); n < 1 || n > 100 {
@@ -141,12 +164,7 @@ func (db *DB) CreateInbox(ctx context.Context, in *crm.Inbox) (*crm.Inbox, error
 	if err != nil {
 		return nil, err
 	}
-	config, secrets := splitSecrets(in.Config, in.Secrets)
-	configJSON, err := json.Marshal(config)
-	if err != nil {
-		return nil, crm.Errorf(crm.EINVALID, "invalid inbox config: %v", err)
-	}
-	sealed, err := db.seal(secrets)
+	configJSON, sealed, err := db.sealConfig(in.Config, in.Secrets, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -201,20 +219,7 @@ func (db *DB) UpdateInbox(ctx context.Context, in *crm.Inbox) (*crm.Inbox, error
 		if name == "" {
 			name = old.Name
 		}
-		config := old.Config
-		newConfig, newSecrets := splitSecrets(in.Config, in.Secrets)
-		if in.Config != nil {
-			config = newConfig
-		}
-		secrets := old.Secrets
-		for k, v := range newSecrets {
-			secrets[k] = v
-		}
-		configJSON, err := json.Marshal(config)
-		if err != nil {
-			return crm.Errorf(crm.EINVALID, "invalid inbox config: %v", err)
-		}
-		sealed, err := db.seal(secrets)
+		configJSON, sealed, err := db.sealConfig(in.Config, in.Secrets, old.Config, old.Secrets)
 		if err != nil {
 			return err
 		}

@@ -91,12 +91,7 @@ func (db *DB) CreateOrderSource(ctx context.Context, s *crm.OrderSource) (*crm.O
 	if err != nil {
 		return nil, err
 	}
-	config, secrets := splitSecrets(s.Config, s.Secrets)
-	configJSON, err := json.Marshal(config)
-	if err != nil {
-		return nil, crm.Errorf(crm.EINVALID, "invalid order source config: %v", err)
-	}
-	sealed, err := db.seal(secrets)
+	configJSON, sealed, err := db.sealConfig(s.Config, s.Secrets, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -142,20 +137,7 @@ func (db *DB) UpdateOrderSource(ctx context.Context, s *crm.OrderSource) (*crm.O
 		if name == "" {
 			name = old.Name
 		}
-		config := old.Config
-		newConfig, newSecrets := splitSecrets(s.Config, s.Secrets)
-		if s.Config != nil {
-			config = newConfig
-		}
-		secrets := old.Secrets
-		for k, v := range newSecrets {
-			secrets[k] = v
-		}
-		configJSON, err := json.Marshal(config)
-		if err != nil {
-			return crm.Errorf(crm.EINVALID, "invalid order source config: %v", err)
-		}
-		sealed, err := db.seal(secrets)
+		configJSON, sealed, err := db.sealConfig(s.Config, s.Secrets, old.Config, old.Secrets)
 		if err != nil {
 			return err
 		}
