@@ -534,6 +534,7 @@ func (db *DB) Timeline(ctx context.Context, customerID int64, p crm.Page) ([]*cr
 	}
 	return out, next, nil
 }
+
 // ownersVisible returns conflict when one of ids belongs to a customer that the agent in
 // ctx may not see, so that opening a ticket by hand cannot attach to, and reveal, a
 // customer of another inbox.
