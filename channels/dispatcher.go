@@ -101,7 +101,7 @@ func (d *Dispatcher) send(ctx context.Context, out *crm.Outbound) {
 	var extID string
 	var err error
 	if IsDemo(out.Inbox) {
-		extID = fmt.Sprintf("demo-%d", id)
+		extID = fmt.Sprintf("demo-sent-%d", id)
 	} else if c := d.Connectors.Connector(out.Inbox.Kind); c == nil {
 		err = fmt.Errorf("no connector for %s inboxes", out.Inbox.Kind)
 	} else {

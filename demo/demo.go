@@ -30,7 +30,9 @@ type msg struct {
 }
 
 // Seed fills an empty database with demo data. It does nothing when tickets exist.
-func Seed(ctx context.Context, s crm.Store) error {
+// With a clock that is the store's, it also writes a month of history (tickets answered
+// and resolved on past days) so reports and SLAs have something to show.
+func Seed(ctx context.Context, s crm.Store, clock *Clock) error {
 	if ts, _, err := s.Tickets(ctx, crm.TicketFilter{Page: crm.Page{Limit: 1}}); err != nil {
 		return err
 	} else if len(ts) > 0 {
@@ -55,8 +57,14 @@ func Seed(ctx context.Context, s crm.Store) error {
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
-	if _, err := s.CreateAgent(ctx, &crm.NewAgent{Email: "max@demo.parley.test", Name: "Max (demo manager)", Role: crm.RoleManager, Password: Password}); err != nil {
+	max, err := s.CreateAgent(ctx, &crm.NewAgent{Email: "max@demo.parley.test", Name: "Max (demo manager)", Role: crm.RoleManager, Password: Password})
+	if err != nil {
 		return fmt.Errorf("agent: %w", err)
+	}
+	if clock != nil {
+		if err := seedHistory(ctx, s, clock, inboxes, []*crm.Agent{dana, max}); err != nil {
+			return fmt.Errorf("demo history: %w", err)
+		}
 	}
 
 	alice := []crm.Identity{{Kind: crm.IdentityEmail, Address: "alice@demo.parley.test"}, {Kind: crm.IdentityPhone, Address: "+15555550101"}}

@@ -102,7 +102,8 @@ func newFlags(name string) (*flag.FlagSet, *string) {
 }
 
 // openStore opens the database in dir, creating dir and the secret key file if needed.
-func openStore(dir string, bus crm.Bus) (*sqlite.DB, error) {
+// now is the store's clock; nil is the real one.
+func openStore(dir string, bus crm.Bus, now func() time.Time) (*sqlite.DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -116,7 +117,7 @@ func openStore(dir string, bus crm.Bus) (*sqlite.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	return sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: key, Bus: bus})
+	return sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: key, Bus: bus, Now: now})
 }
 
 func serve(ctx context.Context, args []string, stdout io.Writer) error {
@@ -132,7 +133,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	start := time.Now()
 
 	bus := crm.NewBus()
-	db, err := openStore(*data, bus)
+	clock := &demo.Clock{} // the real time, except while the demo history is written
+	db, err := openStore(*data, bus, clock.Now)
 	if err != nil {
 		return err
 	}
@@ -151,7 +153,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if *seed {
-		if err := demo.Seed(ctx, db); err != nil {
+		if err := demo.Seed(ctx, db, clock); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
@@ -264,7 +266,7 @@ func migrate(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	db, err := openStore(*data, nil)
+	db, err := openStore(*data, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -295,7 +297,7 @@ func agentAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	if err != nil && line == "" {
 		return fmt.Errorf("read password from stdin: %w", err)
 	}
-	db, err := openStore(*data, nil)
+	db, err := openStore(*data, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -318,7 +320,7 @@ func tokenCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	if *email == "" {
 		return errors.New("--email is required")
 	}
-	db, err := openStore(*data, nil)
+	db, err := openStore(*data, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -349,7 +351,7 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	if file == "" || fs.NArg() > 0 {
 		return errors.New("usage: parley backup [--data DIR] FILE")
 	}
-	db, err := openStore(*data, nil)
+	db, err := openStore(*data, nil, nil)
 	if err != nil {
 		return err
 	}

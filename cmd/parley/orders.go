@@ -48,7 +48,7 @@ func ordersCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("open import file: %w", err)
 	}
 	defer f.Close()
-	db, err := openStore(*data, nil)
+	db, err := openStore(*data, nil, nil)
 	if err != nil {
 		return err
 	}

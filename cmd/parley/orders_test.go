@@ -39,7 +39,7 @@ func TestOrdersImport(t *testing.T) {
 		t.Fatalf("no progress on stderr: %q", stderr.String())
 	}
 
-	db, err := openStore(data, nil)
+	db, err := openStore(data, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,104 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"parley/crm"
+)
+
+// Clock is the store's clock while the demo history is written: it reads the time the
+// seeder sets, and the real time otherwise.
+type Clock struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+// Now returns the set time, or the real time when none is set.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() {
+		return time.Now()
+	}
+	return c.at
+}
+
+func (c *Clock) set(t time.Time) {
+	c.mu.Lock()
+	c.at = t
+	c.mu.Unlock()
+}
+
+var historyPeople = []struct{ name, email string }{
+	{"Noor Haddad", "noor@demo.parley.test"}, {"Jonas Weber", "jonas@demo.parley.test"},
+	{"Priya Raman", "priya@demo.parley.test"}, {"Tom Okafor", "tom@demo.parley.test"},
+	{"Lena Sørensen", "lena@demo.parley.test"}, {"Marco Rossi", "marco@demo.parley.test"},
+	{"Aiko Tanaka", "aiko@demo.parley.test"}, {"Sam Taylor", "sam@demo.parley.test"},
+}
+
+var historyQuestions = []string{
+	"Has my order shipped yet?", "Can I change the delivery address?", "The mug arrived chipped",
+	"Do you have the blue mug in stock?", "I was charged twice", "How do I return the socks?",
+	"Is the tea caffeine-free?", "Where is my refund?",
+}
+
+// seedHistory writes 45 tickets over the past 30 days on the email, SMS and chat
+// inboxes, most answered and resolved, under a standard SLA policy, so that reports,
+// SLA figures and customer histories have a month to show. The randomness is seeded:
+// every demo database gets the same history.
+func seedHistory(ctx context.Context, s crm.Store, clock *Clock, inboxes map[string]*crm.Inbox, agents []*crm.Agent) error {
+	defer clock.set(time.Time{})
+	if _, err := s.CreateSLAPolicy(ctx, &crm.SLAPolicy{Name: "Standard (demo)", FirstResponseMinutes: 120, ResolutionMinutes: 16 * 60,
+		WarnMinutes: 15, Schedule: crm.Schedule{Timezone: "UTC", Hours: weekdays("09:00", "17:00")}}); err != nil {
+		return fmt.Errorf("sla policy: %w", err)
+	}
+	r := rand.New(rand.NewPCG(1042, 7))
+	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -30)
+	kinds := []struct{ inbox, channel string }{{"email", crm.ChannelEmail}, {"email", crm.ChannelEmail}, {"phone", crm.ChannelSMS}, {"chat", crm.ChannelChat}}
+	for i := range 45 {
+		p := historyPeople[r.IntN(len(historyPeople))]
+		k := kinds[r.IntN(len(kinds))]
+		at := start.Add(time.Duration(i*30*24/45)*time.Hour + time.Duration(8+r.IntN(10))*time.Hour)
+		from := []crm.Identity{{Kind: crm.IdentityEmail, Address: p.email}}
+		if k.channel == crm.ChannelSMS {
+			from = []crm.Identity{{Kind: crm.IdentityPhone, Address: fmt.Sprintf("+1555555%04d", 200+r.IntN(len(historyPeople)))}}
+		}
+		clock.set(at)
+		res, err := s.Ingest(ctx, &crm.Inbound{InboxID: inboxes[k.inbox].ID, Channel: k.channel, ExternalID: fmt.Sprintf("demo-history-%d", i),
+			ThreadKey: fmt.Sprintf("demo-history-%d", i), FromName: p.name, From: from,
+			Subject: historyQuestions[r.IntN(len(historyQuestions))], Text: "Hello! " + historyQuestions[r.IntN(len(historyQuestions))], ReceivedAt: at})
+		if err != nil {
+			return err
+		}
+		if r.IntN(10) == 0 {
+			continue // never answered: part of the backlog
+		}
+		agent := crm.WithAgent(ctx, agents[r.IntN(len(agents))])
+		at = at.Add(time.Duration(5+r.IntN(240)) * time.Minute)
+		clock.set(at)
+		if _, err := s.AddMessage(agent, &crm.NewMessage{TicketID: res.TicketID, Body: "Thanks for writing! We're on it."}); err != nil {
+			return err
+		}
+		if r.IntN(8) == 0 {
+			continue // waiting on the team
+		}
+		clock.set(at.Add(time.Duration(30+r.IntN(48*60)) * time.Minute))
+		resolved := crm.StatusResolved
+		if _, err := s.UpdateTicket(agent, res.TicketID, crm.TicketUpdate{Status: &resolved}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func weekdays(from, to string) map[string][][2]string {
+	h := map[string][][2]string{}
+	for _, d := range []string{"mon", "tue", "wed", "thu", "fri"} {
+		h[d] = [][2]string{{from, to}}
+	}
+	return h
+}
