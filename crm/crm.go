@@ -298,14 +298,34 @@ type IngestResult struct {
 }
 
 // Outbound is a queued agent message handed to a channel connector with what it needs to
-// deliver it: the ticket, its inbox, the customer and the external ids of the thread.
+// deliver it: the ticket, its inbox, the customer, the external ids of the thread and the
+// identities the customer wrote from in this ticket, the latest first (replies go there).
 type Outbound struct {
 	Message    *Message
 	Ticket     *Ticket
 	Inbox      *Inbox
 	Customer   *Customer
 	References []string
+	ReplyTo    []Identity
 	Attempts   int
+}
+
+// ReplyAddress returns the address of kind to answer: the latest one the customer wrote
+// from in this ticket, else the customer's first one, else "".
+func (o *Outbound) ReplyAddress(kind string) string {
+	for _, id := range o.ReplyTo {
+		if id.Kind == kind {
+			return id.Address
+		}
+	}
+	if o.Customer != nil {
+		for _, id := range o.Customer.Identities {
+			if id.Kind == kind {
+				return id.Address
+			}
+		}
+	}
+	return ""
 }
 
 type agentKey struct{}

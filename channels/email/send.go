@@ -36,7 +36,7 @@ func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
 	if cfg.Address == "" || cfg.SMTPHost == "" {
 		return "", channels.Permanent(errors.New("the email inbox has no address or smtp server"))
 	}
-	to := customerEmail(out.Customer)
+	to := replyEmail(out)
 	if to == "" {
 		return "", channels.Permanent(errNoEmail)
 	}
@@ -71,12 +71,14 @@ func smtpError(err error) error {
 	return fmt.Errorf("smtp: %w", err)
 }
 
-// customerEmail returns the customer's first usable email address, or "".
-func customerEmail(cu *crm.Customer) string {
-	if cu == nil {
-		return ""
+// replyEmail returns the address to answer: the latest one the customer wrote from in this
+// ticket, else the customer's first usable one, else "".
+func replyEmail(out *crm.Outbound) string {
+	ids := append([]crm.Identity{}, out.ReplyTo...)
+	if out.Customer != nil {
+		ids = append(ids, out.Customer.Identities...)
 	}
-	for _, id := range cu.Identities {
+	for _, id := range ids {
 		if id.Kind == crm.IdentityEmail && !strings.HasSuffix(id.Address, ".invalid") {
 			if a, err := channels.NormalizeIdentity(crm.IdentityEmail, id.Address, ""); err == nil {
 				return a

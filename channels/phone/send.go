@@ -35,7 +35,7 @@ func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
 	if err != nil {
 		return "", channels.Permanent(fmt.Errorf("phone inbox %d: %w", out.Inbox.ID, err))
 	}
-	to := customerPhone(out.Customer)
+	to := out.ReplyAddress(crm.IdentityPhone)
 	if to == "" {
 		return "", channels.Permanent(crm.Errorf(crm.EINVALID, "the customer has no phone number"))
 	}
@@ -92,19 +92,6 @@ func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
 	}
 	c.log.Info("sent", "inbox", out.Inbox.ID, "message", out.Message.ID, "sid", first, "channel", out.Message.Channel)
 	return first, nil
-}
-
-// customerPhone is the customer's first phone number.
-func customerPhone(cu *crm.Customer) string {
-	if cu == nil {
-		return ""
-	}
-	for _, id := range cu.Identities {
-		if id.Kind == crm.IdentityPhone {
-			return id.Address
-		}
-	}
-	return ""
 }
 
 // sendError classifies an error of CreateMessage: Twilio's 4xx answers other than 429

@@ -55,3 +55,29 @@ func TestCreateTicketRefusesHiddenCustomer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestReplyGoesToLatestSender checks that a reply is addressed to the identity the
+// customer last wrote from in the ticket, not to whichever identity the customer has first.
+func TestReplyGoesToLatestSender(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	in := MustCreateInbox(t, db, crm.KindAPI, "Backoffice")
+	first := MustIngest(t, db, &crm.Inbound{InboxID: in.ID, ExternalID: "1", ThreadKey: "t", Text: "hi", From: email("alice@example.com")})
+	if _, err := db.UpdateCustomer(ctx, first.CustomerID, crm.CustomerUpdate{AddIdentities: email("alice@work.example")}); err != nil {
+		t.Fatal(err)
+	}
+	MustIngest(t, db, &crm.Inbound{InboxID: in.ID, ExternalID: "2", ThreadKey: "t", Text: "from work now", From: email("alice@work.example")})
+	if _, err := db.AddMessage(ctx, &crm.NewMessage{TicketID: first.TicketID, Body: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	outs, err := db.ClaimOutbound(ctx, time.Minute, 10)
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("claim = %d, %v", len(outs), err)
+	}
+	if got := outs[0].ReplyAddress(crm.IdentityEmail); got != "alice@work.example" {
+		t.Fatalf("reply goes to %q, want alice@work.example", got)
+	}
+	if got := outs[0].ReplyAddress(crm.IdentityPhone); got != "" {
+		t.Fatalf("phone reply address %q, want none", got)
+	}
+}

@@ -174,10 +174,10 @@ func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, e
 			Author: author, Text: in.Text, HTML: in.HTML, Status: crm.MsgReceived, ExternalID: in.ExternalID,
 			Attachments: []*crm.Attachment{}, CreatedAt: at}
 		mres, err := tx.ExecContext(ctx, `INSERT INTO messages (ticket_id, inbox_id, direction, channel,
-			author_kind, author_id, author_name, text, html, status, external_id, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			author_kind, author_id, author_name, text, html, status, external_id, sender, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			m.TicketID, m.InboxID, m.Direction, m.Channel, author.Kind, author.ID, author.Name, m.Text, m.HTML,
-			m.Status, m.ExternalID, ms(at), ms(tx.now))
+			m.Status, m.ExternalID, in.From[0].Kind+":"+in.From[0].Address, ms(at), ms(tx.now))
 		if err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}

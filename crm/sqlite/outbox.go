@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"parley/crm"
@@ -70,6 +71,16 @@ func (db *DB) outbound(ctx context.Context, q queryer, id int64) (*crm.Outbound,
 	if ob.References, err = queryStrings(sys, q, `SELECT external_id FROM messages
 		WHERE ticket_id = ? AND external_id IS NOT NULL AND external_id <> '' ORDER BY id`, m.TicketID); err != nil {
 		return nil, err
+	}
+	senders, err := queryStrings(sys, q, `SELECT sender FROM messages WHERE ticket_id = ? AND direction = 'in'
+		AND sender <> '' GROUP BY sender ORDER BY max(id) DESC`, m.TicketID)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range senders {
+		if kind, addr, ok := strings.Cut(s, ":"); ok {
+			ob.ReplyTo = append(ob.ReplyTo, crm.Identity{Kind: kind, Address: addr})
+		}
 	}
 	return ob, nil
 }
