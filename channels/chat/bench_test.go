@@ -80,7 +80,9 @@ func newChat(url string, h http.Header, i int64) error {
 	}
 	defer ws.Close()
 	ws.SetReadDeadline(time.Now().Add(30 * time.Second))
-	if err := ws.WriteJSON(map[string]any{"type": "hello"}); err != nil {
+	// With the page, as the widget sends it: the first message then also writes the
+	// agents' note that names the page.
+	if err := ws.WriteJSON(map[string]any{"type": "hello", "page_url": "https://shop.example/mugs"}); err != nil {
 		return err
 	}
 	var f serverFrame

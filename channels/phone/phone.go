@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"parley/channels"
@@ -51,6 +52,8 @@ type Channel struct {
 	phones crm.PhoneStore
 	opt    Options
 	log    *slog.Logger
+
+	numbers numberCache
 }
 
 var (
@@ -237,7 +240,44 @@ func (c *Channel) number(s string) (string, error) {
 	if !strings.HasPrefix(s, "+") {
 		return "", crm.Errorf(crm.EINVALID, "phone number %q must be in E.164 format, like +15550100", s)
 	}
-	return channels.NormalizeIdentity(crm.IdentityPhone, s, c.opt.DefaultRegion)
+	if n, ok := c.numbers.get(s); ok {
+		return n, nil
+	}
+	n, err := channels.NormalizeIdentity(crm.IdentityPhone, s, c.opt.DefaultRegion)
+	if err != nil {
+		return "", err
+	}
+	c.numbers.put(s, n)
+	return n, nil
+}
+
+// maxNumbers bounds the number cache; a full cache is emptied, which costs one parse
+// per number again rather than memory without bound.
+const maxNumbers = 10_000
+
+// numberCache remembers normalized phone numbers. Parsing one with the carriers'
+// metadata is a tenth of the work of an inbound SMS, and each webhook parses the
+// sender's number and the inbox's own numbers, which are nearly always the same few.
+// Only numbers that parsed are kept, so the keys are short.
+type numberCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (nc *numberCache) get(s string) (string, bool) {
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	n, ok := nc.m[s]
+	return n, ok
+}
+
+func (nc *numberCache) put(s, n string) {
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	if nc.m == nil || len(nc.m) >= maxNumbers {
+		nc.m = make(map[string]string)
+	}
+	nc.m[s] = n
 }
 
 // setAPIBase checks the REST base URL. Plain http is allowed only to a loopback host, so
@@ -262,6 +302,23 @@ func (cfg *config) setAPIBase(s string) error {
 	return nil
 }
 
+// locations holds the time zones loaded so far. time.LoadLocation reads and parses the
+// zone's file on every call, and the config of an inbox with business hours is read on
+// every webhook. Only zones that loaded are kept, so there are at most a few hundred.
+var locations sync.Map // string -> *time.Location
+
+func loadLocation(name string) (*time.Location, error) {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
+	return loc, nil
+}
+
 // setHours reads the optional business hours: timezone (IANA name), open_days (a list
 // of mon..sun, default mon-fri) and open_hours ("09:00-17:00"). Without a timezone the
 // line is always open.
@@ -273,7 +330,7 @@ func (cfg *config) setHours(m map[string]any) error {
 		}
 		return nil
 	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := loadLocation(tz)
 	if err != nil || tz == "Local" {
 		return crm.Errorf(crm.EINVALID, "timezone %q is not an IANA time zone like Europe/Berlin", tz)
 	}
