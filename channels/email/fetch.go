@@ -492,54 +492,29 @@ func (f *fetcher) known(ctx context.Context, messageID string) bool {
 	return err == nil
 }
 
-// fetchBodies streams the given section of each message into Deliver and returns the
-// UIDs that were filed (or deliberately ignored).
+// fetchBodies files the given section of each message and returns the UIDs that were
+// filed (or deliberately ignored). Mails are read from the connection one after the
+// other and filed by a filer's workers at the same time (see filer).
 func (f *fetcher) fetchBodies(ctx context.Context, client *imapclient.Client, uids []imap.UID, section *imap.FetchItemBodySection,
 	note string) ([]imap.UID, error) {
-	c := f.c
 	f.expect()
 	cmd := client.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, InternalDate: true,
 		BodySection: []*imap.FetchItemBodySection{section}})
 	defer cmd.Close()
-	var filed []imap.UID
-	for {
+	fl := newFiler(ctx, f, note)
+	for !fl.failed() {
 		msg := cmd.Next()
 		if msg == nil {
 			break
 		}
-		var uid imap.UID
-		var date time.Time
-		var delivered bool
-		var derr error
-		for {
-			item := msg.Next()
-			if item == nil {
-				break
-			}
-			switch it := item.(type) {
-			case imapclient.FetchItemDataUID:
-				uid = it.UID
-			case imapclient.FetchItemDataInternalDate:
-				date = it.Time
-			case imapclient.FetchItemDataBodySection:
-				if it.Literal == nil || delivered {
-					continue
-				}
-				var d *Delivery
-				d, derr = c.deliver(ctx, f.inbox, it.Literal, date, note)
-				delivered = derr == nil
-				f.expect() // filing took local time; the server's wait starts now
-				if d != nil && d.Ignored != "" {
-					c.logger.Info("mail ignored", "inbox", f.inbox.ID, "reason", d.Ignored)
-				}
-			}
-		}
-		if derr != nil {
-			return filed, fmt.Errorf("file message uid %d: %w", uid, derr)
-		}
-		if delivered && uid != 0 {
-			filed = append(filed, uid)
-		}
+		fl.read(msg)
+	}
+	// While the workers finish nothing is read, so the server is not expected to send.
+	f.guard.expect(0)
+	filed, err := fl.wait()
+	f.expect() // the rest of the response, read by Close, is due now
+	if err != nil {
+		return filed, err
 	}
 	if err := cmd.Close(); err != nil {
 		return filed, fmt.Errorf("fetch messages: %w", err)
