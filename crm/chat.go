@@ -32,6 +32,20 @@ type ChatVisitor struct {
 // ChatThreadKey returns the thread key of the tickets of a chat visitor.
 func ChatThreadKey(visitorID string) string { return "chat:" + visitorID }
 
+// ChatInbound is a shopper's message with what the chat channel stores along with it, so
+// that a new chat is one write: the visitor, the message and the note for agents.
+type ChatInbound struct {
+	Inbound *Inbound
+	// Visitor, when TokenHash is set, is saved first: created, or only its page saved
+	// when it exists with that token (stored meanwhile by a reload, a form or an upload). A visitor is stored lazily, with its
+	// first message, unless something else needed it before.
+	Visitor   *ChatVisitor
+	TokenHash []byte
+	// Note are the lines of an internal note for agents, added unless the message is a
+	// duplicate. NewTicketNote are lines put before them when the message opens a ticket.
+	NewTicketNote, Note []string
+}
+
 // ChatUpload is a file a shopper uploaded from the widget, waiting to be attached to
 // a chat message.
 type ChatUpload struct {
@@ -56,8 +70,14 @@ type ChatUploadLimits struct {
 // of Store: the chat channel takes it from a store that implements it.
 type ChatService interface {
 	// CreateChatVisitor stores a new visitor with the SHA-256 hash of its token; the
-	// token itself is never stored. Returns invalid or not_found (an unknown inbox).
+	// token itself is never stored. Creating a stored visitor again with the same token
+	// hash changes nothing. Returns invalid, not_found (an unknown inbox) or conflict
+	// (the id is taken by another token).
 	CreateChatVisitor(ctx context.Context, v *ChatVisitor, tokenHash []byte) error
+	// IngestChat files a shopper's message as Ingest does, and in the same transaction
+	// saves a visitor not stored yet and adds the agents' note. Returns what Ingest
+	// returns, and conflict (the visitor id is taken by another token).
+	IngestChat(ctx context.Context, in *ChatInbound) (*IngestResult, error)
 	// ChatVisitorByToken returns the visitor of the inbox whose token hashes to tokenHash.
 	// Returns not_found.
 	ChatVisitorByToken(ctx context.Context, inboxID int64, tokenHash []byte) (*ChatVisitor, error)

@@ -68,7 +68,8 @@ type Channel struct {
 
 	mu      sync.Mutex
 	cache   map[int64]cachedSettings
-	lookups map[string]*lookupNotes // visitor id -> order lookups before the first message
+	lookups map[string]*lookupNotes    // visitor id -> order lookups before the first message
+	pending map[string]*pendingVisitor // token hash -> visitor not stored yet
 }
 
 type cachedSettings struct {
@@ -109,6 +110,7 @@ func New(store crm.Store, bus crm.Bus, opt Options) *Channel {
 		lookupPerUser: newKeyed(opt.Limits.OrderLookupsPerVisitor),
 		lookupPerIP:   newKeyed(opt.Limits.OrderLookupsPerIP),
 		lookups:       map[string]*lookupNotes{},
+		pending:       map[string]*pendingVisitor{},
 
 		helloPerIP:    newKeyed(opt.Limits.HellosPerIP),
 		uploadPerUser: newKeyed(opt.Limits.UploadsPerVisitor),
@@ -182,6 +184,7 @@ func (ch *Channel) Run(ctx context.Context) {
 			ch.uploadPerUser.sweep()
 			ch.uploadPerIP.sweep()
 			ch.sweepLookups()
+			ch.sweepPending()
 			if n, err := ch.visitors.DeleteChatUploads(ctx, time.Now().Add(-24*time.Hour)); err != nil {
 				ch.log.Error("delete old uploads", "err", err)
 			} else if n > 0 {

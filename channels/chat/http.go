@@ -167,7 +167,7 @@ func (ch *Channel) upload(w http.ResponseWriter, r *http.Request) error {
 	if token == "" || len(token) > 128 {
 		return crm.Errorf(crm.EUNAUTHORIZED, "X-Parley-Visitor must carry the visitor token")
 	}
-	v, err := ch.visitors.ChatVisitorByToken(ctx, s.InboxID, hashToken(token))
+	v, err := ch.visitorByToken(ctx, s.InboxID, token)
 	if crm.ErrorCode(err) == crm.ENOTFOUND {
 		return crm.Errorf(crm.EUNAUTHORIZED, "unknown visitor token")
 	} else if err != nil {

@@ -200,6 +200,7 @@ type conn struct {
 	// Owned by the reading goroutine.
 	v         *crm.ChatVisitor
 	token     string
+	unsaved   bool // v is pending: stored with its first message
 	notedPage string
 	typing    *rate.Limiter
 	pages     *rate.Limiter

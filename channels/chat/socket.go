@@ -317,7 +317,7 @@ func (ch *Channel) hello(ctx context.Context, c *conn, f *frame) error {
 	var v *crm.ChatVisitor
 	if f.VisitorToken != nil && *f.VisitorToken != "" && len(*f.VisitorToken) <= 128 {
 		var err error
-		v, err = ch.visitors.ChatVisitorByToken(ctx, s.InboxID, hashToken(*f.VisitorToken))
+		v, err = ch.visitorByToken(ctx, s.InboxID, *f.VisitorToken)
 		if crm.ErrorCode(err) == crm.ENOTFOUND {
 			v = nil // an unknown or foreign token starts a new conversation
 		} else if err != nil {
@@ -352,8 +352,10 @@ func (ch *Channel) hello(ctx context.Context, c *conn, f *frame) error {
 			v.Email = claimed
 		}
 		c.token = randomHex(32)
-		if err := ch.visitors.CreateChatVisitor(ctx, v, hashToken(c.token)); err != nil {
-			return fatal{err}
+		if c.unsaved = ch.addPending(hashToken(c.token), v); !c.unsaved {
+			if err := ch.visitors.CreateChatVisitor(ctx, v, hashToken(c.token)); err != nil {
+				return fatal{err}
+			}
 		}
 	} else {
 		if name != "" && name != v.Name {
@@ -503,13 +505,34 @@ func (ch *Channel) message(ctx context.Context, c *conn, f *frame) error {
 		// The signed email first: the message joins the customer who owns it.
 		from = []crm.Identity{{Kind: crm.IdentityEmail, Address: v.Email, Verified: true}, from[0]}
 	}
-	res, err := ch.store.Ingest(ctx, &crm.Inbound{
+	in := &crm.ChatInbound{Inbound: &crm.Inbound{
 		InboxID: s.InboxID, Channel: crm.ChannelChat, ExternalID: "chat:" + v.ID + ":" + f.ClientID,
 		ThreadKey: crm.ChatThreadKey(v.ID), FromName: v.Name, From: from, Text: text,
 		Attachments: atts, ReceivedAt: time.Now(),
-	})
+	}}
+	if c.unsaved {
+		in.Visitor, in.TokenHash = v, hashToken(c.token)
+	}
+	// The agents' note goes in the message's transaction. Its lines are those of a new
+	// conversation only when the message opens one, which the store knows.
+	if v.PageURL != "" && v.PageURL != c.notedPage {
+		in.Note = append(in.Note, "The shopper is on "+v.PageURL)
+	}
+	// Order lookups made before the conversation existed are told now.
+	in.Note = append(in.Note, ch.peekLookups(v.ID)...)
+	if n := claimNote(v); n != "" || len(in.Note) > 0 {
+		in.NewTicketNote = []string{"New chat conversation."}
+		if n != "" {
+			in.NewTicketNote = append(in.NewTicketNote, n)
+		}
+	}
+	res, err := ch.visitors.IngestChat(ctx, in)
 	if err != nil {
 		return err
+	}
+	if c.unsaved {
+		c.unsaved = false
+		ch.dropPending(in.TokenHash)
 	}
 	if err := ch.visitors.AttachChatUploads(ctx, v.ID, f.Attachments); err != nil {
 		// The message is stored; the uploads merely keep counting as pending for a day.
@@ -520,22 +543,8 @@ func (ch *Channel) message(ctx context.Context, c *conn, f *frame) error {
 	}
 	v.TicketID, v.CustomerID = res.TicketID, res.CustomerID
 	if !res.Duplicate {
-		var lines []string
-		if res.NewTicket {
-			lines = append(lines, "New chat conversation.")
-			if n := claimNote(v); n != "" {
-				lines = append(lines, n)
-			}
-		}
-		if v.PageURL != "" && v.PageURL != c.notedPage {
-			lines = append(lines, "The shopper is on "+v.PageURL)
-			c.notedPage = v.PageURL
-		}
-		// Order lookups made before the conversation existed are told now.
-		lines = append(lines, ch.takeLookups(v.ID)...)
-		if len(lines) > 1 || (len(lines) == 1 && !res.NewTicket) {
-			ch.note(ctx, res.TicketID, strings.Join(lines, "\n"))
-		}
+		c.notedPage = v.PageURL
+		ch.takeLookups(v.ID)
 	}
 	b, _ := json.Marshal(map[string]any{"type": "ack", "client_id": f.ClientID, "message_id": res.MessageID,
 		"duplicate": res.Duplicate})
@@ -581,8 +590,8 @@ func (ch *Channel) page(ctx context.Context, c *conn, raw string) error {
 		return crm.Errorf(crm.EINVALID, "url must be an http or https URL of at most %d bytes", maxPageURL)
 	}
 	c.v.PageURL = u
-	if !c.pages.Allow() {
-		return nil
+	if c.unsaved || !c.pages.Allow() {
+		return nil // a pending visitor's page is stored with its first message
 	}
 	return ch.visitors.UpdateChatVisitor(ctx, c.v)
 }
@@ -604,6 +613,13 @@ func (ch *Channel) contact(ctx context.Context, c *conn, f *frame) error {
 		v.Name = name
 	}
 	v.Email = email
+	if c.unsaved {
+		// A reload must not lose what the shopper typed: store the visitor now.
+		if err := ch.storeVisitor(ctx, v, hashToken(c.token)); err != nil {
+			return err
+		}
+		c.unsaved = false
+	}
 	if err := ch.visitors.UpdateChatVisitor(ctx, v); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,31 +64,135 @@ func checkVisitor(v *crm.ChatVisitor) error {
 }
 
 // CreateChatVisitor stores a new visitor of a chat inbox with the hash of its token.
-// Returns invalid or not_found (no such chat inbox).
+// Creating a stored visitor again with the same token changes nothing. Returns invalid,
+// not_found (no such chat inbox) or conflict (the id belongs to another token).
 func (db *DB) CreateChatVisitor(ctx context.Context, v *crm.ChatVisitor, tokenHash []byte) error {
+	if err := checkNewVisitor(v, tokenHash); err != nil {
+		return err
+	}
+	return db.update(ctx, func(tx *Tx) error {
+		_, err := tx.saveVisitor(ctx, v, tokenHash, false)
+		return err
+	})
+}
+
+// checkNewVisitor checks a visitor to store and its token hash. Returns invalid.
+func checkNewVisitor(v *crm.ChatVisitor, tokenHash []byte) error {
 	if err := checkVisitor(v); err != nil {
 		return err
 	}
 	if len(tokenHash) != 32 {
 		return crm.Errorf(crm.EINVALID, "token hash must be 32 bytes")
 	}
-	return db.update(ctx, func(tx *Tx) error {
-		var kind string
-		err := tx.QueryRowContext(ctx, `SELECT kind FROM inboxes WHERE id = ?`, v.InboxID).Scan(&kind)
-		if isNoRows(err) || kind != crm.KindChat {
-			return crm.Errorf(crm.ENOTFOUND, "chat inbox %d not found", v.InboxID)
-		} else if err != nil {
-			return fmt.Errorf("find chat inbox: %w", err)
-		}
+	return nil
+}
+
+// saveVisitor inserts a visitor of a chat inbox and reports whether it did. When the
+// visitor exists with the same token and inbox, update says whether its page is saved and
+// it is recorded as seen, else nothing changes: its name and email there are as new as
+// the caller's or newer (another tab's form stored it). Returns not_found (no such chat
+// inbox) or conflict.
+func (tx *Tx) saveVisitor(ctx context.Context, v *crm.ChatVisitor, tokenHash []byte, update bool) (bool, error) {
+	// The inbox is checked by the insert itself; only a visitor stored before, or a
+	// refusal, costs more statements.
+	res, err := tx.ExecContext(ctx, `INSERT INTO chat_visitors (id, inbox_id, token_hash, name, email, email_verified,
+		page_url, created_at, last_seen_at) SELECT ?, i.id, ?, ?, ?, ?, ?, ?, ? FROM inboxes i WHERE i.id = ? AND i.kind = ?
+		ON CONFLICT (id) DO NOTHING`,
+		v.ID, tokenHash, v.Name, v.Email, v.EmailVerified, v.PageURL, ms(tx.now), ms(tx.now), v.InboxID, crm.KindChat)
+	if err != nil {
+		return false, fmt.Errorf("insert chat visitor: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
 		v.CreatedAt, v.LastSeenAt = fromMS(ms(tx.now)), fromMS(ms(tx.now))
-		_, err = tx.ExecContext(ctx, `INSERT INTO chat_visitors (id, inbox_id, token_hash, name, email, email_verified,
-			page_url, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			v.ID, v.InboxID, tokenHash, v.Name, v.Email, v.EmailVerified, v.PageURL, ms(tx.now), ms(tx.now))
-		if err != nil {
-			return fmt.Errorf("insert chat visitor: %w", err)
+		return true, nil
+	}
+	set := `last_seen_at = last_seen_at`
+	if update {
+		set = `page_url = ?2, last_seen_at = ?3`
+	}
+	var created, seen int64
+	err = tx.QueryRowContext(ctx, `UPDATE chat_visitors SET `+set+` WHERE id = ?4 AND token_hash = ?5 AND inbox_id = ?6
+		RETURNING created_at, last_seen_at`, nil, v.PageURL, ms(tx.now), v.ID, tokenHash, v.InboxID).Scan(&created, &seen)
+	if err == nil {
+		v.CreatedAt, v.LastSeenAt = fromMS(created), fromMS(seen)
+		return false, nil
+	} else if !isNoRows(err) {
+		return false, fmt.Errorf("update chat visitor: %w", err)
+	}
+	var kind string
+	err = tx.QueryRowContext(ctx, `SELECT kind FROM inboxes WHERE id = ?`, v.InboxID).Scan(&kind)
+	if isNoRows(err) || (err == nil && kind != crm.KindChat) {
+		return false, crm.Errorf(crm.ENOTFOUND, "chat inbox %d not found", v.InboxID)
+	} else if err != nil {
+		return false, fmt.Errorf("find chat inbox: %w", err)
+	}
+	return false, crm.Errorf(crm.ECONFLICT, "chat visitor %s belongs to another token", v.ID)
+}
+
+// IngestChat files a shopper's message like Ingest and, in the same transaction, saves
+// in.Visitor when in.TokenHash is set (only its page when it is stored already) and adds
+// the agents' note unless the message is a duplicate. One write transaction per new chat
+// instead of three is what lets the single writer keep up with many new chats. Returns
+// invalid, too_large, not_found or conflict.
+func (db *DB) IngestChat(ctx context.Context, in *crm.ChatInbound) (*crm.IngestResult, error) {
+	if in == nil {
+		return nil, crm.Errorf(crm.EINVALID, "chat message required")
+	}
+	if in.TokenHash != nil {
+		if err := checkNewVisitor(in.Visitor, in.TokenHash); err != nil {
+			return nil, err
 		}
-		return nil
+	}
+	sums, err := db.prepareInbound(ctx, in.Inbound)
+	if err != nil {
+		return nil, err
+	}
+	var res *crm.IngestResult
+	err = db.update(ctx, func(tx *Tx) error {
+		fresh := false
+		if in.TokenHash != nil {
+			inserted, err := tx.saveVisitor(ctx, in.Visitor, in.TokenHash, true)
+			if err != nil {
+				return err
+			}
+			fresh = inserted && firstOfVisitor(in)
+		}
+		r, t, err := tx.ingest(ctx, in.Inbound, sums, fresh)
+		if err != nil {
+			return err
+		}
+		if res = r; res.Duplicate {
+			return nil
+		}
+		lines := in.Note
+		if res.NewTicket {
+			lines = append(slices.Clip(in.NewTicketNote), in.Note...)
+		}
+		body := strings.TrimSpace(strings.Join(lines, "\n"))
+		if body == "" {
+			return nil
+		}
+		if len(body) > maxBody {
+			body = cutRunes(body, maxBody/4)
+		}
+		_, err = tx.addMessage(ctx, t, body, true, "")
+		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// firstOfVisitor reports whether in is keyed the way the chat channel keys a visitor's
+// messages, all made of the visitor's id: the inbox, thread key, external id and sole
+// identity. For a visitor inserted in the same transaction nothing stored can then
+// match them, so IngestChat skips looking them up.
+func firstOfVisitor(in *crm.ChatInbound) bool {
+	v, m := in.Visitor, in.Inbound
+	return m.InboxID == v.InboxID && m.ThreadKey == crm.ChatThreadKey(v.ID) && m.TicketID == 0 &&
+		len(m.References) == 0 && strings.HasPrefix(m.ExternalID, crm.ChatThreadKey(v.ID)+":") &&
+		len(m.From) == 1 && m.From[0] == crm.Identity{Kind: crm.IdentityChat, Address: v.ID}
 }
 
 // ChatVisitorByToken returns the visitor of the inbox with that token hash. Returns

@@ -140,30 +140,20 @@ func customerOf(ctx context.Context, q queryer, id crm.Identity) (int64, error) 
 // the same person (one message from an authenticated source carrying both). Otherwise a
 // stranger's guest checkout with a customer's email and the stranger's phone would file
 // the stranger's texts under that customer. It reports whether the customer was created
-// or changed. The identities must be valid.
+// or changed; an unchanged customer comes back with only its ID and Name, which is all
+// the callers use of it, so that a message from a known sender reads one row. The
+// identities must be valid.
 func (tx *Tx) customerByIdentities(ctx context.Context, name string, ids []crm.Identity, link bool) (*crm.Customer, bool, error) {
-	var cid int64
-	owned := make([]bool, len(ids))
-	for i, id := range ids {
-		c, err := customerOf(ctx, tx, id)
-		if err != nil {
-			return nil, false, err
-		}
-		owned[i] = c != 0
-		if cid == 0 {
-			cid = c
-		}
+	cid, cname, owned, err := tx.identityOwners(ctx, ids)
+	if err != nil {
+		return nil, false, err
 	}
-	changed, existed := false, cid != 0
 	if cid == 0 {
-		res, err := tx.ExecContext(ctx, `INSERT INTO customers (name, created_at, updated_at) VALUES (?, ?, ?)`,
-			name, ms(tx.now), ms(tx.now))
-		if err != nil {
-			return nil, false, fmt.Errorf("insert customer: %w", err)
-		}
-		cid, _ = res.LastInsertId()
-		changed = true
-	} else if name != "" {
+		c, err := tx.newCustomer(ctx, name, ids)
+		return c, err == nil, err
+	}
+	changed := false
+	if name != "" && cname == "" {
 		res, err := tx.ExecContext(ctx, `UPDATE customers SET name = ?, updated_at = ? WHERE id = ? AND name = ''`,
 			name, ms(tx.now), cid)
 		if err != nil {
@@ -173,42 +163,101 @@ func (tx *Tx) customerByIdentities(ctx context.Context, name string, ids []crm.I
 			changed = true
 		}
 	}
-	var added []crm.Identity
 	for i, id := range ids {
-		if owned[i] || (existed && !link) {
+		if owned[i] || !link {
 			continue
 		}
+		// OR IGNORE: the same identity may be listed twice.
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO identities (customer_id, kind, address, verified, created_at)
+			VALUES (?, ?, ?, ?, ?)`, cid, id.Kind, id.Address, id.Verified, ms(tx.now)); err != nil {
+			return nil, false, fmt.Errorf("insert identity: %w", err)
+		}
+		changed = true
+	}
+	if !changed {
+		return &crm.Customer{ID: cid, Name: cname, Identities: []crm.Identity{}}, false, nil
+	}
+	if err := tx.touchCustomer(ctx, cid); err != nil {
+		return nil, false, err
+	}
+	c, err := findCustomer(context.Background(), tx, cid)
+	return c, true, err
+}
+
+// newCustomer inserts a customer named name with ids, which belong to nobody, and its
+// search row. Everything about a new customer is known, so it is not read back.
+func (tx *Tx) newCustomer(ctx context.Context, name string, ids []crm.Identity) (*crm.Customer, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO customers (name, created_at, updated_at) VALUES (?, ?, ?)`,
+		name, ms(tx.now), ms(tx.now))
+	if err != nil {
+		return nil, fmt.Errorf("insert customer: %w", err)
+	}
+	cid, _ := res.LastInsertId()
+	c := &crm.Customer{ID: cid, Name: name, Identities: []crm.Identity{}, CreatedAt: tx.now, UpdatedAt: tx.now}
+	for _, id := range ids {
 		// OR IGNORE: the same identity may be listed twice.
 		res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO identities (customer_id, kind, address, verified, created_at)
 			VALUES (?, ?, ?, ?, ?)`, cid, id.Kind, id.Address, id.Verified, ms(tx.now))
 		if err != nil {
-			return nil, false, fmt.Errorf("insert identity: %w", err)
+			return nil, fmt.Errorf("insert identity: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
-			added = append(added, id)
-		}
-		changed = true
-	}
-	if !existed {
-		// Everything about a new customer is known: it needs a search row but no update
-		// of what was just inserted, nor reading it back (a third of an Ingest's
-		// statements for a new sender).
-		if err := insertCustomerFTS(ctx, tx, cid); err != nil {
-			return nil, false, err
-		}
-		c := &crm.Customer{ID: cid, Name: name, Identities: added, CreatedAt: tx.now, UpdatedAt: tx.now}
-		if c.Identities == nil {
-			c.Identities = []crm.Identity{}
-		}
-		return c, true, nil
-	}
-	if changed {
-		if err := tx.touchCustomer(ctx, cid); err != nil {
-			return nil, false, err
+			c.Identities = append(c.Identities, id)
 		}
 	}
-	c, err := findCustomer(context.Background(), tx, cid)
-	return c, changed, err
+	if err := insertCustomerFTS(ctx, tx, cid); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// identityOwners returns the first customer owning one of ids, following merges, with
+// its name, and which of ids have an owner, with one query for all of ids.
+func (tx *Tx) identityOwners(ctx context.Context, ids []crm.Identity) (int64, string, []bool, error) {
+	pairs := make([][2]string, len(ids))
+	for i, id := range ids {
+		pairs[i] = [2]string{id.Kind, id.Address}
+	}
+	b, err := json.Marshal(pairs)
+	if err != nil {
+		return 0, "", nil, fmt.Errorf("marshal identities: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT j.key, c.id, c.name, c.merged_into FROM json_each(?) j
+		JOIN identities i ON i.kind = j.value->>0 AND i.address = j.value->>1
+		JOIN customers c ON c.id = i.customer_id ORDER BY j.key`, string(b))
+	if err != nil {
+		return 0, "", nil, fmt.Errorf("find identities: %w", err)
+	}
+	defer rows.Close()
+	owned := make([]bool, len(ids))
+	var cid int64
+	var cname string
+	var merged sql.NullInt64
+	for rows.Next() {
+		var i int
+		var id int64
+		var n string
+		var m sql.NullInt64
+		if err := rows.Scan(&i, &id, &n, &m); err != nil {
+			return 0, "", nil, fmt.Errorf("scan identity owner: %w", err)
+		}
+		owned[i] = true
+		if cid == 0 {
+			cid, cname, merged = id, n, m
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, "", nil, fmt.Errorf("find identities: %w", err)
+	}
+	rows.Close()
+	// A merged customer is rare: follow it to the one it went into.
+	for i := 0; merged.Valid && i < 10; i++ {
+		cid = merged.Int64
+		if err := tx.QueryRowContext(ctx, `SELECT name, merged_into FROM customers WHERE id = ?`, cid).Scan(&cname, &merged); err != nil {
+			return 0, "", nil, fmt.Errorf("follow merged customer: %w", err)
+		}
+	}
+	return cid, cname, owned, nil
 }
 
 // touchCustomer sets updated_at and brings customers_fts up to date.

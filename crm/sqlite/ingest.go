@@ -62,6 +62,25 @@ func checkInbound(in *crm.Inbound) error {
 // of a stored message changes nothing and returns the first result with Duplicate set.
 // Returns invalid, too_large or not_found (an unknown inbox).
 func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, error) {
+	sums, err := db.prepareInbound(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	var res *crm.IngestResult
+	err = db.update(ctx, func(tx *Tx) error {
+		r, _, err := tx.ingest(ctx, in, sums, false)
+		res = r
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// prepareInbound checks an inbound message and writes its attachment content, returning
+// the SHA-256 names of the files. Returns invalid, too_large or not_found.
+func (db *DB) prepareInbound(ctx context.Context, in *crm.Inbound) ([]string, error) {
 	if err := checkInbound(in); err != nil {
 		return nil, err
 	}
@@ -78,153 +97,177 @@ func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, e
 			}
 		}
 	}
+	return sums, nil
+}
+
+// ingest files an inbound message checked by prepareInbound, whose attachment files are
+// named by sums, inside tx. It returns the ticket the message went to, or nil for a
+// duplicate. fresh says that the message is the first of a sender stored in tx itself
+// (a chat visitor): nothing stored can match its external id, thread key or identities,
+// so none of them is looked up. Returns not_found (an unknown inbox).
+func (tx *Tx) ingest(ctx context.Context, in *crm.Inbound, sums []string, fresh bool) (*crm.IngestResult, *crm.Ticket, error) {
 	name := cutRunes(strings.TrimSpace(in.FromName), 200)
+	if fresh {
+		return tx.file(ctx, in, sums, name, crm.KindChat, 0, true)
+	}
+	// One statement reads the inbox, a stored copy of the message and the newest ticket
+	// of the thread key, which every inbound message needs: a statement costs about as
+	// much to prepare as to run, and the writer runs them one at a time.
+	vis, visArgs := inboxFilter(ctx, "i.id")
+	var kind string
+	var r crm.IngestResult
+	var threadID int64
+	err := tx.QueryRowContext(ctx, `SELECT i.kind, coalesce(m.id, 0), coalesce(m.ticket_id, 0),
+		coalesce(t.customer_id, 0), coalesce((SELECT k.id FROM tickets k WHERE k.inbox_id = i.id
+			AND k.thread_key = ? AND k.thread_key <> '' ORDER BY k.id DESC LIMIT 1), 0)
+		FROM inboxes i LEFT JOIN messages m ON m.inbox_id = i.id AND m.external_id = ?
+		LEFT JOIN tickets t ON t.id = m.ticket_id WHERE i.id = ? AND `+vis,
+		append([]any{in.ThreadKey, in.ExternalID, in.InboxID}, visArgs...)...).Scan(
+		&kind, &r.MessageID, &r.TicketID, &r.CustomerID, &threadID)
+	if isNoRows(err) {
+		return nil, nil, crm.Errorf(crm.ENOTFOUND, "inbox %d not found", in.InboxID)
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("find inbox and duplicate: %w", err)
+	}
+	if r.MessageID != 0 {
+		r.Duplicate = true
+		return &r, nil, nil
+	}
+	return tx.file(ctx, in, sums, name, kind, threadID, false)
+}
 
-	var res *crm.IngestResult
-	err := db.update(ctx, func(tx *Tx) error {
-		// The inbox is read here rather than before, with its config and secrets: this
-		// is one cached statement in a transaction that runs anyway.
-		kind, err := inboxKind(ctx, tx, in.InboxID)
-		if err != nil {
-			return err
-		}
-		channel := in.Channel
-		if channel == "" {
-			channel = channelOfInbox[kind]
-		}
-		var r crm.IngestResult
-		err = tx.QueryRowContext(ctx, `SELECT m.id, m.ticket_id, t.customer_id FROM messages m
-			JOIN tickets t ON t.id = m.ticket_id WHERE m.inbox_id = ? AND m.external_id = ?`,
-			in.InboxID, in.ExternalID).Scan(&r.MessageID, &r.TicketID, &r.CustomerID)
-		if err == nil {
-			r.Duplicate = true
-			res = &r
-			return nil
-		} else if !isNoRows(err) {
-			return fmt.Errorf("find duplicate: %w", err)
-		}
+// file is the part of ingest after the look-ups: kind is the inbox's, threadID the newest
+// ticket of the thread key, and newSender says that the sender's identities belong to
+// nobody.
+func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, kind string, threadID int64, newSender bool) (*crm.IngestResult, *crm.Ticket, error) {
+	channel := in.Channel
+	if channel == "" {
+		channel = channelOfInbox[kind]
+	}
 
-		c, customerChanged, err := tx.customerByIdentities(ctx, name, in.From, true)
-		if err != nil {
-			return err
+	var c *crm.Customer
+	var err error
+	customerChanged := true
+	if newSender {
+		c, err = tx.newCustomer(ctx, name, in.From)
+	} else {
+		c, customerChanged, err = tx.customerByIdentities(ctx, name, in.From, true)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	actor := actorFrom(ctx, crm.Actor{Kind: "customer", ID: c.ID})
+	if customerChanged {
+		if _, err := tx.event(ctx, crm.EventCustomerUpdated, 0, c.ID, 0, actor, c); err != nil {
+			return nil, nil, err
 		}
-		actor := actorFrom(ctx, crm.Actor{Kind: "customer", ID: c.ID})
-		if customerChanged {
-			if _, err := tx.event(ctx, crm.EventCustomerUpdated, 0, c.ID, 0, actor, c); err != nil {
-				return err
-			}
-		}
+	}
 
-		at := in.ReceivedAt
-		if at.IsZero() || at.After(tx.now.Add(maxClockSkew)) {
-			at = tx.now
-		}
-		at = fromMS(ms(at))
+	at := in.ReceivedAt
+	if at.IsZero() || at.After(tx.now.Add(maxClockSkew)) {
+		at = tx.now
+	}
+	at = fromMS(ms(at))
 
-		t, err := tx.threadTicket(ctx, in)
-		if err != nil {
-			return err
-		}
-		rated, err := tx.csatReply(ctx, t, in.Text, channel) // a survey answer does not reopen
-		if err != nil {
-			return err
-		}
-		var linked int64
-		if t != nil && !rated {
-			switch t.Status {
-			case crm.StatusPending:
+	t, err := tx.threadTicket(ctx, in, threadID)
+	if err != nil {
+		return nil, nil, err
+	}
+	rated, err := tx.csatReply(ctx, t, in.Text, channel) // a survey answer does not reopen
+	if err != nil {
+		return nil, nil, err
+	}
+	var linked int64
+	if t != nil && !rated {
+		switch t.Status {
+		case crm.StatusPending:
+			setStatus(t, crm.StatusOpen, tx.now)
+		case crm.StatusResolved:
+			if t.ResolvedAt == nil || tx.now.Sub(*t.ResolvedAt) <= tx.db.opt.ReopenWindow {
 				setStatus(t, crm.StatusOpen, tx.now)
-			case crm.StatusResolved:
-				if t.ResolvedAt == nil || tx.now.Sub(*t.ResolvedAt) <= db.opt.ReopenWindow {
-					setStatus(t, crm.StatusOpen, tx.now)
-				} else {
-					linked, t = t.ID, nil
-				}
-			case crm.StatusClosed:
+			} else {
 				linked, t = t.ID, nil
 			}
+		case crm.StatusClosed:
+			linked, t = t.ID, nil
 		}
-		newTicket := t == nil
-		if newTicket {
-			// Built here rather than read back: every column is one written just now.
-			t = &crm.Ticket{InboxID: in.InboxID, CustomerID: c.ID, Subject: inboundSubject(in),
-				Status: crm.StatusOpen, Priority: crm.PriorityNormal, Channel: channel, LinkedTicketID: linked,
-				CreatedAt: tx.now, UpdatedAt: tx.now, LastMessageAt: at, Tags: []string{}}
-			res, err := tx.ExecContext(ctx, `INSERT INTO tickets (inbox_id, customer_id, subject, status,
-				priority, channel, thread_key, linked_ticket_id, created_at, updated_at, last_message_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				t.InboxID, t.CustomerID, t.Subject, t.Status, t.Priority, t.Channel, in.ThreadKey,
-				nullID(linked), ms(tx.now), ms(tx.now), ms(at))
-			if err != nil {
-				return fmt.Errorf("insert ticket: %w", err)
-			}
-			t.ID, _ = res.LastInsertId()
-		} else {
-			if at.After(t.LastMessageAt) {
-				t.LastMessageAt = at
-			}
-			t.UpdatedAt = tx.now
-			if err := tx.saveTicket(ctx, t); err != nil {
-				return err
-			}
-		}
-
-		author := crm.Author{Kind: "customer", ID: c.ID, Name: c.Name}
-		m := &crm.Message{TicketID: t.ID, InboxID: in.InboxID, Direction: crm.DirIn, Channel: channel,
-			Author: author, Text: in.Text, HTML: in.HTML, Status: crm.MsgReceived, ExternalID: in.ExternalID,
-			Attachments: []*crm.Attachment{}, CreatedAt: at}
-		mres, err := tx.ExecContext(ctx, `INSERT INTO messages (ticket_id, inbox_id, direction, channel,
-			author_kind, author_id, author_name, text, html, status, external_id, sender, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.TicketID, m.InboxID, m.Direction, m.Channel, author.Kind, author.ID, author.Name, m.Text, m.HTML,
-			m.Status, m.ExternalID, in.From[0].Kind+":"+in.From[0].Address, ms(at), ms(tx.now))
-		if err != nil {
-			return fmt.Errorf("insert message: %w", err)
-		}
-		m.ID, _ = mres.LastInsertId()
-		if err := tx.linkOrders(ctx, t.ID, c.ID, in.Subject+"\n"+in.Text); err != nil {
-			return err
-		}
-
-		for i, na := range in.Attachments {
-			a := &crm.Attachment{MessageID: m.ID, Filename: attachmentName(na.Filename),
-				ContentType: na.ContentType, Size: int64(len(na.Data)), SHA256: sums[i]}
-			if a.ContentType == "" {
-				a.ContentType = "application/octet-stream"
-			}
-			ares, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id, filename, content_type, size, sha256, created_at)
-				VALUES (?, ?, ?, ?, ?, ?)`, a.MessageID, a.Filename, a.ContentType, a.Size, a.SHA256, ms(tx.now))
-			if err != nil {
-				return fmt.Errorf("insert attachment: %w", err)
-			}
-			a.ID, _ = ares.LastInsertId()
-			a.URL = fmt.Sprintf("/api/v1/attachments/%d", a.ID)
-			m.Attachments = append(m.Attachments, a)
-		}
-
-		typ := crm.EventTicketUpdated
-		if newTicket {
-			typ = crm.EventTicketCreated
-		}
-		if err := tx.ticketEvent(ctx, typ, t, actor, t); err != nil {
-			return err
-		}
-		if err := tx.ticketEvent(ctx, crm.EventMessageCreated, t, actor, m); err != nil {
-			return err
-		}
-		res = &crm.IngestResult{TicketID: t.ID, MessageID: m.ID, CustomerID: c.ID, NewTicket: newTicket}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return res, nil
+	newTicket := t == nil
+	if newTicket {
+		// Built here rather than read back: every column is one written just now.
+		t = &crm.Ticket{InboxID: in.InboxID, CustomerID: c.ID, Subject: inboundSubject(in),
+			Status: crm.StatusOpen, Priority: crm.PriorityNormal, Channel: channel, LinkedTicketID: linked,
+			CreatedAt: tx.now, UpdatedAt: tx.now, LastMessageAt: at, Tags: []string{}}
+		tres, err := tx.ExecContext(ctx, `INSERT INTO tickets (inbox_id, customer_id, subject, status,
+			priority, channel, thread_key, linked_ticket_id, created_at, updated_at, last_message_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.InboxID, t.CustomerID, t.Subject, t.Status, t.Priority, t.Channel, in.ThreadKey,
+			nullID(linked), ms(tx.now), ms(tx.now), ms(at))
+		if err != nil {
+			return nil, nil, fmt.Errorf("insert ticket: %w", err)
+		}
+		t.ID, _ = tres.LastInsertId()
+	} else {
+		if at.After(t.LastMessageAt) {
+			t.LastMessageAt = at
+		}
+		t.UpdatedAt = tx.now
+		if err := tx.saveTicket(ctx, t); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	author := crm.Author{Kind: "customer", ID: c.ID, Name: c.Name}
+	m := &crm.Message{TicketID: t.ID, InboxID: in.InboxID, Direction: crm.DirIn, Channel: channel,
+		Author: author, Text: in.Text, HTML: in.HTML, Status: crm.MsgReceived, ExternalID: in.ExternalID,
+		Attachments: []*crm.Attachment{}, CreatedAt: at}
+	mres, err := tx.ExecContext(ctx, `INSERT INTO messages (ticket_id, inbox_id, direction, channel,
+		author_kind, author_id, author_name, text, html, status, external_id, sender, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.TicketID, m.InboxID, m.Direction, m.Channel, author.Kind, author.ID, author.Name, m.Text, m.HTML,
+		m.Status, m.ExternalID, in.From[0].Kind+":"+in.From[0].Address, ms(at), ms(tx.now))
+	if err != nil {
+		return nil, nil, fmt.Errorf("insert message: %w", err)
+	}
+	m.ID, _ = mres.LastInsertId()
+	if err := tx.linkOrders(ctx, t.ID, c.ID, in.Subject+"\n"+in.Text); err != nil {
+		return nil, nil, err
+	}
+
+	for i, na := range in.Attachments {
+		a := &crm.Attachment{MessageID: m.ID, Filename: attachmentName(na.Filename),
+			ContentType: na.ContentType, Size: int64(len(na.Data)), SHA256: sums[i]}
+		if a.ContentType == "" {
+			a.ContentType = "application/octet-stream"
+		}
+		ares, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id, filename, content_type, size, sha256, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, a.MessageID, a.Filename, a.ContentType, a.Size, a.SHA256, ms(tx.now))
+		if err != nil {
+			return nil, nil, fmt.Errorf("insert attachment: %w", err)
+		}
+		a.ID, _ = ares.LastInsertId()
+		a.URL = fmt.Sprintf("/api/v1/attachments/%d", a.ID)
+		m.Attachments = append(m.Attachments, a)
+	}
+
+	typ := crm.EventTicketUpdated
+	if newTicket {
+		typ = crm.EventTicketCreated
+	}
+	if err := tx.ticketEvent(ctx, typ, t, actor, t); err != nil {
+		return nil, nil, err
+	}
+	if err := tx.ticketEvent(ctx, crm.EventMessageCreated, t, actor, m); err != nil {
+		return nil, nil, err
+	}
+	return &crm.IngestResult{TicketID: t.ID, MessageID: m.ID, CustomerID: c.ID, NewTicket: newTicket}, t, nil
 }
 
 // threadTicket finds the ticket of the inbox an inbound message continues: the verified
 // TicketID, else the newest message it references, else the newest ticket with its
-// thread key. Merged tickets are followed. It returns nil when none matches.
-func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound) (*crm.Ticket, error) {
+// thread key, threadID, read with the duplicate check. Merged tickets are followed. It
+// returns nil when none matches.
+func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound, threadID int64) (*crm.Ticket, error) {
 	// follow returns t, or the ticket it was merged into, if it is of the inbox.
 	follow := func(t *crm.Ticket, err error) (*crm.Ticket, error) {
 		for i := 0; err == nil && t != nil && t.MergedInto != 0 && i < 10; i++ {
@@ -251,10 +294,8 @@ func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound) (*crm.Ticket, e
 			return t, err
 		}
 	}
-	if in.ThreadKey != "" {
-		// thread_key <> '' lets SQLite use the partial index tickets_thread.
-		return follow(tx.ticketWhere(ctx, `t.inbox_id = ? AND t.thread_key = ? AND t.thread_key <> ''
-			ORDER BY t.id DESC LIMIT 1`, in.InboxID, in.ThreadKey))
+	if threadID != 0 {
+		return follow(tx.ticketWhere(ctx, `t.id = ?`, threadID))
 	}
 	return nil, nil
 }
