@@ -119,7 +119,15 @@ async function loadReference() {
 
 let lastListKey = '';
 
-async function route() {
+// route shows the view of the address. Routes run one after another, so a slow one (the
+// first view after sign-in) cannot finish after, and undo, a newer one.
+let routing = Promise.resolve();
+function route() {
+  routing = routing.then(routeNow, routeNow);
+  return routing;
+}
+
+async function routeNow() {
   if (!state.me) return;
   const [, section = 'inbox', arg = '', sub = ''] = (location.hash || '#/inbox/mine').split('/');
   const settings = section === 'settings';
