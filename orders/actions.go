@@ -126,16 +126,18 @@ func (s *Service) Act(ctx context.Context, req ActionRequest) (*crm.OrderAction,
 	} else if a.Result, err = json.Marshal(result); err != nil {
 		return nil, nil, fmt.Errorf("marshal action result: %w", err)
 	}
-	done, err := s.store.FinishOrderAction(wctx, a)
-	if err != nil {
-		return nil, nil, err
-	}
-	if done.Status == crm.ActionOK && req.Action != crm.ActionResend {
+	// The order is refreshed before the action is marked finished, so a repeated request,
+	// which answers once the action is finished, shows the order after the action too.
+	if a.Status == crm.ActionOK && req.Action != crm.ActionResend {
 		if so, err := shop.order(wctx, o.ExternalID); err != nil {
 			s.log.Warn("re-read shopify order after action", "order", o.Number, "err", err)
 		} else {
 			s.storeShopify(wctx, so, src.ID)
 		}
+	}
+	done, err := s.store.FinishOrderAction(wctx, a)
+	if err != nil {
+		return nil, nil, err
 	}
 	cur, err := s.store.Order(wctx, o.Number)
 	if err != nil {
