@@ -165,6 +165,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	// reply that was just sent is still recorded.
 	var workers sync.WaitGroup
 	defer workers.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // runs before workers.Wait, also when Serve fails
 	goRun := func(run func(context.Context)) {
 		workers.Add(1)
 		go func() { defer workers.Done(); run(ctx) }()
