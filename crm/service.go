@@ -151,6 +151,9 @@ type CustomerService interface {
 	MergeCustomers(ctx context.Context, from, into int64) (*Event, error)
 	// UnmergeCustomers undoes the merge recorded by the event. Returns not_found or conflict.
 	UnmergeCustomers(ctx context.Context, mergeEventID int64) (*Customer, error)
+	// CustomerInboxes returns the ids of the inboxes the customer has tickets in, for
+	// every inbox whatever the agent in ctx.
+	CustomerInboxes(ctx context.Context, customerID int64) ([]int64, error)
 	// Timeline lists a customer's tickets, messages and orders, newest first.
 	Timeline(ctx context.Context, customerID int64, p Page) ([]*TimelineItem, string, error)
 }

@@ -744,22 +744,9 @@ func (cc *customerCache) inboxes(ctx context.Context, store crm.Store, id int64)
 	if ok && time.Since(e.at) < customerTTL {
 		return e.inboxes, nil
 	}
-	var ids []int64
-	f := crm.TicketFilter{CustomerID: id, Page: crm.Page{Limit: crm.MaxLimit}}
-	for range 50 {
-		tickets, next, err := store.Tickets(ctx, f) // no agent in ctx: every inbox
-		if err != nil {
-			return ids, err
-		}
-		for _, t := range tickets {
-			if !slices.Contains(ids, t.InboxID) {
-				ids = append(ids, t.InboxID)
-			}
-		}
-		if next == "" {
-			break
-		}
-		f.Cursor = next
+	ids, err := store.CustomerInboxes(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	cc.mu.Lock()
 	if len(cc.m) >= maxCustomers {
