@@ -83,20 +83,46 @@ func (s *Service) Run(ctx context.Context) error {
 		if err := s.Sync(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("project events for reports", "err", err)
 		}
+		if !s.wait(ctx, wake, tick) {
+			return nil
+		}
+	}
+}
+
+// settleTime is how long Run lets a burst of events gather before it projects them: a
+// pass over hundreds of events costs little more than a pass over a few, and under load
+// a pass per event took CPU from the work that made the events.
+const settleTime = 200 * time.Millisecond
+
+// wait returns when there is something to do: stored events to project, or due times
+// to check (which it does itself). It returns false when ctx is done or the bus closed.
+func (s *Service) wait(ctx context.Context, wake <-chan *crm.Event, tick <-chan time.Time) bool {
+	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return false
 		case e, ok := <-wake:
 			if !ok {
-				return nil
+				return false
 			}
 			if e.ID == 0 {
 				continue // live signals change nothing stored
 			}
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(settleTime):
+			}
+			// What came meanwhile is in the store for the next pass.
+			for len(wake) > 0 {
+				<-wake
+			}
+			return true
 		case <-tick:
 			if err := s.Watch(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("watch sla due times", "err", err)
 			}
+			return true
 		}
 	}
 }

@@ -132,6 +132,7 @@ func (db *DB) QueueCSATSurvey(ctx context.Context, r *crm.CSATRequest) (*crm.CSA
 	sys := context.Background() // surveys are the system's, across every inbox
 	var out *crm.CSATSurvey
 	err := db.update(ctx, func(tx *Tx) error {
+		out = nil
 		t, err := findTicket(sys, tx, r.TicketID)
 		if err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"parley/crm"
@@ -46,6 +47,7 @@ type Options struct {
 type DB struct {
 	wdb  *sql.DB
 	rdb  *sql.DB
+	cdb  *sql.DB // the checkpointer's connection; see checkpointer
 	path string
 	opt  Options
 	aead cipher.AEAD
@@ -53,8 +55,10 @@ type DB struct {
 	cache *cache // sessions, tokens and inboxes; see cache.go
 
 	units     chan *unit    // update calls waiting for the writer; unbuffered
-	quit      chan struct{} // closed by Close to stop the writer
+	quit      chan struct{} // closed by Close to stop the writer and the checkpointer
 	stopped   chan struct{} // closed by the writer when it has stopped
+	ckptDone  chan struct{} // closed by the checkpointer when it has stopped
+	committed atomic.Bool   // set by the writer after a commit, cleared by the checkpointer
 	closeOnce sync.Once
 }
 
@@ -65,7 +69,9 @@ func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
 		// Savepoint and statement journals, sorts and temporary indexes stay in memory.
 		// On disk, every group commit opened and wrote a temporary file for the
-		// savepoints of its units.
+		// savepoints of its units. The checkpointer copies the WAL into the database
+		// file; the writer does so itself only when the WAL has grown past 16 MB, which
+		// happens when readers keep the checkpointer from finishing.
 		_, err := c.Exec(`PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000`, nil)
 		return err
 	}})
@@ -133,8 +139,17 @@ func Open(path string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open reader: %w", err)
 	}
-	db.units, db.quit, db.stopped = make(chan *unit), make(chan struct{}), make(chan struct{})
+	params = "_txlock=deferred&_busy_timeout=10000"
+	if db.cdb, err = sql.Open(driverName, path+"?"+params); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open checkpointer: %w", err)
+	}
+	db.cdb.SetMaxOpenConns(1)
+	db.cdb.SetMaxIdleConns(1)
+	db.units, db.quit = make(chan *unit), make(chan struct{})
+	db.stopped, db.ckptDone = make(chan struct{}), make(chan struct{})
 	go db.writer()
+	go db.checkpointer()
 	return db, nil
 }
 
@@ -145,9 +160,13 @@ func (db *DB) Close() error {
 		if db.quit != nil {
 			close(db.quit)
 			<-db.stopped
+			<-db.ckptDone
 		}
 	})
 	var errs []error
+	if db.cdb != nil {
+		errs = append(errs, db.cdb.Close())
+	}
 	if db.rdb != nil {
 		errs = append(errs, db.rdb.Close())
 	}
@@ -277,12 +296,15 @@ type unit struct {
 // after everything fn did was rolled back.
 //
 // Concurrent calls are committed together (group commit): the writer goroutine runs
-// each fn in its own SAVEPOINT of one transaction, so a failing fn rolls back alone,
-// then commits once and publishes the events of every fn in commit order. A commit
-// costs about as much for 64 messages as for one, since they share the same B-tree and
-// full-text index pages. A caller whose ctx is done before its fn starts gets ctx's
-// error; once fn has started, update waits for the commit, so that a nil error always
-// means committed and any error means nothing of fn was committed.
+// their fns one after another in one transaction, commits once and publishes the events
+// of every fn in commit order. A commit costs about as much for 64 messages as for one,
+// since they share the same B-tree and full-text index pages. When one fn fails, the
+// writer rolls the whole transaction back and runs the batch again with each fn in a
+// savepoint of its own, so that a failing fn rolls back alone (see batcher.commit).
+// fn may therefore run more than once: it must change nothing but tx, and set what it
+// returns to its caller on every run. A caller whose ctx is done before its fn starts
+// gets ctx's error; once fn has started, update waits for the commit, so that a nil
+// error always means committed and any error means nothing of fn was committed.
 func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
 	u := &unit{ctx: ctx, fn: fn, done: make(chan struct{})}
 	select {
@@ -354,6 +376,13 @@ func (w *batcher) next(start time.Time) *unit {
 // commit runs the units of the batch, and those that arrive meanwhile up to the limits,
 // in one transaction, commits it, publishes the events and releases the callers.
 //
+// The units run straight in the transaction: a savepoint per unit made every group
+// commit several times dearer, since SQLite's full-text index writes out what it holds
+// in memory at every savepoint and its release, one small index segment per unit and
+// table, which it then has to merge. Units rarely fail, and when one does, the batch is
+// rolled back and run again with a savepoint per unit, in which the failing unit rolls
+// back alone and the others are committed.
+//
 // It holds the writer connection as a *sql.Conn and says BEGIN and COMMIT itself rather
 // than using a *sql.Tx, whose context makes database/sql start a goroutine for every
 // query; the connection goes back to the pool between batches for the few writes made
@@ -373,30 +402,29 @@ func (w *batcher) commit() {
 		return
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(bg, `BEGIN IMMEDIATE`); err != nil {
-		w.units[0].err = fmt.Errorf("begin: %w", err)
-		return
+	failed, err := w.run(conn, false)
+	if err == nil && failed {
+		// Run again from the start: what the units before the failing one did is gone
+		// with the rollback, and the units after it have not run yet. ROLLBACK fails
+		// when the failure made SQLite roll back already; a connection it leaves inside
+		// a transaction makes BEGIN fail.
+		conn.ExecContext(bg, `ROLLBACK`)
+		for _, u := range w.units {
+			u.err, u.panic, u.events, u.dropCache = nil, nil, nil, false
+		}
+		_, err = w.run(conn, true)
 	}
-	start := time.Now()
-	for i := 0; i < len(w.units); i++ {
-		if err := db.runUnit(conn, w.units[i]); err != nil {
-			// SQLite rolled the transaction back (an I/O error, a full disk), and with
-			// it the work of the units before.
-			conn.ExecContext(bg, `ROLLBACK`)
-			failAll(w.units[:i+1], err)
-			return
-		}
-		if i == len(w.units)-1 {
-			if u := w.next(start); u != nil {
-				w.units = append(w.units, u)
-			}
-		}
+	if err != nil {
+		conn.ExecContext(bg, `ROLLBACK`) // may fail when SQLite rolled back already
+		failAll(w.units, err)
+		return
 	}
 	if _, err := conn.ExecContext(bg, `COMMIT`); err != nil {
 		conn.ExecContext(bg, `ROLLBACK`) // COMMIT may fail and leave the transaction open
 		failAll(w.units, fmt.Errorf("commit: %w", err))
 		return
 	}
+	db.committed.Store(true)
 	// Emptied before any caller returns, so that once a change (a disabled agent, a
 	// deleted session) is answered, no request is let in on the old state.
 	var events []*crm.Event
@@ -414,6 +442,35 @@ func (w *batcher) commit() {
 	}
 }
 
+// run begins the transaction on conn and runs the units of the batch in it, keeping the
+// outcome of each in the unit. Without savepoints it stops at the first unit that fails
+// and says so; the batch is open to units that arrive meanwhile only then, so that the
+// run with savepoints runs the same units. Its error means the transaction is lost.
+func (w *batcher) run(conn *sql.Conn, savepoints bool) (failed bool, err error) {
+	bg := context.Background()
+	if _, err := conn.ExecContext(bg, `BEGIN IMMEDIATE`); err != nil {
+		return false, fmt.Errorf("begin: %w", err)
+	}
+	start := time.Now()
+	for i := 0; i < len(w.units); i++ {
+		if savepoints {
+			if err := w.db.runSavepoint(conn, w.units[i]); err != nil {
+				return false, err
+			}
+			continue
+		}
+		if !w.db.runUnit(conn, w.units[i]) {
+			return true, nil
+		}
+		if i == len(w.units)-1 {
+			if u := w.next(start); u != nil {
+				w.units = append(w.units, u)
+			}
+		}
+	}
+	return false, nil
+}
+
 // failAll gives err to every unit of batch that had not failed on its own.
 func failAll(batch []*unit, err error) {
 	for _, u := range batch {
@@ -423,9 +480,26 @@ func failAll(batch []*unit, err error) {
 	}
 }
 
-// runUnit runs u in a savepoint of the transaction on conn and keeps its outcome in u.
-// Its error means the transaction itself is lost.
-func (db *DB) runUnit(conn *sql.Conn, u *unit) error {
+// runUnit runs u in the transaction on conn, keeps its outcome in u and says whether
+// the transaction holds nothing of a failure: false when u failed after it started. A
+// unit whose ctx is done gets ctx's error without running.
+func (db *DB) runUnit(conn *sql.Conn, u *unit) bool {
+	if err := u.ctx.Err(); err != nil {
+		u.err = fmt.Errorf("begin: %w", err)
+		return true
+	}
+	tx := &Tx{conn: conn, db: db, now: db.now()}
+	u.panic, u.err = call(tx, u.fn)
+	if u.err != nil || u.panic != nil {
+		return false
+	}
+	u.events, u.dropCache = tx.events, tx.dropCache
+	return true
+}
+
+// runSavepoint runs u in a savepoint of the transaction on conn, which is rolled back
+// if u fails. Its error means the transaction itself is lost.
+func (db *DB) runSavepoint(conn *sql.Conn, u *unit) error {
 	if err := u.ctx.Err(); err != nil {
 		u.err = fmt.Errorf("begin: %w", err)
 		return nil
@@ -434,13 +508,10 @@ func (db *DB) runUnit(conn *sql.Conn, u *unit) error {
 	if _, err := conn.ExecContext(bg, `SAVEPOINT unit`); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	tx := &Tx{conn: conn, db: db, now: db.now()}
-	u.panic, u.err = call(tx, u.fn)
-	if u.err == nil && u.panic == nil {
+	if db.runUnit(conn, u) {
 		if _, err := conn.ExecContext(bg, `RELEASE unit`); err != nil {
 			return fmt.Errorf("release savepoint: %w", err)
 		}
-		u.events, u.dropCache = tx.events, tx.dropCache
 		return nil
 	}
 	// ROLLBACK TO undoes the unit but keeps the savepoint open; RELEASE ends it.
@@ -451,6 +522,33 @@ func (db *DB) runUnit(conn *sql.Conn, u *unit) error {
 		return fmt.Errorf("release savepoint: %w", err)
 	}
 	return nil
+}
+
+// checkpointEvery is how often the checkpointer looks for commits to copy.
+const checkpointEvery = 100 * time.Millisecond
+
+// checkpointer copies what the writer committed to the WAL into the database file, on a
+// connection of its own, until Close. A checkpoint run by the writer, as SQLite does
+// after a commit that grows the WAL past wal_autocheckpoint, holds up every caller
+// waiting for the next group commit while it copies pages and syncs both files; a
+// passive checkpoint here runs beside the writer and readers without blocking them.
+// Once it has copied the whole WAL, the writer starts the WAL over at its next
+// transaction, which keeps the file small. A checkpoint that fails (say, the disk is
+// full) is tried again at the next tick; the writer's own checkpoint stays the backstop.
+func (db *DB) checkpointer() {
+	defer close(db.ckptDone)
+	tick := time.NewTicker(checkpointEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+		case <-db.quit:
+			return
+		}
+		if db.committed.Swap(false) {
+			db.cdb.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 // call runs fn, turning a panic into a value so that it reaches its own caller instead

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -53,13 +55,15 @@ func customerCount(t *testing.T, db *DB, name string) int {
 }
 
 // blockWriter runs a unit that holds the writer until release is closed, so that the
-// callers started meanwhile queue up and commit together.
+// callers started meanwhile queue up and commit together. The unit runs again, without
+// waiting, when a unit of its batch fails.
 func blockWriter(t *testing.T, db *DB) (release func(), done <-chan error) {
 	t.Helper()
 	started, stop, errc := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	start := sync.OnceFunc(func() { close(started) })
 	go func() {
 		errc <- db.update(context.Background(), func(tx *Tx) error {
-			close(started)
+			start()
 			<-stop
 			return addCustomer(context.Background(), tx, "blocker", nil)
 		})
@@ -226,4 +230,91 @@ func TestGroupCommit_Closed(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
+}
+
+func TestGroupCommit_RunsAgainAfterAFailure(t *testing.T) {
+	db, sub := openGroupDB(t)
+	errBad := errors.New("bad unit")
+	runs := map[string]int{}
+	newUnit := func(name string, fail error) *unit {
+		return &unit{ctx: context.Background(), done: make(chan struct{}), fn: func(tx *Tx) error {
+			runs[name]++
+			return addCustomer(context.Background(), tx, name, fail)
+		}}
+	}
+	// One batch, run by the test itself while the writer waits for callers.
+	batch := []*unit{newUnit("before", nil), newUnit("bad", errBad), newUnit("after", nil)}
+	w := &batcher{db: db, units: batch, timer: time.NewTimer(time.Hour)}
+	w.timer.Stop()
+	w.commit()
+	if batch[0].err != nil || batch[2].err != nil || !errors.Is(batch[1].err, errBad) {
+		t.Fatalf("errors %v, %v, %v; want nil, %v, nil", batch[0].err, batch[1].err, batch[2].err, errBad)
+	}
+	for _, name := range []string{"before", "after"} {
+		if n := customerCount(t, db, name); n != 1 {
+			t.Fatalf("%d customers %q, want 1", n, name)
+		}
+	}
+	if n := customerCount(t, db, "bad"); n != 0 {
+		t.Fatalf("%d customers of the failed unit", n)
+	}
+	// The failure rolled back the batch: the units up to it ran again, in savepoints.
+	if runs["before"] != 2 || runs["bad"] != 2 || runs["after"] != 1 {
+		t.Fatalf("runs %v, want before and bad twice, after once", runs)
+	}
+	// Each committed unit's event is published once.
+	seen := map[string]int{}
+	for range 2 {
+		select {
+		case e := <-sub.C:
+			var data map[string]string
+			json.Unmarshal(e.Data, &data)
+			seen[data["name"]]++
+		case <-time.After(5 * time.Second):
+			t.Fatalf("events missing; have %v", seen)
+		}
+	}
+	select {
+	case e := <-sub.C:
+		t.Fatalf("extra event %s", e.Data)
+	default:
+	}
+	if seen["before"] != 1 || seen["after"] != 1 {
+		t.Fatalf("published %v", seen)
+	}
+}
+
+func TestCheckpointer(t *testing.T) {
+	db, _ := openGroupDB(t)
+	if err := db.update(context.Background(), func(tx *Tx) error {
+		return addCustomer(context.Background(), tx, "checkpointed", nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// immutable=1 reads the database file alone, without the WAL: the row shows there
+	// once a checkpoint copied it, which the writer alone does only after 16 MB. Such a
+	// connection takes the file for unchanging, so each look is a new one.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := countInFile(db.path, "checkpointed")
+		if err == nil && n == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the row never reached the database file: %d rows, %v", n, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// countInFile counts the customers named name in the database file at path, WAL aside.
+func countInFile(path, name string) (int, error) {
+	file, err := sql.Open(driverName, "file:"+path+"?mode=ro&immutable=1")
+	if err != nil {
+		return 0, err
+	}
+	defer file.Close()
+	var n int
+	err = file.QueryRow(`SELECT count(*) FROM customers WHERE name = ?`, name).Scan(&n)
+	return n, err
 }

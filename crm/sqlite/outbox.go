@@ -18,8 +18,9 @@ func (db *DB) ClaimOutbound(ctx context.Context, lease time.Duration, limit int)
 		lease = time.Minute
 	}
 	limit = limitOf(limit, 10, 100)
-	out := []*crm.Outbound{}
+	var out []*crm.Outbound
 	err := db.update(ctx, func(tx *Tx) error {
+		out = []*crm.Outbound{}
 		ids, err := queryIDs(ctx, tx, `SELECT id FROM messages WHERE status = 'queued' AND next_attempt_at <= ?
 			ORDER BY next_attempt_at, id LIMIT ?`, ms(tx.now), limit)
 		if err != nil {

@@ -379,6 +379,7 @@ func (db *DB) RecordSLABreach(ctx context.Context, ticketID int64, target string
 	}
 	breached := false
 	err := db.update(ctx, func(tx *Tx) error {
+		breached = false
 		t, err := findTicket(context.Background(), tx, ticketID)
 		if err != nil {
 			return err
