@@ -82,6 +82,9 @@ const (
 	EventPresence        = "presence"
 	EventTyping          = "typing"
 	EventViewing         = "viewing"
+	// EventSessionEnded is live, on the bus only: an agent signed out of a browser. The
+	// hub then closes that agent's sockets whose session is gone; no client sees it.
+	EventSessionEnded = "session.ended"
 )
 
 // Limits shared by every layer.

@@ -135,6 +135,10 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 		if err := s.store.DeleteSession(r.Context(), c.Value); err != nil {
 			return err
 		}
+		// The console's sockets of that browser close; those of other browsers stay.
+		a := crm.AgentFrom(r.Context())
+		s.hub.bus.Publish(&crm.Event{Type: crm.EventSessionEnded, Actor: crm.Actor{Kind: actorAgent, ID: a.ID},
+			At: time.Now().UTC()})
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	s.audit(r, "auth.logout", nil)

@@ -227,6 +227,10 @@ func (h *hub) run(ctx context.Context) {
 // handle routes one event from the bus: stored events to the agents who may see them,
 // live typing and viewing to the agents of the ticket's inbox.
 func (h *hub) handle(ctx context.Context, e *crm.Event) {
+	if e.ID == 0 && e.Type == crm.EventSessionEnded {
+		h.checkSessions(ctx, e.Actor.ID)
+		return
+	}
 	if e.ID == 0 {
 		h.handleLive(e)
 		return
@@ -237,7 +241,7 @@ func (h *hub) handle(ctx context.Context, e *crm.Event) {
 	h.lastSeen = e.ID
 	switch e.Type {
 	case crm.EventAgentUpdated:
-		h.refreshAgent(e)
+		h.refreshAgent(ctx, e)
 		return
 	case crm.EventInboxUpdated:
 		return
@@ -331,8 +335,9 @@ func (h *hub) handleLive(e *crm.Event) {
 }
 
 // refreshAgent swaps in the changed agent on its connections, so that the next event is
-// checked against its current role and inboxes; a disabled agent is disconnected.
-func (h *hub) refreshAgent(e *crm.Event) {
+// checked against its current role and inboxes; a disabled agent is disconnected, and so
+// is a browser whose session a new password ended.
+func (h *hub) refreshAgent(ctx context.Context, e *crm.Event) {
 	var a crm.Agent
 	if err := json.Unmarshal(e.Data, &a); err != nil || a.ID == 0 {
 		h.log.Warn("agent.updated event without an agent", "id", e.ID, "err", err)
@@ -349,6 +354,23 @@ func (h *hub) refreshAgent(e *crm.Event) {
 			h.drop(c, closePolicy, "account disabled")
 		} else {
 			c.agent.Store(&a)
+		}
+	}
+	h.checkSessions(ctx, a.ID)
+}
+
+// checkSessions closes the agent's sockets opened with a browser session that has ended
+// (signed out, or ended by a new password). Sockets of API tokens have no session.
+func (h *hub) checkSessions(ctx context.Context, agentID int64) {
+	for c := range h.byAgent[agentID] {
+		if c.session == "" {
+			continue
+		}
+		_, _, err := h.store.SessionAgent(ctx, c.session)
+		if crm.ErrorCode(err) == crm.EUNAUTHORIZED {
+			h.drop(c, closePolicy, "signed out")
+		} else if err != nil {
+			h.log.Warn("check the session of a socket", "agent", agentID, "err", err)
 		}
 	}
 }

@@ -324,6 +324,35 @@ func TestHubMembershipChangeTakesEffectPerEvent(t *testing.T) {
 	}
 }
 
+func TestHubClosesSocketsOfEndedSessions(t *testing.T) {
+	e := newHubEnv(t)
+	inA := e.inbox("api", "Shop A")
+	laptop := e.agent("alice@test.example", crm.RoleAgent, inA)
+	phone := e.login("alice@test.example", "password-123")
+	api := e.bearer("alice@test.example")
+	onLaptop, onPhone, onAPI := e.dial(laptop), e.dial(phone), e.dial(api)
+
+	// Signing out on the laptop closes the laptop's socket only.
+	laptop.mustDo("POST", "/api/v1/logout", nil, 204, nil)
+	var ce *websocket.CloseError
+	if err := onLaptop.closed(); !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
+		t.Fatalf("signed-out socket ended with %v, want close 1008", err)
+	}
+	e.inbound(inA, "a-1", "anna@example.com", "after-logout")
+	onPhone.waitText("message.created", "after-logout")
+	onAPI.waitText("message.created", "after-logout")
+
+	// A new password ends every browser session: the phone's socket closes too, the API
+	// token's stays.
+	id := itoa(e.agentID("alice@test.example"))
+	e.admin.mustDo("PATCH", "/api/v1/agents/"+id, map[string]any{"password": "password-456"}, 200, nil)
+	if err := onPhone.closed(); !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
+		t.Fatalf("socket of an ended session ended with %v, want close 1008", err)
+	}
+	e.inbound(inA, "a-2", "anna@example.com", "after-password")
+	onAPI.waitText("message.created", "after-password")
+}
+
 func TestHubClosesSlowClientWithoutBlockingOthers(t *testing.T) {
 	e := newHubEnv(t)
 	inA := e.inbox("api", "Shop A")

@@ -57,6 +57,7 @@ type conn struct {
 	live    atomic.Pointer[websocket.Conn]
 	agentID int64
 	agent   atomic.Pointer[crm.Agent]
+	session string // the browser session it was opened with; "" for an API token
 	send    chan *frame
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -124,6 +125,11 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) error {
 		limiter: rate.NewLimiter(20, 40),
 	}
 	c.agent.Store(a)
+	if r.Header.Get("Authorization") == "" {
+		if ck, err := r.Cookie(sessionCookie); err == nil {
+			c.session = ck.Value
+		}
+	}
 	// Registering before the upgrade answers means every event committed after the
 	// client sees the handshake reaches it; the queue holds them until the writer runs.
 	select {
