@@ -171,7 +171,7 @@ func BenchmarkStoreNewChat(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := range b.N {
-		v := &crm.ChatVisitor{ID: "v" + randomHex(12), InboxID: e.inbox.ID, PageURL: "https://shop.example/mugs"}
+		v := &crm.ChatVisitor{ID: newVisitorID(), InboxID: e.inbox.ID, PageURL: "https://shop.example/mugs"}
 		if _, err := e.db.IngestChat(ctx, &crm.ChatInbound{Inbound: &crm.Inbound{InboxID: e.inbox.ID, Channel: crm.ChannelChat,
 			ExternalID: "chat:" + v.ID + ":c" + strconv.Itoa(i), ThreadKey: crm.ChatThreadKey(v.ID),
 			From: []crm.Identity{{Kind: crm.IdentityChat, Address: v.ID}}, Text: "Hello, is anyone there?"},
@@ -180,5 +180,30 @@ func BenchmarkStoreNewChat(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "chats/s")
+}
+
+// BenchmarkStoreNewChatParallel is BenchmarkStoreNewChat from 32 concurrent callers, so
+// that the store commits them in groups, as it does under load.
+func BenchmarkStoreNewChatParallel(b *testing.B) {
+	e := newEnv(b, Options{Limits: unlimited}, nil)
+	ctx := context.Background()
+	var n atomic.Int64
+	b.SetParallelism((32 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			v := &crm.ChatVisitor{ID: newVisitorID(), InboxID: e.inbox.ID, PageURL: "https://shop.example/mugs"}
+			if _, err := e.db.IngestChat(ctx, &crm.ChatInbound{Inbound: &crm.Inbound{InboxID: e.inbox.ID, Channel: crm.ChannelChat,
+				ExternalID: "chat:" + v.ID + ":c" + strconv.FormatInt(i, 10), ThreadKey: crm.ChatThreadKey(v.ID),
+				From: []crm.Identity{{Kind: crm.IdentityChat, Address: v.ID}}, Text: "Hello, is anyone there?"},
+				Visitor: v, TokenHash: hashToken(randomHex(32)), NewTicketNote: []string{"New chat conversation."},
+				Note: []string{"The shopper is on " + v.PageURL}}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "chats/s")
 }

@@ -345,7 +345,7 @@ func (ch *Channel) hello(ctx context.Context, c *conn, f *frame) error {
 		if !ch.newPerIP.allow(c.ip) {
 			return fatal{crm.Errorf(crm.ERATELIMITED, "too many new conversations from your network; try again in a minute")}
 		}
-		v = &crm.ChatVisitor{ID: "v" + randomHex(12), InboxID: s.InboxID, Name: name, PageURL: page}
+		v = &crm.ChatVisitor{ID: newVisitorID(), InboxID: s.InboxID, Name: name, PageURL: page}
 		if verified != "" {
 			v.Email, v.EmailVerified = verified, true
 		} else {
