@@ -107,6 +107,15 @@ type Agent struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// APIToken describes a bearer token of an agent; the token itself is never stored.
+type APIToken struct {
+	ID         int64      `json:"id"`
+	AgentID    int64      `json:"agent_id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
 // SeesAllInboxes reports whether a's role gives access to every inbox.
 func (a *Agent) SeesAllInboxes() bool { return a.Role == RoleManager || a.Role == RoleAdmin }
 

@@ -194,6 +194,11 @@ type AgentService interface {
 	CreateToken(ctx context.Context, agentID int64, name string) (string, error)
 	// TokenAgent returns the agent of a bearer token or unauthorized.
 	TokenAgent(ctx context.Context, token string) (*Agent, error)
+	// Tokens lists the API tokens of an agent, oldest first.
+	Tokens(ctx context.Context, agentID int64) ([]*APIToken, error)
+	// RevokeToken deletes an API token of the agent: it stops working at once. Returns
+	// not_found.
+	RevokeToken(ctx context.Context, agentID, tokenID int64) error
 }
 
 // EventService reads the append-only event log.

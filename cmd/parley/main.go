@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	agentui "parley/agent-ui"
@@ -42,7 +43,9 @@ commands:
   serve                  run the helpdesk (--addr, --data, --public-url, --demo)
   migrate                apply database migrations and list them
   agent add              create an agent (--email, --name, --role); password from stdin
-  token create           print a new API token for an agent (--email)
+  token create           print a new API token for an agent (--email, --name)
+  token list             list an agent's API tokens (--email)
+  token revoke           delete an API token at once (--email, --id)
   backup FILE            write a consistent copy of the database to FILE
   orders import FILE     import orders from CSV or NDJSON (--source NAME, --format csv|ndjson)
 
@@ -76,6 +79,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return agentAdd(ctx, args, stdin, stdout)
 	case "token create":
 		return tokenCreate(ctx, args, stdout)
+	case "token list":
+		return tokenList(ctx, args, stdout)
+	case "token revoke":
+		return tokenRevoke(ctx, args, stdout)
 	case "backup":
 		return backup(ctx, args, stdout)
 	case "orders":
@@ -313,30 +320,91 @@ func agentAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 }
 
 func tokenCreate(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, data := newFlags("token create")
-	email := fs.String("email", "", "agent email (required)")
-	name := fs.String("name", "cli", "a label for the token")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *email == "" {
-		return errors.New("--email is required")
-	}
-	db, err := openStore(*data, nil, nil)
+	var name string
+	db, a, err := tokenAgent(ctx, "token create", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&name, "name", "cli", "a label for the token")
+	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	a, err := db.AgentByEmail(ctx, *email)
-	if err != nil {
-		return err
-	}
-	token, err := db.CreateToken(ctx, a.ID, *name)
+	token, err := db.CreateToken(ctx, a.ID, name)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, token)
 	return nil
+}
+
+// tokenList prints the agent's tokens: id, name, creation and last use. The tokens
+// themselves cannot be shown: only their hashes are stored.
+func tokenList(ctx context.Context, args []string, stdout io.Writer) error {
+	db, a, err := tokenAgent(ctx, "token list", args, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	list, err := db.Tokens(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tNAME\tCREATED\tLAST USED")
+	for _, t := range list {
+		used := "never"
+		if t.LastUsedAt != nil {
+			used = t.LastUsedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.Format(time.RFC3339), used)
+	}
+	return w.Flush()
+}
+
+// tokenRevoke deletes one of the agent's tokens. A running server refuses it within
+// the 5 seconds it may keep a token it saw in memory.
+func tokenRevoke(ctx context.Context, args []string, stdout io.Writer) error {
+	var id int64
+	db, a, err := tokenAgent(ctx, "token revoke", args, func(fs *flag.FlagSet) {
+		fs.Int64Var(&id, "id", 0, "the token's id, from token list (required)")
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if id <= 0 {
+		return errors.New("--id is required")
+	}
+	if err := db.RevokeToken(ctx, a.ID, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "revoked token %d of %s\n", id, a.Email)
+	return nil
+}
+
+// tokenAgent parses the flags of a token command, with --email required and the ones
+// more adds, and opens the store and the agent. The caller closes the store.
+func tokenAgent(ctx context.Context, name string, args []string, more func(*flag.FlagSet)) (*sqlite.DB, *crm.Agent, error) {
+	fs, data := newFlags(name)
+	email := fs.String("email", "", "agent email (required)")
+	if more != nil {
+		more(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	if *email == "" {
+		return nil, nil, errors.New("--email is required")
+	}
+	db, err := openStore(*data, nil, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := db.AgentByEmail(ctx, *email)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, a, nil
 }
 
 func backup(ctx context.Context, args []string, stdout io.Writer) error {

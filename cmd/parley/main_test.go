@@ -117,6 +117,31 @@ func TestBinaryServesAndFilesInbound(t *testing.T) {
 		t.Fatalf("token from the CLI: %v %v", resp.StatusCode, err)
 	}
 	resp.Body.Close()
+	tokens := runCmd(t, bin, "", "token", "list", "--email", "boss@shop.example", "--data", data)
+	rows := strings.Split(strings.TrimSpace(tokens), "\n")
+	if len(rows) != 2 || !strings.HasPrefix(rows[0], "ID") || !strings.Contains(rows[1], "cli") || strings.Contains(tokens, tok) {
+		t.Fatalf("token list printed %q", tokens)
+	}
+	id := strings.Fields(rows[1])[0]
+	if out := runCmd(t, bin, "", "token", "revoke", "--email", "boss@shop.example", "--id", id, "--data", data); !strings.Contains(out, "revoked token "+id) {
+		t.Fatalf("token revoke printed %q", out)
+	}
+	// The server keeps a token it saw for up to 5 seconds; a revoked one is refused then.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("revoked token still answered %d", resp.StatusCode)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if out := runCmd(t, bin, "hunter2 is long enough\n", "agent", "add", "--email", "dana@shop.example", "--name", "Dana", "--data", data); !strings.Contains(out, "created agent dana@shop.example") {
 		t.Fatalf("agent add printed %q", out)
 	}

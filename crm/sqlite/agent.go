@@ -479,6 +479,45 @@ func (db *DB) CreateToken(ctx context.Context, agentID int64, name string) (stri
 	return token, nil
 }
 
+// Tokens lists the API tokens of an agent, oldest first.
+func (db *DB) Tokens(ctx context.Context, agentID int64) ([]*crm.APIToken, error) {
+	rows, err := db.rdb.QueryContext(ctx, `SELECT id, agent_id, name, created_at, last_used_at FROM api_tokens
+		WHERE agent_id = ? ORDER BY id`, agentID)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	list := []*crm.APIToken{}
+	for rows.Next() {
+		t := &crm.APIToken{}
+		var created int64
+		var used sql.NullInt64
+		if err := rows.Scan(&t.ID, &t.AgentID, &t.Name, &created, &used); err != nil {
+			return nil, fmt.Errorf("scan token: %w", err)
+		}
+		t.CreatedAt, t.LastUsedAt = fromMS(created), nullTime(used)
+		list = append(list, t)
+	}
+	return list, rows.Err()
+}
+
+// RevokeToken deletes an API token of the agent. A server using the same store refuses
+// it from the commit on; another process's cache keeps it for up to cacheTTL. Returns
+// not_found.
+func (db *DB) RevokeToken(ctx context.Context, agentID, tokenID int64) error {
+	return db.update(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ? AND agent_id = ?`, tokenID, agentID)
+		if err != nil {
+			return fmt.Errorf("delete token: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return crm.Errorf(crm.ENOTFOUND, "token %d of agent %d not found", tokenID, agentID)
+		}
+		tx.dropCache = true
+		return nil
+	})
+}
+
 var errBadToken = crm.Errorf(crm.EUNAUTHORIZED, "invalid API token")
 
 // TokenAgent returns the enabled agent of a bearer token and records its use, at most

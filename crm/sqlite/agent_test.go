@@ -109,6 +109,31 @@ func TestAgents(t *testing.T) {
 	_, err = db.CreateToken(ctx, 999, "x")
 	wantCode(t, err, crm.ENOTFOUND)
 
+	// Listing shows names and use, never the token; revoking one stops it at once and
+	// leaves the others.
+	second, err := db.CreateToken(ctx, a.ID, "zapier")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.Tokens(ctx, a.ID)
+	if err != nil || len(list) != 2 || list[0].Name != "ci" || list[1].Name != "zapier" ||
+		list[0].LastUsedAt == nil || list[1].LastUsedAt != nil {
+		t.Fatalf("tokens = %+v, %v", list, err)
+	}
+	wantCode(t, db.RevokeToken(ctx, a.ID+1, list[1].ID), crm.ENOTFOUND) // another agent's id
+	if _, err := db.TokenAgent(ctx, second); err != nil {
+		t.Fatalf("token revoked through another agent: %v", err)
+	}
+	if err := db.RevokeToken(ctx, a.ID, list[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.TokenAgent(ctx, second)
+	wantCode(t, err, crm.EUNAUTHORIZED)
+	wantCode(t, db.RevokeToken(ctx, a.ID, list[1].ID), crm.ENOTFOUND)
+	if _, err := db.TokenAgent(ctx, apiToken); err != nil {
+		t.Fatalf("the other token stopped: %v", err)
+	}
+
 	// A disabled agent can neither log in nor use its session or token.
 	token, _, _ = db.CreateSession(ctx, a.ID, time.Hour)
 	if _, err := db.UpdateAgent(ctx, a.ID, crm.AgentUpdate{Disabled: ptr(true), Name: ptr("Ann B"), InboxIDs: &[]int64{}}); err != nil {
