@@ -300,31 +300,14 @@ func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound, threadID int64)
 	return nil, nil
 }
 
-// ticketWithTags selects ticketCols and the ticket's tags as a JSON array, so that a
-// ticket is read with one statement instead of two.
-const ticketWithTags = `SELECT ` + ticketCols + `, (SELECT json_group_array(tag) FROM
-	(SELECT tag FROM ticket_tags WHERE ticket_id = t.id ORDER BY tag)) FROM tickets t WHERE `
-
-// tagsScanner scans a row of ticketCols followed by the tags column of ticketWithTags.
-type tagsScanner struct {
-	row  scanner
-	tags *string
-}
-
-func (s tagsScanner) Scan(dest ...any) error { return s.row.Scan(append(dest, s.tags)...) }
-
 // ticketWhere returns the first ticket matching cond, on tickets t, with its tags, or
 // nil when none does. It sees every inbox: Ingest works for the system.
 func (tx *Tx) ticketWhere(ctx context.Context, cond string, args ...any) (*crm.Ticket, error) {
-	var tags string
-	t, err := scanTicket(tagsScanner{tx.QueryRowContext(ctx, ticketWithTags+cond, args...), &tags})
+	t, err := scanTicketWithTags(tx.QueryRowContext(ctx, `SELECT `+ticketListCols+` FROM tickets t WHERE `+cond, args...))
 	if isNoRows(err) {
 		return nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("find ticket: %w", err)
-	}
-	if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil {
-		return nil, fmt.Errorf("ticket %d tags: %w", t.ID, err)
 	}
 	return t, nil
 }

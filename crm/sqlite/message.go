@@ -14,25 +14,30 @@ import (
 // maxBody is the largest body of an agent's reply or note.
 const maxBody = 64 << 10
 
+// messageCols ends with whether the message has attachments, so that a thread without
+// any (most) costs no query for them.
 const messageCols = `m.id, m.ticket_id, m.inbox_id, m.direction, m.channel, m.author_kind, m.author_id,
-	m.author_name, m.text, m.html, m.status, m.error, m.external_id, m.created_at`
+	m.author_name, m.text, m.html, m.status, m.error, m.external_id, m.created_at,
+	EXISTS (SELECT 1 FROM attachments x WHERE x.message_id = m.id)`
 
-func scanMessage(s scanner) (*crm.Message, error) {
+// scanMessage scans a row of messageCols and says whether the message has attachments.
+func scanMessage(s scanner) (*crm.Message, bool, error) {
 	var m crm.Message
 	var ext sql.NullString
 	var created int64
+	var attached bool
 	if err := s.Scan(&m.ID, &m.TicketID, &m.InboxID, &m.Direction, &m.Channel, &m.Author.Kind, &m.Author.ID,
-		&m.Author.Name, &m.Text, &m.HTML, &m.Status, &m.Error, &ext, &created); err != nil {
-		return nil, err
+		&m.Author.Name, &m.Text, &m.HTML, &m.Status, &m.Error, &ext, &created, &attached); err != nil {
+		return nil, false, err
 	}
 	m.ExternalID = ext.String
 	m.CreatedAt = fromMS(created)
 	m.Attachments = []*crm.Attachment{}
-	return &m, nil
+	return &m, attached, nil
 }
 
 // queryMessages runs a query selecting messageCols and loads the attachments of the
-// result in one extra query.
+// messages that have any in one extra query.
 func queryMessages(ctx context.Context, q queryer, query string, args ...any) ([]*crm.Message, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -40,18 +45,22 @@ func queryMessages(ctx context.Context, q queryer, query string, args ...any) ([
 	}
 	defer rows.Close()
 	msgs := []*crm.Message{}
+	var attached []*crm.Message
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		m, has, err := scanMessage(rows)
 		if err != nil {
 			return nil, fmt.Errorf("scan message: %w", err)
 		}
 		msgs = append(msgs, m)
+		if has {
+			attached = append(attached, m)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query messages: %w", err)
 	}
 	rows.Close()
-	return msgs, loadAttachments(ctx, q, msgs)
+	return msgs, loadAttachments(ctx, q, attached)
 }
 
 func findMessage(ctx context.Context, q queryer, id int64) (*crm.Message, error) {

@@ -105,7 +105,7 @@ func (db *DB) ReplyCounts(ctx context.Context, f crm.ReportFilter) ([]crm.ReplyC
 // ids.
 func (db *DB) TicketsByID(ctx context.Context, ids []int64) ([]*crm.Ticket, error) {
 	vis, args := inboxFilter(ctx, "t.inbox_id")
-	tickets, err := queryTickets(ctx, db.rdb, `SELECT `+ticketCols+` FROM tickets t
+	tickets, err := queryTickets(ctx, db.rdb, `SELECT `+ticketListCols+` FROM tickets t
 		WHERE t.id IN (SELECT value FROM json_each(?)) AND `+vis, append([]any{idsJSON(ids)}, args...)...)
 	if err != nil {
 		return nil, err
@@ -380,7 +380,7 @@ func (db *DB) CustomerHistory(ctx context.Context, customerID int64, f crm.Histo
 			ids[k.kind] = append(ids[k.kind], atoi(k.key))
 		}
 	}
-	tickets, err := queryTickets(ctx, db.rdb, `SELECT `+ticketCols+` FROM tickets t
+	tickets, err := queryTickets(ctx, db.rdb, `SELECT `+ticketListCols+` FROM tickets t
 		WHERE t.id IN (SELECT value FROM json_each(?))`, idsJSON(ids["ticket"]))
 	if err != nil {
 		return nil, "", err

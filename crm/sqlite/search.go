@@ -68,7 +68,7 @@ func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResul
 	var err error
 	vis, args := inboxFilter(ctx, "t.inbox_id")
 	byOrder, orderArgs := ticketsOfOrderCond(q)
-	if res.Tickets, err = queryTickets(ctx, db.rdb, `SELECT `+ticketCols+` FROM tickets t
+	if res.Tickets, err = queryTickets(ctx, db.rdb, `SELECT `+ticketListCols+` FROM tickets t
 		WHERE (t.id = ? OR t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?) OR `+byOrder+`) AND `+vis+`
 		ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`, append(append(append([]any{id, match}, orderArgs...), args...), limit)...); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -40,8 +41,35 @@ func scanTicket(s scanner) (*crm.Ticket, error) {
 	return &t, nil
 }
 
-// queryTickets runs a query selecting ticketCols and loads the tags of the result in one
-// extra query.
+// ticketListCols selects ticketCols and the ticket's tags as a JSON array, so that
+// tickets are read with their tags in one statement; queryTickets reads rows of it.
+const ticketListCols = ticketCols + `, (SELECT json_group_array(tag) FROM
+	(SELECT tag FROM ticket_tags g WHERE g.ticket_id = t.id ORDER BY tag))`
+
+// tagsScanner scans a row of ticketCols followed by the tags column of ticketListCols.
+type tagsScanner struct {
+	row  scanner
+	tags *string
+}
+
+func (s tagsScanner) Scan(dest ...any) error { return s.row.Scan(append(dest, s.tags)...) }
+
+// scanTicketWithTags scans a row of ticketListCols.
+func scanTicketWithTags(s scanner) (*crm.Ticket, error) {
+	var tags string
+	t, err := scanTicket(tagsScanner{s, &tags})
+	if err != nil {
+		return nil, err
+	}
+	if tags != "[]" { // most tickets have none
+		if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil {
+			return nil, fmt.Errorf("ticket %d tags: %w", t.ID, err)
+		}
+	}
+	return t, nil
+}
+
+// queryTickets runs a query selecting ticketListCols.
 func queryTickets(ctx context.Context, q queryer, query string, args ...any) ([]*crm.Ticket, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -50,7 +78,7 @@ func queryTickets(ctx context.Context, q queryer, query string, args ...any) ([]
 	defer rows.Close()
 	tickets := []*crm.Ticket{}
 	for rows.Next() {
-		t, err := scanTicket(rows)
+		t, err := scanTicketWithTags(rows)
 		if err != nil {
 			return nil, fmt.Errorf("scan ticket: %w", err)
 		}
@@ -59,41 +87,13 @@ func queryTickets(ctx context.Context, q queryer, query string, args ...any) ([]
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query tickets: %w", err)
 	}
-	rows.Close()
-	return tickets, loadTags(ctx, q, tickets)
-}
-
-func loadTags(ctx context.Context, q queryer, tickets []*crm.Ticket) error {
-	if len(tickets) == 0 {
-		return nil
-	}
-	byID := make(map[int64]*crm.Ticket, len(tickets))
-	ids := make([]int64, 0, len(tickets))
-	for _, t := range tickets {
-		byID[t.ID] = t
-		ids = append(ids, t.ID)
-	}
-	rows, err := q.QueryContext(ctx, `SELECT ticket_id, tag FROM ticket_tags
-		WHERE ticket_id IN (SELECT value FROM json_each(?)) ORDER BY ticket_id, tag`, idsJSON(ids))
-	if err != nil {
-		return fmt.Errorf("query tags: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var tag string
-		if err := rows.Scan(&id, &tag); err != nil {
-			return fmt.Errorf("scan tag: %w", err)
-		}
-		byID[id].Tags = append(byID[id].Tags, tag)
-	}
-	return rows.Err()
+	return tickets, nil
 }
 
 // findTicket returns ticket id if the agent in ctx may see it. Returns not_found.
 func findTicket(ctx context.Context, q queryer, id int64) (*crm.Ticket, error) {
 	vis, args := inboxFilter(ctx, "t.inbox_id")
-	tickets, err := queryTickets(ctx, q, `SELECT `+ticketCols+` FROM tickets t WHERE t.id = ? AND `+vis,
+	tickets, err := queryTickets(ctx, q, `SELECT `+ticketListCols+` FROM tickets t WHERE t.id = ? AND `+vis,
 		append([]any{id}, args...)...)
 	if err != nil {
 		return nil, err
@@ -173,7 +173,7 @@ func (db *DB) Tickets(ctx context.Context, f crm.TicketFilter) ([]*crm.Ticket, s
 		}
 		w.add("(t.last_message_at, t.id) < (?, ?)", c[0], c[1])
 	}
-	tickets, err := queryTickets(ctx, db.rdb, `SELECT `+ticketCols+` FROM tickets t WHERE `+w.String()+`
+	tickets, err := queryTickets(ctx, db.rdb, `SELECT `+ticketListCols+` FROM tickets t WHERE `+w.String()+`
 		ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`, append(w.args, limit+1)...)
 	if err != nil {
 		return nil, "", err
