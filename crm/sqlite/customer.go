@@ -205,8 +205,13 @@ func (tx *Tx) newCustomer(ctx context.Context, name string, ids []crm.Identity) 
 			c.Identities = append(c.Identities, id)
 		}
 	}
-	if err := insertCustomerFTS(ctx, tx, cid); err != nil {
-		return nil, err
+	addresses := make([]string, len(c.Identities))
+	for i, id := range c.Identities {
+		addresses[i] = id.Address
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO customers_fts (rowid, name, identities) VALUES (?, ?, ?)`,
+		cid, name, strings.Join(addresses, " ")); err != nil {
+		return nil, fmt.Errorf("insert customer search row: %w", err)
 	}
 	return c, nil
 }
