@@ -64,11 +64,21 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	for {
 		for d.dispatchBatch(ctx) {
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		case <-wake:
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				break wait
+			case e, ok := <-wake:
+				if !ok {
+					wake = nil // the bus closed: the tick goes on
+				} else if e.Type == crm.EventMessageCreated {
+					// Only a new message can be a queued reply; retries come with the tick.
+					break wait
+				}
+			}
 		}
 	}
 }
