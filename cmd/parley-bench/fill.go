@@ -258,7 +258,7 @@ type writer struct {
 	stmts []*sql.Stmt
 	inTx  bool
 
-	insCustomer, insIdentity, insCustomerFTS, insTicket, touchTicket, insMessage, insEvent *sql.Stmt
+	insCustomer, insIdentity, insCustomerFTS, insTicket, insTicketFTS, touchTicket, insMessage, insMessageFTS, insEvent *sql.Stmt
 }
 
 func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
@@ -277,10 +277,12 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 		{&w.insTicket, `INSERT INTO tickets (inbox_id, customer_id, subject, status, priority, channel, thread_key,
 			created_at, updated_at, last_message_at, resolved_at, first_response_at, assignee_id)
 			VALUES (?, ?, ?, ?, 'normal', 'api', ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.insTicketFTS, `INSERT INTO tickets_fts (rowid, subject) VALUES (?, ?)`},
 		{&w.touchTicket, `UPDATE tickets SET last_message_at = ?, updated_at = ? WHERE id = ?`},
 		{&w.insMessage, `INSERT INTO messages (ticket_id, inbox_id, direction, channel, author_kind, author_id,
 			author_name, text, html, status, external_id, created_at, updated_at)
 			VALUES (?, ?, ?, 'api', ?, ?, ?, ?, '', ?, ?, ?, ?)`},
+		{&w.insMessageFTS, `INSERT INTO messages_fts (rowid, text) VALUES (?, ?)`},
 		{&w.insEvent, `INSERT INTO events (type, ticket_id, customer_id, inbox_id, actor_kind, actor_id, data, at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 	} {
@@ -352,6 +354,9 @@ func (w *writer) ticket(ctx context.Context, inbox, customer int64, subject, sta
 		return 0, fmt.Errorf("insert ticket: %w", err)
 	}
 	id, _ := res.LastInsertId()
+	if _, err := w.insTicketFTS.ExecContext(ctx, id, subject); err != nil {
+		return 0, fmt.Errorf("insert ticket search row: %w", err)
+	}
 	return id, nil
 }
 
@@ -375,6 +380,9 @@ func (w *writer) message(ctx context.Context, ticket, inbox int64, dir string, a
 		return 0, fmt.Errorf("insert message: %w", err)
 	}
 	id, _ := res.LastInsertId()
+	if _, err := w.insMessageFTS.ExecContext(ctx, id, text); err != nil {
+		return 0, fmt.Errorf("insert message search row: %w", err)
+	}
 	return id, nil
 }
 

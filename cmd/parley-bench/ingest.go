@@ -111,8 +111,8 @@ func benchIngest(ctx context.Context, s *server, sc scale, res *results, work st
 
 // rawInsertRate writes rows into a fresh database of Parley's schema the way ingest does,
 // minus everything that is not SQLite: for each message the customer, identity and
-// search row of a new sender, the ticket inserted or updated, the message (its FTS5 row
-// by trigger) and two event rows, batch messages per immediate transaction. It returns
+// search row of a new sender, the ticket inserted or updated, the message with its FTS5
+// row and two event rows, batch messages per immediate transaction. It returns
 // messages per second.
 func rawInsertRate(ctx context.Context, dir string, rows []ingestRow, threads, batch int, limit time.Duration) (float64, error) {
 	store, path, err := openSchema(dir)

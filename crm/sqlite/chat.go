@@ -93,12 +93,18 @@ func checkNewVisitor(v *crm.ChatVisitor, tokenHash []byte) error {
 // the caller's or newer (another tab's form stored it). Returns not_found (no such chat
 // inbox) or conflict.
 func (tx *Tx) saveVisitor(ctx context.Context, v *crm.ChatVisitor, tokenHash []byte, update bool) (bool, error) {
-	// The inbox is checked by the insert itself; only a visitor stored before, or a
-	// refusal, costs more statements.
+	// The inbox is read first rather than in an INSERT ... SELECT, which SQLite runs in a
+	// statement journal (see indexTicket).
+	var kind string
+	err := tx.QueryRowContext(ctx, `SELECT kind FROM inboxes WHERE id = ?`, v.InboxID).Scan(&kind)
+	if isNoRows(err) || (err == nil && kind != crm.KindChat) {
+		return false, crm.Errorf(crm.ENOTFOUND, "chat inbox %d not found", v.InboxID)
+	} else if err != nil {
+		return false, fmt.Errorf("find chat inbox: %w", err)
+	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO chat_visitors (id, inbox_id, token_hash, name, email, email_verified,
-		page_url, created_at, last_seen_at) SELECT ?, i.id, ?, ?, ?, ?, ?, ?, ? FROM inboxes i WHERE i.id = ? AND i.kind = ?
-		ON CONFLICT (id) DO NOTHING`,
-		v.ID, tokenHash, v.Name, v.Email, v.EmailVerified, v.PageURL, ms(tx.now), ms(tx.now), v.InboxID, crm.KindChat)
+		page_url, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		v.ID, v.InboxID, tokenHash, v.Name, v.Email, v.EmailVerified, v.PageURL, ms(tx.now), ms(tx.now))
 	if err != nil {
 		return false, fmt.Errorf("insert chat visitor: %w", err)
 	}
@@ -118,13 +124,6 @@ func (tx *Tx) saveVisitor(ctx context.Context, v *crm.ChatVisitor, tokenHash []b
 		return false, nil
 	} else if !isNoRows(err) {
 		return false, fmt.Errorf("update chat visitor: %w", err)
-	}
-	var kind string
-	err = tx.QueryRowContext(ctx, `SELECT kind FROM inboxes WHERE id = ?`, v.InboxID).Scan(&kind)
-	if isNoRows(err) || (err == nil && kind != crm.KindChat) {
-		return false, crm.Errorf(crm.ENOTFOUND, "chat inbox %d not found", v.InboxID)
-	} else if err != nil {
-		return false, fmt.Errorf("find chat inbox: %w", err)
 	}
 	return false, crm.Errorf(crm.ECONFLICT, "chat visitor %s belongs to another token", v.ID)
 }

@@ -212,12 +212,15 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 			return nil, nil, fmt.Errorf("insert ticket: %w", err)
 		}
 		t.ID, _ = tres.LastInsertId()
+		if err := tx.indexTicket(ctx, t.ID, t.Subject); err != nil {
+			return nil, nil, err
+		}
 	} else {
 		if at.After(t.LastMessageAt) {
 			t.LastMessageAt = at
 		}
 		t.UpdatedAt = tx.now
-		if err := tx.saveTicket(ctx, t); err != nil {
+		if err := tx.saveActivity(ctx, t); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -235,6 +238,9 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		return nil, nil, fmt.Errorf("insert message: %w", err)
 	}
 	m.ID, _ = mres.LastInsertId()
+	if err := tx.indexMessage(ctx, m.ID, m.Text); err != nil {
+		return nil, nil, err
+	}
 	if err := tx.linkOrders(ctx, t.ID, c.ID, in.Subject+"\n"+in.Text); err != nil {
 		return nil, nil, err
 	}

@@ -181,10 +181,13 @@ func (tx *Tx) addMessage(ctx context.Context, t *crm.Ticket, body string, intern
 		return nil, fmt.Errorf("insert message: %w", err)
 	}
 	m.ID, _ = res.LastInsertId()
+	if err := tx.indexMessage(ctx, m.ID, m.Text); err != nil {
+		return nil, err
+	}
 	actor := actorFrom(ctx, systemActor)
 	if changed {
 		t.UpdatedAt = tx.now
-		if err := tx.saveTicket(ctx, t); err != nil {
+		if err := tx.saveActivity(ctx, t); err != nil {
 			return nil, err
 		}
 	}

@@ -205,9 +205,16 @@ func (db *DB) UpdateCall(ctx context.Context, inboxID int64, callSid string, u c
 			ms(tx.now), ms(tx.now)); err != nil {
 			return fmt.Errorf("save call: %w", err)
 		}
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT text FROM messages WHERE id = ?`, c.MessageID).Scan(&old); err != nil {
+			return fmt.Errorf("find call message: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET text = ?, updated_at = ? WHERE id = ?`,
 			c.Text(), ms(tx.now), c.MessageID); err != nil {
 			return fmt.Errorf("update call message: %w", err)
+		}
+		if err := tx.reindexMessage(ctx, c.MessageID, old, c.Text()); err != nil {
+			return err
 		}
 		m, err := findMessage(ctx, tx, c.MessageID)
 		if err != nil {
