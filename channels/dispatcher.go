@@ -15,7 +15,7 @@ import (
 // leases stored in the table, so messages queued before a crash or restart go out after it.
 type Dispatcher struct {
 	Outbox      crm.Outbox
-	Bus         crm.Bus // optional: a message.created event wakes the dispatcher at once
+	Bus         crm.Bus // optional: a message.created event of an agent or the system wakes the dispatcher at once
 	Connectors  *Registry
 	Logger      *slog.Logger
 	Lease       time.Duration // how long a claimed message is hidden from other claims
@@ -74,8 +74,9 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			case e, ok := <-wake:
 				if !ok {
 					wake = nil // the bus closed: the tick goes on
-				} else if e.Type == crm.EventMessageCreated {
-					// Only a new message can be a queued reply; retries come with the tick.
+				} else if e.Type == crm.EventMessageCreated && e.Actor.Kind != "customer" {
+					// Only a new message of an agent or the system can be a queued reply;
+					// retries come with the tick.
 					break wait
 				}
 			}

@@ -230,6 +230,9 @@ func (s *Service) project(ctx context.Context, events []*crm.Event) (*crm.Projec
 			}
 			dirty[t.ID] = true
 		case crm.EventMessageCreated:
+			if e.Actor.Kind != "agent" {
+				continue // only an agent's reply counts, and only an agent writes one: spare decoding the rest
+			}
 			var m crm.Message
 			if err := json.Unmarshal(e.Data, &m); err != nil || m.Direction != crm.DirOut || m.Author.Kind != "agent" {
 				continue
