@@ -77,7 +77,7 @@ func allDigits(s string) bool {
 // cut shortens s to n bytes for an error message.
 func cut(s string, n int) string {
 	if len(s) > n {
-		return s[:n] + "..."
+		return crm.CutBytes(s, n) + "..."
 	}
 	return s
 }

@@ -40,7 +40,7 @@ func ParseRange(from, to, tz string, maxDays int) (*Range, error) {
 	for i, s := range []string{from, to} {
 		t, err := time.ParseInLocation(time.DateOnly, s, loc)
 		if err != nil || len(s) != 10 {
-			return nil, crm.Errorf(crm.EINVALID, "%q is not a date (YYYY-MM-DD)", cut(s, 20))
+			return nil, crm.Errorf(crm.EINVALID, "%q is not a date (YYYY-MM-DD)", crm.CutBytes(s, 20))
 		}
 		if t.Year() < 2000 || t.Year() > 2200 {
 			return nil, crm.Errorf(crm.EINVALID, "dates must be in the years 2000 to 2200")
@@ -78,13 +78,6 @@ func (r *Range) in(t *time.Time) bool {
 
 // date is the local date of t in the range's zone.
 func (r *Range) date(t time.Time) string { return t.In(r.Loc).Format(time.DateOnly) }
-
-func cut(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
 
 // Stats are a duration's median and 90th percentile, nearest-rank, in seconds; nil
 // without values.

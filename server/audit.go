@@ -53,7 +53,7 @@ func auditFilter(r *http.Request) (crm.AuditFilter, error) {
 	var f crm.AuditFilter
 	for k := range q {
 		if !slices.Contains([]string{"from", "to", "tz", "type", "actor_id", "limit", "cursor"}, k) {
-			return f, crm.Errorf(crm.EINVALID, "unknown parameter %q", cutString(k, 40))
+			return f, crm.Errorf(crm.EINVALID, "unknown parameter %q", crm.CutBytes(k, 40))
 		}
 	}
 	p, err := page(r)

@@ -108,7 +108,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	a, err := s.store.Authenticate(r.Context(), email, req.Password)
 	if err != nil {
 		s.log.Warn("login failed", "email", email, "ip", clientIP(r))
-		s.audit(r, "auth.login_failed", map[string]any{"email": cutString(email, 320)})
+		s.audit(r, "auth.login_failed", map[string]any{"email": crm.CutBytes(email, 320)})
 		writeError(w, err)
 		return
 	}

@@ -362,6 +362,8 @@ func (h *hub) refreshAgent(ctx context.Context, e *crm.Event) {
 // checkSessions closes the agent's sockets opened with a browser session that has ended
 // (signed out, or ended by a new password). Sockets of API tokens have no session.
 func (h *hub) checkSessions(ctx context.Context, agentID int64) {
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
 	for c := range h.byAgent[agentID] {
 		if c.session == "" {
 			continue

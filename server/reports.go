@@ -25,7 +25,7 @@ func reportParams(r *http.Request, maxDays int, extra ...string) (*reportQuery, 
 	allowed := append([]string{"from", "to", "tz", "inbox", "channel"}, extra...)
 	for k := range q {
 		if !slices.Contains(allowed, k) {
-			return nil, crm.Errorf(crm.EINVALID, "unknown parameter %q; allowed: %s", cutString(k, 40), strings.Join(allowed, ", "))
+			return nil, crm.Errorf(crm.EINVALID, "unknown parameter %q; allowed: %s", crm.CutBytes(k, 40), strings.Join(allowed, ", "))
 		}
 	}
 	rng, err := reports.ParseRange(q.Get("from"), q.Get("to"), q.Get("tz"), maxDays)
@@ -42,13 +42,6 @@ func reportParams(r *http.Request, maxDays int, extra ...string) (*reportQuery, 
 		return nil, err
 	}
 	return rq, nil
-}
-
-func cutString(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 func (s *Server) handleReportOverview(w http.ResponseWriter, r *http.Request) error {

@@ -213,6 +213,8 @@ function onConnState(s, info = {}) {
   el.dataset.state = s;
   el.textContent = s === 'live' ? 'Live' : s === 'connecting' ? 'Connecting…' : 'Offline — reconnecting…';
   if (s === 'live') {
+    // A new socket counts as online; a hidden tab says otherwise at once.
+    live.send({ type: 'presence', status: document.hidden ? 'away' : 'online' });
     // Without a resume point the page may have missed events: read the list again.
     if (!info.resumed) {
       lastListKey = '';

@@ -265,7 +265,7 @@ func (ch *Channel) dispatch(ctx context.Context, c *conn, f *frame) error {
 	case "hello":
 		return crm.Errorf(crm.EINVALID, "hello was already sent")
 	}
-	return crm.Errorf(crm.EINVALID, "unknown frame type %q", cut(f.Type, 40))
+	return crm.Errorf(crm.EINVALID, "unknown frame type %q", crm.CutRunes(f.Type, 40))
 }
 
 // errorFrame encodes err for the widget; a frame about a message names its client id,
@@ -639,7 +639,7 @@ func cleanName(s string) string {
 		}
 		return r
 	}, strings.ToValidUTF8(s, ""))
-	return cut(strings.TrimSpace(s), maxName)
+	return crm.CutRunes(strings.TrimSpace(s), maxName)
 }
 
 // cleanPageURL returns an http(s) URL of at most maxPageURL bytes, or "".
@@ -652,14 +652,6 @@ func cleanPageURL(s string) string {
 		return ""
 	}
 	return u.String()
-}
-
-// cut shortens s to at most n runes.
-func cut(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
 }
 
 // clientIP is the address rate limits count against: the peer of the connection.

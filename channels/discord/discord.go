@@ -297,7 +297,7 @@ func parseChannelIDs(v any) ([]string, error) {
 	ids := []string{}
 	for _, s := range raw {
 		if !isSnowflake(s) {
-			return nil, crm.Errorf(crm.EINVALID, "support_channel_ids: %q is not a Discord channel id", cut(s, 40))
+			return nil, crm.Errorf(crm.EINVALID, "support_channel_ids: %q is not a Discord channel id", crm.CutRunes(s, 40))
 		}
 		if !seen[s] {
 			seen[s] = true
@@ -370,7 +370,7 @@ func (c *Channel) setStatus(b *bot, state, lastErr string) {
 		st.State, st.Since = state, time.Now().UTC()
 	}
 	if lastErr != "" {
-		st.LastError = cut(lastErr, 500)
+		st.LastError = crm.CutRunes(lastErr, 500)
 	}
 }
 
@@ -564,17 +564,5 @@ func (c *Channel) checkCDN(u *url.URL) error {
 	case c.cdn[host] && u.Scheme == "https":
 		return nil
 	}
-	return fmt.Errorf("attachment host %q is not Discord's CDN", cut(u.Host, 100))
-}
-
-// cut shortens s to at most n runes.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n])
+	return fmt.Errorf("attachment host %q is not Discord's CDN", crm.CutRunes(u.Host, 100))
 }

@@ -420,7 +420,7 @@ func TestHostileText(t *testing.T) {
 	_, msgs := e.waitMessages(1)
 	got := msgs[0].Text
 	if !strings.HasPrefix(got, "@sam_shops @everyone look: [https://shop.example](https://evil.example) paynow gnp.exe\n") {
-		t.Errorf("text = %q", cut(got, 120))
+		t.Errorf("text = %q", crm.CutRunes(got, 120))
 	}
 	if msgs[0].HTML != "" {
 		t.Errorf("html = %q, want none: Discord text is shown as text", msgs[0].HTML)

@@ -148,7 +148,7 @@ func (b *bot) startThread(ctx context.Context, m *discordgo.Message, ticketID in
 		name += ": " + strings.TrimSpace(line)
 	}
 	ch, err := b.s.MessageThreadStartComplex(m.ChannelID, m.ID,
-		&discordgo.ThreadStart{Name: cut(name, 100), AutoArchiveDuration: 10080}, discordgo.WithContext(ctx))
+		&discordgo.ThreadStart{Name: crm.CutRunes(name, 100), AutoArchiveDuration: 10080}, discordgo.WithContext(ctx))
 	switch {
 	case err == nil:
 		b.setParent(ch.ID, m.ChannelID)
@@ -218,7 +218,7 @@ func (b *bot) handleDelete(ctx context.Context, m *discordgo.Message) {
 	case m.GuildID == "":
 		key = dmKeyPrefix + user
 	}
-	quote := cut(orig.Text, 500)
+	quote := crm.CutRunes(orig.Text, 500)
 	quote = "> " + strings.ReplaceAll(quote, "\n", "\n> ")
 	in := &crm.Inbound{InboxID: b.inboxID, Channel: crm.ChannelDiscord, TicketID: orig.TicketID, ThreadKey: key,
 		ExternalID: m.ID + ":delete", FromName: c.Name, From: []crm.Identity{from},
@@ -251,9 +251,9 @@ func (b *bot) ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, e
 // username, without invisible characters.
 func displayName(u *discordgo.User) string {
 	if n := cleanText(u.GlobalName); n != "" {
-		return cut(n, 100)
+		return crm.CutRunes(n, 100)
 	}
-	return cut(cleanText(u.Username), 100)
+	return crm.CutRunes(cleanText(u.Username), 100)
 }
 
 // cleanText makes Discord text safe to show as text: invalid UTF-8 replaced, control,
@@ -318,7 +318,7 @@ func (c *Channel) fetchAttachments(ctx context.Context, list []*discordgo.Messag
 		if a == nil {
 			continue
 		}
-		name := cut(cleanText(a.Filename), 200)
+		name := crm.CutRunes(cleanText(a.Filename), 200)
 		if name == "" {
 			name = "attachment"
 		}

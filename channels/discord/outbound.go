@@ -190,7 +190,7 @@ func classify(err error) error {
 	if re.Message != nil {
 		e.code = re.Message.Code
 		if re.Message.Message != "" {
-			e.msg = cut(re.Message.Message, 200)
+			e.msg = crm.CutRunes(re.Message.Message, 200)
 		}
 	}
 	if e.status >= 400 && e.status < 500 && e.status != http.StatusRequestTimeout && e.status != http.StatusTooManyRequests {

@@ -206,7 +206,7 @@ func (c *Channel) inbound(ctx context.Context, inbox *crm.Inbox, cfg *Config, p 
 			ContentType: "message/rfc822", Data: raw.buf.Bytes()})
 	}
 	if len(in.Text)+len(in.HTML) > maxStoredText {
-		in.HTML = sanitize(cutBytes(in.HTML, max(0, maxStoredText-len(in.Text))))
+		in.HTML = sanitize(crm.CutBytes(in.HTML, max(0, maxStoredText-len(in.Text))))
 		if len(in.Text)+len(in.HTML) > maxStoredText {
 			in.HTML = ""
 		}
@@ -392,7 +392,7 @@ func (c *Channel) quarantine(ctx context.Context, inbox *crm.Inbox, raw *rawCopy
 	in := &crm.Inbound{InboxID: inbox.ID, Channel: crm.ChannelEmail, ExternalID: hashID, FromName: "Unreadable email",
 		From:    []crm.Identity{{Kind: crm.IdentityEmail, Address: quarantineSender}},
 		Subject: "Unreadable email (quarantined)", ReceivedAt: received,
-		Text: "Parley could not read or file this email (" + cutBytes(strings.ToValidUTF8(cause.Error(), ""), 500) +
+		Text: "Parley could not read or file this email (" + crm.CutBytes(strings.ToValidUTF8(cause.Error(), ""), 500) +
 			"). The original is attached as message.eml."}
 	if raw.over {
 		in.Text = "Parley could not read or file this email, and it is too large to keep here; it is still in the mailbox."

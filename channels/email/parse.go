@@ -417,7 +417,7 @@ func (p *parser) finish() {
 	out := p.out
 	text, html := p.text.String(), p.html.String()
 	if len(html) > maxHTML {
-		html = cutBytes(html, maxHTML)
+		html = crm.CutBytes(html, maxHTML)
 		p.note("The HTML of the message was cut to %d KiB.", maxHTML>>10)
 	}
 	out.HTML = strings.TrimSpace(sanitize(html))
@@ -426,7 +426,7 @@ func (p *parser) finish() {
 	}
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	if len(text) > maxText {
-		text = cutBytes(text, maxText)
+		text = crm.CutBytes(text, maxText)
 		p.note("The text of the message was cut to %d KiB.", maxText>>10)
 	}
 	out.Text = strings.TrimSpace(strings.Map(func(r rune) rune {
@@ -435,15 +435,4 @@ func (p *parser) finish() {
 		}
 		return r
 	}, text))
-}
-
-// cutBytes shortens s to at most n bytes without splitting a UTF-8 sequence.
-func cutBytes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

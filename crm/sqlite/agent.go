@@ -462,7 +462,7 @@ func (db *DB) CreateToken(ctx context.Context, agentID int64, name string) (stri
 		return "", err
 	}
 	token := tokenPrefix + t
-	name = cutRunes(strings.TrimSpace(name), 100)
+	name = crm.CutRunes(strings.TrimSpace(name), 100)
 	err = db.update(ctx, func(tx *Tx) error {
 		if _, err := findAgent(ctx, tx, agentID); err != nil {
 			return err

@@ -29,7 +29,7 @@ func (db *DB) RecordAudit(ctx context.Context, e *crm.AuditEntry) error {
 	}
 	return db.update(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO audit (type, actor_kind, actor_id, ip, data, at) VALUES (?, ?, ?, ?, ?, ?)`,
-			e.Type, kind, e.Actor.ID, cutRunes(e.IP, 64), string(data), ms(tx.now))
+			e.Type, kind, e.Actor.ID, crm.CutRunes(e.IP, 64), string(data), ms(tx.now))
 		if err != nil {
 			return fmt.Errorf("insert audit entry: %w", err)
 		}

@@ -172,7 +172,7 @@ func (db *DB) IngestChat(ctx context.Context, in *crm.ChatInbound) (*crm.IngestR
 			return nil
 		}
 		if len(body) > maxBody {
-			body = cutRunes(body, maxBody/4)
+			body = crm.CutRunes(body, maxBody/4)
 		}
 		_, err = tx.addMessage(ctx, t, body, true, "")
 		return err
@@ -361,7 +361,7 @@ func (db *DB) chatUploadRow(ctx context.Context, visitorID, id string) (*crm.Cha
 		attached_at, created_at FROM chat_uploads WHERE id = ? AND visitor_id = ?`, id, visitorID).Scan(&u.ID,
 		&u.InboxID, &u.VisitorID, &u.Filename, &u.ContentType, &u.Size, &sum, &attached, &created)
 	if isNoRows(err) {
-		return nil, "", false, crm.Errorf(crm.ENOTFOUND, "upload %q not found", cutRunes(id, 64))
+		return nil, "", false, crm.Errorf(crm.ENOTFOUND, "upload %q not found", crm.CutRunes(id, 64))
 	} else if err != nil {
 		return nil, "", false, fmt.Errorf("find chat upload: %w", err)
 	}

@@ -79,7 +79,7 @@ func (db *DB) SetCSATSettings(ctx context.Context, s *crm.CSATSettings) error {
 	chans := []string{}
 	for _, c := range s.Channels {
 		if !slices.Contains(CSATChannels, c) {
-			return crm.Errorf(crm.EINVALID, "channels: %q is not one of %s", cutRunes(c, 20), strings.Join(CSATChannels, ", "))
+			return crm.Errorf(crm.EINVALID, "channels: %q is not one of %s", crm.CutRunes(c, 20), strings.Join(CSATChannels, ", "))
 		}
 		if !slices.Contains(chans, c) {
 			chans = append(chans, c)
@@ -359,7 +359,7 @@ func (tx *Tx) csatReply(ctx context.Context, t *crm.Ticket, text string, channel
 	if err != nil || v == nil {
 		return false, err
 	}
-	comment := cutRunes(strings.TrimSpace(m[2]), maxCSATComment)
+	comment := crm.CutRunes(strings.TrimSpace(m[2]), maxCSATComment)
 	if _, err := tx.answerSurvey(ctx, v, int(m[1][0]-'0'), &comment, channel); err != nil {
 		return false, err
 	}

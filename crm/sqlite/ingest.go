@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"parley/crm"
 )
@@ -106,7 +105,7 @@ func (db *DB) prepareInbound(ctx context.Context, in *crm.Inbound) ([]string, er
 // (a chat visitor): nothing stored can match its external id, thread key or identities,
 // so none of them is looked up. Returns not_found (an unknown inbox).
 func (tx *Tx) ingest(ctx context.Context, in *crm.Inbound, sums []string, fresh bool) (*crm.IngestResult, *crm.Ticket, error) {
-	name := cutRunes(strings.TrimSpace(in.FromName), 200)
+	name := crm.CutRunes(strings.TrimSpace(in.FromName), 200)
 	if fresh {
 		return tx.file(ctx, in, sums, name, crm.KindChat, 0, true)
 	}
@@ -341,11 +340,11 @@ func inboxKind(ctx context.Context, q queryer, id int64) (string, error) {
 // else the first line of its text.
 func inboundSubject(in *crm.Inbound) string {
 	if s := strings.TrimSpace(in.Subject); s != "" {
-		return cutRunes(s, 300)
+		return crm.CutRunes(s, 300)
 	}
 	line, _, _ := strings.Cut(strings.TrimSpace(in.Text), "\n")
 	if line = strings.TrimSpace(line); line != "" {
-		return cutRunes(line, 120)
+		return crm.CutRunes(line, 120)
 	}
 	return "(no subject)"
 }
@@ -364,13 +363,5 @@ func attachmentName(s string) string {
 	if s = strings.TrimSpace(s); s == "" || s == "." || s == ".." {
 		s = "attachment"
 	}
-	return cutRunes(s, 255)
-}
-
-// cutRunes shortens s to at most n runes.
-func cutRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
+	return crm.CutRunes(s, 255)
 }

@@ -125,7 +125,7 @@ func (db *DB) FinishOrderAction(ctx context.Context, a *crm.OrderAction) (*crm.O
 			return crm.Errorf(crm.ECONFLICT, "order action %d is finished already", a.ID)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE order_actions SET status = ?, amount = ?, currency = ?, error = ?,
-			result = ?, updated_at = ? WHERE id = ?`, a.Status, a.Amount, a.Currency, cutRunes(a.Error, 2000), result,
+			result = ?, updated_at = ? WHERE id = ?`, a.Status, a.Amount, a.Currency, crm.CutRunes(a.Error, 2000), result,
 			ms(tx.now), a.ID); err != nil {
 			return fmt.Errorf("finish order action: %w", err)
 		}

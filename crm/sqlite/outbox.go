@@ -106,7 +106,7 @@ func (db *DB) MarkSent(ctx context.Context, messageID int64, externalID string) 
 // MarkFailed records a failed delivery attempt. With a zero retryAt the failure is final;
 // else the message stays queued until retryAt. Returns not_found.
 func (db *DB) MarkFailed(ctx context.Context, messageID int64, reason string, retryAt time.Time) error {
-	reason = cutRunes(reason, 1000)
+	reason = crm.CutRunes(reason, 1000)
 	if retryAt.IsZero() {
 		return db.update(ctx, func(tx *Tx) error { return tx.failMessage(ctx, messageID, reason) })
 	}
@@ -142,5 +142,5 @@ func (tx *Tx) markMessage(ctx context.Context, id int64, query string, args ...a
 // failMessage fails an outbound message for good with reason.
 func (tx *Tx) failMessage(ctx context.Context, id int64, reason string) error {
 	return tx.markMessage(ctx, id, `UPDATE messages SET status = 'failed', error = ?, next_attempt_at = NULL,
-		updated_at = ? WHERE id = ? AND direction = 'out'`, cutRunes(reason, 1000))
+		updated_at = ? WHERE id = ? AND direction = 'out'`, crm.CutRunes(reason, 1000))
 }

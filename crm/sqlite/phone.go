@@ -76,7 +76,7 @@ func (db *DB) SetDeliveryStatus(ctx context.Context, inboxID int64, externalID, 
 	if status != crm.MsgFailed {
 		reason = ""
 	}
-	reason = cutRunes(reason, 1000)
+	reason = crm.CutRunes(reason, 1000)
 	var m *crm.Message
 	err := db.update(ctx, func(tx *Tx) error {
 		var id int64
@@ -159,7 +159,7 @@ func (db *DB) UpdateCall(ctx context.Context, inboxID int64, callSid string, u c
 		}
 
 		if u.Agent != "" && u.Agent != c.Agent {
-			c.Agent, changed = cutRunes(u.Agent, 200), true
+			c.Agent, changed = crm.CutRunes(u.Agent, 200), true
 		}
 		if crm.CallOutcomeRank(u.Outcome) > crm.CallOutcomeRank(c.Outcome) {
 			c.Outcome, changed = u.Outcome, true
@@ -170,7 +170,7 @@ func (db *DB) UpdateCall(ctx context.Context, inboxID int64, callSid string, u c
 		if u.Duration > 0 && u.Duration != c.Duration {
 			c.Duration, changed = u.Duration, true
 		}
-		if note := cutRunes(strings.TrimSpace(u.Note), maxCallNoteLen); note != "" &&
+		if note := crm.CutRunes(strings.TrimSpace(u.Note), maxCallNoteLen); note != "" &&
 			!slices.Contains(c.Notes, note) && len(c.Notes) < maxCallNotes {
 			c.Notes, changed = append(c.Notes, note), true
 		}

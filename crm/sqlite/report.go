@@ -259,7 +259,7 @@ func (db *DB) CustomerHistory(ctx context.Context, customerID int64, f crm.Histo
 	}
 	for _, k := range kinds {
 		if !slices.Contains(historyKinds, k) {
-			return nil, "", crm.Errorf(crm.EINVALID, "kinds: %q is not one of %s", cutRunes(k, 20), strings.Join(historyKinds, ", "))
+			return nil, "", crm.Errorf(crm.EINVALID, "kinds: %q is not one of %s", crm.CutRunes(k, 20), strings.Join(historyKinds, ", "))
 		}
 	}
 	if _, err := findCustomer(ctx, db.rdb, customerID); err != nil {

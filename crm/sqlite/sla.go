@@ -115,21 +115,21 @@ func checkSLAPolicy(p *crm.SLAPolicy) error {
 		s.Timezone = "UTC"
 	}
 	if _, err := time.LoadLocation(s.Timezone); err != nil || len(s.Timezone) > 64 {
-		return crm.Errorf(crm.EINVALID, "unknown time zone %q", cutRunes(s.Timezone, 64))
+		return crm.Errorf(crm.EINVALID, "unknown time zone %q", crm.CutRunes(s.Timezone, 64))
 	}
 	if s.Hours == nil {
 		s.Hours = map[string][][2]string{}
 	}
 	for day, spans := range s.Hours {
 		if !slices.Contains(weekdays, day) {
-			return crm.Errorf(crm.EINVALID, "hours: unknown day %q (use mon, tue, ... sun)", cutRunes(day, 10))
+			return crm.Errorf(crm.EINVALID, "hours: unknown day %q (use mon, tue, ... sun)", crm.CutRunes(day, 10))
 		}
 		if len(spans) > 10 {
 			return crm.Errorf(crm.EINVALID, "hours: at most 10 spans a day")
 		}
 		for _, sp := range spans {
 			if !clockRe.MatchString(sp[0]) || !clockRe.MatchString(sp[1]) || sp[0] >= sp[1] {
-				return crm.Errorf(crm.EINVALID, "hours: %s span %q-%q must be HH:MM-HH:MM with start before end", day, cutRunes(sp[0], 8), cutRunes(sp[1], 8))
+				return crm.Errorf(crm.EINVALID, "hours: %s span %q-%q must be HH:MM-HH:MM with start before end", day, crm.CutRunes(sp[0], 8), crm.CutRunes(sp[1], 8))
 			}
 		}
 	}
@@ -138,7 +138,7 @@ func checkSLAPolicy(p *crm.SLAPolicy) error {
 	}
 	for _, h := range s.Holidays {
 		if _, err := time.Parse(time.DateOnly, h); err != nil || !dateRe.MatchString(h) {
-			return crm.Errorf(crm.EINVALID, "holiday %q must be YYYY-MM-DD", cutRunes(h, 20))
+			return crm.Errorf(crm.EINVALID, "holiday %q must be YYYY-MM-DD", crm.CutRunes(h, 20))
 		}
 	}
 	if s.Holidays == nil {
