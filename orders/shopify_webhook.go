@@ -49,11 +49,9 @@ func (s *Service) ReceiveShopify(ctx context.Context, sourceID int64, wh Shopify
 	if err := json.Unmarshal(wh.Body, &so); err != nil {
 		return nil, crm.Errorf(crm.EINVALID, "invalid shopify order JSON: %s", cut(err.Error(), 200))
 	}
-	o, err := s.mapShopify(&so, sourceID)
-	if err != nil {
-		return nil, err
-	}
-	saved, err := s.store.PutOrder(system(ctx), o)
+	// Shopify sends one change under several topics (create, paid, updated), each with
+	// its own webhook id: an order that says nothing new is not written again.
+	saved, err := s.storeShopify(ctx, &so, sourceID)
 	if err != nil {
 		return nil, err
 	}

@@ -58,6 +58,7 @@ func TestBadInput(t *testing.T) {
 		{"order negative", "PUT", "/api/v1/orders/1001", map[string]any{"email": "a@x.example", "status": "paid", "currency": "USD", "total": -5, "placed_at": "2026-01-02T03:04:05Z"}, 400, "invalid"},
 		{"order float", "PUT", "/api/v1/orders/1001", `{"email":"a@x.example","status":"paid","currency":"USD","total":12.5,"placed_at":"2026-01-02T03:04:05Z"}`, 400, "invalid"},
 		{"order currency", "PUT", "/api/v1/orders/1001", map[string]any{"email": "a@x.example", "status": "paid", "currency": "dollars", "placed_at": "2026-01-02T03:04:05Z"}, 400, "invalid"},
+		{"order script tracking link", "PUT", "/api/v1/orders/1001", map[string]any{"email": "a@x.example", "status": "shipped", "currency": "USD", "tracking_url": "javascript:alert(1)", "placed_at": "2026-01-02T03:04:05Z"}, 400, "invalid"},
 	} {
 		status, body := e.admin.do(tc.method, tc.path, tc.body)
 		if status != tc.status {

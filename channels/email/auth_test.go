@@ -46,6 +46,8 @@ func TestSpoofedSenderDoesNotThread(t *testing.T) {
 		{"03-spf-dkim-fail.eml", false, "(SPF and DKIM)", "Please ship order 1001 to 1 Fraud Street instead."},
 		{"04-spf-fail-dkim-pass.eml", true, "", "Does the parcel need a signature?"},
 		{"05-trusted-server.eml", true, "", "Cancel order 1001"}, // the topmost header passed
+		// Known Message-IDs in References do not let a forged mail in either.
+		{"06-dmarc-fail-references.eml", false, "(DMARC)", "Change the delivery address of order 1001"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -151,9 +151,13 @@ func (c *Channel) inbound(ctx context.Context, inbox *crm.Inbox, cfg *Config, p 
 
 	// Threading, strongest first: the signed reply-to address, then the Message-IDs
 	// the store knows (References), then a subject token of the ticket's own customer.
-	// A mail that failed the sender checks may be forged: the reply-to address and the
-	// subject token would let it join a customer's ticket, so it gets neither.
+	// A mail that failed the sender checks may be forged: the reply-to address, the
+	// Message-IDs of a thread (no secret: anyone copied on it has them) and the subject
+	// token would let it join a customer's ticket, so it gets none of them.
 	failed := senderCheckFailure(p.AuthResults, cfg.TrustedAuthservID)
+	if failed != "" {
+		in.References = nil
+	}
 	for _, addr := range p.Recipients {
 		if failed != "" {
 			break

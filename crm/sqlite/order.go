@@ -113,6 +113,10 @@ func checkOrder(o *crm.Order) error {
 			return crm.Errorf(crm.EINVALID, "order field is longer than 2000 bytes")
 		}
 	}
+	// The console, the widget and the resent order summary link it.
+	if u := strings.ToLower(o.TrackingURL); u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return crm.Errorf(crm.EINVALID, "tracking_url must be an http or https address")
+	}
 	return nil
 }
 
