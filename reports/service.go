@@ -94,8 +94,8 @@ func (s *Service) Run(ctx context.Context) error {
 // a pass per event took CPU from the work that made the events.
 const settleTime = 200 * time.Millisecond
 
-// wait returns when there is something to do: stored events to project, or due times
-// to check (which it does itself). It returns false when ctx is done or the bus closed.
+// wait returns when there are stored events to project, checking due times on every
+// tick meanwhile. It returns false when ctx is done or the bus closed.
 func (s *Service) wait(ctx context.Context, wake <-chan *crm.Event, tick <-chan time.Time) bool {
 	for {
 		select {
@@ -119,10 +119,10 @@ func (s *Service) wait(ctx context.Context, wake <-chan *crm.Event, tick <-chan 
 			}
 			return true
 		case <-tick:
+			// Watch projects what is new first, so nothing is left for Run's pass.
 			if err := s.Watch(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("watch sla due times", "err", err)
 			}
-			return true
 		}
 	}
 }

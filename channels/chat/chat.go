@@ -165,12 +165,15 @@ func (ch *Channel) Run(ctx context.Context) {
 			if !ok {
 				return
 			}
-			if sub.Lagged() {
-				last = ch.replay(ctx, last)
+			if e.ID != 0 && e.ID <= last {
+				continue // replayed already, or still buffered from before a replay
 			}
 			ch.handleEvent(e)
 			if e.ID > last {
 				last = e.ID
+			}
+			if sub.Lagged() {
+				last = ch.replay(ctx, last)
 			}
 		case <-ping.C:
 			ch.hub.each(func(c *conn) { c.ping() })
