@@ -144,7 +144,8 @@ func TestInboundBadInput(t *testing.T) {
 		{"short code From", smsForm(randSID("SM"), "TWILIO", "hi"), http.StatusBadRequest},
 		{"NumMedia too big", with(smsForm(randSID("SM"), "+14155550123", "hi"), "NumMedia", "99"), http.StatusBadRequest},
 		{"NumMedia not a number", with(smsForm(randSID("SM"), "+14155550123", "hi"), "NumMedia", "x"), http.StatusBadRequest},
-		{"huge body", smsForm(randSID("SM"), "+14155550123", strings.Repeat("a", 70<<10)), http.StatusRequestEntityTooLarge},
+		{"huge form", smsForm(randSID("SM"), "+14155550123", strings.Repeat("a", 70<<10)), http.StatusRequestEntityTooLarge},
+		{"text over the limit", smsForm(randSID("SM"), "+14155550123", strings.Repeat("a", 20<<10)), http.StatusRequestEntityTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -53,13 +53,15 @@ func TestIngestChat(t *testing.T) {
 	}
 	// The events come after the commit, in order: the customer, the ticket, the message, the note.
 	want := []string{crm.EventCustomerUpdated, crm.EventTicketCreated, crm.EventMessageCreated, crm.EventMessageCreated}
+	var last int64
 	for i, typ := range want {
 		e := <-sub.C
-		if e.Type != typ {
-			t.Fatalf("event %d = %s, want %s", i, e.Type, typ)
+		if e.Type != typ || e.ID <= last {
+			t.Fatalf("event %d = %s %d, want %s after %d", i, e.Type, e.ID, typ, last)
 		}
-		if _, err := db.Events(ctx, e.ID-1, 1); err != nil {
-			t.Fatal(err)
+		last = e.ID
+		if stored, err := db.Events(ctx, e.ID-1, 1); err != nil || len(stored) != 1 || stored[0].ID != e.ID || stored[0].Type != typ {
+			t.Fatalf("published event %d is not the stored one: %+v, %v", e.ID, stored, err)
 		}
 	}
 

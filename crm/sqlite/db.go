@@ -59,6 +59,7 @@ type DB struct {
 	stopped   chan struct{} // closed by the writer when it has stopped
 	ckptDone  chan struct{} // closed by the checkpointer when it has stopped
 	committed atomic.Bool   // set by the writer after a commit, cleared by the checkpointer
+	commits   atomic.Int64  // group commits made, for tests
 	closeOnce sync.Once
 }
 
@@ -425,6 +426,7 @@ func (w *batcher) commit() {
 		return
 	}
 	db.committed.Store(true)
+	db.commits.Add(1)
 	// Emptied before any caller returns, so that once a change (a disabled agent, a
 	// deleted session) is answered, no request is let in on the old state.
 	var events []*crm.Event

@@ -78,24 +78,33 @@ func TestGroupCommit_UnitsFailAlone(t *testing.T) {
 	errBad := errors.New("bad unit")
 	const n = 40
 	errs := make([]error, n)
-	var wg sync.WaitGroup
+	var wg, ready sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
+		ready.Add(1)
 		go func() {
 			defer wg.Done()
 			var fail error
 			if i%3 == 0 {
 				fail = errBad
 			}
+			ready.Done()
 			errs[i] = db.update(context.Background(), func(tx *Tx) error {
 				return addCustomer(context.Background(), tx, fmt.Sprint("c", i), fail)
 			})
 		}()
 	}
+	ready.Wait()
+	before := db.commits.Load()
 	release()
 	wg.Wait()
 	if err := <-blocked; err != nil {
 		t.Fatal(err)
+	}
+	// The callers that waited behind the blocker shared commits instead of one each
+	// (a failing unit ends its batch's growth, so batches here are small).
+	if c := db.commits.Load() - before; c > 30 {
+		t.Errorf("%d commits for the blocker and %d waiting callers, want them grouped", c, n)
 	}
 	want := 1 // the blocker
 	for i, err := range errs {
