@@ -21,3 +21,16 @@ func CutRunes(s string, n int) string {
 	}
 	return string([]rune(s)[:n])
 }
+
+// IsSnowflake reports whether s has the shape of a Discord id: 1 to 20 digits.
+func IsSnowflake(s string) bool {
+	if len(s) == 0 || len(s) > 20 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

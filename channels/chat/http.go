@@ -226,7 +226,7 @@ func (ch *Channel) handleDemo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, in := range list {
-		if demo, _ := in.Config[keyDemo].(bool); demo && in.Kind == crm.KindChat {
+		if in.Kind == crm.KindChat && channels.IsDemo(in) {
 			inboxID = in.ID
 			break
 		}

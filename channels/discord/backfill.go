@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 
+	"parley/crm"
+
 	"github.com/bwmarrin/discordgo"
 )
 
@@ -36,7 +38,7 @@ type cursor struct {
 // remember records that a message was handled in a channel, for the next back-fill.
 // A failure only costs a back-fill, so it is logged.
 func (b *bot) remember(ctx context.Context, channelID, kind, messageID string) {
-	if !isSnowflake(channelID) || !isSnowflake(messageID) {
+	if !crm.IsSnowflake(channelID) || !crm.IsSnowflake(messageID) {
 		return
 	}
 	if err := b.c.store.SaveDiscordChannel(ctx, b.inboxID, channelID, kind, messageID); err != nil && ctx.Err() == nil {
@@ -130,7 +132,7 @@ func (b *bot) backfillChannel(ctx context.Context, cur cursor) int {
 		}
 		// Discord lists a page newest first, also when asked for messages after an id.
 		msgs = slices.DeleteFunc(msgs, func(m *discordgo.Message) bool {
-			return m == nil || !isSnowflake(m.ID) || compareIDs(m.ID, after) <= 0
+			return m == nil || !crm.IsSnowflake(m.ID) || compareIDs(m.ID, after) <= 0
 		})
 		slices.SortFunc(msgs, func(x, y *discordgo.Message) int { return compareIDs(x.ID, y.ID) })
 		for _, m := range msgs {

@@ -296,7 +296,7 @@ func parseChannelIDs(v any) ([]string, error) {
 	seen := map[string]bool{}
 	ids := []string{}
 	for _, s := range raw {
-		if !isSnowflake(s) {
+		if !crm.IsSnowflake(s) {
 			return nil, crm.Errorf(crm.EINVALID, "support_channel_ids: %q is not a Discord channel id", crm.CutRunes(s, 40))
 		}
 		if !seen[s] {
@@ -308,19 +308,6 @@ func parseChannelIDs(v any) ([]string, error) {
 		return nil, crm.Errorf(crm.EINVALID, "support_channel_ids: at most %d channels", maxSupportChannels)
 	}
 	return ids, nil
-}
-
-// isSnowflake reports whether s looks like a Discord id: 1 to 20 digits.
-func isSnowflake(s string) bool {
-	if len(s) == 0 || len(s) > 20 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func parseBaseURL(v any) (string, error) {

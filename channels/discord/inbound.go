@@ -32,7 +32,7 @@ const maxParentCache = 10000
 // a webhook or Discord itself.
 func (b *bot) fromCustomer(m *discordgo.Message) bool {
 	return m.Author != nil && !m.Author.Bot && !m.Author.System && m.WebhookID == "" &&
-		m.Author.ID != b.selfID() && isSnowflake(m.Author.ID) && isSnowflake(m.ID)
+		m.Author.ID != b.selfID() && crm.IsSnowflake(m.Author.ID) && crm.IsSnowflake(m.ID)
 }
 
 // place returns the thread key of a message the bot watches: a DM, a message in a support
@@ -44,7 +44,7 @@ func (b *bot) place(ctx context.Context, m *discordgo.Message) (key string, star
 		return threadKeyPrefix + m.ID, true, true
 	case m.GuildID == "" && m.Author != nil:
 		return dmKeyPrefix + m.Author.ID, false, true
-	case m.GuildID != "" && isSnowflake(m.ChannelID) && b.cfg.channels[b.parent(ctx, m.ChannelID)]:
+	case m.GuildID != "" && crm.IsSnowflake(m.ChannelID) && b.cfg.channels[b.parent(ctx, m.ChannelID)]:
 		return threadKeyPrefix + m.ChannelID, false, true
 	}
 	return "", false, false
@@ -188,7 +188,7 @@ func (b *bot) handleUpdate(ctx context.Context, m *discordgo.Message) {
 // handleDelete records the deletion of a filed customer message on its ticket. A delete
 // event carries only ids, so the author comes from the stored message.
 func (b *bot) handleDelete(ctx context.Context, m *discordgo.Message) {
-	if !isSnowflake(m.ID) {
+	if !crm.IsSnowflake(m.ID) {
 		return
 	}
 	orig, err := b.c.store.MessageByExternalID(ctx, b.inboxID, m.ID)

@@ -76,15 +76,15 @@ func (c *Channel) target(ctx context.Context, s *discordgo.Session, b *bot, out 
 		}
 		key = k
 	}
-	if id, ok := strings.CutPrefix(key, threadKeyPrefix); ok && isSnowflake(id) {
+	if id, ok := strings.CutPrefix(key, threadKeyPrefix); ok && crm.IsSnowflake(id) {
 		return id, nil
 	}
 	user, _ := strings.CutPrefix(key, dmKeyPrefix)
-	if !isSnowflake(user) {
+	if !crm.IsSnowflake(user) {
 		user = ""
 		if out.Customer != nil {
 			for _, id := range out.Customer.Identities {
-				if id.Kind == crm.IdentityDiscord && isSnowflake(id.Address) {
+				if id.Kind == crm.IdentityDiscord && crm.IsSnowflake(id.Address) {
 					user = id.Address
 					break
 				}

@@ -253,9 +253,7 @@ func (db *DB) ChatMessages(ctx context.Context, v *crm.ChatVisitor, limit int) (
 	if err != nil {
 		return nil, err
 	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
+	slices.Reverse(msgs) // newest were read first, for the limit
 	return msgs, nil
 }
 

@@ -13,7 +13,7 @@ import (
 // channel reads these rows to back-fill what it missed while disconnected. Returns
 // invalid for ids that are not Discord snowflakes or an unknown kind.
 func (db *DB) SaveDiscordChannel(ctx context.Context, inboxID int64, channelID, kind, messageID string) error {
-	if !isSnowflakeText(channelID) || !isSnowflakeText(messageID) {
+	if !crm.IsSnowflake(channelID) || !crm.IsSnowflake(messageID) {
 		return crm.Errorf(crm.EINVALID, "discord channel and message ids must be snowflakes")
 	}
 	if kind != "dm" && kind != "thread" && kind != "support" {
@@ -62,17 +62,4 @@ func (db *DB) DiscordChannels(ctx context.Context, inboxID int64, limit int, fn 
 		fn(r[0], r[1], r[2])
 	}
 	return nil
-}
-
-// isSnowflakeText reports whether s is 1 to 20 digits, the shape of a Discord id.
-func isSnowflakeText(s string) bool {
-	if len(s) == 0 || len(s) > 20 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -67,14 +67,7 @@ func (db *DB) SetMessageHTML(ctx context.Context, messageID int64, html string) 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return crm.Errorf(crm.ENOTFOUND, "inbound message %d not found", messageID)
 		}
-		m, err := findMessage(ctx, tx, messageID)
-		if err != nil {
-			return err
-		}
-		t, err := findTicket(context.Background(), tx, m.TicketID)
-		if err != nil {
-			return err
-		}
-		return tx.ticketEvent(ctx, crm.EventMessageUpdated, t, actorFrom(ctx, systemActor), m)
+		_, err = tx.messageUpdated(ctx, messageID)
+		return err
 	})
 }

@@ -16,6 +16,9 @@ const (
 	maxInboundLen = 1 << 20
 	maxReferences = 100
 	maxClockSkew  = 5 * time.Minute
+	// maxAttachments is beyond what any channel delivers (Twilio 10, Discord 10, the
+	// widget 10, a mail's parts are capped by its size): the store's own bound.
+	maxAttachments = 100
 )
 
 func checkInbound(in *crm.Inbound) error {
@@ -47,7 +50,13 @@ func checkInbound(in *crm.Inbound) error {
 	if len(in.Text)+len(in.HTML) > maxInboundLen {
 		return crm.Errorf(crm.ETOOLARGE, "message text is larger than 1 MiB")
 	}
+	if len(in.Attachments) > maxAttachments {
+		return crm.Errorf(crm.ETOOLARGE, "a message has at most %d attachments", maxAttachments)
+	}
 	for _, a := range in.Attachments {
+		if len(a.ContentType) > 255 {
+			return crm.Errorf(crm.EINVALID, "attachment content type is longer than 255 bytes")
+		}
 		if len(a.Data) > crm.MaxAttachmentSize {
 			return crm.Errorf(crm.ETOOLARGE, "attachment %q is larger than %d MiB", a.Filename, crm.MaxAttachmentSize>>20)
 		}
@@ -240,8 +249,10 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 	if err := tx.indexMessage(ctx, m.ID, m.Text); err != nil {
 		return nil, nil, err
 	}
-	if err := tx.linkOrders(ctx, t.ID, c.ID, in.Subject+"\n"+in.Text); err != nil {
-		return nil, nil, err
+	if !newSender { // a customer made just now has no orders to link
+		if err := tx.linkOrders(ctx, t.ID, c.ID, in.Subject+"\n"+in.Text); err != nil {
+			return nil, nil, err
+		}
 	}
 
 	for i, na := range in.Attachments {

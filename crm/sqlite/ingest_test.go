@@ -237,6 +237,12 @@ func TestIngest_Invalid(t *testing.T) {
 		{"attachment too large", ok(func(in *crm.Inbound) {
 			in.Attachments = []crm.NewAttachment{{Filename: "big", Data: make([]byte, crm.MaxAttachmentSize+1)}}
 		}), crm.ETOOLARGE},
+		{"too many attachments", ok(func(in *crm.Inbound) {
+			in.Attachments = make([]crm.NewAttachment, 101)
+		}), crm.ETOOLARGE},
+		{"long content type", ok(func(in *crm.Inbound) {
+			in.Attachments = []crm.NewAttachment{{Filename: "a", ContentType: strings.Repeat("x", 256), Data: []byte("a")}}
+		}), crm.EINVALID},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := db.Ingest(context.Background(), tt.in)

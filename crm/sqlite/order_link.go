@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -26,7 +27,7 @@ func orderMentions(text string) []string {
 	var out []string
 	for _, m := range orderMentionRe.FindAllStringSubmatch(text, -1) {
 		n := m[1]
-		if len(n) > 64 || containsString(out, n) {
+		if len(n) > 64 || slices.Contains(out, n) {
 			continue
 		}
 		if out = append(out, n); len(out) == maxMentions {
@@ -34,15 +35,6 @@ func orderMentions(text string) []string {
 		}
 	}
 	return out
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // linkOrders links the ticket to each order mentioned in text that belongs to the
@@ -59,7 +51,7 @@ func (tx *Tx) linkOrders(ctx context.Context, ticketID, customerID int64, text s
 	// full-text tables write out what they hold (see indexTicket).
 	for _, n := range numbers {
 		found, err := queryStrings(ctx, tx, `SELECT number FROM orders WHERE number IN (?, ?) AND customer_id = ?`,
-			n, "#"+strings.TrimPrefix(n, "#"), customerID)
+			n, "#"+n, customerID)
 		if err != nil {
 			return fmt.Errorf("find mentioned orders: %w", err)
 		}

@@ -128,15 +128,25 @@ func (tx *Tx) markMessage(ctx context.Context, id int64, query string, args ...a
 	if n, _ := res.RowsAffected(); n == 0 {
 		return crm.Errorf(crm.ENOTFOUND, "outbound message %d not found", id)
 	}
+	_, err = tx.messageUpdated(ctx, id)
+	return err
+}
+
+// messageUpdated reads message id back after a change and appends its message.updated
+// event, which names the ticket's customer and inbox beside the message.
+func (tx *Tx) messageUpdated(ctx context.Context, id int64) (*crm.Message, error) {
 	m, err := findMessage(ctx, tx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	t, err := findTicket(context.Background(), tx, m.TicketID)
-	if err != nil {
-		return err
+	// The ticket's inbox, not the message's: a merge may have moved the message.
+	var customerID, inboxID int64
+	if err := tx.QueryRowContext(ctx, `SELECT customer_id, inbox_id FROM tickets WHERE id = ?`, m.TicketID).Scan(
+		&customerID, &inboxID); err != nil {
+		return nil, fmt.Errorf("find ticket of message %d: %w", id, err)
 	}
-	return tx.ticketEvent(ctx, crm.EventMessageUpdated, t, actorFrom(ctx, systemActor), m)
+	_, err = tx.event(ctx, crm.EventMessageUpdated, m.TicketID, customerID, inboxID, actorFrom(ctx, systemActor), m)
+	return m, err
 }
 
 // failMessage fails an outbound message for good with reason.

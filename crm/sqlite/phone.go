@@ -96,14 +96,8 @@ func (db *DB) SetDeliveryStatus(ctx context.Context, inboxID int64, externalID, 
 			status, reason, ms(tx.now), id); err != nil {
 			return fmt.Errorf("update message %d: %w", id, err)
 		}
-		if m, err = findMessage(ctx, tx, id); err != nil {
-			return err
-		}
-		t, err := findTicket(context.Background(), tx, m.TicketID)
-		if err != nil {
-			return err
-		}
-		return tx.ticketEvent(ctx, crm.EventMessageUpdated, t, actorFrom(ctx, systemActor), m)
+		m, err = tx.messageUpdated(ctx, id)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -216,15 +210,8 @@ func (db *DB) UpdateCall(ctx context.Context, inboxID int64, callSid string, u c
 		if err := tx.reindexMessage(ctx, c.MessageID, old, c.Text()); err != nil {
 			return err
 		}
-		m, err := findMessage(ctx, tx, c.MessageID)
-		if err != nil {
-			return err
-		}
-		t, err := findTicket(context.Background(), tx, m.TicketID)
-		if err != nil {
-			return err
-		}
-		return tx.ticketEvent(ctx, crm.EventMessageUpdated, t, actorFrom(ctx, systemActor), m)
+		_, err = tx.messageUpdated(ctx, c.MessageID)
+		return err
 	})
 	if err != nil {
 		return nil, err
