@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -163,7 +164,7 @@ func readCSV(r io.Reader, put func(int, *crm.Order, error) error) error {
 	col := map[string]int{}
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if !containsStr(csvColumns, h) {
+		if !slices.Contains(csvColumns, h) {
 			return crm.Errorf(crm.EINVALID, "unknown column %q; columns are %s", cut(h, 40), strings.Join(csvColumns, ","))
 		}
 		col[h] = i
@@ -191,6 +192,12 @@ func readCSV(r io.Reader, put func(int, *crm.Order, error) error) error {
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line
+		}
+		if slices.ContainsFunc(rec, func(f string) bool { return len(f) > maxImportLine }) {
+			if perr := put(line, nil, crm.Errorf(crm.EINVALID, "a field is longer than %d bytes", maxImportLine)); perr != nil {
+				return perr
+			}
+			continue
 		}
 		if len(rec) != width {
 			err = crm.Errorf(crm.EINVALID, "%d fields, the header has %d", len(rec), width)
@@ -289,13 +296,4 @@ func parseTime(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, crm.Errorf(crm.EINVALID, "placed_at %q must be a date like 2026-11-22 or 2026-11-22T10:00:00Z", cut(s, 40))
-}
-
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

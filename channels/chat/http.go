@@ -111,16 +111,26 @@ func (ch *Channel) handleConfig(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// handlePreflight answers a CORS preflight of an allowed origin.
-func (ch *Channel) handlePreflight(w http.ResponseWriter, r *http.Request) {
+// widgetInbox returns the chat inbox of a widget request and the page's Origin, which
+// must be one the inbox allows. Returns not_found or forbidden.
+func (ch *Channel) widgetInbox(r *http.Request) (*settings, string, error) {
 	s, err := ch.inboxOf(r)
 	if err != nil {
-		channels.WriteError(w, err)
-		return
+		return nil, "", err
 	}
 	origin := r.Header.Get("Origin")
 	if !ch.originAllowed(r, s, origin) {
-		channels.WriteError(w, crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID))
+		ch.log.Info("widget origin refused", "inbox", s.InboxID, "origin", origin)
+		return nil, "", crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID)
+	}
+	return s, origin, nil
+}
+
+// handlePreflight answers a CORS preflight of an allowed origin.
+func (ch *Channel) handlePreflight(w http.ResponseWriter, r *http.Request) {
+	_, origin, err := ch.widgetInbox(r)
+	if err != nil {
+		channels.WriteError(w, err)
 		return
 	}
 	cors(w, origin)
@@ -149,13 +159,9 @@ func (ch *Channel) handleUpload(w http.ResponseWriter, r *http.Request) {
 
 func (ch *Channel) upload(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	s, err := ch.inboxOf(r)
+	s, origin, err := ch.widgetInbox(r)
 	if err != nil {
 		return err
-	}
-	origin := r.Header.Get("Origin")
-	if !ch.originAllowed(r, s, origin) {
-		return crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID)
 	}
 	cors(w, origin)
 	// The address's limit comes before the store is asked about the token.

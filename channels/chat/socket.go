@@ -74,15 +74,9 @@ func (f fatal) Unwrap() error { return f.err }
 // the cap of its IP address is refused right after the upgrade, where the widget can
 // read why: a rate_limited error frame, then a close with 1013 (try again later).
 func (ch *Channel) handleSocket(w http.ResponseWriter, r *http.Request) {
-	s, err := ch.inboxOf(r)
+	s, origin, err := ch.widgetInbox(r)
 	if err != nil {
 		channels.WriteError(w, err)
-		return
-	}
-	origin := r.Header.Get("Origin")
-	if !ch.originAllowed(r, s, origin) {
-		ch.log.Info("widget origin refused", "inbox", s.InboxID, "origin", origin)
-		channels.WriteError(w, crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID))
 		return
 	}
 	ws, err := ch.upgrader.Upgrade(w, r, nil)

@@ -30,9 +30,9 @@ var (
 // ticket and greets; ?step=menu repeats the menu. A failure to log the call is logged
 // and the caller is served anyway, since Twilio does not retry voice requests.
 func (c *Channel) handleVoice(w http.ResponseWriter, r *http.Request, h *hook) error {
-	sid := h.form.Get("CallSid")
-	if !sidRe.MatchString(sid) {
-		return crm.Errorf(crm.EINVALID, "CallSid missing or malformed")
+	sid, err := h.sid("CallSid")
+	if err != nil {
+		return err
 	}
 	if r.URL.Query().Get("step") == "menu" {
 		return writeTwiML(w, c.menu(h, "")...)
@@ -136,9 +136,9 @@ func (c *Channel) voicemail(h *hook, intro string) []twiml.Element {
 // ?step=order for an order number.
 func (c *Channel) handleGather(w http.ResponseWriter, r *http.Request, h *hook) error {
 	ctx := r.Context()
-	sid := h.form.Get("CallSid")
-	if !sidRe.MatchString(sid) {
-		return crm.Errorf(crm.EINVALID, "CallSid missing or malformed")
+	sid, err := h.sid("CallSid")
+	if err != nil {
+		return err
 	}
 	digits := h.form.Get("Digits")
 	switch r.URL.Query().Get("step") {
@@ -240,9 +240,9 @@ func (c *Channel) dialNumbers(ctx context.Context, inboxID int64, cfg *config) [
 // callback when it ends, with its duration.
 func (c *Channel) handleCallStatus(w http.ResponseWriter, r *http.Request, h *hook) error {
 	ctx := r.Context()
-	sid := h.form.Get("CallSid")
-	if !sidRe.MatchString(sid) {
-		return crm.Errorf(crm.EINVALID, "CallSid missing or malformed")
+	sid, err := h.sid("CallSid")
+	if err != nil {
+		return err
 	}
 	if dial := h.form.Get("DialCallStatus"); dial != "" || r.URL.Query().Get("step") == "dial" {
 		if dial == "completed" || dial == "answered" {
@@ -271,9 +271,9 @@ func (c *Channel) handleCallStatus(w http.ResponseWriter, r *http.Request, h *ho
 // fetched from the API host and stored on the call's message.
 func (c *Channel) handleRecording(w http.ResponseWriter, r *http.Request, h *hook) error {
 	ctx := r.Context()
-	sid := h.form.Get("CallSid")
-	if !sidRe.MatchString(sid) {
-		return crm.Errorf(crm.EINVALID, "CallSid missing or malformed")
+	sid, err := h.sid("CallSid")
+	if err != nil {
+		return err
 	}
 	if r.URL.Query().Get("step") == "done" {
 		if d, _ := strconv.Atoi(h.form.Get("RecordingDuration")); d > 0 {
@@ -321,9 +321,9 @@ func (c *Channel) handleRecording(w http.ResponseWriter, r *http.Request, h *hoo
 // counts as news on the ticket.
 func (c *Channel) handleTranscription(w http.ResponseWriter, r *http.Request, h *hook) error {
 	ctx := r.Context()
-	sid := h.form.Get("CallSid")
-	if !sidRe.MatchString(sid) {
-		return crm.Errorf(crm.EINVALID, "CallSid missing or malformed")
+	sid, err := h.sid("CallSid")
+	if err != nil {
+		return err
 	}
 	if h.form.Get("TranscriptionStatus") != "completed" {
 		c.updateCall(ctx, h.inbox.ID, sid, crm.CallUpdate{Note: "The voicemail could not be transcribed."})

@@ -40,6 +40,20 @@ type hook struct {
 
 type hookFunc func(w http.ResponseWriter, r *http.Request, h *hook) error
 
+// sid returns the Twilio id of the request: the first of keys the form has, checked.
+// Returns invalid.
+func (h *hook) sid(keys ...string) (string, error) {
+	for _, k := range keys {
+		if s := h.form.Get(k); s != "" {
+			if sidRe.MatchString(s) {
+				return s, nil
+			}
+			break
+		}
+	}
+	return "", crm.Errorf(crm.EINVALID, "%s missing or malformed", keys[0])
+}
+
 // Handler returns Twilio's webhook endpoints, to mount at /webhooks/twilio/:
 // POST /webhooks/twilio/{inbox}/messages, /status, /voice, /voice/status, /recording,
 // /transcription and /gather. Each request must carry a valid X-Twilio-Signature for
@@ -202,12 +216,9 @@ func (c *Channel) handleMessage(w http.ResponseWriter, r *http.Request, h *hook)
 	mediaCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	f := h.form
-	sid := f.Get("MessageSid")
-	if sid == "" {
-		sid = f.Get("SmsSid")
-	}
-	if !sidRe.MatchString(sid) {
-		return crm.Errorf(crm.EINVALID, "MessageSid missing or malformed")
+	sid, err := h.sid("MessageSid", "SmsSid")
+	if err != nil {
+		return err
 	}
 	rawFrom := f.Get("From")
 	channel := crm.ChannelSMS
@@ -313,12 +324,9 @@ var errorCodeRe = regexp.MustCompile(`^[0-9]{1,6}$`)
 // message forward; one for an unknown MessageSid is acknowledged and changes nothing.
 func (c *Channel) handleStatus(w http.ResponseWriter, r *http.Request, h *hook) error {
 	f := h.form
-	sid := f.Get("MessageSid")
-	if sid == "" {
-		sid = f.Get("SmsSid")
-	}
-	if !sidRe.MatchString(sid) {
-		return crm.Errorf(crm.EINVALID, "MessageSid missing or malformed")
+	sid, err := h.sid("MessageSid", "SmsSid")
+	if err != nil {
+		return err
 	}
 	st := f.Get("MessageStatus")
 	if st == "" {

@@ -407,19 +407,28 @@ func tokenAgent(ctx context.Context, name string, args []string, more func(*flag
 	return db, a, nil
 }
 
-func backup(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, data := newFlags("backup")
+// fileArg parses the flags of a command that takes one FILE, before or after it.
+func fileArg(fs *flag.FlagSet, args []string, usage string) (string, error) {
 	if err := fs.Parse(args); err != nil {
-		return err
+		return "", err
 	}
 	file := fs.Arg(0)
-	if fs.NArg() > 0 { // flags may follow FILE too
+	if fs.NArg() > 0 {
 		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if file == "" || fs.NArg() > 0 {
-		return errors.New("usage: parley backup [--data DIR] FILE")
+		return "", errors.New(usage)
+	}
+	return file, nil
+}
+
+func backup(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, data := newFlags("backup")
+	file, err := fileArg(fs, args, "usage: parley backup [--data DIR] FILE")
+	if err != nil {
+		return err
 	}
 	db, err := openStore(*data, nil, nil)
 	if err != nil {

@@ -21,17 +21,9 @@ func ordersCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs, data := newFlags("orders import")
 	source := fs.String("source", "import", "label of the imported orders' source")
 	format := fs.String("format", "", "csv or ndjson (default: from the file name)")
-	if err := fs.Parse(args[1:]); err != nil {
+	file, err := fileArg(fs, args[1:], "usage: parley orders import [--data DIR] [--source NAME] [--format csv|ndjson] FILE")
+	if err != nil {
 		return err
-	}
-	file := fs.Arg(0)
-	if fs.NArg() > 0 { // flags may follow FILE too
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return err
-		}
-	}
-	if file == "" || fs.NArg() > 0 {
-		return errors.New("usage: parley orders import [--data DIR] [--source NAME] [--format csv|ndjson] FILE")
 	}
 	if *format == "" {
 		switch strings.ToLower(filepath.Ext(file)) {
