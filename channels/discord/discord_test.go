@@ -548,16 +548,19 @@ func TestPrepareInbox(t *testing.T) {
 		config  map[string]any
 		secrets map[string]string
 		err     string
+		token   string // the token the inbox ends up with
 	}{
-		{"ok", map[string]any{"bot_token": "Bot abc.def", "support_channel_ids": []any{"123", "123", "456"}}, nil, ""},
-		{"stored token", map[string]any{"support_channel_ids": "123, 456"}, map[string]string{"bot_token": "abc"}, ""},
-		{"no token", map[string]any{}, nil, "bot_token is required"},
-		{"token not string", map[string]any{"bot_token": 5}, nil, "must be a string"},
-		{"token with space", map[string]any{"bot_token": "a b"}, nil, "invalid characters"},
-		{"numeric ids", map[string]any{"bot_token": "x", "support_channel_ids": []any{123.0}}, nil, "list of strings"},
-		{"bad id", map[string]any{"bot_token": "x", "support_channel_ids": []any{"general"}}, nil, "not a Discord channel id"},
-		{"bad url", map[string]any{"bot_token": "x", "api_base_url": "ftp://x"}, nil, "api_base_url"},
-		{"url with query", map[string]any{"bot_token": "x", "api_base_url": "https://x?y=1"}, nil, "api_base_url"},
+		{"ok", map[string]any{"bot_token": "Bot abc.def", "support_channel_ids": []any{"123", "123", "456"}}, nil, "", "abc.def"},
+		{"stored token", map[string]any{"support_channel_ids": "123, 456"}, map[string]string{"bot_token": "abc"}, "", "abc"},
+		{"new token replaces stored", map[string]any{"bot_token": "new.tok", "support_channel_ids": "123, 456"},
+			map[string]string{"bot_token": "old.tok"}, "", "new.tok"},
+		{"no token", map[string]any{}, nil, "bot_token is required", ""},
+		{"token not string", map[string]any{"bot_token": 5}, nil, "must be a string", ""},
+		{"token with space", map[string]any{"bot_token": "a b"}, nil, "invalid characters", ""},
+		{"numeric ids", map[string]any{"bot_token": "x", "support_channel_ids": []any{123.0}}, nil, "list of strings", ""},
+		{"bad id", map[string]any{"bot_token": "x", "support_channel_ids": []any{"general"}}, nil, "not a Discord channel id", ""},
+		{"bad url", map[string]any{"bot_token": "x", "api_base_url": "ftp://x"}, nil, "api_base_url", ""},
+		{"url with query", map[string]any{"bot_token": "x", "api_base_url": "https://x?y=1"}, nil, "api_base_url", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -579,8 +582,8 @@ func TestPrepareInbox(t *testing.T) {
 				if token == "" {
 					token = in.Secrets["bot_token"]
 				}
-				if token != "abc.def" && token != "abc" {
-					t.Errorf("bot_token in config %v, in secrets %q", in.Config["bot_token"], in.Secrets["bot_token"])
+				if token != tt.token {
+					t.Errorf("bot_token in config %v, in secrets %q; want %q", in.Config["bot_token"], in.Secrets["bot_token"], tt.token)
 				}
 				return
 			}
