@@ -18,6 +18,7 @@ import (
 	agentui "parley/agent-ui"
 	"parley/crm"
 	"parley/crm/sqlite"
+	"parley/outbound"
 	"parley/server"
 )
 
@@ -53,7 +54,8 @@ func newFixture(t *testing.T) *fixture {
 	if testing.Verbose() {
 		logger = slog.Default()
 	}
-	s := server.New(db, server.Options{UI: agentui.Handler(), Bus: bus, Logger: logger})
+	s := server.New(db, server.Options{UI: agentui.Handler(), Bus: bus, Logger: logger,
+		Outbound: outbound.New(outbound.Options{AllowPrivateNetwork: true})}) // fakes are on loopback
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -91,7 +93,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.inbox = in.ID
-	if f.token, err = db.CreateToken(context.Background(), f.admin.ID, "test"); err != nil {
+	if f.token, _, err = db.CreateToken(context.Background(), f.admin.ID, "test", nil); err != nil {
 		t.Fatal(err)
 	}
 	return f

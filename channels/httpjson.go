@@ -16,6 +16,7 @@ var statusOf = map[string]int{
 	crm.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	crm.ERATELIMITED:  http.StatusTooManyRequests,
 	crm.EINTERNAL:     http.StatusInternalServerError,
+	crm.EUNAVAILABLE:  http.StatusServiceUnavailable,
 }
 
 // WriteJSON writes v as an uncached JSON response. The API, webhooks and the widget all
@@ -35,7 +36,7 @@ func WriteError(w http.ResponseWriter, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if code == crm.ERATELIMITED {
+	if code == crm.ERATELIMITED || code == crm.EUNAVAILABLE {
 		w.Header().Set("Retry-After", "60")
 	}
 	WriteJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": crm.ErrorMessage(err)}})

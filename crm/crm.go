@@ -85,6 +85,9 @@ const (
 	// EventSessionEnded is live, on the bus only: an agent signed out of a browser. The
 	// hub then closes that agent's sockets whose session is gone; no client sees it.
 	EventSessionEnded = "session.ended"
+	// EventTokenRevoked is live, on the bus only: an API token was revoked. Its data is
+	// {"agent_id", "token_id"}; the hub closes the sockets that token opened.
+	EventTokenRevoked = "token.revoked"
 )
 
 // Limits shared by every layer.
@@ -108,13 +111,23 @@ type Agent struct {
 }
 
 // APIToken describes a bearer token of an agent; the token itself is never stored.
+// ExpiresAt is nil for a token that never expires.
 type APIToken struct {
 	ID         int64      `json:"id"`
 	AgentID    int64      `json:"agent_id"`
 	Name       string     `json:"name"`
 	CreatedAt  time.Time  `json:"created_at"`
 	LastUsedAt *time.Time `json:"last_used_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
 }
+
+// Expired reports whether the token has expired at now.
+func (t *APIToken) Expired(now time.Time) bool {
+	return t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)
+}
+
+// MaxTokenLifetime bounds the expiry of an API token; a token may also never expire.
+const MaxTokenLifetime = 10 * 365 * 24 * time.Hour
 
 // SeesAllInboxes reports whether a's role gives access to every inbox.
 func (a *Agent) SeesAllInboxes() bool { return a.Role == RoleManager || a.Role == RoleAdmin }

@@ -18,6 +18,9 @@ const (
 	ETOOLARGE     = "too_large"
 	ERATELIMITED  = "rate_limited"
 	EINTERNAL     = "internal"
+	// EUNAVAILABLE: the store cannot take writes for now (its disk is full); nothing
+	// was saved and the same request may succeed later.
+	EUNAVAILABLE = "unavailable"
 )
 
 // Error is an error meant for the user: its Code says what kind of failure it is and its

@@ -27,6 +27,16 @@ const (
 	ActionFailed  = "failed"
 )
 
+// StaleOrder reports whether PutOrder left the stored order as it was because sent is
+// older: sent carried a version (UpdatedAt) and saved is a newer one. A repeat of the
+// stored version is not stale: it is answered like the first delivery.
+func StaleOrder(sent, saved *Order) bool {
+	if sent.UpdatedAt.IsZero() || saved == nil {
+		return false
+	}
+	return saved.UpdatedAt.After(sent.UpdatedAt)
+}
+
 // OrderSource is where orders come from: a webhook source or a Shopify store. Secrets
 // (the webhook secret, the Admin API token) are encrypted at rest and never returned.
 type OrderSource struct {

@@ -118,7 +118,9 @@ type OrderFilter struct {
 type TicketService interface {
 	// Ingest files an inbound message in one transaction: customer by identity, ticket by
 	// thread, message deduplicated on (inbox, external id). A repeat returns the first
-	// result with Duplicate set. Returns invalid or not_found (unknown inbox).
+	// result with Duplicate set. An agent in ctx files only under customers it may see.
+	// Returns invalid, not_found (unknown inbox) or conflict (a sender identity of a
+	// customer the agent may not see).
 	Ingest(ctx context.Context, in *Inbound) (*IngestResult, error)
 	// Tickets lists tickets by newest activity. Returns invalid for a bad cursor.
 	Tickets(ctx context.Context, f TicketFilter) ([]*Ticket, string, error)
@@ -147,9 +149,11 @@ type CustomerService interface {
 	// UpdateCustomer returns invalid, not_found or conflict (identity of another customer).
 	UpdateCustomer(ctx context.Context, id int64, u CustomerUpdate) (*Customer, error)
 	// MergeCustomers moves identities, tickets and orders of from into into and records
-	// a customer.merged event that UnmergeCustomers can undo. Returns invalid or not_found.
+	// a customer.merged event that UnmergeCustomers can undo. The agent in ctx must see
+	// both customers and every ticket that moves. Returns invalid, not_found or forbidden.
 	MergeCustomers(ctx context.Context, from, into int64) (*Event, error)
-	// UnmergeCustomers undoes the merge recorded by the event. Returns not_found or conflict.
+	// UnmergeCustomers undoes the merge recorded by the event, under the same rule as
+	// MergeCustomers. Returns not_found, forbidden or conflict.
 	UnmergeCustomers(ctx context.Context, mergeEventID int64) (*Customer, error)
 	// CustomerInboxes returns the ids of the inboxes the customer has tickets in, for
 	// every inbox whatever the agent in ctx.
@@ -161,7 +165,9 @@ type CustomerService interface {
 // OrderService stores and finds orders.
 type OrderService interface {
 	// PutOrder inserts or replaces an order by number and attaches it to the customer
-	// with its email or phone. Returns invalid.
+	// with its email or phone. An order with UpdatedAt set is applied only when that is
+	// newer than the stored order's; else the stored order comes back unchanged (see
+	// StaleOrder). Returns invalid.
 	PutOrder(ctx context.Context, o *Order) (*Order, error)
 	Order(ctx context.Context, number string) (*Order, error)
 	Orders(ctx context.Context, f OrderFilter) ([]*Order, string, error)
@@ -190,12 +196,16 @@ type AgentService interface {
 	// SessionAgent returns the agent and CSRF token of a live session or unauthorized.
 	SessionAgent(ctx context.Context, token string) (*Agent, string, error)
 	DeleteSession(ctx context.Context, token string) error
-	// CreateToken returns a new bearer API token of the agent.
-	CreateToken(ctx context.Context, agentID int64, name string) (string, error)
-	// TokenAgent returns the agent of a bearer token or unauthorized.
-	TokenAgent(ctx context.Context, token string) (*Agent, error)
-	// Tokens lists the API tokens of an agent, oldest first.
+	// CreateToken returns a new bearer API token of the agent and its record; a nil
+	// expiresAt never expires. Returns invalid or not_found.
+	CreateToken(ctx context.Context, agentID int64, name string, expiresAt *time.Time) (string, *APIToken, error)
+	// TokenAgent returns the agent of a live bearer token and the token's record, or
+	// unauthorized (unknown, revoked or expired token, disabled agent).
+	TokenAgent(ctx context.Context, token string) (*Agent, *APIToken, error)
+	// Tokens lists the API tokens of an agent, oldest first, expired ones included.
 	Tokens(ctx context.Context, agentID int64) ([]*APIToken, error)
+	// Token returns the record of one API token of any agent. Returns not_found.
+	Token(ctx context.Context, id int64) (*APIToken, error)
 	// RevokeToken deletes an API token of the agent: it stops working at once. Returns
 	// not_found.
 	RevokeToken(ctx context.Context, agentID, tokenID int64) error

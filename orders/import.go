@@ -55,7 +55,8 @@ type ImportResult struct {
 
 // Import reads orders from r and stores each one (an order number seen again replaces
 // the order). A malformed row is skipped and reported with its line and reason; only a
-// file that cannot be read at all, a bad CSV header or a store failure stops the import.
+// file that cannot be read at all, a bad CSV header or a store failure (a full disk
+// among them: unavailable) stops the import.
 // CSV amounts are decimals in the currency's units ("58.00"); NDJSON lines are the JSON
 // of PUT /api/v1/orders/{number} with "number", amounts in minor units.
 // Returns invalid for a bad format or header.
@@ -82,7 +83,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (*
 		switch code := crm.ErrorCode(err); code {
 		case "":
 			res.Imported++
-		case crm.EINTERNAL:
+		case crm.EINTERNAL, crm.EUNAVAILABLE: // the store's failure, not the row's
 			return fmt.Errorf("line %d: %w", line, err)
 		default:
 			res.Skipped = append(res.Skipped, Skipped{Line: line, Reason: crm.ErrorMessage(err)})

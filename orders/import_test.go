@@ -106,6 +106,26 @@ func TestImportNDJSON(t *testing.T) {
 	}
 }
 
+// TestImportStopsOnFullDisk imports into a store whose database is full for real
+// (SQLite's max_page_count): the import stops with unavailable at the first row that
+// cannot be saved, instead of reporting every later row as skipped.
+func TestImportStopsOnFullDisk(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	if err := e.db.LimitPages(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&sb, `{"number":"F%d","email":"shopper%d@x.example","status":"paid","currency":"USD","total":500,"placed_at":"2026-11-22T10:00:00Z"}`+"\n", i, i)
+	}
+	res, err := e.svc.Import(ctx, strings.NewReader(sb.String()), orders.ImportOptions{Format: "ndjson"})
+	wantCode(t, err, crm.EUNAVAILABLE)
+	if res != nil && len(res.Skipped) > 0 {
+		t.Errorf("rows reported as skipped on a full disk: %+v", res.Skipped[:1])
+	}
+}
+
 // BenchmarkImportCSV measures the import of CSV rows into a real store, one order a row.
 func BenchmarkImportCSV(b *testing.B) {
 	var sb strings.Builder

@@ -131,30 +131,35 @@ func (s *Service) lookup(ctx context.Context, emails, phones, numbers []string) 
 }
 
 // storeShopify stores a Shopify order unless the stored one is the same, so that
-// repeated lookups add no order.updated events. It logs what it cannot store.
-func (s *Service) storeShopify(ctx context.Context, so *shopifyOrder, sourceID int64) (*crm.Order, error) {
+// repeated lookups add no order.updated events, or newer (stale is then true: Shopify's
+// updated_at orders the versions). It logs what it cannot store.
+func (s *Service) storeShopify(ctx context.Context, so *shopifyOrder, sourceID int64) (saved *crm.Order, stale bool, err error) {
 	o, err := s.mapShopify(so, sourceID)
 	if err != nil {
 		s.log.Warn("shopify order not stored", "source", sourceID, "id", so.ID, "err", err)
-		return nil, err
+		return nil, false, err
 	}
 	if old, err := s.store.Order(system(ctx), o.Number); err == nil && sameOrder(old, o) {
-		return old, nil
+		return old, false, nil
 	}
-	saved, err := s.store.PutOrder(system(ctx), o)
+	saved, err = s.store.PutOrder(system(ctx), o)
 	if err != nil {
 		s.log.Warn("shopify order not stored", "source", sourceID, "order", o.Number, "err", err)
-		return nil, err
+		return nil, false, err
 	}
-	return saved, nil
+	return saved, crm.StaleOrder(o, saved), nil
 }
 
 // sameOrder reports whether the stored order a already says what b says. Only fields
-// the shop sets are compared; the customer and update time are Parley's.
+// the shop sets are compared: the customer is Parley's, and so is the update time when
+// the shop gave none.
 func sameOrder(a, b *crm.Order) bool {
 	x, y := *a, *b
 	x.CustomerID, y.CustomerID = 0, 0
-	x.UpdatedAt, y.UpdatedAt = time.Time{}, time.Time{}
+	if y.UpdatedAt.IsZero() {
+		x.UpdatedAt = time.Time{}
+	}
+	x.UpdatedAt, y.UpdatedAt = x.UpdatedAt.UTC().Truncate(time.Millisecond), y.UpdatedAt.UTC().Truncate(time.Millisecond)
 	x.PlacedAt, y.PlacedAt = x.PlacedAt.UTC().Truncate(time.Millisecond), y.PlacedAt.UTC().Truncate(time.Millisecond)
 	ja, _ := json.Marshal(x)
 	jb, _ := json.Marshal(y)

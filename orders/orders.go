@@ -10,13 +10,15 @@ import (
 	"time"
 
 	"parley/crm"
+	"parley/outbound"
 )
 
 // Options configure a Service.
 type Options struct {
 	Logger *slog.Logger
-	// HTTPClient calls the shops' APIs. Default: a client with a 15 s timeout.
-	HTTPClient *http.Client
+	// Outbound connects to the shops' APIs and decides which api_base_url hosts may be
+	// saved. Default: the strict client, which refuses private and loopback addresses.
+	Outbound *outbound.Client
 	// CacheTTL is how long a lookup in a shop is not repeated. Default 60 s.
 	CacheTTL time.Duration
 	// DefaultRegion parses phone numbers written without a country code. Default "US".
@@ -27,6 +29,7 @@ type Options struct {
 type Service struct {
 	store  crm.Store
 	log    *slog.Logger
+	out    *outbound.Client
 	hc     *http.Client
 	region string
 	cache  *lookupCache
@@ -37,8 +40,8 @@ func New(store crm.Store, opt Options) *Service {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	if opt.HTTPClient == nil {
-		opt.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	if opt.Outbound == nil {
+		opt.Outbound = outbound.New(outbound.Options{})
 	}
 	if opt.CacheTTL <= 0 {
 		opt.CacheTTL = time.Minute
@@ -46,6 +49,6 @@ func New(store crm.Store, opt Options) *Service {
 	if opt.DefaultRegion == "" {
 		opt.DefaultRegion = "US"
 	}
-	return &Service{store: store, log: opt.Logger, hc: opt.HTTPClient, region: opt.DefaultRegion,
+	return &Service{store: store, log: opt.Logger, out: opt.Outbound, hc: opt.Outbound.HTTPClient(15 * time.Second), region: opt.DefaultRegion,
 		cache: newLookupCache(opt.CacheTTL)}
 }

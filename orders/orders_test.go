@@ -16,6 +16,7 @@ import (
 	"parley/crm/sqlite"
 	"parley/orders"
 	"parley/orders/shopifytest"
+	"parley/outbound"
 )
 
 const (
@@ -44,7 +45,8 @@ func newEnv(t *testing.T, refundLimit int64) *env {
 	t.Cleanup(func() { db.Close() })
 	shop := shopifytest.New(shopToken)
 	t.Cleanup(shop.Close)
-	svc := orders.New(db, orders.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	svc := orders.New(db, orders.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Outbound: outbound.New(outbound.Options{AllowPrivateNetwork: true})}) // the fake shop is on loopback
 	e := &env{t: t, db: db, bus: bus, svc: svc, shop: shop}
 	e.src = e.mustSource(orders.SourceInput{Kind: crm.OrderSourceShopify, Name: ptr("Shop"),
 		ShopDomain: ptr("test.myshopify.com"), AccessToken: ptr(shopToken), WebhookSecret: ptr(webhookSecret),
@@ -137,21 +139,21 @@ func TestGenericWebhook(t *testing.T) {
 		"no prefix":  sign("a-long-webhook-secret", body)[7:],
 		"other body": sign("a-long-webhook-secret", append(body, ' ')),
 	} {
-		_, err := e.svc.ReceiveWebhook(ctx, src.ID, body, sig)
+		_, _, err := e.svc.ReceiveWebhook(ctx, src.ID, body, sig)
 		if crm.ErrorCode(err) != crm.EUNAUTHORIZED {
 			t.Errorf("%s signature: %v, want unauthorized", name, err)
 		}
 	}
 	// A Shopify source and an unknown id answer the same as a wrong signature.
-	_, err := e.svc.ReceiveWebhook(ctx, e.src.ID, body, sign(webhookSecret, body))
+	_, _, err := e.svc.ReceiveWebhook(ctx, e.src.ID, body, sign(webhookSecret, body))
 	wantCode(t, err, crm.EUNAUTHORIZED)
-	_, err = e.svc.ReceiveWebhook(ctx, 9999, body, sign("a-long-webhook-secret", body))
+	_, _, err = e.svc.ReceiveWebhook(ctx, 9999, body, sign("a-long-webhook-secret", body))
 	wantCode(t, err, crm.EUNAUTHORIZED)
 	if _, err := e.db.Order(ctx, "W-1"); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("a forged webhook stored the order: %v", err)
 	}
 
-	o, err := e.svc.ReceiveWebhook(ctx, src.ID, body, sign("a-long-webhook-secret", body))
+	o, _, err := e.svc.ReceiveWebhook(ctx, src.ID, body, sign("a-long-webhook-secret", body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,10 +162,10 @@ func TestGenericWebhook(t *testing.T) {
 	}
 	// Signed but bad: a clear invalid, nothing stored.
 	bad := []byte(`{"number":"W-2","status":"paid","currency":"EUR","total":-5,"placed_at":"2026-11-22T10:00:00Z"}`)
-	_, err = e.svc.ReceiveWebhook(ctx, src.ID, bad, sign("a-long-webhook-secret", bad))
+	_, _, err = e.svc.ReceiveWebhook(ctx, src.ID, bad, sign("a-long-webhook-secret", bad))
 	wantCode(t, err, crm.EINVALID)
 	unknown := []byte(`{"number":"W-3","status":"paid","currency":"EUR","total":1.5,"placed_at":"2026-11-22T10:00:00Z"}`)
-	_, err = e.svc.ReceiveWebhook(ctx, src.ID, unknown, sign("a-long-webhook-secret", unknown))
+	_, _, err = e.svc.ReceiveWebhook(ctx, src.ID, unknown, sign("a-long-webhook-secret", unknown))
 	wantCode(t, err, crm.EINVALID)
 }
 

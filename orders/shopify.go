@@ -133,6 +133,7 @@ type shopifyOrder struct {
 	FulfillmentStatus *string            `json:"fulfillment_status"`
 	CancelledAt       *time.Time         `json:"cancelled_at"`
 	CreatedAt         time.Time          `json:"created_at"`
+	UpdatedAt         *time.Time         `json:"updated_at"`
 	ProcessedAt       *time.Time         `json:"processed_at"`
 	LineItems         []shopifyLineItem  `json:"line_items"`
 	ShippingLines     []shopifyShipLine  `json:"shipping_lines"`
@@ -208,6 +209,9 @@ func (s *Service) mapShopify(so *shopifyOrder, sourceID int64) (*crm.Order, erro
 		ExternalID: strconv.FormatInt(so.ID, 10), PlacedAt: so.CreatedAt, Items: []crm.OrderItem{}}
 	if so.ProcessedAt != nil && !so.ProcessedAt.IsZero() {
 		o.PlacedAt = *so.ProcessedAt
+	}
+	if so.UpdatedAt != nil { // the version of the order: webhooks arrive out of order
+		o.UpdatedAt = *so.UpdatedAt
 	}
 	money := func(dst *int64, v string) error {
 		if v == "" {

@@ -111,7 +111,7 @@ func TestShopifyWebhook(t *testing.T) {
 		{Topic: "orders/create", WebhookID: "w1", Body: body, HMAC: "%%%"},
 	}
 	for i, wh := range forged {
-		_, err := e.svc.ReceiveShopify(ctx, e.src.ID, wh)
+		_, _, err := e.svc.ReceiveShopify(ctx, e.src.ID, wh)
 		if crm.ErrorCode(err) != crm.EUNAUTHORIZED {
 			t.Errorf("forged webhook %d: %v, want unauthorized", i, err)
 		}
@@ -123,7 +123,7 @@ func TestShopifyWebhook(t *testing.T) {
 	sub := e.bus.Subscribe(64)
 	defer sub.Close()
 	wh := orders.ShopifyWebhook{Topic: "orders/create", WebhookID: "w1", Body: body, HMAC: shopifytest.Sign(webhookSecret, body)}
-	o, err := e.svc.ReceiveShopify(ctx, e.src.ID, wh)
+	o, _, err := e.svc.ReceiveShopify(ctx, e.src.ID, wh)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestShopifyWebhook(t *testing.T) {
 		t.Fatalf("order = %+v", o)
 	}
 	// The same delivery again changes nothing and publishes nothing.
-	if again, err := e.svc.ReceiveShopify(ctx, e.src.ID, wh); err != nil || again != nil {
+	if again, _, err := e.svc.ReceiveShopify(ctx, e.src.ID, wh); err != nil || again != nil {
 		t.Fatalf("duplicate delivery: %v, %v", again, err)
 	}
 	updates := 0
@@ -148,19 +148,30 @@ func TestShopifyWebhook(t *testing.T) {
 	var raw map[string]any
 	json.Unmarshal(body, &raw)
 	raw["cancelled_at"] = "2026-11-21T10:00:00Z"
+	raw["updated_at"] = "2026-11-21T10:00:00Z"
 	body2, _ := json.Marshal(raw)
-	o, err = e.svc.ReceiveShopify(ctx, e.src.ID, orders.ShopifyWebhook{Topic: "orders/updated", WebhookID: "w2",
+	o, stale, err := e.svc.ReceiveShopify(ctx, e.src.ID, orders.ShopifyWebhook{Topic: "orders/updated", WebhookID: "w2",
 		Body: body2, HMAC: shopifytest.Sign(webhookSecret, body2)})
-	if err != nil || o.Status != "cancelled" {
-		t.Fatalf("updated: %+v, %v", o, err)
+	if err != nil || stale || o.Status != "cancelled" {
+		t.Fatalf("updated: %+v, %v, %v", o, stale, err)
+	}
+	// The orders/create of before, delivered late under another id, is older: it changes
+	// nothing and says so.
+	o, stale, err = e.svc.ReceiveShopify(ctx, e.src.ID, orders.ShopifyWebhook{Topic: "orders/paid", WebhookID: "w3",
+		Body: body, HMAC: shopifytest.Sign(webhookSecret, body)})
+	if err != nil || !stale || o.Status != "cancelled" {
+		t.Fatalf("late older delivery: %+v, stale %v, %v", o, stale, err)
+	}
+	if stored, err := e.db.Order(ctx, "9001"); err != nil || stored.Status != "cancelled" {
+		t.Fatalf("after a late older delivery the order is %+v, %v", stored, err)
 	}
 	// Other topics are acknowledged and ignored; signed garbage is invalid.
-	if o, err := e.svc.ReceiveShopify(ctx, e.src.ID, orders.ShopifyWebhook{Topic: "products/update", Body: []byte(`{}`),
+	if o, _, err := e.svc.ReceiveShopify(ctx, e.src.ID, orders.ShopifyWebhook{Topic: "products/update", Body: []byte(`{}`),
 		HMAC: shopifytest.Sign(webhookSecret, []byte(`{}`))}); err != nil || o != nil {
 		t.Fatalf("other topic: %v, %v", o, err)
 	}
 	junk := []byte(`{"id":"x"`)
-	_, err = e.svc.ReceiveShopify(ctx, e.src.ID, orders.ShopifyWebhook{Topic: "orders/updated", Body: junk,
+	_, _, err = e.svc.ReceiveShopify(ctx, e.src.ID, orders.ShopifyWebhook{Topic: "orders/updated", Body: junk,
 		HMAC: shopifytest.Sign(webhookSecret, junk)})
 	wantCode(t, err, crm.EINVALID)
 }

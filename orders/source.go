@@ -20,7 +20,9 @@ const minSecretLen = 16
 
 var (
 	apiVersionRe = regexp.MustCompile(`^(20[0-9]{2}-(01|04|07|10)|unstable)$`)
-	hostnameRe   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
+	// shopDomainRe is a store's own Shopify host: one label under myshopify.com, so no
+	// IP literal, port, user or look-alike such as x.myshopify.com.evil.example.
+	shopDomainRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.myshopify\.com$`)
 )
 
 // SourceInput is the body of POST and PATCH /api/v1/order-sources. Nil fields are left
@@ -43,7 +45,7 @@ func (s *Service) CreateSource(ctx context.Context, in SourceInput) (*crm.OrderS
 	if in.Name != nil {
 		src.Name = *in.Name
 	}
-	if err := applySource(src, in); err != nil {
+	if err := s.applySource(src, in); err != nil {
 		return nil, err
 	}
 	return s.store.CreateOrderSource(ctx, src)
@@ -62,14 +64,14 @@ func (s *Service) UpdateSource(ctx context.Context, id int64, in SourceInput) (*
 	if in.Name != nil {
 		src.Name = *in.Name
 	}
-	if err := applySource(src, in); err != nil {
+	if err := s.applySource(src, in); err != nil {
 		return nil, err
 	}
 	return s.store.UpdateOrderSource(ctx, src)
 }
 
 // applySource copies the fields of in onto src and checks the result as a whole.
-func applySource(src *crm.OrderSource, in SourceInput) error {
+func (s *Service) applySource(src *crm.OrderSource, in SourceInput) error {
 	set := func(key string, v *string, secret bool) {
 		if v == nil {
 			return
@@ -105,18 +107,20 @@ func applySource(src *crm.OrderSource, in SourceInput) error {
 			}
 			src.Config["agent_refund_limit"] = *in.AgentRefundLimit
 		}
-		return checkShopify(src)
+		return s.checkShopify(src)
 	default:
 		return crm.Errorf(crm.EINVALID, "kind must be webhook or shopify")
 	}
 	return nil
 }
 
-// checkShopify checks a Shopify source's config and fills its defaults.
-func checkShopify(src *crm.OrderSource) error {
+// checkShopify checks a Shopify source's config and fills its defaults. An api_base_url
+// on a refused address (see package outbound) is refused here already, with a clearer
+// error than a failed lookup would give later.
+func (s *Service) checkShopify(src *crm.OrderSource) error {
 	domain := strings.ToLower(configString(src.Config, "shop_domain"))
-	if !hostnameRe.MatchString(domain) {
-		return crm.Errorf(crm.EINVALID, "shop_domain must be a host name such as example.myshopify.com")
+	if !shopDomainRe.MatchString(domain) {
+		return crm.Errorf(crm.EINVALID, "shop_domain must be the store's myshopify.com host, such as example.myshopify.com")
 	}
 	src.Config["shop_domain"] = domain
 	base := configString(src.Config, "api_base_url")
@@ -127,6 +131,9 @@ func checkShopify(src *crm.OrderSource) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
 		u.RawQuery != "" || u.Fragment != "" {
 		return crm.Errorf(crm.EINVALID, "api_base_url must be an http(s) URL such as https://example.myshopify.com")
+	}
+	if r := s.out.CheckHost(u.Hostname()); r != nil {
+		return crm.Errorf(crm.EINVALID, "%s", r.Setting("api_base_url"))
 	}
 	src.Config["api_base_url"] = strings.TrimRight(base, "/")
 	version := configString(src.Config, "api_version")

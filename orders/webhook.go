@@ -56,27 +56,33 @@ func (s *Service) source(ctx context.Context, id int64, kind, secretKey string) 
 // order JSON of PUT /api/v1/orders/{number}, with "number"; signature is the
 // X-Parley-Signature header, "sha256=" and the hex HMAC-SHA256 of the raw body keyed
 // with the source's secret. Nothing is read from the body before the signature checks.
-// Returns unauthorized (unknown source, missing or wrong signature) or invalid.
-func (s *Service) ReceiveWebhook(ctx context.Context, sourceID int64, body []byte, signature string) (*crm.Order, error) {
+// An order whose updated_at is older than the stored one's changes nothing: stale is
+// then true and order is the stored one. Returns unauthorized (unknown source, missing
+// or wrong signature) or invalid.
+func (s *Service) ReceiveWebhook(ctx context.Context, sourceID int64, body []byte, signature string) (order *crm.Order, stale bool, err error) {
 	src, secret, err := s.source(ctx, sourceID, crm.OrderSourceWebhook, "secret")
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	got, ok := strings.CutPrefix(strings.TrimSpace(signature), "sha256=")
 	sum, herr := hex.DecodeString(got)
 	if !ok || herr != nil || !hmac.Equal(sum, hmacSHA256(secret, body)) {
 		s.log.Warn("order webhook with a wrong signature", "source", sourceID)
-		return nil, errForged
+		return nil, false, errForged
 	}
 	var o crm.Order
 	if err := decodeStrict(body, &o); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := s.Normalize(&o); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	o.Source, o.SourceID, o.CustomerID = crm.OrderSourceWebhook, src.ID, 0
-	return s.store.PutOrder(ctx, &o)
+	saved, err := s.store.PutOrder(ctx, &o)
+	if err != nil {
+		return nil, false, err
+	}
+	return saved, crm.StaleOrder(&o, saved), nil
 }
 
 func hmacSHA256(secret string, body []byte) []byte {
@@ -99,5 +105,6 @@ func decodeStrict(data []byte, v any) error {
 	if err != nil {
 		return crm.Errorf(crm.EINVALID, "invalid order JSON: %s", cut(strings.TrimPrefix(err.Error(), "json: "), 200))
 	}
+	crm.StripNUL(v)
 	return nil
 }

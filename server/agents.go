@@ -8,16 +8,43 @@ import (
 
 var roles = []string{crm.RoleAgent, crm.RoleManager, crm.RoleAdmin}
 
+// colleague is what an agent sees of another agent: enough to show its name and
+// presence and to assign it tickets, not how to reach it outside Parley.
+type colleague struct {
+	ID       int64   `json:"id"`
+	Name     string  `json:"name"`
+	Role     string  `json:"role"`
+	InboxIDs []int64 `json:"inbox_ids"`
+	Disabled bool    `json:"disabled"`
+}
+
+// agentView is a as viewer may see it: all of it for managers, admins and a itself,
+// else without email and phone.
+func agentView(viewer, a *crm.Agent) any {
+	if viewer.SeesAllInboxes() || viewer.ID == a.ID {
+		return a
+	}
+	return colleague{ID: a.ID, Name: a.Name, Role: a.Role, InboxIDs: a.InboxIDs, Disabled: a.Disabled}
+}
+
 // handleAgents lists agents to every agent: the console needs names for assignment.
+// Agents see their colleagues' names, roles and inboxes; emails and phone numbers only
+// managers and admins.
 func (s *Server) handleAgents(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.store.Agents(r.Context())
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"agents": nonNil(list)})
+	me := crm.AgentFrom(r.Context())
+	out := make([]any, len(list))
+	for i, a := range list {
+		out[i] = agentView(me, a)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agents": out})
 	return nil
 }
 
+// handleAgent shows one agent, as handleAgents does. Returns invalid or not_found.
 func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -27,7 +54,7 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, a)
+	writeJSON(w, http.StatusOK, agentView(crm.AgentFrom(r.Context()), a))
 	return nil
 }
 

@@ -17,7 +17,7 @@ import (
 // auditTypes are the kinds of audit entries.
 var auditTypes = []string{"auth.login", "auth.login_failed", "auth.logout", "agent.created", "agent.updated",
 	"inbox.created", "inbox.updated", "settings.updated", "export", "customer.merged", "customer.unmerged",
-	"ticket.merged", crm.EventOrderAction, "sla_policy.changed"}
+	"ticket.merged", crm.EventOrderAction, "sla_policy.changed", "token.created", "token.revoked"}
 
 // audit records an entry of the audit log with the agent in r's context (none: anonymous)
 // and the client's IP. Nil pointers in data are left out, so a PATCH lists only what it

@@ -63,11 +63,11 @@ func (s *Server) authenticate(r *http.Request) error {
 		if !ok {
 			return crm.Errorf(crm.EUNAUTHORIZED, "Authorization must be a Bearer token")
 		}
-		a, err := s.store.TokenAgent(ctx, strings.TrimSpace(token))
+		a, t, err := s.store.TokenAgent(ctx, strings.TrimSpace(token))
 		if err != nil {
 			return err
 		}
-		*r = *r.WithContext(crm.WithAgent(ctx, a))
+		*r = *r.WithContext(crm.WithAgent(withToken(ctx, t), a))
 		return nil
 	}
 	c, err := r.Cookie(sessionCookie)

@@ -1,6 +1,10 @@
 package server
 
-import "context"
+import (
+	"context"
+
+	"parley/crm"
+)
 
 type csrfKey struct{}
 
@@ -11,4 +15,17 @@ func withCSRF(ctx context.Context, token string) context.Context {
 func csrfFrom(ctx context.Context) string {
 	s, _ := ctx.Value(csrfKey{}).(string)
 	return s
+}
+
+type tokenKey struct{}
+
+// withToken records the API token a request authenticated with.
+func withToken(ctx context.Context, t *crm.APIToken) context.Context {
+	return context.WithValue(ctx, tokenKey{}, t)
+}
+
+// tokenFrom returns the API token of a bearer request; nil for a browser session.
+func tokenFrom(ctx context.Context) *crm.APIToken {
+	t, _ := ctx.Value(tokenKey{}).(*crm.APIToken)
+	return t
 }

@@ -22,6 +22,7 @@ import (
 // env is a running API over a real SQLite file, with an admin already created.
 type env struct {
 	t     testing.TB
+	dir   string
 	db    *sqlite.DB
 	bus   *crm.LocalBus
 	srv   *httptest.Server
@@ -42,7 +43,7 @@ func newEnv(t testing.TB) *env {
 	t.Cleanup(func() { db.Close() })
 	srv := httptest.NewServer(server.New(db, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(srv.Close)
-	e := &env{t: t, db: db, bus: bus, srv: srv}
+	e := &env{t: t, dir: dir, db: db, bus: bus, srv: srv}
 	if _, err := db.CreateAgent(context.Background(), &crm.NewAgent{Email: "admin@test.example", Name: "Ada Admin", Role: crm.RoleAdmin, Password: adminPassword}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func (e *env) bearer(email string) *client {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	tok, err := e.db.CreateToken(context.Background(), a.ID, "test")
+	tok, _, err := e.db.CreateToken(context.Background(), a.ID, "test", nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ const (
 	maxCustomers    = 10000
 	storeTimeout    = 5 * time.Second
 	holdNew         = time.Second // how long a new socket waits for a resume frame
+	authRecheck     = 3 * time.Second
 	presenceAway    = "away"
 	presenceOnline  = "online"
 	presenceOffline = "offline"
@@ -56,9 +57,13 @@ type hub struct {
 	direct     chan directFrame
 	presences  chan presenceRequest
 	releases   chan *conn
+	authReqs   chan chan []*conn // the credential checker asks for the open sockets
+	authDrops  chan []authDrop   // and hands back those whose credentials ended
+	recheck    chan struct{}     // buffered 1: check credentials now, not at the next tick
+	authEvery  time.Duration
 	stopped    chan struct{}
 	running    atomic.Bool
-	wg         sync.WaitGroup // replay goroutines
+	wg         sync.WaitGroup // replay goroutines and the credential checker
 
 	// Owned by the Run goroutine.
 	conns     map[*conn]struct{}
@@ -101,6 +106,12 @@ type directFrame struct {
 	f *frame
 }
 
+// authDrop is a socket to close because the session or token that opened it ended.
+type authDrop struct {
+	c      *conn
+	reason string
+}
+
 type presenceRequest struct {
 	c      *conn
 	status string
@@ -116,7 +127,10 @@ type viewState struct {
 	f       *frame
 }
 
-func newHub(store crm.Store, bus crm.Bus, log *slog.Logger) *hub {
+func newHub(store crm.Store, bus crm.Bus, log *slog.Logger, recheck time.Duration) *hub {
+	if recheck <= 0 {
+		recheck = authRecheck
+	}
 	return &hub{
 		store:      store,
 		bus:        bus,
@@ -128,6 +142,10 @@ func newHub(store crm.Store, bus crm.Bus, log *slog.Logger) *hub {
 		direct:     make(chan directFrame, 64),
 		presences:  make(chan presenceRequest),
 		releases:   make(chan *conn),
+		authReqs:   make(chan chan []*conn),
+		authDrops:  make(chan []authDrop),
+		recheck:    make(chan struct{}, 1),
+		authEvery:  recheck,
 		stopped:    make(chan struct{}),
 		conns:      map[*conn]struct{}{},
 		byAgent:    map[int64]map[*conn]struct{}{},
@@ -185,6 +203,8 @@ func (h *hub) run(ctx context.Context) {
 	sub := h.bus.Subscribe(busBuffer)
 	defer sub.Close()
 	h.running.Store(true)
+	h.wg.Add(1)
+	go h.checkAuth(ctx)
 	defer func() {
 		for c := range h.conns {
 			h.drop(c, closeGoingAway, "server shutting down")
@@ -220,6 +240,16 @@ func (h *hub) run(ctx context.Context) {
 			h.setPresence(p.c.agentID, p.status)
 		case c := <-h.releases:
 			h.release(c)
+		case reply := <-h.authReqs:
+			open := make([]*conn, 0, len(h.conns))
+			for c := range h.conns {
+				open = append(open, c)
+			}
+			reply <- open // buffered: the hub never waits here
+		case drops := <-h.authDrops:
+			for _, d := range drops {
+				h.drop(d.c, closePolicy, d.reason)
+			}
 		}
 	}
 }
@@ -227,12 +257,15 @@ func (h *hub) run(ctx context.Context) {
 // handle routes one event from the bus: stored events to the agents who may see them,
 // live typing and viewing to the agents of the ticket's inbox.
 func (h *hub) handle(ctx context.Context, e *crm.Event) {
-	if e.ID == 0 && e.Type == crm.EventSessionEnded {
-		h.checkSessions(ctx, e.Actor.ID)
-		return
-	}
 	if e.ID == 0 {
-		h.handleLive(e)
+		switch e.Type {
+		case crm.EventSessionEnded:
+			h.checkAuthNow()
+		case crm.EventTokenRevoked:
+			h.closeToken(e)
+		default:
+			h.handleLive(e)
+		}
 		return
 	}
 	if e.ID <= h.lastSeen {
@@ -241,7 +274,7 @@ func (h *hub) handle(ctx context.Context, e *crm.Event) {
 	h.lastSeen = e.ID
 	switch e.Type {
 	case crm.EventAgentUpdated:
-		h.refreshAgent(ctx, e)
+		h.refreshAgent(e)
 		return
 	case crm.EventInboxUpdated:
 		return
@@ -336,8 +369,8 @@ func (h *hub) handleLive(e *crm.Event) {
 
 // refreshAgent swaps in the changed agent on its connections, so that the next event is
 // checked against its current role and inboxes; a disabled agent is disconnected, and so
-// is a browser whose session a new password ended.
-func (h *hub) refreshAgent(ctx context.Context, e *crm.Event) {
+// is a browser whose session a new password ended (by the credential checker).
+func (h *hub) refreshAgent(e *crm.Event) {
 	var a crm.Agent
 	if err := json.Unmarshal(e.Data, &a); err != nil || a.ID == 0 {
 		h.log.Warn("agent.updated event without an agent", "id", e.ID, "err", err)
@@ -356,25 +389,141 @@ func (h *hub) refreshAgent(ctx context.Context, e *crm.Event) {
 			c.agent.Store(&a)
 		}
 	}
-	h.checkSessions(ctx, a.ID)
+	h.checkAuthNow()
 }
 
-// checkSessions closes the agent's sockets opened with a browser session that has ended
-// (signed out, or ended by a new password). Sockets of API tokens have no session.
-func (h *hub) checkSessions(ctx context.Context, agentID int64) {
-	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	for c := range h.byAgent[agentID] {
-		if c.session == "" {
-			continue
-		}
-		_, _, err := h.store.SessionAgent(ctx, c.session)
-		if crm.ErrorCode(err) == crm.EUNAUTHORIZED {
-			h.drop(c, closePolicy, "signed out")
-		} else if err != nil {
-			h.log.Warn("check the session of a socket", "agent", agentID, "err", err)
+// checkAuthNow has the credential checker run now: a session ended or an agent changed.
+// A check already asked for covers this one too.
+func (h *hub) checkAuthNow() {
+	select {
+	case h.recheck <- struct{}{}:
+	default:
+	}
+}
+
+// closeToken closes the sockets opened with an API token that was revoked through the
+// API, here or on another node.
+func (h *hub) closeToken(e *crm.Event) {
+	var d struct {
+		AgentID int64 `json:"agent_id"`
+		TokenID int64 `json:"token_id"`
+	}
+	if err := json.Unmarshal(e.Data, &d); err != nil || d.TokenID == 0 {
+		h.log.Warn("token.revoked event without a token", "err", err)
+		return
+	}
+	for c := range h.byAgent[d.AgentID] {
+		if c.tokenID == d.TokenID {
+			h.drop(c, closePolicy, closeRevoked)
 		}
 	}
+}
+
+// Reasons sent with close code 1008 when the credentials of a socket end.
+const (
+	closeRevoked   = "token revoked"
+	closeExpired   = "token expired"
+	closeSignedOut = "signed out"
+)
+
+// checkAuth runs beside the hub until ctx is done: every authEvery, and at once when the
+// hub asks, it gets the open sockets from the hub, asks the store once about each
+// session and each agent's tokens, and hands back the sockets to close. It catches what
+// no bus event announced: a token revoked by the CLI, a token or session that expired.
+// The hub never waits on the store for this.
+func (h *hub) checkAuth(ctx context.Context) {
+	defer h.wg.Done()
+	tick := time.NewTicker(h.authEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.stopped:
+			return
+		case <-tick.C:
+		case <-h.recheck:
+		}
+		reply := make(chan []*conn, 1)
+		select {
+		case h.authReqs <- reply:
+		case <-h.stopped:
+			return
+		}
+		drops := h.endedAuth(ctx, <-reply)
+		if len(drops) == 0 {
+			continue
+		}
+		select {
+		case h.authDrops <- drops:
+		case <-h.stopped:
+			return
+		}
+	}
+}
+
+// endedAuth returns the sockets whose session ended or whose token was revoked or
+// expired. A store error keeps the socket: the next round asks again.
+func (h *hub) endedAuth(ctx context.Context, conns []*conn) []authDrop {
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	sessions := map[string]string{}               // session -> close reason, "" while live
+	tokens := map[int64]map[int64]*crm.APIToken{} // agent -> its tokens by id; nil after an error
+	now := time.Now()
+	var drops []authDrop
+	var failed int
+	var firstErr error
+	fail := func(err error) {
+		if failed++; firstErr == nil {
+			firstErr = err
+		}
+	}
+	for _, c := range conns {
+		reason := ""
+		switch {
+		case c.session != "":
+			r, ok := sessions[c.session]
+			if !ok {
+				_, _, err := h.store.SessionAgent(ctx, c.session)
+				if crm.ErrorCode(err) == crm.EUNAUTHORIZED {
+					r = closeSignedOut
+				} else if err != nil {
+					fail(err)
+				}
+				sessions[c.session] = r
+			}
+			reason = r
+		case c.tokenID != 0:
+			byID, ok := tokens[c.agentID]
+			if !ok {
+				list, err := h.store.Tokens(ctx, c.agentID)
+				if err != nil {
+					fail(err)
+				} else {
+					byID = make(map[int64]*crm.APIToken, len(list))
+					for _, t := range list {
+						byID[t.ID] = t
+					}
+				}
+				tokens[c.agentID] = byID
+			}
+			if byID == nil {
+				continue
+			}
+			if t := byID[c.tokenID]; t == nil {
+				reason = closeRevoked
+			} else if t.Expired(now) {
+				reason = closeExpired
+			}
+		}
+		if reason != "" {
+			drops = append(drops, authDrop{c: c, reason: reason})
+		}
+	}
+	if failed > 0 { // a store outage would otherwise log once per socket
+		h.log.Warn("check the credentials of open sockets", "failed", failed, "err", firstErr)
+	}
+	return drops
 }
 
 // deliver hands a stored event to a connection: held back while it replays, skipped when

@@ -36,7 +36,10 @@ type hubEnv struct {
 	stop func() // stops the hub and waits for Run to return
 }
 
-func newHubEnv(t *testing.T) *hubEnv {
+func newHubEnv(t *testing.T) *hubEnv { return newHubEnvWith(t, server.Options{}) }
+
+// newHubEnvWith is newHubEnv with server options of the test's own.
+func newHubEnvWith(t *testing.T, opt server.Options) *hubEnv {
 	t.Helper()
 	dir := t.TempDir()
 	bus := crm.NewBus()
@@ -44,7 +47,8 @@ func newHubEnv(t *testing.T) *hubEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(db, server.Options{Bus: bus})
+	opt.Bus = bus
+	srv := server.New(db, opt)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -319,8 +323,8 @@ func TestHubMembershipChangeTakesEffectPerEvent(t *testing.T) {
 
 	e.admin.mustDo("PATCH", "/api/v1/agents/"+id, map[string]any{"disabled": true}, 200, nil)
 	var ce *websocket.CloseError
-	if err := alice.closed(); !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
-		t.Fatalf("disabled agent's socket ended with %v, want close 1008", err)
+	if err := alice.closed(); !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation || ce.Text != "account disabled" {
+		t.Fatalf("disabled agent's socket ended with %v, want close 1008 account disabled", err)
 	}
 }
 
@@ -335,8 +339,8 @@ func TestHubClosesSocketsOfEndedSessions(t *testing.T) {
 	// Signing out on the laptop closes the laptop's socket only.
 	laptop.mustDo("POST", "/api/v1/logout", nil, 204, nil)
 	var ce *websocket.CloseError
-	if err := onLaptop.closed(); !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation {
-		t.Fatalf("signed-out socket ended with %v, want close 1008", err)
+	if err := onLaptop.closed(); !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation || ce.Text != "signed out" {
+		t.Fatalf("signed-out socket ended with %v, want close 1008 signed out", err)
 	}
 	e.inbound(inA, "a-1", "anna@example.com", "after-logout")
 	onPhone.waitText("message.created", "after-logout")
@@ -835,7 +839,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	token, err := db.CreateToken(ctx, a.ID, "bench")
+	token, _, err := db.CreateToken(ctx, a.ID, "bench", nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -21,7 +21,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) { channels.WriteJSON(w,
 func writeError(w http.ResponseWriter, err error) { channels.WriteError(w, err) }
 
 // decode reads one JSON object of at most limit bytes into v. Unknown fields, wrong
-// types and trailing data are invalid; a bigger body is too_large.
+// types and trailing data are invalid; a bigger body is too_large. NUL characters are
+// dropped from every string: no stored text keeps one.
 func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return crm.Errorf(crm.EINVALID, "Content-Type must be application/json")
@@ -37,6 +38,7 @@ func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 		}
 	}
 	if err == nil {
+		crm.StripNUL(v)
 		return nil
 	}
 	var tooBig *http.MaxBytesError

@@ -1,9 +1,14 @@
 package server
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"parley/crm"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -45,6 +50,25 @@ func (m *metrics) observe(route string, code int, d time.Duration) {
 	m.duration.WithLabelValues(route).Observe(d.Seconds())
 }
 
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+// MetricsHandler serves the Prometheus text of the server's metrics: GET /metrics on
+// the server itself, or on a listener of its own (Options.MetricsElsewhere). With
+// Options.MetricsToken it requires "Authorization: Bearer <token>" and answers anything
+// else with 401 unauthorized.
+func (s *Server) MetricsHandler() http.Handler {
+	h := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+	if s.opt.MetricsToken == "" {
+		return h
+	}
+	// Hashes compare in constant time whatever the lengths.
+	want := sha256.Sum256([]byte(s.opt.MetricsToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		got := sha256.Sum256([]byte(token))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			writeError(w, crm.Errorf(crm.EUNAUTHORIZED, "metrics need the bearer token set in PARLEY_METRICS_TOKEN"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

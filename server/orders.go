@@ -80,7 +80,7 @@ func (s *Server) handlePutOrder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, saved)
+	writeOrder(w, saved, crm.StaleOrder(&o, saved))
 	return nil
 }
 
@@ -202,17 +202,27 @@ func (s *Server) webhook(fn func(w http.ResponseWriter, r *http.Request, sourceI
 // handleOrderWebhook stores an order pushed by a webhook source, signed with
 // X-Parley-Signature: sha256=<hex HMAC-SHA256 of the body>.
 func (s *Server) handleOrderWebhook(w http.ResponseWriter, r *http.Request, id int64, body []byte) error {
-	o, err := s.orders.ReceiveWebhook(r.Context(), id, body, r.Header.Get("X-Parley-Signature"))
+	o, stale, err := s.orders.ReceiveWebhook(r.Context(), id, body, r.Header.Get("X-Parley-Signature"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, o)
+	writeOrder(w, o, stale)
 	return nil
+}
+
+// writeOrder answers an order update with the stored order, or with {"stale": true,
+// "order": ...} when the update was older than the stored order and changed nothing.
+func writeOrder(w http.ResponseWriter, o *crm.Order, stale bool) {
+	if stale {
+		writeJSON(w, http.StatusOK, map[string]any{"stale": true, "order": o})
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
 }
 
 // handleShopifyWebhook stores the order of a Shopify orders/* webhook.
 func (s *Server) handleShopifyWebhook(w http.ResponseWriter, r *http.Request, id int64, body []byte) error {
-	o, err := s.orders.ReceiveShopify(r.Context(), id, orders.ShopifyWebhook{
+	o, stale, err := s.orders.ReceiveShopify(r.Context(), id, orders.ShopifyWebhook{
 		Topic: strings.TrimSpace(r.Header.Get("X-Shopify-Topic")), HMAC: r.Header.Get("X-Shopify-Hmac-Sha256"),
 		WebhookID: strings.TrimSpace(r.Header.Get("X-Shopify-Webhook-Id")), Body: body})
 	if err != nil {
@@ -222,6 +232,6 @@ func (s *Server) handleShopifyWebhook(w http.ResponseWriter, r *http.Request, id
 		writeJSON(w, http.StatusOK, map[string]any{"ignored": true})
 		return nil
 	}
-	writeJSON(w, http.StatusOK, o)
+	writeOrder(w, o, stale)
 	return nil
 }

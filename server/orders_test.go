@@ -12,9 +12,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"parley/crm"
 	"parley/orders/shopifytest"
+	"parley/server"
 )
 
 // post sends a raw webhook with headers and returns the status and body.
@@ -141,7 +143,7 @@ func TestOrderSourcesAndWebhook(t *testing.T) {
 }
 
 func TestShopifyOrdersAPI(t *testing.T) {
-	e := newHubEnv(t)
+	e := newHubEnvWith(t, server.Options{Outbound: allowPrivate}) // the fake shop is on loopback
 	shop := shopifytest.New("shpat_token")
 	defer shop.Close()
 	shop.AddOrder(450789469, "#1001", "alice@x.example", "", "USD", "5.00",
@@ -268,4 +270,60 @@ func TestShopifyOrdersAPI(t *testing.T) {
 		t.Fatalf("local order action: %d %s", status, data)
 	}
 	ws.never(`"idempotency_key"`) // the key is the client's, never echoed to others
+}
+
+// TestOrderWebhooksOutOfOrder checks that an order update older than the stored one
+// changes nothing: a late retry of "paid" cannot roll back a refund.
+func TestOrderWebhooksOutOfOrder(t *testing.T) {
+	e := newEnv(t)
+	var src sourceOut
+	e.admin.mustDo("POST", "/api/v1/order-sources", map[string]any{"kind": "webhook", "name": "Shop", "secret": "a-long-webhook-secret"}, 201, &src)
+	send := func(status, updated string) (int, map[string]any) {
+		t.Helper()
+		body := []byte(`{"number":"W-7","email":"alice@x.example","status":"` + status + `","currency":"USD","total":1250,` +
+			`"placed_at":"2026-11-22T10:00:00Z","updated_at":"` + updated + `"}`)
+		mac := hmac.New(sha256.New, []byte("a-long-webhook-secret"))
+		mac.Write(body)
+		code, data := post(t, src.WebhookURL, body, map[string]string{"X-Parley-Signature": "sha256=" + hex.EncodeToString(mac.Sum(nil))})
+		var out map[string]any
+		if err := json.Unmarshal(data, &out); err != nil {
+			t.Fatalf("webhook answer %s: %v", data, err)
+		}
+		return code, out
+	}
+	stored := func() crm.Order {
+		var o crm.Order
+		e.admin.mustDo("GET", "/api/v1/orders/W-7", nil, 200, &o)
+		return o
+	}
+	if code, out := send("paid", "2026-11-22T10:00:00Z"); code != 200 || out["status"] != "paid" {
+		t.Fatalf("v1: %d %v", code, out)
+	}
+	if code, out := send("refunded", "2026-11-22T12:00:00+01:00"); code != 200 || out["status"] != "refunded" {
+		t.Fatalf("v2: %d %v", code, out)
+	}
+	code, out := send("paid", "2026-11-22T10:00:00Z") // v1 again, late
+	if code != 200 || out["stale"] != true {
+		t.Fatalf("late v1: %d %v, want 200 stale", code, out)
+	}
+	if o := stored(); o.Status != "refunded" || !o.UpdatedAt.Equal(time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)) {
+		t.Fatalf("after a stale update the order is %s of %s, want refunded of 11:00 UTC", o.Status, o.UpdatedAt)
+	}
+	// The same version again is a repeat: answered like the first time, nothing changes.
+	if code, out := send("refunded", "2026-11-22T11:00:00Z"); code != 200 || out["status"] != "refunded" || out["stale"] != nil {
+		t.Fatalf("repeat of v2: %d %v", code, out)
+	}
+	if code, out := send("shipped", "2026-11-22T11:00:00Z"); code != 200 || out["status"] != "refunded" {
+		t.Fatalf("another body with the stored version: %d %v, want the stored order unchanged", code, out)
+	}
+	if code, out := send("delivered", "2026-11-23T09:00:00Z"); code != 200 || out["status"] != "delivered" {
+		t.Fatalf("v3: %d %v", code, out)
+	}
+	// An update through the API follows the same rule.
+	var put map[string]any
+	e.admin.mustDo("PUT", "/api/v1/orders/W-7", map[string]any{"email": "alice@x.example", "status": "paid", "currency": "USD",
+		"total": 1250, "placed_at": "2026-11-22T10:00:00Z", "updated_at": "2026-11-22T11:00:00Z"}, 200, &put)
+	if put["stale"] != true || stored().Status != "delivered" {
+		t.Fatalf("stale PUT = %v, order %s", put, stored().Status)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"parley/channels"
 	"parley/crm"
 	"parley/orders"
+	"parley/outbound"
 )
 
 // Options configure a Server.
@@ -34,6 +35,18 @@ type Options struct {
 	// Bus carries the store's committed events and live typing and viewing events to the
 	// WebSocket hub. Nil gives the hub a private bus: sockets then get no stored events.
 	Bus crm.Bus
+	// Outbound connects to the shops' APIs for the orders engine. Default: the strict
+	// client, which refuses private and loopback addresses.
+	Outbound *outbound.Client
+	// MetricsToken, when set, is the bearer token that GET /metrics requires.
+	MetricsToken string
+	// MetricsElsewhere takes GET /metrics off this server's routes: the caller serves
+	// MetricsHandler on a listener of its own.
+	MetricsElsewhere bool
+	// AuthRecheck is how often the sessions and API tokens of open sockets are checked
+	// again, so that a revocation or expiry the bus did not announce (the CLI) ends them.
+	// Default 3 seconds.
+	AuthRecheck time.Duration
 }
 
 // Server serves the HTTP API over a store.
@@ -76,7 +89,7 @@ func New(store crm.Store, opt Options) *Server {
 		opt.Bus = crm.NewBus()
 		s.opt.Bus = opt.Bus
 	}
-	s.hub = newHub(store, opt.Bus, s.log)
+	s.hub = newHub(store, opt.Bus, s.log, opt.AuthRecheck)
 	s.metrics.reg.MustRegister(s.hub.collectors()...)
 	s.routes()
 	return s
@@ -112,7 +125,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", s.handleHealth)
-	m.Handle("GET /metrics", s.metrics.handler())
+	if s.opt.MetricsElsewhere {
+		m.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, crm.Errorf(crm.ENOTFOUND, "no such endpoint %s %s", r.Method, r.URL.Path))
+		})
+	} else {
+		m.Handle("GET /metrics", s.MetricsHandler())
+	}
 	m.HandleFunc("POST /api/v1/login", s.handleLogin)
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, crm.Errorf(crm.ENOTFOUND, "no such endpoint %s %s", r.Method, r.URL.Path))
@@ -143,7 +162,7 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/orders", roleAgent, s.handleOrders)
 	s.api("GET /api/v1/orders/{number}", roleAgent, s.handleOrder)
 	s.api("PUT /api/v1/orders/{number}", roleManager, s.handlePutOrder)
-	s.orders = orders.New(s.store, orders.Options{Logger: s.log, DefaultRegion: s.opt.DefaultRegion})
+	s.orders = orders.New(s.store, orders.Options{Logger: s.log, DefaultRegion: s.opt.DefaultRegion, Outbound: s.opt.Outbound})
 	s.api("GET /api/v1/orders/{number}/actions", roleAgent, s.handleOrderActions)
 	s.api("POST /api/v1/orders/{number}/actions", roleAgent, s.handleOrderAction)
 	s.api("GET /api/v1/order-sources", roleAdmin, s.handleOrderSources)
@@ -164,6 +183,10 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/agents", roleAdmin, s.handleCreateAgent)
 	s.api("GET /api/v1/agents/{id}", roleAgent, s.handleAgent)
 	s.api("PATCH /api/v1/agents/{id}", roleAdmin, s.handleUpdateAgent)
+
+	s.api("GET /api/v1/tokens", roleAgent, s.handleTokens)
+	s.api("POST /api/v1/tokens", roleAgent, s.handleCreateToken)
+	s.api("DELETE /api/v1/tokens/{id}", roleAgent, s.handleRevokeToken)
 
 	s.api("GET /api/v1/canned-responses", roleAgent, s.handleCannedResponses)
 	s.api("POST /api/v1/canned-responses", roleManager, s.handleCreateCanned)
@@ -199,10 +222,18 @@ func (s *Server) routes() {
 	m.Handle("/", ui)
 }
 
+// handleHealth answers {"status":"ok"} while the store answers and takes writes. While
+// writes fail for lack of disk space it answers 503 {"status":"degraded","store":"disk
+// full"}, unlogged: the store logs that itself, once a minute, and probes come more often.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.store.Ping(ctx); err != nil {
+	err := s.store.Ping(ctx)
+	if crm.ErrorCode(err) == crm.EUNAVAILABLE {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "degraded", "store": crm.ErrorMessage(err)})
+		return
+	}
+	if err != nil {
 		s.log.Error("health check", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 		return

@@ -58,6 +58,7 @@ type conn struct {
 	agentID int64
 	agent   atomic.Pointer[crm.Agent]
 	session string // the browser session it was opened with; "" for an API token
+	tokenID int64  // the API token it was opened with; 0 for a session
 	send    chan *frame
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -125,10 +126,10 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) error {
 		limiter: rate.NewLimiter(20, 40),
 	}
 	c.agent.Store(a)
-	if r.Header.Get("Authorization") == "" {
-		if ck, err := r.Cookie(sessionCookie); err == nil {
-			c.session = ck.Value
-		}
+	if t := tokenFrom(r.Context()); t != nil {
+		c.tokenID = t.ID
+	} else if ck, err := r.Cookie(sessionCookie); err == nil {
+		c.session = ck.Value
 	}
 	// Registering before the upgrade answers means every event committed after the
 	// client sees the handshake reaches it; the queue holds them until the writer runs.

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -741,8 +742,9 @@ func pngBytes(t *testing.T) []byte {
 func TestUpload(t *testing.T) {
 	e := newEnv(t, Options{}, nil)
 	c, w := e.visitor(nil)
+	name := "../photo.png"
 	post := func(origin, token string, body []byte) (int, map[string]any) {
-		req, _ := http.NewRequest("POST", e.srv.URL+"/widget/upload?inbox="+itoa(e.inbox.ID)+"&name=../photo.png", bytes.NewReader(body))
+		req, _ := http.NewRequest("POST", e.srv.URL+"/widget/upload?inbox="+itoa(e.inbox.ID)+"&name="+url.QueryEscape(name), bytes.NewReader(body))
 		if origin != "" {
 			req.Header.Set("Origin", origin)
 		}
@@ -784,6 +786,21 @@ func TestUpload(t *testing.T) {
 	msgs := e.messages(e.visitorRow(w.VisitorToken).TicketID)
 	if a := msgs[0].Attachments; len(a) != 1 || a[0].ContentType != "image/png" || a[0].Filename != "photo.png" {
 		t.Fatalf("attachments = %+v", msgs[0].Attachments)
+	}
+	// A GIF named like a web page is named for what it is: a browser opening the
+	// download must not run it as a page. Bidi overrides are gone from the name too.
+	name = "invoice\u202egpj.poly.html"
+	code, out2 := post(shopOrigin, w.VisitorToken, []byte("GIF89a\x01\x00\x01\x00\x00\x00\x00;"))
+	if code != 201 || out2["content_type"] != "image/gif" || out2["filename"] != "invoicegpj.poly.gif" {
+		t.Fatalf("upload of a GIF named poly.html = %d %v", code, out2)
+	}
+	c.send(map[string]any{"type": "message", "client_id": "gif", "attachments": []string{out2["upload_id"].(string)}})
+	if f, _ := c.until(isType("ack")); f.ClientID != "gif" {
+		t.Fatalf("ack = %+v", f)
+	}
+	msgs = e.messages(e.visitorRow(w.VisitorToken).TicketID)
+	if a := msgs[len(msgs)-1].Attachments; len(a) != 1 || a[0].Filename != "invoicegpj.poly.gif" {
+		t.Fatalf("attachments = %+v", a)
 	}
 	// Another visitor cannot use the upload.
 	c2, _ := e.visitor(nil)

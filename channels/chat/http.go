@@ -24,15 +24,9 @@ var assets embed.FS
 // maxUpload is the largest file a shopper may upload.
 const maxUpload = 10 << 20
 
-// uploadTypes are the sniffed content types a shopper may upload, with the file name
-// extension they get when the name has none.
-var uploadTypes = map[string]string{
-	"image/png":       ".png",
-	"image/jpeg":      ".jpg",
-	"image/gif":       ".gif",
-	"image/webp":      ".webp",
-	"application/pdf": ".pdf",
-}
+// uploadTypes are the sniffed content types a shopper may upload.
+var uploadTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true,
+	"application/pdf": true}
 
 // compiledScript is widget.js as served: plain, gzipped once at start, and its ETag.
 type compiledScript struct {
@@ -196,17 +190,11 @@ func (ch *Channel) upload(w http.ResponseWriter, r *http.Request) error {
 		return crm.Errorf(crm.EINVALID, "empty file")
 	}
 	ct, _, _ := strings.Cut(http.DetectContentType(data), ";")
-	ext, ok := uploadTypes[ct]
-	if !ok {
+	if !uploadTypes[ct] {
 		return crm.Errorf(crm.EINVALID, "only images (PNG, JPEG, GIF, WebP) and PDF files can be sent")
 	}
-	name := cleanName(r.URL.Query().Get("name"))
-	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
-		name = name[i+1:]
-	}
-	if name == "" {
-		name = "upload" + ext
-	}
+	// The name follows the sniffed type: a GIF named poly.html is poly.gif.
+	name := crm.AttachmentName(r.URL.Query().Get("name"), ct)
 	u := &crm.ChatUpload{ID: "u" + randomHex(16), InboxID: s.InboxID, VisitorID: v.ID, Filename: name,
 		ContentType: ct, Data: data}
 	lim := crm.ChatUploadLimits{PerVisitor: ch.opt.Limits.PendingUploadBytesPerVisitor, Total: ch.opt.Limits.PendingUploadBytes}

@@ -32,7 +32,8 @@ func TestInboxThroughAPI(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	fake := newFakeDiscord(t)
-	ch := New(db, bus, Options{AllowedCDNHosts: []string{fake.host()}, ReconnectDelay: 10 * time.Millisecond})
+	ch := New(db, bus, Options{AllowedCDNHosts: []string{fake.host()}, ReconnectDelay: 10 * time.Millisecond,
+		Outbound: allowPrivate})
 	reg := channels.NewRegistry()
 	reg.Register(crm.KindDiscord, ch)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -49,7 +50,7 @@ func TestInboxThroughAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, err := db.CreateToken(context.Background(), admin.ID, "test")
+	token, _, err := db.CreateToken(context.Background(), admin.ID, "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

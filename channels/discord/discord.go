@@ -15,8 +15,10 @@ import (
 
 	"parley/channels"
 	"parley/crm"
+	"parley/outbound"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
 )
 
 // DefaultAPIBaseURL is where the bot talks to Discord unless an inbox says otherwise.
@@ -60,8 +62,10 @@ func init() {
 // Options configure a Channel. Every field is optional.
 type Options struct {
 	Logger *slog.Logger
-	// HTTPClient is used for attachment downloads, and its Transport for the REST API.
-	HTTPClient *http.Client
+	// Outbound carries the REST API, the gateway connection and attachment downloads, and
+	// decides which api_base_url hosts may be saved. Default: the strict client, which
+	// refuses private and loopback addresses.
+	Outbound *outbound.Client
 	// AllowedCDNHosts adds hosts (host or host:port) that attachments may be downloaded
 	// from, over http or https. Tests use it for their fake Discord; production needs none.
 	AllowedCDNHosts []string
@@ -89,6 +93,7 @@ type Channel struct {
 	bus   crm.Bus
 	log   *slog.Logger
 	opt   Options
+	out   *outbound.Client
 	http  *http.Client // attachment downloads
 	cdn   map[string]bool
 	extra map[string]bool // test hosts, also allowed over http
@@ -113,7 +118,10 @@ func New(store Store, bus crm.Bus, opt Options) *Channel {
 	if opt.ReconnectDelay <= 0 {
 		opt.ReconnectDelay = time.Second
 	}
-	c := &Channel{store: store, bus: bus, log: opt.Logger.With("channel", "discord"), opt: opt,
+	if opt.Outbound == nil {
+		opt.Outbound = outbound.New(outbound.Options{})
+	}
+	c := &Channel{store: store, bus: bus, log: opt.Logger.With("channel", "discord"), opt: opt, out: opt.Outbound,
 		cdn: map[string]bool{}, extra: map[string]bool{},
 		bots: map[int64]*bot{}, status: map[int64]*channels.InboxStatus{}}
 	for _, h := range cdnHosts {
@@ -122,19 +130,13 @@ func New(store Store, bus crm.Bus, opt Options) *Channel {
 	for _, h := range opt.AllowedCDNHosts {
 		c.extra[strings.ToLower(h)] = true
 	}
-	base := opt.HTTPClient
-	if base == nil {
-		base = &http.Client{}
-	}
-	dl := *base
-	dl.Timeout = 2 * time.Minute
-	dl.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+	c.http = c.out.HTTPClient(2 * time.Minute)
+	c.http.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 5 {
 			return fmt.Errorf("too many redirects")
 		}
 		return c.checkCDN(req.URL)
 	}
-	c.http = &dl
 	return c
 }
 
@@ -159,7 +161,8 @@ func (c config) equal(o config) bool {
 
 // PrepareInbox checks a Discord inbox config before it is saved: bot_token is required
 // (a leading "Bot " is dropped), support_channel_ids must be a list of Discord ids as
-// strings, and api_base_url defaults to https://discord.com. Returns invalid.
+// strings, and api_base_url defaults to https://discord.com and may not name a loopback
+// or private address unless the private network is allowed. Returns invalid.
 func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 	if in.Config == nil {
 		in.Config = map[string]any{}
@@ -197,6 +200,11 @@ func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 	base, err := parseBaseURL(in.Config[keyBaseURL])
 	if err != nil {
 		return err
+	}
+	if u, _ := url.Parse(base); u != nil {
+		if r := c.out.CheckHost(u.Hostname()); r != nil {
+			return crm.Errorf(crm.EINVALID, "%s", r.Setting("api_base_url"))
+		}
 	}
 	in.Config[keyBaseURL] = base
 	return nil
@@ -502,18 +510,18 @@ func (c *Channel) runningBot(inboxID int64, cfg config) *bot {
 }
 
 // newSession returns a discordgo session for cfg whose REST requests go to cfg.base.
+// REST and the gateway, whose URL the REST API names, connect through the outbound
+// client; discordgo's default dialer would use any proxy from the environment.
 func (c *Channel) newSession(cfg config) *discordgo.Session {
 	s, _ := discordgo.New("Bot " + cfg.token) // New never fails
-	var next http.RoundTripper = http.DefaultTransport
-	if c.opt.HTTPClient != nil && c.opt.HTTPClient.Transport != nil {
-		next = c.opt.HTTPClient.Transport
-	}
+	var next http.RoundTripper = c.out.Transport()
 	rt := next
 	if cfg.base != DefaultAPIBaseURL {
 		u, _ := url.Parse(cfg.base)
 		rt = &rewriteTransport{base: u, next: next}
 	}
 	s.Client = &http.Client{Transport: rt, Timeout: 30 * time.Second}
+	s.Dialer = &websocket.Dialer{NetDialContext: c.out.DialContext, HandshakeTimeout: 45 * time.Second}
 	s.Identify.Intents = discordgo.IntentsGuildMessages | discordgo.IntentsDirectMessages | discordgo.IntentsMessageContent
 	s.ShouldReconnectOnError = false // bot.run reconnects, so that it can report state and stop
 	s.SyncEvents = true              // handlers only enqueue; this keeps the gateway's order

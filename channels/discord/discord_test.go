@@ -44,7 +44,8 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	e := &env{t: t, db: db, bus: bus, fake: newFakeDiscord(t)}
-	e.ch = New(db, bus, Options{AllowedCDNHosts: []string{e.fake.host()}, ReconnectDelay: 10 * time.Millisecond})
+	e.ch = New(db, bus, Options{AllowedCDNHosts: []string{e.fake.host()}, ReconnectDelay: 10 * time.Millisecond,
+		Outbound: allowPrivate})
 	ctx, cancel := context.WithCancel(context.Background())
 	e.ctx = ctx
 	e.inbox = e.createInbox("Community", goodToken)

@@ -21,6 +21,7 @@ func BenchmarkParseAndFile(b *testing.B) {
 	db := MustOpen(b, dir, crm.NewBus())
 	ctx := context.Background()
 	ch := email.New(db, nil, quietLogger())
+	ch.Outbound = allowPrivate
 	in := &crm.Inbox{Kind: crm.KindEmail, Name: "Support", Config: map[string]any{"address": supportAddr,
 		"imap_host": "127.0.0.1", "imap_password": "x", "smtp_host": "127.0.0.1"}}
 	if err := ch.PrepareInbox(ctx, in); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"parley/channels"
 	"parley/crm"
+	"parley/outbound"
 )
 
 // Security modes of IMAP and SMTP connections.
@@ -51,6 +52,9 @@ type Channel struct {
 	MinBackoff, MaxBackoff time.Duration
 	// DialTimeout bounds connecting and logging in. Default 30 seconds.
 	DialTimeout time.Duration
+	// Outbound makes the IMAP and SMTP connections and decides which hosts may be saved.
+	// Default: the strict client, which refuses private and loopback addresses.
+	Outbound *outbound.Client
 
 	once     sync.Once
 	mu       sync.Mutex
@@ -101,6 +105,9 @@ func (c *Channel) setDefaults() {
 	}
 	if c.DialTimeout <= 0 {
 		c.DialTimeout = 30 * time.Second
+	}
+	if c.Outbound == nil {
+		c.Outbound = outbound.New(outbound.Options{})
 	}
 }
 
@@ -209,7 +216,9 @@ func validHost(h string) bool {
 // PrepareInbox checks an email inbox's config and completes it before it is saved:
 // the address is lower-cased, ports default to the standard ones of their security
 // mode, the mailbox to INBOX, user names to the address, and a reply_secret is
-// generated once (it is sealed with the other secrets). Returns invalid.
+// generated once (it is sealed with the other secrets). A host that is a loopback or
+// private IP address, or localhost, is refused unless the private network is allowed.
+// Returns invalid.
 func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 	if in.Config == nil {
 		in.Config = map[string]any{}
@@ -239,6 +248,10 @@ func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 	} {
 		if !validHost(p.host) {
 			return crm.Errorf(crm.EINVALID, "config.%s_host must be a host name", p.name)
+		}
+		c.defaults()
+		if r := c.Outbound.CheckHost(p.host); r != nil {
+			return crm.Errorf(crm.EINVALID, "%s", r.Setting("config."+p.name+"_host"))
 		}
 		sec := p.security
 		if sec == "" {

@@ -219,7 +219,7 @@ func (c *Channel) dialIMAP(ctx context.Context, cfg *Config, opts *imapclient.Op
 	addr := net.JoinHostPort(cfg.IMAPHost, strconv.Itoa(cfg.IMAPPort))
 	dctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
 	defer cancel()
-	raw, err := (&net.Dialer{}).DialContext(dctx, "tcp", addr)
+	raw, err := c.Outbound.DialContext(dctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to imap server: %w", err)
 	}

@@ -127,6 +127,7 @@ func (discardLog) Printf(string, ...any) {}
 
 func (e *env) newChannel() *email.Channel {
 	ch := email.New(e.db, e.bus, quietLogger())
+	ch.Outbound = allowPrivate // the IMAP and SMTP servers are on loopback
 	ch.MinBackoff = 20 * time.Millisecond
 	ch.MaxBackoff = 200 * time.Millisecond
 	ch.PollInterval = 50 * time.Millisecond

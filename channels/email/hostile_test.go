@@ -134,7 +134,7 @@ func TestHostileMail(t *testing.T) {
 				t.Errorf("unsafe filename %q", a.Filename)
 			}
 		}
-		if names[0] != "passwd" {
+		if names[0] != "passwd.txt" { // text/plain, named for its type
 			t.Errorf("filenames = %q", names)
 		}
 	})

@@ -195,7 +195,7 @@ func (c *Channel) dialSMTP(ctx context.Context, cfg *Config) (*smtp.Client, erro
 	addr := net.JoinHostPort(cfg.SMTPHost, strconv.Itoa(cfg.SMTPPort))
 	dctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
 	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", addr)
+	conn, err := c.Outbound.DialContext(dctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to smtp server: %w", err)
 	}

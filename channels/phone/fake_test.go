@@ -27,6 +27,7 @@ import (
 	"parley/channels/phone"
 	"parley/crm"
 	"parley/crm/sqlite"
+	"parley/outbound"
 )
 
 const (
@@ -181,6 +182,9 @@ func newEnv(t testing.TB, opt phone.Options, extra map[string]any) *env {
 	t.Cleanup(func() { db.Close() })
 	e := &env{t: t, db: db, bus: bus, tw: newFakeTwilio(t)}
 	opt.PublicURL = publicURL
+	if opt.Outbound == nil { // the fake Twilio is on loopback
+		opt.Outbound = outbound.New(outbound.Options{AllowPrivateNetwork: true})
+	}
 	if opt.Logger == nil {
 		opt.Logger = testLogger(t)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"parley/channels"
 	"parley/crm"
+	"parley/outbound"
 
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
@@ -39,8 +40,9 @@ type Options struct {
 	Online func(inboxID int64) []int64
 	// DefaultRegion parses numbers written without a country code (ISO 3166, "US").
 	DefaultRegion string
-	// Transport carries REST and media requests. Default http.DefaultTransport.
-	Transport http.RoundTripper
+	// Outbound carries REST and media requests and decides which api_base_url hosts may
+	// be saved. Default: the strict client, which refuses private and loopback addresses.
+	Outbound *outbound.Client
 	// Now is the clock of business hours. Default time.Now.
 	Now func() time.Time
 }
@@ -76,8 +78,8 @@ func New(store crm.Store, opt Options) *Channel {
 	if opt.DefaultRegion == "" {
 		opt.DefaultRegion = "US"
 	}
-	if opt.Transport == nil {
-		opt.Transport = http.DefaultTransport
+	if opt.Outbound == nil {
+		opt.Outbound = outbound.New(outbound.Options{})
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -117,7 +119,8 @@ var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "
 	"wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
 
 // PrepareInbox checks a phone inbox's config before it is saved and writes back its
-// normalised values: numbers in E.164, api_base_url defaulted to https://api.twilio.com.
+// normalised values: numbers in E.164, api_base_url defaulted to https://api.twilio.com
+// and not on a loopback or private address unless the private network is allowed.
 // The auth_token is sealed by the store since its key ends in "token". Returns invalid.
 func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 	if in.Config == nil {
@@ -134,6 +137,11 @@ func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 	cfg, err := c.parseConfig(in)
 	if err != nil {
 		return err
+	}
+	if u, _ := url.Parse(cfg.APIBaseURL); u != nil {
+		if r := c.opt.Outbound.CheckHost(u.Hostname()); r != nil {
+			return crm.Errorf(crm.EINVALID, "%s", r.Setting("api_base_url"))
+		}
 	}
 	in.Config["account_sid"] = cfg.AccountSID
 	in.Config["phone_number"] = cfg.PhoneNumber
@@ -410,7 +418,7 @@ func (c *Channel) api(ctx context.Context, cfg *config) *openapi.ApiService {
 	cl := &client.Client{
 		Credentials: client.NewCredentials(cfg.AccountSID, cfg.AuthToken),
 		HTTPClient: &http.Client{
-			Transport:     ctxTransport{ctx: ctx, next: c.opt.Transport},
+			Transport:     ctxTransport{ctx: ctx, next: c.opt.Outbound.Transport()},
 			Timeout:       30 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},

@@ -383,7 +383,7 @@ func (c *Channel) fetch(ctx context.Context, cfg *config, raw string, limit int6
 	}
 	req.SetBasicAuth(cfg.AccountSID, cfg.AuthToken)
 	hc := &http.Client{
-		Transport: c.opt.Transport,
+		Transport: c.opt.Outbound.Transport(),
 		// Twilio answers media requests with a redirect to its CDN. Go drops the
 		// Authorization header when a redirect leaves the host.
 		CheckRedirect: func(next *http.Request, via []*http.Request) error {

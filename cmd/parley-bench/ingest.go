@@ -53,13 +53,66 @@ func ingestRows(n, threads int) []ingestRow {
 }
 
 // benchIngest posts inbound messages at IngestConc concurrent clients, half to the
-// threads of warm-up messages and half opening new tickets, then inserts the same rows
-// into a separate SQLite file with the same schema, one transaction per message, for
-// the raw limit of this machine.
+// threads of warm-up messages and half opening new tickets, to a server with durable
+// commits (the default, --sync full), then inserts the same rows into a separate SQLite
+// file with the same schema and synchronous=FULL, one transaction per message and 32 per
+// transaction, for the raw limits of this machine.
 func benchIngest(ctx context.Context, s *server, sc scale, res *results, work string) error {
-	inbox, err := s.createInbox(ctx, crm.KindAPI, "Bench API", nil)
+	lr, rows, threads, err := ingestLoad(ctx, s, sc, res, "ingest")
 	if err != nil {
 		return err
+	}
+	res.set(keyIngestMsgsPerS, lr.perSec())
+	res.set(keyIngestP50, lr.lat.pct(50))
+	res.set(keyIngestP99, lr.lat.pct(99))
+
+	// Without batching each message pays a commit, and with FULL a sync of the WAL; with
+	// it, one commit carries as many messages as there are clients waiting, the most a
+	// group-committing writer gets.
+	for _, r := range []struct {
+		key   string
+		batch int
+	}{{keyRawSQLiteTx, 1}, {keyRawSQLite, sc.IngestConc}} {
+		rate, err := rawInsertRate(ctx, filepath.Join(work, "raw-"+strconv.Itoa(r.batch)), rows[:max(lr.n, 1)], threads, r.batch, "FULL", sc.IngestLimit)
+		if err != nil {
+			return fmt.Errorf("raw sqlite: %w", err)
+		}
+		res.set(r.key, rate)
+	}
+	return nil
+}
+
+// benchIngestNormal runs the same ingest on a server started with --sync normal, on a
+// data dir of its own, and the raw limit of 32 messages per transaction with
+// synchronous=NORMAL beside it: the difference to benchIngest is what durable commits
+// cost on this machine.
+func benchIngestNormal(ctx context.Context, cfg config, sc scale, res *results) error {
+	s, err := startServer(ctx, cfg, filepath.Join(cfg.work, "sync-normal"), "--sync", "normal")
+	if err != nil {
+		return err
+	}
+	defer s.stop()
+	lr, rows, threads, err := ingestLoad(ctx, s, sc, res, "ingest --sync normal")
+	if err != nil {
+		return err
+	}
+	res.set(keyIngestNormalPerS, lr.perSec())
+	res.set(keyIngestNormalP99, lr.lat.pct(99))
+	rate, err := rawInsertRate(ctx, filepath.Join(cfg.work, "raw-normal"), rows[:max(lr.n, 1)], threads, sc.IngestConc, "NORMAL", sc.IngestLimit)
+	if err != nil {
+		return fmt.Errorf("raw sqlite: %w", err)
+	}
+	res.set(keyRawSQLiteNormal, rate)
+	return nil
+}
+
+// ingestLoad creates an api inbox on s, opens the warm-up threads and posts the timed
+// messages. It returns the load, the rows and the number of warm-up threads; name
+// names the run in the notes.
+func ingestLoad(ctx context.Context, s *server, sc scale, res *results, name string) (loadResult, []ingestRow, int, error) {
+	inbox, err := s.createInbox(ctx, crm.KindAPI, "Bench API", nil)
+	if err != nil {
+		return loadResult{}, nil, 0, err
 	}
 	threads := max(1, min(256, sc.IngestMsgs/4))
 	post := func(ctx context.Context, r ingestRow) error {
@@ -77,7 +130,7 @@ func benchIngest(ctx context.Context, s *server, sc scale, res *results, work st
 		r.extID = "bench-warm-" + strconv.Itoa(i)
 		return post(ctx, r)
 	}); err != nil {
-		return fmt.Errorf("warm-up threads: %w", err)
+		return loadResult{}, nil, 0, fmt.Errorf("warm-up threads: %w", err)
 	}
 
 	rows := ingestRows(sc.IngestMsgs, threads)
@@ -85,42 +138,26 @@ func benchIngest(ctx context.Context, s *server, sc scale, res *results, work st
 		return post(ctx, rows[i])
 	})
 	if err != nil {
-		return err
+		return loadResult{}, nil, 0, err
 	}
-	res.set(keyIngestMsgsPerS, lr.perSec())
-	res.set(keyIngestP50, lr.lat.pct(50))
-	res.set(keyIngestP99, lr.lat.pct(99))
 	if lr.n < len(rows) {
-		res.note(fmt.Sprintf("ingest stopped at its %s limit after %d of %d messages", sc.IngestLimit, lr.n, len(rows)))
+		res.note(fmt.Sprintf("%s stopped at its %s limit after %d of %d messages", name, sc.IngestLimit, lr.n, len(rows)))
 	}
-
-	// Without batching each message pays a commit; with it, one commit carries as many
-	// messages as there are clients waiting, the most a group-committing writer gets.
-	for _, r := range []struct {
-		key   string
-		batch int
-	}{{keyRawSQLiteTx, 1}, {keyRawSQLite, sc.IngestConc}} {
-		rate, err := rawInsertRate(ctx, filepath.Join(work, "raw-"+strconv.Itoa(r.batch)), rows[:max(lr.n, 1)], threads, r.batch, sc.IngestLimit)
-		if err != nil {
-			return fmt.Errorf("raw sqlite: %w", err)
-		}
-		res.set(r.key, rate)
-	}
-	return nil
+	return lr, rows, threads, nil
 }
 
 // rawInsertRate writes rows into a fresh database of Parley's schema the way ingest does,
 // minus everything that is not SQLite: for each message the customer, identity and
 // search row of a new sender, the ticket inserted or updated, the message with its FTS5
-// row and two event rows, batch messages per immediate transaction. It returns
-// messages per second.
-func rawInsertRate(ctx context.Context, dir string, rows []ingestRow, threads, batch int, limit time.Duration) (float64, error) {
+// row and two event rows, batch messages per immediate transaction, with the given
+// synchronous mode. It returns messages per second.
+func rawInsertRate(ctx context.Context, dir string, rows []ingestRow, threads, batch int, synchronous string, limit time.Duration) (float64, error) {
 	store, path, err := openSchema(dir)
 	if err != nil {
 		return 0, err
 	}
 	store.Close()
-	db, err := openRaw(path, "NORMAL")
+	db, err := openRaw(path, synchronous)
 	if err != nil {
 		return 0, err
 	}

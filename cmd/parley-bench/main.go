@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -35,6 +36,7 @@ type config struct {
 	out    string // where results.json goes
 	work   string // the temporary data dirs live here
 	keep   bool
+	only   []string // run only the steps whose names start with one of these
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -43,6 +45,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	bin := fs.String("parley", "bin/parley", "the parley binary to start")
 	out := fs.String("out", "bench/results.json", "where to write the results")
 	keep := fs.Bool("keep", false, "keep the temporary data dirs")
+	only := fs.String("only", "", "run only the steps whose names start with one of these comma-separated words, e.g. ingest")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,6 +68,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("create work dir: %w", err)
 	}
 	cfg := config{parley: parley, out: *out, work: work, keep: *keep}
+	if *only != "" {
+		cfg.only = strings.Split(*only, ",")
+	}
 	if !cfg.keep {
 		defer os.RemoveAll(work)
 	}
@@ -93,12 +99,21 @@ func benchAll(ctx context.Context, cfg config, sc scale, res *results) error {
 	res.set(keyStartMS, ms(p1.startTook))
 	res.set(keyRSSIdleMB, float64(p1.rssIdle)/(1<<20))
 	var errs []error
-	if err := phaseOne(ctx, p1, sc, res, cfg.work); err != nil {
+	if err := phaseOne(ctx, cfg, p1, sc, res); err != nil {
 		errs = append(errs, fmt.Errorf("phase one: %w (server log: %s)", err, p1.logPath))
 	}
 	p1.stop()
+	// The cost of durable commits: the same ingest on a server without them.
+	if err := runSteps(ctx, cfg, res, []step{
+		{"ingest --sync normal", func() error { return benchIngestNormal(ctx, cfg, sc, res) }},
+	}); err != nil {
+		errs = append(errs, err)
+	}
 	if ctx.Err() != nil {
 		return errors.Join(append(errs, ctx.Err())...)
+	}
+	if !cfg.runs(phaseTwoSteps...) {
+		return errors.Join(errs...)
 	}
 
 	dir := filepath.Join(cfg.work, "filled")
@@ -113,16 +128,16 @@ func benchAll(ctx context.Context, cfg config, sc scale, res *results) error {
 		return errors.Join(append(errs, err)...)
 	}
 	defer p2.stop()
-	if err := phaseTwo(ctx, p2, sc, res, info); err != nil {
+	if err := phaseTwo(ctx, cfg, p2, sc, res, info); err != nil {
 		errs = append(errs, fmt.Errorf("phase two: %w (server log: %s)", err, p2.logPath))
 	}
 	return errors.Join(errs...)
 }
 
-func phaseOne(ctx context.Context, s *server, sc scale, res *results, work string) error {
-	return runSteps(ctx, res, []step{
+func phaseOne(ctx context.Context, cfg config, s *server, sc scale, res *results) error {
+	return runSteps(ctx, cfg, res, []step{
 		{"widget idle memory", func() error { return benchWidgetIdle(ctx, s, sc, res) }},
-		{"ingest", func() error { return benchIngest(ctx, s, sc, res, work) }},
+		{"ingest", func() error { return benchIngest(ctx, s, sc, res, cfg.work) }},
 		{"fanout", func() error { return benchFanout(ctx, s, sc, res) }},
 		{"widget", func() error { return benchWidget(ctx, s, sc, res) }},
 		{"email", func() error { return benchEmail(ctx, s, sc, res) }},
@@ -130,8 +145,11 @@ func phaseOne(ctx context.Context, s *server, sc scale, res *results, work strin
 	})
 }
 
-func phaseTwo(ctx context.Context, s *server, sc scale, res *results, info *fillInfo) error {
-	return runSteps(ctx, res, []step{
+// phaseTwoSteps name the steps of phase two, which --only may leave out, fill and all.
+var phaseTwoSteps = []string{"reports catch-up", "list", "search", "reports"}
+
+func phaseTwo(ctx context.Context, cfg config, s *server, sc scale, res *results, info *fillInfo) error {
+	return runSteps(ctx, cfg, res, []step{
 		{"reports catch-up", func() error { return waitReports(ctx, s, sc, res, info) }},
 		{"list", func() error { return benchList(ctx, s, sc, res, info) }},
 		{"search", func() error { return benchSearch(ctx, s, sc, res, info) }},
@@ -145,13 +163,17 @@ type step struct {
 	fn   func() error
 }
 
-// runSteps runs every step even when one fails, so that one broken part leaves its
-// figures null instead of losing the whole run; the failures are noted and returned.
-func runSteps(ctx context.Context, res *results, steps []step) error {
+// runSteps runs every step that cfg selects even when one fails, so that one broken part
+// leaves its figures null instead of losing the whole run; the failures are noted and
+// returned.
+func runSteps(ctx context.Context, cfg config, res *results, steps []step) error {
 	var errs []error
 	for _, st := range steps {
 		if err := ctx.Err(); err != nil {
 			return errors.Join(append(errs, err)...)
+		}
+		if !cfg.runs(st.name) {
+			continue
 		}
 		slog.Info("bench step", "step", st.name)
 		t := time.Now()
@@ -164,6 +186,21 @@ func runSteps(ctx context.Context, res *results, steps []step) error {
 		slog.Info("bench step done", "step", st.name, "took", time.Since(t).Round(time.Millisecond))
 	}
 	return errors.Join(errs...)
+}
+
+// runs reports whether --only selects one of the named steps; without it, every step runs.
+func (cfg config) runs(names ...string) bool {
+	if len(cfg.only) == 0 {
+		return true
+	}
+	for _, n := range names {
+		for _, o := range cfg.only {
+			if o = strings.TrimSpace(o); o != "" && strings.HasPrefix(n, o) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func envOr(name, def string) string {

@@ -43,9 +43,9 @@ type server struct {
 }
 
 // startServer starts `parley serve` on a free loopback port with dir as its data dir and
-// waits until it is healthy. The port is picked first because webhooks are signed for
-// the public URL, which must be known when the server starts.
-func startServer(ctx context.Context, cfg config, dir string) (*server, error) {
+// the extra flags, and waits until it is healthy. The port is picked first because
+// webhooks are signed for the public URL, which must be known when the server starts.
+func startServer(ctx context.Context, cfg config, dir string, extra ...string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -57,7 +57,9 @@ func startServer(ctx context.Context, cfg config, dir string) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create server log: %w", err)
 	}
-	s.cmd = exec.Command(cfg.parley, "serve", "--addr", addr, "--data", dir, "--public-url", s.url)
+	// The fake mail servers and Twilio of the channel scenarios listen on loopback.
+	s.cmd = exec.Command(cfg.parley, append([]string{"serve", "--addr", addr, "--data", dir, "--public-url", s.url,
+		"--allow-private-network"}, extra...)...)
 	s.cmd.Env = childEnv()
 	s.cmd.Stderr = logf
 	stdout, err := s.cmd.StdoutPipe()

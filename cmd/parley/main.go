@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,6 +34,7 @@ import (
 	"parley/crm"
 	"parley/crm/sqlite"
 	"parley/demo"
+	"parley/outbound"
 	"parley/reports"
 	"parley/server"
 )
@@ -40,10 +42,10 @@ import (
 const usage = `usage: parley <command> [flags]
 
 commands:
-  serve                  run the helpdesk (--addr, --data, --public-url, --demo)
+  serve                  run the helpdesk (--addr, --data, --public-url, --demo, --sync, --metrics-addr)
   migrate                apply database migrations and list them
   agent add              create an agent (--email, --name, --role); password from stdin
-  token create           print a new API token for an agent (--email, --name)
+  token create           print a new API token for an agent (--email, --name, --expires 90d)
   token list             list an agent's API tokens (--email)
   token revoke           delete an API token at once (--email, --id)
   backup FILE            write a consistent copy of the database to FILE
@@ -102,17 +104,33 @@ func env(name, def string) string {
 	return def
 }
 
+// envBool reads a yes/no environment variable: 1, true, 0, false and so on; anything
+// else is false.
+func envBool(name string) bool {
+	v, _ := strconv.ParseBool(os.Getenv(name))
+	return v
+}
+
 func newFlags(name string) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	data := fs.String("data", env("PARLEY_DATA", "./data"), "data directory (env PARLEY_DATA)")
 	return fs, data
 }
 
-// openStore opens the database in dir, creating dir and the secret key file if needed.
-// now is the store's clock; nil is the real one.
+// openStore opens the database in dir with the default settings; see openStoreWith.
 func openStore(dir string, bus crm.Bus, now func() time.Time) (*sqlite.DB, error) {
+	return openStoreWith(dir, sqlite.Options{Bus: bus, Now: now})
+}
+
+// openStoreWith opens the database in dir with opt, whose DataDir and SecretKey it sets,
+// creating dir and the secret key file if needed. opt.Now is the store's clock; nil is
+// the real one. A dir Parley cannot write is refused with the cause, before anything.
+func openStoreWith(dir string, opt sqlite.Options) (*sqlite.DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if err := sqlite.WritableDir(dir); err != nil {
+		return nil, err
 	}
 	var key []byte
 	var err error
@@ -124,7 +142,8 @@ func openStore(dir string, bus crm.Bus, now func() time.Time) (*sqlite.DB, error
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	return sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: key, Bus: bus, Now: now})
+	opt.DataDir, opt.SecretKey = dir, key
+	return sqlite.Open(filepath.Join(dir, "parley.db"), opt)
 }
 
 func serve(ctx context.Context, args []string, stdout io.Writer) error {
@@ -132,8 +151,18 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	addr := fs.String("addr", env("PARLEY_ADDR", "127.0.0.1:8080"), "listen address (env PARLEY_ADDR)")
 	publicURL := fs.String("public-url", env("PARLEY_PUBLIC_URL", ""), "URL browsers and webhooks use (env PARLEY_PUBLIC_URL)")
 	seed := fs.Bool("demo", false, "seed labelled demo data into an empty database")
+	syncMode := fs.String("sync", env("PARLEY_SYNC", "full"),
+		"full: every acknowledged write survives a power cut; normal: faster, a power cut can lose the last moments (env PARLEY_SYNC)")
+	metricsAddr := fs.String("metrics-addr", env("PARLEY_METRICS_ADDR", ""),
+		"serve /metrics on this address instead of --addr (env PARLEY_METRICS_ADDR; PARLEY_METRICS_TOKEN requires a bearer token)")
+	allowPrivate := fs.Bool("allow-private-network", envBool("PARLEY_ALLOW_PRIVATE_NETWORK"),
+		"let Shopify, Discord, Twilio and mail connections reach loopback and private addresses (env PARLEY_ALLOW_PRIVATE_NETWORK=1)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	mode, err := sqlite.ParseSync(*syncMode)
+	if err != nil {
+		return fmt.Errorf("--sync: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -141,7 +170,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 
 	bus := crm.NewBus()
 	clock := &demo.Clock{} // the real time, except while the demo history is written
-	db, err := openStore(*data, bus, clock.Now)
+	db, err := openStoreWith(*data, sqlite.Options{Bus: bus, Now: clock.Now, Sync: mode})
 	if err != nil {
 		return err
 	}
@@ -151,6 +180,14 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var mln net.Listener
+	if *metricsAddr != "" {
+		if mln, err = net.Listen("tcp", *metricsAddr); err != nil {
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		defer mln.Close()
+	}
+	metricsToken := os.Getenv("PARLEY_METRICS_TOKEN")
 	base := *publicURL
 	if base == "" {
 		base = "http://" + ln.Addr().String()
@@ -165,9 +202,15 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	region := env("PARLEY_DEFAULT_REGION", "US")
+	// One outbound client for every connection to a host an admin or outsider names.
+	out := outbound.New(outbound.Options{AllowPrivateNetwork: *allowPrivate})
+	if *allowPrivate {
+		slog.Warn("outbound connections may reach loopback and private addresses (--allow-private-network)")
+	}
 	registry := channels.NewRegistry()
 	srv := server.New(db, server.Options{PublicURL: *publicURL, DefaultRegion: region,
-		UI: agentui.Handler(), Bus: bus, Channels: registry})
+		UI: agentui.Handler(), Bus: bus, Channels: registry, MetricsToken: metricsToken, MetricsElsewhere: mln != nil,
+		Outbound: out})
 	// Background workers stop with ctx; the store closes only after they have, so a
 	// reply that was just sent is still recorded.
 	var workers sync.WaitGroup
@@ -184,14 +227,15 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 
 	registry.Register(crm.KindAPI, channels.APIConnector)
 	mail := email.New(db, bus, slog.Default())
+	mail.Outbound = out
 	registry.Register(crm.KindEmail, mail)
 	goRun(mail.Run)
 
-	dc := discord.New(db, bus, discord.Options{Logger: slog.Default()})
+	dc := discord.New(db, bus, discord.Options{Logger: slog.Default(), Outbound: out})
 	registry.Register(crm.KindDiscord, dc)
 	goRun(func(ctx context.Context) { dc.Run(ctx) })
 
-	tel := phone.New(db, phone.Options{PublicURL: base, DefaultRegion: region, Online: srv.AgentsOnline})
+	tel := phone.New(db, phone.Options{PublicURL: base, DefaultRegion: region, Online: srv.AgentsOnline, Outbound: out})
 	registry.Register(crm.KindPhone, tel)
 	srv.Handle("/webhooks/twilio/", tel.Handler())
 	srv.HandleAPI("POST /api/v1/customers/{id}/call", tel.CallHandler())
@@ -210,8 +254,19 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	// ReadTimeout bounds slow request bodies (a 25 MB upload on a slow link still fits);
 	// WebSocket handlers set their own deadlines after the upgrade.
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	var mhs *http.Server
+	if mln != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		mhs = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		go func() { errc <- mhs.Serve(mln) }()
+	} else if tcp, ok := ln.Addr().(*net.TCPAddr); metricsToken == "" && (*publicURL != "" || (ok && !tcp.IP.IsLoopback())) {
+		// Reached from outside, directly or through a proxy that passes every path.
+		slog.Warn("GET /metrics is open to whoever reaches Parley; set PARLEY_METRICS_TOKEN or --metrics-addr to close it",
+			"addr", ln.Addr().String(), "public_url", *publicURL)
+	}
 
 	fmt.Fprintf(stdout, "Parley is running: open %s/\n", base)
 	switch {
@@ -221,6 +276,9 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "Admin login: %s / %s  (demo)\n", admin, password)
 	case admin != "":
 		fmt.Fprintf(stdout, "Admin login: %s (the password from PARLEY_ADMIN_PASSWORD)\n", admin)
+	}
+	if mln != nil {
+		fmt.Fprintf(stdout, "Metrics: http://%s/metrics\n", mln.Addr())
 	}
 	slog.Info("started", "addr", ln.Addr().String(), "data", *data, "start_ms", time.Since(start).Milliseconds())
 	// Starting allocates about 20 MB that is garbage once it is done (migrations, phone
@@ -237,7 +295,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	slog.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return hs.Shutdown(sctx)
+	err = hs.Shutdown(sctx)
+	if mhs != nil {
+		err = errors.Join(err, mhs.Shutdown(sctx))
+	}
+	return err
 }
 
 // ensureAdmin creates the first admin when there are no agents: from PARLEY_ADMIN_EMAIL
@@ -320,15 +382,25 @@ func agentAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 }
 
 func tokenCreate(ctx context.Context, args []string, stdout io.Writer) error {
-	var name string
+	var name, expires string
 	db, a, err := tokenAgent(ctx, "token create", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&name, "name", "cli", "a label for the token")
+		fs.StringVar(&expires, "expires", "", "expire after this long: days like 90d or a duration like 720h (default: never)")
 	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	token, err := db.CreateToken(ctx, a.ID, name)
+	var at *time.Time
+	if expires != "" {
+		d, err := parseExpiry(expires)
+		if err != nil {
+			return err
+		}
+		t := time.Now().Add(d)
+		at = &t
+	}
+	token, _, err := db.CreateToken(ctx, a.ID, name, at)
 	if err != nil {
 		return err
 	}
@@ -336,7 +408,26 @@ func tokenCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// tokenList prints the agent's tokens: id, name, creation and last use. The tokens
+// parseExpiry reads --expires: whole days ("90d") or a Go duration ("720h").
+func parseExpiry(s string) (time.Duration, error) {
+	maxDays := int(crm.MaxTokenLifetime / (24 * time.Hour))
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 1 || days > maxDays {
+			return 0, fmt.Errorf("--expires %q: days must be 1d to %dd", s, maxDays)
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil || d <= 0 {
+			return 0, fmt.Errorf("--expires %q: give days like 90d or a duration like 720h", s)
+		}
+	}
+	return d, nil
+}
+
+// tokenList prints the agent's tokens: id, name, creation, last use and expiry. The tokens
 // themselves cannot be shown: only their hashes are stored.
 func tokenList(ctx context.Context, args []string, stdout io.Writer) error {
 	db, a, err := tokenAgent(ctx, "token list", args, nil)
@@ -349,19 +440,26 @@ func tokenList(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tNAME\tCREATED\tLAST USED")
+	fmt.Fprintln(w, "ID\tNAME\tCREATED\tLAST USED\tEXPIRES")
 	for _, t := range list {
-		used := "never"
+		used, expires := "never", "never"
 		if t.LastUsedAt != nil {
 			used = t.LastUsedAt.Format(time.RFC3339)
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.Format(time.RFC3339), used)
+		if t.ExpiresAt != nil {
+			expires = t.ExpiresAt.Format(time.RFC3339)
+			if t.Expired(time.Now()) {
+				expires += " (expired)"
+			}
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.Format(time.RFC3339), used, expires)
 	}
 	return w.Flush()
 }
 
 // tokenRevoke deletes one of the agent's tokens. A running server refuses it within
-// the 5 seconds it may keep a token it saw in memory.
+// the 5 seconds it may keep a token it saw in memory, and closes the sockets it opened
+// at its next check of their credentials (every 3 seconds).
 func tokenRevoke(ctx context.Context, args []string, stdout io.Writer) error {
 	var id int64
 	db, a, err := tokenAgent(ctx, "token revoke", args, func(fs *flag.FlagSet) {

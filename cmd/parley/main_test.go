@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // buildBinary compiles parley once per test run into a temporary directory.
@@ -123,8 +126,25 @@ func TestBinaryServesAndFilesInbound(t *testing.T) {
 		t.Fatalf("token list printed %q", tokens)
 	}
 	id := strings.Fields(rows[1])[0]
+	// A socket the token opened ends when the CLI revokes it behind the server's back.
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/api/v1/ws",
+		http.Header{"Authorization": {"Bearer " + tok}})
+	if err != nil {
+		t.Fatalf("socket with the CLI's token: %v", err)
+	}
+	defer ws.Close()
 	if out := runCmd(t, bin, "", "token", "revoke", "--email", "boss@shop.example", "--id", id, "--data", data); !strings.Contains(out, "revoked token "+id) {
 		t.Fatalf("token revoke printed %q", out)
+	}
+	ws.SetReadDeadline(time.Now().Add(15 * time.Second))
+	for {
+		_, _, err := ws.ReadMessage()
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) && ce.Code == websocket.ClosePolicyViolation && ce.Text == "token revoked" {
+			break
+		} else if err != nil {
+			t.Fatalf("socket of the revoked token ended with %v, want 1008 token revoked", err)
+		}
 	}
 	// The server keeps a token it saw for up to 5 seconds; a revoked one is refused then.
 	deadline := time.Now().Add(15 * time.Second)
@@ -141,6 +161,23 @@ func TestBinaryServesAndFilesInbound(t *testing.T) {
 			t.Fatalf("revoked token still answered %d", resp.StatusCode)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	// --expires takes days or a Go duration; the list shows when a token expires.
+	runCmd(t, bin, "", "token", "create", "--email", "boss@shop.example", "--name", "quarterly", "--expires", "90d", "--data", data)
+	runCmd(t, bin, "", "token", "create", "--email", "boss@shop.example", "--name", "monthly", "--expires", "720h", "--data", data)
+	tokens = runCmd(t, bin, "", "token", "list", "--email", "boss@shop.example", "--data", data)
+	rows = strings.Split(tokens, "\n")
+	in90, in30 := time.Now().AddDate(0, 0, 90).UTC().Format("2006-01-02"), time.Now().AddDate(0, 0, 30).UTC().Format("2006-01-02")
+	if len(rows) != 3 || !strings.HasSuffix(strings.TrimSpace(rows[0]), "EXPIRES") ||
+		!strings.Contains(rows[1], "quarterly") || !strings.Contains(rows[1], in90) ||
+		!strings.Contains(rows[2], "monthly") || !strings.Contains(rows[2], in30) {
+		t.Fatalf("token list printed %q, want expiries on %s and %s", tokens, in90, in30)
+	}
+	for _, bad := range []string{"0d", "-5h", "soon", "99999d"} {
+		out, err := exec.Command(bin, "token", "create", "--email", "boss@shop.example", "--expires", bad, "--data", data).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--expires") || strings.Contains(string(out), "pk_") {
+			t.Fatalf("token create --expires %s: %v %q", bad, err, out)
+		}
 	}
 	if out := runCmd(t, bin, "hunter2 is long enough\n", "agent", "add", "--email", "dana@shop.example", "--name", "Dana", "--data", data); !strings.Contains(out, "created agent dana@shop.example") {
 		t.Fatalf("agent add printed %q", out)

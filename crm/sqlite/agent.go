@@ -410,7 +410,7 @@ func (db *DB) SessionAgent(ctx context.Context, token string) (*crm.Agent, strin
 	hash := tokenHash(token)
 	key := "s" + string(hash)
 	now := db.now()
-	if a, csrf, ok := db.cache.agent(key, now); ok {
+	if a, csrf, _, ok := db.cache.agent(key, now); ok {
 		return a, csrf, nil
 	}
 	gen := db.cache.generation()
@@ -429,7 +429,7 @@ func (db *DB) SessionAgent(ctx context.Context, token string) (*crm.Agent, strin
 	} else if err != nil {
 		return nil, "", err
 	}
-	db.cache.putAgent(gen, key, a, csrf, minTime(now.Add(cacheTTL), fromMS(expires)))
+	db.cache.putAgent(gen, key, a, csrf, nil, minTime(now.Add(cacheTTL), fromMS(expires)))
 	return a, csrf, nil
 }
 
@@ -454,51 +454,109 @@ func (db *DB) DeleteSession(ctx context.Context, token string) error {
 // tokenPrefix marks Parley API tokens, so that secret scanners can recognise them.
 const tokenPrefix = "pk_"
 
-// CreateToken returns a new bearer API token of the agent. Only its SHA-256 is stored.
-// Returns not_found.
-func (db *DB) CreateToken(ctx context.Context, agentID int64, name string) (string, error) {
+// maxTokens bounds the API tokens of one agent, expired ones included: a stolen session
+// must not be able to fill the table.
+const maxTokens = 100
+
+const tokenCols = `id, agent_id, name, created_at, last_used_at, expires_at`
+
+func scanToken(row interface{ Scan(...any) error }) (*crm.APIToken, error) {
+	t := &crm.APIToken{}
+	var created int64
+	var used, expires sql.NullInt64
+	if err := row.Scan(&t.ID, &t.AgentID, &t.Name, &created, &used, &expires); err != nil {
+		return nil, err
+	}
+	t.CreatedAt, t.LastUsedAt, t.ExpiresAt = fromMS(created), nullTime(used), nullTime(expires)
+	return t, nil
+}
+
+// CreateToken returns a new bearer API token of the agent and its record. Only its
+// SHA-256 is stored. A nil expiresAt never expires; else it must be in the future and
+// within crm.MaxTokenLifetime. Returns invalid (name, expiry, a disabled agent, too
+// many tokens) or not_found.
+func (db *DB) CreateToken(ctx context.Context, agentID int64, name string, expiresAt *time.Time) (string, *crm.APIToken, error) {
+	name = strings.TrimSpace(name)
+	if n := utf8.RuneCountInString(name); n < 1 || n > 100 {
+		return "", nil, crm.Errorf(crm.EINVALID, "token name must be 1 to 100 characters")
+	}
+	if expiresAt != nil {
+		now := db.now()
+		if !expiresAt.After(now) {
+			return "", nil, crm.Errorf(crm.EINVALID, "expires_at must be in the future")
+		} else if expiresAt.Sub(now) > crm.MaxTokenLifetime {
+			return "", nil, crm.Errorf(crm.EINVALID, "a token may expire at most %d days ahead, or never",
+				int(crm.MaxTokenLifetime/(24*time.Hour)))
+		}
+	}
 	t, err := randomToken(32)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	token := tokenPrefix + t
-	name = crm.CutRunes(strings.TrimSpace(name), 100)
+	var rec *crm.APIToken
 	err = db.update(ctx, func(tx *Tx) error {
-		if _, err := findAgent(ctx, tx, agentID); err != nil {
+		a, err := findAgent(ctx, tx, agentID)
+		if err != nil {
 			return err
+		} else if a.Disabled {
+			return crm.Errorf(crm.EINVALID, "agent %d is disabled", agentID)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (agent_id, token_hash, name, created_at) VALUES (?, ?, ?, ?)`,
-			agentID, tokenHash(token), name, ms(tx.now)); err != nil {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM api_tokens WHERE agent_id = ?`, agentID).Scan(&n); err != nil {
+			return fmt.Errorf("count tokens: %w", err)
+		} else if n >= maxTokens {
+			return crm.Errorf(crm.EINVALID, "agent %d has %d API tokens, the most allowed; revoke some first", agentID, n)
+		}
+		var expires any
+		if expiresAt != nil {
+			expires = ms(*expiresAt)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (agent_id, token_hash, name, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?)`, agentID, tokenHash(token), name, ms(tx.now), expires)
+		if err != nil {
 			return fmt.Errorf("insert token: %w", err)
+		}
+		id, _ := res.LastInsertId()
+		rec, err = scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE id = ?`, id))
+		if err != nil {
+			return fmt.Errorf("read token: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return token, nil
+	return token, rec, nil
 }
 
-// Tokens lists the API tokens of an agent, oldest first.
+// Tokens lists the API tokens of an agent, oldest first, expired ones included.
 func (db *DB) Tokens(ctx context.Context, agentID int64) ([]*crm.APIToken, error) {
-	rows, err := db.rdb.QueryContext(ctx, `SELECT id, agent_id, name, created_at, last_used_at FROM api_tokens
-		WHERE agent_id = ? ORDER BY id`, agentID)
+	rows, err := db.rdb.QueryContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE agent_id = ? ORDER BY id`, agentID)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	defer rows.Close()
 	list := []*crm.APIToken{}
 	for rows.Next() {
-		t := &crm.APIToken{}
-		var created int64
-		var used sql.NullInt64
-		if err := rows.Scan(&t.ID, &t.AgentID, &t.Name, &created, &used); err != nil {
+		t, err := scanToken(rows)
+		if err != nil {
 			return nil, fmt.Errorf("scan token: %w", err)
 		}
-		t.CreatedAt, t.LastUsedAt = fromMS(created), nullTime(used)
 		list = append(list, t)
 	}
 	return list, rows.Err()
+}
+
+// Token returns the record of one API token of any agent. Returns not_found.
+func (db *DB) Token(ctx context.Context, id int64) (*crm.APIToken, error) {
+	t, err := scanToken(db.rdb.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE id = ?`, id))
+	if isNoRows(err) {
+		return nil, crm.Errorf(crm.ENOTFOUND, "token %d not found", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("find token: %w", err)
+	}
+	return t, nil
 }
 
 // RevokeToken deletes an API token of the agent. A server using the same store refuses
@@ -518,43 +576,53 @@ func (db *DB) RevokeToken(ctx context.Context, agentID, tokenID int64) error {
 	})
 }
 
-var errBadToken = crm.Errorf(crm.EUNAUTHORIZED, "invalid API token")
+var (
+	errBadToken     = crm.Errorf(crm.EUNAUTHORIZED, "invalid API token")
+	errExpiredToken = crm.Errorf(crm.EUNAUTHORIZED, "API token expired; create a new one")
+)
 
-// TokenAgent returns the enabled agent of a bearer token and records its use, at most
-// once a minute so that API traffic does not turn into writes. Returns unauthorized.
+// TokenAgent returns the enabled agent of a live bearer token and the token's record,
+// and records its use, at most once a minute so that API traffic does not turn into
+// writes. Returns unauthorized, saying so when the token has expired.
 //
-// A token found is kept in the cache for up to cacheTTL, like a session.
-func (db *DB) TokenAgent(ctx context.Context, token string) (*crm.Agent, error) {
+// A token found is kept in the cache for up to cacheTTL, never past its expiry, like a
+// session.
+func (db *DB) TokenAgent(ctx context.Context, token string) (*crm.Agent, *crm.APIToken, error) {
 	if !strings.HasPrefix(token, tokenPrefix) {
-		return nil, errBadToken
+		return nil, nil, errBadToken
 	}
 	hash := tokenHash(token)
 	key := "t" + string(hash)
 	now := db.now()
-	if a, _, ok := db.cache.agent(key, now); ok {
-		return a, nil
+	if a, _, t, ok := db.cache.agent(key, now); ok {
+		return a, t, nil
 	}
 	gen := db.cache.generation()
-	var id, agentID int64
-	var used sql.NullInt64
-	err := db.rdb.QueryRowContext(ctx, `SELECT id, agent_id, last_used_at FROM api_tokens WHERE token_hash = ?`,
-		hash).Scan(&id, &agentID, &used)
+	t, err := scanToken(db.rdb.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE token_hash = ?`, hash))
 	if isNoRows(err) {
-		return nil, errBadToken
+		return nil, nil, errBadToken
 	} else if err != nil {
-		return nil, fmt.Errorf("find token: %w", err)
+		return nil, nil, fmt.Errorf("find token: %w", err)
 	}
-	a, err := findAgent(ctx, db.rdb, agentID)
+	if t.Expired(now) {
+		return nil, nil, errExpiredToken
+	}
+	a, err := findAgent(ctx, db.rdb, t.AgentID)
 	if crm.ErrorCode(err) == crm.ENOTFOUND || (a != nil && a.Disabled) {
-		return nil, errBadToken
+		return nil, nil, errBadToken
 	} else if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if !used.Valid || now.Sub(fromMS(used.Int64)) >= time.Minute {
-		if _, err := db.wdb.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, ms(now), id); err != nil {
-			return nil, fmt.Errorf("record token use: %w", err)
+	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= time.Minute {
+		if _, err := db.wdb.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, ms(now), t.ID); err != nil {
+			return nil, nil, fmt.Errorf("record token use: %w", err)
 		}
+		t.LastUsedAt = &now
 	}
-	db.cache.putAgent(gen, key, a, "", now.Add(cacheTTL))
-	return a, nil
+	until := now.Add(cacheTTL)
+	if t.ExpiresAt != nil {
+		until = minTime(until, *t.ExpiresAt)
+	}
+	db.cache.putAgent(gen, key, a, "", t, until)
+	return a, t, nil
 }

@@ -89,29 +89,29 @@ func TestAgents(t *testing.T) {
 	wantCode(t, err, crm.EUNAUTHORIZED)
 
 	// API tokens.
-	apiToken, err := db.CreateToken(ctx, a.ID, "ci")
+	apiToken, _, err := db.CreateToken(ctx, a.ID, "ci", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(apiToken, "pk_") {
 		t.Fatalf("token %q", apiToken)
 	}
-	if ta, err := db.TokenAgent(ctx, apiToken); err != nil || ta.ID != a.ID {
-		t.Fatalf("token agent = %v %v", ta, err)
+	if ta, tok, err := db.TokenAgent(ctx, apiToken); err != nil || ta.ID != a.ID || tok.AgentID != a.ID || tok.Name != "ci" {
+		t.Fatalf("token agent = %v %+v %v", ta, tok, err)
 	}
-	if _, err := db.TokenAgent(ctx, apiToken); err != nil {
+	if _, _, err := db.TokenAgent(ctx, apiToken); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []string{"", "pk_", apiToken[3:], apiToken + "x"} {
-		_, err := db.TokenAgent(ctx, bad)
+		_, _, err := db.TokenAgent(ctx, bad)
 		wantCode(t, err, crm.EUNAUTHORIZED)
 	}
-	_, err = db.CreateToken(ctx, 999, "x")
+	_, _, err = db.CreateToken(ctx, 999, "x", nil)
 	wantCode(t, err, crm.ENOTFOUND)
 
 	// Listing shows names and use, never the token; revoking one stops it at once and
 	// leaves the others.
-	second, err := db.CreateToken(ctx, a.ID, "zapier")
+	second, _, err := db.CreateToken(ctx, a.ID, "zapier", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,16 +121,16 @@ func TestAgents(t *testing.T) {
 		t.Fatalf("tokens = %+v, %v", list, err)
 	}
 	wantCode(t, db.RevokeToken(ctx, a.ID+1, list[1].ID), crm.ENOTFOUND) // another agent's id
-	if _, err := db.TokenAgent(ctx, second); err != nil {
+	if _, _, err := db.TokenAgent(ctx, second); err != nil {
 		t.Fatalf("token revoked through another agent: %v", err)
 	}
 	if err := db.RevokeToken(ctx, a.ID, list[1].ID); err != nil {
 		t.Fatal(err)
 	}
-	_, err = db.TokenAgent(ctx, second)
+	_, _, err = db.TokenAgent(ctx, second)
 	wantCode(t, err, crm.EUNAUTHORIZED)
 	wantCode(t, db.RevokeToken(ctx, a.ID, list[1].ID), crm.ENOTFOUND)
-	if _, err := db.TokenAgent(ctx, apiToken); err != nil {
+	if _, _, err := db.TokenAgent(ctx, apiToken); err != nil {
 		t.Fatalf("the other token stopped: %v", err)
 	}
 
@@ -141,7 +141,7 @@ func TestAgents(t *testing.T) {
 	}
 	_, _, err = db.SessionAgent(ctx, token)
 	wantCode(t, err, crm.EUNAUTHORIZED)
-	_, err = db.TokenAgent(ctx, apiToken)
+	_, _, err = db.TokenAgent(ctx, apiToken)
 	wantCode(t, err, crm.EUNAUTHORIZED)
 	_, err = db.Authenticate(ctx, "ann@example.com", "secret123")
 	wantCode(t, err, crm.EUNAUTHORIZED)
@@ -192,4 +192,84 @@ func TestCreateInbox(t *testing.T) {
 	}
 	_, err = db.UpdateInbox(ctx, &crm.Inbox{ID: 999, Name: "x"})
 	wantCode(t, err, crm.ENOTFOUND)
+}
+
+// An API token may expire: it stops at that moment, a cached read included, and stays
+// in the list until revoked. Names and expiries are checked before anything is stored.
+func TestTokenExpiry(t *testing.T) {
+	db := MustOpenDB(t)
+	ctx := context.Background()
+	a := MustCreateAgent(t, db, "ann@example.com", crm.RoleAgent)
+	now := db.Clock.Now()
+	at := func(d time.Duration) *time.Time { v := now.Add(d); return &v }
+	for _, tt := range []struct {
+		name    string
+		tokName string
+		expires *time.Time
+	}{
+		{"past", "ci", at(-time.Minute)},
+		{"now", "ci", at(0)},
+		{"too far", "ci", at(crm.MaxTokenLifetime + time.Hour)},
+		{"no name", "  ", nil},
+		{"long name", strings.Repeat("é", 101), nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := db.CreateToken(ctx, a.ID, tt.tokName, tt.expires)
+			wantCode(t, err, crm.EINVALID)
+		})
+	}
+	if list, _ := db.Tokens(ctx, a.ID); len(list) != 0 {
+		t.Fatalf("refused tokens were stored: %+v", list)
+	}
+
+	token, rec, err := db.CreateToken(ctx, a.ID, " ci ", at(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.ID == 0 || rec.AgentID != a.ID || rec.Name != "ci" || rec.ExpiresAt == nil || !rec.ExpiresAt.Equal(*at(time.Hour)) || rec.LastUsedAt != nil {
+		t.Fatalf("record = %+v", rec)
+	}
+	forever, _, err := db.CreateToken(ctx, a.ID, "forever", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Token(ctx, rec.ID); err != nil || got.Name != "ci" || !got.ExpiresAt.Equal(*rec.ExpiresAt) {
+		t.Fatalf("token = %+v, %v", got, err)
+	}
+	_, err = db.Token(ctx, rec.ID+100)
+	wantCode(t, err, crm.ENOTFOUND)
+
+	// Read two seconds before the expiry, the token is cached for less than cacheTTL.
+	db.Clock.Add(time.Hour - 2*time.Second)
+	if _, tok, err := db.TokenAgent(ctx, token); err != nil || tok.ID != rec.ID || tok.ExpiresAt == nil {
+		t.Fatalf("token before expiry = %+v, %v", tok, err)
+	}
+	db.Clock.Add(2 * time.Second)
+	_, _, err = db.TokenAgent(ctx, token)
+	wantCode(t, err, crm.EUNAUTHORIZED)
+	if !strings.Contains(crm.ErrorMessage(err), "expired") {
+		t.Fatalf("message = %q", crm.ErrorMessage(err))
+	}
+	if _, tok, err := db.TokenAgent(ctx, forever); err != nil || tok.ExpiresAt != nil {
+		t.Fatalf("token without expiry = %+v, %v", tok, err)
+	}
+	list, err := db.Tokens(ctx, a.ID)
+	if err != nil || len(list) != 2 || list[0].ExpiresAt == nil || !list[0].Expired(db.Clock.Now()) || list[1].ExpiresAt != nil {
+		t.Fatalf("tokens = %+v, %v", list, err)
+	}
+
+	// An agent has at most maxTokens; a disabled agent gets none.
+	for i := len(list); i < 100; i++ {
+		if _, _, err := db.CreateToken(ctx, a.ID, "bulk", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, err = db.CreateToken(ctx, a.ID, "one too many", nil)
+	wantCode(t, err, crm.EINVALID)
+	b := MustCreateAgent(t, db, "bob@example.com", crm.RoleAgent)
+	if _, err := db.UpdateAgent(ctx, b.ID, crm.AgentUpdate{Disabled: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = db.CreateToken(ctx, b.ID, "ci", nil)
+	wantCode(t, err, crm.EINVALID)
 }

@@ -69,9 +69,11 @@ func (db *DB) blobPath(sum string) string {
 // new file either way), would stall every writer behind the slowest disk, and would
 // give a lone caller, like an email fetcher, nothing. Content already stored costs no
 // write and no sync: a file under its final name was synced before it got that name.
-func (db *DB) writeBlob(data []byte) (string, error) {
+// A full disk returns unavailable (see diskFull).
+func (db *DB) writeBlob(data []byte) (sum string, err error) {
+	defer func() { err = db.diskFull(err) }()
 	h := sha256.Sum256(data)
-	sum := hex.EncodeToString(h[:])
+	sum = hex.EncodeToString(h[:])
 	path := db.blobPath(sum)
 	if _, err := os.Stat(path); err == nil {
 		return sum, nil

@@ -37,7 +37,8 @@ type cache struct {
 type authEntry struct {
 	agent crm.Agent
 	csrf  string
-	until time.Time // the earlier of the TTL and the session's expiry
+	token *crm.APIToken // the API token's record; nil for a session
+	until time.Time     // the earlier of the TTL and the session's or token's expiry
 }
 
 type inboxEntry struct {
@@ -66,21 +67,23 @@ func (c *cache) drop() {
 	clear(c.inboxes)
 }
 
-// agent returns a copy of the cached agent and CSRF token of a token hash.
-func (c *cache) agent(key string, now time.Time) (*crm.Agent, string, bool) {
+// agent returns a copy of the cached agent, CSRF token and API token record of a token
+// hash.
+func (c *cache) agent(key string, now time.Time) (*crm.Agent, string, *crm.APIToken, bool) {
 	c.mu.Lock()
 	e, ok := c.auth[key]
 	c.mu.Unlock()
 	if !ok || !now.Before(e.until) {
-		return nil, "", false
+		return nil, "", nil, false
 	}
 	a := e.agent
 	a.InboxIDs = slices.Clone(e.agent.InboxIDs)
-	return &a, e.csrf, true
+	return &a, e.csrf, copyToken(e.token), true
 }
 
-// putAgent caches a copy of a, loaded in generation gen, until until.
-func (c *cache) putAgent(gen uint64, key string, a *crm.Agent, csrf string, until time.Time) {
+// putAgent caches a copy of a and tok (nil for a session), loaded in generation gen,
+// until until.
+func (c *cache) putAgent(gen uint64, key string, a *crm.Agent, csrf string, tok *crm.APIToken, until time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
@@ -89,9 +92,23 @@ func (c *cache) putAgent(gen uint64, key string, a *crm.Agent, csrf string, unti
 	if len(c.auth) >= maxCached {
 		clear(c.auth)
 	}
-	e := authEntry{agent: *a, csrf: csrf, until: until}
+	e := authEntry{agent: *a, csrf: csrf, token: copyToken(tok), until: until}
 	e.agent.InboxIDs = slices.Clone(a.InboxIDs)
 	c.auth[key] = e
+}
+
+func copyToken(t *crm.APIToken) *crm.APIToken {
+	if t == nil {
+		return nil
+	}
+	out := *t
+	for _, p := range []**time.Time{&out.LastUsedAt, &out.ExpiresAt} {
+		if *p != nil {
+			v := **p
+			*p = &v
+		}
+	}
+	return &out
 }
 
 // inbox returns a copy of the cached inbox id.

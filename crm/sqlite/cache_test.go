@@ -66,8 +66,8 @@ func TestCacheSeesChanges(t *testing.T) {
 	wantCode(t, err, crm.EUNAUTHORIZED)
 
 	// Disabling the agent locks out its session and token at once.
-	apiToken, _ := db.CreateToken(ctx, a.ID, "ci")
-	if _, err := db.TokenAgent(ctx, apiToken); err != nil {
+	apiToken, _, _ := db.CreateToken(ctx, a.ID, "ci", nil)
+	if _, _, err := db.TokenAgent(ctx, apiToken); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := session(token); err != nil {
@@ -78,14 +78,14 @@ func TestCacheSeesChanges(t *testing.T) {
 	}
 	_, err = session(token)
 	wantCode(t, err, crm.EUNAUTHORIZED)
-	_, err = db.TokenAgent(ctx, apiToken)
+	_, _, err = db.TokenAgent(ctx, apiToken)
 	wantCode(t, err, crm.EUNAUTHORIZED)
 
 	// Another process (the CLI) disabling an agent is seen within five seconds.
 	if _, err := db.UpdateAgent(ctx, a.ID, crm.AgentUpdate{Disabled: ptr(false)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.TokenAgent(ctx, apiToken); err != nil {
+	if _, _, err := db.TokenAgent(ctx, apiToken); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := sql.Open("sqlite3", db.Path+"?_busy_timeout=10000")
@@ -97,7 +97,7 @@ func TestCacheSeesChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Clock.Add(5 * time.Second)
-	_, err = db.TokenAgent(ctx, apiToken)
+	_, _, err = db.TokenAgent(ctx, apiToken)
 	wantCode(t, err, crm.EUNAUTHORIZED)
 }
 

@@ -285,7 +285,7 @@ func (db *DB) SaveChatUpload(ctx context.Context, u *crm.ChatUpload, limits crm.
 	sum := sha256.Sum256(u.Data)
 	path := db.uploadPath(u.ID)
 	if err := writeFileSynced(path, u.Data); err != nil {
-		return err
+		return db.diskFull(err)
 	}
 	err := db.update(ctx, func(tx *Tx) error {
 		var mine, all int64
@@ -309,7 +309,7 @@ func (db *DB) SaveChatUpload(ctx context.Context, u *crm.ChatUpload, limits crm.
 		u.CreatedAt = fromMS(ms(tx.now))
 		_, err := tx.ExecContext(ctx, `INSERT INTO chat_uploads (id, inbox_id, visitor_id, filename, content_type,
 			size, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.InboxID, u.VisitorID,
-			attachmentName(u.Filename), u.ContentType, u.Size, hex.EncodeToString(sum[:]), ms(tx.now))
+			crm.AttachmentName(u.Filename, u.ContentType), u.ContentType, u.Size, hex.EncodeToString(sum[:]), ms(tx.now))
 		if err != nil {
 			return fmt.Errorf("insert chat upload: %w", err)
 		}

@@ -432,8 +432,9 @@ type mergeRecord struct {
 }
 
 // MergeCustomers moves the identities, tickets and orders of customer from to customer
-// into, marks from as merged and records a customer.merged event, which it returns.
-// Returns invalid (the same customer, or one already merged away) or not_found.
+// into, marks from as merged and records a customer.merged event, which it returns. The
+// agent in ctx must see both customers and every ticket of from. Returns invalid (the
+// same customer, or one already merged away), not_found or forbidden.
 func (db *DB) MergeCustomers(ctx context.Context, from, into int64) (*crm.Event, error) {
 	if from == into {
 		return nil, crm.Errorf(crm.EINVALID, "cannot merge a customer into itself")
@@ -456,6 +457,9 @@ func (db *DB) MergeCustomers(ctx context.Context, from, into int64) (*crm.Event,
 			rec.Identities = append(rec.Identities, crm.Identity{Kind: i.Kind, Address: i.Address})
 		}
 		if rec.TicketIDs, err = queryIDs(ctx, tx, `SELECT id FROM tickets WHERE customer_id = ? ORDER BY id`, from); err != nil {
+			return err
+		}
+		if err := tx.ticketsVisible(ctx, rec.TicketIDs); err != nil {
 			return err
 		}
 		if rec.OrderNumbers, err = queryStrings(ctx, tx, `SELECT number FROM orders WHERE customer_id = ? ORDER BY number`, from); err != nil {
@@ -497,7 +501,8 @@ func (db *DB) MergeCustomers(ctx context.Context, from, into int64) (*crm.Event,
 
 // UnmergeCustomers undoes the merge recorded by a customer.merged event: the listed
 // identities, tickets and orders move back and the merged customer lives again. It
-// returns that customer. Returns not_found or conflict (the merge was already undone).
+// returns that customer. The agent in ctx must see every ticket that moves back. Returns
+// not_found, forbidden or conflict (the merge was already undone).
 func (db *DB) UnmergeCustomers(ctx context.Context, mergeEventID int64) (*crm.Customer, error) {
 	var src *crm.Customer
 	err := db.update(ctx, func(tx *Tx) error {
@@ -528,6 +533,9 @@ func (db *DB) UnmergeCustomers(ctx context.Context, mergeEventID int64) (*crm.Cu
 		}
 		if merged.Int64 != rec.Into || latest != mergeEventID {
 			return crm.Errorf(crm.ECONFLICT, "merge %d was already undone", mergeEventID)
+		}
+		if err := tx.ticketsVisible(ctx, rec.TicketIDs); err != nil {
+			return err
 		}
 		for _, i := range rec.Identities {
 			if _, err := tx.ExecContext(ctx, `UPDATE identities SET customer_id = ? WHERE customer_id = ? AND kind = ? AND address = ?`,
@@ -595,6 +603,24 @@ func (db *DB) Timeline(ctx context.Context, customerID int64, p crm.Page) ([]*cr
 	return out, next, nil
 }
 
+// ticketsVisible returns forbidden when one of the tickets is of an inbox the agent in
+// ctx may not see: a merge moves them, and the agent must not move what it cannot see.
+func (tx *Tx) ticketsVisible(ctx context.Context, ids []int64) error {
+	vis, args := inboxFilter(ctx, "inbox_id")
+	if vis == "1" || len(ids) == 0 {
+		return nil
+	}
+	var hidden int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM tickets WHERE id IN (SELECT value FROM json_each(?))
+		AND NOT (`+vis+`)`, append([]any{idsJSON(ids)}, args...)...).Scan(&hidden)
+	if err != nil {
+		return fmt.Errorf("check ticket visibility: %w", err)
+	} else if hidden > 0 {
+		return crm.Errorf(crm.EFORBIDDEN, "the customer has %d ticket(s) in inboxes you are not in; ask a manager", hidden)
+	}
+	return nil
+}
+
 // ownersVisible returns conflict when one of ids belongs to a customer that the agent in
 // ctx may not see, so that opening a ticket by hand cannot attach to, and reveal, a
 // customer of another inbox.
@@ -605,8 +631,10 @@ func (tx *Tx) ownersVisible(ctx context.Context, ids []crm.Identity) error {
 	}
 	for _, id := range ids {
 		cid, err := customerOf(ctx, tx, id)
-		if err != nil || cid == 0 {
+		if err != nil {
 			return err
+		} else if cid == 0 {
+			continue
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM customers c WHERE c.id = ? AND `+vis,

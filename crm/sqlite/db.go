@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -39,6 +40,39 @@ type Options struct {
 	ReopenWindow time.Duration
 	// Now is the clock. Default time.Now; tests inject their own.
 	Now func() time.Time
+	// Sync says when SQLite syncs what the writer commits to disk: SyncFull (the
+	// default) or SyncNormal.
+	Sync SyncMode
+	// Logger gets what the store reports by itself, such as a full disk. Default
+	// slog.Default().
+	Logger *slog.Logger
+
+	// stopAfter, set only by tests, applies the migrations up to this version and no
+	// further, to build the database of an older Parley.
+	stopAfter string
+}
+
+// SyncMode is SQLite's synchronous setting for the store's writes in WAL mode.
+type SyncMode string
+
+const (
+	// SyncFull syncs the WAL to disk at every group commit, before any caller of the
+	// commit gets its answer: an acknowledged write survives a power cut or an
+	// operating-system crash. One fsync per group commit.
+	SyncFull SyncMode = "full"
+	// SyncNormal syncs the WAL only at checkpoints, which the checkpointer runs within
+	// about 100 ms of a commit: a crash of Parley loses nothing, but a power cut can
+	// lose the writes of the last moments, already acknowledged. Never corrupts.
+	SyncNormal SyncMode = "normal"
+)
+
+// ParseSync returns the SyncMode named s ("full" or "normal", in any case).
+func ParseSync(s string) (SyncMode, error) {
+	switch m := SyncMode(strings.ToLower(s)); m {
+	case SyncFull, SyncNormal:
+		return m, nil
+	}
+	return "", fmt.Errorf("sync mode %q: want full or normal", s)
 }
 
 // DB is the SQLite store. Writes go through one connection, in immediate transactions
@@ -61,6 +95,8 @@ type DB struct {
 	committed atomic.Bool   // set by the writer after a commit, cleared by the checkpointer
 	commits   atomic.Int64  // group commits made, for tests
 	closeOnce sync.Once
+
+	full fullDisk // whether the last writes failed for lack of space; see diskfull.go
 }
 
 // driverName is mattn/go-sqlite3 with the settings every connection of the store gets.
@@ -98,6 +134,15 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.DataDir == "" {
 		opt.DataDir = filepath.Dir(path)
 	}
+	if opt.Sync == "" {
+		opt.Sync = SyncFull
+	}
+	if _, err := ParseSync(string(opt.Sync)); err != nil {
+		return nil, err
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
 	db := &DB{path: path, opt: opt, cache: newCache()}
 	if opt.SecretKey != nil {
 		aead, err := newAEAD(opt.SecretKey)
@@ -106,12 +151,23 @@ func Open(path string, opt Options) (*DB, error) {
 		}
 		db.aead = aead
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create database dir: %w", err)
+	for _, dir := range []string{filepath.Dir(path), opt.DataDir} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory %s: %w", dir, err)
+		}
+		if err := WritableDir(dir); err != nil {
+			return nil, err
+		}
 	}
 
+	// The writer's synchronous setting decides when a commit reaches the disk (see
+	// SyncMode). The checkpointer gets the same: a checkpoint syncs the WAL before it
+	// copies it and the database file after, with NORMAL as with FULL, and without
+	// those syncs (OFF) the writer could start the WAL over before the copied pages
+	// were on disk.
+	syncParam := "&_synchronous=" + strings.ToUpper(string(opt.Sync))
 	var err error
-	params := "_txlock=immediate&_foreign_keys=on&_busy_timeout=10000&_journal_mode=WAL&_synchronous=NORMAL" +
+	params := "_txlock=immediate&_foreign_keys=on&_busy_timeout=10000&_journal_mode=WAL" + syncParam +
 		"&_stmt_cache_size=" + stmtCacheSize
 	if db.wdb, err = sql.Open(driverName, path+"?"+params); err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
@@ -122,11 +178,11 @@ func Open(path string, opt Options) (*DB, error) {
 	db.wdb.SetConnMaxLifetime(0)
 	if err := db.wdb.Ping(); err != nil {
 		db.wdb.Close()
-		return nil, fmt.Errorf("open writer: %w", err)
+		return nil, openError(path, fmt.Errorf("open writer: %w", err))
 	}
 	if err := db.migrate(); err != nil {
 		db.wdb.Close()
-		return nil, err
+		return nil, openError(path, err)
 	}
 
 	params = "_txlock=deferred&_foreign_keys=on&_busy_timeout=10000&_query_only=true&_stmt_cache_size=" + stmtCacheSize
@@ -140,7 +196,7 @@ func Open(path string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open reader: %w", err)
 	}
-	params = "_txlock=deferred&_busy_timeout=10000"
+	params = "_txlock=deferred&_busy_timeout=10000" + syncParam
 	if db.cdb, err = sql.Open(driverName, path+"?"+params); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open checkpointer: %w", err)
@@ -177,7 +233,9 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// Ping checks that both pools can reach the database file.
+// Ping checks that both pools can reach the database file. While writes fail for lack
+// of disk space, until one succeeds again, it returns unavailable with the message
+// "disk full".
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.wdb.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping writer: %w", err)
@@ -185,6 +243,9 @@ func (db *DB) Ping(ctx context.Context) error {
 	var one int
 	if err := db.rdb.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
 		return fmt.Errorf("ping reader: %w", err)
+	}
+	if db.full.on.Load() {
+		return crm.Errorf(crm.EUNAVAILABLE, "disk full")
 	}
 	return nil
 }
@@ -240,9 +301,18 @@ type Tx struct {
 // whose ctx is done gets ctx's error before the statement starts instead, so that its
 // unit alone rolls back. A context that is never done also spares database/sql and the
 // driver the goroutines they start per statement to watch one.
+//
+// It also drops NUL bytes from text arguments, so that no stored text has one whatever
+// path it came by: SQLite's functions and full-text index stop at a NUL and PostgreSQL
+// refuses it.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = crm.NoNUL(s)
+		}
 	}
 	return tx.conn.ExecContext(context.Background(), query, args...)
 }
@@ -305,7 +375,8 @@ type unit struct {
 // fn may therefore run more than once: it must change nothing but tx, and set what it
 // returns to its caller on every run. A caller whose ctx is done before its fn starts
 // gets ctx's error; once fn has started, update waits for the commit, so that a nil
-// error always means committed and any error means nothing of fn was committed.
+// error always means committed and any error means nothing of fn was committed. A
+// write that failed for lack of disk space returns unavailable (see diskFull).
 func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
 	u := &unit{ctx: ctx, fn: fn, done: make(chan struct{})}
 	select {
@@ -319,7 +390,7 @@ func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
 	if u.panic != nil {
 		panic(u.panic)
 	}
-	return u.err
+	return db.diskFull(u.err)
 }
 
 // writer runs the group commits, one at a time, until Close.
@@ -427,6 +498,7 @@ func (w *batcher) commit() {
 	}
 	db.committed.Store(true)
 	db.commits.Add(1)
+	db.spaceAgain()
 	// Emptied before any caller returns, so that once a change (a disabled agent, a
 	// deleted session) is answered, no request is let in on the old state.
 	var events []*crm.Event
@@ -516,8 +588,13 @@ func (db *DB) runSavepoint(conn *sql.Conn, u *unit) error {
 		}
 		return nil
 	}
-	// ROLLBACK TO undoes the unit but keeps the savepoint open; RELEASE ends it.
+	// ROLLBACK TO undoes the unit but keeps the savepoint open; RELEASE ends it. It
+	// fails when the unit's error made SQLite roll back the whole transaction (it may,
+	// on a full disk): the unit's error, kept in the chain, is then everyone's cause.
 	if _, err := conn.ExecContext(bg, `ROLLBACK TO unit`); err != nil {
+		if u.err != nil {
+			return fmt.Errorf("roll back savepoint: %w (after: %w)", err, u.err)
+		}
 		return fmt.Errorf("roll back savepoint: %w", err)
 	}
 	if _, err := conn.ExecContext(bg, `RELEASE unit`); err != nil {

@@ -92,6 +92,7 @@ func (db *DB) prepareInbound(ctx context.Context, in *crm.Inbound) ([]string, er
 	if err := checkInbound(in); err != nil {
 		return nil, err
 	}
+	crm.StripNUL(in) // also out of the events, which the statements' own guard cannot reach
 	sums := make([]string, len(in.Attachments))
 	if len(in.Attachments) > 0 {
 		// Checked here too, so that a message to no inbox leaves no files behind.
@@ -143,6 +144,12 @@ func (tx *Tx) ingest(ctx context.Context, in *crm.Inbound, sums []string, fresh 
 	if r.MessageID != 0 {
 		r.Duplicate = true
 		return &r, nil, nil
+	}
+	// An agent's API call files by identity only among the customers it may see: naming
+	// another inbox's customer would hand that customer, its notes and orders to the
+	// agent. Channels ingest as the system and file by identity everywhere.
+	if err := tx.ownersVisible(ctx, in.From); err != nil {
+		return nil, nil, err
 	}
 	// A sender never seen before with one identity, the first message of most customers,
 	// needs no look-up of owners.
@@ -256,11 +263,11 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 	}
 
 	for i, na := range in.Attachments {
-		a := &crm.Attachment{MessageID: m.ID, Filename: attachmentName(na.Filename),
-			ContentType: na.ContentType, Size: int64(len(na.Data)), SHA256: sums[i]}
+		a := &crm.Attachment{MessageID: m.ID, ContentType: na.ContentType, Size: int64(len(na.Data)), SHA256: sums[i]}
 		if a.ContentType == "" {
 			a.ContentType = "application/octet-stream"
 		}
+		a.Filename = crm.AttachmentName(na.Filename, a.ContentType)
 		ares, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id, filename, content_type, size, sha256, created_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, a.MessageID, a.Filename, a.ContentType, a.Size, a.SHA256, ms(tx.now))
 		if err != nil {
@@ -358,21 +365,4 @@ func inboundSubject(in *crm.Inbound) string {
 		return crm.CutRunes(line, 120)
 	}
 	return "(no subject)"
-}
-
-// attachmentName keeps only the base name of a file name and makes it safe to show.
-func attachmentName(s string) string {
-	if i := strings.LastIndexAny(s, `/\`); i >= 0 {
-		s = s[i+1:]
-	}
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, ""))
-	if s = strings.TrimSpace(s); s == "" || s == "." || s == ".." {
-		s = "attachment"
-	}
-	return crm.CutRunes(s, 255)
 }

@@ -14,7 +14,7 @@ import (
 
 const orderCols = `o.number, o.customer_id, o.email, o.phone, o.status, o.currency, o.subtotal, o.shipping,
 	o.tax, o.discount, o.total, o.refunded, o.items, o.shipping_address, o.carrier, o.tracking_number,
-	o.tracking_url, o.source, o.placed_at, o.updated_at, o.source_id, o.external_id`
+	o.tracking_url, o.source, o.placed_at, coalesce(o.source_updated_at, o.updated_at), o.source_id, o.external_id`
 
 func queryOrders(ctx context.Context, q queryer, query string, args ...any) ([]*crm.Order, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
@@ -121,7 +121,9 @@ func checkOrder(o *crm.Order) error {
 }
 
 // PutOrder inserts or replaces an order by number and attaches it to the customer with
-// its email or phone, creating that customer when there is none. Returns invalid.
+// its email or phone, creating that customer when there is none. An order with an
+// UpdatedAt is a version of the source's: one that is not newer than the stored version
+// changes nothing and returns the stored order (see crm.StaleOrder). Returns invalid.
 func (db *DB) PutOrder(ctx context.Context, o *crm.Order) (*crm.Order, error) {
 	if o != nil {
 		o.Email = strings.ToLower(strings.TrimSpace(o.Email))
@@ -138,8 +140,28 @@ func (db *DB) PutOrder(ctx context.Context, o *crm.Order) (*crm.Order, error) {
 	if err != nil {
 		return nil, fmt.Errorf("marshal order items: %w", err)
 	}
+	var version any // NULL: the source gave no time
+	if !o.UpdatedAt.IsZero() {
+		version = ms(o.UpdatedAt)
+	}
 	var out *crm.Order
 	err = db.update(ctx, func(tx *Tx) error {
+		out = nil
+		if version != nil {
+			var stored sql.NullInt64
+			err := tx.QueryRowContext(ctx, `SELECT source_updated_at FROM orders WHERE number = ?`, o.Number).Scan(&stored)
+			if err != nil && !isNoRows(err) {
+				return fmt.Errorf("find order version: %w", err)
+			}
+			if stored.Valid && stored.Int64 >= version.(int64) {
+				orders, err := queryOrders(ctx, tx, `SELECT `+orderCols+` FROM orders o WHERE o.number = ?`, o.Number)
+				if err != nil {
+					return err
+				}
+				out = orders[0]
+				return nil
+			}
+		}
 		actor := actorFrom(ctx, systemActor)
 		cid := o.CustomerID
 		if cid != 0 {
@@ -182,8 +204,8 @@ func (db *DB) PutOrder(ctx context.Context, o *crm.Order) (*crm.Order, error) {
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO orders (number, customer_id, email, phone, status, currency,
 			subtotal, shipping, tax, discount, total, refunded, items, shipping_address, carrier, tracking_number,
-			tracking_url, source, placed_at, updated_at, source_id, external_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			tracking_url, source, placed_at, updated_at, source_id, external_id, source_updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (number) DO UPDATE SET customer_id = excluded.customer_id, email = excluded.email,
 			phone = excluded.phone, status = excluded.status, currency = excluded.currency,
 			subtotal = excluded.subtotal, shipping = excluded.shipping, tax = excluded.tax,
@@ -191,10 +213,11 @@ func (db *DB) PutOrder(ctx context.Context, o *crm.Order) (*crm.Order, error) {
 			items = excluded.items, shipping_address = excluded.shipping_address, carrier = excluded.carrier,
 			tracking_number = excluded.tracking_number, tracking_url = excluded.tracking_url,
 			source = excluded.source, placed_at = excluded.placed_at, updated_at = excluded.updated_at,
-			source_id = excluded.source_id, external_id = excluded.external_id`,
+			source_id = excluded.source_id, external_id = excluded.external_id,
+			source_updated_at = coalesce(excluded.source_updated_at, source_updated_at)`,
 			o.Number, nullID(cid), o.Email, o.Phone, o.Status, o.Currency, o.Subtotal, o.Shipping, o.Tax,
 			o.Discount, o.Total, o.Refunded, string(itemsJSON), addr, o.Carrier, o.TrackingNumber,
-			o.TrackingURL, o.Source, ms(o.PlacedAt), ms(tx.now), nullID(o.SourceID), o.ExternalID)
+			o.TrackingURL, o.Source, ms(o.PlacedAt), ms(tx.now), nullID(o.SourceID), o.ExternalID, version)
 		if err != nil {
 			return fmt.Errorf("upsert order: %w", err)
 		}

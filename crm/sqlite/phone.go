@@ -181,7 +181,7 @@ func (db *DB) UpdateCall(ctx context.Context, inboxID int64, callSid string, u c
 				ct = "application/octet-stream"
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (message_id, filename, content_type, size, sha256, created_at)
-				VALUES (?, ?, ?, ?, ?, ?)`, c.MessageID, attachmentName(na.Filename), ct, len(na.Data), sums[i], ms(tx.now)); err != nil {
+				VALUES (?, ?, ?, ?, ?, ?)`, c.MessageID, crm.AttachmentName(na.Filename, ct), ct, len(na.Data), sums[i], ms(tx.now)); err != nil {
 				return fmt.Errorf("insert attachment: %w", err)
 			}
 			changed = true

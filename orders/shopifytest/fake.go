@@ -28,6 +28,15 @@ type Fake struct {
 	calls     []string
 	nextID    int64
 	down      bool
+	changes   int // orders changed so far: the clock of updated_at
+}
+
+// touch sets the order's updated_at, as Shopify does at every change: a second later
+// than the change before, in the shop's own time zone.
+func (f *Fake) touch(o map[string]any) {
+	f.changes++
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.FixedZone("EST", -5*3600)).Add(time.Duration(f.changes) * time.Second)
+	o["updated_at"] = at.Format(time.RFC3339)
 }
 
 // SetDown makes every call answer 503, as a shop in maintenance does, or stops that.
@@ -80,6 +89,7 @@ func (f *Fake) AddOrder(id int64, name, email, phone, currency string, shipping 
 		"shipping_address": map[string]any{"name": "Test Shopper", "address1": "1 Main St", "city": "Springfield", "country_code": "US"},
 		"customer":         map[string]any{"id": customerID, "email": email, "phone": phone},
 	}
+	f.touch(o)
 	f.orders[id] = o
 	f.customers = append(f.customers, map[string]any{"id": customerID, "email": email, "phone": phone})
 	return o
@@ -93,6 +103,7 @@ func (f *Fake) Ship(id int64, company, number, url string) {
 	o["fulfillment_status"] = "fulfilled"
 	o["fulfillments"] = []any{map[string]any{"id": id + 7, "status": "success", "shipment_status": "in_transit",
 		"tracking_company": company, "tracking_number": number, "tracking_url": url, "tracking_urls": []any{url}}}
+	f.touch(o)
 }
 
 // OrderJSON returns the JSON of a stored order, as Shopify's webhooks send it.
@@ -207,6 +218,7 @@ func (f *Fake) serveOrder(w http.ResponseWriter, r *http.Request, rest []string)
 			return
 		}
 		o["cancelled_at"] = time.Now().UTC().Format(time.RFC3339)
+		f.touch(o)
 		writeJSON(w, 200, map[string]any{"order": o})
 	case r.Method == "POST" && action == "refunds/calculate.json":
 		var amount float64
@@ -247,6 +259,7 @@ func (f *Fake) serveOrder(w http.ResponseWriter, r *http.Request, rest []string)
 		} else {
 			o["financial_status"] = "partially_refunded"
 		}
+		f.touch(o)
 		writeJSON(w, 201, map[string]any{"refund": refund})
 	default:
 		writeJSON(w, 404, map[string]any{"errors": "Not Found"})
