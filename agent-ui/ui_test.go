@@ -57,7 +57,7 @@ var (
 	moduleImport = regexp.MustCompile(`from '\./([a-z]+\.js)'`)
 	// Ways to turn a string into markup or code. The console builds every element with
 	// createElement and textContent; the one HTML sink is the sandboxed email frame's
-	// srcdoc in ticket.js, whose HTML ticket.js prepares in an inert DOMParser document
+	// srcdoc in email.js, whose HTML email.js prepares in an inert DOMParser document
 	// and reads back (never assigns) with innerHTML.
 	htmlSinks     = regexp.MustCompile(`innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function|setAttribute\('style'|\.srcdoc\b|DOMParser`)
 	htmlAssigned  = regexp.MustCompile(`innerHTML\s*\+?=[^=]`)
@@ -104,7 +104,7 @@ func TestNoInlineCode(t *testing.T) {
 			return err
 		}
 		for i, line := range strings.Split(string(src), "\n") {
-			if m := htmlSinks.FindString(line); m != "" && !(path == "ticket.js" && emailFrameUse[m] && !htmlAssigned.MatchString(line)) {
+			if m := htmlSinks.FindString(line); m != "" && !(path == "email.js" && emailFrameUse[m] && !htmlAssigned.MatchString(line)) {
 				t.Errorf("%s:%d uses %s", path, i+1, m)
 			}
 		}

@@ -1,24 +1,37 @@
 // app.js starts the console: the session, the router, the live socket and the shortcuts.
+// It is the one module that knows every other: it hands each socket event to the modules
+// that show it and wires the one report that goes against the imports (orders.js tells of
+// order actions, thread.js shows them), so no module imports one that imports it back.
+//
+// docs/console.md ("How the console's code is laid out") lists the modules, what each
+// owns and what it may import.
 
 import { get, post, setCSRF, whenUnauthorized } from './api.js';
 import { h, fill, $, isTyping } from './dom.js';
 import { state, isManager, folders } from './state.js';
 import { Live } from './socket.js';
-import { loadList, loadMore, renderList, renderFolders, refreshCounts, countsChange, resetList, upsert, runSearch, neighbour, refreshTimes, markCurrent } from './list.js';
-import { openTicket, closeTicket, forgetSession, onMessage, onTicket, onCollision, agentGone, renderCollisions, focusReply, resolveCurrent, useSocket, sendViewing } from './ticket.js';
+import { channelOptions } from './channels.js';
+import { showOrderAction } from './thread.js';
+import { useSocket, sendStatus, sendViewing, forgetPresence, onPresence, onCollision, renderTeam, renderCollisions } from './presence.js';
+import { focusReply } from './composer.js';
+import { whenAction, onOrderEvent } from './orders.js';
 import { renderCustomer, onCustomerEvent } from './customer.js';
-import { showSettings } from './settings.js';
-import { showReports, reportsLink } from './reports.js';
 import { showHistory, onLiveEvent } from './history.js';
+import { loadList, loadMore, renderList, renderFolders, refreshCounts, countsChange, resetList, upsert, runSearch, neighbour, refreshTimes, markCurrent } from './list.js';
+import { openTicket, closeTicket, forgetSession, onMessage, onTicket, resolveCurrent } from './ticket.js';
+import { showReports, reportsLink } from './reports.js';
+import { showSettings } from './settings.js';
 import { isManagerPage, showManagerSettings } from './audit.js';
 
 const live = new Live(onEvent, onConnState);
 useSocket(live);
+whenAction(showOrderAction);
 
 // ---- session ----
 
 async function boot() {
   whenUnauthorized(showLogin);
+  fill($('#f-channel'), channelOptions());
   $('#login-form').addEventListener('submit', login);
   try {
     const me = await get('/api/v1/me');
@@ -37,8 +50,7 @@ function showLogin() {
   setCSRF('');
   forgetSession();
   resetList();
-  state.collisions.clear();
-  state.presence.clear();
+  forgetPresence();
   lastListKey = '';
   $('#app').hidden = true;
   $('#login').hidden = false;
@@ -214,7 +226,7 @@ function onConnState(s, info = {}) {
   el.textContent = s === 'live' ? 'Live' : s === 'connecting' ? 'Connecting…' : 'Offline — reconnecting…';
   if (s === 'live') {
     // A new socket counts as online; a hidden tab says otherwise at once.
-    live.send({ type: 'presence', status: document.hidden ? 'away' : 'online' });
+    sendStatus();
     // Without a resume point the page may have missed events: read the list again.
     if (!info.resumed) {
       lastListKey = '';
@@ -245,9 +257,12 @@ function onEvent(f) {
       break;
     case 'customer.updated':
     case 'customer.merged':
+      onCustomerEvent(f.type, d);
+      break;
     case 'order.updated':
     case 'order.action':
-      onCustomerEvent(f.type, d);
+      // The orders panel takes both; it passes each action on to the thread.
+      onOrderEvent(f.type, d);
       break;
     case 'typing':
     case 'viewing':
@@ -259,30 +274,12 @@ function onEvent(f) {
       onLiveEvent(f.type, d);
       break;
     case 'presence':
-      // The first frame lists everyone connected; later ones change one agent.
-      if (d && Array.isArray(d.agents)) {
-        state.presence.clear();
-        for (const p of d.agents) state.presence.set(p.agent_id, p.status);
-        for (const m of state.collisions.values()) {
-          for (const id of m.keys()) if (typeof id === 'number' && !state.presence.has(id)) m.delete(id);
-        }
-      } else if (d && d.agent_id) {
-        state.presence.set(d.agent_id, d.status);
-        if (d.status === 'offline') agentGone(d.agent_id);
-      }
-      renderTeam();
+      onPresence(d);
       break;
     default:
       break; // error frames and unknown types are not for the user
   }
   updateTitle();
-}
-
-function renderTeam() {
-  const online = state.agents.filter((a) => a.id !== state.me.id && ['online', 'away'].includes(state.presence.get(a.id)));
-  fill($('#team-list'), online.length ? online.map((a) => h('li', { class: 'presence-' + state.presence.get(a.id) },
-    h('span', { class: 'dot', 'aria-hidden': 'true' }), `${a.name}${state.presence.get(a.id) === 'away' ? ' (away)' : ''}`))
-    : h('li', { class: 'muted' }, 'Nobody else right now'));
 }
 
 function updateTitle() {
@@ -313,7 +310,7 @@ function wire() {
   filters.addEventListener('reset', () => setTimeout(applyFilters));
   document.addEventListener('keydown', onKey);
   document.addEventListener('visibilitychange', () => {
-    live.send({ type: 'presence', status: document.hidden ? 'away' : 'online' });
+    sendStatus();
     if (!document.hidden && state.ticketID) {
       state.unread.delete(state.ticketID);
       updateTitle();

@@ -2,33 +2,24 @@
 // (admins) and the audit log (admins).
 
 import { get, post, patch, del, qs } from './api.js';
-import { h, fill, $, timeEl, when } from './dom.js';
+import { h, fill, $, labelled } from './dom.js';
+import { timeEl, when, localZone, zoneSelect } from './time.js';
+import { channels } from './channels.js';
 import { state } from './state.js';
-import { settingsTabs, settingsFrame } from './settings.js';
-import { localZone, zoneSelect } from './reports.js';
+import { settingsTabs, openTab, field, fail, ok, askedTwice } from './settings.js';
 
-const pages = ['sla', 'csat', 'audit'];
+// The pages this file draws, by tab.
+const pages = { sla: slaPage, csat: csatPage, audit: auditPage };
 
-export const isManagerPage = (tab) => pages.includes(tab);
+export const isManagerPage = (tab) => Object.hasOwn(pages, tab);
 
 // showManagerSettings renders page tab. Returns false when the role may not open it.
 export async function showManagerSettings(tab) {
   const cur = settingsTabs.find((p) => p.id === tab);
-  if (!cur || !pages.includes(tab) || !cur.allowed()) return false;
-  settingsFrame(cur.id);
-  try {
-    if (cur.id === 'sla') await slaPage();
-    else if (cur.id === 'csat') await csatPage();
-    else await auditPage();
-  } catch (e) {
-    fail(e);
-  }
+  if (!cur || !isManagerPage(tab) || !cur.allowed()) return false;
+  await openTab(cur.id, pages[tab]);
   return true;
 }
-
-function fail(e) { const el = $('#settings-error'); if (el) el.textContent = e.message; }
-function ok() { const el = $('#settings-error'); if (el) el.textContent = ''; }
-function field(form, name) { return form.elements.namedItem(name); }
 
 // ---- SLA policies ----
 
@@ -88,12 +79,7 @@ function policyForm(p) {
 }
 
 async function remove(e, id) {
-  // Two steps: the first click asks, the second deletes.
-  if (e.target.dataset.confirm !== '1') {
-    e.target.dataset.confirm = '1';
-    e.target.textContent = 'Really delete?';
-    return;
-  }
+  if (!askedTwice(e.target)) return;
   try { await del('/api/v1/sla-policies/' + id); ok(); await slaPage(); } catch (err) { fail(err); }
 }
 
@@ -159,9 +145,6 @@ function readPolicy(form) {
 
 // ---- CSAT ----
 
-const surveyChannels = [['email', 'Email (one-click rating link)'], ['sms', 'SMS (reply 1–5)'], ['whatsapp', 'WhatsApp (reply 1–5)'],
-  ['chat', 'Chat widget (rating buttons)'], ['discord', 'Discord (reply 1–5)']];
-
 async function csatPage() {
   const s = await get('/api/v1/settings/csat');
   const status = h('span', { class: 'muted small', role: 'status', id: 'csat-status' });
@@ -169,7 +152,8 @@ async function csatPage() {
     h('p', {}, 'When a ticket is resolved, the customer is asked once how it went, on the channel they used.'),
     h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'enabled', id: 'csat-enabled', checked: !!s.enabled }), ' Send satisfaction surveys'),
     h('fieldset', {}, h('legend', {}, 'Channels'),
-      surveyChannels.map(([c, label]) => h('label', {}, h('input', { type: 'checkbox', name: 'channels', value: c, checked: (s.channels || []).includes(c) }), ' ' + label))),
+      channels.filter((c) => c.survey).map((c) => h('label', {},
+        h('input', { type: 'checkbox', name: 'channels', value: c.id, checked: (s.channels || []).includes(c.id) }), ' ' + c.survey))),
     h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), status));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -188,16 +172,17 @@ async function csatPage() {
 // ---- audit log ----
 
 const auditTypes = ['auth.login', 'auth.login_failed', 'auth.logout', 'agent.created', 'agent.updated', 'inbox.created', 'inbox.updated',
-  'settings.updated', 'export', 'customer.merged', 'customer.unmerged', 'ticket.merged', 'order.action', 'sla_policy.changed'];
+  'settings.updated', 'export', 'customer.merged', 'customer.unmerged', 'ticket.merged', 'order.action', 'sla_policy.changed',
+  'token.created', 'token.revoked'];
 
 async function auditPage() {
   const form = h('form', { id: 'audit-filters', class: 'report-filters' },
-    h('div', { class: 'field' }, h('label', { for: 'a-type' }, 'Type'),
+    labelled('a-type', 'Type',
       h('select', { id: 'a-type', name: 'type' }, h('option', { value: '' }, 'Every type'), auditTypes.map((t) => h('option', { value: t }, t)))),
-    h('div', { class: 'field' }, h('label', { for: 'a-actor' }, 'Who'),
+    labelled('a-actor', 'Who',
       h('select', { id: 'a-actor', name: 'actor_id' }, h('option', { value: '' }, 'Anyone'), state.agents.map((a) => h('option', { value: a.id }, a.name)))),
-    h('div', { class: 'field' }, h('label', { for: 'a-from' }, 'From'), h('input', { id: 'a-from', name: 'from', type: 'date' })),
-    h('div', { class: 'field' }, h('label', { for: 'a-to' }, 'To'), h('input', { id: 'a-to', name: 'to', type: 'date' })),
+    labelled('a-from', 'From', h('input', { id: 'a-from', name: 'from', type: 'date' })),
+    labelled('a-to', 'To', h('input', { id: 'a-to', name: 'to', type: 'date' })),
     h('button', { type: 'submit', class: 'primary' }, 'Filter'),
     h('a', { id: 'audit-export', class: 'button', href: '/api/v1/audit.csv', download: '' }, 'Export CSV'));
   const body = h('tbody', { id: 'audit-rows' });

@@ -2,9 +2,11 @@
 // and orders.
 
 import { get, patch, qs } from './api.js';
-import { h, fill, $, channelBadge, statusBadge, timeEl } from './dom.js';
+import { h, fill, $, statusBadge } from './dom.js';
+import { timeEl } from './time.js';
+import { channelBadge } from './channels.js';
 import { state, rememberCustomer } from './state.js';
-import { loadOrders, onOrderEvent } from './orders.js';
+import { loadOrders } from './orders.js';
 
 let seq = 0;
 
@@ -88,7 +90,8 @@ async function loadPast(id, currentTicket, my) {
       ' ', statusBadge(t.status), ' ', timeEl(t.last_message_at)))));
 }
 
-// onCustomerEvent refreshes the sidebar when the shown customer changed elsewhere.
+// onCustomerEvent refreshes the customer's name in the list, and the sidebar when the
+// shown customer changed elsewhere.
 export function onCustomerEvent(type, data) {
   if (!data) return;
   if (type === 'customer.updated') rememberCustomer(data);
@@ -102,5 +105,4 @@ export function onCustomerEvent(type, data) {
     // Never overwrite what the agent is typing.
     if (ta && document.activeElement !== ta && ($('#notes-status').textContent !== 'Not saved')) ta.value = data.notes || '';
   }
-  if (type === 'order.updated' || type === 'order.action') onOrderEvent(type, data);
 }

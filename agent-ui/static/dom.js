@@ -42,7 +42,7 @@ export function safeURL(u) {
   return '#';
 }
 
-// clear removes every child of el and appends the given children.
+// fill removes every child of el and appends the given children.
 export function fill(el, ...children) {
   el.replaceChildren();
   append(el, children);
@@ -52,39 +52,9 @@ export function fill(el, ...children) {
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 
-const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
-
-// ago formats a time as "5 minutes ago"; older than a week as a date.
-export function ago(t) {
-  const d = new Date(t);
-  if (isNaN(d)) return '';
-  const s = (d.getTime() - Date.now()) / 1000;
-  const abs = Math.abs(s);
-  if (abs < 45) return 'just now';
-  if (abs < 3600) return rtf.format(Math.round(s / 60), 'minute');
-  if (abs < 86400) return rtf.format(Math.round(s / 3600), 'hour');
-  if (abs < 7 * 86400) return rtf.format(Math.round(s / 86400), 'day');
-  return d.toLocaleDateString();
-}
-
-export function when(t) {
-  const d = new Date(t);
-  return isNaN(d) ? '' : d.toLocaleString();
-}
-
-export function timeEl(t, fmt = ago) {
-  return h('time', { datetime: t, title: when(t), class: 'ago' }, fmt(t));
-}
-
-const channelNames = {
-  email: 'Email', sms: 'SMS', whatsapp: 'WhatsApp', voice: 'Voice',
-  chat: 'Chat', discord: 'Discord', api: 'API',
-};
-
-export function channelName(c) { return channelNames[c] || c || '?'; }
-
-export function channelBadge(c) {
-  return h('span', { class: 'badge ch ch-' + (channelNames[c] ? c : 'other') }, channelName(c));
+// labelled is a control with its label above it, as the forms of the console lay them out.
+export function labelled(id, label, control) {
+  return h('div', { class: 'field' }, h('label', { for: id }, label), control);
 }
 
 export function statusBadge(s) {

@@ -3,9 +3,11 @@
 // timeline across every channel.
 
 import { get, qs } from './api.js';
-import { h, fill, $, channelBadge, channelName, statusBadge, timeEl, when, money } from './dom.js';
-import { state, agentName, inboxName } from './state.js';
-import { channels, localZone } from './reports.js';
+import { h, fill, $, labelled, statusBadge, money } from './dom.js';
+import { timeEl, when, localZone } from './time.js';
+import { channelBadge, channelName, channelOptions } from './channels.js';
+import { agentName, inboxName } from './state.js';
+import { direction, author } from './thread.js';
 
 // ---- one ticket: SLA and history ----
 
@@ -188,10 +190,9 @@ export async function showHistory(id) {
   const form = h('form', { id: 'history-filters', class: 'report-filters' },
     h('div', { class: 'field grow' }, h('label', { for: 'h-q' }, 'Search'),
       h('input', { id: 'h-q', name: 'q', type: 'search', maxlength: 200, autocomplete: 'off', placeholder: 'Words in messages' })),
-    h('div', { class: 'field' }, h('label', { for: 'h-channel' }, 'Channel'),
-      h('select', { id: 'h-channel', name: 'channel' }, h('option', { value: '' }, 'All channels'), channels.map((c) => h('option', { value: c }, channelName(c))))),
-    h('div', { class: 'field' }, h('label', { for: 'h-from' }, 'From'), h('input', { id: 'h-from', name: 'from', type: 'date' })),
-    h('div', { class: 'field' }, h('label', { for: 'h-to' }, 'To'), h('input', { id: 'h-to', name: 'to', type: 'date' })),
+    labelled('h-channel', 'Channel', h('select', { id: 'h-channel', name: 'channel' }, channelOptions())),
+    labelled('h-from', 'From', h('input', { id: 'h-from', name: 'from', type: 'date' })),
+    labelled('h-to', 'To', h('input', { id: 'h-to', name: 'to', type: 'date' })),
     h('fieldset', { class: 'kinds' }, h('legend', {}, 'Show'),
       kinds.map(([k, label]) => h('label', {}, h('input', { type: 'checkbox', name: 'kinds', value: k, checked: true }), ' ' + label))),
     h('button', { type: 'submit', class: 'primary' }, 'Filter'));
@@ -256,8 +257,6 @@ async function loadTimeline(id, form) {
   await page();
 }
 
-const dirLabel = { in: 'Customer', out: 'Reply', note: 'Internal note' };
-
 function ticketLink(id) {
   return id ? h('a', { href: '#/tickets/' + id, class: 'num' }, '#' + id) : null;
 }
@@ -268,8 +267,7 @@ function timelineItem(it) {
     case 'message': {
       const m = it.message;
       return h('li', { class: `tl tl-message dir-${m.direction}` },
-        head(channelBadge(m.channel), h('span', { class: 'dir' }, dirLabel[m.direction] || m.direction),
-          h('strong', {}, m.author && m.author.name ? m.author.name : (m.direction === 'in' ? 'Customer' : 'Agent')), ticketLink(m.ticket_id)),
+        head(channelBadge(m.channel), h('span', { class: 'dir' }, direction(m)), h('strong', {}, author(m)), ticketLink(m.ticket_id)),
         h('div', { class: 'text' }, m.text || ''));
     }
     case 'ticket': {

@@ -1,8 +1,11 @@
 // list.js is the inbox view: folders with live counts, filters and the ticket list.
 
 import { get, qs } from './api.js';
-import { h, fill, $, ago, channelBadge, statusBadge, timeEl } from './dom.js';
-import { state, folders, folderOf, listParams, matches, byActivity, agentName, customerName } from './state.js';
+import { h, fill, $ } from './dom.js';
+import { ago, timeEl } from './time.js';
+import { channelBadge } from './channels.js';
+import { state, folders, folderOf, listParams, matches, byActivity } from './state.js';
+import { ticketRow } from './tickets.js';
 
 let listSeq = 0;
 let loading = false;
@@ -140,25 +143,6 @@ export function renderList() {
     return;
   }
   fill(body, h('ul', { class: 'tickets', id: 'ticket-list' }, state.tickets.map(ticketRow)));
-}
-
-export function ticketRow(t) {
-  const unread = state.unread.has(t.id);
-  const current = t.id === state.ticketID;
-  return h('li', { class: 'ticket-row' + (unread ? ' unread' : '') + (current ? ' current' : ''), dataset: { id: t.id } },
-    h('a', { href: '#/tickets/' + t.id, 'aria-current': current ? 'true' : null },
-      h('span', { class: 'row1' },
-        channelBadge(t.channel),
-        h('span', { class: 'customer', dataset: { customer: t.customer_id } }, customerName(t.customer_id, get)),
-        timeEl(t.last_message_at)),
-      h('span', { class: 'subject' }, unread ? h('span', { class: 'visually-hidden' }, 'Unread: ') : null,
-        t.subject || '(no subject)'),
-      h('span', { class: 'row3' },
-        h('span', { class: 'num' }, '#' + t.id),
-        statusBadge(t.status),
-        t.priority === 'high' || t.priority === 'urgent' ? h('span', { class: 'badge pr-' + t.priority }, t.priority) : null,
-        t.assignee_id ? h('span', { class: 'assignee' }, agentName(t.assignee_id)) : h('span', { class: 'assignee muted' }, 'Unassigned'),
-        (t.tags || []).map((tag) => h('span', { class: 'tag' }, tag)))));
 }
 
 // markCurrent highlights the open ticket without rebuilding the list.

@@ -6,9 +6,10 @@
 // network error acts once.
 
 import { get, post, qs } from './api.js';
-import { h, fill, $, timeEl, money, channelName } from './dom.js';
+import { h, fill, $, money } from './dom.js';
+import { timeEl } from './time.js';
+import { channelName } from './channels.js';
 import { state, agentName } from './state.js';
-import { onThreadAction } from './ticket.js';
 
 export const statusNames = {
   pending: 'Pending', paid: 'Paid', fulfilled: 'Fulfilled', shipped: 'Shipped', delivered: 'Delivered',
@@ -22,6 +23,12 @@ const kindNames = { cancel: 'Cancel', refund: 'Refund', resend_confirmation: 'Re
 // so a live order.updated never drops a half-filled refund.
 const view = new Map();
 let seq = 0;
+let actionSeen = () => {};
+
+// whenAction sets who hears of every order action the panel learns of: loaded with an
+// order's history, answered to a confirmation or arrived live. The app hands them to the
+// thread, which shows those taken on the open ticket.
+export function whenAction(fn) { actionSeen = fn; }
 
 function viewOf(number) {
   let v = view.get(number);
@@ -335,7 +342,7 @@ async function loadActions(number) {
 }
 
 // addAction records an action in its order's history (newest first, once per id) and
-// in the open ticket's thread when it was taken there.
+// passes it on to the thread.
 function addAction(a, show = true) {
   if (!a || !a.order_number) return;
   const v = viewOf(a.order_number);
@@ -343,7 +350,7 @@ function addAction(a, show = true) {
   const i = v.actions.findIndex((x) => x.id === a.id);
   if (i >= 0) v.actions[i] = a; else v.actions.push(a);
   v.actions.sort((x, y) => new Date(y.created_at) - new Date(x.created_at) || y.id - x.id);
-  onThreadAction(a);
+  actionSeen(a);
   if (show) rerender(a.order_number);
 }
 
@@ -400,16 +407,17 @@ function insertSummary(o) {
   ta.dispatchEvent(new Event('input'));
 }
 
-// onOrderEvent applies order.updated and order.action frames to the panel.
+// onOrderEvent applies order.updated and order.action frames to the panel of the
+// customer shown.
 export function onOrderEvent(type, d) {
-  if (!d) return;
+  if (!d || !state.customer) return;
   if (type === 'order.action') {
     addAction(d);
     return;
   }
   const c = state.customer;
   const i = state.orders.findIndex((x) => x.number === d.number);
-  if (!c || d.customer_id !== c.id) {
+  if (d.customer_id !== c.id) {
     // The order moved to another customer (a merge, a corrected email).
     if (i >= 0) {
       state.orders.splice(i, 1);

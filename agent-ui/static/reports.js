@@ -5,12 +5,13 @@
 // Back works and a view can be bookmarked.
 
 import { get, qs } from './api.js';
-import { h, fill, $, channelName, safeURL } from './dom.js';
+import { h, fill, $, labelled, safeURL } from './dom.js';
+import { localZone, zoneSelect } from './time.js';
+import { channels, channelName, channelOptions } from './channels.js';
 import { state, inboxName } from './state.js';
-import { ticketRow } from './list.js';
+import { ticketRow } from './tickets.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
-export const channels = ['email', 'sms', 'whatsapp', 'voice', 'chat', 'discord', 'api'];
 const filterKeys = ['from', 'to', 'inbox', 'channel', 'tz'];
 const drillKeys = ['metric', 'date', 'by_channel', 'by_inbox', 'agent_id', 'status'];
 const reloadAfter = 60000; // an overview older than this is read again when shown
@@ -20,24 +21,12 @@ let shownAt = 0;
 let seq = 0;
 let drillSeq = 0;
 
-// ---- small helpers shared with history.js and audit.js ----
+// ---- small helpers ----
 
 // isoDate formats a Date as YYYY-MM-DD in the browser's time zone.
 export function isoDate(d) {
   const p = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
-}
-
-export function localZone() {
-  try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'; } catch { return 'UTC'; }
-}
-
-// zoneSelect is a select of the IANA time zones the browser knows, with value chosen.
-export function zoneSelect(id, name, value) {
-  let zones = [];
-  try { zones = Intl.supportedValuesOf('timeZone'); } catch { /* old browser: UTC and the value only */ }
-  const all = [...new Set(['UTC', value, ...zones].filter(Boolean))];
-  return h('select', { id, name }, all.map((z) => h('option', { value: z, selected: z === value }, z)));
 }
 
 // duration formats seconds as "45 s", "12 min", "3 h 20 min" or "2 d 4 h"; null as "—".
@@ -131,13 +120,12 @@ export async function showReports(arg) {
 
 function renderFrame(f) {
   const form = h('form', { id: 'report-filters', class: 'report-filters' },
-    field('r-from', 'From', h('input', { id: 'r-from', name: 'from', type: 'date', value: f.from, required: true })),
-    field('r-to', 'To', h('input', { id: 'r-to', name: 'to', type: 'date', value: f.to, required: true })),
-    field('r-inbox', 'Inbox', h('select', { id: 'r-inbox', name: 'inbox' }, h('option', { value: '' }, 'All inboxes'),
+    labelled('r-from', 'From', h('input', { id: 'r-from', name: 'from', type: 'date', value: f.from, required: true })),
+    labelled('r-to', 'To', h('input', { id: 'r-to', name: 'to', type: 'date', value: f.to, required: true })),
+    labelled('r-inbox', 'Inbox', h('select', { id: 'r-inbox', name: 'inbox' }, h('option', { value: '' }, 'All inboxes'),
       state.inboxes.map((i) => h('option', { value: i.id, selected: String(i.id) === f.inbox }, i.name)))),
-    field('r-channel', 'Channel', h('select', { id: 'r-channel', name: 'channel' }, h('option', { value: '' }, 'All channels'),
-      channels.map((c) => h('option', { value: c, selected: c === f.channel }, channelName(c))))),
-    field('r-tz', 'Time zone', zoneSelect('r-tz', 'tz', f.tz)),
+    labelled('r-channel', 'Channel', h('select', { id: 'r-channel', name: 'channel' }, channelOptions(f.channel))),
+    labelled('r-tz', 'Time zone', zoneSelect('r-tz', 'tz', f.tz)),
     h('button', { type: 'submit', class: 'primary' }, 'Show'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -157,10 +145,6 @@ function renderFrame(f) {
     form,
     h('p', { id: 'report-error', class: 'error', role: 'alert' }),
     h('div', { id: 'report-body' }, h('p', { class: 'muted' }, 'Loading…'))));
-}
-
-function field(id, label, control) {
-  return h('div', { class: 'field' }, h('label', { for: id }, label), control);
 }
 
 async function loadOverview(f) {
@@ -186,7 +170,7 @@ async function loadOverview(f) {
       chartCard('chart-daily', 'Tickets created and resolved per day', dailyChart(f, o),
         legend([['created', 'Created'], ['resolved', 'Resolved']])),
       chartCard('chart-channels', 'Volume by channel per day', channelChart(f, o),
-        legend(channels.filter((c) => (o.by_channel || {})[c]).map((c) => ['ch-' + c, channelName(c)]))),
+        legend(channels.filter((c) => (o.by_channel || {})[c.id]).map((c) => ['ch-' + c.id, c.name]))),
       chartCard('chart-backlog', 'Backlog by status (now)', hbars([
         { label: 'Open', value: o.backlog.open, text: String(o.backlog.open), cls: 'open', href: link(f, { metric: 'backlog', status: 'open' }) },
         { label: 'Pending', value: o.backlog.pending, text: String(o.backlog.pending), cls: 'pending', href: link(f, { metric: 'backlog', status: 'pending' }) },
@@ -337,12 +321,12 @@ function channelChart(f, o) {
   const gap = Math.min(2, bw * 0.1);
   const bars = days.flatMap((d, i) => {
     let y = padT + plotH;
-    return channels.filter((c) => (d.by_channel || {})[c] > 0).map((c) => {
-      const v = d.by_channel[c];
+    return channels.filter((c) => (d.by_channel || {})[c.id] > 0).map((c) => {
+      const v = d.by_channel[c.id];
       const hgt = (v / max) * plotH;
       y -= hgt;
-      return bar(padL + i * bw + gap, y, bw - gap * 2, hgt, 'ch-' + c, `${v} ${channelName(c)} tickets created on ${d.date}`,
-        link(f, { metric: 'created', date: d.date, by_channel: c }), { 'data-channel': c, 'data-date': d.date, 'data-value': v });
+      return bar(padL + i * bw + gap, y, bw - gap * 2, hgt, 'ch-' + c.id, `${v} ${c.name} tickets created on ${d.date}`,
+        link(f, { metric: 'created', date: d.date, by_channel: c.id }), { 'data-channel': c.id, 'data-date': d.date, 'data-value': v });
     });
   });
   return chartSVG('Volume by channel per day', axis(max, days), bars);

@@ -1,7 +1,8 @@
 // settings.js holds the admin pages: agents, inboxes and canned responses.
 
 import { get, post, patch, del } from './api.js';
-import { h, fill, $, timeEl } from './dom.js';
+import { h, fill, $ } from './dom.js';
+import { timeEl } from './time.js';
 import { state, isAdmin, isManager } from './state.js';
 import { placeholders } from './canned.js';
 
@@ -16,19 +17,28 @@ export const settingsTabs = [
   { id: 'audit', name: 'Audit log', allowed: isAdmin },
 ];
 
-const ownTabs = ['agents', 'inboxes', 'canned'];
+// The pages this file draws, by tab.
+const ownPages = { agents: agentsPage, inboxes: inboxesPage, canned: cannedPage };
 
-// settingsFrame draws the settings pane with the tabs the agent's role may open, tab cur
-// marked, an error line and an empty #settings-body.
-export function settingsFrame(cur) {
+// openTab draws the settings pane with the tabs the agent's role may open, tab cur
+// marked, an error line and #settings-body, and then draws the tab's page into it;
+// what goes wrong shows in the error line.
+export async function openTab(cur, page) {
   fill($('#settings-pane'),
     h('h2', {}, 'Settings'),
     h('nav', { class: 'tabs', 'aria-label': 'Settings sections' }, settingsTabs.filter((t) => t.allowed()).map((t) =>
       h('a', { href: '#/settings/' + t.id, 'aria-current': t.id === cur ? 'page' : null }, t.name))),
     h('p', { id: 'settings-error', class: 'error', role: 'alert' }),
     h('div', { id: 'settings-body' }, h('p', { class: 'muted' }, 'Loading…')));
+  try {
+    await page();
+  } catch (e) {
+    fail(e);
+  }
 }
 
+// kindExamples are the inbox kinds an admin can add, in the order offered, each with an
+// example config.
 const kindExamples = {
   api: '{}',
   email: '{\n  "address": "support@shop.example",\n  "imap_host": "imap.shop.example:993",\n  "imap_user": "support@shop.example",\n  "imap_password": "…",\n  "smtp_host": "smtp.shop.example:587"\n}',
@@ -40,25 +50,38 @@ const kindExamples = {
 // showSettings renders the tab into the settings pane. Returns false when the agent's
 // role may not see any settings.
 export async function showSettings(tab) {
-  const allowed = settingsTabs.filter((t) => t.allowed() && ownTabs.includes(t.id));
+  const allowed = settingsTabs.filter((t) => t.allowed() && Object.hasOwn(ownPages, t.id));
   if (allowed.length === 0) return false;
   const cur = allowed.find((t) => t.id === tab) || allowed[0];
-  settingsFrame(cur.id);
-  try {
-    if (cur.id === 'agents') await agentsPage();
-    else if (cur.id === 'inboxes') await inboxesPage();
-    else await cannedPage();
-  } catch (e) {
-    fail(e);
-  }
+  await openTab(cur.id, ownPages[cur.id]);
   return true;
 }
 
 // field returns a form control by name; form.name would be the form's own attribute.
-function field(form, name) { return form.elements.namedItem(name); }
+export function field(form, name) { return form.elements.namedItem(name); }
 
-function fail(e) { $('#settings-error').textContent = e.message; }
-function ok() { $('#settings-error').textContent = ''; }
+// fail shows what went wrong on a settings page, and ok clears it. A page that finishes
+// after the agent left it has no error line to write to.
+export function fail(e) { const el = $('#settings-error'); if (el) el.textContent = e.message; }
+export function ok() { const el = $('#settings-error'); if (el) el.textContent = ''; }
+
+// askedTwice makes a Delete button ask first: the first click turns it into "Really
+// delete?" and returns false; the second returns true.
+export function askedTwice(btn) {
+  if (btn.dataset.confirm === '1') return true;
+  btn.dataset.confirm = '1';
+  btn.textContent = 'Really delete?';
+  return false;
+}
+
+// readConfig parses an inbox's config from its text box.
+function readConfig(ta) {
+  try {
+    return JSON.parse(ta.value || '{}');
+  } catch {
+    throw new Error('The config is not valid JSON.');
+  }
+}
 
 function inboxChecks(name, selected, inboxes) {
   if (inboxes.length === 0) return h('p', { class: 'muted' }, 'No inboxes yet.');
@@ -147,17 +170,15 @@ async function inboxesPage() {
         result));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
-      let config;
-      try { config = JSON.parse(cfg.value || '{}'); } catch { fail(new Error('The config is not valid JSON.')); return; }
       try {
-        await patch('/api/v1/inboxes/' + i.id, { name: field(form, 'name').value, config });
+        await patch('/api/v1/inboxes/' + i.id, { name: field(form, 'name').value, config: readConfig(cfg) });
         ok();
         await inboxesPage();
       } catch (err) { fail(err); }
     });
     return h('li', {}, form);
   });
-  const kind = h('select', { id: 'ni-kind', name: 'kind' }, ['api', 'email', 'phone', 'chat', 'discord'].map((k) => h('option', { value: k }, k)));
+  const kind = h('select', { id: 'ni-kind', name: 'kind' }, Object.keys(kindExamples).map((k) => h('option', { value: k }, k)));
   const cfg = h('textarea', { id: 'ni-config', name: 'config', rows: 6, spellcheck: 'false', value: kindExamples.api });
   kind.addEventListener('change', () => { cfg.value = kindExamples[kind.value] || '{}'; });
   const create = h('form', { id: 'inbox-create', class: 'card stack' },
@@ -169,10 +190,8 @@ async function inboxesPage() {
     h('button', { type: 'submit', class: 'primary' }, 'Add inbox'));
   create.addEventListener('submit', async (e) => {
     e.preventDefault();
-    let config;
-    try { config = JSON.parse(cfg.value || '{}'); } catch { fail(new Error('The config is not valid JSON.')); return; }
     try {
-      await post('/api/v1/inboxes', { kind: kind.value, name: field(create, 'name').value, config });
+      await post('/api/v1/inboxes', { kind: kind.value, name: field(create, 'name').value, config: readConfig(cfg) });
       ok();
       await inboxesPage();
     } catch (err) { fail(err); }
@@ -190,12 +209,7 @@ async function cannedPage() {
       h('div', { class: 'row' },
         h('button', { type: 'submit' }, 'Save'),
         h('button', { type: 'button', class: 'danger', onclick: async (e) => {
-          // Two steps: the first click asks, the second deletes.
-          if (e.target.dataset.confirm !== '1') {
-            e.target.dataset.confirm = '1';
-            e.target.textContent = 'Really delete?';
-            return;
-          }
+          if (!askedTwice(e.target)) return;
           try { await del('/api/v1/canned-responses/' + c.id); ok(); await cannedPage(); } catch (err) { fail(err); }
         } }, 'Delete'),
         h('span', { class: 'muted small' }, 'updated ', timeEl(c.updated_at))));

@@ -1,0 +1,189 @@
+// composer.js is the reply box of the open ticket: a reply on the customer's channel or an
+// internal note, canned responses with their placeholders filled in, drafts that survive
+// switching tickets, and the question before sending when another agent replied meanwhile.
+
+import { post } from './api.js';
+import { h, fill, $ } from './dom.js';
+import { channelName } from './channels.js';
+import { state, agentName } from './state.js';
+import { fillPlaceholders } from './canned.js';
+import { showMessage, scrollToEnd } from './thread.js';
+import { sendTyping } from './presence.js';
+
+const drafts = new Map(); // ticket id -> {text, mode}: drafts survive switching tickets
+let mode = 'reply';
+let conflict = null;      // {name} of an agent who replied while this agent was typing
+
+// composerEl is the reply box of ticket t with its draft. A conflict belonged to the
+// ticket shown before.
+export function composerEl(t) {
+  const draft = drafts.get(t.id) || { text: '', mode: 'reply' };
+  mode = draft.mode;
+  conflict = null;
+  const closed = t.status === 'closed';
+  const ta = h('textarea', { id: 'reply-body', rows: 4, maxlength: 20000, disabled: closed, value: draft.text });
+  ta.addEventListener('input', onInput);
+  ta.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      $('#reply').requestSubmit();
+    } else if (e.key === 'Escape') {
+      ta.blur();
+    }
+  });
+  const form = h('form', { id: 'reply', class: 'reply', novalidate: true },
+    h('div', { class: 'reply-top' },
+      h('fieldset', { class: 'modes' },
+        h('legend', { class: 'visually-hidden' }, 'Message type'),
+        h('label', {}, h('input', { type: 'radio', name: 'mode', value: 'reply', id: 'mode-reply', checked: mode === 'reply' }),
+          ' ', h('span', { id: 'reply-channel' }, replyLabel())),
+        h('label', {}, h('input', { type: 'radio', name: 'mode', value: 'note', id: 'mode-note', checked: mode === 'note' }), ' Internal note')),
+      h('div', { class: 'canned-row' },
+        h('label', { for: 'canned-select' }, 'Canned'),
+        h('select', { id: 'canned-select', disabled: closed, onchange: insertCanned },
+          h('option', { value: '' }, state.canned.length ? 'Insert a canned response…' : 'No canned responses'),
+          state.canned.map((c) => h('option', { value: c.id }, c.title))))),
+    h('p', { class: 'note-label', id: 'note-label' }, 'Internal note: only agents see it; it is never sent to the customer.'),
+    h('label', { for: 'reply-body', id: 'reply-label', class: 'visually-hidden' }, 'Reply to the customer'),
+    ta,
+    h('p', { id: 'reply-hint', class: 'muted small' }),
+    h('div', { id: 'reply-conflict', class: 'conflict', role: 'alert' }),
+    h('p', { id: 'reply-error', class: 'error', role: 'alert' }),
+    h('div', { class: 'reply-actions' },
+      closed ? h('span', { class: 'muted' }, 'This ticket is closed.') : null,
+      h('button', { type: 'submit', id: 'send', class: 'primary', disabled: closed }, 'Send reply')));
+  form.addEventListener('change', (e) => {
+    if (e.target.name === 'mode') setMode(e.target.value, true);
+  });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    send(false);
+  });
+  return form;
+}
+
+// saveDraft keeps what the agent wrote on the open ticket for when it opens again.
+export function saveDraft() {
+  const ta = $('#reply-body');
+  if (state.ticketID && ta) drafts.set(state.ticketID, { text: ta.value, mode });
+}
+
+// forgetDrafts drops every draft, which must not greet whoever signs in next.
+export function forgetDrafts() {
+  drafts.clear();
+  conflict = null;
+}
+
+// replyLabel names the channel a reply goes out on: the server answers on the channel of
+// the customer's latest message, not the one the ticket began on.
+function replyLabel() {
+  const last = state.messages.findLast((m) => m.direction === 'in');
+  return 'Reply by ' + channelName(last ? last.channel : state.ticket.channel);
+}
+
+// noticeMessage follows a message of the open ticket that arrived: a customer's may
+// change the channel of the reply, and another agent's reply while this one has a draft
+// is asked about before sending.
+export function noticeMessage(type, m) {
+  if (m.direction === 'in') $('#reply-channel').textContent = replyLabel();
+  if (type === 'message.created' && m.direction === 'out' && m.author && m.author.kind === 'agent' && m.author.id !== state.me.id) {
+    const ta = $('#reply-body');
+    if (ta && ta.value.trim() !== '') conflict = { name: m.author.name || agentName(m.author.id) };
+  }
+}
+
+function setMode(m, focus) {
+  mode = m === 'note' ? 'note' : 'reply';
+  const form = $('#reply');
+  if (!form) return;
+  form.classList.toggle('is-note', mode === 'note');
+  $('#mode-' + mode).checked = true;
+  $('#note-label').hidden = mode !== 'note';
+  $('#reply-label').textContent = mode === 'note' ? 'Internal note' : 'Reply to the customer';
+  $('#send').textContent = mode === 'note' ? 'Add note' : 'Send reply';
+  if (focus) $('#reply-body').focus();
+}
+
+// applyMode draws the box for the mode it is in: reply or note.
+export function applyMode() {
+  setMode(mode, false);
+}
+
+// focusReply switches the box to a reply or a note and puts the cursor in it (r, n).
+export function focusReply(m) {
+  if (!state.ticket || !$('#reply')) return;
+  setMode(m, true);
+}
+
+function onInput() {
+  if (mode !== 'reply' || !state.ticketID) return;
+  sendTyping();
+}
+
+async function send(confirmed) {
+  const ta = $('#reply-body');
+  const body = ta.value.trim();
+  const err = $('#reply-error');
+  err.textContent = '';
+  if (!body) {
+    err.textContent = mode === 'note' ? 'Write the note first.' : 'Write a reply first.';
+    ta.focus();
+    return;
+  }
+  if (mode === 'reply' && conflict && !confirmed) {
+    showConflict();
+    return;
+  }
+  const ticketID = state.ticketID;
+  const btn = $('#send');
+  btn.disabled = true;
+  try {
+    const m = await post(`/api/v1/tickets/${ticketID}/messages`, { body, internal: mode === 'note' });
+    if (state.ticketID !== ticketID) return;
+    ta.value = '';
+    drafts.delete(ticketID);
+    conflict = null;
+    fill($('#reply-conflict'));
+    $('#reply-hint').textContent = '';
+    showMessage(m);
+  } catch (e) {
+    err.textContent = e.message;
+  } finally {
+    btn.disabled = state.ticket && state.ticket.status === 'closed';
+  }
+}
+
+function showConflict() {
+  const box = $('#reply-conflict');
+  fill(box,
+    h('p', {}, `${conflict.name} replied meanwhile — send anyway?`),
+    h('button', { type: 'button', id: 'send-anyway', class: 'primary', onclick: () => { conflict = null; fill(box); send(true); } }, 'Send anyway'),
+    ' ',
+    h('button', { type: 'button', id: 'review', onclick: () => {
+      conflict = null;
+      fill(box);
+      scrollToEnd();
+      $('#reply-body').focus();
+    } }, 'Review first'));
+  $('#send-anyway').focus();
+}
+
+function insertCanned(e) {
+  const id = Number(e.target.value);
+  e.target.value = '';
+  const c = state.canned.find((x) => x.id === id);
+  if (!c) return;
+  // Only the open ticket's own customer may fill {{customer.name}} and {{order.number}}.
+  const t = state.ticket;
+  const customer = state.customer && t && state.customer.id === t.customer_id ? state.customer : null;
+  const { text, missing } = fillPlaceholders(c.body, {
+    customer, ticket: t, agent: state.me, orders: customer ? state.orders : [],
+  });
+  const ta = $('#reply-body');
+  const start = ta.selectionStart ?? ta.value.length;
+  const end = ta.selectionEnd ?? ta.value.length;
+  ta.setRangeText(text, start, end, 'end');
+  ta.focus();
+  ta.dispatchEvent(new Event('input'));
+  $('#reply-hint').textContent = missing.length ? `Fill in by hand: ${missing.join(', ')}` : '';
+}
