@@ -51,7 +51,7 @@ func browser(t *testing.T) context.Context {
 			browserErr = err
 			return
 		}
-		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		alloc, cancelAlloc := chromedp.NewExecAllocator(crm.AsSystem(context.Background()),
 			chromedp.ExecPath(chromium),
 			chromedp.Headless,
 			chromedp.NoSandbox,

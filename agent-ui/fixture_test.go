@@ -56,7 +56,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	s := server.New(db, server.Options{UI: agentui.Handler(), Bus: bus, Logger: logger,
 		Outbound: outbound.New(outbound.Options{AllowPrivateNetwork: true})}) // fakes are on loopback
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -88,12 +88,12 @@ func newFixture(t *testing.T) *fixture {
 		db.Close()
 	})
 	f.admin = f.agent("ada@test.example", "Ada Admin", crm.RoleAdmin)
-	in, err := db.CreateInbox(crm.WithAgent(context.Background(), f.admin), &crm.Inbox{Kind: crm.KindAPI, Name: "Web shop", Config: map[string]any{}})
+	in, err := db.CreateInbox(crm.WithAgent(crm.AsSystem(context.Background()), f.admin), &crm.Inbox{Kind: crm.KindAPI, Name: "Web shop", Config: map[string]any{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.inbox = in.ID
-	if f.token, _, err = db.CreateToken(context.Background(), f.admin.ID, "test", nil); err != nil {
+	if f.token, _, err = db.CreateToken(crm.AsSystem(context.Background()), f.admin.ID, "test", nil); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -102,7 +102,7 @@ func newFixture(t *testing.T) *fixture {
 // agent creates an agent in the fixture's inbox.
 func (f *fixture) agent(email, name, role string, inboxes ...int64) *crm.Agent {
 	f.t.Helper()
-	a, err := f.db.CreateAgent(context.Background(), &crm.NewAgent{Email: email, Name: name, Role: role, Password: password, InboxIDs: inboxes})
+	a, err := f.db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: email, Name: name, Role: role, Password: password, InboxIDs: inboxes})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func (f *fixture) ingest(in *crm.Inbound) *crm.IngestResult {
 	if in.ReceivedAt.IsZero() {
 		in.ReceivedAt = time.Now()
 	}
-	res, err := f.db.Ingest(context.Background(), in)
+	res, err := f.db.Ingest(crm.AsSystem(context.Background()), in)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func (f *fixture) ingest(in *crm.Inbound) *crm.IngestResult {
 
 func (f *fixture) ticket(id int64) *crm.Ticket {
 	f.t.Helper()
-	t, err := f.db.Ticket(context.Background(), id)
+	t, err := f.db.Ticket(crm.AsSystem(context.Background()), id)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func (f *fixture) ticket(id int64) *crm.Ticket {
 
 func (f *fixture) messages(ticketID int64) []*crm.Message {
 	f.t.Helper()
-	msgs, _, err := f.db.Messages(context.Background(), ticketID, crm.Page{Limit: 200})
+	msgs, _, err := f.db.Messages(crm.AsSystem(context.Background()), ticketID, crm.Page{Limit: 200})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func (f *fixture) seedReports() *reportData {
 			Subject: fmt.Sprintf("Chat question %d", i), Text: "Hello?"})
 		d.chat = append(d.chat, res.TicketID)
 	}
-	ctx := crm.WithAgent(context.Background(), d.manager)
+	ctx := crm.WithAgent(crm.AsSystem(context.Background()), d.manager)
 	resolved := crm.StatusResolved
 	for _, id := range []int64{d.email[0], d.chat[0]} {
 		if _, err := f.db.AddMessage(ctx, &crm.NewMessage{TicketID: id, Body: "Sorted, thanks for waiting."}); err != nil {
@@ -56,7 +56,7 @@ func (f *fixture) seedReports() *reportData {
 // reports service that main runs does in the background.
 func (f *fixture) projectReports() {
 	f.t.Helper()
-	if err := reports.New(f.db, f.bus, reports.Options{}).Sync(context.Background()); err != nil {
+	if err := reports.New(f.db, f.bus, reports.Options{}).Sync(crm.AsSystem(context.Background())); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -164,7 +164,7 @@ func TestReportsDrillDown(t *testing.T) {
 // the ticket's history and the customer's full history.
 func TestTicketSLAAndHistory(t *testing.T) {
 	f := newFixture(t)
-	ctx := crm.WithAgent(context.Background(), f.admin)
+	ctx := crm.WithAgent(crm.AsSystem(context.Background()), f.admin)
 	inbox := f.inbox
 	if _, err := f.db.CreateSLAPolicy(ctx, &crm.SLAPolicy{Name: "Web shop 24/7", InboxID: &inbox, FirstResponseMinutes: 60,
 		ResolutionMinutes: 480, WarnMinutes: 15, Schedule: crm.Schedule{Timezone: "UTC"}}); err != nil {
@@ -225,7 +225,7 @@ func TestManagerSettingsPages(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#sla-create button[type=submit]`)),
 	)
 	b.waitJS("the new policy is listed", `() => document.querySelector('#sla-list input[name=name]')?.value === 'Weekdays'`)
-	list, err := f.db.SLAPolicies(context.Background())
+	list, err := f.db.SLAPolicies(crm.AsSystem(context.Background()))
 	if err != nil || len(list) != 1 {
 		t.Fatalf("stored policies: %v %v", list, err)
 	}
@@ -252,7 +252,7 @@ func TestManagerSettingsPages(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#csat-form button[type=submit]")),
 	)
 	b.waitText("#csat-status", "Saved")
-	s, err := f.db.CSATSettings(context.Background())
+	s, err := f.db.CSATSettings(crm.AsSystem(context.Background()))
 	if err != nil || !s.Enabled || strings.Contains(strings.Join(s.Channels, ","), "email") {
 		t.Errorf("stored CSAT settings %+v %v", s, err)
 	}

@@ -35,7 +35,7 @@ func (f *fixture) emailWithImages(remote string) int64 {
 	})
 	m := f.messages(res.TicketID)[0]
 	html := strings.Replace(m.HTML, "cid:photo@x", fmt.Sprintf("/api/v1/attachments/%d", m.Attachments[0].ID), 1)
-	if err := f.db.SetMessageHTML(context.Background(), m.ID, html); err != nil {
+	if err := f.db.SetMessageHTML(crm.AsSystem(context.Background()), m.ID, html); err != nil {
 		f.t.Fatal(err)
 	}
 	return res.TicketID
@@ -125,7 +125,7 @@ func TestLongThreadShowsNewest(t *testing.T) {
 // a canned response never names the previous ticket's customer.
 func TestTicketControls(t *testing.T) {
 	f := newFixture(t)
-	ctx := crm.WithAgent(context.Background(), f.admin)
+	ctx := crm.WithAgent(crm.AsSystem(context.Background()), f.admin)
 	other, err := f.db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: "Wholesale", Config: map[string]any{}})
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +220,7 @@ func TestSessionEnds(t *testing.T) {
 	// Ben's session ends (his password was changed elsewhere) and the connection drops:
 	// the console asks him to sign in again.
 	pw := "another horse battery"
-	if _, err := f.db.UpdateAgent(crm.WithAgent(context.Background(), f.admin), ben.ID, crm.AgentUpdate{Password: &pw}); err != nil {
+	if _, err := f.db.UpdateAgent(crm.WithAgent(crm.AsSystem(context.Background()), f.admin), ben.ID, crm.AgentUpdate{Password: &pw}); err != nil {
 		t.Fatal(err)
 	}
 	f.dropConnections()

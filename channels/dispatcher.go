@@ -53,6 +53,7 @@ func (d *Dispatcher) defaults() {
 // Run dispatches until ctx is done.
 func (d *Dispatcher) Run(ctx context.Context) {
 	d.defaults()
+	ctx = crm.AsSystem(ctx) // the outbox of every inbox
 	var wake <-chan *crm.Event
 	if d.Bus != nil {
 		sub := d.Bus.Subscribe(64)

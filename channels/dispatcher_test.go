@@ -26,7 +26,7 @@ func openDB(t *testing.T, dir string, bus crm.Bus) *sqlite.DB {
 // queueReply files an inbound message on a new api inbox and queues an agent reply to it.
 func queueReply(t *testing.T, db *sqlite.DB, text string) *crm.Message {
 	t.Helper()
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	in, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: "Backoffice", Config: map[string]any{}})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func waitStatus(t *testing.T, db *sqlite.DB, m *crm.Message, status string) *crm
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		msgs, _, err := db.Messages(context.Background(), m.TicketID, crm.Page{Limit: 200})
+		msgs, _, err := db.Messages(crm.AsSystem(context.Background()), m.TicketID, crm.Page{Limit: 200})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +68,7 @@ func waitStatus(t *testing.T, db *sqlite.DB, m *crm.Message, status string) *crm
 }
 
 func run(t *testing.T, d *channels.Dispatcher) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
@@ -135,7 +135,7 @@ func TestDispatcherResumesAfterRestart(t *testing.T) {
 	db := openDB(t, dir, nil)
 	m := queueReply(t, db, "queued before the restart")
 	// A dispatcher claims the message and dies before recording the result.
-	if outs, err := db.ClaimOutbound(context.Background(), 50*time.Millisecond, 10); err != nil || len(outs) != 1 {
+	if outs, err := db.ClaimOutbound(crm.AsSystem(context.Background()), 50*time.Millisecond, 10); err != nil || len(outs) != 1 {
 		t.Fatalf("claim = %d, %v", len(outs), err)
 	}
 	db.Close()
@@ -199,7 +199,7 @@ func TestSanitizeHTML(t *testing.T) {
 func TestDispatcherDemoInbox(t *testing.T) {
 	db := openDB(t, t.TempDir(), nil)
 	defer db.Close()
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	in, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindEmail, Name: "Demo mail", Config: map[string]any{"demo": true}})
 	if err != nil {
 		t.Fatal(err)

@@ -353,15 +353,48 @@ func (o *Outbound) ReplyAddress(kind string) string {
 	return ""
 }
 
-type agentKey struct{}
+// actorKey holds who acts in a context: an agent, or the system.
+type actorKey struct{}
 
-// WithAgent returns a context acting as agent a. Store reads are limited to what a may see.
-func WithAgent(ctx context.Context, a *Agent) context.Context {
-	return context.WithValue(ctx, agentKey{}, a)
+// acting is the value under actorKey. The innermost one wins: an agent's context made
+// from a system one acts as the agent.
+type acting struct {
+	agent  *Agent
+	system bool
 }
 
-// AgentFrom returns the agent acting in ctx, or nil for the system itself.
+// WithAgent returns a context acting as agent a. Store reads and writes are limited to
+// what a may see. A nil a acts as nobody: it sees nothing.
+func WithAgent(ctx context.Context, a *Agent) context.Context {
+	return context.WithValue(ctx, actorKey{}, acting{agent: a})
+}
+
+// AsSystem returns a context acting as Parley itself, which sees every inbox: for the
+// work no agent asked for (a channel filing what a customer sent, the outbox, reports,
+// the command line) and for a request that proved itself another way (a signed webhook,
+// a shopper's widget). A context that acts as nobody sees nothing, so a path that
+// forgets to say who acts fails closed.
+func AsSystem(ctx context.Context) context.Context {
+	return context.WithValue(ctx, actorKey{}, acting{system: true})
+}
+
+// AgentFrom returns the agent acting in ctx, or nil for the system and for nobody.
 func AgentFrom(ctx context.Context) *Agent {
-	a, _ := ctx.Value(agentKey{}).(*Agent)
-	return a
+	v, _ := ctx.Value(actorKey{}).(acting)
+	return v.agent
+}
+
+// IsSystem reports whether ctx acts as the system.
+func IsSystem(ctx context.Context) bool {
+	v, _ := ctx.Value(actorKey{}).(acting)
+	return v.system
+}
+
+// SeesAll reports whether who acts in ctx sees every inbox: the system, a manager or an
+// admin.
+func SeesAll(ctx context.Context) bool {
+	if a := AgentFrom(ctx); a != nil {
+		return a.SeesAllInboxes()
+	}
+	return IsSystem(ctx)
 }

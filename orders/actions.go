@@ -69,7 +69,7 @@ func (s *Service) Act(ctx context.Context, req ActionRequest) (*crm.OrderAction,
 	if o.SourceID == 0 || o.ExternalID == "" {
 		return nil, nil, notShopify
 	}
-	src, err := s.store.OrderSource(system(ctx), o.SourceID)
+	src, err := s.store.OrderSource(crm.AsSystem(ctx), o.SourceID)
 	if err != nil || src.Kind != crm.OrderSourceShopify {
 		return nil, nil, notShopify
 	}
@@ -91,8 +91,7 @@ func (s *Service) Act(ctx context.Context, req ActionRequest) (*crm.OrderAction,
 	var plan *refundPlan
 	var planErr error
 	if req.Action == crm.ActionRefund {
-		agent := crm.AgentFrom(ctx)
-		limited := agent != nil && !agent.SeesAllInboxes()
+		limited := !crm.SeesAll(ctx)
 		if limited && shop.limit == 0 {
 			return nil, nil, crm.Errorf(crm.EFORBIDDEN, "agents may not refund orders of this shop; ask a manager")
 		}

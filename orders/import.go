@@ -77,7 +77,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (*
 		if err == nil {
 			if err = s.Normalize(o); err == nil {
 				o.Source, o.SourceID, o.ExternalID, o.CustomerID = opt.Source, 0, "", 0
-				_, err = s.store.PutOrder(system(ctx), o)
+				_, err = s.store.PutOrder(crm.AsSystem(ctx), o)
 			}
 		}
 		switch code := crm.ErrorCode(err); code {

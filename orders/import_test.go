@@ -15,7 +15,7 @@ import (
 
 func TestImportCSV(t *testing.T) {
 	e := newEnv(t, 0)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	csv := "number,email,phone,status,currency,subtotal,shipping,tax,discount,total,placed_at,carrier,tracking_number,tracking_url,items\n" +
 		"1001,Alice@X.example,,shipped,USD,58.00,5.00,4.64,0,67.64,2026-11-22T10:00:00Z,UPS,1Z999,https://ups.example/1Z999,MUG-BLUE:Blue mug: large:2:29.00|TEA:Tea:1:0\n" +
 		"1002,bob@x.example,+1 415 555 0100,paid,JPY,1200,,,,1200,2026-11-23,,,,TEA:Sencha:1:1200\n" +
@@ -73,14 +73,14 @@ func TestImportCSVItemNames(t *testing.T) {
 	csv := "number,status,currency,total,placed_at,items\n" +
 		`2001,paid,EUR,10.00,2026-11-22,"SKU-1:Mug: blue, large:1:10.00"` + "\n" +
 		`2002,paid,EUR,1.00,2026-11-22,"unterminated` + "\n"
-	res, err := e.svc.Import(context.Background(), strings.NewReader(csv), orders.ImportOptions{Format: "csv"})
+	res, err := e.svc.Import(crm.AsSystem(context.Background()), strings.NewReader(csv), orders.ImportOptions{Format: "csv"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Imported != 1 || len(res.Skipped) != 1 || res.Skipped[0].Line != 3 {
 		t.Fatalf("result = %+v", res)
 	}
-	o, err := e.db.Order(context.Background(), "2001")
+	o, err := e.db.Order(crm.AsSystem(context.Background()), "2001")
 	if err != nil || o.Items[0].Name != "Mug: blue, large" || o.Items[0].SKU != "SKU-1" || o.Total != 1000 {
 		t.Fatalf("order = %+v, %v", o, err)
 	}
@@ -94,14 +94,14 @@ func TestImportNDJSON(t *testing.T) {
 		`{"number":"3003","status":"paid","currency":"USD","total":5,"placed_at":"2026-11-22T10:00:00Z","colour":"red"}` + "\n" +
 		`not json` + "\n" +
 		`{"number":"3004","status":"paid","currency":"USD","total":5,"placed_at":"2026-11-22T10:00:00Z"}`
-	res, err := e.svc.Import(context.Background(), strings.NewReader(nd), orders.ImportOptions{Format: "ndjson"})
+	res, err := e.svc.Import(crm.AsSystem(context.Background()), strings.NewReader(nd), orders.ImportOptions{Format: "ndjson"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Imported != 2 || len(res.Skipped) != 3 || res.Skipped[0].Line != 3 || res.Skipped[2].Line != 5 {
 		t.Fatalf("result = %+v", res)
 	}
-	if _, err := e.db.Order(context.Background(), "3004"); err != nil {
+	if _, err := e.db.Order(crm.AsSystem(context.Background()), "3004"); err != nil {
 		t.Fatal("last line without a newline was not imported")
 	}
 }
@@ -111,7 +111,7 @@ func TestImportNDJSON(t *testing.T) {
 // cannot be saved, instead of reporting every later row as skipped.
 func TestImportStopsOnFullDisk(t *testing.T) {
 	e := newEnv(t, 0)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	if err := e.db.LimitPages(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func BenchmarkImportCSV(b *testing.B) {
 	}
 	e := newBenchEnv(b)
 	b.ResetTimer()
-	res, err := e.Import(context.Background(), strings.NewReader(sb.String()), orders.ImportOptions{Format: "csv"})
+	res, err := e.Import(crm.AsSystem(context.Background()), strings.NewReader(sb.String()), orders.ImportOptions{Format: "csv"})
 	if err != nil || res.Imported != b.N {
 		b.Fatalf("imported %v, %v", res, err)
 	}

@@ -45,10 +45,6 @@ func (c *lookupCache) claim(key string) bool {
 	return true
 }
 
-// system returns ctx acting as Parley itself: orders found in a shop are stored whatever
-// the agent who asked may see, and their events name no agent.
-func system(ctx context.Context) context.Context { return crm.WithAgent(ctx, nil) }
-
 // Refresh looks up in every Shopify source the orders a list filter asks for (a
 // customer's, by email, by phone, or by order number) and stores what changed. Shops are
 // asked at most once a minute per query; a shop that fails is logged and the stored
@@ -93,12 +89,12 @@ func (s *Service) lookup(ctx context.Context, emails, phones, numbers []string) 
 	if len(emails)+len(phones)+len(numbers) == 0 {
 		return
 	}
-	sources, err := s.store.OrderSources(system(ctx))
+	sources, err := s.store.OrderSources(crm.AsSystem(ctx))
 	if err != nil {
 		s.log.Error("list order sources", "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(system(ctx), lookupTimeout)
+	ctx, cancel := context.WithTimeout(crm.AsSystem(ctx), lookupTimeout)
 	defer cancel()
 	for _, src := range sources {
 		if src.Kind != crm.OrderSourceShopify {
@@ -130,7 +126,8 @@ func (s *Service) lookup(ctx context.Context, emails, phones, numbers []string) 
 	}
 }
 
-// storeShopify stores a Shopify order unless the stored one is the same, so that
+// storeShopify stores a Shopify order, as the system whatever the agent who asked may
+// see, unless the stored one is the same, so that
 // repeated lookups add no order.updated events, or newer (stale is then true: Shopify's
 // updated_at orders the versions). It logs what it cannot store.
 func (s *Service) storeShopify(ctx context.Context, so *shopifyOrder, sourceID int64) (saved *crm.Order, stale bool, err error) {
@@ -139,10 +136,10 @@ func (s *Service) storeShopify(ctx context.Context, so *shopifyOrder, sourceID i
 		s.log.Warn("shopify order not stored", "source", sourceID, "id", so.ID, "err", err)
 		return nil, false, err
 	}
-	if old, err := s.store.Order(system(ctx), o.Number); err == nil && sameOrder(old, o) {
+	if old, err := s.store.Order(crm.AsSystem(ctx), o.Number); err == nil && sameOrder(old, o) {
 		return old, false, nil
 	}
-	saved, err = s.store.PutOrder(system(ctx), o)
+	saved, err = s.store.PutOrder(crm.AsSystem(ctx), o)
 	if err != nil {
 		s.log.Warn("shopify order not stored", "source", sourceID, "order", o.Number, "err", err)
 		return nil, false, err

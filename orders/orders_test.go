@@ -56,7 +56,7 @@ func newEnv(t *testing.T, refundLimit int64) *env {
 
 func (e *env) mustSource(in orders.SourceInput) *crm.OrderSource {
 	e.t.Helper()
-	src, err := e.svc.CreateSource(context.Background(), in)
+	src, err := e.svc.CreateSource(crm.AsSystem(context.Background()), in)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestParseMoney(t *testing.T) {
 
 func TestGenericWebhook(t *testing.T) {
 	e := newEnv(t, 0)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	src := e.mustSource(orders.SourceInput{Kind: crm.OrderSourceWebhook, Name: ptr("My shop"), Secret: ptr("a-long-webhook-secret")})
 	body := []byte(`{"number":"W-1","email":"Alice@X.example","status":"paid","currency":"EUR","subtotal":1000,
 		"total":1000,"items":[{"sku":"A","name":"Apple","quantity":1,"unit_price":1000}],"placed_at":"2026-11-22T10:00:00Z"}`)
@@ -171,7 +171,7 @@ func TestGenericWebhook(t *testing.T) {
 
 func TestSourceConfig(t *testing.T) {
 	e := newEnv(t, 0)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	for name, in := range map[string]orders.SourceInput{
 		"short secret":      {Kind: crm.OrderSourceWebhook, Name: ptr("x"), Secret: ptr("short")},
 		"no secret":         {Kind: crm.OrderSourceWebhook, Name: ptr("x")},

@@ -30,7 +30,7 @@ func TestShopifySourceHosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	strict := orders.New(db, orders.Options{})
 	shop := func(domain, base string) orders.SourceInput {
 		in := orders.SourceInput{Kind: crm.OrderSourceShopify, Name: ptr("Shop"), ShopDomain: ptr(domain), AccessToken: ptr("shpat_x")}
@@ -108,7 +108,7 @@ func TestShopifyLookupRefusedAtDial(t *testing.T) {
 		var mu sync.Mutex
 		svc := orders.New(db, orders.Options{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)),
 			Outbound: outbound.New(outbound.Options{AllowPrivateNetwork: allow, Lookup: lookup})})
-		ctx := context.Background()
+		ctx := crm.AsSystem(context.Background())
 		if _, err := svc.CreateSource(ctx, orders.SourceInput{Kind: crm.OrderSourceShopify, Name: ptr("Shop"),
 			ShopDomain: ptr("x.myshopify.com"), AccessToken: ptr("shpat_x"), APIBaseURL: ptr("http://rebinding.example:" + port)}); err != nil {
 			t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 // the ticket and the agent of its inbox.
 func (e *env) customer(addr string, phone string) (*crm.IngestResult, *crm.Agent) {
 	e.t.Helper()
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	in, err := e.db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: "API " + addr})
 	if err != nil {
 		e.t.Fatal(err)
@@ -41,7 +41,7 @@ func (e *env) customer(addr string, phone string) (*crm.IngestResult, *crm.Agent
 
 func TestShopifyLookup(t *testing.T) {
 	e := newEnv(t, 0)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	e.shop.AddOrder(450789469, "#1001", "alice@x.example", "", "USD", "5.00",
 		shopifytest.Line{ID: 466157049, SKU: "MUG", Name: "Blue mug", Quantity: 2, Price: "19.00"})
 	e.shop.Ship(450789469, "UPS", "1Z999", "https://ups.example/track/1Z999")
@@ -99,7 +99,7 @@ func TestShopifyLookup(t *testing.T) {
 
 func TestShopifyWebhook(t *testing.T) {
 	e := newEnv(t, 0)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	e.shop.AddOrder(820982911946154508, "#9001", "jon@x.example", "", "KWD", "1.500",
 		shopifytest.Line{ID: 1, SKU: "K", Name: "Kettle", Quantity: 1, Price: "12.250"})
 	body := e.shop.OrderJSON(820982911946154508)
@@ -184,8 +184,8 @@ func (e *env) shopifyOrder() (*crm.IngestResult, *crm.Agent) {
 		shopifytest.Line{ID: 11, SKU: "MUG", Name: "Blue mug", Quantity: 2, Price: "19.00"},
 		shopifytest.Line{ID: 12, SKU: "TEA", Name: "Earl grey", Quantity: 1, Price: "20.00"})
 	res, agent := e.customer("alice@x.example", "")
-	e.svc.RefreshNumber(context.Background(), "1001")
-	if _, err := e.db.Order(context.Background(), "1001"); err != nil {
+	e.svc.RefreshNumber(crm.AsSystem(context.Background()), "1001")
+	if _, err := e.db.Order(crm.AsSystem(context.Background()), "1001"); err != nil {
 		e.t.Fatal(err)
 	}
 	return res, agent
@@ -194,7 +194,7 @@ func (e *env) shopifyOrder() (*crm.IngestResult, *crm.Agent) {
 func TestActions(t *testing.T) {
 	e := newEnv(t, 3000)
 	res, agent := e.shopifyOrder()
-	actx := crm.WithAgent(context.Background(), agent)
+	actx := crm.WithAgent(crm.AsSystem(context.Background()), agent)
 	sub := e.bus.Subscribe(256)
 	defer sub.Close()
 
@@ -264,11 +264,11 @@ func TestActions(t *testing.T) {
 	}
 
 	// A manager refunds the rest in full, whatever the limit.
-	mgr, err := e.db.CreateAgent(context.Background(), &crm.NewAgent{Email: "m@shop.example", Name: "M", Role: crm.RoleManager, Password: "password-123"})
+	mgr, err := e.db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: "m@shop.example", Name: "M", Role: crm.RoleManager, Password: "password-123"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mctx := crm.WithAgent(context.Background(), mgr)
+	mctx := crm.WithAgent(crm.AsSystem(context.Background()), mgr)
 	a, o, err := e.svc.Act(mctx, orders.ActionRequest{Number: "1001", Action: crm.ActionRefund, TicketID: res.TicketID,
 		IdempotencyKey: "refund-rest-0001"})
 	if err != nil || a.Status != crm.ActionOK || a.Amount != 6300-1900 || o.Status != "refunded" || o.Refunded != 6300 {
@@ -316,27 +316,27 @@ func TestActions(t *testing.T) {
 func TestActionLimits(t *testing.T) {
 	e := newEnv(t, 0) // agents may not refund at all
 	res, agent := e.shopifyOrder()
-	actx := crm.WithAgent(context.Background(), agent)
+	actx := crm.WithAgent(crm.AsSystem(context.Background()), agent)
 	_, _, err := e.svc.Act(actx, orders.ActionRequest{Number: "1001", Action: crm.ActionRefund, TicketID: res.TicketID,
 		IdempotencyKey: "refund-small-1", Amount: 1})
 	wantCode(t, err, crm.EFORBIDDEN)
 
 	// A local order has no actions; an order the agent may not see is not found.
-	if _, err := e.db.PutOrder(context.Background(), &crm.Order{Number: "L1", Email: "alice@x.example", Status: "paid",
+	if _, err := e.db.PutOrder(crm.AsSystem(context.Background()), &crm.Order{Number: "L1", Email: "alice@x.example", Status: "paid",
 		Currency: "USD", Total: 100, PlacedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = e.svc.Act(actx, orders.ActionRequest{Number: "L1", Action: crm.ActionCancel, IdempotencyKey: "cancel-local"})
 	wantCode(t, err, crm.EINVALID)
 	_, stranger := e.customer("bob@x.example", "")
-	_, _, err = e.svc.Act(crm.WithAgent(context.Background(), stranger), orders.ActionRequest{Number: "1001",
+	_, _, err = e.svc.Act(crm.WithAgent(crm.AsSystem(context.Background()), stranger), orders.ActionRequest{Number: "1001",
 		Action: crm.ActionCancel, IdempotencyKey: "cancel-stranger"})
 	wantCode(t, err, crm.ENOTFOUND)
 
 	// A shop that is down: the action is recorded as failed, not lost.
 	e.shop.SetDown(true)
-	mgr, _ := e.db.CreateAgent(context.Background(), &crm.NewAgent{Email: "m@shop.example", Name: "M", Role: crm.RoleAdmin, Password: "password-123"})
-	a, o, err := e.svc.Act(crm.WithAgent(context.Background(), mgr), orders.ActionRequest{Number: "1001",
+	mgr, _ := e.db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: "m@shop.example", Name: "M", Role: crm.RoleAdmin, Password: "password-123"})
+	a, o, err := e.svc.Act(crm.WithAgent(crm.AsSystem(context.Background()), mgr), orders.ActionRequest{Number: "1001",
 		Action: crm.ActionRefund, IdempotencyKey: "refund-down-1"})
 	if err != nil || a.Status != crm.ActionFailed || !strings.Contains(a.Error, "503") || o.Refunded != 0 {
 		t.Fatalf("refund while down: %+v %+v %v", a, o, err)

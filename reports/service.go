@@ -67,6 +67,7 @@ func New(store crm.Store, bus crm.Bus, opt Options) *Service {
 // Run projects new events as the bus announces them and checks due times on every tick,
 // until ctx is done.
 func (s *Service) Run(ctx context.Context) error {
+	ctx = crm.AsSystem(ctx) // reports, SLA timers and surveys cover every inbox
 	var wake <-chan *crm.Event
 	if s.bus != nil {
 		sub := s.bus.Subscribe(1024)

@@ -50,7 +50,7 @@ type fixture struct {
 func newFixture(t *testing.T, start time.Time) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	f := &fixture{t: t, bus: crm.NewBus(), clock: &clock{t: start}, ctx: context.Background()}
+	f := &fixture{t: t, bus: crm.NewBus(), clock: &clock{t: start}, ctx: crm.AsSystem(context.Background())}
 	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32),
 		Bus: f.bus, Now: f.clock.Now})
 	if err != nil {

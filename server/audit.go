@@ -38,7 +38,8 @@ func (s *Server) audit(r *http.Request, typ string, data map[string]any) {
 	b, err := json.Marshal(data)
 	if err == nil {
 		e.Data = b
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+		// The log is the system's record: a failed login, by no one, is recorded too.
+		ctx, cancel := context.WithTimeout(crm.AsSystem(context.WithoutCancel(r.Context())), 5*time.Second)
 		defer cancel()
 		err = s.store.RecordAudit(ctx, e)
 	}

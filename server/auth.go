@@ -112,6 +112,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	// The password proved who acts from here on.
+	r = r.WithContext(crm.WithAgent(r.Context(), a))
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		s.store.DeleteSession(r.Context(), c.Value) // rotate: never keep a pre-login session
 	}
@@ -126,7 +128,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteLaxMode, MaxAge: int(s.opt.SessionTTL / time.Second),
 	})
 	s.log.Info("login", "agent", a.ID, "ip", clientIP(r))
-	s.audit(r.WithContext(crm.WithAgent(r.Context(), a)), "auth.login", map[string]any{"email": a.Email})
+	s.audit(r, "auth.login", map[string]any{"email": a.Email})
 	writeJSON(w, http.StatusOK, map[string]any{"agent": a, "csrf_token": csrf})
 }
 

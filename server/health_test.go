@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"parley/crm"
 	"parley/server"
 )
 
@@ -44,7 +45,7 @@ func TestDiskFullAnswers(t *testing.T) {
 	if status, _, body := get(t, e.srv.URL+"/healthz", ""); status != 200 || strings.TrimSpace(body) != `{"status":"ok"}` {
 		t.Fatalf("healthz before: %d %s", status, body)
 	}
-	if err := e.db.LimitPages(context.Background(), 1); err != nil {
+	if err := e.db.LimitPages(crm.AsSystem(context.Background()), 1); err != nil {
 		t.Fatal(err)
 	}
 	post := func(extID string) (int, []byte) {
@@ -73,7 +74,7 @@ func TestDiskFullAnswers(t *testing.T) {
 	}
 	e.admin.mustDo("GET", "/api/v1/tickets/"+itoa(first.TicketID), nil, 200, nil)
 
-	if err := e.db.LimitPages(context.Background(), 0); err != nil {
+	if err := e.db.LimitPages(crm.AsSystem(context.Background()), 0); err != nil {
 		t.Fatal(err)
 	}
 	status, data := post(failed)

@@ -44,7 +44,7 @@ func newEnv(t testing.TB) *env {
 	srv := httptest.NewServer(server.New(db, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(srv.Close)
 	e := &env{t: t, dir: dir, db: db, bus: bus, srv: srv}
-	if _, err := db.CreateAgent(context.Background(), &crm.NewAgent{Email: "admin@test.example", Name: "Ada Admin", Role: crm.RoleAdmin, Password: adminPassword}); err != nil {
+	if _, err := db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: "admin@test.example", Name: "Ada Admin", Role: crm.RoleAdmin, Password: adminPassword}); err != nil {
 		t.Fatal(err)
 	}
 	e.admin = e.login("admin@test.example", adminPassword)
@@ -82,11 +82,11 @@ func (e *env) login(email, password string) *client {
 // bearer returns a client that authenticates with a new API token of the agent.
 func (e *env) bearer(email string) *client {
 	e.t.Helper()
-	a, err := e.db.AgentByEmail(context.Background(), email)
+	a, err := e.db.AgentByEmail(crm.AsSystem(context.Background()), email)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	tok, _, err := e.db.CreateToken(context.Background(), a.ID, "test", nil)
+	tok, _, err := e.db.CreateToken(crm.AsSystem(context.Background()), a.ID, "test", nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func errCode(t *testing.T, data []byte) string {
 	return e.Error.Code
 }
 
-func ctxSystem() context.Context { return context.Background() }
+func ctxSystem() context.Context { return crm.AsSystem(context.Background()) }
 
 func ticketFilter() crm.TicketFilter { return crm.TicketFilter{Page: crm.Page{Limit: 200}} }
 

@@ -200,6 +200,7 @@ func (s *Server) AgentsOnline(inboxID int64) []int64 {
 }
 
 func (h *hub) run(ctx context.Context) {
+	ctx = crm.AsSystem(ctx) // the hub reads for every socket and filters per connection
 	sub := h.bus.Subscribe(busBuffer)
 	defer sub.Close()
 	h.running.Store(true)

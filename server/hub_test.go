@@ -49,7 +49,7 @@ func newHubEnvWith(t *testing.T, opt server.Options) *hubEnv {
 	}
 	opt.Bus = bus
 	srv := server.New(db, opt)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	done := make(chan struct{})
 	go func() {
 		srv.Run(ctx)
@@ -64,7 +64,7 @@ func newHubEnvWith(t *testing.T, opt server.Options) *hubEnv {
 		db.Close()
 	})
 	e := &env{t: t, db: db, bus: bus, srv: hs}
-	if _, err := db.CreateAgent(context.Background(), &crm.NewAgent{Email: "admin@test.example", Name: "Ada Admin", Role: crm.RoleAdmin, Password: adminPassword}); err != nil {
+	if _, err := db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: "admin@test.example", Name: "Ada Admin", Role: crm.RoleAdmin, Password: adminPassword}); err != nil {
 		t.Fatal(err)
 	}
 	e.admin = e.login("admin@test.example", adminPassword)
@@ -88,7 +88,7 @@ func newHubEnvWith(t *testing.T, opt server.Options) *hubEnv {
 // agentID returns the id of the agent with that email.
 func (e *hubEnv) agentID(email string) int64 {
 	e.t.Helper()
-	a, err := e.db.AgentByEmail(context.Background(), email)
+	a, err := e.db.AgentByEmail(crm.AsSystem(context.Background()), email)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -378,7 +378,7 @@ func TestHubClosesSlowClientWithoutBlockingOthers(t *testing.T) {
 	}
 	defer slowWS.Close()
 
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	big := strings.Repeat("0123456789abcdef", 2048) // 32 KiB per message
 	dropped := false
 	for i := 0; i < 3000 && !dropped; i++ {
@@ -474,9 +474,9 @@ func testResume(t *testing.T, inURL bool) {
 	}
 	// What Alice may see, decided independently: her inbox's events, and the events of
 	// customers the store shows her.
-	a, _ := e.db.AgentByEmail(context.Background(), "alice@test.example")
-	asAlice := crm.WithAgent(context.Background(), a)
-	stored, err := e.db.Events(context.Background(), last, 1000)
+	a, _ := e.db.AgentByEmail(crm.AsSystem(context.Background()), "alice@test.example")
+	asAlice := crm.WithAgent(crm.AsSystem(context.Background()), a)
+	stored, err := e.db.Events(crm.AsSystem(context.Background()), last, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -793,7 +793,7 @@ func TestHubNoGoroutineLeak(t *testing.T) {
 		w.send(map[string]any{"type": "viewing", "ticket_id": res.TicketID})
 		conns = append(conns, w)
 	}
-	if _, err := e.db.Ingest(context.Background(), &crm.Inbound{InboxID: inA, Channel: crm.ChannelAPI, ExternalID: "a-1",
+	if _, err := e.db.Ingest(crm.AsSystem(context.Background()), &crm.Inbound{InboxID: inA, Channel: crm.ChannelAPI, ExternalID: "a-1",
 		From: []crm.Identity{{Kind: crm.IdentityEmail, Address: "anna@example.com"}}, Text: "leak-check"}); err != nil {
 		t.Fatal(err)
 	}
@@ -830,7 +830,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	in, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: "Bench", Config: map[string]any{}})
 	if err != nil {
 		b.Fatal(err)
@@ -910,7 +910,7 @@ func benchmarkFanout(b *testing.B, n int) {
 		}
 		wg.Wait()
 	}()
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	var lat []time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {

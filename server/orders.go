@@ -188,7 +188,9 @@ func (s *Server) webhook(fn func(w http.ResponseWriter, r *http.Request, sourceI
 			if err != nil {
 				return err
 			}
-			return fn(w, r, id, body)
+			// The shop acts, not an agent: fn checks the source's signature before it
+			// reads the body, and stores as the system.
+			return fn(w, r.WithContext(crm.AsSystem(r.Context())), id, body)
 		}()
 		if err != nil {
 			if crm.ErrorCode(err) == crm.EINTERNAL {

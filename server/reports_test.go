@@ -118,7 +118,7 @@ func TestReports_OverviewAndDrillDownOverHTTP(t *testing.T) {
 	a := e.inbound(inbox, "m1", "alice@example.com", "first")
 	b := e.inbound(inbox, "m2", "bob@example.com", "second")
 	e.admin.mustDo("POST", fmt.Sprintf("/api/v1/tickets/%d/messages", a.TicketID), map[string]any{"body": "Hi!", "status": "resolved"}, 201, nil)
-	if err := svc.Sync(context.Background()); err != nil {
+	if err := svc.Sync(crm.AsSystem(context.Background())); err != nil {
 		t.Fatal(err)
 	}
 	var o reports.Overview
@@ -222,7 +222,7 @@ func TestAuditLog(t *testing.T) {
 	other.mustDo("POST", "/api/v1/logout", nil, 204, nil)
 	var a struct{ ID int64 }
 	e.admin.mustDo("GET", "/api/v1/agents", nil, 200, nil)
-	agents, _ := e.db.Agents(context.Background())
+	agents, _ := e.db.Agents(crm.AsSystem(context.Background()))
 	for _, ag := range agents {
 		if ag.Email == "dana@test.example" {
 			a.ID = ag.ID
@@ -276,17 +276,17 @@ func TestCSATPage(t *testing.T) {
 	res := e.inbound(inbox, "m1", "alice@example.com", "help")
 	e.admin.mustDo("PATCH", fmt.Sprintf("/api/v1/tickets/%d", res.TicketID), map[string]any{"status": "resolved"}, 200, nil)
 	// The api channel has no survey; ask by email the way an email ticket would be.
-	if err := svc.Sync(context.Background()); err != nil {
+	if err := svc.Sync(crm.AsSystem(context.Background())); err != nil {
 		t.Fatal(err)
 	}
 	mail := e.inbox(crm.KindEmail, "Mail")
-	r2, err := e.db.Ingest(context.Background(), &crm.Inbound{InboxID: mail, Channel: crm.ChannelEmail, ExternalID: "<a@b>",
+	r2, err := e.db.Ingest(crm.AsSystem(context.Background()), &crm.Inbound{InboxID: mail, Channel: crm.ChannelEmail, ExternalID: "<a@b>",
 		From: []crm.Identity{{Kind: crm.IdentityEmail, Address: "bob@example.com"}}, Subject: "Hi", Text: "Hello"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.admin.mustDo("PATCH", fmt.Sprintf("/api/v1/tickets/%d", r2.TicketID), map[string]any{"status": "resolved"}, 200, nil)
-	if err := svc.Sync(context.Background()); err != nil {
+	if err := svc.Sync(crm.AsSystem(context.Background())); err != nil {
 		t.Fatal(err)
 	}
 	var msgs struct{ Messages []crm.Message }
@@ -320,7 +320,7 @@ func TestCSATPage(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "&lt;b&gt;fast&lt;/b&gt; &amp; kind") {
 		t.Fatalf("form answer: %d %s", resp.StatusCode, body)
 	}
-	if err := svc.Sync(context.Background()); err != nil {
+	if err := svc.Sync(crm.AsSystem(context.Background())); err != nil {
 		t.Fatal(err)
 	}
 	var o reports.Overview
@@ -331,7 +331,7 @@ func TestCSATPage(t *testing.T) {
 	var tl struct {
 		Timeline []json.RawMessage `json:"timeline"`
 	}
-	tk, _ := e.db.Ticket(context.Background(), r2.TicketID)
+	tk, _ := e.db.Ticket(crm.AsSystem(context.Background()), r2.TicketID)
 	e.admin.mustDo("GET", fmt.Sprintf("/api/v1/customers/%d/timeline?kinds=event", tk.CustomerID), nil, 200, &tl)
 	if len(tl.Timeline) != 3 || !strings.Contains(string(tl.Timeline[0]), `"csat.answered"`) {
 		t.Errorf("timeline events: %s", tl.Timeline)

@@ -22,7 +22,7 @@ func TestHubForwardsSLAWarnings(t *testing.T) {
 	ra := e.inbound(inA, "a-1", "anna@example.com", "parcel-missing")
 
 	svc := reports.New(e.db, e.bus, reports.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := svc.Watch(context.Background()); err != nil { // within 30 minutes of the due time: warn
+	if err := svc.Watch(crm.AsSystem(context.Background())); err != nil { // within 30 minutes of the due time: warn
 		t.Fatal(err)
 	}
 	f := alice.waitFor("sla.warning", func(f wsFrame) bool { return f.Type == crm.EventSLAWarning })

@@ -234,7 +234,7 @@ func TestHubClosesSocketsOfTokensRevokedThroughTheAPI(t *testing.T) {
 // revoked by another process (the CLI writes the file), a token or session that expires.
 func TestHubRecheckClosesSocketsOfEndedCredentials(t *testing.T) {
 	e := newHubEnvWith(t, server.Options{AuthRecheck: 100 * time.Millisecond})
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox := e.inbox("api", "Shop")
 	alice := e.agent("alice@test.example", crm.RoleAgent, inbox)
 	aliceID := e.agentID("alice@test.example")
@@ -330,7 +330,7 @@ func TestAgentListHidesContactsFromAgents(t *testing.T) {
 
 func (e *env) mustAgentID(email string) int64 {
 	e.t.Helper()
-	a, err := e.db.AgentByEmail(context.Background(), email)
+	a, err := e.db.AgentByEmail(crm.AsSystem(context.Background()), email)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -116,7 +116,9 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) error {
 	if a.Disabled {
 		return crm.Errorf(crm.EFORBIDDEN, "account disabled")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// The socket outlives the request. Its replay reads every inbox as the system and the
+	// hub filters each event for the agent; the agent's own frames act as the agent.
+	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	c := &conn{
 		hub:     h,
 		agentID: a.ID,

@@ -168,7 +168,7 @@ func memInUse() (total, stack int64) {
 // chats per second of one node.
 func BenchmarkStoreNewChat(b *testing.B) {
 	e := newEnv(b, Options{Limits: unlimited}, nil)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	b.ResetTimer()
 	for i := range b.N {
 		v := &crm.ChatVisitor{ID: newVisitorID(), InboxID: e.inbox.ID, PageURL: "https://shop.example/mugs"}
@@ -187,7 +187,7 @@ func BenchmarkStoreNewChat(b *testing.B) {
 // that the store commits them in groups, as it does under load.
 func BenchmarkStoreNewChatParallel(b *testing.B) {
 	e := newEnv(b, Options{Limits: unlimited}, nil)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	var n atomic.Int64
 	b.SetParallelism((32 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.ResetTimer()

@@ -26,7 +26,7 @@ func browser(t *testing.T) context.Context {
 		t.Skip("!!! SKIPPING THE BROWSER TEST: " + chromium + " is missing. Install Chromium (apt-get install chromium) " +
 			"or set PARLEY_BROWSER_TESTS=required to make this a failure. !!!")
 	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+	actx, cancelAlloc := chromedp.NewExecAllocator(crm.AsSystem(context.Background()),
 		chromedp.ExecPath(chromium),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -73,11 +73,11 @@ func waitJS(t *testing.T, ctx context.Context, what, cond string) {
 func TestBrowserDemoChat(t *testing.T) {
 	ctx := browser(t)
 	e := newEnv(t, Options{}, nil)
-	demo, err := e.db.CreateInbox(context.Background(), &crm.Inbox{Kind: crm.KindChat, Name: "Demo: shop chat", Config: map[string]any{"demo": true}})
+	demo, err := e.db.CreateInbox(crm.AsSystem(context.Background()), &crm.Inbox{Kind: crm.KindChat, Name: "Demo: shop chat", Config: map[string]any{"demo": true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	max, err := e.db.CreateAgent(context.Background(), &crm.NewAgent{Email: "max@shop.example", Name: "Max", Role: crm.RoleManager,
+	max, err := e.db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: "max@shop.example", Name: "Max", Role: crm.RoleManager,
 		Password: "correct horse battery staple"})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestBrowserDemoChat(t *testing.T) {
 	var ticket int64
 	deadline := time.Now().Add(20 * time.Second)
 	for ticket == 0 {
-		ts, _, err := e.db.Tickets(context.Background(), crm.TicketFilter{InboxID: demo.ID})
+		ts, _, err := e.db.Tickets(crm.AsSystem(context.Background()), crm.TicketFilter{InboxID: demo.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func TestBrowserDemoChat(t *testing.T) {
 	}
 	waitJS(t, ctx, "the sent message to be confirmed", `!`+shadow+`.querySelector('.state')`)
 
-	if _, err := e.db.AddMessage(crm.WithAgent(context.Background(), max), &crm.NewMessage{TicketID: ticket, Body: "Yes! Shipping to Canada takes 5 days."}); err != nil {
+	if _, err := e.db.AddMessage(crm.WithAgent(crm.AsSystem(context.Background()), max), &crm.NewMessage{TicketID: ticket, Body: "Yes! Shipping to Canada takes 5 days."}); err != nil {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, "the agent's reply in the widget",

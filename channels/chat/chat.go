@@ -54,6 +54,10 @@ type Channel struct {
 	log      *slog.Logger
 	hub      *hub
 	upgrader websocket.Upgrader
+	// life is the context of every widget socket: the system's, since a shopper is no
+	// agent, and it ends when Run does, which closes the sockets at shutdown.
+	life context.Context
+	end  context.CancelFunc
 
 	newPerIP   *keyed
 	msgPerIP   *keyed
@@ -116,6 +120,7 @@ func New(store crm.Store, bus crm.Bus, opt Options) *Channel {
 		uploadPerUser: newKeyed(opt.Limits.UploadsPerVisitor),
 		uploadPerIP:   newKeyed(opt.Limits.UploadsPerIP),
 	}
+	ch.life, ch.end = context.WithCancel(crm.AsSystem(context.Background()))
 	ch.upgrader = websocket.Upgrader{
 		HandshakeTimeout: 10 * time.Second,
 		// The handler checks the Origin against the inbox before upgrading.
@@ -139,12 +144,20 @@ func (ch *Channel) Handler() http.Handler {
 	mux.HandleFunc("POST /widget/upload", ch.handleUpload)
 	mux.HandleFunc("OPTIONS /widget/upload", ch.handlePreflight)
 	mux.HandleFunc("GET /demo", ch.handleDemo)
-	return mux
+	// A shopper is no agent: the endpoints act as the system, and each checks the
+	// inbox's allowed origins and the visitor's token itself.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(crm.AsSystem(r.Context())))
+	})
 }
 
 // Run delivers events from the bus to widget sockets, pings idle sockets, forgets idle
-// rate-limit buckets and removes day-old uploads, until ctx is done.
+// rate-limit buckets and removes day-old uploads, until ctx is done; then it closes
+// every widget socket ("going away": the widget reconnects, to another node if there
+// is one).
 func (ch *Channel) Run(ctx context.Context) {
+	defer ch.end()
+	ctx = crm.AsSystem(ctx)
 	var events <-chan *crm.Event
 	var sub *crm.Subscription
 	if ch.bus != nil {

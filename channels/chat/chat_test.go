@@ -45,6 +45,7 @@ type env struct {
 	srv   *httptest.Server
 	inbox *crm.Inbox
 	agent *crm.Agent
+	stop  context.CancelFunc // ends Run, as a shutdown does
 }
 
 // newEnv starts a channel with one chat inbox allowing shopOrigin; config adds to or
@@ -71,15 +72,16 @@ func newEnvWith(t testing.TB, options func(db *sqlite.DB) Options, config map[st
 	reg.Register(crm.KindChat, ch)
 	e := &env{t: t, dir: dir, db: db, bus: bus, reg: reg, ch: ch}
 	e.inbox = e.createInbox(config)
-	e.agent, err = db.CreateAgent(context.Background(), &crm.NewAgent{Email: "dana@shop.example", Name: "Dana", Role: crm.RoleAgent,
+	e.agent, err = db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: "dana@shop.example", Name: "Dana", Role: crm.RoleAgent,
 		Password: "correct horse battery staple", InboxIDs: []int64{e.inbox.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	done := make(chan struct{})
 	go func() { ch.Run(ctx); close(done) }()
 	e.srv = httptest.NewServer(ch.Handler())
+	e.stop = cancel
 	t.Cleanup(func() { e.srv.Close(); cancel(); <-done })
 	return e
 }
@@ -91,10 +93,10 @@ func (e *env) createInbox(config map[string]any) *crm.Inbox {
 		c[k] = v
 	}
 	in := &crm.Inbox{Kind: crm.KindChat, Name: "Shop chat", Config: c}
-	if err := e.ch.PrepareInbox(context.Background(), in); err != nil {
+	if err := e.ch.PrepareInbox(crm.AsSystem(context.Background()), in); err != nil {
 		e.t.Fatal(err)
 	}
-	in, err := e.db.CreateInbox(context.Background(), in)
+	in, err := e.db.CreateInbox(crm.AsSystem(context.Background()), in)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -144,7 +146,7 @@ func (e *env) visitor(hello map[string]any) (*client, *serverFrame) {
 // visitorRow returns the stored visitor of a token.
 func (e *env) visitorRow(token string) *crm.ChatVisitor {
 	e.t.Helper()
-	v, err := e.db.ChatVisitorByToken(context.Background(), e.inbox.ID, hashToken(token))
+	v, err := e.db.ChatVisitorByToken(crm.AsSystem(context.Background()), e.inbox.ID, hashToken(token))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func (e *env) visitorRow(token string) *crm.ChatVisitor {
 // reply stores an agent's reply (or note) as Dana.
 func (e *env) reply(ticketID int64, body string, internal bool) *crm.Message {
 	e.t.Helper()
-	m, err := e.db.AddMessage(crm.WithAgent(context.Background(), e.agent), &crm.NewMessage{TicketID: ticketID, Body: body, Internal: internal})
+	m, err := e.db.AddMessage(crm.WithAgent(crm.AsSystem(context.Background()), e.agent), &crm.NewMessage{TicketID: ticketID, Body: body, Internal: internal})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -163,7 +165,7 @@ func (e *env) reply(ticketID int64, body string, internal bool) *crm.Message {
 
 func (e *env) messages(ticketID int64) []*crm.Message {
 	e.t.Helper()
-	msgs, _, err := e.db.Messages(context.Background(), ticketID, crm.Page{Limit: 200})
+	msgs, _, err := e.db.Messages(crm.AsSystem(context.Background()), ticketID, crm.Page{Limit: 200})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -267,7 +269,7 @@ func sign(email string) string {
 // existingCustomer files an email from addr on an api inbox: a customer with history.
 func (e *env) existingCustomer(addr, text string) *crm.IngestResult {
 	e.t.Helper()
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	api, err := e.db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: "Backoffice", Config: map[string]any{}})
 	if err != nil {
 		e.t.Fatal(err)
@@ -302,7 +304,7 @@ func TestHelloMessageAck(t *testing.T) {
 	if len(msgs) != 2 || msgs[1].Direction != crm.DirNote || !strings.Contains(msgs[1].Text, "https://shop.example/mugs/blue") {
 		t.Fatalf("want a note with the page URL, got %+v", msgs)
 	}
-	cust, err := e.db.Customer(context.Background(), v.CustomerID)
+	cust, err := e.db.Customer(crm.AsSystem(context.Background()), v.CustomerID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +428,7 @@ func TestSignedIdentity(t *testing.T) {
 	if _, _, err := c.ws.ReadMessage(); !websocket.IsCloseError(err, websocket.ClosePolicyViolation) {
 		t.Fatalf("socket not closed after a bad identity: %v", err)
 	}
-	cust, err := e.db.Customer(context.Background(), alice.CustomerID)
+	cust, err := e.db.Customer(crm.AsSystem(context.Background()), alice.CustomerID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,7 +476,7 @@ func TestUnverifiedEmailDoesNotExposeHistory(t *testing.T) {
 	if v.CustomerID == alice.CustomerID || v.EmailVerified || v.Email != "alice@shop.example" {
 		t.Fatalf("claimed email linked the chat: %+v", v)
 	}
-	cust, err := e.db.Customer(context.Background(), alice.CustomerID)
+	cust, err := e.db.Customer(crm.AsSystem(context.Background()), alice.CustomerID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -606,7 +608,7 @@ func (f *fakeEmail) list() []*crm.Outbound {
 
 func TestOfflineEmailContinuity(t *testing.T) {
 	e := newEnv(t, Options{Online: func(int64) []int64 { return nil }}, nil)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	mailbox, err := e.db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindEmail, Name: "Support mail", Config: map[string]any{}})
 	if err != nil {
 		t.Fatal(err)
@@ -671,7 +673,7 @@ func TestOfflineEmailContinuity(t *testing.T) {
 }
 
 func runDispatcher(t *testing.T, e *env) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	d := &channels.Dispatcher{Outbox: e.db, Bus: e.bus, Connectors: e.reg, Poll: 20 * time.Millisecond}
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
@@ -888,7 +890,7 @@ func TestDemoPage(t *testing.T) {
 		t.Fatalf("own origin opened a non-demo inbox: %v", err)
 	}
 	// ...but may open the demo inbox, which the seed creates without allowed origins.
-	demo, err := e.db.CreateInbox(context.Background(), &crm.Inbox{Kind: crm.KindChat, Name: "Demo: shop chat", Config: map[string]any{"demo": true}})
+	demo, err := e.db.CreateInbox(crm.AsSystem(context.Background()), &crm.Inbox{Kind: crm.KindChat, Name: "Demo: shop chat", Config: map[string]any{"demo": true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -911,7 +913,7 @@ func TestDemoPage(t *testing.T) {
 
 func TestPrepareInbox(t *testing.T) {
 	e := newEnv(t, Options{}, nil)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	prep := func(config map[string]any) (*crm.Inbox, error) {
 		in := &crm.Inbox{Kind: crm.KindChat, Name: "x", Config: config, Secrets: map[string]string{}}
 		return in, e.ch.PrepareInbox(ctx, in)
@@ -974,15 +976,15 @@ func TestInboxChangeAppliesWithoutRestart(t *testing.T) {
 	if _, resp, err := e.dial(newShop); err == nil || resp.StatusCode != 403 {
 		t.Fatal("a foreign origin was allowed")
 	}
-	in, err := e.db.Inbox(context.Background(), e.inbox.ID)
+	in, err := e.db.Inbox(crm.AsSystem(context.Background()), e.inbox.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	in.Config = map[string]any{"allowed_origins": []any{shopOrigin, newShop}}
-	if err := e.ch.PrepareInbox(context.Background(), in); err != nil {
+	if err := e.ch.PrepareInbox(crm.AsSystem(context.Background()), in); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.db.UpdateInbox(context.Background(), in); err != nil {
+	if _, err := e.db.UpdateInbox(crm.AsSystem(context.Background()), in); err != nil {
 		t.Fatal(err)
 	}
 	// The store announces the change (published here too, in case it does not yet).

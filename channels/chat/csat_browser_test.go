@@ -16,11 +16,11 @@ import (
 func TestBrowserCSAT(t *testing.T) {
 	ctx := browser(t)
 	e := newEnv(t, Options{}, nil)
-	demo, err := e.db.CreateInbox(context.Background(), &crm.Inbox{Kind: crm.KindChat, Name: "Demo: shop chat", Config: map[string]any{"demo": true}})
+	demo, err := e.db.CreateInbox(crm.AsSystem(context.Background()), &crm.Inbox{Kind: crm.KindChat, Name: "Demo: shop chat", Config: map[string]any{"demo": true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.agent, err = e.db.UpdateAgent(context.Background(), e.agent.ID, crm.AgentUpdate{InboxIDs: &[]int64{e.inbox.ID, demo.ID}}); err != nil {
+	if e.agent, err = e.db.UpdateAgent(crm.AsSystem(context.Background()), e.agent.ID, crm.AgentUpdate{InboxIDs: &[]int64{e.inbox.ID, demo.ID}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -38,7 +38,7 @@ func TestBrowserCSAT(t *testing.T) {
 	var ticket int64
 	deadline := time.Now().Add(20 * time.Second)
 	for ticket == 0 {
-		ts, _, err := e.db.Tickets(context.Background(), crm.TicketFilter{InboxID: demo.ID})
+		ts, _, err := e.db.Tickets(crm.AsSystem(context.Background()), crm.TicketFilter{InboxID: demo.ID})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func TestBrowserCSAT(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	if _, err := e.db.OpenChatSurvey(context.Background(), ticket); crm.ErrorCode(err) != crm.ENOTFOUND {
+	if _, err := e.db.OpenChatSurvey(crm.AsSystem(context.Background()), ticket); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("a survey before resolving: %v", err)
 	}
 	e.resolve(ticket)

@@ -23,7 +23,7 @@ import (
 // does when a ticket is resolved.
 func (e *env) resolve(ticketID int64) *crm.CSATSurvey {
 	e.t.Helper()
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	resolved := crm.StatusResolved
 	if _, err := e.db.UpdateTicket(crm.WithAgent(ctx, e.agent), ticketID, crm.TicketUpdate{Status: &resolved}); err != nil {
 		e.t.Fatal(err)
@@ -41,7 +41,7 @@ func (e *env) resolve(ticketID int64) *crm.CSATSurvey {
 // csatAnswers returns the stored csat.answered events of a ticket.
 func (e *env) csatAnswers(ticketID int64) []map[string]any {
 	e.t.Helper()
-	events, err := e.db.Events(context.Background(), 0, 1000)
+	events, err := e.db.Events(crm.AsSystem(context.Background()), 0, 1000)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestCSATSurveyInWidget(t *testing.T) {
 	if f, _ := b.until(isType("error")); f.Error.Code != crm.ENOTFOUND || f.For != "csat_answer" {
 		t.Fatalf("foreign answer: %+v, want not_found for csat_answer", f)
 	}
-	if _, err := e.db.OpenChatSurvey(context.Background(), ticket); err != nil {
+	if _, err := e.db.OpenChatSurvey(crm.AsSystem(context.Background()), ticket); err != nil {
 		t.Fatalf("the survey was answered by another visitor: %v", err)
 	}
 
@@ -121,7 +121,7 @@ func TestCSATSurveyInWidget(t *testing.T) {
 	if len(answers) != 1 || answers[0]["rating"] != 5.0 || answers[0]["comment"] != "Quick and friendly" || answers[0]["channel"] != "chat" {
 		t.Fatalf("stored answers = %v", answers)
 	}
-	if _, err := e.db.OpenChatSurvey(context.Background(), ticket); crm.ErrorCode(err) != crm.ENOTFOUND {
+	if _, err := e.db.OpenChatSurvey(crm.AsSystem(context.Background()), ticket); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("answered survey still open: %v", err)
 	}
 
@@ -285,7 +285,7 @@ func TestUploadCaps(t *testing.T) {
 	}
 
 	// The daily sweep removes the rows and the files.
-	if n, err := e.db.DeleteChatUploads(context.Background(), time.Now().Add(time.Hour)); err != nil || n != 5 {
+	if n, err := e.db.DeleteChatUploads(crm.AsSystem(context.Background()), time.Now().Add(time.Hour)); err != nil || n != 5 {
 		t.Fatalf("DeleteChatUploads = %d, %v; want 5", n, err)
 	}
 	left, _ := os.ReadDir(filepath.Join(e.dir, "chat-uploads"))
@@ -320,4 +320,17 @@ func (h *hub) ipCount(ip string) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return h.byIP[ip]
+}
+
+// TestShutdownClosesWidgetSockets checks that widget sockets end with the channel: at
+// shutdown each gets "going away" (the widget reconnects, to another node if there is
+// one) instead of hanging on with a store that is closing.
+func TestShutdownClosesWidgetSockets(t *testing.T) {
+	e := newEnv(t, Options{}, nil)
+	a, _ := e.visitor(nil)
+	a.say("a-1", "hello")
+	b, _ := e.visitor(nil)
+	e.stop()
+	a.expectClose(websocket.CloseGoingAway)
+	b.expectClose(websocket.CloseGoingAway)
 }

@@ -32,7 +32,7 @@ func TestNewChatIsOneWrite(t *testing.T) {
 		return Options{Visitors: wv}
 	}, nil)
 	a, w := e.visitor(map[string]any{"name": "Ann", "page_url": "https://shop.example/mugs"})
-	if _, err := e.db.ChatVisitorByToken(context.Background(), e.inbox.ID, hashToken(w.VisitorToken)); crm.ErrorCode(err) != crm.ENOTFOUND {
+	if _, err := e.db.ChatVisitorByToken(crm.AsSystem(context.Background()), e.inbox.ID, hashToken(w.VisitorToken)); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("a visitor who has not written is stored already: %v", err)
 	}
 	ack := a.say("c1", "Do you ship to Norway?")
@@ -76,7 +76,7 @@ func TestPendingVisitorSurvivesReload(t *testing.T) {
 	}
 	// Another inbox's widget cannot use the token.
 	other := e.createInbox(nil)
-	_, err := e.ch.visitorByToken(context.Background(), other.ID, w.VisitorToken)
+	_, err := e.ch.visitorByToken(crm.AsSystem(context.Background()), other.ID, w.VisitorToken)
 	if crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("token of another inbox: %v", err)
 	}

@@ -102,13 +102,19 @@ func (ch *Channel) handleSocket(w http.ResponseWriter, r *http.Request) {
 				ch.hub.leaveIP(c.ip)
 			}
 		}()
-		ch.serve(context.Background(), c, refusal)
+		ch.serve(ch.life, c, refusal)
 	}()
 }
 
 // serve runs the protocol on one socket until it closes. A socket refused before its
 // hello gets the refusal and is closed.
 func (ch *Channel) serve(ctx context.Context, c *conn, refusal error) {
+	stop := context.AfterFunc(ctx, func() { // shutdown: the reader fails and serve returns
+		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway,
+			"server shutting down"), time.Now().Add(time.Second))
+		c.close()
+	})
+	defer stop()
 	ws := c.ws
 	ws.SetReadLimit(maxFrameHard)
 	ws.SetReadDeadline(time.Now().Add(helloWait))

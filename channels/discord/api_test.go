@@ -36,7 +36,7 @@ func TestInboxThroughAPI(t *testing.T) {
 		Outbound: allowPrivate})
 	reg := channels.NewRegistry()
 	reg.Register(crm.KindDiscord, ch)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	done := make(chan struct{}, 2)
 	go func() { ch.Run(ctx); done <- struct{}{} }()
 	disp := &channels.Dispatcher{Outbox: db, Bus: bus, Connectors: reg, Poll: 20 * time.Millisecond}
@@ -46,11 +46,11 @@ func TestInboxThroughAPI(t *testing.T) {
 	srv := httptest.NewServer(server.New(db, server.Options{Channels: reg, Bus: bus,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(srv.Close)
-	admin, err := db.CreateAgent(context.Background(), &crm.NewAgent{Email: "admin@test.example", Name: "Ada", Role: crm.RoleAdmin, Password: "correct horse battery"})
+	admin, err := db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: "admin@test.example", Name: "Ada", Role: crm.RoleAdmin, Password: "correct horse battery"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _, err := db.CreateToken(context.Background(), admin.ID, "test", nil)
+	token, _, err := db.CreateToken(crm.AsSystem(context.Background()), admin.ID, "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

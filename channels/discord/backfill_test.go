@@ -137,7 +137,7 @@ func TestNoBackfillAfterResume(t *testing.T) {
 
 func TestSaveDiscordChannelOnlyMovesForward(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	for _, id := range []string{"99", "700000000000000005", "700000000000000003", "8"} {
 		if err := e.db.SaveDiscordChannel(ctx, e.inbox.ID, dmChannel, kindDM, id); err != nil {
 			t.Fatal(err)

@@ -373,6 +373,7 @@ func (c *Channel) setStatus(b *bot, state, lastErr string) {
 // until ctx is done: an inbox.updated event starts, restarts or stops the bot of that
 // inbox. It closes every gateway connection before it returns nil.
 func (c *Channel) Run(ctx context.Context) error {
+	ctx = crm.AsSystem(ctx) // the bots file what customers sent, in every inbox
 	var events <-chan *crm.Event
 	var sub *crm.Subscription
 	if c.bus != nil {

@@ -46,7 +46,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, db: db, bus: bus, fake: newFakeDiscord(t)}
 	e.ch = New(db, bus, Options{AllowedCDNHosts: []string{e.fake.host()}, ReconnectDelay: 10 * time.Millisecond,
 		Outbound: allowPrivate})
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	e.ctx = ctx
 	e.inbox = e.createInbox("Community", goodToken)
 	done := make(chan struct{})
@@ -66,10 +66,10 @@ func (e *env) createInbox(name, token string) *crm.Inbox {
 	e.t.Helper()
 	in := &crm.Inbox{Kind: crm.KindDiscord, Name: name, Config: map[string]any{
 		"bot_token": token, "support_channel_ids": []any{supportChannel}, "api_base_url": e.fake.srv.URL}}
-	if err := e.ch.PrepareInbox(context.Background(), in); err != nil {
+	if err := e.ch.PrepareInbox(crm.AsSystem(context.Background()), in); err != nil {
 		e.t.Fatal(err)
 	}
-	out, err := e.db.CreateInbox(context.Background(), in)
+	out, err := e.db.CreateInbox(crm.AsSystem(context.Background()), in)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func (e *env) tickets() []*crm.Ticket {
 	e.t.Helper()
-	list, _, err := e.db.Tickets(context.Background(), crm.TicketFilter{InboxID: e.inbox.ID})
+	list, _, err := e.db.Tickets(crm.AsSystem(context.Background()), crm.TicketFilter{InboxID: e.inbox.ID})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func (e *env) tickets() []*crm.Ticket {
 
 func (e *env) messages(ticketID int64) []*crm.Message {
 	e.t.Helper()
-	list, _, err := e.db.Messages(context.Background(), ticketID, crm.Page{Limit: 200})
+	list, _, err := e.db.Messages(crm.AsSystem(context.Background()), ticketID, crm.Page{Limit: 200})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func (e *env) startDispatcher() {
 	reg.Register(crm.KindDiscord, e.ch)
 	d := &channels.Dispatcher{Outbox: e.db, Bus: e.bus, Connectors: reg, Poll: 20 * time.Millisecond,
 		BaseBackoff: 20 * time.Millisecond}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	done := make(chan struct{})
 	go func() {
 		d.Run(ctx)
@@ -152,7 +152,7 @@ func (e *env) startDispatcher() {
 // reply queues an agent reply and waits until the dispatcher has handled it.
 func (e *env) reply(ticketID int64, body string) *crm.Message {
 	e.t.Helper()
-	m, err := e.db.AddMessage(context.Background(), &crm.NewMessage{TicketID: ticketID, Body: body})
+	m, err := e.db.AddMessage(crm.AsSystem(context.Background()), &crm.NewMessage{TicketID: ticketID, Body: body})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestDMCreatesTicket(t *testing.T) {
 	if m.Direction != crm.DirIn || m.Text != "Where is my order #1001?" || m.Author.Name != "Sam Shopper" {
 		t.Errorf("message = %s %q by %q", m.Direction, m.Text, m.Author.Name)
 	}
-	c, err := e.db.Customer(context.Background(), tk.CustomerID)
+	c, err := e.db.Customer(crm.AsSystem(context.Background()), tk.CustomerID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,11 +371,11 @@ func TestRateLimitTooLongIsRetryable(t *testing.T) {
 	e.fake.mu.Lock()
 	e.fake.rateLimits = maxRateLimitRetries + 1
 	e.fake.mu.Unlock()
-	m, err := e.db.AddMessage(context.Background(), &crm.NewMessage{TicketID: tk.ID, Body: "hello"})
+	m, err := e.db.AddMessage(crm.AsSystem(context.Background()), &crm.NewMessage{TicketID: tk.ID, Body: "hello"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.ch.Send(context.Background(), &crm.Outbound{Message: m, Ticket: tk, Inbox: e.inbox})
+	_, err = e.ch.Send(crm.AsSystem(context.Background()), &crm.Outbound{Message: m, Ticket: tk, Inbox: e.inbox})
 	if err == nil || channels.IsPermanent(err) || !strings.Contains(err.Error(), "rate limit") {
 		t.Errorf("err = %v, want a retryable rate limit error", err)
 	}
@@ -480,7 +480,7 @@ func TestAttachments(t *testing.T) {
 	if len(got.Attachments) != 1 || got.Attachments[0].Filename != "receipt.png" || got.Attachments[0].Size != int64(len(png)) {
 		t.Fatalf("attachments = %+v", got.Attachments)
 	}
-	_, f, err := e.db.Attachment(context.Background(), got.Attachments[0].ID)
+	_, f, err := e.db.Attachment(crm.AsSystem(context.Background()), got.Attachments[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,10 +505,10 @@ func TestInboxChangesRestartBot(t *testing.T) {
 		return st != nil && st.State == "connected"
 	})
 	second.Config["bot_token"] = badToken
-	if err := e.ch.PrepareInbox(context.Background(), second); err != nil {
+	if err := e.ch.PrepareInbox(crm.AsSystem(context.Background()), second); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.db.UpdateInbox(context.Background(), second); err != nil {
+	if _, err := e.db.UpdateInbox(crm.AsSystem(context.Background()), second); err != nil {
 		t.Fatal(err)
 	}
 	e.bus.Publish(&crm.Event{Type: crm.EventInboxUpdated, InboxID: second.ID})
@@ -527,17 +527,17 @@ func TestInboxChangesRestartBot(t *testing.T) {
 
 func TestTestInbox(t *testing.T) {
 	e := newEnv(t)
-	if err := e.ch.TestInbox(context.Background(), e.inbox); err != nil {
+	if err := e.ch.TestInbox(crm.AsSystem(context.Background()), e.inbox); err != nil {
 		t.Errorf("TestInbox = %v", err)
 	}
 	bad := *e.inbox
 	bad.Secrets = map[string]string{"bot_token": badToken}
-	if err := e.ch.TestInbox(context.Background(), &bad); err == nil || !strings.Contains(err.Error(), "rejected the bot token") {
+	if err := e.ch.TestInbox(crm.AsSystem(context.Background()), &bad); err == nil || !strings.Contains(err.Error(), "rejected the bot token") {
 		t.Errorf("TestInbox(bad token) = %v", err)
 	}
 	unknown := *e.inbox
 	unknown.Config = map[string]any{"support_channel_ids": []any{"299999999999999999"}, "api_base_url": e.fake.srv.URL}
-	if err := e.ch.TestInbox(context.Background(), &unknown); err == nil || !strings.Contains(err.Error(), "Unknown Channel") {
+	if err := e.ch.TestInbox(crm.AsSystem(context.Background()), &unknown); err == nil || !strings.Contains(err.Error(), "Unknown Channel") {
 		t.Errorf("TestInbox(unknown channel) = %v", err)
 	}
 }
@@ -566,7 +566,7 @@ func TestPrepareInbox(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := &crm.Inbox{Kind: crm.KindDiscord, Config: tt.config, Secrets: tt.secrets}
-			err := c.PrepareInbox(context.Background(), in)
+			err := c.PrepareInbox(crm.AsSystem(context.Background()), in)
 			if tt.err == "" {
 				if err != nil {
 					t.Fatal(err)

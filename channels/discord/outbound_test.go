@@ -38,11 +38,11 @@ func TestBaseURLRefusedThroughAPI(t *testing.T) {
 	reg.Register(crm.KindDiscord, New(db, nil, Options{}))
 	srv := httptest.NewServer(server.New(db, server.Options{Channels: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(srv.Close)
-	admin, err := db.CreateAgent(context.Background(), &crm.NewAgent{Email: "admin@test.example", Name: "Ada", Role: crm.RoleAdmin, Password: "correct horse battery"})
+	admin, err := db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: "admin@test.example", Name: "Ada", Role: crm.RoleAdmin, Password: "correct horse battery"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _, err := db.CreateToken(context.Background(), admin.ID, "test", nil)
+	token, _, err := db.CreateToken(crm.AsSystem(context.Background()), admin.ID, "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestBaseURLRefusedThroughAPI(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 with %q", base, resp.StatusCode, data, want)
 		}
 	}
-	inboxes, err := db.Inboxes(context.Background())
+	inboxes, err := db.Inboxes(crm.AsSystem(context.Background()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestConnectionsGoThroughOutbound(t *testing.T) {
 	for _, allow := range []bool{false, true} {
 		c := New(nil, nil, Options{AllowedCDNHosts: []string{name},
 			Outbound: outbound.New(outbound.Options{AllowPrivateNetwork: allow, Lookup: lookup})})
-		ctx := context.Background()
+		ctx := crm.AsSystem(context.Background())
 		restErr := c.TestInbox(ctx, in)
 		_, _, dlErr := c.download(ctx, "http://"+name+"/cdn/attachments/pic.png")
 		cfg, err := parseConfig(in)
@@ -125,10 +125,10 @@ func TestConnectionsGoThroughOutbound(t *testing.T) {
 // allows the private network, as tests and fakes need.
 func TestPrepareInboxPrivateAllowed(t *testing.T) {
 	in := &crm.Inbox{Kind: crm.KindDiscord, Config: map[string]any{"bot_token": "x.y", "api_base_url": "http://127.0.0.1:9"}}
-	if err := New(nil, nil, Options{Outbound: allowPrivate}).PrepareInbox(context.Background(), in); err != nil {
+	if err := New(nil, nil, Options{Outbound: allowPrivate}).PrepareInbox(crm.AsSystem(context.Background()), in); err != nil {
 		t.Fatal(err)
 	}
-	err := New(nil, nil, Options{}).PrepareInbox(context.Background(), in)
+	err := New(nil, nil, Options{}).PrepareInbox(crm.AsSystem(context.Background()), in)
 	if crm.ErrorCode(err) != crm.EINVALID || !strings.Contains(err.Error(), "--allow-private-network") {
 		t.Fatalf("strict: %v", err)
 	}

@@ -19,7 +19,7 @@ import (
 func BenchmarkParseAndFile(b *testing.B) {
 	dir := b.TempDir()
 	db := MustOpen(b, dir, crm.NewBus())
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	ch := email.New(db, nil, quietLogger())
 	ch.Outbound = allowPrivate
 	in := &crm.Inbox{Kind: crm.KindEmail, Name: "Support", Config: map[string]any{"address": supportAddr,

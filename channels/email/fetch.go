@@ -32,6 +32,7 @@ const (
 // its inbox was created or changed. A lagging event subscription reloads every inbox.
 func (c *Channel) Run(ctx context.Context) {
 	c.defaults()
+	ctx = crm.AsSystem(ctx) // the fetchers file what customers sent, in every inbox
 	var events <-chan *crm.Event
 	var sub *crm.Subscription
 	if c.bus != nil {

@@ -62,7 +62,7 @@ func MustOpen(t testing.TB, dir string, bus crm.Bus) *sqlite.DB {
 // newEnv starts the servers and creates the email inbox, without running the channel.
 func newEnv(t *testing.T, caps imap.CapSet) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	t.Cleanup(cancel)
 	e := &env{t: t, ctx: ctx, bus: crm.NewBus(), dir: t.TempDir()}
 	e.db = MustOpen(t, e.dir, e.bus)

@@ -192,7 +192,7 @@ func newEnv(t testing.TB, opt phone.Options, extra map[string]any) *env {
 	e.web = httptest.NewServer(e.ch.Handler())
 	t.Cleanup(e.web.Close)
 
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	e.admin, err = db.CreateAgent(ctx, &crm.NewAgent{Email: "admin@example.test", Name: "Ada Admin",
 		Role: crm.RoleAdmin, Password: "correct horse battery", Phone: "+14155550199"})
 	if err != nil {
@@ -303,7 +303,7 @@ func with(form url.Values, kv ...string) url.Values {
 // tickets lists every ticket, as the system sees them.
 func (e *env) tickets() []*crm.Ticket {
 	e.t.Helper()
-	ts, _, err := e.db.Tickets(context.Background(), crm.TicketFilter{Page: crm.Page{Limit: 200}})
+	ts, _, err := e.db.Tickets(crm.AsSystem(context.Background()), crm.TicketFilter{Page: crm.Page{Limit: 200}})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func (e *env) tickets() []*crm.Ticket {
 
 func (e *env) messages(ticketID int64) []*crm.Message {
 	e.t.Helper()
-	ms, _, err := e.db.Messages(context.Background(), ticketID, crm.Page{Limit: 200})
+	ms, _, err := e.db.Messages(crm.AsSystem(context.Background()), ticketID, crm.Page{Limit: 200})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func (e *env) dispatch() {
 	reg.Register(crm.KindPhone, e.ch)
 	d := &channels.Dispatcher{Outbox: e.db, Bus: e.bus, Connectors: reg, Poll: 20 * time.Millisecond,
 		BaseBackoff: time.Hour, Logger: testLogger(e.t)}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
 	e.t.Cleanup(func() { cancel(); <-done })
@@ -344,7 +344,7 @@ func (e *env) dispatch() {
 // reply stores an agent's reply on a ticket, queued in the outbox.
 func (e *env) reply(ticketID int64, body string) *crm.Message {
 	e.t.Helper()
-	m, err := e.db.AddMessage(crm.WithAgent(context.Background(), e.admin), &crm.NewMessage{TicketID: ticketID, Body: body})
+	m, err := e.db.AddMessage(crm.WithAgent(crm.AsSystem(context.Background()), e.admin), &crm.NewMessage{TicketID: ticketID, Body: body})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func TestTwilioConnectionsGoThroughOutbound(t *testing.T) {
 	for _, allow := range []bool{false, true} {
 		hits.Store(0)
 		c := &Channel{opt: Options{Outbound: outbound.New(outbound.Options{AllowPrivateNetwork: allow, Lookup: lookup})}}
-		ctx := context.Background()
+		ctx := crm.AsSystem(context.Background())
 		_, restErr := c.api(ctx, cfg).FetchAccount(sid)
 		_, _, mediaErr := c.fetch(ctx, cfg, "http://"+host+"/2010-04-01/Accounts/"+sid+"/Messages/MM1/Media/ME1", 1<<20)
 		for what, err := range map[string]error{"rest": restErr, "media": mediaErr} {
@@ -82,11 +82,11 @@ func TestAPIBaseRefusedAtSave(t *testing.T) {
 			return &crm.Inbox{Kind: crm.KindPhone, Config: map[string]any{"account_sid": "AC0123456789abcdef0123456789abcdef",
 				"auth_token": "token123456", "phone_number": "+14155550100", "api_base_url": base}}
 		}
-		err := strict.PrepareInbox(context.Background(), in())
+		err := strict.PrepareInbox(crm.AsSystem(context.Background()), in())
 		if crm.ErrorCode(err) != crm.EINVALID || !strings.Contains(crm.ErrorMessage(err), want) {
 			t.Errorf("%s: %v, want invalid %q", base, err, want)
 		}
-		if err := open.PrepareInbox(context.Background(), in()); err != nil {
+		if err := open.PrepareInbox(crm.AsSystem(context.Background()), in()); err != nil {
 			t.Errorf("%s with the private network allowed: %v", base, err)
 		}
 	}

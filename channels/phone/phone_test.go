@@ -25,7 +25,7 @@ func TestPrepareInbox(t *testing.T) {
 		return map[string]any{"account_sid": testSID, "auth_token": testToken, "phone_number": "+1 415 555 0100"}
 	}
 	in := &crm.Inbox{Kind: crm.KindPhone, Name: "Hotline", Config: base()}
-	if err := e.ch.PrepareInbox(context.Background(), in); err != nil {
+	if err := e.ch.PrepareInbox(crm.AsSystem(context.Background()), in); err != nil {
 		t.Fatal(err)
 	}
 	if got := in.Config["phone_number"]; got != "+14155550100" {
@@ -59,7 +59,7 @@ func TestPrepareInbox(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := base()
 			cfg[tt.key] = tt.val
-			err := e.ch.PrepareInbox(context.Background(), &crm.Inbox{Kind: crm.KindPhone, Config: cfg})
+			err := e.ch.PrepareInbox(crm.AsSystem(context.Background()), &crm.Inbox{Kind: crm.KindPhone, Config: cfg})
 			if crm.ErrorCode(err) != crm.EINVALID || !strings.Contains(crm.ErrorMessage(err), tt.want) {
 				t.Errorf("err = %v, want invalid mentioning %q", err, tt.want)
 			}
@@ -69,19 +69,19 @@ func TestPrepareInbox(t *testing.T) {
 	// On an update the stored token stands in for the one the form leaves out.
 	upd := &crm.Inbox{ID: e.inbox.ID, Kind: crm.KindPhone, Config: base(), Secrets: map[string]string{"auth_token": testToken}}
 	delete(upd.Config, "auth_token")
-	if err := e.ch.PrepareInbox(context.Background(), upd); err != nil {
+	if err := e.ch.PrepareInbox(crm.AsSystem(context.Background()), upd); err != nil {
 		t.Errorf("update without a new token: %v", err)
 	}
 }
 
 func TestTestInbox(t *testing.T) {
 	e := newEnv(t, phone.Options{}, nil)
-	if err := e.ch.TestInbox(context.Background(), e.inbox); err != nil {
+	if err := e.ch.TestInbox(crm.AsSystem(context.Background()), e.inbox); err != nil {
 		t.Fatalf("TestInbox: %v", err)
 	}
 	wrong := *e.inbox
 	wrong.Secrets = map[string]string{"auth_token": "ffffffffffffffffffffffffffffffff"}
-	err := e.ch.TestInbox(context.Background(), &wrong)
+	err := e.ch.TestInbox(crm.AsSystem(context.Background()), &wrong)
 	if err == nil || !strings.Contains(err.Error(), "20003") {
 		t.Fatalf("TestInbox with a wrong token = %v, want Twilio's error 20003", err)
 	}
@@ -101,7 +101,7 @@ func TestInboundSMS(t *testing.T) {
 	if tk.Channel != crm.ChannelSMS || tk.Status != crm.StatusOpen || tk.Subject != "Where is my order? 📦" {
 		t.Errorf("ticket = %+v", tk)
 	}
-	cu, err := e.db.Customer(context.Background(), tk.CustomerID)
+	cu, err := e.db.Customer(crm.AsSystem(context.Background()), tk.CustomerID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestInboundSMS(t *testing.T) {
 
 	// A resolved ticket is reopened by the next text within the reopen window.
 	resolved := crm.StatusResolved
-	if _, err := e.db.UpdateTicket(context.Background(), tk.ID, crm.TicketUpdate{Status: &resolved}); err != nil {
+	if _, err := e.db.UpdateTicket(crm.AsSystem(context.Background()), tk.ID, crm.TicketUpdate{Status: &resolved}); err != nil {
 		t.Fatal(err)
 	}
 	e.post("messages", smsForm(randSID("SM"), from, "Still waiting"))
@@ -236,7 +236,7 @@ func TestInboundMMS(t *testing.T) {
 	if evilHits.Load() != 0 {
 		t.Errorf("a media URL on another host was requested %d times", evilHits.Load())
 	}
-	_, f, err := e.db.Attachment(context.Background(), m.Attachments[0].ID)
+	_, f, err := e.db.Attachment(crm.AsSystem(context.Background()), m.Attachments[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func TestWhatsAppRoundTrip(t *testing.T) {
 	if tk.Channel != crm.ChannelWhatsApp {
 		t.Errorf("channel = %s, want whatsapp", tk.Channel)
 	}
-	cu, _ := e.db.Customer(context.Background(), tk.CustomerID)
+	cu, _ := e.db.Customer(crm.AsSystem(context.Background()), tk.CustomerID)
 	if cu.Name != "Grace Hopper" || cu.Identities[0].Address != "+447700900123" {
 		t.Errorf("customer = %+v", cu)
 	}
@@ -388,7 +388,7 @@ func TestStopAndStart(t *testing.T) {
 		out  bool
 	}{{"UNSUBSCRIBE", true}, {"yes", false}, {"Please stop calling me at work", false}, {"quit.", true}, {"unstop", false}} {
 		e.post("messages", smsForm(randSID("SM"), from, tt.body))
-		out, err := e.db.PhoneOptedOut(context.Background(), e.inbox.ID, from)
+		out, err := e.db.PhoneOptedOut(crm.AsSystem(context.Background()), e.inbox.ID, from)
 		if err != nil || out != tt.out {
 			t.Errorf("after %q: opted out = %v (%v), want %v", tt.body, out, err, tt.out)
 		}
@@ -448,7 +448,7 @@ func TestSendWithoutPhone(t *testing.T) {
 	e := newEnv(t, phone.Options{}, nil)
 	out := &crm.Outbound{Message: &crm.Message{ID: 1, Text: "hi", Channel: crm.ChannelSMS}, Inbox: e.inbox,
 		Customer: &crm.Customer{ID: 1, Identities: []crm.Identity{{Kind: crm.IdentityEmail, Address: "a@example.test"}}}}
-	_, err := e.ch.Send(context.Background(), out)
+	_, err := e.ch.Send(crm.AsSystem(context.Background()), out)
 	if err == nil || !channels.IsPermanent(err) {
 		t.Errorf("Send to a customer without a phone = %v, want a permanent error", err)
 	}

@@ -22,11 +22,11 @@ func (e *env) hookURL(hook string) string { return publicURL + e.hookPath(hook) 
 // callMessage returns the voice message of a call and its ticket.
 func (e *env) callMessage(t *testing.T, callSid string) (*crm.Ticket, *crm.Message) {
 	t.Helper()
-	m, err := e.db.MessageByExternalID(context.Background(), e.inbox.ID, callSid)
+	m, err := e.db.MessageByExternalID(crm.AsSystem(context.Background()), e.inbox.ID, callSid)
 	if err != nil {
 		t.Fatalf("voice message of call %s: %v", callSid, err)
 	}
-	tk, err := e.db.Ticket(context.Background(), m.TicketID)
+	tk, err := e.db.Ticket(crm.AsSystem(context.Background()), m.TicketID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestIncomingCallMenu(t *testing.T) {
 
 func TestOrderStatusByPhone(t *testing.T) {
 	e := newEnv(t, phone.Options{}, nil)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	const owner, stranger = "+14155550123", "+14155550999"
 	sid := randSID("CA")
 	e.post("voice", callForm(sid, owner)) // creates the caller as a customer
@@ -145,7 +145,7 @@ func TestCallToAgentMissedThenVoicemail(t *testing.T) {
 		onlineAsked = inboxID
 		return online
 	}}, nil)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	bob, err := e.db.CreateAgent(ctx, &crm.NewAgent{Email: "bob@example.test", Name: "Bob", Role: crm.RoleAgent,
 		Password: "correct horse battery", Phone: "+14155550198", InboxIDs: []int64{e.inbox.ID}})
 	if err != nil {
@@ -316,7 +316,7 @@ func TestWithheldNumberIsServed(t *testing.T) {
 
 func TestClickToCall(t *testing.T) {
 	e := newEnv(t, phone.Options{}, nil)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	const customer = "+14155550123"
 	e.post("messages", smsForm(randSID("SM"), customer, "Please call me"))
 	tk := e.onlyTicket()

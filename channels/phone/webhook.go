@@ -90,7 +90,9 @@ func (c *Channel) webhook(fn hookFunc) http.Handler {
 			http.Error(w, "invalid form body", http.StatusBadRequest)
 			return
 		}
-		ctx := r.Context()
+		// Twilio, not an agent, acts: the inbox is read to check the signature, and what the
+		// handlers store is stored as the system once the signature holds.
+		ctx := crm.AsSystem(r.Context())
 		inbox, err := c.store.Inbox(ctx, id)
 		if err != nil || inbox.Kind != crm.KindPhone {
 			if err != nil && crm.ErrorCode(err) != crm.ENOTFOUND {
@@ -114,12 +116,14 @@ func (c *Channel) webhook(fn hookFunc) http.Handler {
 			return
 		}
 		h := &hook{inbox: inbox, cfg: cfg, form: r.PostForm, base: base}
-		if err := fn(w, r, h); err != nil {
+		if err := fn(w, r.WithContext(ctx), h); err != nil {
 			switch crm.ErrorCode(err) {
 			case crm.EINVALID:
 				http.Error(w, crm.ErrorMessage(err), http.StatusBadRequest)
 			case crm.ETOOLARGE:
 				http.Error(w, crm.ErrorMessage(err), http.StatusRequestEntityTooLarge)
+			case crm.EUNAVAILABLE: // a full disk: Twilio retries a 503 where the URL asks it to
+				http.Error(w, crm.ErrorMessage(err), http.StatusServiceUnavailable)
 			default:
 				c.log.Error("webhook failed", "inbox", id, "path", r.URL.Path, "err", err)
 				http.Error(w, "internal error", http.StatusInternalServerError)

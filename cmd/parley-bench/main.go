@@ -18,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"parley/crm"
 )
 
 func main() {
@@ -40,6 +42,7 @@ type config struct {
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
+	ctx = crm.AsSystem(ctx) // the bench fills the store as its operator
 	fs := flag.NewFlagSet("parley-bench", flag.ContinueOnError)
 	scaleName := fs.String("scale", envOr("BENCH_SCALE", "default"), "tiny, small, default or full (env BENCH_SCALE)")
 	bin := fs.String("parley", "bin/parley", "the parley binary to start")

@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		fmt.Fprint(stdout, usage)
 		return errors.New("no command given")
 	}
+	ctx = crm.AsSystem(ctx) // the command line is the operator's, in every inbox
 	cmd, args := args[0], args[1:]
 	if (cmd == "agent" || cmd == "token") && len(args) > 0 {
 		cmd, args = cmd+" "+args[0], args[1:]

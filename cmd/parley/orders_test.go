@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"parley/crm"
 )
 
 // TestOrdersImport imports a CSV with good and bad rows into a fresh data directory
@@ -22,7 +24,7 @@ func TestOrdersImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout bytes.Buffer
-	if err := run(context.Background(), []string{"orders", "import", file, "--data", data, "--source", "legacy"}, nil, &stdout); err != nil {
+	if err := run(crm.AsSystem(context.Background()), []string{"orders", "import", file, "--data", data, "--source", "legacy"}, nil, &stdout); err != nil {
 		t.Fatal(err)
 	}
 	out := stdout.String()
@@ -32,7 +34,7 @@ func TestOrdersImport(t *testing.T) {
 
 	// Again, with progress caught: the same rows replace the same orders.
 	var stderr bytes.Buffer
-	if err := ordersCmd(context.Background(), []string{"import", "--data", data, file}, &stdout, &stderr); err != nil {
+	if err := ordersCmd(crm.AsSystem(context.Background()), []string{"import", "--data", data, file}, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(stderr.String(), "read 3 rows") {
@@ -44,7 +46,7 @@ func TestOrdersImport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	o, err := db.Order(context.Background(), "1001")
+	o, err := db.Order(crm.AsSystem(context.Background()), "1001")
 	if err != nil || o.Total != 6764 || o.CustomerID == 0 || o.Items[0].UnitPrice != 2900 {
 		t.Fatalf("order 1001 = %+v, %v", o, err)
 	}
@@ -55,7 +57,7 @@ func TestOrdersImport(t *testing.T) {
 		{"orders", "import", filepath.Join(data, "missing.csv"), "--data", data},
 		{"orders", "import", filepath.Join(data, "orders.txt"), "--data", data},
 	} {
-		if err := run(context.Background(), args, nil, &stdout); err == nil {
+		if err := run(crm.AsSystem(context.Background()), args, nil, &stdout); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}

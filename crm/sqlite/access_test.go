@@ -10,7 +10,7 @@ import (
 
 func TestInboxIsolation(t *testing.T) {
 	db := MustOpenDB(t)
-	sys := context.Background()
+	sys := crm.AsSystem(context.Background())
 	a := MustCreateInbox(t, db, crm.KindEmail, "A")
 	b := MustCreateInbox(t, db, crm.KindEmail, "B")
 	agentA := MustCreateAgent(t, db, "a@staff.example", crm.RoleAgent, a.ID)
@@ -137,7 +137,7 @@ func TestInboxIsolation(t *testing.T) {
 
 func TestSearch(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	r := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", FromName: "Alice Müller", Subject: "Return request",
 		Text: "The zipper of my jacket broke", From: email("alice@example.com")})
@@ -191,5 +191,60 @@ func TestSearch(t *testing.T) {
 	}
 	if res, _ := db.Search(ctx, `"zipper"`, 0); len(res.Messages) != 1 {
 		t.Fatal("a quoted word must still find the message")
+	}
+}
+
+// TestNobodySeesNothing checks that a context that acts as no one, neither an agent nor
+// the system, sees and changes nothing: a path that forgets to say who acts fails
+// closed instead of seeing every inbox.
+func TestNobodySeesNothing(t *testing.T) {
+	db := MustOpenDB(t)
+	a := MustCreateInbox(t, db, crm.KindAPI, "A")
+	r := MustIngest(t, db, &crm.Inbound{InboxID: a.ID, ExternalID: "a1", FromName: "Anna", Subject: "Hello",
+		Text: "secret words", From: email("anna@example.com")})
+	MustPutOrder(t, db, "A-1", "anna@example.com", db.Clock.Now())
+	for _, nobody := range []context.Context{context.Background(), crm.WithAgent(crm.AsSystem(context.Background()), nil)} {
+		if _, err := db.Ticket(nobody, r.TicketID); crm.ErrorCode(err) != crm.ENOTFOUND {
+			t.Errorf("ticket: %v, want not_found", err)
+		}
+		if list, _, err := db.Tickets(nobody, crm.TicketFilter{}); err != nil || len(list) != 0 {
+			t.Errorf("tickets: %d, %v", len(list), err)
+		}
+		if _, err := db.Customer(nobody, r.CustomerID); crm.ErrorCode(err) != crm.ENOTFOUND {
+			t.Errorf("customer: %v, want not_found", err)
+		}
+		if list, _, err := db.Customers(nobody, "", crm.Page{}); err != nil || len(list) != 0 {
+			t.Errorf("customers: %d, %v", len(list), err)
+		}
+		if _, err := db.Order(nobody, "A-1"); crm.ErrorCode(err) != crm.ENOTFOUND {
+			t.Errorf("order: %v, want not_found", err)
+		}
+		if _, err := db.Inbox(nobody, a.ID); crm.ErrorCode(err) != crm.ENOTFOUND {
+			t.Errorf("inbox: %v, want not_found", err)
+		}
+		if list, err := db.Inboxes(nobody); err != nil || len(list) != 0 {
+			t.Errorf("inboxes: %d, %v", len(list), err)
+		}
+		if res, err := db.Search(nobody, "secret", 10); err != nil || len(res.Tickets)+len(res.Messages)+len(res.Customers) != 0 {
+			t.Errorf("search: %+v, %v", res, err)
+		}
+		if list, err := db.Events(nobody, 0, 100); err != nil || len(list) != 0 {
+			t.Errorf("events: %d, %v", len(list), err)
+		}
+		if _, err := db.Ingest(nobody, &crm.Inbound{InboxID: a.ID, ExternalID: "n1", Text: "x", From: email("n@example.com")}); crm.ErrorCode(err) != crm.EFORBIDDEN {
+			t.Errorf("ingest: %v, want forbidden", err)
+		}
+		if _, err := db.UpdateTicket(nobody, r.TicketID, crm.TicketUpdate{Status: ptr(crm.StatusClosed)}); crm.ErrorCode(err) != crm.EFORBIDDEN {
+			t.Errorf("update ticket: %v, want forbidden", err)
+		}
+		if _, err := db.PutOrder(nobody, &crm.Order{Number: "N-1", Status: "paid", Currency: "USD", PlacedAt: db.Clock.Now()}); crm.ErrorCode(err) != crm.EFORBIDDEN {
+			t.Errorf("put order: %v, want forbidden", err)
+		}
+		if _, err := db.CreateCanned(nobody, &crm.CannedResponse{Title: "x", Body: "y"}); crm.ErrorCode(err) != crm.EFORBIDDEN {
+			t.Errorf("canned: %v, want forbidden", err)
+		}
+	}
+	if tk, err := db.Ticket(crm.AsSystem(context.Background()), r.TicketID); err != nil || tk.Status != crm.StatusOpen {
+		t.Fatalf("the system sees the untouched ticket: %+v, %v", tk, err)
 	}
 }

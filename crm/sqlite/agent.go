@@ -614,10 +614,11 @@ func (db *DB) TokenAgent(ctx context.Context, token string) (*crm.Agent, *crm.AP
 		return nil, nil, err
 	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= time.Minute {
-		if _, err := db.wdb.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, ms(now), t.ID); err != nil {
-			return nil, nil, fmt.Errorf("record token use: %w", err)
+		// A use that cannot be recorded (a full disk, a busy writer) does not fail the
+		// request: the token is good, and the next request tries again.
+		if _, err := db.wdb.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, ms(now), t.ID); err == nil {
+			t.LastUsedAt = &now
 		}
-		t.LastUsedAt = &now
 	}
 	until := now.Add(cacheTTL)
 	if t.ExpiresAt != nil {

@@ -11,7 +11,7 @@ import (
 
 func TestAgents(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	a, err := db.CreateAgent(ctx, &crm.NewAgent{Email: " Ann@Example.com ", Name: "Ann", Password: "secret123", InboxIDs: []int64{inbox.ID}})
 	if err != nil {
@@ -165,7 +165,7 @@ func TestAgents(t *testing.T) {
 func TestCreateInbox(t *testing.T) {
 	db := MustOpenDB(t)
 	admin := MustCreateAgent(t, db, "root@example.com", crm.RoleAdmin)
-	ctx := crm.WithAgent(context.Background(), admin)
+	ctx := crm.WithAgent(crm.AsSystem(context.Background()), admin)
 	for _, tt := range []struct {
 		name string
 		in   *crm.Inbox
@@ -187,7 +187,7 @@ func TestCreateInbox(t *testing.T) {
 	if in.Secrets["bot_token"] != "t0k" || in.Config["guild"] != "1" {
 		t.Fatalf("inbox = %+v", in)
 	}
-	if a, _ := db.Agent(context.Background(), admin.ID); len(a.InboxIDs) != 1 || a.InboxIDs[0] != in.ID {
+	if a, _ := db.Agent(crm.AsSystem(context.Background()), admin.ID); len(a.InboxIDs) != 1 || a.InboxIDs[0] != in.ID {
 		t.Fatalf("creator not a member: %v", a.InboxIDs)
 	}
 	_, err = db.UpdateInbox(ctx, &crm.Inbox{ID: 999, Name: "x"})
@@ -198,7 +198,7 @@ func TestCreateInbox(t *testing.T) {
 // in the list until revoked. Names and expiries are checked before anything is stored.
 func TestTokenExpiry(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	a := MustCreateAgent(t, db, "ann@example.com", crm.RoleAgent)
 	now := db.Clock.Now()
 	at := func(d time.Duration) *time.Time { v := now.Add(d); return &v }

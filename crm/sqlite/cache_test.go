@@ -14,7 +14,7 @@ import (
 // file by another process within five seconds.
 func TestCacheSeesChanges(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	in := MustCreateInbox(t, db, crm.KindAPI, "API")
 	other := MustCreateInbox(t, db, crm.KindAPI, "Other")
 	a, err := db.CreateAgent(ctx, &crm.NewAgent{Email: "ann@example.com", Name: "Ann", Role: crm.RoleAgent,
@@ -103,7 +103,7 @@ func TestCacheSeesChanges(t *testing.T) {
 
 func TestCacheInbox(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	in, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindPhone, Name: "Phone",
 		Config: map[string]any{"number": "+15550001111", "auth_token": "old", "list": []any{"a"}}})
 	if err != nil {

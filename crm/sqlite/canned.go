@@ -48,7 +48,7 @@ func (db *DB) CannedResponses(ctx context.Context) ([]*crm.CannedResponse, error
 // mayManageCanned returns forbidden unless the agent in ctx is a manager or admin. The
 // server checks the role too; the store checks again so no other caller can skip it.
 func mayManageCanned(ctx context.Context) error {
-	if a := crm.AgentFrom(ctx); a != nil && !a.SeesAllInboxes() {
+	if !crm.SeesAll(ctx) {
 		return crm.Errorf(crm.EFORBIDDEN, "only managers and admins manage canned responses")
 	}
 	return nil

@@ -9,7 +9,7 @@ import (
 
 func TestCannedResponses(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	manager := crm.WithAgent(ctx, MustCreateAgent(t, db, "m@test.example", crm.RoleManager))
 	agent := crm.WithAgent(ctx, MustCreateAgent(t, db, "a@test.example", crm.RoleAgent))
 

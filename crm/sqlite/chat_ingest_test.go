@@ -22,7 +22,7 @@ func chatInbound(inboxID int64, v *crm.ChatVisitor, clientID string, token byte)
 
 func TestIngestChat(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindChat, "Chat")
 	sub := db.Bus.Subscribe(100)
 	defer sub.Close()
@@ -87,7 +87,7 @@ func TestIngestChat(t *testing.T) {
 
 func TestIngestChatRefusals(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	chat := MustCreateInbox(t, db, crm.KindChat, "Chat")
 	api := MustCreateInbox(t, db, crm.KindAPI, "API")
 	v := &crm.ChatVisitor{ID: "v1", InboxID: chat.ID}

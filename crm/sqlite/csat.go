@@ -129,7 +129,7 @@ func (db *DB) QueueCSATSurvey(ctx context.Context, r *crm.CSATRequest) (*crm.CSA
 	if r == nil || r.TicketID <= 0 {
 		return nil, crm.Errorf(crm.EINVALID, "ticket required")
 	}
-	sys := context.Background() // surveys are the system's, across every inbox
+	sys := crm.AsSystem(ctx) // surveys are the system's, across every inbox
 	var out *crm.CSATSurvey
 	err := db.update(ctx, func(tx *Tx) error {
 		out = nil
@@ -329,7 +329,7 @@ func (tx *Tx) answerSurvey(ctx context.Context, v *crm.CSATSurvey, rating int, c
 		answered_at = ?, updated_at = ? WHERE id = ?`, rating, v.Comment, channel, ms(*v.AnsweredAt), ms(tx.now), v.ID); err != nil {
 		return nil, fmt.Errorf("save csat answer: %w", err)
 	}
-	t, err := findTicket(context.Background(), tx, v.TicketID)
+	t, err := findTicket(crm.AsSystem(ctx), tx, v.TicketID)
 	if err != nil {
 		return nil, err
 	}

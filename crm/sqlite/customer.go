@@ -180,7 +180,7 @@ func (tx *Tx) customerByIdentities(ctx context.Context, name string, ids []crm.I
 	if err := tx.touchCustomer(ctx, cid); err != nil {
 		return nil, false, err
 	}
-	c, err := findCustomer(context.Background(), tx, cid)
+	c, err := findCustomer(crm.AsSystem(ctx), tx, cid)
 	return c, true, err
 }
 
@@ -409,7 +409,7 @@ func (db *DB) UpdateCustomer(ctx context.Context, id int64, u crm.CustomerUpdate
 		if err := tx.touchCustomer(ctx, id); err != nil {
 			return err
 		}
-		if c, err = findCustomer(context.Background(), tx, id); err != nil {
+		if c, err = findCustomer(crm.AsSystem(ctx), tx, id); err != nil {
 			return err
 		}
 		_, err = tx.event(ctx, crm.EventCustomerUpdated, 0, id, 0, actorFrom(ctx, systemActor), c)
@@ -487,7 +487,7 @@ func (db *DB) MergeCustomers(ctx context.Context, from, into int64) (*crm.Event,
 		if ev, err = tx.event(ctx, crm.EventCustomerMerged, 0, into, 0, actor, rec); err != nil {
 			return err
 		}
-		if dst, err = findCustomer(context.Background(), tx, into); err != nil {
+		if dst, err = findCustomer(crm.AsSystem(ctx), tx, into); err != nil {
 			return err
 		}
 		_, err = tx.event(ctx, crm.EventCustomerUpdated, 0, into, 0, actor, dst)
@@ -563,7 +563,7 @@ func (db *DB) UnmergeCustomers(ctx context.Context, mergeEventID int64) (*crm.Cu
 			if err := tx.touchCustomer(ctx, id); err != nil {
 				return err
 			}
-			c, err := findCustomer(context.Background(), tx, id)
+			c, err := findCustomer(crm.AsSystem(ctx), tx, id)
 			if err != nil {
 				return err
 			}

@@ -22,7 +22,7 @@ func identities(c *crm.Customer) []string {
 
 func MustPutOrder(tb testing.TB, db *DB, number, email string, placed time.Time) *crm.Order {
 	tb.Helper()
-	o, err := db.PutOrder(context.Background(), &crm.Order{Number: number, Email: email, Status: "paid", Currency: "EUR",
+	o, err := db.PutOrder(crm.AsSystem(context.Background()), &crm.Order{Number: number, Email: email, Status: "paid", Currency: "EUR",
 		Total: 4990, Subtotal: 4990, Items: []crm.OrderItem{{SKU: "J1", Name: "Jacket", Quantity: 1, UnitPrice: 4990}},
 		PlacedAt: placed})
 	if err != nil {
@@ -33,7 +33,7 @@ func MustPutOrder(tb testing.TB, db *DB, number, email string, placed time.Time)
 
 func TestMergeUnmergeCustomers(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	a := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", FromName: "Alice", Text: "x", From: email("alice@example.com")})
 	b := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "2", FromName: "Alice W", Text: "y",
@@ -131,7 +131,7 @@ func TestMergeUnmergeCustomers(t *testing.T) {
 
 func TestUpdateCustomer(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	a := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", Text: "x", From: email("a@example.com")})
 	b := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "2", Text: "x", From: email("b@example.com")})
@@ -178,7 +178,7 @@ func TestUpdateCustomer(t *testing.T) {
 
 func TestOrders(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	day := db.Clock.Now()
 	r := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", Text: "x", From: email("a@example.com")})

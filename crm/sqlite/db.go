@@ -377,7 +377,13 @@ type unit struct {
 // gets ctx's error; once fn has started, update waits for the commit, so that a nil
 // error always means committed and any error means nothing of fn was committed. A
 // write that failed for lack of disk space returns unavailable (see diskFull).
+//
+// A ctx that acts as no one (neither crm.WithAgent nor crm.AsSystem) writes nothing:
+// forbidden, so that a path that forgot to say who acts fails closed.
 func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
+	if crm.AgentFrom(ctx) == nil && !crm.IsSystem(ctx) {
+		return crm.Errorf(crm.EFORBIDDEN, "no agent or system acts here")
+	}
 	u := &unit{ctx: ctx, fn: fn, done: make(chan struct{})}
 	select {
 	case db.units <- u:
@@ -681,22 +687,31 @@ func actorFrom(ctx context.Context, fallback crm.Actor) crm.Actor {
 var systemActor = crm.Actor{Kind: "system"}
 
 // inboxFilter returns an SQL condition that limits col to the inboxes the agent in ctx
-// may see, with its arguments. The system and managers see everything.
+// may see, with its arguments. The system, managers and admins see everything; a
+// context that acts as nobody (crm.AsSystem and crm.WithAgent were never called on it)
+// sees nothing.
 func inboxFilter(ctx context.Context, col string) (string, []any) {
 	a := crm.AgentFrom(ctx)
-	if a == nil || a.SeesAllInboxes() {
+	switch {
+	case crm.SeesAll(ctx):
 		return "1", nil
+	case a == nil:
+		return "0", nil
 	}
 	return col + " IN (SELECT value FROM json_each(?))", []any{idsJSON(a.InboxIDs)}
 }
 
 // customerFilter returns an SQL condition that limits the customer table alias c to the
 // customers the agent in ctx may see: those with a ticket in its inboxes. A merged-away
-// customer is seen through the customer it was merged into.
+// customer is seen through the customer it was merged into. Like inboxFilter, nobody
+// sees nothing.
 func customerFilter(ctx context.Context) (string, []any) {
 	a := crm.AgentFrom(ctx)
-	if a == nil || a.SeesAllInboxes() {
+	switch {
+	case crm.SeesAll(ctx):
 		return "1", nil
+	case a == nil:
+		return "0", nil
 	}
 	return `EXISTS (SELECT 1 FROM tickets vt WHERE vt.customer_id IN (c.id, c.merged_into)
 		AND vt.inbox_id IN (SELECT value FROM json_each(?)))`, []any{idsJSON(a.InboxIDs)}

@@ -76,7 +76,7 @@ func (db *DB) MustReopen(tb testing.TB) {
 
 func MustCreateInbox(tb testing.TB, db *DB, kind, name string) *crm.Inbox {
 	tb.Helper()
-	in, err := db.CreateInbox(context.Background(), &crm.Inbox{Kind: kind, Name: name})
+	in, err := db.CreateInbox(crm.AsSystem(context.Background()), &crm.Inbox{Kind: kind, Name: name})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func MustCreateInbox(tb testing.TB, db *DB, kind, name string) *crm.Inbox {
 
 func MustIngest(tb testing.TB, db *DB, in *crm.Inbound) *crm.IngestResult {
 	tb.Helper()
-	res, err := db.Ingest(context.Background(), in)
+	res, err := db.Ingest(crm.AsSystem(context.Background()), in)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func MustIngest(tb testing.TB, db *DB, in *crm.Inbound) *crm.IngestResult {
 
 func MustTicket(tb testing.TB, db *DB, id int64) *crm.Ticket {
 	tb.Helper()
-	t, err := db.Ticket(context.Background(), id)
+	t, err := db.Ticket(crm.AsSystem(context.Background()), id)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func MustTicket(tb testing.TB, db *DB, id int64) *crm.Ticket {
 
 func MustCreateAgent(tb testing.TB, db *DB, email, role string, inboxes ...int64) *crm.Agent {
 	tb.Helper()
-	a, err := db.CreateAgent(context.Background(), &crm.NewAgent{Email: email, Name: email, Role: role,
+	a, err := db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: email, Name: email, Role: role,
 		Password: "correct horse", InboxIDs: inboxes})
 	if err != nil {
 		tb.Fatal(err)
@@ -149,10 +149,10 @@ func TestMigrate(t *testing.T) {
 	} else if !slices.Equal(got, want) {
 		t.Fatalf("after reopen migrations = %v, want %v", got, want)
 	}
-	if _, err := db.Inbox(context.Background(), inbox.ID); err != nil {
+	if _, err := db.Inbox(crm.AsSystem(context.Background()), inbox.ID); err != nil {
 		t.Fatalf("inbox lost on reopen: %v", err)
 	}
-	if err := db.Ping(context.Background()); err != nil {
+	if err := db.Ping(crm.AsSystem(context.Background())); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -161,16 +161,16 @@ func TestBackup(t *testing.T) {
 	db := MustOpenDB(t)
 	MustCreateInbox(t, db, crm.KindAPI, "API")
 	path := filepath.Join(t.TempDir(), "backup.db")
-	if err := db.Backup(context.Background(), path); err != nil {
+	if err := db.Backup(crm.AsSystem(context.Background()), path); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, db.Backup(context.Background(), path), crm.EINVALID)
+	wantCode(t, db.Backup(crm.AsSystem(context.Background()), path), crm.EINVALID)
 	b, err := sqlite.Open(path, sqlite.Options{SecretKey: testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	inboxes, err := b.Inboxes(context.Background())
+	inboxes, err := b.Inboxes(crm.AsSystem(context.Background()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestBackup(t *testing.T) {
 
 func TestSecrets(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	const secret = "hunter2-very-secret-value"
 	in, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindEmail, Name: "Support", Config: map[string]any{
 		"imap_host": "imap.example.com", "imap_password": secret, "smtp_port": 587,

@@ -82,7 +82,7 @@ func fillUntilFull(t *testing.T, db *sqlite.DB, inbox int64, prefix string, size
 	t.Helper()
 	for i := 0; i < max; i++ {
 		id := fmt.Sprintf("%s-%d", prefix, i)
-		_, err := db.Ingest(context.Background(), bigInbound(inbox, id, size))
+		_, err := db.Ingest(crm.AsSystem(context.Background()), bigInbound(inbox, id, size))
 		if err != nil {
 			wantDiskFull(t, err)
 			t.Logf("write %d of %d bytes: %v", i, size, err)
@@ -97,7 +97,7 @@ func fillUntilFull(t *testing.T, db *sqlite.DB, inbox int64, prefix string, size
 // needs another page fail with SQLITE_FULL, as a full disk does) and checks what callers,
 // Ping and the log see, during and after.
 func TestDiskFull(t *testing.T) {
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	dir := t.TempDir()
 	db, clock, logs := openLogged(t, filepath.Join(dir, "parley.db"), dir)
 	inbox, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindEmail, Name: "Mail"})
@@ -249,7 +249,7 @@ func TestDiskFullTmpfs(t *testing.T) {
 	if !inMountNamespace(t) {
 		return
 	}
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	dir := mountTmpfs(t, 4<<20)
 	db, _, logs := openLogged(t, filepath.Join(dir, "parley.db"), dir)
 	inbox, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindEmail, Name: "Mail"})

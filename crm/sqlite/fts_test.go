@@ -13,7 +13,7 @@ import (
 // row fails it), and searches.
 func TestSearchRowsFollowEveryWrite(t *testing.T) {
 	db, _ := openGroupDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindPhone, Name: "Phone"})
 	if err != nil {
 		t.Fatal(err)

@@ -62,10 +62,10 @@ func blockWriter(t *testing.T, db *DB) (release func(), done <-chan error) {
 	started, stop, errc := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	start := sync.OnceFunc(func() { close(started) })
 	go func() {
-		errc <- db.update(context.Background(), func(tx *Tx) error {
+		errc <- db.update(crm.AsSystem(context.Background()), func(tx *Tx) error {
 			start()
 			<-stop
-			return addCustomer(context.Background(), tx, "blocker", nil)
+			return addCustomer(crm.AsSystem(context.Background()), tx, "blocker", nil)
 		})
 	}()
 	<-started
@@ -89,8 +89,8 @@ func TestGroupCommit_UnitsFailAlone(t *testing.T) {
 				fail = errBad
 			}
 			ready.Done()
-			errs[i] = db.update(context.Background(), func(tx *Tx) error {
-				return addCustomer(context.Background(), tx, fmt.Sprint("c", i), fail)
+			errs[i] = db.update(crm.AsSystem(context.Background()), func(tx *Tx) error {
+				return addCustomer(crm.AsSystem(context.Background()), tx, fmt.Sprint("c", i), fail)
 			})
 		}()
 	}
@@ -148,7 +148,7 @@ func TestGroupCommit_UnitsFailAlone(t *testing.T) {
 func TestGroupCommit_Cancel(t *testing.T) {
 	db, _ := openGroupDB(t)
 	ran := false
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	cancel()
 	err := db.update(ctx, func(tx *Tx) error { ran = true; return nil })
 	if !errors.Is(err, context.Canceled) || ran {
@@ -157,7 +157,7 @@ func TestGroupCommit_Cancel(t *testing.T) {
 
 	// A caller cancelled while it waits for the writer leaves without its work running.
 	release, blocked := blockWriter(t, db)
-	ctx, cancel = context.WithCancel(context.Background())
+	ctx, cancel = context.WithCancel(crm.AsSystem(context.Background()))
 	errc := make(chan error, 1)
 	go func() {
 		errc <- db.update(ctx, func(tx *Tx) error { return addCustomer(ctx, tx, "waiting", nil) })
@@ -169,7 +169,7 @@ func TestGroupCommit_Cancel(t *testing.T) {
 
 	// A caller cancelled while its unit runs rolls back alone: its next statement fails,
 	// and the unit committed beside it stays.
-	ctx, cancel = context.WithCancel(context.Background())
+	ctx, cancel = context.WithCancel(crm.AsSystem(context.Background()))
 	var wg sync.WaitGroup
 	var midErr, otherErr error
 	wg.Add(2)
@@ -185,8 +185,8 @@ func TestGroupCommit_Cancel(t *testing.T) {
 	}()
 	go func() {
 		defer wg.Done()
-		otherErr = db.update(context.Background(), func(tx *Tx) error {
-			return addCustomer(context.Background(), tx, "other", nil)
+		otherErr = db.update(crm.AsSystem(context.Background()), func(tx *Tx) error {
+			return addCustomer(crm.AsSystem(context.Background()), tx, "other", nil)
 		})
 	}()
 	release()
@@ -210,8 +210,8 @@ func TestGroupCommit_Panic(t *testing.T) {
 				t.Fatalf("recovered %v, want the unit's panic", r)
 			}
 		}()
-		db.update(context.Background(), func(tx *Tx) error {
-			if err := addCustomer(context.Background(), tx, "panicked", nil); err != nil {
+		db.update(crm.AsSystem(context.Background()), func(tx *Tx) error {
+			if err := addCustomer(crm.AsSystem(context.Background()), tx, "panicked", nil); err != nil {
 				return err
 			}
 			panic("boom")
@@ -221,8 +221,8 @@ func TestGroupCommit_Panic(t *testing.T) {
 	if n := customerCount(t, db, "panicked"); n != 0 {
 		t.Fatalf("%d rows of a panicked unit", n)
 	}
-	if err := db.update(context.Background(), func(tx *Tx) error {
-		return addCustomer(context.Background(), tx, "after", nil)
+	if err := db.update(crm.AsSystem(context.Background()), func(tx *Tx) error {
+		return addCustomer(crm.AsSystem(context.Background()), tx, "after", nil)
 	}); err != nil || customerCount(t, db, "after") != 1 {
 		t.Fatalf("writer after a panic: %v", err)
 	}
@@ -233,7 +233,7 @@ func TestGroupCommit_Closed(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.update(context.Background(), func(tx *Tx) error { return nil }); !errors.Is(err, errClosed) {
+	if err := db.update(crm.AsSystem(context.Background()), func(tx *Tx) error { return nil }); !errors.Is(err, errClosed) {
 		t.Fatalf("update after Close: %v", err)
 	}
 	if err := db.Close(); err != nil {
@@ -246,9 +246,9 @@ func TestGroupCommit_RunsAgainAfterAFailure(t *testing.T) {
 	errBad := errors.New("bad unit")
 	runs := map[string]int{}
 	newUnit := func(name string, fail error) *unit {
-		return &unit{ctx: context.Background(), done: make(chan struct{}), fn: func(tx *Tx) error {
+		return &unit{ctx: crm.AsSystem(context.Background()), done: make(chan struct{}), fn: func(tx *Tx) error {
 			runs[name]++
-			return addCustomer(context.Background(), tx, name, fail)
+			return addCustomer(crm.AsSystem(context.Background()), tx, name, fail)
 		}}
 	}
 	// One batch, run by the test itself while the writer waits for callers.
@@ -295,8 +295,8 @@ func TestGroupCommit_RunsAgainAfterAFailure(t *testing.T) {
 
 func TestCheckpointer(t *testing.T) {
 	db, _ := openGroupDB(t)
-	if err := db.update(context.Background(), func(tx *Tx) error {
-		return addCustomer(context.Background(), tx, "checkpointed", nil)
+	if err := db.update(crm.AsSystem(context.Background()), func(tx *Tx) error {
+		return addCustomer(crm.AsSystem(context.Background()), tx, "checkpointed", nil)
 	}); err != nil {
 		t.Fatal(err)
 	}

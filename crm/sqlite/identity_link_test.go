@@ -13,7 +13,7 @@ import (
 // proof that the two belong together, and a stranger's texts must not file under Alice.
 func TestOrdersDoNotLinkIdentities(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	in := MustCreateInbox(t, db, crm.KindAPI, "Backoffice")
 	alice := MustIngest(t, db, &crm.Inbound{InboxID: in.ID, ExternalID: "1", Text: "hi", From: email("alice@example.com")})
 	o, err := db.PutOrder(ctx, &crm.Order{Number: "1001", Email: "alice@example.com", Phone: "+15555550199", Status: "paid",
@@ -42,7 +42,7 @@ func TestOrdersDoNotLinkIdentities(t *testing.T) {
 // identity of a customer it may not see, which would reveal that customer.
 func TestCreateTicketRefusesHiddenCustomer(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	a := MustCreateInbox(t, db, crm.KindAPI, "A")
 	b := MustCreateInbox(t, db, crm.KindAPI, "B")
 	MustIngest(t, db, &crm.Inbound{InboxID: b.ID, ExternalID: "1", Text: "hi", From: email("bert@example.com")})
@@ -60,7 +60,7 @@ func TestCreateTicketRefusesHiddenCustomer(t *testing.T) {
 // customer last wrote from in the ticket, not to whichever identity the customer has first.
 func TestReplyGoesToLatestSender(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	in := MustCreateInbox(t, db, crm.KindAPI, "Backoffice")
 	first := MustIngest(t, db, &crm.Inbound{InboxID: in.ID, ExternalID: "1", ThreadKey: "t", Text: "hi", From: email("alice@example.com")})
 	if _, err := db.UpdateCustomer(ctx, first.CustomerID, crm.CustomerUpdate{AddIdentities: email("alice@work.example")}); err != nil {

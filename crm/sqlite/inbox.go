@@ -68,7 +68,7 @@ func (db *DB) Inboxes(ctx context.Context) ([]*crm.Inbox, error) {
 // Every webhook and API message reads its inbox, so inboxes are kept in the cache for up
 // to cacheTTL; creating or changing one through the store empties it.
 func (db *DB) Inbox(ctx context.Context, id int64) (*crm.Inbox, error) {
-	if a := crm.AgentFrom(ctx); a != nil && !a.SeesAllInboxes() && !slices.Contains(a.InboxIDs, id) {
+	if a := crm.AgentFrom(ctx); !crm.SeesAll(ctx) && (a == nil || !slices.Contains(a.InboxIDs, id)) {
 		return nil, crm.Errorf(crm.ENOTFOUND, "inbox %d not found", id)
 	}
 	now := db.now()
@@ -77,7 +77,7 @@ func (db *DB) Inbox(ctx context.Context, id int64) (*crm.Inbox, error) {
 	}
 	gen := db.cache.generation()
 	// Visibility is checked above; the cached inbox serves every caller.
-	in, err := db.findInbox(crm.WithAgent(ctx, nil), db.rdb, id)
+	in, err := db.findInbox(crm.AsSystem(ctx), db.rdb, id)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (db *DB) CreateInbox(ctx context.Context, in *crm.Inbox) (*crm.Inbox, error
 				return fmt.Errorf("insert inbox member: %w", err)
 			}
 		}
-		if out, err = db.findInbox(context.Background(), tx, id); err != nil {
+		if out, err = db.findInbox(crm.AsSystem(ctx), tx, id); err != nil {
 			return err
 		}
 		_, err = tx.event(ctx, crm.EventInboxUpdated, 0, 0, id, actorFrom(ctx, systemActor), out)
@@ -227,7 +227,7 @@ func (db *DB) UpdateInbox(ctx context.Context, in *crm.Inbox) (*crm.Inbox, error
 			name, string(configJSON), sealed, ms(tx.now), in.ID); err != nil {
 			return fmt.Errorf("update inbox: %w", err)
 		}
-		if out, err = db.findInbox(context.Background(), tx, in.ID); err != nil {
+		if out, err = db.findInbox(crm.AsSystem(ctx), tx, in.ID); err != nil {
 			return err
 		}
 		_, err = tx.event(ctx, crm.EventInboxUpdated, 0, 0, in.ID, actorFrom(ctx, systemActor), out)

@@ -72,7 +72,7 @@ func benchInbound(inboxID, i int64) *crm.Inbound {
 func BenchmarkIngestParallel(b *testing.B) {
 	db := MustOpenDB(b)
 	inbox := MustCreateInbox(b, db, crm.KindAPI, "API")
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	for i := range int64(1000) {
 		MustIngest(b, db, benchInbound(inbox.ID, -2*i-2))
 	}
@@ -87,7 +87,7 @@ func BenchmarkIngestParallel(b *testing.B) {
 func BenchmarkIngestEmailParallel(b *testing.B) {
 	db := MustOpenDB(b)
 	inbox := MustCreateInbox(b, db, crm.KindEmail, "Mail")
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	body := strings.Repeat("Hello, I ordered a blue kettle last week and it has not arrived yet.\r\n", 60)
 	runClients(b, "mails", func(i int64) error {
 		in := benchInbound(inbox.ID, i)

@@ -29,7 +29,7 @@ func TestIngest_IdentityAcrossChannels(t *testing.T) {
 	if r2.TicketID == r1.TicketID || !r2.NewTicket {
 		t.Fatalf("sms in another inbox must open its own ticket: %+v %+v", r1, r2)
 	}
-	c, err := db.Customer(context.Background(), r1.CustomerID)
+	c, err := db.Customer(crm.AsSystem(context.Background()), r1.CustomerID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestIngest_IdentityAcrossChannels(t *testing.T) {
 	if r3.CustomerID != r1.CustomerID {
 		t.Fatalf("customer = %d, want %d", r3.CustomerID, r1.CustomerID)
 	}
-	if c, _ = db.Customer(context.Background(), r1.CustomerID); len(c.Identities) != 3 || c.Name != "Alice Smith" {
+	if c, _ = db.Customer(crm.AsSystem(context.Background()), r1.CustomerID); len(c.Identities) != 3 || c.Name != "Alice Smith" {
 		t.Fatalf("customer = %+v", c)
 	}
 }
@@ -95,7 +95,7 @@ func TestIngest_Thread(t *testing.T) {
 	if !r.NewTicket {
 		t.Fatal("ticket of another inbox joined")
 	}
-	msgs, _, err := db.Messages(context.Background(), first.TicketID, crm.Page{})
+	msgs, _, err := db.Messages(crm.AsSystem(context.Background()), first.TicketID, crm.Page{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestIngest_Reopen(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			db := MustOpenDB(t)
-			ctx := context.Background()
+			ctx := crm.AsSystem(context.Background())
 			inbox := MustCreateInbox(t, db, crm.KindChat, "Chat")
 			first := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", ThreadKey: "v1", Text: "hi",
 				From: []crm.Identity{{Kind: crm.IdentityChat, Address: "v1"}}})
@@ -179,7 +179,7 @@ func TestIngest_Dedupe(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := db.Ingest(context.Background(), in)
+			r, err := db.Ingest(crm.AsSystem(context.Background()), in)
 			if err != nil {
 				t.Error(err)
 				return
@@ -198,7 +198,7 @@ func TestIngest_Dedupe(t *testing.T) {
 	if firsts != 1 || dups != 19 || len(ids) != 1 {
 		t.Fatalf("first %d, duplicates %d, message ids %v", firsts, dups, ids)
 	}
-	tickets, _, err := db.Tickets(context.Background(), crm.TicketFilter{})
+	tickets, _, err := db.Tickets(crm.AsSystem(context.Background()), crm.TicketFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,11 +245,11 @@ func TestIngest_Invalid(t *testing.T) {
 		}), crm.EINVALID},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := db.Ingest(context.Background(), tt.in)
+			_, err := db.Ingest(crm.AsSystem(context.Background()), tt.in)
 			wantCode(t, err, tt.code)
 		})
 	}
-	tickets, _, _ := db.Tickets(context.Background(), crm.TicketFilter{})
+	tickets, _, _ := db.Tickets(crm.AsSystem(context.Background()), crm.TicketFilter{})
 	if len(tickets) != 0 {
 		t.Fatalf("bad input stored %d tickets", len(tickets))
 	}
@@ -263,11 +263,11 @@ func TestIngest_ReceivedAt(t *testing.T) {
 	r := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", Text: "old", ReceivedAt: past, From: email("a@example.com")})
 	r2 := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "2", Text: "future", ThreadKey: "k",
 		ReceivedAt: now.Add(time.Hour), From: email("a@example.com")})
-	msgs, _, _ := db.Messages(context.Background(), r.TicketID, crm.Page{})
+	msgs, _, _ := db.Messages(crm.AsSystem(context.Background()), r.TicketID, crm.Page{})
 	if !msgs[0].CreatedAt.Equal(past) {
 		t.Fatalf("created_at = %v, want %v", msgs[0].CreatedAt, past)
 	}
-	msgs, _, _ = db.Messages(context.Background(), r2.TicketID, crm.Page{})
+	msgs, _, _ = db.Messages(crm.AsSystem(context.Background()), r2.TicketID, crm.Page{})
 	if !msgs[0].CreatedAt.Equal(now) {
 		t.Fatalf("future created_at = %v, want clamped to %v", msgs[0].CreatedAt, now)
 	}
@@ -275,7 +275,7 @@ func TestIngest_ReceivedAt(t *testing.T) {
 
 func TestAttachments(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	data := []byte("%PDF-1.4 invoice")
 	var ids []int64

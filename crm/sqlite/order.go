@@ -235,11 +235,15 @@ func (db *DB) PutOrder(ctx context.Context, o *crm.Order) (*crm.Order, error) {
 	return out, nil
 }
 
-// orderFilter limits the order alias o to the orders of customers the agent in ctx may see.
+// orderFilter limits the order alias o to the orders of customers the agent in ctx may
+// see. Like inboxFilter, nobody sees nothing.
 func orderFilter(ctx context.Context) (string, []any) {
 	a := crm.AgentFrom(ctx)
-	if a == nil || a.SeesAllInboxes() {
+	switch {
+	case crm.SeesAll(ctx):
 		return "1", nil
+	case a == nil:
+		return "0", nil
 	}
 	return `o.customer_id IN (SELECT vt.customer_id FROM tickets vt
 		WHERE vt.inbox_id IN (SELECT value FROM json_each(?)))`, []any{idsJSON(a.InboxIDs)}

@@ -134,7 +134,7 @@ func (db *DB) FinishOrderAction(ctx context.Context, a *crm.OrderAction) (*crm.O
 		}
 		out = list[0]
 		if out.TicketID != 0 {
-			t, err := findTicket(context.Background(), tx, out.TicketID)
+			t, err := findTicket(crm.AsSystem(ctx), tx, out.TicketID)
 			if err != nil {
 				return err
 			}

@@ -14,7 +14,7 @@ import (
 
 func TestOrderSources(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 
 	src, err := db.CreateOrderSource(ctx, &crm.OrderSource{Kind: crm.OrderSourceShopify, Name: " Main shop ",
 		Config:  map[string]any{"shop_domain": "x.myshopify.com", "access_token": "shpat_in_config"},
@@ -90,7 +90,7 @@ func TestOrderSources(t *testing.T) {
 
 func TestRecordWebhook(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	src, err := db.CreateOrderSource(ctx, &crm.OrderSource{Kind: crm.OrderSourceWebhook, Name: "Shop",
 		Secrets: map[string]string{"secret": "0123456789abcdef"}})
 	if err != nil {
@@ -122,7 +122,7 @@ func TestRecordWebhook(t *testing.T) {
 
 func TestOrderActions(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindAPI, "API")
 	res := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "m1", From: email("alice@x.example"), Text: "Refund please"})
 	MustPutOrder(t, db, "1001", "alice@x.example", time.Now())
@@ -214,7 +214,7 @@ listed:
 
 func TestOrderMentions(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindAPI, "API")
 	MustPutOrder(t, db, "1001", "alice@x.example", time.Now())
 	MustPutOrder(t, db, "#2002", "alice@x.example", time.Now()) // a shop that keeps the "#"

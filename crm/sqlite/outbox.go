@@ -63,7 +63,7 @@ func (db *DB) ClaimOutbound(ctx context.Context, lease time.Duration, limit int)
 
 // outbound loads a message with its ticket, inbox, customer and thread references.
 func (db *DB) outbound(ctx context.Context, q queryer, id int64) (*crm.Outbound, error) {
-	sys := context.Background() // the outbox works for the system, across every inbox
+	sys := crm.AsSystem(ctx) // the outbox works for the system, across every inbox
 	m, err := findMessage(sys, q, id)
 	if err != nil {
 		return nil, err

@@ -24,7 +24,7 @@ func TestClaimSkipsBrokenMessage(t *testing.T) {
 		}
 		return db
 	}
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	db := open(1)
 	reply := func(in *crm.Inbox, ext string) int64 {
 		res, err := db.Ingest(ctx, &crm.Inbound{InboxID: in.ID, ExternalID: ext, Text: "hi", From: []crm.Identity{{Kind: crm.IdentityEmail, Address: ext + "@example.com"}}})

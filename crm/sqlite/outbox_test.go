@@ -13,7 +13,7 @@ import (
 
 func TestOutbox(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindEmail, Name: "Mail",
 		Config: map[string]any{"smtp_password": "pw"}})
 	if err != nil {
@@ -90,7 +90,7 @@ func TestOutbox(t *testing.T) {
 
 func TestOutbox_Restart(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindChat, "Chat")
 	r := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", Text: "hi", From: []crm.Identity{{Kind: crm.IdentityChat, Address: "v"}}})
 	m, err := db.AddMessage(ctx, &crm.NewMessage{TicketID: r.TicketID, Body: "hello"})
@@ -116,7 +116,7 @@ var systemActorForTest = crm.Actor{Kind: "system"}
 
 func TestEvents(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	a := MustCreateInbox(t, db, crm.KindEmail, "A")
 	b := MustCreateInbox(t, db, crm.KindEmail, "B")
 	sub := db.Bus.Subscribe(100)
@@ -196,7 +196,7 @@ func TestEvents(t *testing.T) {
 func BenchmarkIngest(b *testing.B) {
 	db := MustOpenDB(b)
 	inbox := MustCreateInbox(b, db, crm.KindEmail, "Mail")
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		_, err := db.Ingest(ctx, &crm.Inbound{InboxID: inbox.ID, ExternalID: fmt.Sprint("<", i, "@bench>"),
@@ -217,7 +217,7 @@ func BenchmarkTickets(b *testing.B) {
 			Text: "hello", From: email(fmt.Sprintf("c%d@example.com", i%300))})
 	}
 	agent := MustCreateAgent(b, db, "ann@staff.example", crm.RoleAgent, inbox.ID)
-	ctx := crm.WithAgent(context.Background(), agent)
+	ctx := crm.WithAgent(crm.AsSystem(context.Background()), agent)
 	b.ResetTimer()
 	for b.Loop() {
 		tickets, next, err := db.Tickets(ctx, crm.TicketFilter{Status: crm.StatusOpen})

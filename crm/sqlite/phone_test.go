@@ -10,7 +10,7 @@ import (
 
 func TestPhoneOptOut(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	a := MustCreateInbox(t, db, crm.KindPhone, "A")
 	b := MustCreateInbox(t, db, crm.KindPhone, "B")
 	if err := db.SetPhoneOptOut(ctx, a.ID, "+15551234567", true); err != nil {
@@ -43,7 +43,7 @@ func TestPhoneOptOut(t *testing.T) {
 
 func TestSetDeliveryStatus(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	in := MustCreateInbox(t, db, crm.KindPhone, "SMS")
 	r := MustIngest(t, db, &crm.Inbound{InboxID: in.ID, Channel: crm.ChannelSMS, ExternalID: "SM-in", Text: "hi",
 		From: []crm.Identity{{Kind: crm.IdentityPhone, Address: "+15551234567"}}})
@@ -79,7 +79,7 @@ func TestSetDeliveryStatus(t *testing.T) {
 
 func TestUpdateCall(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	in := MustCreateInbox(t, db, crm.KindPhone, "Calls")
 	if _, err := db.UpdateCall(ctx, in.ID, "CA1", crm.CallUpdate{}); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("a call without a message: %v, want not_found", err)

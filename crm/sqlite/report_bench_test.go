@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/crm"
 	"parley/reports"
 )
 
@@ -18,7 +19,7 @@ import (
 // reports, and indexing a million texts would dominate the seeding.
 func seedReports(tb testing.TB, db *DB, tickets, msgsPerTicket int, now time.Time) {
 	tb.Helper()
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -144,7 +145,7 @@ func BenchmarkReportOverview(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	for b.Loop() {
 		o, err := reports.OverviewOf(ctx, db, r, 0, "")
 		if err != nil {
@@ -165,7 +166,7 @@ func BenchmarkTicketsCSV(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	rows := 0
 	for b.Loop() {
 		n, err := reports.WriteTicketsCSV(ctx, db, r, 0, "", io.Discard)

@@ -174,7 +174,7 @@ func (db *DB) saveSLAPolicy(ctx context.Context, p *crm.SLAPolicy, create bool) 
 	var out *crm.SLAPolicy
 	err := db.update(ctx, func(tx *Tx) error {
 		if p.InboxID != nil {
-			if _, err := db.findInbox(context.Background(), tx, *p.InboxID); err != nil {
+			if _, err := db.findInbox(crm.AsSystem(ctx), tx, *p.InboxID); err != nil {
 				return err
 			}
 		}
@@ -380,7 +380,7 @@ func (db *DB) RecordSLABreach(ctx context.Context, ticketID int64, target string
 	breached := false
 	err := db.update(ctx, func(tx *Tx) error {
 		breached = false
-		t, err := findTicket(context.Background(), tx, ticketID)
+		t, err := findTicket(crm.AsSystem(ctx), tx, ticketID)
 		if err != nil {
 			return err
 		}

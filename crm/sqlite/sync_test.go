@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+
+	"parley/crm"
 )
 
 // TestSyncMode reads SQLite's own settings back from the connections of an open store:
@@ -25,10 +27,10 @@ func TestSyncMode(t *testing.T) {
 		for name, conn := range map[string]*sql.DB{"writer": db.wdb, "checkpointer": db.cdb} {
 			var sync int
 			var journal string
-			if err := conn.QueryRowContext(context.Background(), `PRAGMA synchronous`).Scan(&sync); err != nil {
+			if err := conn.QueryRowContext(crm.AsSystem(context.Background()), `PRAGMA synchronous`).Scan(&sync); err != nil {
 				t.Fatal(err)
 			}
-			if err := conn.QueryRowContext(context.Background(), `PRAGMA journal_mode`).Scan(&journal); err != nil {
+			if err := conn.QueryRowContext(crm.AsSystem(context.Background()), `PRAGMA journal_mode`).Scan(&journal); err != nil {
 				t.Fatal(err)
 			}
 			if sync != c.want || journal != "wal" {

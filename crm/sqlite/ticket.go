@@ -276,7 +276,7 @@ func (db *DB) CreateTicket(ctx context.Context, nt *crm.NewTicket) (*crm.Ticket,
 		if err := tx.indexTicket(ctx, id, subject); err != nil {
 			return err
 		}
-		if t, err = findTicket(context.Background(), tx, id); err != nil {
+		if t, err = findTicket(crm.AsSystem(ctx), tx, id); err != nil {
 			return err
 		}
 		if err := tx.ticketEvent(ctx, crm.EventTicketCreated, t, actor, t); err != nil {
@@ -286,7 +286,7 @@ func (db *DB) CreateTicket(ctx context.Context, nt *crm.NewTicket) (*crm.Ticket,
 			if _, err := tx.addMessage(ctx, t, body, nt.Internal, ""); err != nil {
 				return err
 			}
-			t, err = findTicket(context.Background(), tx, id)
+			t, err = findTicket(crm.AsSystem(ctx), tx, id)
 			return err
 		}
 		return nil

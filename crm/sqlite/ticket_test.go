@@ -15,7 +15,7 @@ func ptr[T any](v T) *T { return &v }
 
 func TestTickets_Pagination(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindAPI, "API")
 	for i := range 120 {
 		// Every third message shares a timestamp with the one before, to test ties.
@@ -74,7 +74,7 @@ func TestTickets_Pagination(t *testing.T) {
 
 func TestTickets_Filters(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	mail := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	chat := MustCreateInbox(t, db, crm.KindChat, "Chat")
 	agent := MustCreateAgent(t, db, "agent@example.com", crm.RoleAgent, mail.ID, chat.ID)
@@ -128,7 +128,7 @@ func TestTickets_Filters(t *testing.T) {
 
 func TestUpdateTicket(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	mail := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	other := MustCreateInbox(t, db, crm.KindEmail, "Other")
 	outsider := MustCreateAgent(t, db, "outsider@example.com", crm.RoleAgent, other.ID)
@@ -201,7 +201,7 @@ func TestCreateTicketAndReply(t *testing.T) {
 	db := MustOpenDB(t)
 	phone := MustCreateInbox(t, db, crm.KindPhone, "Phone")
 	agent := MustCreateAgent(t, db, "ann@example.com", crm.RoleAgent, phone.ID)
-	ctx := crm.WithAgent(context.Background(), agent)
+	ctx := crm.WithAgent(crm.AsSystem(context.Background()), agent)
 
 	tk, err := db.CreateTicket(ctx, &crm.NewTicket{InboxID: phone.ID, CustomerName: "Carl",
 		Identities: []crm.Identity{{Kind: crm.IdentityPhone, Address: "+4915112345678"}},
@@ -283,7 +283,7 @@ func TestCreateTicketAndReply(t *testing.T) {
 
 func TestMergeTickets(t *testing.T) {
 	db := MustOpenDB(t)
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	a := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "a", ThreadKey: "ta", Text: "first", From: email("a@example.com")})
 	db.Clock.Add(time.Minute)

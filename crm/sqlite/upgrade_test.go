@@ -115,7 +115,7 @@ func TestUpgrade(t *testing.T) {
 // whether the rows of 0010_fts_in_code are there.
 func checkUpgraded(t *testing.T, db *sqlite.DB, path string, late bool) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := crm.AsSystem(context.Background())
 	fail := func(what string, got any, err error) {
 		t.Helper()
 		t.Errorf("%s: %+v, %v", what, got, err)
