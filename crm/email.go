@@ -10,8 +10,8 @@ type MailCheckpoint struct {
 	LastUID     uint32
 }
 
-// MailStore is what the email channel keeps beyond Store. It is a separate interface so
-// that Store stays the same for every channel; the email channel type-asserts it.
+// MailStore is what the store keeps for the email channel alone: IMAP checkpoints and
+// messages found by Message-ID.
 type MailStore interface {
 	// MailCheckpoint returns the checkpoint of an inbox, the zero value when it has none.
 	MailCheckpoint(ctx context.Context, inboxID int64) (MailCheckpoint, error)

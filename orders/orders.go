@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"parley/crm"
 	"parley/outbound"
 )
 
@@ -27,7 +26,7 @@ type Options struct {
 
 // Service is the orders engine over a store.
 type Service struct {
-	store  crm.Store
+	store  Store
 	log    *slog.Logger
 	out    *outbound.Client
 	hc     *http.Client
@@ -36,7 +35,7 @@ type Service struct {
 }
 
 // New returns a Service over store.
-func New(store crm.Store, opt Options) *Service {
+func New(store Store, opt Options) *Service {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}

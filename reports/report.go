@@ -454,7 +454,7 @@ func DrillIDs(r *Range, facts []*crm.TicketFact, d Drill) ([]int64, string, erro
 	return ids, next, nil
 }
 
-// Overview reads the facts of range r in a scope and computes the overview.
+// OverviewOf reads the facts of range r in a scope and computes the overview.
 func OverviewOf(ctx context.Context, store crm.ReportService, r *Range, inboxID int64, channel string) (*Overview, error) {
 	facts, err := store.ReportFacts(ctx, r.Filter(inboxID, channel))
 	if err != nil {
@@ -463,8 +463,15 @@ func OverviewOf(ctx context.Context, store crm.ReportService, r *Range, inboxID 
 	return ComputeOverview(r, facts), nil
 }
 
+// BreakdownStore is what BreakdownOf reads.
+type BreakdownStore interface {
+	crm.ReportService
+	Agents(ctx context.Context) ([]*crm.Agent, error)
+	Inboxes(ctx context.Context) ([]*crm.Inbox, error)
+}
+
 // BreakdownOf reads the facts and replies of range r in a scope and groups them.
-func BreakdownOf(ctx context.Context, store crm.Store, r *Range, inboxID int64, channel string) (*Breakdown, error) {
+func BreakdownOf(ctx context.Context, store BreakdownStore, r *Range, inboxID int64, channel string) (*Breakdown, error) {
 	f := r.Filter(inboxID, channel)
 	facts, err := store.ReportFacts(ctx, f)
 	if err != nil {

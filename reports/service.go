@@ -38,7 +38,7 @@ type Options struct {
 // Service keeps the per-ticket SLA state current from the event log, publishes SLA
 // warnings, records breaches and sends CSAT surveys when tickets are resolved.
 type Service struct {
-	store crm.Store
+	store Store
 	bus   crm.Bus
 	opt   Options
 	log   *slog.Logger
@@ -50,7 +50,7 @@ type Service struct {
 }
 
 // New returns a Service over store that publishes warnings on bus.
-func New(store crm.Store, bus crm.Bus, opt Options) *Service {
+func New(store Store, bus crm.Bus, opt Options) *Service {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}

@@ -46,7 +46,7 @@ type frame struct {
 // index and the hub-owned fields of conn, and only it closes a send channel, so none of
 // that needs a lock. Everyone else talks to it through channels.
 type hub struct {
-	store crm.Store
+	store hubStore
 	bus   crm.Bus
 	log   *slog.Logger
 
@@ -127,7 +127,7 @@ type viewState struct {
 	f       *frame
 }
 
-func newHub(store crm.Store, bus crm.Bus, log *slog.Logger, recheck time.Duration) *hub {
+func newHub(store hubStore, bus crm.Bus, log *slog.Logger, recheck time.Duration) *hub {
 	if recheck <= 0 {
 		recheck = authRecheck
 	}
@@ -911,7 +911,7 @@ type customerEntry struct {
 	at      time.Time
 }
 
-func (cc *customerCache) inboxes(ctx context.Context, store crm.Store, id int64) ([]int64, error) {
+func (cc *customerCache) inboxes(ctx context.Context, store hubStore, id int64) ([]int64, error) {
 	cc.mu.Lock()
 	e, ok := cc.m[id]
 	cc.mu.Unlock()
@@ -978,4 +978,14 @@ func errorFrame(code, message string) *frame {
 func resumedFrame(after int64, replayed int) *frame {
 	b, _ := json.Marshal(map[string]any{"type": "resumed", "data": map[string]int64{"after": after, "replayed": int64(replayed)}})
 	return &frame{data: b}
+}
+
+// hubStore is what the hub reads: stored events to replay, the inboxes a customer
+// event concerns, and whether the credentials of open sockets still hold.
+type hubStore interface {
+	Events(ctx context.Context, after int64, limit int) ([]*crm.Event, error)
+	CustomerInboxes(ctx context.Context, customerID int64) ([]int64, error)
+	Ticket(ctx context.Context, id int64) (*crm.Ticket, error)
+	SessionAgent(ctx context.Context, token string) (*crm.Agent, string, error)
+	Tokens(ctx context.Context, agentID int64) ([]*crm.APIToken, error)
 }

@@ -51,7 +51,7 @@ type Options struct {
 
 // Server serves the HTTP API over a store.
 type Server struct {
-	store   crm.Store
+	store   Store
 	opt     Options
 	log     *slog.Logger
 	mux     *http.ServeMux
@@ -63,7 +63,7 @@ type Server struct {
 }
 
 // New returns a Server over store with every route registered.
-func New(store crm.Store, opt Options) *Server {
+func New(store Store, opt Options) *Server {
 	if opt.SessionTTL == 0 {
 		opt.SessionTTL = 30 * 24 * time.Hour
 	}

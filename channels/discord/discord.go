@@ -74,19 +74,6 @@ type Options struct {
 	ReconnectDelay time.Duration
 }
 
-// Store is what the channel needs from the store beyond crm.Store: finding a message by
-// its Discord id (to record edits and deletions on the right ticket), the thread key of
-// a ticket (to address replies) and the Discord channels an inbox has filed messages
-// from with the newest message id of each (to back-fill after a fresh gateway session).
-// crm/sqlite implements all of them.
-type Store interface {
-	crm.Store
-	MessageByExternalID(ctx context.Context, inboxID int64, externalID string) (*crm.Message, error)
-	TicketThreadKey(ctx context.Context, ticketID int64) (string, error)
-	SaveDiscordChannel(ctx context.Context, inboxID int64, channelID, kind, messageID string) error
-	DiscordChannels(ctx context.Context, inboxID int64, limit int, fn func(channelID, kind, lastMessageID string)) error
-}
-
 // Channel is the Discord connector and the manager of one bot session per Discord inbox.
 type Channel struct {
 	store Store

@@ -31,8 +31,7 @@ const (
 // Channel is the email connector and the manager of one IMAP fetcher per email inbox.
 // Register it for crm.KindEmail and run Run in its own goroutine.
 type Channel struct {
-	store  crm.Store
-	mail   crm.MailStore // nil when the store keeps no checkpoints: they live in memory
+	store  Store
 	bus    crm.Bus
 	logger *slog.Logger
 
@@ -60,7 +59,6 @@ type Channel struct {
 	mu       sync.Mutex
 	fetchers map[int64]*fetcher
 	status   map[int64]*channels.InboxStatus
-	memCP    map[int64]crm.MailCheckpoint
 }
 
 var (
@@ -70,16 +68,13 @@ var (
 	_ channels.StatusReporter = (*Channel)(nil)
 )
 
-// New returns the email channel over store. When store also implements crm.MailStore
-// (the SQLite store does) IMAP checkpoints survive restarts and bounces are matched to
-// the messages they bounce.
-func New(store crm.Store, bus crm.Bus, logger *slog.Logger) *Channel {
+// New returns the email channel over store.
+func New(store Store, bus crm.Bus, logger *slog.Logger) *Channel {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	c := &Channel{store: store, bus: bus, logger: logger.With("channel", "email"),
-		fetchers: map[int64]*fetcher{}, status: map[int64]*channels.InboxStatus{}, memCP: map[int64]crm.MailCheckpoint{}}
-	c.mail, _ = store.(crm.MailStore)
+		fetchers: map[int64]*fetcher{}, status: map[int64]*channels.InboxStatus{}}
 	return c
 }
 

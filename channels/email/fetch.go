@@ -343,31 +343,12 @@ func (f *fetcher) serve(ctx context.Context, client *imapclient.Client, news <-c
 	}
 }
 
-func (c *Channel) checkpoint(ctx context.Context, inboxID int64) (crm.MailCheckpoint, error) {
-	if c.mail == nil {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.memCP[inboxID], nil
-	}
-	return c.mail.MailCheckpoint(ctx, inboxID)
-}
-
-func (c *Channel) setCheckpoint(ctx context.Context, inboxID int64, cp crm.MailCheckpoint) error {
-	if c.mail == nil {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.memCP[inboxID] = cp
-		return nil
-	}
-	return c.mail.SetMailCheckpoint(ctx, inboxID, cp)
-}
-
 // sync files every message above the checkpoint. After a UIDVALIDITY change (or a
 // changed mailbox) the UIDs mean nothing any more: the whole mailbox is walked again and
 // messages whose Message-ID the store already has are skipped, so nothing is filed twice.
 func (f *fetcher) sync(ctx context.Context, client *imapclient.Client, validity uint32) error {
 	c, id := f.c, f.inbox.ID
-	cp, err := c.checkpoint(ctx, id)
+	cp, err := c.store.MailCheckpoint(ctx, id)
 	if err != nil {
 		return fmt.Errorf("load checkpoint: %w", err)
 	}
@@ -400,7 +381,7 @@ func (f *fetcher) sync(ctx context.Context, client *imapclient.Client, validity 
 		uids = uids[len(uids)-initialImport:]
 	}
 	if len(uids) == 0 && (first || resync) {
-		return c.setCheckpoint(ctx, id, cp)
+		return c.store.SetMailCheckpoint(ctx, id, cp)
 	}
 	for len(uids) > 0 {
 		n := min(fetchChunk, len(uids))
@@ -409,7 +390,7 @@ func (f *fetcher) sync(ctx context.Context, client *imapclient.Client, validity 
 		last, err := f.fetchChunk(ctx, client, chunk, resync)
 		if last > 0 {
 			cp.LastUID = uint32(last)
-			if err := c.setCheckpoint(ctx, id, cp); err != nil {
+			if err := c.store.SetMailCheckpoint(ctx, id, cp); err != nil {
 				return fmt.Errorf("save checkpoint: %w", err)
 			}
 		}
@@ -482,14 +463,11 @@ func (f *fetcher) fetchChunk(ctx context.Context, client *imapclient.Client, chu
 
 // known reports whether the store has a message of the inbox with that Message-ID.
 func (f *fetcher) known(ctx context.Context, messageID string) bool {
-	if f.c.mail == nil {
-		return false
-	}
 	ids := msgIDs(messageID)
 	if len(ids) == 0 {
 		ids = []string{messageID}
 	}
-	_, err := f.c.mail.MessageByExternalID(ctx, f.inbox.ID, ids[0])
+	_, err := f.c.store.MessageByExternalID(ctx, f.inbox.ID, ids[0])
 	return err == nil
 }
 

@@ -259,11 +259,8 @@ func addNotes(in *crm.Inbound, notes []string) {
 
 // knowsAny reports whether the store has a message of the inbox with one of the ids.
 func (c *Channel) knowsAny(ctx context.Context, inboxID int64, ids []string) (bool, error) {
-	if c.mail == nil {
-		return len(ids) > 0, nil // let the store's own reference matching decide
-	}
 	for i := len(ids) - 1; i >= 0 && i >= len(ids)-20; i-- {
-		_, err := c.mail.MessageByExternalID(ctx, inboxID, ids[i])
+		_, err := c.store.MessageByExternalID(ctx, inboxID, ids[i])
 		if err == nil {
 			return true, nil
 		} else if crm.ErrorCode(err) != crm.ENOTFOUND {
@@ -317,7 +314,7 @@ func (c *Channel) bouncedMessage(ctx context.Context, inbox *crm.Inbox, p *Parse
 	if p.Bounce == nil && bounceFrom.MatchString(p.FromAddress) && bounceTitle.MatchString(p.Subject) {
 		p.Bounce = &Bounce{Failed: true}
 	}
-	if p.Bounce == nil || c.mail == nil {
+	if p.Bounce == nil {
 		return nil
 	}
 	ids := []string{}
@@ -326,7 +323,7 @@ func (c *Channel) bouncedMessage(ctx context.Context, inbox *crm.Inbox, p *Parse
 	}
 	ids = append(ids, parleyID.FindAllString(p.Text, 5)...)
 	for _, id := range ids {
-		m, err := c.mail.MessageByExternalID(ctx, inbox.ID, id)
+		m, err := c.store.MessageByExternalID(ctx, inbox.ID, id)
 		if err == nil {
 			if !slices.Contains(p.References, id) {
 				p.References = append(p.References, id)
@@ -341,10 +338,10 @@ func (c *Channel) bouncedMessage(ctx context.Context, inbox *crm.Inbox, p *Parse
 // attachments. The store assigns attachment ids while filing, so this is a second step;
 // until it runs (or when it fails) the console sees the cid: links.
 func (c *Channel) linkInlineImages(ctx context.Context, inboxID int64, externalID string, atts []Attachment) error {
-	if c.mail == nil || !slices.ContainsFunc(atts, func(a Attachment) bool { return a.ContentID != "" }) {
+	if !slices.ContainsFunc(atts, func(a Attachment) bool { return a.ContentID != "" }) {
 		return nil
 	}
-	m, err := c.mail.MessageByExternalID(ctx, inboxID, externalID)
+	m, err := c.store.MessageByExternalID(ctx, inboxID, externalID)
 	if err != nil {
 		return fmt.Errorf("find filed message: %w", err)
 	}
@@ -364,7 +361,7 @@ func (c *Channel) linkInlineImages(ctx context.Context, inboxID int64, externalI
 	if h == m.HTML {
 		return nil
 	}
-	if err := c.mail.SetMessageHTML(ctx, m.ID, h); err != nil {
+	if err := c.store.SetMessageHTML(ctx, m.ID, h); err != nil {
 		return fmt.Errorf("link inline images: %w", err)
 	}
 	return nil

@@ -50,10 +50,9 @@ type Options struct {
 // Channel is the phone channel: the Connector of phone inboxes, their webhooks and
 // click-to-call. It is safe for concurrent use.
 type Channel struct {
-	store  crm.Store
-	phones crm.PhoneStore
-	opt    Options
-	log    *slog.Logger
+	store Store
+	opt   Options
+	log   *slog.Logger
 
 	numbers numberCache
 }
@@ -64,14 +63,8 @@ var (
 	_ channels.InboxTester   = (*Channel)(nil)
 )
 
-// New returns the phone channel over store, which must also implement crm.PhoneStore
-// (the opt-out list, delivery reports and call state); New panics otherwise, as that is
-// a wiring mistake.
-func New(store crm.Store, opt Options) *Channel {
-	phones, ok := store.(crm.PhoneStore)
-	if !ok {
-		panic("phone: the store does not implement crm.PhoneStore")
-	}
+// New returns the phone channel over store.
+func New(store Store, opt Options) *Channel {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
@@ -85,7 +78,7 @@ func New(store crm.Store, opt Options) *Channel {
 		opt.Now = time.Now
 	}
 	opt.PublicURL = strings.TrimRight(opt.PublicURL, "/")
-	return &Channel{store: store, phones: phones, opt: opt, log: opt.Logger.With("channel", "phone")}
+	return &Channel{store: store, opt: opt, log: opt.Logger.With("channel", "phone")}
 }
 
 // config is a phone inbox's parsed configuration.

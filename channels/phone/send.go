@@ -39,7 +39,7 @@ func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
 	if to == "" {
 		return "", channels.Permanent(crm.Errorf(crm.EINVALID, "the customer has no phone number"))
 	}
-	if opted, err := c.phones.PhoneOptedOut(ctx, out.Inbox.ID, to); err != nil {
+	if opted, err := c.store.PhoneOptedOut(ctx, out.Inbox.ID, to); err != nil {
 		return "", fmt.Errorf("check opt-out: %w", err)
 	} else if opted {
 		return "", channels.Permanent(crm.Errorf(crm.EFORBIDDEN, "%s opted out of messages (replied STOP); they must text START first", to))
@@ -77,7 +77,7 @@ func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
 		if err != nil {
 			if te, ok := asRestError(err); ok && te.Code == errUnsubscribed {
 				// Twilio knows of an opt-out we missed: remember it so later replies fail at once.
-				if err := c.phones.SetPhoneOptOut(ctx, out.Inbox.ID, strings.TrimPrefix(to, "whatsapp:"), true); err != nil {
+				if err := c.store.SetPhoneOptOut(ctx, out.Inbox.ID, strings.TrimPrefix(to, "whatsapp:"), true); err != nil {
 					c.log.Error("record opt-out", "inbox", out.Inbox.ID, "err", err)
 				}
 			}

@@ -83,7 +83,7 @@ func (c *Channel) logCall(ctx context.Context, inboxID int64, sid string, call *
 // updateCall applies u to a call, logging failures: a call that was never logged (a
 // withheld number) is not an error.
 func (c *Channel) updateCall(ctx context.Context, inboxID int64, sid string, u crm.CallUpdate) *crm.PhoneCall {
-	call, err := c.phones.UpdateCall(ctx, inboxID, sid, u)
+	call, err := c.store.UpdateCall(ctx, inboxID, sid, u)
 	if crm.ErrorCode(err) == crm.ENOTFOUND {
 		return nil
 	} else if err != nil {
@@ -308,7 +308,7 @@ func (c *Channel) handleRecording(w http.ResponseWriter, r *http.Request, h *hoo
 		u.Attachments = []crm.NewAttachment{{Filename: "voicemail-" + rsid + ext, ContentType: ct, Data: data}}
 	}
 	// A voicemail must not be lost: a store failure answers 500 so Twilio retries.
-	if _, uerr := c.phones.UpdateCall(ctx, h.inbox.ID, sid, u); crm.ErrorCode(uerr) == crm.ENOTFOUND {
+	if _, uerr := c.store.UpdateCall(ctx, h.inbox.ID, sid, u); crm.ErrorCode(uerr) == crm.ENOTFOUND {
 		c.log.Warn("recording of an unknown call", "inbox", h.inbox.ID, "call", sid)
 	} else if uerr != nil {
 		return fmt.Errorf("store recording of %s: %w", sid, uerr)

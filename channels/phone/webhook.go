@@ -246,12 +246,12 @@ func (c *Channel) handleMessage(w http.ResponseWriter, r *http.Request, h *hook)
 
 	switch keyword(body, f.Get("OptOutType")) {
 	case "STOP":
-		if err := c.phones.SetPhoneOptOut(ctx, h.inbox.ID, from, true); err != nil {
+		if err := c.store.SetPhoneOptOut(ctx, h.inbox.ID, from, true); err != nil {
 			return fmt.Errorf("record opt-out: %w", err)
 		}
 		c.log.Info("number opted out", "inbox", h.inbox.ID, "from", from)
 	case "START":
-		if err := c.phones.SetPhoneOptOut(ctx, h.inbox.ID, from, false); err != nil {
+		if err := c.store.SetPhoneOptOut(ctx, h.inbox.ID, from, false); err != nil {
 			return fmt.Errorf("record opt-in: %w", err)
 		}
 		c.log.Info("number opted in", "inbox", h.inbox.ID, "from", from)
@@ -355,7 +355,7 @@ func (c *Channel) handleStatus(w http.ResponseWriter, r *http.Request, h *hook) 
 	default:
 		return writeTwiML(w) // receiving, received and future statuses say nothing about delivery
 	}
-	m, err := c.phones.SetDeliveryStatus(r.Context(), h.inbox.ID, sid, status, reason)
+	m, err := c.store.SetDeliveryStatus(r.Context(), h.inbox.ID, sid, status, reason)
 	if crm.ErrorCode(err) == crm.ENOTFOUND {
 		c.log.Info("status of an unknown message", "inbox", h.inbox.ID, "sid", sid, "status", st)
 		return writeTwiML(w)

@@ -1,0 +1,32 @@
+package server
+
+import (
+	"context"
+
+	"parley/crm"
+	"parley/orders"
+	"parley/reports"
+)
+
+// Store is what the HTTP API needs of the store: every service an agent reaches through
+// it, and what the hub, the orders engine and the reports read. *sqlite.DB serves it,
+// as cmd/parley checks at compile time.
+type Store interface {
+	crm.TicketService
+	crm.CustomerService
+	crm.OrderService
+	crm.OrderActionService
+	crm.InboxService
+	crm.AgentService
+	crm.SearchService
+	crm.CannedService
+	crm.SLAService
+	crm.CSATService
+	crm.ReportService
+	crm.AuditService
+	hubStore
+	orders.Store
+	reports.BreakdownStore
+	// Ping answers while the database does, for /healthz.
+	Ping(ctx context.Context) error
+}
