@@ -8,7 +8,7 @@ DATA    ?= ./data
 RUN_ADMIN_EMAIL    ?= admin@demo.parley.test
 RUN_ADMIN_PASSWORD ?= parley-demo
 
-.PHONY: build run test bench bench-go vet clean
+.PHONY: build run test check bench bench-go vet clean
 
 build:
 	$(GO) build -tags $(TAGS) -o bin/parley ./cmd/parley
@@ -33,6 +33,15 @@ bench-go:
 
 vet:
 	$(GO) vet -tags $(TAGS) ./...
+
+# The house habits, run by .ci/run before the tests: formatting, vet, a tidy go.mod and
+# staticcheck (fetched by the go command at the pinned version; nothing is installed).
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+check:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet -tags $(TAGS) ./...
+	$(GO) mod tidy -diff
+	$(GO) run $(STATICCHECK) -tags $(TAGS) ./...
 
 clean:
 	rm -rf bin

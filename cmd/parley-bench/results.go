@@ -132,11 +132,6 @@ func (r *results) set(key string, v float64) {
 
 func (r *results) note(s string) { r.notes = append(r.notes, s) }
 
-func (r *results) get(key string) (float64, bool) {
-	v, ok := r.values[key]
-	return v, ok
-}
-
 // write writes the stable keys as one flat JSON object, through a temporary file so that
 // a reader never sees half of it.
 func (r *results) write(path string) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -567,21 +566,4 @@ func (db *DB) MergeTickets(ctx context.Context, from, into int64) (*crm.Ticket, 
 		return nil, err
 	}
 	return dst, nil
-}
-
-// followMergedTicket returns the ticket a merged ticket ended up in.
-func followMergedTicket(ctx context.Context, q queryer, id int64) (int64, error) {
-	for range 10 {
-		var merged sql.NullInt64
-		err := q.QueryRowContext(ctx, `SELECT merged_into FROM tickets WHERE id = ?`, id).Scan(&merged)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, nil
-		} else if err != nil {
-			return 0, fmt.Errorf("follow merged ticket: %w", err)
-		} else if !merged.Valid {
-			return id, nil
-		}
-		id = merged.Int64
-	}
-	return id, nil
 }
