@@ -33,17 +33,24 @@ type ChatVisitor struct {
 func ChatThreadKey(visitorID string) string { return "chat:" + visitorID }
 
 // ChatInbound is a shopper's message with what the chat channel stores along with it, so
-// that a new chat is one write: the visitor, the message and the note for agents.
+// that a chat message is one write: the visitor, the message, its uploads and the note
+// for agents.
 type ChatInbound struct {
 	Inbound *Inbound
-	// Visitor, when TokenHash is set, is saved first: created, or only its page saved
-	// when it exists with that token (stored meanwhile by a reload, a form or an upload). A visitor is stored lazily, with its
-	// first message, unless something else needed it before.
+	// Visitor is the shopper who wrote. When TokenHash is set, it is saved first:
+	// created, or only its page saved when it exists with that token (stored meanwhile by
+	// a reload, a form or an upload). A visitor is stored lazily, with its first message,
+	// unless something else needed it before.
 	Visitor   *ChatVisitor
 	TokenHash []byte
 	// Note are the lines of an internal note for agents, added unless the message is a
 	// duplicate. NewTicketNote are lines put before them when the message opens a ticket.
 	NewTicketNote, Note []string
+	// Uploads are the ids of the Visitor's pending uploads whose content the channel put
+	// in Inbound.Attachments. Unless the message is a duplicate, they are recorded as
+	// attached in the message's transaction, so they stop counting as pending, and their
+	// pending files are removed once it commits.
+	Uploads []string
 }
 
 // ChatUpload is a file a shopper uploaded from the widget, waiting to be attached to
@@ -75,8 +82,9 @@ type ChatService interface {
 	// (the id is taken by another token).
 	CreateChatVisitor(ctx context.Context, v *ChatVisitor, tokenHash []byte) error
 	// IngestChat files a shopper's message as Ingest does, and in the same transaction
-	// saves a visitor not stored yet and adds the agents' note. Returns what Ingest
-	// returns, and conflict (the visitor id is taken by another token).
+	// saves a visitor not stored yet, records its uploads as attached and adds the
+	// agents' note. Returns what Ingest returns, and conflict (the visitor id is taken by
+	// another token).
 	IngestChat(ctx context.Context, in *ChatInbound) (*IngestResult, error)
 	// ChatVisitorByToken returns the visitor of the inbox whose token hashes to tokenHash.
 	// Returns not_found.
@@ -96,9 +104,6 @@ type ChatService interface {
 	SaveChatUpload(ctx context.Context, u *ChatUpload, limits ChatUploadLimits) error
 	// ChatUpload returns an upload of the visitor with its content. Returns not_found.
 	ChatUpload(ctx context.Context, visitorID, id string) (*ChatUpload, error)
-	// AttachChatUploads records that a message used the visitor's uploads, so they no
-	// longer count as pending.
-	AttachChatUploads(ctx context.Context, visitorID string, ids []string) error
 	// OpenChatSurvey returns the unanswered, unexpired satisfaction survey the widget
 	// should show for a chat ticket. Returns not_found.
 	OpenChatSurvey(ctx context.Context, ticketID int64) (*CSATSurvey, error)

@@ -282,18 +282,26 @@ type Actor struct {
 
 // Event is one stored change: the audit log, the source of reports, the replay buffer of
 // sockets and the feed of webhooks. Data holds the changed object.
+//
+// InboxIDs, on a stored event of a customer without an inbox (customer and order
+// events), are the inboxes where the customer had tickets when the event was written:
+// their agents may see it. It rides with the event so that the hub decides who gets it
+// without asking the store.
 type Event struct {
 	ID         int64           `json:"id"`
 	Type       string          `json:"type"`
 	TicketID   int64           `json:"ticket_id,omitempty"`
 	CustomerID int64           `json:"customer_id,omitempty"`
 	InboxID    int64           `json:"inbox_id,omitempty"`
+	InboxIDs   []int64         `json:"inbox_ids,omitempty"`
 	Actor      Actor           `json:"actor"`
 	Data       json.RawMessage `json:"data"`
 	At         time.Time       `json:"at"`
 }
 
-// Inbound is one message from outside, normalised by its channel's connector.
+// Inbound is one message from outside, normalised by its channel's connector, with
+// everything the store files along with it, so that one inbound message is one commit
+// and one set of events.
 // ExternalID is the channel's own id of the message and the dedupe key within the inbox.
 // TicketID may be set only by a connector that verified it (for example a signed
 // reply-to address); otherwise ThreadKey and References find the ticket.
@@ -311,6 +319,34 @@ type Inbound struct {
 	HTML        string
 	Attachments []NewAttachment
 	ReceivedAt  time.Time
+
+	// GuessTicketID is a ticket named by something anyone can write, such as a [#1042]
+	// token in a subject. The store files the message there only when nothing stronger
+	// threads it (TicketID, a referenced message of the inbox), the ticket is of the
+	// inbox, and the message is filed for that ticket's own customer; else it is ignored.
+	GuessTicketID int64
+	// Bounce, on a delivery report, names the message the report is about.
+	Bounce *Bounce
+	// ContentIDs maps the content-id of an inline part to its index in Attachments. The
+	// store points the "cid:" links of HTML at the stored attachments
+	// (/api/v1/attachments/{id}) before it records the message.
+	ContentIDs map[string]int
+	// NewTicketTags are tags for the ticket the message opens; a message that joins an
+	// existing ticket leaves its tags as they are.
+	NewTicketTags []string
+}
+
+// Bounce is what a delivery report says about a message the inbox sent.
+type Bounce struct {
+	// ExternalIDs are the ids of the reported message the report names, the likeliest
+	// first. The first that an outbound message of the same inbox has picks the message,
+	// and the report is filed in its ticket; an id of another inbox or of an inbound
+	// message picks nothing.
+	ExternalIDs []string
+	// Failed says that delivery failed for good (not merely delayed): the reported
+	// message is then marked failed with Reason, unless it is failed already.
+	Failed bool
+	Reason string
 }
 
 // IngestResult says where an inbound message was filed.

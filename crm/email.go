@@ -20,7 +20,4 @@ type MailStore interface {
 	// MessageByExternalID returns the message of an inbox with that external id, with its
 	// attachments. Returns not_found.
 	MessageByExternalID(ctx context.Context, inboxID int64, externalID string) (*Message, error)
-	// SetMessageHTML replaces the HTML of an inbound message (for example to point cid:
-	// links at stored attachments) and records a message.updated event. Returns not_found.
-	SetMessageHTML(ctx context.Context, messageID int64, html string) error
 }

@@ -117,8 +117,10 @@ type OrderFilter struct {
 // are limited to the inboxes the agent in ctx may see; a ticket outside them is not_found.
 type TicketService interface {
 	// Ingest files an inbound message in one transaction: customer by identity, ticket by
-	// thread, message deduplicated on (inbox, external id). A repeat returns the first
-	// result with Duplicate set. An agent in ctx files only under customers it may see.
+	// thread, message deduplicated on (inbox, external id), with what the Inbound brings
+	// along (tags, linked inline images, the failure a bounce reports), so that one
+	// message is one commit and one set of events. A repeat changes nothing and returns
+	// the first result with Duplicate set. An agent in ctx files only under customers it may see.
 	// Returns invalid, not_found (unknown inbox) or conflict (a sender identity of a
 	// customer the agent may not see).
 	Ingest(ctx context.Context, in *Inbound) (*IngestResult, error)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,8 +20,6 @@ const (
 	maxPending      = 4096 // live events held back per connection while it replays
 	replayPage      = 1000
 	busBuffer       = 4096
-	customerTTL     = 30 * time.Second
-	maxCustomers    = 10000
 	storeTimeout    = 5 * time.Second
 	holdNew         = time.Second // how long a new socket waits for a resume frame
 	authRecheck     = 3 * time.Second
@@ -45,6 +42,13 @@ type frame struct {
 // hub owns the index of agent connections. Only its Run goroutine reads and changes the
 // index and the hub-owned fields of conn, and only it closes a send channel, so none of
 // that needs a lock. Everyone else talks to it through channels.
+//
+// The hub never waits on the store: one slow read in its goroutine would hold up every
+// agent's socket. What needs the store runs beside it and reports back over a channel:
+// replays of resuming sockets and the catch-up after a lag (replay.go), the credential
+// check (auth_check.go). Customer and order events carry the inboxes that may see them
+// (access.go), and presence is a snapshot the hub publishes for other goroutines
+// (presence.go).
 type hub struct {
 	store hubStore
 	bus   crm.Bus
@@ -54,6 +58,7 @@ type hub struct {
 	unregister chan *conn
 	resumes    chan resumeRequest
 	replayed   chan *replayBatch
+	caughtUp   chan *catchUpPage
 	direct     chan directFrame
 	presences  chan presenceRequest
 	releases   chan *conn
@@ -63,20 +68,22 @@ type hub struct {
 	authEvery  time.Duration
 	stopped    chan struct{}
 	running    atomic.Bool
-	wg         sync.WaitGroup // replay goroutines and the credential checker
+	wg         sync.WaitGroup // replay and catch-up goroutines and the credential checker
 
 	// Owned by the Run goroutine.
 	conns     map[*conn]struct{}
 	byAgent   map[int64]map[*conn]struct{}
 	viewing   map[int64]viewState
 	agents    map[int64]*crm.Agent // the newest known version of each agent
+	presence  map[int64]*agentPresence
 	lastSeen  int64
 	lagLogged time.Time
+	catching  bool         // a catch-up is reading the log after a lag
+	held      []*crm.Event // stored events from the bus held back until it is done
+	heldLost  bool         // some were dropped: the next round of catch-up reads them
 
-	mu       sync.Mutex // guards presence, which AgentsOnline reads from other goroutines
-	presence map[int64]*agentPresence
-
-	customers customerCache
+	// online is the snapshot of presence that AgentsOnline reads from other goroutines.
+	online atomic.Pointer[[]agentPresence]
 
 	connections prometheus.Gauge
 	sent        prometheus.Counter
@@ -85,41 +92,9 @@ type hub struct {
 	lags        prometheus.Counter
 }
 
-type resumeRequest struct {
-	c     *conn
-	after int64
-}
-
-// replayBatch is one page of stored events read for a resuming connection. upto is the id
-// of the last event read, shown or not; final ends the replay.
-type replayBatch struct {
-	c      *conn
-	frames []*frame
-	upto   int64
-	final  bool
-	err    error
-	f      *frame
-}
-
 type directFrame struct {
 	c *conn
 	f *frame
-}
-
-// authDrop is a socket to close because the session or token that opened it ended.
-type authDrop struct {
-	c      *conn
-	reason string
-}
-
-type presenceRequest struct {
-	c      *conn
-	status string
-}
-
-type agentPresence struct {
-	agent  *crm.Agent
-	status string
 }
 
 type viewState struct {
@@ -131,7 +106,7 @@ func newHub(store hubStore, bus crm.Bus, log *slog.Logger, recheck time.Duration
 	if recheck <= 0 {
 		recheck = authRecheck
 	}
-	return &hub{
+	h := &hub{
 		store:      store,
 		bus:        bus,
 		log:        log,
@@ -139,6 +114,7 @@ func newHub(store hubStore, bus crm.Bus, log *slog.Logger, recheck time.Duration
 		unregister: make(chan *conn),
 		resumes:    make(chan resumeRequest),
 		replayed:   make(chan *replayBatch),
+		caughtUp:   make(chan *catchUpPage),
 		direct:     make(chan directFrame, 64),
 		presences:  make(chan presenceRequest),
 		releases:   make(chan *conn),
@@ -152,7 +128,6 @@ func newHub(store hubStore, bus crm.Bus, log *slog.Logger, recheck time.Duration
 		viewing:    map[int64]viewState{},
 		agents:     map[int64]*crm.Agent{},
 		presence:   map[int64]*agentPresence{},
-		customers:  customerCache{m: map[int64]customerEntry{}},
 		connections: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "parley_ws_connections", Help: "Open agent WebSocket connections.",
 		}),
@@ -169,6 +144,8 @@ func newHub(store hubStore, bus crm.Bus, log *slog.Logger, recheck time.Duration
 			Name: "parley_ws_bus_lag_total", Help: "Times the hub fell behind the bus and re-read events from the store.",
 		}),
 	}
+	h.online.Store(&[]agentPresence{})
+	return h
 }
 
 func (h *hub) collectors() []prometheus.Collector {
@@ -180,23 +157,6 @@ func (h *hub) collectors() []prometheus.Collector {
 func (s *Server) Run(ctx context.Context) error {
 	s.hub.run(ctx)
 	return nil
-}
-
-// AgentsOnline returns the ids of the agents who are connected, not away, and may see
-// the inbox, in ascending order. The chat widget uses it for its offline mode and the
-// phone IVR to decide whether to ring agents.
-func (s *Server) AgentsOnline(inboxID int64) []int64 {
-	h := s.hub
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var ids []int64
-	for id, p := range h.presence {
-		if p.status == presenceOnline && p.agent.CanSeeInbox(inboxID) {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 func (h *hub) run(ctx context.Context) {
@@ -213,6 +173,8 @@ func (h *hub) run(ctx context.Context) {
 		close(h.stopped)
 		h.wg.Wait()
 	}()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // before the wait above: a catch-up stops reading
 	for {
 		select {
 		case <-ctx.Done():
@@ -221,10 +183,12 @@ func (h *hub) run(ctx context.Context) {
 			if !ok {
 				return
 			}
-			h.handle(ctx, e)
+			h.receive(e)
 			if sub.Lagged() {
-				h.catchUp(ctx)
+				h.startCatchUp(ctx)
 			}
+		case p := <-h.caughtUp:
+			h.applyCatchUp(ctx, p)
 		case c := <-h.register:
 			h.add(c)
 		case c := <-h.unregister:
@@ -255,9 +219,20 @@ func (h *hub) run(ctx context.Context) {
 	}
 }
 
-// handle routes one event from the bus: stored events to the agents who may see them,
-// live typing and viewing to the agents of the ticket's inbox.
-func (h *hub) handle(ctx context.Context, e *crm.Event) {
+// receive takes one event from the bus. While a catch-up reads the log, stored events
+// wait for it, so that each socket still gets them after the events before them; live
+// ones go on at once.
+func (h *hub) receive(e *crm.Event) {
+	if e.ID != 0 && h.catching {
+		h.hold(e)
+		return
+	}
+	h.handle(e)
+}
+
+// handle routes one event: stored events to the agents who may see them, live typing
+// and viewing to the agents of the ticket's inbox.
+func (h *hub) handle(e *crm.Event) {
 	if e.ID == 0 {
 		switch e.Type {
 		case crm.EventSessionEnded:
@@ -279,10 +254,6 @@ func (h *hub) handle(ctx context.Context, e *crm.Event) {
 		return
 	case crm.EventInboxUpdated:
 		return
-	case crm.EventTicketCreated, crm.EventTicketUpdated:
-		h.customers.add(e.CustomerID, e.InboxID)
-	case crm.EventCustomerMerged:
-		h.customers.forget(e.CustomerID)
 	}
 	if len(h.conns) == 0 {
 		return
@@ -292,40 +263,9 @@ func (h *hub) handle(ctx context.Context, e *crm.Event) {
 		h.log.Error("encode event", "id", e.ID, "type", e.Type, "err", err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	acc := h.access(e)
 	for c := range h.conns {
-		if acc.allows(ctx, c.agent.Load()) {
+		if eventAllowed(c.agent.Load(), e) {
 			h.deliver(c, f)
-		}
-	}
-}
-
-// catchUp re-reads from the store the events the bus dropped because the hub fell behind.
-func (h *hub) catchUp(ctx context.Context) {
-	h.lags.Inc()
-	if h.lastSeen == 0 {
-		h.log.Warn("hub lagged before its first stored event; sockets should resume")
-		return
-	}
-	if time.Since(h.lagLogged) > 10*time.Second { // an overload lags often; say it once
-		h.lagLogged = time.Now()
-		h.log.Warn("hub lagged behind the bus; re-reading events", "after", h.lastSeen)
-	}
-	for {
-		rctx, cancel := context.WithTimeout(ctx, storeTimeout)
-		events, err := h.store.Events(rctx, h.lastSeen, replayPage)
-		cancel()
-		if err != nil {
-			h.log.Error("re-read events after lag", "after", h.lastSeen, "err", err)
-			return
-		}
-		for _, e := range events {
-			h.handle(ctx, e)
-		}
-		if len(events) < replayPage {
-			return
 		}
 	}
 }
@@ -378,11 +318,10 @@ func (h *hub) refreshAgent(e *crm.Event) {
 		return
 	}
 	h.agents[a.ID] = &a
-	h.mu.Lock()
 	if p := h.presence[a.ID]; p != nil {
 		p.agent = &a
+		h.publishPresence()
 	}
-	h.mu.Unlock()
 	for c := range h.byAgent[a.ID] {
 		if a.Disabled {
 			h.drop(c, closePolicy, "account disabled")
@@ -391,140 +330,6 @@ func (h *hub) refreshAgent(e *crm.Event) {
 		}
 	}
 	h.checkAuthNow()
-}
-
-// checkAuthNow has the credential checker run now: a session ended or an agent changed.
-// A check already asked for covers this one too.
-func (h *hub) checkAuthNow() {
-	select {
-	case h.recheck <- struct{}{}:
-	default:
-	}
-}
-
-// closeToken closes the sockets opened with an API token that was revoked through the
-// API, here or on another node.
-func (h *hub) closeToken(e *crm.Event) {
-	var d struct {
-		AgentID int64 `json:"agent_id"`
-		TokenID int64 `json:"token_id"`
-	}
-	if err := json.Unmarshal(e.Data, &d); err != nil || d.TokenID == 0 {
-		h.log.Warn("token.revoked event without a token", "err", err)
-		return
-	}
-	for c := range h.byAgent[d.AgentID] {
-		if c.tokenID == d.TokenID {
-			h.drop(c, closePolicy, closeRevoked)
-		}
-	}
-}
-
-// Reasons sent with close code 1008 when the credentials of a socket end.
-const (
-	closeRevoked   = "token revoked"
-	closeExpired   = "token expired"
-	closeSignedOut = "signed out"
-)
-
-// checkAuth runs beside the hub until ctx is done: every authEvery, and at once when the
-// hub asks, it gets the open sockets from the hub, asks the store once about each
-// session and each agent's tokens, and hands back the sockets to close. It catches what
-// no bus event announced: a token revoked by the CLI, a token or session that expired.
-// The hub never waits on the store for this.
-func (h *hub) checkAuth(ctx context.Context) {
-	defer h.wg.Done()
-	tick := time.NewTicker(h.authEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-h.stopped:
-			return
-		case <-tick.C:
-		case <-h.recheck:
-		}
-		reply := make(chan []*conn, 1)
-		select {
-		case h.authReqs <- reply:
-		case <-h.stopped:
-			return
-		}
-		drops := h.endedAuth(ctx, <-reply)
-		if len(drops) == 0 {
-			continue
-		}
-		select {
-		case h.authDrops <- drops:
-		case <-h.stopped:
-			return
-		}
-	}
-}
-
-// endedAuth returns the sockets whose session ended or whose token was revoked or
-// expired. A store error keeps the socket: the next round asks again.
-func (h *hub) endedAuth(ctx context.Context, conns []*conn) []authDrop {
-	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	sessions := map[string]string{}               // session -> close reason, "" while live
-	tokens := map[int64]map[int64]*crm.APIToken{} // agent -> its tokens by id; nil after an error
-	now := time.Now()
-	var drops []authDrop
-	var failed int
-	var firstErr error
-	fail := func(err error) {
-		if failed++; firstErr == nil {
-			firstErr = err
-		}
-	}
-	for _, c := range conns {
-		reason := ""
-		switch {
-		case c.session != "":
-			r, ok := sessions[c.session]
-			if !ok {
-				_, _, err := h.store.SessionAgent(ctx, c.session)
-				if crm.ErrorCode(err) == crm.EUNAUTHORIZED {
-					r = closeSignedOut
-				} else if err != nil {
-					fail(err)
-				}
-				sessions[c.session] = r
-			}
-			reason = r
-		case c.tokenID != 0:
-			byID, ok := tokens[c.agentID]
-			if !ok {
-				list, err := h.store.Tokens(ctx, c.agentID)
-				if err != nil {
-					fail(err)
-				} else {
-					byID = make(map[int64]*crm.APIToken, len(list))
-					for _, t := range list {
-						byID[t.ID] = t
-					}
-				}
-				tokens[c.agentID] = byID
-			}
-			if byID == nil {
-				continue
-			}
-			if t := byID[c.tokenID]; t == nil {
-				reason = closeRevoked
-			} else if t.Expired(now) {
-				reason = closeExpired
-			}
-		}
-		if reason != "" {
-			drops = append(drops, authDrop{c: c, reason: reason})
-		}
-	}
-	if failed > 0 { // a store outage would otherwise log once per socket
-		h.log.Warn("check the credentials of open sockets", "failed", failed, "err", firstErr)
-	}
-	return drops
 }
 
 // deliver hands a stored event to a connection: held back while it replays, skipped when
@@ -600,9 +405,8 @@ func (h *hub) add(c *conn) {
 	h.connections.Inc()
 	if len(m) == 1 {
 		a := c.agent.Load()
-		h.mu.Lock()
 		h.presence[a.ID] = &agentPresence{agent: a, status: presenceOnline}
-		h.mu.Unlock()
+		h.publishPresence()
 		h.broadcastPresence(a.ID, c)
 	}
 	a := c.agent.Load()
@@ -642,314 +446,6 @@ func (h *hub) drop(c *conn, code int, reason string) {
 	}
 }
 
-// setPresence records an agent's status and tells every connection about a change.
-func (h *hub) setPresence(agentID int64, status string) {
-	h.mu.Lock()
-	p := h.presence[agentID]
-	if p == nil || p.status == status {
-		h.mu.Unlock()
-		return
-	}
-	if status == presenceOffline {
-		delete(h.presence, agentID)
-	} else {
-		p.status = status
-	}
-	h.mu.Unlock()
-	h.broadcastPresenceOf(p.agent, status, nil)
-}
-
-func (h *hub) broadcastPresence(agentID int64, except *conn) {
-	h.mu.Lock()
-	p := h.presence[agentID]
-	h.mu.Unlock()
-	if p != nil {
-		h.broadcastPresenceOf(p.agent, p.status, except)
-	}
-}
-
-func (h *hub) broadcastPresenceOf(a *crm.Agent, status string, except *conn) {
-	b, _ := json.Marshal(map[string]any{"type": crm.EventPresence, "data": presenceItem{a.ID, a.Name, status}})
-	f := &frame{data: b}
-	for c := range h.conns {
-		if c != except {
-			h.push(c, f)
-		}
-	}
-}
-
-type presenceItem struct {
-	AgentID int64  `json:"agent_id"`
-	Name    string `json:"name"`
-	Status  string `json:"status"`
-}
-
-// presenceList is the frame a new connection gets first: every connected agent's status.
-func (h *hub) presenceList() *frame {
-	h.mu.Lock()
-	list := make([]presenceItem, 0, len(h.presence))
-	for _, p := range h.presence {
-		list = append(list, presenceItem{p.agent.ID, p.agent.Name, p.status})
-	}
-	h.mu.Unlock()
-	slices.SortFunc(list, func(a, b presenceItem) int { return int(a.AgentID - b.AgentID) })
-	b, _ := json.Marshal(map[string]any{"type": crm.EventPresence, "data": map[string]any{"agents": list}})
-	return &frame{data: b}
-}
-
-// stopHold ends the hold and lets its timer go: an idle socket should keep nothing extra.
-func (c *conn) stopHold() {
-	c.holding = false
-	if c.holdTimer != nil {
-		c.holdTimer.Stop()
-		c.holdTimer = nil
-	}
-}
-
-// release ends the hold of a new connection that did not resume: the events held back
-// go out in order and the connection is live.
-func (h *hub) release(c *conn) {
-	if c.closed || !c.holding {
-		return
-	}
-	c.stopHold()
-	pending := c.pending
-	c.pending = nil
-	for _, f := range pending {
-		if !h.push(c, f) {
-			return
-		}
-		if !c.covered {
-			c.covered, c.coveredFrom = true, f.id-1
-		}
-		c.lastID = f.id
-	}
-}
-
-// startReplay begins a resume. Every visible event from after up to the point where the
-// connection's live delivery began is read from the store; live events that arrive
-// meanwhile are held back and sent after the replay, skipping those it already sent.
-func (h *hub) startReplay(r resumeRequest) {
-	c := r.c
-	if _, ok := h.conns[c]; !ok {
-		return
-	}
-	if c.replaying {
-		h.push(c, errorFrame(crm.ECONFLICT, "a resume is already running"))
-		return
-	}
-	// The events held since the connection opened stay pending behind the replay.
-	c.stopHold()
-	var upTo int64 // 0: no live event yet, so replay up to the newest
-	if c.covered {
-		if r.after >= c.coveredFrom {
-			h.push(c, resumedFrame(r.after, 0))
-			return
-		}
-		upTo = c.coveredFrom
-	}
-	c.replaying, c.replayCursor, c.replayAfter, c.replayCount = true, r.after, r.after, 0
-	h.wg.Add(1)
-	go h.replay(c, r.after, upTo)
-}
-
-// replay reads stored events after after (up to upTo when it is not 0) page by page,
-// filters them for the connection's agent and hands each page to the hub, waiting until
-// the page is written before reading the next one.
-func (h *hub) replay(c *conn, after, upTo int64) {
-	defer h.wg.Done()
-	cursor := after
-	for {
-		b := &replayBatch{c: c, upto: cursor}
-		events, err := h.store.Events(c.ctx, cursor, replayPage)
-		if err != nil {
-			b.err, b.final = err, true
-		}
-		a := c.agent.Load()
-		for _, e := range events {
-			if upTo != 0 && e.ID > upTo {
-				b.final = true
-				break
-			}
-			b.upto = e.ID
-			if e.Type == crm.EventAgentUpdated || e.Type == crm.EventInboxUpdated {
-				continue
-			}
-			if !h.access(e).allows(c.ctx, a) {
-				continue
-			}
-			f, err := encodeEvent(e)
-			if err != nil {
-				h.log.Error("encode event", "id", e.ID, "type", e.Type, "err", err)
-				continue
-			}
-			b.frames = append(b.frames, f)
-		}
-		if len(events) < replayPage {
-			b.final = true
-		}
-		b.f = &frame{written: make(chan struct{})}
-		select {
-		case h.replayed <- b:
-		case <-c.ctx.Done():
-			return
-		case <-h.stopped:
-			return
-		}
-		if b.final {
-			return
-		}
-		select {
-		case <-b.f.written:
-		case <-c.ctx.Done():
-			return
-		}
-		cursor = b.upto
-	}
-}
-
-// applyReplay queues one replayed page and, after the last one, the live events held
-// back meanwhile that the replay did not already cover.
-func (h *hub) applyReplay(b *replayBatch) {
-	c := b.c
-	if _, ok := h.conns[c]; !ok || !c.replaying {
-		close(b.f.written)
-		return
-	}
-	for _, f := range b.frames {
-		if f.id > c.replayCursor {
-			b.f.batch = append(b.f.batch, f.data)
-			c.replayCursor = f.id
-		}
-	}
-	c.replayCursor = max(c.replayCursor, b.upto)
-	c.replayCount += len(b.f.batch)
-	h.replays.Add(float64(len(b.f.batch)))
-	if len(b.f.batch) == 0 {
-		close(b.f.written)
-	} else if !h.push(c, b.f) {
-		close(b.f.written)
-		return
-	}
-	if !b.final {
-		return
-	}
-	if b.err != nil {
-		h.log.Error("replay events", "agent", c.agentID, "after", c.replayAfter, "err", b.err)
-		if !h.push(c, errorFrame(crm.EINTERNAL, "could not replay missed events; reload the page")) {
-			return
-		}
-	}
-	pending := c.pending
-	c.replaying, c.pending = false, nil
-	if !c.covered || c.replayAfter < c.coveredFrom {
-		c.covered, c.coveredFrom = true, c.replayAfter
-	}
-	c.lastID = max(c.lastID, c.replayCursor)
-	if !h.push(c, resumedFrame(c.replayAfter, c.replayCount)) {
-		return
-	}
-	for _, f := range pending {
-		if f.id > c.lastID {
-			c.lastID = f.id
-			if !h.push(c, f) {
-				return
-			}
-		}
-	}
-}
-
-// eventAccess decides who may see one stored event: agents of its inbox for ticket and
-// message events; for customer and order events, agents of an inbox where the customer
-// has a ticket. Managers and admins see everything; an event with neither inbox nor
-// customer goes to them only.
-type eventAccess struct {
-	h       *hub
-	e       *crm.Event
-	loaded  bool
-	inboxes []int64
-}
-
-func (h *hub) access(e *crm.Event) *eventAccess { return &eventAccess{h: h, e: e} }
-
-func (x *eventAccess) allows(ctx context.Context, a *crm.Agent) bool {
-	switch {
-	case a == nil || a.Disabled:
-		return false
-	case a.SeesAllInboxes():
-		return true
-	case x.e.InboxID != 0:
-		return a.CanSeeInbox(x.e.InboxID)
-	case x.e.CustomerID == 0:
-		return false
-	}
-	if !x.loaded {
-		x.loaded = true
-		ids, err := x.h.customers.inboxes(ctx, x.h.store, x.e.CustomerID)
-		if err != nil {
-			x.h.log.Error("find inboxes of customer", "customer", x.e.CustomerID, "err", err)
-		}
-		x.inboxes = ids
-	}
-	for _, id := range x.inboxes {
-		if a.CanSeeInbox(id) {
-			return true
-		}
-	}
-	return false
-}
-
-// customerCache remembers briefly in which inboxes a customer has tickets, so that a
-// customer event costs one store read however many agents are connected.
-type customerCache struct {
-	mu sync.Mutex
-	m  map[int64]customerEntry
-}
-
-type customerEntry struct {
-	inboxes []int64
-	at      time.Time
-}
-
-func (cc *customerCache) inboxes(ctx context.Context, store hubStore, id int64) ([]int64, error) {
-	cc.mu.Lock()
-	e, ok := cc.m[id]
-	cc.mu.Unlock()
-	if ok && time.Since(e.at) < customerTTL {
-		return e.inboxes, nil
-	}
-	ids, err := store.CustomerInboxes(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	cc.mu.Lock()
-	if len(cc.m) >= maxCustomers {
-		clear(cc.m)
-	}
-	cc.m[id] = customerEntry{inboxes: ids, at: time.Now()}
-	cc.mu.Unlock()
-	return ids, nil
-}
-
-// add notes a ticket of the customer in the inbox, if the customer is cached.
-func (cc *customerCache) add(customerID, inboxID int64) {
-	if customerID == 0 || inboxID == 0 {
-		return
-	}
-	cc.mu.Lock()
-	defer cc.mu.Unlock()
-	if e, ok := cc.m[customerID]; ok && !slices.Contains(e.inboxes, inboxID) {
-		e.inboxes = append(slices.Clip(e.inboxes), inboxID)
-		cc.m[customerID] = e
-	}
-}
-
-func (cc *customerCache) forget(customerID int64) {
-	cc.mu.Lock()
-	delete(cc.m, customerID)
-	cc.mu.Unlock()
-}
-
 // wireEvent is a stored event as sockets get it.
 type wireEvent struct {
 	ID   int64           `json:"id"`
@@ -980,11 +476,11 @@ func resumedFrame(after int64, replayed int) *frame {
 	return &frame{data: b}
 }
 
-// hubStore is what the hub reads: stored events to replay, the inboxes a customer
-// event concerns, and whether the credentials of open sockets still hold.
+// hubStore is what the hub's helpers read, beside the hub and never in it: stored events
+// to replay and to catch up on, the ticket a socket types on, and whether the
+// credentials of open sockets still hold.
 type hubStore interface {
 	Events(ctx context.Context, after int64, limit int) ([]*crm.Event, error)
-	CustomerInboxes(ctx context.Context, customerID int64) ([]int64, error)
 	Ticket(ctx context.Context, id int64) (*crm.Ticket, error)
 	SessionAgent(ctx context.Context, token string) (*crm.Agent, string, error)
 	Tokens(ctx context.Context, agentID int64) ([]*crm.APIToken, error)

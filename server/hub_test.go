@@ -41,6 +41,12 @@ func newHubEnv(t *testing.T) *hubEnv { return newHubEnvWith(t, server.Options{})
 // newHubEnvWith is newHubEnv with server options of the test's own.
 func newHubEnvWith(t *testing.T, opt server.Options) *hubEnv {
 	t.Helper()
+	return newHubEnvStore(t, opt, func(db *sqlite.DB) server.Store { return db })
+}
+
+// newHubEnvStore is newHubEnvWith with the server reading the store through wrap.
+func newHubEnvStore(t *testing.T, opt server.Options, wrap func(*sqlite.DB) server.Store) *hubEnv {
+	t.Helper()
 	dir := t.TempDir()
 	bus := crm.NewBus()
 	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
@@ -48,7 +54,7 @@ func newHubEnvWith(t *testing.T, opt server.Options) *hubEnv {
 		t.Fatal(err)
 	}
 	opt.Bus = bus
-	srv := server.New(db, opt)
+	srv := server.New(wrap(db), opt)
 	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	done := make(chan struct{})
 	go func() {

@@ -509,9 +509,9 @@ func (ch *Channel) message(ctx context.Context, c *conn, f *frame) error {
 		InboxID: s.InboxID, Channel: crm.ChannelChat, ExternalID: "chat:" + v.ID + ":" + f.ClientID,
 		ThreadKey: crm.ChatThreadKey(v.ID), FromName: v.Name, From: from, Text: text,
 		Attachments: atts, ReceivedAt: time.Now(),
-	}}
+	}, Visitor: v, Uploads: f.Attachments}
 	if c.unsaved {
-		in.Visitor, in.TokenHash = v, hashToken(c.token)
+		in.TokenHash = hashToken(c.token)
 	}
 	// The agents' note goes in the message's transaction. Its lines are those of a new
 	// conversation only when the message opens one, which the store knows.
@@ -533,10 +533,6 @@ func (ch *Channel) message(ctx context.Context, c *conn, f *frame) error {
 	if c.unsaved {
 		c.unsaved = false
 		ch.dropPending(in.TokenHash)
-	}
-	if err := ch.visitors.AttachChatUploads(ctx, v.ID, f.Attachments); err != nil {
-		// The message is stored; the uploads merely keep counting as pending for a day.
-		ch.log.Warn("mark chat uploads attached", "visitor", v.ID, "err", err)
 	}
 	if res.TicketID != ch.hub.ticketOf(c) {
 		ch.hub.moveVisitor(v.ID, res.TicketID)

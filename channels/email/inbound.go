@@ -11,8 +11,6 @@ import (
 	"html"
 	"io"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -110,26 +108,19 @@ func (c *Channel) deliver(ctx context.Context, inbox *crm.Inbox, r io.Reader, re
 	if strings.HasPrefix(p.MessageID, "parley.") && strings.HasSuffix(p.MessageID, "@"+cfg.Domain()) {
 		return &Delivery{Ignored: "a copy of a message Parley sent"}, nil
 	}
-	in, post, err := c.inbound(ctx, inbox, cfg, p, raw, hashID, received)
-	if err != nil {
-		return nil, err
-	}
-	res, err := c.store.Ingest(ctx, in)
+	res, err := c.store.Ingest(ctx, inbound(inbox, cfg, p, raw, hashID, received))
 	if code := crm.ErrorCode(err); code == crm.EINVALID || code == crm.ETOOLARGE {
 		return c.quarantine(ctx, inbox, raw, hashID, received, err)
 	} else if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	if err := post(res); err != nil {
-		return nil, err
-	}
 	return &Delivery{Result: res}, nil
 }
 
-// inbound turns a parsed mail into a crm.Inbound and returns what has to happen after
-// it is filed (bounce marking, cid: links, tags).
-func (c *Channel) inbound(ctx context.Context, inbox *crm.Inbox, cfg *Config, p *Parsed, raw *rawCopy, hashID string,
-	received time.Time) (*crm.Inbound, func(*crm.IngestResult) error, error) {
+// inbound turns a parsed mail into a crm.Inbound with everything the store files along
+// with it (the report of a bounce, inline images, tags), so that one mail is one commit
+// and one set of events, and agents never see a mail before its images are linked.
+func inbound(inbox *crm.Inbox, cfg *Config, p *Parsed, raw *rawCopy, hashID string, received time.Time) *crm.Inbound {
 	in := &crm.Inbound{InboxID: inbox.ID, Channel: crm.ChannelEmail, ExternalID: p.MessageID,
 		FromName: p.FromName, Subject: p.Subject, References: p.References, ReceivedAt: received}
 	if in.ExternalID == "" {
@@ -149,8 +140,9 @@ func (c *Channel) inbound(ctx context.Context, inbox *crm.Inbox, cfg *Config, p 
 	}
 	in.From = []crm.Identity{{Kind: crm.IdentityEmail, Address: from}}
 
-	// Threading, strongest first: the signed reply-to address, then the Message-IDs
-	// the store knows (References), then a subject token of the ticket's own customer.
+	// Threading, strongest first: the message a bounce reports on, the signed reply-to
+	// address, then the Message-IDs the store knows (References), then a subject token
+	// of the ticket's own customer; the store checks each inside its transaction.
 	// A mail that failed the sender checks may be forged: the reply-to address, the
 	// Message-IDs of a thread (no secret: anyone copied on it has them) and the subject
 	// token would let it join a customer's ticket, so it gets none of them.
@@ -167,20 +159,9 @@ func (c *Channel) inbound(ctx context.Context, inbox *crm.Inbox, cfg *Config, p 
 			break
 		}
 	}
-	bounced := c.bouncedMessage(ctx, inbox, p)
-	if bounced != nil {
-		in.TicketID = bounced.TicketID
-	}
-	if in.TicketID == 0 {
-		known, err := c.knowsAny(ctx, inbox.ID, p.References)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !known && failed == "" {
-			if in.TicketID, err = c.subjectTicket(ctx, inbox, p.Subject, from); err != nil {
-				return nil, nil, err
-			}
-		}
+	in.Bounce = bounceReport(p)
+	if failed == "" {
+		in.GuessTicketID = TicketOfSubject(p.Subject)
 	}
 
 	reply, quoted := trimQuoted(p.Text)
@@ -200,8 +181,17 @@ func (c *Channel) inbound(ctx context.Context, inbox *crm.Inbox, cfg *Config, p 
 		}
 	}
 
-	for _, a := range p.Attachments {
+	for i, a := range p.Attachments {
 		in.Attachments = append(in.Attachments, a.NewAttachment)
+		if a.ContentID == "" {
+			continue
+		}
+		if in.ContentIDs == nil {
+			in.ContentIDs = map[string]int{}
+		}
+		if _, ok := in.ContentIDs[a.ContentID]; !ok { // the first part with a content-id is the one
+			in.ContentIDs[a.ContentID] = i
+		}
 	}
 	if raw.over {
 		notes = append(notes, fmt.Sprintf("The original message (%d MiB) is too large to keep as message.eml.", raw.n>>20))
@@ -216,29 +206,10 @@ func (c *Channel) inbound(ctx context.Context, inbox *crm.Inbox, cfg *Config, p 
 		}
 	}
 	addNotes(in, notes)
-
-	post := func(res *crm.IngestResult) error {
-		if bounced != nil && p.Bounce != nil && p.Bounce.Failed && bounced.Direction == crm.DirOut &&
-			bounced.Status != crm.MsgFailed {
-			reason := "bounced"
-			if p.Bounce.Reason != "" {
-				reason += ": " + p.Bounce.Reason
-			}
-			if err := c.store.MarkFailed(ctx, bounced.ID, reason, time.Time{}); err != nil {
-				return fmt.Errorf("mark bounced message failed: %w", err)
-			}
-		}
-		if err := c.linkInlineImages(ctx, inbox.ID, in.ExternalID, p.Attachments); err != nil {
-			return err
-		}
-		switch {
-		case res.Duplicate || !res.NewTicket:
-		case p.AutoReply && p.Bounce == nil:
-			return c.tag(ctx, res.TicketID, TagAutoReply)
-		}
-		return nil
+	if p.AutoReply && p.Bounce == nil {
+		in.NewTicketTags = []string{TagAutoReply}
 	}
-	return in, post, nil
+	return in
 }
 
 // addNotes tells the agent what Parley dropped or could not read.
@@ -257,131 +228,32 @@ func addNotes(in *crm.Inbound, notes []string) {
 	}
 }
 
-// knowsAny reports whether the store has a message of the inbox with one of the ids.
-func (c *Channel) knowsAny(ctx context.Context, inboxID int64, ids []string) (bool, error) {
-	for i := len(ids) - 1; i >= 0 && i >= len(ids)-20; i-- {
-		_, err := c.store.MessageByExternalID(ctx, inboxID, ids[i])
-		if err == nil {
-			return true, nil
-		} else if crm.ErrorCode(err) != crm.ENOTFOUND {
-			return false, fmt.Errorf("find referenced message: %w", err)
-		}
-	}
-	return false, nil
-}
-
-// subjectTicket returns the ticket of a [#1042] subject token when the sender is one
-// of that ticket's customer's addresses, else 0: anyone can type a token, so it counts
-// only for the person the ticket is with.
-func (c *Channel) subjectTicket(ctx context.Context, inbox *crm.Inbox, subject, from string) (int64, error) {
-	id := TicketOfSubject(subject)
-	if id == 0 {
-		return 0, nil
-	}
-	t, err := c.store.Ticket(ctx, id)
-	if crm.ErrorCode(err) == crm.ENOTFOUND {
-		return 0, nil
-	} else if err != nil {
-		return 0, fmt.Errorf("find ticket of subject token: %w", err)
-	}
-	if t.InboxID != inbox.ID {
-		return 0, nil
-	}
-	cu, err := c.store.Customer(ctx, t.CustomerID)
-	if crm.ErrorCode(err) == crm.ENOTFOUND {
-		return 0, nil
-	} else if err != nil {
-		return 0, fmt.Errorf("find customer of subject token: %w", err)
-	}
-	for _, idn := range cu.Identities {
-		if idn.Kind == crm.IdentityEmail && idn.Address == from {
-			return t.ID, nil
-		}
-	}
-	return 0, nil
-}
-
 var (
 	parleyID    = regexp.MustCompile(`parley\.\d+\.[0-9a-f]+@[A-Za-z0-9.\-]+`)
 	bounceFrom  = regexp.MustCompile(`(?i)^(mailer-daemon|postmaster|mail-daemon)@`)
 	bounceTitle = regexp.MustCompile(`(?i)(undeliver|delivery status notification|delivery failure|mail delivery failed|returned mail|failure notice|non remis|unzustellbar)`)
 )
 
-// bouncedMessage returns the message a bounce is about, or nil. Reports that follow
-// RFC 3464 name it in their copy of the message; other bounces are recognised by their
-// sender and subject and searched for one of Parley's Message-IDs.
-func (c *Channel) bouncedMessage(ctx context.Context, inbox *crm.Inbox, p *Parsed) *crm.Message {
+// bounceReport returns what a bounce says about the message it reports on, or nil for
+// a mail that is no bounce. Reports that follow RFC 3464 name the message in their copy
+// of it; other bounces are recognised by their sender and subject and searched for
+// Parley's Message-IDs. The store picks the first id that is one of the inbox's.
+func bounceReport(p *Parsed) *crm.Bounce {
 	if p.Bounce == nil && bounceFrom.MatchString(p.FromAddress) && bounceTitle.MatchString(p.Subject) {
 		p.Bounce = &Bounce{Failed: true}
 	}
 	if p.Bounce == nil {
 		return nil
 	}
-	ids := []string{}
+	b := &crm.Bounce{Failed: p.Bounce.Failed, Reason: "bounced"}
+	if p.Bounce.Reason != "" {
+		b.Reason += ": " + p.Bounce.Reason
+	}
 	if p.Bounce.OriginalMessageID != "" {
-		ids = append(ids, p.Bounce.OriginalMessageID)
+		b.ExternalIDs = append(b.ExternalIDs, p.Bounce.OriginalMessageID)
 	}
-	ids = append(ids, parleyID.FindAllString(p.Text, 5)...)
-	for _, id := range ids {
-		m, err := c.store.MessageByExternalID(ctx, inbox.ID, id)
-		if err == nil {
-			if !slices.Contains(p.References, id) {
-				p.References = append(p.References, id)
-			}
-			return m
-		}
-	}
-	return nil
-}
-
-// linkInlineImages points the cid: links of a filed message's HTML at its stored
-// attachments. The store assigns attachment ids while filing, so this is a second step;
-// until it runs (or when it fails) the console sees the cid: links.
-func (c *Channel) linkInlineImages(ctx context.Context, inboxID int64, externalID string, atts []Attachment) error {
-	if !slices.ContainsFunc(atts, func(a Attachment) bool { return a.ContentID != "" }) {
-		return nil
-	}
-	m, err := c.store.MessageByExternalID(ctx, inboxID, externalID)
-	if err != nil {
-		return fmt.Errorf("find filed message: %w", err)
-	}
-	if !strings.Contains(m.HTML, "cid:") || len(m.Attachments) < len(atts) {
-		return nil
-	}
-	h := m.HTML
-	for i, a := range atts {
-		if a.ContentID == "" {
-			continue
-		}
-		url := "/api/v1/attachments/" + strconv.FormatInt(m.Attachments[i].ID, 10)
-		for _, form := range []string{a.ContentID, html.EscapeString(a.ContentID)} {
-			h = strings.ReplaceAll(h, `"cid:`+form+`"`, `"`+url+`"`)
-		}
-	}
-	if h == m.HTML {
-		return nil
-	}
-	if err := c.store.SetMessageHTML(ctx, m.ID, h); err != nil {
-		return fmt.Errorf("link inline images: %w", err)
-	}
-	return nil
-}
-
-// tag adds a tag to a ticket, keeping its others.
-func (c *Channel) tag(ctx context.Context, ticketID int64, tag string) error {
-	t, err := c.store.Ticket(ctx, ticketID)
-	if err != nil {
-		return fmt.Errorf("find ticket to tag: %w", err)
-	}
-	if slices.Contains(t.Tags, tag) || len(t.Tags) >= 20 {
-		return nil
-	}
-	tags := append(slices.Clone(t.Tags), tag)
-	if _, err := c.store.UpdateTicket(ctx, ticketID, crm.TicketUpdate{Tags: &tags}); err != nil &&
-		crm.ErrorCode(err) != crm.ECONFLICT {
-		return fmt.Errorf("tag ticket: %w", err)
-	}
-	return nil
+	b.ExternalIDs = append(b.ExternalIDs, parleyID.FindAllString(p.Text, 5)...)
+	return b
 }
 
 // quarantine files a mail that cannot be read or filed as it is: a ticket from a
@@ -400,17 +272,13 @@ func (c *Channel) quarantine(ctx context.Context, inbox *crm.Inbox, raw *rawCopy
 	} else {
 		in.Attachments = []crm.NewAttachment{{Filename: "message.eml", ContentType: "message/rfc822", Data: raw.buf.Bytes()}}
 	}
+	in.NewTicketTags = []string{TagQuarantine}
 	res, err := c.store.Ingest(ctx, in)
 	if code := crm.ErrorCode(err); code == crm.EINVALID || code == crm.ETOOLARGE {
 		c.logger.Error("dropped mail that cannot be quarantined", "inbox", inbox.ID, "id", hashID, "err", err)
 		return &Delivery{Ignored: "cannot be filed: " + err.Error()}, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("quarantine: %w", err)
-	}
-	if !res.Duplicate {
-		if err := c.tag(ctx, res.TicketID, TagQuarantine); err != nil {
-			return nil, err
-		}
 	}
 	return &Delivery{Result: res}, nil
 }

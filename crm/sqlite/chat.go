@@ -129,10 +129,11 @@ func (tx *Tx) saveVisitor(ctx context.Context, v *crm.ChatVisitor, tokenHash []b
 }
 
 // IngestChat files a shopper's message like Ingest and, in the same transaction, saves
-// in.Visitor when in.TokenHash is set (only its page when it is stored already) and adds
-// the agents' note unless the message is a duplicate. One write transaction per new chat
-// instead of three is what lets the single writer keep up with many new chats. Returns
-// invalid, too_large, not_found or conflict.
+// in.Visitor when in.TokenHash is set (only its page when it is stored already) and,
+// unless the message is a duplicate, records in.Uploads as attached and adds the agents'
+// note. The pending files of the uploads are removed after the commit. One write
+// transaction per chat message instead of up to four is what lets the single writer
+// keep up with many chats. Returns invalid, too_large, not_found or conflict.
 func (db *DB) IngestChat(ctx context.Context, in *crm.ChatInbound) (*crm.IngestResult, error) {
 	if in == nil {
 		return nil, crm.Errorf(crm.EINVALID, "chat message required")
@@ -142,12 +143,17 @@ func (db *DB) IngestChat(ctx context.Context, in *crm.ChatInbound) (*crm.IngestR
 			return nil, err
 		}
 	}
+	if len(in.Uploads) > 0 && (in.Visitor == nil || len(in.Uploads) > maxAttachments) {
+		return nil, crm.Errorf(crm.EINVALID, "uploads need their visitor, at most %d of them", maxAttachments)
+	}
 	sums, err := db.prepareInbound(ctx, in.Inbound)
 	if err != nil {
 		return nil, err
 	}
 	var res *crm.IngestResult
+	var attached []string
 	err = db.update(ctx, func(tx *Tx) error {
+		attached = nil
 		fresh := false
 		if in.TokenHash != nil {
 			inserted, err := tx.saveVisitor(ctx, in.Visitor, in.TokenHash, true)
@@ -162,6 +168,9 @@ func (db *DB) IngestChat(ctx context.Context, in *crm.ChatInbound) (*crm.IngestR
 		}
 		if res = r; res.Duplicate {
 			return nil
+		}
+		if attached, err = tx.attachUploads(ctx, in.Visitor, in.Uploads); err != nil {
+			return err
 		}
 		lines := in.Note
 		if res.NewTicket {
@@ -180,7 +189,43 @@ func (db *DB) IngestChat(ctx context.Context, in *crm.ChatInbound) (*crm.IngestR
 	if err != nil {
 		return nil, err
 	}
+	// The message's attachment files hold the same bytes now.
+	for _, id := range attached {
+		if uploadIDRe.MatchString(id) {
+			os.Remove(db.uploadPath(id))
+		}
+	}
 	return res, nil
+}
+
+// attachUploads records that a message used the uploads ids of visitor v, so that they
+// stop counting as pending, and returns the ids it changed.
+func (tx *Tx) attachUploads(ctx context.Context, v *crm.ChatVisitor, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("marshal upload ids: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `UPDATE chat_uploads SET attached_at = ? WHERE visitor_id = ?
+		AND attached_at IS NULL AND id IN (SELECT value FROM json_each(?)) RETURNING id`, ms(tx.now), v.ID, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("attach chat uploads: %w", err)
+	}
+	defer rows.Close()
+	var done []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("scan attached upload: %w", err)
+		}
+		done = append(done, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("attach chat uploads: %w", err)
+	}
+	return done, nil
 }
 
 // firstOfVisitor reports whether in is keyed the way the chat channel keys a visitor's
@@ -190,7 +235,7 @@ func (db *DB) IngestChat(ctx context.Context, in *crm.ChatInbound) (*crm.IngestR
 func firstOfVisitor(in *crm.ChatInbound) bool {
 	v, m := in.Visitor, in.Inbound
 	return m.InboxID == v.InboxID && m.ThreadKey == crm.ChatThreadKey(v.ID) && m.TicketID == 0 &&
-		len(m.References) == 0 && strings.HasPrefix(m.ExternalID, crm.ChatThreadKey(v.ID)+":") &&
+		m.GuessTicketID == 0 && m.Bounce == nil && len(m.References) == 0 && strings.HasPrefix(m.ExternalID, crm.ChatThreadKey(v.ID)+":") &&
 		len(m.From) == 1 && m.From[0] == crm.Identity{Kind: crm.IdentityChat, Address: v.ID}
 }
 
@@ -390,46 +435,6 @@ func (db *DB) ChatUpload(ctx context.Context, visitorID, id string) (*crm.ChatUp
 		}
 		return u, nil
 	}
-}
-
-// AttachChatUploads records that a message used the visitor's uploads: they stop
-// counting as pending, and their own files go, since the message's attachment files
-// hold the same bytes now.
-func (db *DB) AttachChatUploads(ctx context.Context, visitorID string, ids []string) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	list, err := json.Marshal(ids)
-	if err != nil {
-		return fmt.Errorf("marshal upload ids: %w", err)
-	}
-	var done []string
-	err = db.update(ctx, func(tx *Tx) error {
-		done = done[:0]
-		rows, err := tx.QueryContext(ctx, `UPDATE chat_uploads SET attached_at = ? WHERE visitor_id = ?
-			AND attached_at IS NULL AND id IN (SELECT value FROM json_each(?)) RETURNING id`, ms(tx.now), visitorID, string(list))
-		if err != nil {
-			return fmt.Errorf("attach chat uploads: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return fmt.Errorf("scan attached upload: %w", err)
-			}
-			done = append(done, id)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return err
-	}
-	for _, id := range done {
-		if uploadIDRe.MatchString(id) {
-			os.Remove(db.uploadPath(id))
-		}
-	}
-	return nil
 }
 
 // DeleteChatUploads removes the uploads created before t and their files, and any file

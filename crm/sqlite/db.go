@@ -570,6 +570,9 @@ func (db *DB) runUnit(conn *sql.Conn, u *unit) bool {
 	}
 	tx := &Tx{conn: conn, db: db, now: db.now()}
 	u.panic, u.err = call(tx, u.fn)
+	if u.err == nil && u.panic == nil {
+		u.err = tx.eventInboxes(u.ctx)
+	}
 	if u.err != nil || u.panic != nil {
 		return false
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"strings"
 	"time"
 
@@ -61,13 +62,26 @@ func checkInbound(in *crm.Inbound) error {
 			return crm.Errorf(crm.ETOOLARGE, "attachment %q is larger than %d MiB", a.Filename, crm.MaxAttachmentSize>>20)
 		}
 	}
+	if len(in.ContentIDs) > maxAttachments {
+		return crm.Errorf(crm.ETOOLARGE, "a message has at most %d inline parts", maxAttachments)
+	}
+	for cid, i := range in.ContentIDs {
+		if cid == "" || i < 0 || i >= len(in.Attachments) {
+			return crm.Errorf(crm.EINVALID, "content id %q names no attachment", crm.CutRunes(cid, 100))
+		}
+	}
+	if in.Bounce != nil && len(in.Bounce.ExternalIDs) > maxReferences {
+		return crm.Errorf(crm.EINVALID, "a delivery report names at most %d messages", maxReferences)
+	}
 	return nil
 }
 
 // Ingest files an inbound message: the customer by identity, the ticket by thread and the
-// message, deduplicated on (inbox, external id), all in one transaction. Attachment
-// content is written before it, so a crash leaves at most an unreferenced file. A repeat
-// of a stored message changes nothing and returns the first result with Duplicate set.
+// message, deduplicated on (inbox, external id), all in one transaction, together with
+// the tags of a new ticket, the links of inline images and the failure a bounce reports.
+// Attachment content is written before it, so a crash leaves at most an unreferenced
+// file. A repeat of a stored message changes nothing and returns the first result with
+// Duplicate set.
 // Returns invalid, too_large or not_found (an unknown inbox).
 func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, error) {
 	sums, err := db.prepareInbound(ctx, in)
@@ -93,6 +107,13 @@ func (db *DB) prepareInbound(ctx context.Context, in *crm.Inbound) ([]string, er
 		return nil, err
 	}
 	crm.StripNUL(in) // also out of the events, which the statements' own guard cannot reach
+	if len(in.NewTicketTags) > 0 {
+		tags, err := normalizeTags(in.NewTicketTags)
+		if err != nil {
+			return nil, err
+		}
+		in.NewTicketTags = tags
+	}
 	sums := make([]string, len(in.Attachments))
 	if len(in.Attachments) > 0 {
 		// Checked here too, so that a message to no inbox leaves no files behind.
@@ -189,7 +210,11 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 	}
 	at = fromMS(ms(at))
 
-	t, err := tx.threadTicket(ctx, in, threadID)
+	rep, err := tx.reportedMessage(ctx, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := tx.threadTicket(ctx, in, threadID, rep.ticketID, c.ID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -229,6 +254,12 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		t.ID, _ = tres.LastInsertId()
 		if err := tx.indexTicket(ctx, t.ID, t.Subject); err != nil {
 			return nil, nil, err
+		}
+		for _, tag := range in.NewTicketTags {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_tags (ticket_id, tag) VALUES (?, ?)`, t.ID, tag); err != nil {
+				return nil, nil, fmt.Errorf("insert tag: %w", err)
+			}
+			t.Tags = append(t.Tags, tag)
 		}
 	} else {
 		if at.After(t.LastMessageAt) {
@@ -277,6 +308,14 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		a.URL = fmt.Sprintf("/api/v1/attachments/%d", a.ID)
 		m.Attachments = append(m.Attachments, a)
 	}
+	// The attachment ids exist only now, and the message row had to come first; the
+	// HTML is linked before the event, so that nobody ever sees the cid: links.
+	if h := linkContentIDs(m.HTML, in.ContentIDs, m.Attachments); h != m.HTML && len(m.Text)+len(h) <= maxInboundLen {
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET html = ? WHERE id = ?`, h, m.ID); err != nil {
+			return nil, nil, fmt.Errorf("link inline images: %w", err)
+		}
+		m.HTML = h
+	}
 
 	typ := crm.EventTicketUpdated
 	if newTicket {
@@ -288,14 +327,84 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 	if err := tx.ticketEvent(ctx, crm.EventMessageCreated, t, actor, m); err != nil {
 		return nil, nil, err
 	}
+	if rep.id != 0 && in.Bounce.Failed && rep.status != crm.MsgFailed {
+		if err := tx.failMessage(ctx, rep.id, in.Bounce.Reason); err != nil {
+			return nil, nil, fmt.Errorf("mark bounced message failed: %w", err)
+		}
+	}
 	return &crm.IngestResult{TicketID: t.ID, MessageID: m.ID, CustomerID: c.ID, NewTicket: newTicket}, t, nil
 }
 
-// threadTicket finds the ticket of the inbox an inbound message continues: the verified
-// TicketID, else the newest message it references, else the newest ticket with its
-// thread key, threadID, read with the duplicate check. Merged tickets are followed. It
-// returns nil when none matches.
-func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound, threadID int64) (*crm.Ticket, error) {
+// reported is the outbound message a delivery report is about.
+type reported struct {
+	id, ticketID int64
+	status       string
+}
+
+// reportedMessage returns the outbound message of the inbox that in.Bounce names first,
+// or the zero value. Only the inbox's own outbound messages count: a report can be
+// about nothing else, and it must not fail, or join the ticket of, anything else.
+func (tx *Tx) reportedMessage(ctx context.Context, in *crm.Inbound) (reported, error) {
+	var r reported
+	if in.Bounce == nil || len(in.Bounce.ExternalIDs) == 0 {
+		return r, nil
+	}
+	b, _ := json.Marshal(in.Bounce.ExternalIDs)
+	err := tx.QueryRowContext(ctx, `SELECT m.id, m.ticket_id, m.status FROM json_each(?) j
+		JOIN messages m ON m.inbox_id = ? AND m.external_id = j.value
+		WHERE m.direction = 'out' ORDER BY j.key LIMIT 1`, string(b), in.InboxID).Scan(&r.id, &r.ticketID, &r.status)
+	if err != nil && !isNoRows(err) {
+		return r, fmt.Errorf("find bounced message: %w", err)
+	}
+	return r, nil
+}
+
+// linkContentIDs returns h with the "cid:" links that cids names pointed at the
+// attachments of those indexes. It reads h once, whatever the number of inline parts:
+// it runs in the writer, and h may be 1 MiB.
+func linkContentIDs(h string, cids map[string]int, atts []*crm.Attachment) string {
+	if len(cids) == 0 || !strings.Contains(h, `"cid:`) {
+		return h
+	}
+	urls := make(map[string]string, 2*len(cids))
+	for cid, i := range cids { // sanitized HTML has attribute values escaped
+		urls[html.EscapeString(cid)] = atts[i].URL
+	}
+	for cid, i := range cids {
+		urls[cid] = atts[i].URL
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(h, `"cid:`)
+		if i < 0 {
+			break
+		}
+		rest := h[i+len(`"cid:`):]
+		j := strings.IndexByte(rest, '"')
+		if j < 0 {
+			break
+		}
+		if url, ok := urls[rest[:j]]; ok {
+			b.WriteString(h[:i+1])
+			b.WriteString(url)
+			b.WriteByte('"')
+			h = rest[j+1:]
+			continue
+		}
+		b.WriteString(h[:i+len(`"cid:`)])
+		h = rest
+	}
+	b.WriteString(h)
+	return b.String()
+}
+
+// threadTicket finds the ticket of the inbox an inbound message continues: the ticket
+// of the message a delivery report is about (reportTicket), else the verified TicketID,
+// else the newest message it references, else the guessed GuessTicketID when it is
+// customerID's and no referenced message exists, else the newest ticket with its thread
+// key, threadID, read with the duplicate check. Merged tickets are followed. It returns
+// nil when none matches.
+func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound, threadID, reportTicket, customerID int64) (*crm.Ticket, error) {
 	// follow returns t, or the ticket it was merged into, if it is of the inbox.
 	follow := func(t *crm.Ticket, err error) (*crm.Ticket, error) {
 		for i := 0; err == nil && t != nil && t.MergedInto != 0 && i < 10; i++ {
@@ -306,19 +415,35 @@ func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound, threadID int64)
 		}
 		return t, nil
 	}
-	if in.TicketID != 0 {
-		if t, err := follow(tx.ticketWhere(ctx, `t.id = ?`, in.TicketID)); t != nil || err != nil {
+	for _, id := range []int64{reportTicket, in.TicketID} {
+		if id == 0 {
+			continue
+		}
+		if t, err := follow(tx.ticketWhere(ctx, `t.id = ?`, id)); t != nil || err != nil {
 			return t, err
 		}
 	}
+	guess := in.GuessTicketID
 	if refs := in.References; len(refs) > 0 {
 		if len(refs) > maxReferences {
 			refs = refs[len(refs)-maxReferences:]
 		}
 		b, _ := json.Marshal(refs)
-		t, err := follow(tx.ticketWhere(ctx, `t.id = (SELECT ticket_id FROM messages WHERE inbox_id = ?
-			AND external_id IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT 1)`, in.InboxID, string(b)))
-		if t != nil || err != nil {
+		t, err := tx.ticketWhere(ctx, `t.id = (SELECT ticket_id FROM messages WHERE inbox_id = ?
+			AND external_id IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT 1)`, in.InboxID, string(b))
+		if err != nil {
+			return nil, err
+		}
+		if t != nil {
+			guess = 0 // a known reference outranks a guess, even one that leads nowhere
+			if t, err := follow(t, nil); t != nil || err != nil {
+				return t, err
+			}
+		}
+	}
+	if guess != 0 {
+		t, err := follow(tx.ticketWhere(ctx, `t.id = ?`, guess))
+		if err != nil || (t != nil && t.CustomerID == customerID) {
 			return t, err
 		}
 	}

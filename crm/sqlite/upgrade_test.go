@@ -106,16 +106,17 @@ func TestUpgrade(t *testing.T) {
 			if got, err := db.Migrations(); err != nil || !slices.Equal(got, versions) {
 				t.Fatalf("after the upgrade migrations = %v, %v; want %v", got, err, versions)
 			}
-			checkUpgraded(t, db, path, step >= "0010_fts_in_code")
+			checkUpgraded(t, db, path, step)
 		})
 	}
 }
 
-// checkUpgraded reads the rows of testdata/upgrade back through the store. late says
-// whether the rows of 0010_fts_in_code are there.
-func checkUpgraded(t *testing.T, db *sqlite.DB, path string, late bool) {
+// checkUpgraded reads the rows of testdata/upgrade back through the store: those of the
+// fixtures up to step.
+func checkUpgraded(t *testing.T, db *sqlite.DB, path string, step string) {
 	t.Helper()
 	ctx := crm.AsSystem(context.Background())
+	late := step >= "0010_fts_in_code"
 	fail := func(what string, got any, err error) {
 		t.Helper()
 		t.Errorf("%s: %+v, %v", what, got, err)
@@ -177,8 +178,29 @@ func checkUpgraded(t *testing.T, db *sqlite.DB, path string, late bool) {
 	if err != nil || !slices.Equal(channels, []string{"223456789012345678 thread 323456789012345678"}) {
 		fail("discord channels found in the old tickets", channels, err)
 	}
-	if evs, err := db.Events(ctx, 0, 100); err != nil || len(evs) < 3 || evs[0].Type != crm.EventTicketCreated {
+	evs, err := db.Events(ctx, 0, 100)
+	if err != nil || len(evs) < 3 || evs[0].Type != crm.EventTicketCreated {
 		fail("the old events", evs, err)
+	}
+	// Customer and order events name the inboxes that may see them: those stored with
+	// the event, or for an older row those where the customer has tickets now.
+	wantInboxes := map[int64][]int64{}
+	if step >= "0012_order_version" {
+		wantInboxes[20] = []int64{1}
+	}
+	if step >= "0013_event_inboxes" {
+		wantInboxes[21] = []int64{}
+	}
+	for _, ev := range evs {
+		if want, ok := wantInboxes[ev.ID]; ok {
+			if ev.InboxIDs == nil || !slices.Equal(ev.InboxIDs, want) {
+				t.Errorf("inboxes of old event %d = %v, want %v", ev.ID, ev.InboxIDs, want)
+			}
+			delete(wantInboxes, ev.ID)
+		}
+	}
+	if len(wantInboxes) != 0 {
+		t.Errorf("old events not read back: %v", wantInboxes)
 	}
 
 	// Written to again: the customer's old thread and identity still find their ticket,
