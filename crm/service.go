@@ -157,9 +157,6 @@ type CustomerService interface {
 	// UnmergeCustomers undoes the merge recorded by the event, under the same rule as
 	// MergeCustomers. Returns not_found, forbidden or conflict.
 	UnmergeCustomers(ctx context.Context, mergeEventID int64) (*Customer, error)
-	// CustomerInboxes returns the ids of the inboxes the customer has tickets in, for
-	// every inbox whatever the agent in ctx.
-	CustomerInboxes(ctx context.Context, customerID int64) ([]int64, error)
 	// Timeline lists a customer's tickets, messages and orders, newest first.
 	Timeline(ctx context.Context, customerID int64, p Page) ([]*TimelineItem, string, error)
 }

@@ -90,11 +90,6 @@ func (s *holdStore) Events(ctx context.Context, after int64, limit int) ([]*crm.
 	return s.DB.Events(ctx, after, limit)
 }
 
-func (s *holdStore) CustomerInboxes(ctx context.Context, customerID int64) ([]int64, error) {
-	s.wait(ctx, "CustomerInboxes")
-	return s.DB.CustomerInboxes(ctx, customerID)
-}
-
 func (s *holdStore) Ticket(ctx context.Context, id int64) (*crm.Ticket, error) {
 	s.wait(ctx, "Ticket")
 	return s.DB.Ticket(ctx, id)

@@ -582,12 +582,6 @@ func (db *DB) UnmergeCustomers(ctx context.Context, mergeEventID int64) (*crm.Cu
 	return src, nil
 }
 
-// CustomerInboxes returns the ids of the inboxes the customer has tickets in. It reads
-// every inbox: callers (the hub) decide who may see what.
-func (db *DB) CustomerInboxes(ctx context.Context, customerID int64) ([]int64, error) {
-	return queryIDs(ctx, db.rdb, `SELECT DISTINCT inbox_id FROM tickets WHERE customer_id = ?`, customerID)
-}
-
 // Timeline lists the tickets, messages and orders of a customer the agent in ctx may
 // see, newest first: the customer's history without ticket events. An agent gets only the
 // tickets and messages of its inboxes. Returns not_found or invalid (a bad cursor).
