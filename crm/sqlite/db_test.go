@@ -263,3 +263,5 @@ func TestKeys(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

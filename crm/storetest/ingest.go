@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -13,8 +13,18 @@ import (
 	"parley/crm"
 )
 
-func TestIngest_IdentityAcrossChannels(t *testing.T) {
-	db := MustOpenDB(t)
+func init() {
+	add("Ingest_IdentityAcrossChannels", testIngest_IdentityAcrossChannels)
+	add("Ingest_Thread", testIngest_Thread)
+	add("Ingest_Reopen", testIngest_Reopen)
+	add("Ingest_Dedupe", testIngest_Dedupe)
+	add("Ingest_Invalid", testIngest_Invalid)
+	add("Ingest_ReceivedAt", testIngest_ReceivedAt)
+	add("Attachments", testAttachments)
+}
+
+func testIngest_IdentityAcrossChannels(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	api := MustCreateInbox(t, db, crm.KindAPI, "API")
 	sms := MustCreateInbox(t, db, crm.KindPhone, "SMS")
 
@@ -51,8 +61,8 @@ func TestIngest_IdentityAcrossChannels(t *testing.T) {
 	}
 }
 
-func TestIngest_Thread(t *testing.T) {
-	db := MustOpenDB(t)
+func testIngest_Thread(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	other := MustCreateInbox(t, db, crm.KindEmail, "Other")
 	first := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "<m1@x>", ThreadKey: "thread-1",
@@ -108,7 +118,7 @@ func TestIngest_Thread(t *testing.T) {
 	}
 }
 
-func TestIngest_Reopen(t *testing.T) {
+func testIngest_Reopen(t *testing.T, open Opener) {
 	for _, tt := range []struct {
 		name      string
 		status    string
@@ -123,7 +133,7 @@ func TestIngest_Reopen(t *testing.T) {
 		{"closed links", crm.StatusClosed, time.Minute, true, crm.StatusOpen},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			db := MustOpenDB(t)
+			db := open(t, Options{})
 			ctx := crm.AsSystem(context.Background())
 			inbox := MustCreateInbox(t, db, crm.KindChat, "Chat")
 			first := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", ThreadKey: "v1", Text: "hi",
@@ -159,8 +169,8 @@ func TestIngest_Reopen(t *testing.T) {
 	}
 }
 
-func TestIngest_Dedupe(t *testing.T) {
-	db := MustOpenDB(t)
+func testIngest_Dedupe(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	in := &crm.Inbound{InboxID: inbox.ID, ExternalID: "<dup@x>", Text: "hello", From: email("c@example.com")}
 	r1 := MustIngest(t, db, in)
@@ -207,8 +217,8 @@ func TestIngest_Dedupe(t *testing.T) {
 	}
 }
 
-func TestIngest_Invalid(t *testing.T) {
-	db := MustOpenDB(t)
+func testIngest_Invalid(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	inbox := MustCreateInbox(t, db, crm.KindAPI, "API")
 	ok := func(f func(in *crm.Inbound)) *crm.Inbound {
 		in := &crm.Inbound{InboxID: inbox.ID, ExternalID: "x", Text: "t", From: email("a@example.com")}
@@ -255,8 +265,8 @@ func TestIngest_Invalid(t *testing.T) {
 	}
 }
 
-func TestIngest_ReceivedAt(t *testing.T) {
-	db := MustOpenDB(t)
+func testIngest_ReceivedAt(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	now := db.Clock.Now()
 	past := now.Add(-48 * time.Hour)
@@ -273,8 +283,8 @@ func TestIngest_ReceivedAt(t *testing.T) {
 	}
 }
 
-func TestAttachments(t *testing.T) {
-	db := MustOpenDB(t)
+func testAttachments(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	data := []byte("%PDF-1.4 invoice")
@@ -293,7 +303,7 @@ func TestAttachments(t *testing.T) {
 		}
 		ids = append(ids, a[0].ID)
 	}
-	files, err := filepath.Glob(filepath.Join(db.Opt.DataDir, "attachments", "*", "*"))
+	files, err := filepath.Glob(filepath.Join(db.DataDir, "attachments", "*", "*"))
 	if err != nil {
 		t.Fatal(err)
 	}

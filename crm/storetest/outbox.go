@@ -1,9 +1,8 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -11,8 +10,14 @@ import (
 	"parley/crm"
 )
 
-func TestOutbox(t *testing.T) {
-	db := MustOpenDB(t)
+func init() {
+	add("Outbox", testOutbox)
+	add("Outbox_Restart", testOutbox_Restart)
+	add("Events", testEvents)
+}
+
+func testOutbox(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindEmail, Name: "Mail",
 		Config: map[string]any{"smtp_password": "pw"}})
@@ -88,8 +93,8 @@ func TestOutbox(t *testing.T) {
 	wantCode(t, db.MarkSent(ctx, r.MessageID, ""), crm.ENOTFOUND) // inbound messages are not in the outbox
 }
 
-func TestOutbox_Restart(t *testing.T) {
-	db := MustOpenDB(t)
+func testOutbox_Restart(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindChat, "Chat")
 	r := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", Text: "hi", From: []crm.Identity{{Kind: crm.IdentityChat, Address: "v"}}})
@@ -101,7 +106,7 @@ func TestOutbox_Restart(t *testing.T) {
 		t.Fatal("not claimed")
 	}
 	// The process dies before sending.
-	db.MustReopen(t)
+	db.Reopen(t)
 	db.Clock.Add(2 * time.Minute)
 	claimed, err := db.ClaimOutbound(ctx, time.Minute, 10)
 	if err != nil {
@@ -114,8 +119,8 @@ func TestOutbox_Restart(t *testing.T) {
 
 var systemActorForTest = crm.Actor{Kind: "system"}
 
-func TestEvents(t *testing.T) {
-	db := MustOpenDB(t)
+func testEvents(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	a := MustCreateInbox(t, db, crm.KindEmail, "A")
 	b := MustCreateInbox(t, db, crm.KindEmail, "B")
@@ -193,36 +198,3 @@ func TestEvents(t *testing.T) {
 	}
 }
 
-func BenchmarkIngest(b *testing.B) {
-	db := MustOpenDB(b)
-	inbox := MustCreateInbox(b, db, crm.KindEmail, "Mail")
-	ctx := crm.AsSystem(context.Background())
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		_, err := db.Ingest(ctx, &crm.Inbound{InboxID: inbox.ID, ExternalID: fmt.Sprint("<", i, "@bench>"),
-			ThreadKey: fmt.Sprint("t", i%500), Subject: "Order question", Text: "Where is my parcel? It has been a week.",
-			From: email(fmt.Sprintf("c%d@example.com", i%1000))})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkTickets(b *testing.B) {
-	db := MustOpenDB(b)
-	inbox := MustCreateInbox(b, db, crm.KindEmail, "Mail")
-	for i := range 2000 {
-		db.Clock.Add(time.Second)
-		MustIngest(b, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: fmt.Sprint(i), Subject: fmt.Sprint("Ticket ", i),
-			Text: "hello", From: email(fmt.Sprintf("c%d@example.com", i%300))})
-	}
-	agent := MustCreateAgent(b, db, "ann@staff.example", crm.RoleAgent, inbox.ID)
-	ctx := crm.WithAgent(crm.AsSystem(context.Background()), agent)
-	b.ResetTimer()
-	for b.Loop() {
-		tickets, next, err := db.Tickets(ctx, crm.TicketFilter{Status: crm.StatusOpen})
-		if err != nil || len(tickets) != 50 || next == "" {
-			b.Fatal(len(tickets), err)
-		}
-	}
-}

@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -8,8 +8,14 @@ import (
 	"parley/crm"
 )
 
-func TestPhoneOptOut(t *testing.T) {
-	db := MustOpenDB(t)
+func init() {
+	add("PhoneOptOut", testPhoneOptOut)
+	add("SetDeliveryStatus", testSetDeliveryStatus)
+	add("UpdateCall", testUpdateCall)
+}
+
+func testPhoneOptOut(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	a := MustCreateInbox(t, db, crm.KindPhone, "A")
 	b := MustCreateInbox(t, db, crm.KindPhone, "B")
@@ -41,8 +47,8 @@ func TestPhoneOptOut(t *testing.T) {
 	}
 }
 
-func TestSetDeliveryStatus(t *testing.T) {
-	db := MustOpenDB(t)
+func testSetDeliveryStatus(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	in := MustCreateInbox(t, db, crm.KindPhone, "SMS")
 	r := MustIngest(t, db, &crm.Inbound{InboxID: in.ID, Channel: crm.ChannelSMS, ExternalID: "SM-in", Text: "hi",
@@ -77,8 +83,8 @@ func TestSetDeliveryStatus(t *testing.T) {
 	}
 }
 
-func TestUpdateCall(t *testing.T) {
-	db := MustOpenDB(t)
+func testUpdateCall(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	in := MustCreateInbox(t, db, crm.KindPhone, "Calls")
 	if _, err := db.UpdateCall(ctx, in.ID, "CA1", crm.CallUpdate{}); crm.ErrorCode(err) != crm.ENOTFOUND {

@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -11,10 +11,18 @@ import (
 	"parley/crm"
 )
 
+func init() {
+	add("Tickets_Pagination", testTickets_Pagination)
+	add("Tickets_Filters", testTickets_Filters)
+	add("UpdateTicket", testUpdateTicket)
+	add("CreateTicketAndReply", testCreateTicketAndReply)
+	add("MergeTickets", testMergeTickets)
+}
+
 func ptr[T any](v T) *T { return &v }
 
-func TestTickets_Pagination(t *testing.T) {
-	db := MustOpenDB(t)
+func testTickets_Pagination(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindAPI, "API")
 	for i := range 120 {
@@ -72,8 +80,8 @@ func TestTickets_Pagination(t *testing.T) {
 	}
 }
 
-func TestTickets_Filters(t *testing.T) {
-	db := MustOpenDB(t)
+func testTickets_Filters(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	mail := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	chat := MustCreateInbox(t, db, crm.KindChat, "Chat")
@@ -126,8 +134,8 @@ func TestTickets_Filters(t *testing.T) {
 	wantCode(t, err, crm.EINVALID)
 }
 
-func TestUpdateTicket(t *testing.T) {
-	db := MustOpenDB(t)
+func testUpdateTicket(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	mail := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	other := MustCreateInbox(t, db, crm.KindEmail, "Other")
@@ -197,8 +205,8 @@ func TestUpdateTicket(t *testing.T) {
 	wantCode(t, err, crm.ECONFLICT)
 }
 
-func TestCreateTicketAndReply(t *testing.T) {
-	db := MustOpenDB(t)
+func testCreateTicketAndReply(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	phone := MustCreateInbox(t, db, crm.KindPhone, "Phone")
 	agent := MustCreateAgent(t, db, "ann@example.com", crm.RoleAgent, phone.ID)
 	ctx := crm.WithAgent(crm.AsSystem(context.Background()), agent)
@@ -281,8 +289,8 @@ func TestCreateTicketAndReply(t *testing.T) {
 	}
 }
 
-func TestMergeTickets(t *testing.T) {
-	db := MustOpenDB(t)
+func testMergeTickets(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	a := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "a", ThreadKey: "ta", Text: "first", From: email("a@example.com")})

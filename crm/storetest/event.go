@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -8,11 +8,15 @@ import (
 	"parley/crm"
 )
 
+func init() {
+	add("EventInboxes", testEventInboxes)
+}
+
 // TestEventInboxes checks that customer and order events carry the inboxes that may see
 // them, as published and as read back from the log: the inboxes where the customer has
 // tickets once the change is done, so that the hub needs no look-up.
-func TestEventInboxes(t *testing.T) {
-	db := MustOpenDB(t)
+func testEventInboxes(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inA, inB := MustCreateInbox(t, db, crm.KindEmail, "A"), MustCreateInbox(t, db, crm.KindEmail, "B")
 	sub := db.Bus.Subscribe(1024)

@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -8,8 +8,14 @@ import (
 	"parley/crm"
 )
 
-func TestInboxIsolation(t *testing.T) {
-	db := MustOpenDB(t)
+func init() {
+	add("InboxIsolation", testInboxIsolation)
+	add("Search", testSearch)
+	add("NobodySeesNothing", testNobodySeesNothing)
+}
+
+func testInboxIsolation(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	sys := crm.AsSystem(context.Background())
 	a := MustCreateInbox(t, db, crm.KindEmail, "A")
 	b := MustCreateInbox(t, db, crm.KindEmail, "B")
@@ -135,8 +141,8 @@ func TestInboxIsolation(t *testing.T) {
 	}
 }
 
-func TestSearch(t *testing.T) {
-	db := MustOpenDB(t)
+func testSearch(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	r := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", FromName: "Alice Müller", Subject: "Return request",
@@ -197,8 +203,8 @@ func TestSearch(t *testing.T) {
 // TestNobodySeesNothing checks that a context that acts as no one, neither an agent nor
 // the system, sees and changes nothing: a path that forgets to say who acts fails
 // closed instead of seeing every inbox.
-func TestNobodySeesNothing(t *testing.T) {
-	db := MustOpenDB(t)
+func testNobodySeesNothing(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	a := MustCreateInbox(t, db, crm.KindAPI, "A")
 	r := MustIngest(t, db, &crm.Inbound{InboxID: a.ID, ExternalID: "a1", FromName: "Anna", Subject: "Hello",
 		Text: "secret words", From: email("anna@example.com")})

@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"bytes"
@@ -12,6 +12,14 @@ import (
 
 	"parley/crm"
 )
+
+func init() {
+	add("Ingest_InlineImagesLinkedBeforeTheEvent", testIngest_InlineImagesLinkedBeforeTheEvent)
+	add("Ingest_NewTicketTagsInTheCreatedEvent", testIngest_NewTicketTagsInTheCreatedEvent)
+	add("Ingest_BounceFailsTheReportedMessageInTheSameCommit", testIngest_BounceFailsTheReportedMessageInTheSameCommit)
+	add("Ingest_GuessedTicketOnlyForItsCustomer", testIngest_GuessedTicketOnlyForItsCustomer)
+	add("IngestChat_UploadsAttachedInTheSameCommit", testIngestChat_UploadsAttachedInTheSameCommit)
+}
 
 // published returns the events the bus has delivered to sub so far. The store publishes
 // a commit's events before the write returns, so nothing is still on its way.
@@ -37,7 +45,7 @@ func eventTypes(events []*crm.Event) []string {
 
 // oneCommit runs write and fails unless it made exactly one commit; it returns the
 // events that commit published.
-func oneCommit(t *testing.T, db *DB, write func()) []*crm.Event {
+func oneCommit(t *testing.T, db *Env, write func()) []*crm.Event {
 	t.Helper()
 	sub := db.Bus.Subscribe(100)
 	defer sub.Close()
@@ -49,8 +57,8 @@ func oneCommit(t *testing.T, db *DB, write func()) []*crm.Event {
 	return published(sub)
 }
 
-func TestIngest_InlineImagesLinkedBeforeTheEvent(t *testing.T) {
-	db := MustOpenDB(t)
+func testIngest_InlineImagesLinkedBeforeTheEvent(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Support")
 	in := &crm.Inbound{InboxID: inbox.ID, Channel: crm.ChannelEmail, ExternalID: "img@example.com",
@@ -94,8 +102,8 @@ func TestIngest_InlineImagesLinkedBeforeTheEvent(t *testing.T) {
 	wantCode(t, err, crm.EINVALID)
 }
 
-func TestIngest_NewTicketTagsInTheCreatedEvent(t *testing.T) {
-	db := MustOpenDB(t)
+func testIngest_NewTicketTagsInTheCreatedEvent(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Support")
 	in := &crm.Inbound{InboxID: inbox.ID, ExternalID: "ooo-1", ThreadKey: "k", From: email("away@example.com"),
@@ -136,8 +144,8 @@ func TestIngest_NewTicketTagsInTheCreatedEvent(t *testing.T) {
 	wantCode(t, err, crm.EINVALID)
 }
 
-func TestIngest_BounceFailsTheReportedMessageInTheSameCommit(t *testing.T) {
-	db := MustOpenDB(t)
+func testIngest_BounceFailsTheReportedMessageInTheSameCommit(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Support")
 	other := MustCreateInbox(t, db, crm.KindEmail, "Sales")
@@ -227,8 +235,8 @@ func TestIngest_BounceFailsTheReportedMessageInTheSameCommit(t *testing.T) {
 	}
 }
 
-func TestIngest_GuessedTicketOnlyForItsCustomer(t *testing.T) {
-	db := MustOpenDB(t)
+func testIngest_GuessedTicketOnlyForItsCustomer(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Support")
 	other := MustCreateInbox(t, db, crm.KindEmail, "Sales")
 	ann := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "a1", From: email("ann@example.com"), Text: "Hi"})
@@ -259,8 +267,8 @@ func TestIngest_GuessedTicketOnlyForItsCustomer(t *testing.T) {
 	}
 }
 
-func TestIngestChat_UploadsAttachedInTheSameCommit(t *testing.T) {
-	db := MustOpenDB(t)
+func testIngestChat_UploadsAttachedInTheSameCommit(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindChat, "Chat")
 	v := &crm.ChatVisitor{ID: "v1", InboxID: inbox.ID}
@@ -278,7 +286,7 @@ func TestIngestChat_UploadsAttachedInTheSameCommit(t *testing.T) {
 		return u
 	}
 	pending := func(id string) bool {
-		_, err := os.Stat(filepath.Join(db.Opt.DataDir, "chat-uploads", id))
+		_, err := os.Stat(filepath.Join(db.DataDir, "chat-uploads", id))
 		return err == nil
 	}
 	message := func(clientID string, uploads ...*crm.ChatUpload) *crm.ChatInbound {

@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -7,8 +7,12 @@ import (
 	"parley/crm"
 )
 
-func TestCannedResponses(t *testing.T) {
-	db := MustOpenDB(t)
+func init() {
+	add("CannedResponses", testCannedResponses)
+}
+
+func testCannedResponses(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	manager := crm.WithAgent(ctx, MustCreateAgent(t, db, "m@test.example", crm.RoleManager))
 	agent := crm.WithAgent(ctx, MustCreateAgent(t, db, "a@test.example", crm.RoleAgent))
@@ -42,7 +46,7 @@ func TestCannedResponses(t *testing.T) {
 	wantCode(t, err, crm.EINVALID)
 
 	// A restart keeps them.
-	db.MustReopen(t)
+	db.Reopen(t)
 	if list, _ = db.CannedResponses(ctx); len(list) != 1 || list[0].Body != "Hello" {
 		t.Fatalf("after reopen %v", list)
 	}

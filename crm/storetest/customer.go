@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -11,6 +11,12 @@ import (
 	"parley/crm"
 )
 
+func init() {
+	add("MergeUnmergeCustomers", testMergeUnmergeCustomers)
+	add("UpdateCustomer", testUpdateCustomer)
+	add("Orders", testOrders)
+}
+
 func identities(c *crm.Customer) []string {
 	var s []string
 	for _, i := range c.Identities {
@@ -20,7 +26,8 @@ func identities(c *crm.Customer) []string {
 	return s
 }
 
-func MustPutOrder(tb testing.TB, db *DB, number, email string, placed time.Time) *crm.Order {
+// MustPutOrder stores a paid order of a jacket for email, placed at placed.
+func MustPutOrder(tb testing.TB, db Store, number, email string, placed time.Time) *crm.Order {
 	tb.Helper()
 	o, err := db.PutOrder(crm.AsSystem(context.Background()), &crm.Order{Number: number, Email: email, Status: "paid", Currency: "EUR",
 		Total: 4990, Subtotal: 4990, Items: []crm.OrderItem{{SKU: "J1", Name: "Jacket", Quantity: 1, UnitPrice: 4990}},
@@ -31,8 +38,8 @@ func MustPutOrder(tb testing.TB, db *DB, number, email string, placed time.Time)
 	return o
 }
 
-func TestMergeUnmergeCustomers(t *testing.T) {
-	db := MustOpenDB(t)
+func testMergeUnmergeCustomers(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	a := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", FromName: "Alice", Text: "x", From: email("alice@example.com")})
@@ -129,8 +136,8 @@ func TestMergeUnmergeCustomers(t *testing.T) {
 	}
 }
 
-func TestUpdateCustomer(t *testing.T) {
-	db := MustOpenDB(t)
+func testUpdateCustomer(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	a := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", Text: "x", From: email("a@example.com")})
@@ -176,8 +183,8 @@ func TestUpdateCustomer(t *testing.T) {
 	}
 }
 
-func TestOrders(t *testing.T) {
-	db := MustOpenDB(t)
+func testOrders(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	day := db.Clock.Now()

@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -9,8 +9,14 @@ import (
 	"parley/crm"
 )
 
-func TestAgents(t *testing.T) {
-	db := MustOpenDB(t)
+func init() {
+	add("Agents", testAgents)
+	add("CreateInbox", testCreateInbox)
+	add("TokenExpiry", testTokenExpiry)
+}
+
+func testAgents(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	a, err := db.CreateAgent(ctx, &crm.NewAgent{Email: " Ann@Example.com ", Name: "Ann", Password: "secret123", InboxIDs: []int64{inbox.ID}})
@@ -162,8 +168,8 @@ func TestAgents(t *testing.T) {
 	}
 }
 
-func TestCreateInbox(t *testing.T) {
-	db := MustOpenDB(t)
+func testCreateInbox(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	admin := MustCreateAgent(t, db, "root@example.com", crm.RoleAdmin)
 	ctx := crm.WithAgent(crm.AsSystem(context.Background()), admin)
 	for _, tt := range []struct {
@@ -196,8 +202,8 @@ func TestCreateInbox(t *testing.T) {
 
 // An API token may expire: it stops at that moment, a cached read included, and stays
 // in the list until revoked. Names and expiries are checked before anything is stored.
-func TestTokenExpiry(t *testing.T) {
-	db := MustOpenDB(t)
+func testTokenExpiry(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	a := MustCreateAgent(t, db, "ann@example.com", crm.RoleAgent)
 	now := db.Clock.Now()

@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"bytes"
@@ -7,6 +7,11 @@ import (
 
 	"parley/crm"
 )
+
+func init() {
+	add("IngestChat", testIngestChat)
+	add("IngestChatRefusals", testIngestChatRefusals)
+}
 
 // chatInbound is a visitor's first message as the chat channel files it.
 func chatInbound(inboxID int64, v *crm.ChatVisitor, clientID string, token byte) *crm.ChatInbound {
@@ -20,8 +25,8 @@ func chatInbound(inboxID int64, v *crm.ChatVisitor, clientID string, token byte)
 	}
 }
 
-func TestIngestChat(t *testing.T) {
-	db := MustOpenDB(t)
+func testIngestChat(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindChat, "Chat")
 	sub := db.Bus.Subscribe(100)
@@ -85,8 +90,8 @@ func TestIngestChat(t *testing.T) {
 	}
 }
 
-func TestIngestChatRefusals(t *testing.T) {
-	db := MustOpenDB(t)
+func testIngestChatRefusals(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	chat := MustCreateInbox(t, db, crm.KindChat, "Chat")
 	api := MustCreateInbox(t, db, crm.KindAPI, "API")

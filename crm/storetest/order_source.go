@@ -1,10 +1,11 @@
-package sqlite_test
+package storetest
 
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,8 +13,15 @@ import (
 	"parley/crm"
 )
 
-func TestOrderSources(t *testing.T) {
-	db := MustOpenDB(t)
+func init() {
+	add("OrderSources", testOrderSources)
+	add("RecordWebhook", testRecordWebhook)
+	add("OrderActions", testOrderActions)
+	add("OrderMentions", testOrderMentions)
+}
+
+func testOrderSources(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 
 	src, err := db.CreateOrderSource(ctx, &crm.OrderSource{Kind: crm.OrderSourceShopify, Name: " Main shop ",
@@ -30,18 +38,10 @@ func TestOrderSources(t *testing.T) {
 	}
 
 	// Secrets are sealed on disk: neither appears in the file.
-	raw, err := sql.Open("sqlite3", db.Path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var config string
-	var sealed []byte
-	if err := raw.QueryRow(`SELECT config, secrets FROM order_sources WHERE id = ?`, src.ID).Scan(&config, &sealed); err != nil {
-		t.Fatal(err)
-	}
+	row := db.Raw(t, `SELECT config, secrets FROM order_sources WHERE id = ?`, src.ID)[0]
+	config, sealed := fmt.Sprint(row[0]), row[1].([]byte)
 	for _, s := range []string{"shpat_in_config", "whsec-0123456789abcdef"} {
-		if bytes.Contains(sealed, []byte(s)) || bytes.Contains([]byte(config), []byte(s)) {
+		if bytes.Contains(sealed, []byte(s)) || strings.Contains(config, s) {
 			t.Fatalf("secret %q stored in clear", s)
 		}
 	}
@@ -88,8 +88,8 @@ func TestOrderSources(t *testing.T) {
 	wantCode(t, err, crm.EINVALID)
 }
 
-func TestRecordWebhook(t *testing.T) {
-	db := MustOpenDB(t)
+func testRecordWebhook(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	src, err := db.CreateOrderSource(ctx, &crm.OrderSource{Kind: crm.OrderSourceWebhook, Name: "Shop",
 		Secrets: map[string]string{"secret": "0123456789abcdef"}})
@@ -120,8 +120,8 @@ func TestRecordWebhook(t *testing.T) {
 	wantCode(t, err, crm.EINVALID)
 }
 
-func TestOrderActions(t *testing.T) {
-	db := MustOpenDB(t)
+func testOrderActions(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindAPI, "API")
 	res := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "m1", From: email("alice@x.example"), Text: "Refund please"})
@@ -212,8 +212,8 @@ listed:
 	}
 }
 
-func TestOrderMentions(t *testing.T) {
-	db := MustOpenDB(t)
+func testOrderMentions(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	inbox := MustCreateInbox(t, db, crm.KindAPI, "API")
 	MustPutOrder(t, db, "1001", "alice@x.example", time.Now())

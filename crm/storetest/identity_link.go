@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -8,11 +8,17 @@ import (
 	"parley/crm"
 )
 
+func init() {
+	add("OrdersDoNotLinkIdentities", testOrdersDoNotLinkIdentities)
+	add("CreateTicketRefusesHiddenCustomer", testCreateTicketRefusesHiddenCustomer)
+	add("ReplyGoesToLatestSender", testReplyGoesToLatestSender)
+}
+
 // TestOrdersDoNotLinkIdentities checks that an order carrying a known customer's email and
 // an unknown phone attaches to that customer without giving it the phone: shop data is no
 // proof that the two belong together, and a stranger's texts must not file under Alice.
-func TestOrdersDoNotLinkIdentities(t *testing.T) {
-	db := MustOpenDB(t)
+func testOrdersDoNotLinkIdentities(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	in := MustCreateInbox(t, db, crm.KindAPI, "Backoffice")
 	alice := MustIngest(t, db, &crm.Inbound{InboxID: in.ID, ExternalID: "1", Text: "hi", From: email("alice@example.com")})
@@ -40,8 +46,8 @@ func TestOrdersDoNotLinkIdentities(t *testing.T) {
 
 // TestCreateTicketRefusesHiddenCustomer checks that an agent cannot open a ticket for an
 // identity of a customer it may not see, which would reveal that customer.
-func TestCreateTicketRefusesHiddenCustomer(t *testing.T) {
-	db := MustOpenDB(t)
+func testCreateTicketRefusesHiddenCustomer(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	a := MustCreateInbox(t, db, crm.KindAPI, "A")
 	b := MustCreateInbox(t, db, crm.KindAPI, "B")
@@ -58,8 +64,8 @@ func TestCreateTicketRefusesHiddenCustomer(t *testing.T) {
 
 // TestReplyGoesToLatestSender checks that a reply is addressed to the identity the
 // customer last wrote from in the ticket, not to whichever identity the customer has first.
-func TestReplyGoesToLatestSender(t *testing.T) {
-	db := MustOpenDB(t)
+func testReplyGoesToLatestSender(t *testing.T, open Opener) {
+	db := open(t, Options{})
 	ctx := crm.AsSystem(context.Background())
 	in := MustCreateInbox(t, db, crm.KindAPI, "Backoffice")
 	first := MustIngest(t, db, &crm.Inbound{InboxID: in.ID, ExternalID: "1", ThreadKey: "t", Text: "hi", From: email("alice@example.com")})
