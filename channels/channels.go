@@ -1,20 +1,17 @@
 // Package channels holds what every channel shares: the Connector interface that sends
-// agent messages out, the outbox dispatcher that drives connectors, and the helpers that
-// normalise identities before they reach crm.Inbound.
+// agent messages out, the registry of connectors by inbox kind, the outbox dispatcher
+// that drives them, and the keeper of a worker per inbox for channels that hold
+// connections (InboxWorkers).
 package channels
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
-	"strings"
 	"sync"
 	"time"
 
 	"parley/crm"
-
-	"github.com/nyaruka/phonenumbers"
 )
 
 // Connector delivers an agent's queued message on one kind of inbox. It returns the
@@ -107,39 +104,4 @@ var APIConnector = ConnectorFunc(func(ctx context.Context, out *crm.Outbound) (s
 func IsDemo(in *crm.Inbox) bool {
 	demo, _ := in.Config["demo"].(bool)
 	return demo
-}
-
-// NormalizeIdentity returns the canonical address of an identity: an email lower-cased and
-// checked, a phone number in E.164 (parsed in defaultRegion when it has no country code,
-// a "whatsapp:" prefix dropped). It returns an invalid error for an unusable address.
-func NormalizeIdentity(kind, address, defaultRegion string) (string, error) {
-	address = strings.TrimSpace(address)
-	if address == "" {
-		return "", crm.Errorf(crm.EINVALID, "%s address is empty", kind)
-	} else if len(address) > 320 {
-		return "", crm.Errorf(crm.EINVALID, "%s address is too long", kind)
-	}
-	switch kind {
-	case crm.IdentityEmail:
-		a, err := mail.ParseAddress(address)
-		if err != nil || a.Name != "" || !strings.Contains(a.Address, "@") {
-			return "", crm.Errorf(crm.EINVALID, "invalid email address %q", address)
-		}
-		return strings.ToLower(a.Address), nil
-	case crm.IdentityPhone:
-		address = strings.TrimPrefix(address, "whatsapp:")
-		num, err := phonenumbers.Parse(address, defaultRegion)
-		if err != nil || !phonenumbers.IsPossibleNumber(num) {
-			return "", crm.Errorf(crm.EINVALID, "invalid phone number %q", address)
-		}
-		return phonenumbers.Format(num, phonenumbers.E164), nil
-	case crm.IdentityDiscord, crm.IdentityChat, crm.IdentityShop:
-		for _, r := range address {
-			if r < 0x21 || r == 0x7f {
-				return "", crm.Errorf(crm.EINVALID, "invalid %s id %q", kind, address)
-			}
-		}
-		return address, nil
-	}
-	return "", crm.Errorf(crm.EINVALID, "unknown identity kind %q", kind)
 }

@@ -50,8 +50,8 @@ func (d *Dispatcher) defaults() {
 	}
 }
 
-// Run dispatches until ctx is done.
-func (d *Dispatcher) Run(ctx context.Context) {
+// Run dispatches until ctx is done and returns nil once the sends under way have ended.
+func (d *Dispatcher) Run(ctx context.Context) error {
 	d.defaults()
 	ctx = crm.AsSystem(ctx) // the outbox of every inbox
 	var wake <-chan *crm.Event
@@ -69,7 +69,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		for {
 			select {
 			case <-ctx.Done():
-				return
+				return nil
 			case <-tick.C:
 				break wait
 			case e, ok := <-wake:

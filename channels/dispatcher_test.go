@@ -155,45 +155,6 @@ func TestDispatcherResumesAfterRestart(t *testing.T) {
 	}
 }
 
-func TestNormalizeIdentity(t *testing.T) {
-	for _, tc := range []struct{ kind, in, want string }{
-		{"email", " Alice@Example.COM ", "alice@example.com"},
-		{"phone", "+1 (555) 555-0101", "+15555550101"},
-		{"phone", "whatsapp:+447700900123", "+447700900123"},
-		{"phone", "555-555-0101", "+15555550101"},
-		{"discord", "80351110224678912", "80351110224678912"},
-	} {
-		got, err := channels.NormalizeIdentity(tc.kind, tc.in, "US")
-		if err != nil || got != tc.want {
-			t.Errorf("NormalizeIdentity(%s, %q) = %q, %v; want %q", tc.kind, tc.in, got, err, tc.want)
-		}
-	}
-	for _, tc := range []struct{ kind, in string }{
-		{"email", "no-at-sign"}, {"email", "Bob <bob@x.example>"}, {"phone", "12"}, {"phone", "call me"},
-		{"discord", "a b"}, {"fax", "123"}, {"email", ""},
-	} {
-		if got, err := channels.NormalizeIdentity(tc.kind, tc.in, "US"); err == nil || crm.ErrorCode(err) != crm.EINVALID {
-			t.Errorf("NormalizeIdentity(%s, %q) = %q, %v; want invalid", tc.kind, tc.in, got, err)
-		}
-	}
-}
-
-func TestSanitizeHTML(t *testing.T) {
-	in := `<p onclick="x()">Hi <a href="javascript:alert(1)">x</a><img src=x onerror=alert(1)><script>alert(1)</script><form action=/x><input></form><base href="http://evil/"><a href="https://ok.example">ok</a></p>`
-	out := channels.SanitizeHTML(in)
-	for _, bad := range []string{"onclick", "javascript:", "onerror", "<script", "<form", "<input", "<base"} {
-		if bytes.Contains([]byte(out), []byte(bad)) {
-			t.Errorf("sanitized HTML still has %q: %s", bad, out)
-		}
-	}
-	if !bytes.Contains([]byte(out), []byte(`href="https://ok.example"`)) {
-		t.Errorf("safe link dropped: %s", out)
-	}
-	if got := channels.HTMLToText("<p>Hello&nbsp;<b>there</b></p><p>Line 2</p>"); got != "Hello\u00a0there\nLine 2" {
-		t.Errorf("HTMLToText = %q", got)
-	}
-}
-
 // TestDispatcherDemoInbox checks that a demo inbox's replies count as sent without any
 // connector, so `make run` works with no channel configured.
 func TestDispatcherDemoInbox(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"parley/channels"
 	"parley/crm"
+	"parley/identity"
 )
 
 // maxShopifyResponse caps what is read of one Admin API answer.
@@ -312,7 +312,7 @@ func (s *Service) address(kind, v string) string {
 	if v == "" {
 		return ""
 	}
-	v, err := channels.NormalizeIdentity(kind, v, s.region)
+	v, err := identity.Normalize(kind, v, s.region)
 	if err != nil {
 		s.log.Warn("shopify order with an unreadable contact", "kind", kind)
 		return ""

@@ -11,8 +11,8 @@ import (
 	"io"
 	"strings"
 
-	"parley/channels"
 	"parley/crm"
+	"parley/identity"
 )
 
 // errForged is the one answer to a webhook whose source or signature is wrong, so that a
@@ -24,12 +24,12 @@ var errForged = crm.Errorf(crm.EUNAUTHORIZED, "missing or wrong signature")
 func (s *Service) Normalize(o *crm.Order) error {
 	var err error
 	if strings.TrimSpace(o.Email) != "" {
-		if o.Email, err = channels.NormalizeIdentity(crm.IdentityEmail, o.Email, s.region); err != nil {
+		if o.Email, err = identity.Normalize(crm.IdentityEmail, o.Email, s.region); err != nil {
 			return err
 		}
 	}
 	if strings.TrimSpace(o.Phone) != "" {
-		if o.Phone, err = channels.NormalizeIdentity(crm.IdentityPhone, o.Phone, s.region); err != nil {
+		if o.Phone, err = identity.Normalize(crm.IdentityPhone, o.Phone, s.region); err != nil {
 			return err
 		}
 	}

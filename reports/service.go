@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -23,9 +24,9 @@ const projectBatch = 500
 
 // Options configure a Service.
 type Options struct {
-	// PublicURL is where customers reach Parley: the email survey links point to
-	// PublicURL/csat/{token}. Without it no email surveys are sent.
-	PublicURL string
+	// PublicURL is where customers reach Parley, scheme and host: the email survey links
+	// point to PublicURL/csat/{token}. Without it no email surveys are sent.
+	PublicURL *url.URL
 	Logger    *slog.Logger
 	// Now is the clock. Default time.Now; tests inject their own.
 	Now func() time.Time
@@ -42,6 +43,7 @@ type Service struct {
 	bus   crm.Bus
 	opt   Options
 	log   *slog.Logger
+	base  string // PublicURL's scheme and host, "" without one
 
 	mu       sync.Mutex // Sync and Watch run one at a time: both write ticket_sla rows
 	floor    int64      // resolutions in events up to this id get no survey
@@ -60,8 +62,11 @@ func New(store Store, bus crm.Bus, opt Options) *Service {
 	if opt.Interval <= 0 {
 		opt.Interval = 30 * time.Second
 	}
-	opt.PublicURL = strings.TrimRight(opt.PublicURL, "/")
-	return &Service{store: store, bus: bus, opt: opt, log: opt.Logger, warned: map[string]time.Time{}}
+	s := &Service{store: store, bus: bus, opt: opt, log: opt.Logger, warned: map[string]time.Time{}}
+	if opt.PublicURL != nil {
+		s.base = opt.PublicURL.Scheme + "://" + opt.PublicURL.Host
+	}
+	return s
 }
 
 // Run projects new events as the bus announces them and checks due times on every tick,
@@ -285,7 +290,7 @@ func (s *Service) requestSurveys(ctx context.Context, tickets []int64) error {
 		return nil
 	}
 	channels := set.Channels
-	if s.opt.PublicURL == "" {
+	if s.base == "" {
 		channels = slices.DeleteFunc(slices.Clone(channels), func(c string) bool { return c == crm.ChannelEmail })
 	}
 	for _, id := range tickets {
@@ -307,7 +312,7 @@ func (s *Service) emailSurvey(token string) string {
 	b.WriteString("Your request has been resolved. How did we do? One click rates us:\n\n")
 	labels := []string{"1 - bad", "2 - poor", "3 - okay", "4 - good", "5 - great"}
 	for i, l := range labels {
-		fmt.Fprintf(&b, "%s: %s/csat/%s?rating=%d\n", l, s.opt.PublicURL, token, i+1)
+		fmt.Fprintf(&b, "%s: %s/csat/%s?rating=%d\n", l, s.base, token, i+1)
 	}
 	b.WriteString("\nThank you!\n")
 	return b.String()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ func newFixture(t *testing.T, start time.Time) *fixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	f.db = db
-	f.svc = reports.New(db, f.bus, reports.Options{PublicURL: "https://desk.example", Now: f.clock.Now,
+	f.svc = reports.New(db, f.bus, reports.Options{PublicURL: &url.URL{Scheme: "https", Host: "desk.example"}, Now: f.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if f.dana, err = db.CreateAgent(f.ctx, &crm.NewAgent{Email: "dana@shop.example", Name: "Dana", Role: crm.RoleManager,
 		Password: "correct horse battery"}); err != nil {

@@ -112,8 +112,8 @@ func BenchmarkInbound(b *testing.B) {
 }
 
 // benchReads fills 2,000 tickets, one of them with a thread of 50 messages, and returns
-// a bearer client and that ticket's id.
-func benchReads(b *testing.B) (*client, int64) {
+// the environment, a bearer client and that ticket's id.
+func benchReads(b *testing.B) (*env, *client, int64) {
 	e := newEnv(b)
 	inbox := e.inbox(crm.KindAPI, "API")
 	c := e.bearer("admin@test.example")
@@ -129,21 +129,45 @@ func benchReads(b *testing.B) (*client, int64) {
 		thread = res.TicketID
 	}
 	e.admin.mustDo("PATCH", "/api/v1/tickets/"+itoa(thread), map[string]any{"tags": []string{"vip", "late"}}, 200, nil)
-	return c, thread
+	return e, c, thread
 }
 
 // BenchmarkTicketList reads the first page of open tickets, newest activity first, from
-// 16 clients.
+// 16 clients: after the first, from the server's cache.
 func BenchmarkTicketList(b *testing.B) {
-	c, _ := benchReads(b)
+	_, c, _ := benchReads(b)
 	hc := benchHTTP()
 	runClients(b, 16, func(int64) error { return c.send(hc, "GET", "/api/v1/tickets?status=open&limit=50", nil, 200) })
 }
 
-// BenchmarkThread reads the 50 messages of one ticket from 16 clients.
+// BenchmarkTicketListUncached is BenchmarkTicketList with the cache emptied before every
+// request, as a change to any ticket does: what a list costs to read and encode.
+func BenchmarkTicketListUncached(b *testing.B) {
+	e, c, _ := benchReads(b)
+	hc := benchHTTP()
+	runClients(b, 16, func(int64) error {
+		e.db.Invalidate()
+		return c.send(hc, "GET", "/api/v1/tickets?status=open&limit=50", nil, 200)
+	})
+}
+
+// BenchmarkThread reads the 50 messages of one ticket from 16 clients: after the first,
+// from the server's cache.
 func BenchmarkThread(b *testing.B) {
-	c, id := benchReads(b)
+	_, c, id := benchReads(b)
 	hc := benchHTTP()
 	path := "/api/v1/tickets/" + itoa(id) + "/messages?limit=50"
 	runClients(b, 16, func(int64) error { return c.send(hc, "GET", path, nil, 200) })
+}
+
+// BenchmarkThreadUncached is BenchmarkThread with the cache emptied before every request,
+// as a change to the ticket does: what a thread costs to read and encode.
+func BenchmarkThreadUncached(b *testing.B) {
+	e, c, id := benchReads(b)
+	hc := benchHTTP()
+	path := "/api/v1/tickets/" + itoa(id) + "/messages?limit=50"
+	runClients(b, 16, func(int64) error {
+		e.db.Invalidate(id)
+		return c.send(hc, "GET", path, nil, 200)
+	})
 }

@@ -3,8 +3,8 @@ package server
 import (
 	"net/http"
 
-	"parley/channels"
 	"parley/crm"
+	"parley/identity"
 )
 
 func (s *Server) handleCustomers(w http.ResponseWriter, r *http.Request) error {
@@ -56,7 +56,7 @@ func (s *Server) handleUpdateCustomer(w http.ResponseWriter, r *http.Request) er
 	}
 	for _, list := range [][]crm.Identity{req.AddIdentities, req.RemoveIdentities} {
 		for i := range list {
-			a, err := channels.NormalizeIdentity(list[i].Kind, list[i].Address, s.opt.DefaultRegion)
+			a, err := identity.Normalize(list[i].Kind, list[i].Address, s.opt.DefaultRegion)
 			if err != nil {
 				return err
 			}

@@ -5,8 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"parley/channels"
 	"parley/crm"
+	"parley/htmlsafe"
+	"parley/identity"
 )
 
 // contactIn is a person as API clients describe one.
@@ -23,7 +24,7 @@ func (c *contactIn) identities(region string) ([]crm.Identity, error) {
 		if strings.TrimSpace(x.addr) == "" {
 			continue
 		}
-		a, err := channels.NormalizeIdentity(x.kind, x.addr, region)
+		a, err := identity.Normalize(x.kind, x.addr, region)
 		if err != nil {
 			return nil, err
 		}
@@ -73,10 +74,10 @@ func (s *Server) handleInbound(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	html := channels.SanitizeHTML(req.HTML)
+	html := htmlsafe.Sanitize(req.HTML)
 	text := strings.TrimSpace(req.Text)
 	if text == "" {
-		text = channels.HTMLToText(html)
+		text = htmlsafe.Text(html)
 	}
 	if text == "" {
 		return crm.Errorf(crm.EINVALID, "text or html is required")

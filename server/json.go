@@ -8,17 +8,17 @@ import (
 	"strconv"
 	"strings"
 
-	"parley/channels"
 	"parley/crm"
+	"parley/httpjson"
 )
 
 // maxBody is the default limit of a JSON request body.
 const maxBody = 1 << 20
 
-func writeJSON(w http.ResponseWriter, status int, v any) { channels.WriteJSON(w, status, v) }
+func writeJSON(w http.ResponseWriter, status int, v any) { httpjson.Write(w, status, v) }
 
 // writeError writes err as {"error":{"code","message"}} with the status of its code.
-func writeError(w http.ResponseWriter, err error) { channels.WriteError(w, err) }
+func writeError(w http.ResponseWriter, err error) { httpjson.WriteError(w, err) }
 
 // decode reads one JSON object of at most limit bytes into v. Unknown fields, wrong
 // types and trailing data are invalid; a bigger body is too_large. NUL characters are

@@ -86,8 +86,8 @@ func (s *Server) handlePutOrder(w http.ResponseWriter, r *http.Request) error {
 
 // publicURL is where shops reach Parley: the configured public URL, else this request's host.
 func (s *Server) publicURL(r *http.Request) string {
-	if s.opt.PublicURL != "" {
-		return s.opt.PublicURL
+	if p := s.opt.PublicURL; p != nil {
+		return p.Scheme + "://" + p.Host
 	}
 	scheme := "http"
 	if r.TLS != nil {

@@ -19,7 +19,7 @@ import (
 
 // reportsFor starts the reports service's projection for e; tests call Sync themselves.
 func reportsFor(e *env) *reports.Service {
-	return reports.New(e.db, e.bus, reports.Options{PublicURL: e.srv.URL, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return reports.New(e.db, e.bus, reports.Options{PublicURL: &url.URL{Scheme: "http", Host: e.srv.Listener.Addr().String()}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
 func todayRange() string {

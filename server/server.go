@@ -20,9 +20,10 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	// PublicURL is where browsers reach Parley, e.g. https://desk.example. It decides
-	// whether cookies are Secure and which Origin is the console's own.
-	PublicURL string
+	// PublicURL is where browsers reach Parley: scheme and host, e.g. https://desk.example
+	// (cmd/parley checks it). It decides whether cookies are Secure, which Origin is the
+	// console's own and the host of the shops' webhook URLs. Nil: the request's host.
+	PublicURL *url.URL
 	// DefaultRegion parses phone numbers written without a country code (ISO 3166, "US").
 	DefaultRegion string
 	// SessionTTL is how long a login lasts. Default 30 days.
@@ -47,6 +48,9 @@ type Options struct {
 	// again, so that a revocation or expiry the bus did not announce (the CLI) ends them.
 	// Default 3 seconds.
 	AuthRecheck time.Duration
+	// NoReadCache turns off the cache of encoded ticket lists and threads, for a store
+	// whose data other processes change without telling this one.
+	NoReadCache bool
 }
 
 // Server serves the HTTP API over a store.
@@ -60,6 +64,7 @@ type Server struct {
 	metrics *metrics
 	hub     *hub
 	orders  *orders.Service
+	reads   *readCache // nil when the store has no read versions
 }
 
 // New returns a Server over store with every route registered.
@@ -81,13 +86,16 @@ func New(store Store, opt Options) *Server {
 		opt:     opt,
 		log:     opt.Logger,
 		mux:     http.NewServeMux(),
-		secure:  strings.HasPrefix(opt.PublicURL, "https://"),
+		secure:  opt.PublicURL != nil && opt.PublicURL.Scheme == "https",
 		logins:  newLimiter(),
 		metrics: newMetrics(),
 	}
 	if opt.Bus == nil {
 		opt.Bus = crm.NewBus()
 		s.opt.Bus = opt.Bus
+	}
+	if !opt.NoReadCache {
+		s.reads = newReadCache(store)
 	}
 	s.hub = newHub(store, opt.Bus, s.log, opt.AuthRecheck)
 	s.metrics.reg.MustRegister(s.hub.collectors()...)
@@ -249,9 +257,8 @@ func (s *Server) sameOrigin(r *http.Request, origin string) bool {
 	if err != nil || u.Host == "" {
 		return false
 	}
-	if s.opt.PublicURL != "" {
-		p, err := url.Parse(s.opt.PublicURL)
-		return err == nil && strings.EqualFold(p.Scheme, u.Scheme) && strings.EqualFold(p.Host, u.Host)
+	if p := s.opt.PublicURL; p != nil {
+		return strings.EqualFold(p.Scheme, u.Scheme) && strings.EqualFold(p.Host, u.Host)
 	}
 	return strings.EqualFold(u.Host, r.Host)
 }

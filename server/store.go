@@ -27,6 +27,7 @@ type Store interface {
 	hubStore
 	orders.Store
 	reports.BreakdownStore
+	readVersions
 	// Ping answers while the database does, for /healthz.
 	Ping(ctx context.Context) error
 }

@@ -13,11 +13,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
 	"parley/channels"
 	"parley/crm"
+	"parley/htmlsafe"
 
 	"github.com/gorilla/websocket"
 )
@@ -30,9 +32,9 @@ var (
 
 // Options configure a Channel.
 type Options struct {
-	// PublicURL is where browsers reach Parley. The demo page on this origin may open
-	// the demo chat inbox. Empty: the request's own host.
-	PublicURL string
+	// PublicURL is where browsers reach Parley, scheme and host. The demo page on this
+	// origin may open the demo chat inbox. Nil: the request's own host.
+	PublicURL *url.URL
 	Logger    *slog.Logger
 	// Online returns the ids of the agents of an inbox who are online. The widget says
 	// the team is away when it returns none. Nil: always online.
@@ -150,8 +152,8 @@ func (ch *Channel) Handler() http.Handler {
 // Run delivers events from the bus to widget sockets, pings idle sockets, forgets idle
 // rate-limit buckets and removes day-old uploads, until ctx is done; then it closes
 // every widget socket ("going away": the widget reconnects, to another node if there
-// is one).
-func (ch *Channel) Run(ctx context.Context) {
+// is one) and returns nil.
+func (ch *Channel) Run(ctx context.Context) error {
 	defer ch.end()
 	ctx = crm.AsSystem(ctx)
 	var events <-chan *crm.Event
@@ -169,10 +171,10 @@ func (ch *Channel) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case e, ok := <-events:
 			if !ok {
-				return
+				return nil
 			}
 			if e.ID != 0 && e.ID <= last {
 				continue // replayed already, or still buffered from before a replay
@@ -426,7 +428,7 @@ func widgetMessageOf(m *crm.Message, visitorID string) widgetMessage {
 	w := widgetMessage{ID: m.ID, Direction: m.Direction, Author: widgetAuthor{Name: m.Author.Name}, Text: m.Text,
 		Attachments: []widgetAttachment{}, CreatedAt: m.CreatedAt}
 	if m.Text == "" && m.HTML != "" {
-		w.Text = channels.HTMLToText(m.HTML)
+		w.Text = htmlsafe.Text(m.HTML)
 	}
 	if m.Direction == crm.DirIn && visitorID != "" {
 		prefix := "chat:" + visitorID + ":"

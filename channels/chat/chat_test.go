@@ -911,6 +911,28 @@ func TestDemoPage(t *testing.T) {
 	}
 }
 
+// TestDemoPagePublicURL checks that with a public URL the demo inbox opens from that
+// origin (a default port and upper case make no difference) and no longer from the
+// address the request came to.
+func TestDemoPagePublicURL(t *testing.T) {
+	e := newEnv(t, Options{PublicURL: &url.URL{Scheme: "https", Host: "desk.example.test"}}, nil)
+	demo, err := e.db.CreateInbox(crm.AsSystem(context.Background()), &crm.Inbox{Kind: crm.KindChat, Name: "Demo: shop chat", Config: map[string]any{"demo": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.inbox = demo
+	for _, origin := range []string{"https://desk.example.test", "https://Desk.Example.test:443"} {
+		if _, _, err := e.dial(origin); err != nil {
+			t.Errorf("the public origin %s was refused: %v", origin, err)
+		}
+	}
+	for _, origin := range []string{e.srv.URL, "http://desk.example.test"} {
+		if _, resp, err := e.dial(origin); err == nil || resp.StatusCode != 403 {
+			t.Errorf("origin %s opened the demo inbox", origin)
+		}
+	}
+}
+
 func TestPrepareInbox(t *testing.T) {
 	e := newEnv(t, Options{}, nil)
 	ctx := crm.AsSystem(context.Background())

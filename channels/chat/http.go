@@ -16,6 +16,7 @@ import (
 
 	"parley/channels"
 	"parley/crm"
+	"parley/httpjson"
 )
 
 //go:embed assets/widget.js assets/demo.html
@@ -89,17 +90,17 @@ func acceptsGzip(r *http.Request) bool {
 func (ch *Channel) handleConfig(w http.ResponseWriter, r *http.Request) {
 	s, err := ch.inboxOf(r)
 	if err != nil {
-		channels.WriteError(w, err)
+		httpjson.WriteError(w, err)
 		return
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
 		if !ch.originAllowed(r, s, origin) {
-			channels.WriteError(w, crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID))
+			httpjson.WriteError(w, crm.Errorf(crm.EFORBIDDEN, "this page's origin may not open chat inbox %d", s.InboxID))
 			return
 		}
 		cors(w, origin)
 	}
-	channels.WriteJSON(w, http.StatusOK, map[string]any{
+	httpjson.Write(w, http.StatusOK, map[string]any{
 		"inbox_id": s.InboxID, "name": s.Name, "color": s.Color, "greeting": s.Greeting,
 		"position": s.Position, "require_email": s.RequireEmail, "online": ch.online(s.InboxID),
 	})
@@ -124,7 +125,7 @@ func (ch *Channel) widgetInbox(r *http.Request) (*settings, string, error) {
 func (ch *Channel) handlePreflight(w http.ResponseWriter, r *http.Request) {
 	_, origin, err := ch.widgetInbox(r)
 	if err != nil {
-		channels.WriteError(w, err)
+		httpjson.WriteError(w, err)
 		return
 	}
 	cors(w, origin)
@@ -147,7 +148,7 @@ func (ch *Channel) handleUpload(w http.ResponseWriter, r *http.Request) {
 		if crm.ErrorCode(err) == crm.EINTERNAL {
 			ch.log.Error("widget upload", "err", err)
 		}
-		channels.WriteError(w, err)
+		httpjson.WriteError(w, err)
 	}
 }
 
@@ -204,7 +205,7 @@ func (ch *Channel) upload(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	channels.WriteJSON(w, http.StatusCreated, map[string]any{"upload_id": u.ID, "filename": u.Filename,
+	httpjson.Write(w, http.StatusCreated, map[string]any{"upload_id": u.ID, "filename": u.Filename,
 		"content_type": u.ContentType, "size": len(data)})
 	return nil
 }
@@ -216,7 +217,7 @@ func (ch *Channel) handleDemo(w http.ResponseWriter, r *http.Request) {
 	list, err := ch.store.Inboxes(r.Context())
 	if err != nil {
 		ch.log.Error("list inboxes for the demo page", "err", err)
-		channels.WriteError(w, err)
+		httpjson.WriteError(w, err)
 		return
 	}
 	for _, in := range list {
@@ -233,7 +234,7 @@ func (ch *Channel) handleDemo(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	if err := demoPage.Execute(&buf, map[string]any{"InboxID": inboxID}); err != nil {
 		ch.log.Error("render demo page", "err", err)
-		channels.WriteError(w, err)
+		httpjson.WriteError(w, err)
 		return
 	}
 	w.Write(buf.Bytes())
@@ -267,9 +268,9 @@ func (ch *Channel) ownOrigin(r *http.Request, origin string) bool {
 	if err != nil {
 		return false
 	}
-	if ch.opt.PublicURL != "" {
-		p, err := normalizeOrigin(strings.TrimSuffix(ch.opt.PublicURL, "/"))
-		return err == nil && p == o
+	if p := ch.opt.PublicURL; p != nil {
+		own, err := normalizeOrigin(p.Scheme + "://" + p.Host)
+		return err == nil && own == o
 	}
 	u, _ := url.Parse(o)
 	return strings.EqualFold(u.Host, r.Host)

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"parley/channels"
 	"parley/crm"
+	"parley/identity"
 )
 
 // Limits of the "Track my order" frames.
@@ -79,7 +79,7 @@ func (ch *Channel) orderLookup(ctx context.Context, c *conn, f *frame) error {
 	if number == "" || len(number) > maxOrderNumber {
 		return crm.Errorf(crm.EINVALID, "please enter your order number")
 	}
-	email, err := channels.NormalizeIdentity(crm.IdentityEmail, f.Email, "")
+	email, err := identity.Normalize(crm.IdentityEmail, f.Email, "")
 	if err != nil {
 		return crm.Errorf(crm.EINVALID, "please enter the email address the order was placed with")
 	}

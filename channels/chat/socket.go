@@ -17,8 +17,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"parley/channels"
 	"parley/crm"
+	"parley/httpjson"
+	"parley/identity"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
@@ -43,22 +44,24 @@ var clientIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // frame is any frame a widget sends; Type says which fields matter.
 type frame struct {
-	Type         string    `json:"type"`
-	VisitorToken *string   `json:"visitor_token"`
-	Name         string    `json:"name"`
-	Email        string    `json:"email"`
-	Identity     *identity `json:"identity"`
-	PageURL      string    `json:"page_url"`
-	ClientID     string    `json:"client_id"`
-	Text         string    `json:"text"`
-	Attachments  []string  `json:"attachments"`
-	URL          string    `json:"url"`
-	Number       string    `json:"number"`
-	Rating       int       `json:"rating"`
-	Comment      string    `json:"comment"`
+	Type         string          `json:"type"`
+	VisitorToken *string         `json:"visitor_token"`
+	Name         string          `json:"name"`
+	Email        string          `json:"email"`
+	Identity     *signedIdentity `json:"identity"`
+	PageURL      string          `json:"page_url"`
+	ClientID     string          `json:"client_id"`
+	Text         string          `json:"text"`
+	Attachments  []string        `json:"attachments"`
+	URL          string          `json:"url"`
+	Number       string          `json:"number"`
+	Rating       int             `json:"rating"`
+	Comment      string          `json:"comment"`
 }
 
-type identity struct {
+// signedIdentity is a signed-in shopper as the shop vouches for them: an email and its
+// HMAC under the inbox's identity secret.
+type signedIdentity struct {
 	Email string `json:"email"`
 	Hash  string `json:"hash"`
 }
@@ -76,7 +79,7 @@ func (f fatal) Unwrap() error { return f.err }
 func (ch *Channel) handleSocket(w http.ResponseWriter, r *http.Request) {
 	s, origin, err := ch.widgetInbox(r)
 	if err != nil {
-		channels.WriteError(w, err)
+		httpjson.WriteError(w, err)
 		return
 	}
 	ws, err := ch.upgrader.Upgrade(w, r, nil)
@@ -294,7 +297,7 @@ func (ch *Channel) hello(ctx context.Context, c *conn, f *frame) error {
 	}
 	verified := ""
 	if id := f.Identity; id != nil && (id.Email != "" || id.Hash != "") {
-		email, err := channels.NormalizeIdentity(crm.IdentityEmail, id.Email, "")
+		email, err := identity.Normalize(crm.IdentityEmail, id.Email, "")
 		if err != nil || !validHash(s.Secret, email, id.Hash) {
 			ch.log.Warn("widget identity refused", "inbox", s.InboxID, "ip", c.ip)
 			return fatal{crm.Errorf(crm.EFORBIDDEN, "the shopper's identity could not be verified")}
@@ -305,7 +308,7 @@ func (ch *Channel) hello(ctx context.Context, c *conn, f *frame) error {
 	var warn error
 	claimed := ""
 	if f.Email != "" {
-		e, err := channels.NormalizeIdentity(crm.IdentityEmail, f.Email, "")
+		e, err := identity.Normalize(crm.IdentityEmail, f.Email, "")
 		if err != nil {
 			warn = err
 		} else {
@@ -597,7 +600,7 @@ func (ch *Channel) page(ctx context.Context, c *conn, raw string) error {
 // links nothing.
 func (ch *Channel) contact(ctx context.Context, c *conn, f *frame) error {
 	v := c.v
-	email, err := channels.NormalizeIdentity(crm.IdentityEmail, f.Email, "")
+	email, err := identity.Normalize(crm.IdentityEmail, f.Email, "")
 	if err != nil {
 		return crm.Errorf(crm.EINVALID, "please enter a valid email address")
 	}

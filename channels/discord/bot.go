@@ -22,8 +22,6 @@ type bot struct {
 	queue        chan any
 	disconnected chan struct{}
 	quit         <-chan struct{} // closed when the bot stops
-	cancel       context.CancelFunc
-	done         chan struct{}
 
 	mu      sync.Mutex
 	userID  string            // the bot's own user, from READY
@@ -33,7 +31,7 @@ type bot struct {
 
 func (c *Channel) newBot(inboxID int64, cfg config) *bot {
 	b := &bot{c: c, inboxID: inboxID, cfg: cfg, s: c.newSession(cfg),
-		queue: make(chan any, 256), disconnected: make(chan struct{}, 1), done: make(chan struct{}),
+		queue: make(chan any, 256), disconnected: make(chan struct{}, 1),
 		parents: map[string]string{}, dms: map[string]string{}}
 	b.s.AddHandler(b.onReady)
 	b.s.AddHandler(b.onResumed)
@@ -44,33 +42,13 @@ func (c *Channel) newBot(inboxID int64, cfg config) *bot {
 	return b
 }
 
-// start runs the connection loop and the worker until stop or ctx is done.
-func (b *bot) start(ctx context.Context) {
-	ctx, b.cancel = context.WithCancel(ctx)
+// serve runs the connection loop and the worker until ctx is done and both have ended.
+func (b *bot) serve(ctx context.Context) {
 	b.quit = ctx.Done()
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		b.work(ctx)
-	}()
-	go func() {
-		defer wg.Done()
-		b.run(ctx)
-	}()
-	go func() {
-		wg.Wait()
-		close(b.done)
-	}()
-}
-
-// stop closes the gateway connection and waits for the bot's goroutines.
-func (b *bot) stop() {
-	if b.cancel == nil {
-		return
-	}
-	b.cancel()
-	<-b.done
+	wg.Go(func() { b.work(ctx) })
+	b.run(ctx)
+	wg.Wait()
 }
 
 // run keeps the gateway connected: it opens the session, waits for a disconnect and opens

@@ -356,135 +356,42 @@ func (c *Channel) setStatus(b *bot, state, lastErr string) {
 	}
 }
 
-// Run starts a bot for every Discord inbox and keeps them in step with inbox changes
-// until ctx is done: an inbox.updated event starts, restarts or stops the bot of that
-// inbox. It closes every gateway connection before it returns nil.
+// Run keeps a bot for every Discord inbox until ctx is done (channels.InboxWorkers): an
+// inbox.updated event starts, restarts or stops the bot of that inbox. It closes every
+// gateway connection before it returns nil.
 func (c *Channel) Run(ctx context.Context) error {
-	ctx = crm.AsSystem(ctx) // the bots file what customers sent, in every inbox
-	var events <-chan *crm.Event
-	var sub *crm.Subscription
-	if c.bus != nil {
-		sub = c.bus.Subscribe(256)
-		defer sub.Close()
-		events = sub.C
-	}
-	defer c.stopAll()
-	c.reloadAll(ctx)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-events:
-			if !ok {
-				<-ctx.Done()
-				return nil
-			}
-			if sub.Lagged() {
-				c.reloadAll(ctx) // missed inbox events: compare everything
-			} else if e.Type == crm.EventInboxUpdated && e.InboxID != 0 {
-				c.reload(ctx, e.InboxID)
-			}
-		}
-	}
+	w := &channels.InboxWorkers{Kind: crm.KindDiscord, Store: c.store, Bus: c.bus, Logger: c.log, Work: c.runBot}
+	return w.Run(ctx)
 }
 
-// reloadAll starts, restarts or stops bots to match every stored inbox.
-func (c *Channel) reloadAll(ctx context.Context) {
-	inboxes, err := c.store.Inboxes(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			c.log.Error("list inboxes", "err", err)
-		}
-		return
-	}
-	seen := map[int64]bool{}
-	for _, in := range inboxes {
-		if in.Kind == crm.KindDiscord && !channels.IsDemo(in) {
-			seen[in.ID] = true
-			c.apply(ctx, in)
-		}
-	}
-	c.mu.Lock()
-	var gone []*bot
-	for id, b := range c.bots {
-		if !seen[id] {
-			gone = append(gone, b)
-			delete(c.bots, id)
-			delete(c.status, id)
-		}
-	}
-	c.mu.Unlock()
-	for _, b := range gone {
-		b.stop()
-	}
-}
-
-// reload brings the bot of one inbox in step with the store.
-func (c *Channel) reload(ctx context.Context, id int64) {
-	in, err := c.store.Inbox(ctx, id)
-	if err != nil && crm.ErrorCode(err) != crm.ENOTFOUND {
-		if ctx.Err() == nil {
-			c.log.Error("load inbox", "inbox", id, "err", err)
-		}
-		return
-	}
-	if err == nil && in.Kind == crm.KindDiscord && !channels.IsDemo(in) {
-		c.apply(ctx, in)
-		return
-	}
-	c.mu.Lock()
-	b := c.bots[id]
-	delete(c.bots, id)
-	c.mu.Unlock()
-	if b != nil {
-		b.stop()
-	}
-}
-
-// apply starts the bot of an inbox, or restarts it when its config changed.
-func (c *Channel) apply(ctx context.Context, in *crm.Inbox) {
-	cfg, err := parseConfig(in)
-	c.mu.Lock()
-	old := c.bots[in.ID]
-	if err == nil && old != nil && old.cfg.equal(cfg) {
+// runBot runs the bot of an inbox until ctx is done. An inbox it cannot read shows the
+// error until the inbox changes. The status lasts as long as runBot.
+func (c *Channel) runBot(ctx context.Context, in *crm.Inbox) {
+	defer func() {
+		c.mu.Lock()
+		delete(c.status, in.ID)
 		c.mu.Unlock()
-		return
-	}
-	delete(c.bots, in.ID)
-	var b *bot
-	if err == nil {
-		b = c.newBot(in.ID, cfg)
-		c.bots[in.ID] = b
-	}
-	c.mu.Unlock()
-	if old != nil {
-		old.stop()
-	}
+	}()
+	cfg, err := parseConfig(in)
 	if err != nil {
 		c.log.Warn("discord inbox not started", "inbox", in.ID, "err", err)
 		c.mu.Lock()
 		c.status[in.ID] = &channels.InboxStatus{State: "error", LastError: crm.ErrorMessage(err), Since: time.Now().UTC()}
 		c.mu.Unlock()
+		<-ctx.Done()
 		return
 	}
-	c.setStatus(b, "connecting", "")
-	b.start(ctx)
-}
-
-func (c *Channel) stopAll() {
+	b := c.newBot(in.ID, cfg)
 	c.mu.Lock()
-	bots := c.bots
-	c.bots = map[int64]*bot{}
+	c.bots[in.ID] = b
 	c.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, b := range bots {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			b.stop()
-		}()
-	}
-	wg.Wait()
+	defer func() {
+		c.mu.Lock()
+		delete(c.bots, in.ID)
+		c.mu.Unlock()
+	}()
+	c.setStatus(b, "connecting", "")
+	b.serve(ctx)
 }
 
 // runningBot returns the bot of an inbox when it runs with the same config.

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"parley/channels"
 	"parley/crm"
+	"parley/identity"
 
 	"github.com/bwmarrin/discordgo"
 )
@@ -385,6 +385,6 @@ func (c *Channel) download(ctx context.Context, raw string) ([]byte, string, err
 
 // identityOf returns the normalised Discord identity of a user id.
 func identityOf(userID string) (crm.Identity, error) {
-	addr, err := channels.NormalizeIdentity(crm.IdentityDiscord, userID, "")
+	addr, err := identity.Normalize(crm.IdentityDiscord, userID, "")
 	return crm.Identity{Kind: crm.IdentityDiscord, Address: addr}, err
 }

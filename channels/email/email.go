@@ -18,6 +18,7 @@ import (
 
 	"parley/channels"
 	"parley/crm"
+	"parley/identity"
 	"parley/outbound"
 )
 
@@ -55,10 +56,9 @@ type Channel struct {
 	// Default: the strict client, which refuses private and loopback addresses.
 	Outbound *outbound.Client
 
-	once     sync.Once
-	mu       sync.Mutex
-	fetchers map[int64]*fetcher
-	status   map[int64]*channels.InboxStatus
+	once   sync.Once
+	mu     sync.Mutex
+	status map[int64]*channels.InboxStatus // of the inboxes a fetcher runs for
 }
 
 var (
@@ -74,7 +74,7 @@ func New(store Store, bus crm.Bus, logger *slog.Logger) *Channel {
 		logger = slog.Default()
 	}
 	c := &Channel{store: store, bus: bus, logger: logger.With("channel", "email"),
-		fetchers: map[int64]*fetcher{}, status: map[int64]*channels.InboxStatus{}}
+		status: map[int64]*channels.InboxStatus{}}
 	return c
 }
 
@@ -219,7 +219,7 @@ func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 		in.Config = map[string]any{}
 	}
 	cfg := ConfigOf(in)
-	addr, err := channels.NormalizeIdentity(crm.IdentityEmail, cfg.Address, "")
+	addr, err := identity.Normalize(crm.IdentityEmail, cfg.Address, "")
 	if err != nil {
 		return crm.Errorf(crm.EINVALID, "config.address must be an email address")
 	}

@@ -2,10 +2,7 @@ package email
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -27,149 +24,34 @@ const (
 	initialImport = 500      // the newest mail imported when an inbox is first connected
 )
 
-// Run keeps one fetcher per email inbox until ctx is done: it starts them for the
-// inboxes that exist and starts, restarts or stops one when an inbox.updated event says
-// its inbox was created or changed. A lagging event subscription reloads every inbox.
-func (c *Channel) Run(ctx context.Context) {
+// Run keeps one fetcher per email inbox until ctx is done (channels.InboxWorkers): an
+// inbox.updated event starts, restarts or stops the fetcher of its inbox, and an inbox
+// whose config says "disabled": true is not fetched. Every IMAP session is closed before
+// Run returns nil.
+func (c *Channel) Run(ctx context.Context) error {
 	c.defaults()
-	ctx = crm.AsSystem(ctx) // the fetchers file what customers sent, in every inbox
-	var events <-chan *crm.Event
-	var sub *crm.Subscription
-	if c.bus != nil {
-		sub = c.bus.Subscribe(256)
-		defer sub.Close()
-		events = sub.C
-	}
-	defer c.stopAll()
-	c.reloadAll(ctx)
-	check := time.NewTicker(time.Minute)
-	defer check.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-events:
-			if !ok {
-				events = nil
-				continue
-			}
-			if sub.Lagged() {
-				c.reloadAll(ctx)
-			} else if e.Type == crm.EventInboxUpdated && e.InboxID != 0 {
-				c.reload(ctx, e.InboxID)
-			}
-		case <-check.C:
-			if sub != nil && sub.Lagged() {
-				c.reloadAll(ctx)
-			}
-		}
-	}
+	w := &channels.InboxWorkers{Kind: crm.KindEmail, Store: c.store, Bus: c.bus, Logger: c.logger, Work: c.fetch}
+	return w.Run(ctx)
 }
 
-func (c *Channel) reloadAll(ctx context.Context) {
-	inboxes, err := c.store.Inboxes(ctx)
-	if err != nil {
-		c.logger.Error("load inboxes", "err", err)
-		return
-	}
-	seen := map[int64]bool{}
-	for _, in := range inboxes {
-		if in.Kind == crm.KindEmail && !channels.IsDemo(in) {
-			seen[in.ID] = true
-			c.ensure(ctx, in)
-		}
-	}
-	c.mu.Lock()
-	var gone []int64
-	for id := range c.fetchers {
-		if !seen[id] {
-			gone = append(gone, id)
-		}
-	}
-	c.mu.Unlock()
-	for _, id := range gone {
-		c.stop(id)
-	}
-}
-
-func (c *Channel) reload(ctx context.Context, id int64) {
-	in, err := c.store.Inbox(ctx, id)
-	if crm.ErrorCode(err) == crm.ENOTFOUND || (err == nil && (in.Kind != crm.KindEmail || channels.IsDemo(in))) {
-		c.stop(id)
-		return
-	} else if err != nil {
-		c.logger.Error("load inbox", "inbox", id, "err", err)
-		return
-	}
-	c.ensure(ctx, in)
-}
-
-// fingerprint identifies an inbox's settings: a fetcher restarts only when they change.
-func fingerprint(in *crm.Inbox) string {
-	b, _ := json.Marshal([]any{in.Config, in.Secrets})
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// ensure runs a fetcher with the inbox's current settings, replacing an outdated one.
-func (c *Channel) ensure(ctx context.Context, in *crm.Inbox) {
-	key := fingerprint(in)
-	c.mu.Lock()
-	old := c.fetchers[in.ID]
-	c.mu.Unlock()
-	if old != nil && old.key == key {
-		return
-	}
-	if old != nil {
-		c.stop(in.ID)
-	}
-	if disabled, _ := in.Config["disabled"].(bool); disabled {
-		return
-	}
-	fctx, cancel := context.WithCancel(ctx)
-	f := &fetcher{c: c, inbox: in, cfg: ConfigOf(in), key: key, cancel: cancel, done: make(chan struct{})}
-	c.mu.Lock()
-	c.fetchers[in.ID] = f
-	c.mu.Unlock()
+// fetch reads the mailbox of an inbox until ctx is done. Its status lasts as long.
+func (c *Channel) fetch(ctx context.Context, in *crm.Inbox) {
 	c.setStatus(in.ID, "connecting", nil)
-	go f.run(fctx)
-}
-
-func (c *Channel) stop(id int64) {
-	c.mu.Lock()
-	f := c.fetchers[id]
-	delete(c.fetchers, id)
-	c.mu.Unlock()
-	if f != nil {
-		f.cancel()
-		<-f.done
-	}
-	c.mu.Lock()
-	delete(c.status, id)
-	c.mu.Unlock()
-}
-
-func (c *Channel) stopAll() {
-	c.mu.Lock()
-	ids := make([]int64, 0, len(c.fetchers))
-	for id := range c.fetchers {
-		ids = append(ids, id)
-	}
-	c.mu.Unlock()
-	for _, id := range ids {
-		c.stop(id)
-	}
+	defer func() {
+		c.mu.Lock()
+		delete(c.status, in.ID)
+		c.mu.Unlock()
+	}()
+	f := &fetcher{c: c, inbox: in, cfg: ConfigOf(in)}
+	f.run(ctx)
 }
 
 // fetcher reads one inbox's mailbox.
 type fetcher struct {
-	c      *Channel
-	inbox  *crm.Inbox
-	cfg    *Config
-	key    string
-	cancel context.CancelFunc
-	done   chan struct{}
-	guard  *stallGuard // the watchdog of the current session's connection
+	c     *Channel
+	inbox *crm.Inbox
+	cfg   *Config
+	guard *stallGuard // the watchdog of the current session's connection
 }
 
 // expect starts the watch for the answer to the next IMAP command.
@@ -177,7 +59,6 @@ func (f *fetcher) expect() { f.guard.expect(f.c.CommandTimeout) }
 
 // run keeps a session open, reconnecting with exponential backoff after errors.
 func (f *fetcher) run(ctx context.Context) {
-	defer close(f.done)
 	c, id := f.c, f.inbox.ID
 	backoff := c.MinBackoff
 	for {

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"parley/channels"
 	"parley/crm"
+	"parley/identity"
 )
 
 // Placeholder senders. The .invalid domain (RFC 2606) can never receive mail, so Send
@@ -130,7 +130,7 @@ func inbound(inbox *crm.Inbox, cfg *Config, p *Parsed, raw *rawCopy, hashID stri
 		in.ReceivedAt = p.Date
 	}
 	notes := p.Notes
-	from, err := channels.NormalizeIdentity(crm.IdentityEmail, p.FromAddress, "")
+	from, err := identity.Normalize(crm.IdentityEmail, p.FromAddress, "")
 	if err != nil || strings.HasSuffix(from, ".invalid") {
 		from = unknownSender
 		if in.FromName == "" {

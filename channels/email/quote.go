@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"parley/channels"
+	"parley/htmlsafe"
 )
 
 var headElement = regexp.MustCompile(`(?is)<head[\s>].*?</head\s*>`)
@@ -16,11 +16,11 @@ func sanitize(s string) string {
 	if s == "" {
 		return ""
 	}
-	return channels.SanitizeHTML(headElement.ReplaceAllString(s, ""))
+	return htmlsafe.Sanitize(headElement.ReplaceAllString(s, ""))
 }
 
 // htmlText returns the visible text of sanitized HTML.
-func htmlText(s string) string { return channels.HTMLToText(s) }
+func htmlText(s string) string { return htmlsafe.Text(s) }
 
 var (
 	// "On Mon, 3 Jun 2024 at 10:02, Ann <ann@x> wrote:" and its translations; Gmail

@@ -16,6 +16,7 @@ import (
 
 	"parley/channels"
 	"parley/crm"
+	"parley/identity"
 
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-sasl"
@@ -80,7 +81,7 @@ func replyEmail(out *crm.Outbound) string {
 	}
 	for _, id := range ids {
 		if id.Kind == crm.IdentityEmail && !strings.HasSuffix(id.Address, ".invalid") {
-			if a, err := channels.NormalizeIdentity(crm.IdentityEmail, id.Address, ""); err == nil {
+			if a, err := identity.Normalize(crm.IdentityEmail, id.Address, ""); err == nil {
 				return a
 			}
 		}

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"parley/channels"
 	"parley/crm"
+	"parley/httpjson"
 
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 	"github.com/twilio/twilio-go/twiml"
@@ -37,7 +37,7 @@ func (c *Channel) Call(ctx context.Context, inboxID int64, agent *crm.Agent, cus
 	if err != nil {
 		return nil, err
 	}
-	if c.opt.PublicURL == "" {
+	if c.public == "" {
 		return nil, crm.Errorf(crm.EINVALID, "click-to-call needs Parley's public URL (--public-url) for Twilio's callbacks")
 	}
 	if agent.Phone == "" {
@@ -57,7 +57,7 @@ func (c *Channel) Call(ctx context.Context, inboxID int64, agent *crm.Agent, cus
 		&twiml.VoiceDial{
 			CallerId:      cfg.PhoneNumber,
 			Timeout:       "30",
-			Action:        hookURL(c.opt.PublicURL, inbox.ID, "voice/status", "step=dial"),
+			Action:        hookURL(c.public, inbox.ID, "voice/status", "step=dial"),
 			Method:        "POST",
 			InnerElements: []twiml.Element{&twiml.VoiceNumber{PhoneNumber: to}},
 		},
@@ -67,7 +67,7 @@ func (c *Channel) Call(ctx context.Context, inboxID int64, agent *crm.Agent, cus
 	}
 	p := &openapi.CreateCallParams{}
 	p.SetTo(agentPhone).SetFrom(cfg.PhoneNumber).SetTwiml(bridge).SetTimeout(25).
-		SetStatusCallback(hookURL(c.opt.PublicURL, inbox.ID, "voice/status", "")).SetStatusCallbackMethod("POST")
+		SetStatusCallback(hookURL(c.public, inbox.ID, "voice/status", "")).SetStatusCallbackMethod("POST")
 	res, err := c.api(ctx, cfg).CreateCall(p)
 	if err != nil {
 		if _, ok := asRestError(err); ok {
@@ -99,13 +99,13 @@ func (c *Channel) CallHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		call, err := c.serveCall(r)
 		if err != nil {
-			channels.WriteError(w, err)
+			httpjson.WriteError(w, err)
 			if crm.ErrorCode(err) == crm.EINTERNAL {
 				c.log.Error("click-to-call", "err", err)
 			}
 			return
 		}
-		channels.WriteJSON(w, http.StatusAccepted, map[string]any{"call_sid": call.CallSid, "ticket_id": call.TicketID,
+		httpjson.Write(w, http.StatusAccepted, map[string]any{"call_sid": call.CallSid, "ticket_id": call.TicketID,
 			"message_id": call.MessageID})
 	})
 }

@@ -181,7 +181,7 @@ func newEnv(t testing.TB, opt phone.Options, extra map[string]any) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	e := &env{t: t, db: db, bus: bus, tw: newFakeTwilio(t)}
-	opt.PublicURL = publicURL
+	opt.PublicURL, _ = url.Parse(publicURL)
 	if opt.Outbound == nil { // the fake Twilio is on loopback
 		opt.Outbound = outbound.New(outbound.Options{AllowPrivateNetwork: true})
 	}

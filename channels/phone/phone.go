@@ -17,6 +17,7 @@ import (
 
 	"parley/channels"
 	"parley/crm"
+	"parley/identity"
 	"parley/outbound"
 
 	"github.com/twilio/twilio-go/client"
@@ -29,10 +30,11 @@ const twilioAPI = "https://api.twilio.com"
 
 // Options configure a Channel.
 type Options struct {
-	// PublicURL is where Twilio reaches Parley, e.g. https://desk.example. Signatures are
-	// checked against it, so they hold behind a reverse proxy. When empty, the URL the
-	// request arrived on is used.
-	PublicURL string
+	// PublicURL is where Twilio reaches Parley, scheme and host, e.g. https://desk.example.
+	// Signatures are checked against it, so they hold behind a reverse proxy, and the
+	// status callbacks of replies and calls point to it. When nil, the URL the request
+	// arrived on is used, replies ask for no status callback and click-to-call is refused.
+	PublicURL *url.URL
 	Logger    *slog.Logger
 	// Online returns the ids of the agents of an inbox who are online now. When set, a
 	// caller who asks for an agent is put through only to the forward numbers that are
@@ -50,9 +52,10 @@ type Options struct {
 // Channel is the phone channel: the Connector of phone inboxes, their webhooks and
 // click-to-call. It is safe for concurrent use.
 type Channel struct {
-	store Store
-	opt   Options
-	log   *slog.Logger
+	store  Store
+	opt    Options
+	log    *slog.Logger
+	public string // PublicURL's scheme and host, "" without one
 
 	numbers numberCache
 }
@@ -77,8 +80,11 @@ func New(store Store, opt Options) *Channel {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	opt.PublicURL = strings.TrimRight(opt.PublicURL, "/")
-	return &Channel{store: store, opt: opt, log: opt.Logger.With("channel", "phone")}
+	c := &Channel{store: store, opt: opt, log: opt.Logger.With("channel", "phone")}
+	if opt.PublicURL != nil {
+		c.public = opt.PublicURL.Scheme + "://" + opt.PublicURL.Host
+	}
+	return c
 }
 
 // config is a phone inbox's parsed configuration.
@@ -244,7 +250,7 @@ func (c *Channel) number(s string) (string, error) {
 	if n, ok := c.numbers.get(s); ok {
 		return n, nil
 	}
-	n, err := channels.NormalizeIdentity(crm.IdentityPhone, s, c.opt.DefaultRegion)
+	n, err := identity.Normalize(crm.IdentityPhone, s, c.opt.DefaultRegion)
 	if err != nil {
 		return "", err
 	}

@@ -58,8 +58,8 @@ func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
 
 	api := c.api(ctx, cfg)
 	var status string // without a public URL Twilio cannot report back
-	if c.opt.PublicURL != "" {
-		status = hookURL(c.opt.PublicURL, out.Inbox.ID, "status", "")
+	if c.public != "" {
+		status = hookURL(c.public, out.Inbox.ID, "status", "")
 	}
 	parts := splitBody(body, maxSegment)
 	if len(parts) > maxParts {

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"parley/channels"
 	"parley/crm"
+	"parley/identity"
 
 	"github.com/twilio/twilio-go/twiml"
 )
@@ -222,7 +222,7 @@ func (c *Channel) dialNumbers(ctx context.Context, inboxID int64, cfg *config) [
 		if err != nil || a.Disabled || a.Phone == "" {
 			continue
 		}
-		if p, err := channels.NormalizeIdentity(crm.IdentityPhone, a.Phone, c.opt.DefaultRegion); err == nil {
+		if p, err := identity.Normalize(crm.IdentityPhone, a.Phone, c.opt.DefaultRegion); err == nil {
 			online[p] = true
 		}
 	}

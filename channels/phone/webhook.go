@@ -152,8 +152,8 @@ func validSignature(token, fullURL string, form url.Values, sig string) bool {
 // publicBase is the scheme and host Twilio was given: the configured public URL, else
 // the address the request came to.
 func (c *Channel) publicBase(r *http.Request) string {
-	if c.opt.PublicURL != "" {
-		return c.opt.PublicURL
+	if c.public != "" {
+		return c.public
 	}
 	scheme := "http"
 	if r.TLS != nil {

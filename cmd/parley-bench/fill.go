@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"parley/crm"
+	"parley/crm/secret"
 	"parley/crm/sqlite"
 )
 
@@ -227,7 +228,7 @@ func openSchema(dir string) (*sqlite.DB, string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, "", fmt.Errorf("create data dir: %w", err)
 	}
-	key, err := sqlite.LoadOrCreateKey(dir)
+	key, err := secret.LoadOrCreateKey(dir)
 	if err != nil {
 		return nil, "", fmt.Errorf("secret key: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -32,6 +33,7 @@ import (
 	"parley/channels/email"
 	"parley/channels/phone"
 	"parley/crm"
+	"parley/crm/secret"
 	"parley/crm/sqlite"
 	"parley/demo"
 	"parley/outbound"
@@ -136,9 +138,9 @@ func openStoreWith(dir string, opt sqlite.Options) (*sqlite.DB, error) {
 	var key []byte
 	var err error
 	if v := os.Getenv("PARLEY_SECRET_KEY"); v != "" {
-		key, err = sqlite.ParseKey(v)
+		key, err = secret.ParseKey(v)
 	} else {
-		key, err = sqlite.LoadOrCreateKey(dir)
+		key, err = secret.LoadOrCreateKey(dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
@@ -150,7 +152,7 @@ func openStoreWith(dir string, opt sqlite.Options) (*sqlite.DB, error) {
 func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, data := newFlags("serve")
 	addr := fs.String("addr", env("PARLEY_ADDR", "127.0.0.1:8080"), "listen address (env PARLEY_ADDR)")
-	publicURL := fs.String("public-url", env("PARLEY_PUBLIC_URL", ""), "URL browsers and webhooks use (env PARLEY_PUBLIC_URL)")
+	publicURL := fs.String("public-url", env("PARLEY_PUBLIC_URL", ""), "scheme and host browsers and webhooks reach Parley at, e.g. https://desk.example.com (env PARLEY_PUBLIC_URL)")
 	seed := fs.Bool("demo", false, "seed labelled demo data into an empty database")
 	syncMode := fs.String("sync", env("PARLEY_SYNC", "full"),
 		"full: every acknowledged write survives a power cut; normal: faster, a power cut can lose the last moments (env PARLEY_SYNC)")
@@ -159,6 +161,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	allowPrivate := fs.Bool("allow-private-network", envBool("PARLEY_ALLOW_PRIVATE_NETWORK"),
 		"let Shopify, Discord, Twilio and mail connections reach loopback and private addresses (env PARLEY_ALLOW_PRIVATE_NETWORK=1)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pub, err := parsePublicURL(*publicURL)
+	if err != nil {
 		return err
 	}
 	mode, err := sqlite.ParseSync(*syncMode)
@@ -189,9 +195,11 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		defer mln.Close()
 	}
 	metricsToken := os.Getenv("PARLEY_METRICS_TOKEN")
-	base := *publicURL
-	if base == "" {
-		base = "http://" + ln.Addr().String()
+	// Twilio's signatures are checked against the URL it posts to: without a public URL,
+	// the listen address.
+	base := &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	if pub != nil {
+		base = pub
 	}
 	admin, password, generated, err := ensureAdmin(ctx, db)
 	if err != nil {
@@ -209,7 +217,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		slog.Warn("outbound connections may reach loopback and private addresses (--allow-private-network)")
 	}
 	registry := channels.NewRegistry()
-	srv := server.New(db, server.Options{PublicURL: *publicURL, DefaultRegion: region,
+	srv := server.New(db, server.Options{PublicURL: pub, DefaultRegion: region,
 		UI: agentui.Handler(), Bus: bus, Channels: registry, MetricsToken: metricsToken, MetricsElsewhere: mln != nil,
 		Outbound: out})
 	// Background workers stop with ctx; the store closes only after they have, so a
@@ -218,39 +226,42 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	defer workers.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // runs before workers.Wait, also when Serve fails
-	goRun := func(run func(context.Context)) {
-		workers.Add(1)
-		go func() { defer workers.Done(); run(ctx) }()
+	goRun := func(name string, run func(context.Context) error) {
+		workers.Go(func() {
+			if err := run(ctx); err != nil {
+				slog.Error("component failed", "component", name, "err", err)
+			}
+		})
 	}
-	goRun(func(ctx context.Context) { srv.Run(ctx) }) // the WebSocket hub
-	rep := reports.New(db, bus, reports.Options{PublicURL: *publicURL, Logger: slog.Default()})
-	goRun(func(ctx context.Context) { rep.Run(ctx) }) // reports, SLA warnings, CSAT surveys
+	goRun("websocket hub", srv.Run)
+	rep := reports.New(db, bus, reports.Options{PublicURL: pub, Logger: slog.Default()})
+	goRun("reports", rep.Run) // reports, SLA warnings, CSAT surveys
 
 	registry.Register(crm.KindAPI, channels.APIConnector)
 	mail := email.New(db, bus, slog.Default())
 	mail.Outbound = out
 	registry.Register(crm.KindEmail, mail)
-	goRun(mail.Run)
+	goRun("email", mail.Run)
 
 	dc := discord.New(db, bus, discord.Options{Logger: slog.Default(), Outbound: out})
 	registry.Register(crm.KindDiscord, dc)
-	goRun(func(ctx context.Context) { dc.Run(ctx) })
+	goRun("discord", dc.Run)
 
 	tel := phone.New(db, phone.Options{PublicURL: base, DefaultRegion: region, Online: srv.AgentsOnline, Outbound: out})
 	registry.Register(crm.KindPhone, tel)
 	srv.Handle("/webhooks/twilio/", tel.Handler())
 	srv.HandleAPI("POST /api/v1/customers/{id}/call", tel.CallHandler())
 
-	widget := chat.New(db, bus, chat.Options{PublicURL: *publicURL, Logger: slog.Default(), Online: srv.AgentsOnline, Connectors: registry})
+	widget := chat.New(db, bus, chat.Options{PublicURL: pub, Logger: slog.Default(), Online: srv.AgentsOnline, Connectors: registry})
 	registry.Register(crm.KindChat, widget)
 	wh := widget.Handler()
 	for _, p := range []string{"/widget.js", "/widget/", "/demo"} {
 		srv.Handle(p, wh)
 	}
-	goRun(widget.Run)
+	goRun("chat", widget.Run)
 
 	disp := &channels.Dispatcher{Outbox: db, Bus: bus, Connectors: registry}
-	goRun(disp.Run)
+	goRun("dispatcher", disp.Run)
 
 	// ReadTimeout bounds slow request bodies (a 25 MB upload on a slow link still fits);
 	// WebSocket handlers set their own deadlines after the upgrade.
@@ -263,7 +274,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		mux.Handle("GET /metrics", srv.MetricsHandler())
 		mhs = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		go func() { errc <- mhs.Serve(mln) }()
-	} else if tcp, ok := ln.Addr().(*net.TCPAddr); metricsToken == "" && (*publicURL != "" || (ok && !tcp.IP.IsLoopback())) {
+	} else if tcp, ok := ln.Addr().(*net.TCPAddr); metricsToken == "" && (pub != nil || (ok && !tcp.IP.IsLoopback())) {
 		// Reached from outside, directly or through a proxy that passes every path.
 		slog.Warn("GET /metrics is open to whoever reaches Parley; set PARLEY_METRICS_TOKEN or --metrics-addr to close it",
 			"addr", ln.Addr().String(), "public_url", *publicURL)
@@ -301,6 +312,37 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		err = errors.Join(err, mhs.Shutdown(sctx))
 	}
 	return err
+}
+
+// parsePublicURL checks --public-url: the scheme (http or https) and host that browsers,
+// Twilio and shops reach Parley at. A path other than "/" is refused, as are a user, a
+// query and a fragment: the console, the API and every webhook live at the root of the
+// host. It returns only scheme and host, the host lower-cased and a default port left
+// out, so that it compares equal to a browser's Origin; nil for "".
+func parsePublicURL(s string) (*url.URL, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	const want = "want the scheme and host Parley is reached at, such as https://desk.example.com"
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("--public-url %q: %w", s, err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("--public-url %q: not an http or https URL: %s", s, want)
+	case u.Host == "" || u.Hostname() == "" || u.Opaque != "":
+		return nil, fmt.Errorf("--public-url %q: no host: %s", s, want)
+	case u.User != nil:
+		return nil, fmt.Errorf("--public-url %q: a user name does not belong in it: %s", s, want)
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return nil, fmt.Errorf("--public-url %q: Parley is served at the root of its host, without a path, query or fragment: %s", s, want)
+	}
+	host := strings.ToLower(u.Host)
+	if p := u.Port(); (u.Scheme == "http" && p == "80") || (u.Scheme == "https" && p == "443") {
+		host = strings.TrimSuffix(host, ":"+p)
+	}
+	return &url.URL{Scheme: u.Scheme, Host: host}, nil
 }
 
 // ensureAdmin creates the first admin when there are no agents: from PARLEY_ADMIN_EMAIL

@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -106,5 +107,72 @@ func TestServeMetricsAddr(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop on SIGTERM")
+	}
+}
+
+// TestServePublicURL starts the binary with a public URL: a bad one is refused before
+// anything is opened, and a good one is printed in its plain form and makes the session
+// cookie Secure.
+func TestServePublicURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	for _, tc := range []struct{ url, says string }{
+		{"desk.example.com", "not an http or https URL"},
+		{"ftp://desk.example.com", "not an http or https URL"},
+		{"https://", "no host"},
+		{"https://admin:secret@desk.example.com", "a user name does not belong in it"},
+		{"https://desk.example.com/helpdesk", "without a path, query or fragment"},
+		{"https://desk.example.com/?x=1", "without a path, query or fragment"},
+		{"https://desk.example.com:port", "invalid port"},
+	} {
+		data := t.TempDir()
+		// A value that is not refused would serve until the timeout.
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		out, err := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--data", data, "--public-url", tc.url).CombinedOutput()
+		cancel()
+		if err == nil || !strings.Contains(string(out), "--public-url") || !strings.Contains(string(out), tc.says) {
+			t.Errorf("--public-url %s: %v\n%s", tc.url, err, out)
+		}
+		if files, _ := os.ReadDir(data); len(files) != 0 {
+			t.Errorf("--public-url %s: the data dir was used: %v", tc.url, files)
+		}
+	}
+
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir())
+	cmd.Env = append(os.Environ(), "PARLEY_ADMIN_EMAIL=boss@shop.example", "PARLEY_ADMIN_PASSWORD=a long admin password",
+		"PARLEY_PUBLIC_URL=HTTPS://Desk.Example.com:443/")
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || lines.Text() != "Parley is running: open https://desk.example.com/" {
+		t.Fatalf("printed %q", lines.Text())
+	}
+	go io.Copy(io.Discard, stdout)
+	logs := bufio.NewScanner(stderr)
+	addrRe := regexp.MustCompile(`msg=started addr=(127\.0\.0\.1:\d+)`)
+	var addr string
+	for addr == "" && logs.Scan() {
+		if m := addrRe.FindStringSubmatch(logs.Text()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" {
+		t.Fatal("no listen address logged")
+	}
+	go io.Copy(io.Discard, stderr)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Post("http://"+addr+"/api/v1/login", "application/json",
+		strings.NewReader(`{"email":"boss@shop.example","password":"a long admin password"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if c := resp.Cookies(); resp.StatusCode != 200 || len(c) != 1 || !c[0].Secure {
+		t.Errorf("login: %d, cookies %v", resp.StatusCode, c)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"parley/crm"
+	"parley/crm/storecache"
 )
 
 const agentCols = `a.id, a.email, a.name, a.role, a.phone, a.disabled, a.created_at, a.updated_at`
@@ -401,7 +402,7 @@ var errBadSession = crm.Errorf(crm.EUNAUTHORIZED, "session expired or invalid")
 // SessionAgent returns the agent and CSRF token of a live session. Returns unauthorized
 // for an unknown or expired session or a disabled agent.
 //
-// A session found is kept in the cache for up to cacheTTL, never past its expiry; ending
+// A session found is kept in the cache for up to storecache.TTL, never past its expiry; ending
 // the session, or disabling or changing the agent through the store empties the cache.
 func (db *DB) SessionAgent(ctx context.Context, token string) (*crm.Agent, string, error) {
 	if token == "" {
@@ -410,10 +411,10 @@ func (db *DB) SessionAgent(ctx context.Context, token string) (*crm.Agent, strin
 	hash := tokenHash(token)
 	key := "s" + string(hash)
 	now := db.now()
-	if a, csrf, _, ok := db.cache.agent(key, now); ok {
+	if a, csrf, _, ok := db.cache.Agent(key, now); ok {
 		return a, csrf, nil
 	}
-	gen := db.cache.generation()
+	gen := db.cache.Generation()
 	var agentID, expires int64
 	var csrf string
 	err := db.rdb.QueryRowContext(ctx, `SELECT agent_id, csrf_token, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?`,
@@ -429,7 +430,7 @@ func (db *DB) SessionAgent(ctx context.Context, token string) (*crm.Agent, strin
 	} else if err != nil {
 		return nil, "", err
 	}
-	db.cache.putAgent(gen, key, a, csrf, nil, minTime(now.Add(cacheTTL), fromMS(expires)))
+	db.cache.PutAgent(gen, key, a, csrf, nil, minTime(now.Add(storecache.TTL), fromMS(expires)))
 	return a, csrf, nil
 }
 
@@ -560,7 +561,7 @@ func (db *DB) Token(ctx context.Context, id int64) (*crm.APIToken, error) {
 }
 
 // RevokeToken deletes an API token of the agent. A server using the same store refuses
-// it from the commit on; another process's cache keeps it for up to cacheTTL. Returns
+// it from the commit on; another process's cache keeps it for up to storecache.TTL. Returns
 // not_found.
 func (db *DB) RevokeToken(ctx context.Context, agentID, tokenID int64) error {
 	return db.update(ctx, func(tx *Tx) error {
@@ -585,7 +586,7 @@ var (
 // and records its use, at most once a minute so that API traffic does not turn into
 // writes. Returns unauthorized, saying so when the token has expired.
 //
-// A token found is kept in the cache for up to cacheTTL, never past its expiry, like a
+// A token found is kept in the cache for up to storecache.TTL, never past its expiry, like a
 // session.
 func (db *DB) TokenAgent(ctx context.Context, token string) (*crm.Agent, *crm.APIToken, error) {
 	if !strings.HasPrefix(token, tokenPrefix) {
@@ -594,10 +595,10 @@ func (db *DB) TokenAgent(ctx context.Context, token string) (*crm.Agent, *crm.AP
 	hash := tokenHash(token)
 	key := "t" + string(hash)
 	now := db.now()
-	if a, _, t, ok := db.cache.agent(key, now); ok {
+	if a, _, t, ok := db.cache.Agent(key, now); ok {
 		return a, t, nil
 	}
-	gen := db.cache.generation()
+	gen := db.cache.Generation()
 	t, err := scanToken(db.rdb.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE token_hash = ?`, hash))
 	if isNoRows(err) {
 		return nil, nil, errBadToken
@@ -620,10 +621,10 @@ func (db *DB) TokenAgent(ctx context.Context, token string) (*crm.Agent, *crm.AP
 			t.LastUsedAt = &now
 		}
 	}
-	until := now.Add(cacheTTL)
+	until := now.Add(storecache.TTL)
 	if t.ExpiresAt != nil {
 		until = minTime(until, *t.ExpiresAt)
 	}
-	db.cache.putAgent(gen, key, a, "", t, until)
+	db.cache.PutAgent(gen, key, a, "", t, until)
 	return a, t, nil
 }

@@ -423,7 +423,7 @@ func (db *DB) ChatUpload(ctx context.Context, visitorID, id string) (*crm.ChatUp
 		}
 		path := db.uploadPath(u.ID)
 		if attached {
-			path = db.blobPath(sum)
+			path = db.blobs.Path(sum)
 		}
 		u.Data, err = os.ReadFile(path)
 		if errors.Is(err, os.ErrNotExist) && !attached && try == 0 {

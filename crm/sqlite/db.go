@@ -4,7 +4,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/cipher"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -20,6 +19,9 @@ import (
 	"time"
 
 	"parley/crm"
+	"parley/crm/blobs"
+	"parley/crm/secret"
+	"parley/crm/storecache"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -79,14 +81,18 @@ func ParseSync(s string) (SyncMode, error) {
 // that one writer goroutine runs and commits in groups (see update); reads use a
 // separate pool of read-only connections so they never wait on the writer.
 type DB struct {
-	wdb  *sql.DB
-	rdb  *sql.DB
-	cdb  *sql.DB // the checkpointer's connection; see checkpointer
-	path string
-	opt  Options
-	aead cipher.AEAD
+	wdb   *sql.DB
+	rdb   *sql.DB
+	cdb   *sql.DB // the checkpointer's connection; see checkpointer
+	path  string
+	opt   Options
+	box   *secret.Box
+	blobs blobs.Disk
 
-	cache *cache // sessions, tokens and inboxes; see cache.go
+	cache *storecache.Cache // sessions, tokens and inboxes
+	// Versions of ticket lists and threads for readers' caches (TicketsVersion,
+	// ThreadVersion, Invalidate), bumped by the writer after each commit.
+	*storecache.Versions
 
 	units     chan *unit    // update calls waiting for the writer; unbuffered
 	quit      chan struct{} // closed by Close to stop the writer and the checkpointer
@@ -143,13 +149,10 @@ func Open(path string, opt Options) (*DB, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	db := &DB{path: path, opt: opt, cache: newCache()}
-	if opt.SecretKey != nil {
-		aead, err := newAEAD(opt.SecretKey)
-		if err != nil {
-			return nil, err
-		}
-		db.aead = aead
+	db := &DB{path: path, opt: opt, cache: storecache.New(), Versions: &storecache.Versions{}, blobs: blobs.Disk{Dir: opt.DataDir}}
+	var err error
+	if db.box, err = secret.NewBox(opt.SecretKey); err != nil {
+		return nil, err
 	}
 	for _, dir := range []string{filepath.Dir(path), opt.DataDir} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -166,7 +169,6 @@ func Open(path string, opt Options) (*DB, error) {
 	// those syncs (OFF) the writer could start the WAL over before the copied pages
 	// were on disk.
 	syncParam := "&_synchronous=" + strings.ToUpper(string(opt.Sync))
-	var err error
 	params := "_txlock=immediate&_foreign_keys=on&_busy_timeout=10000&_journal_mode=WAL" + syncParam +
 		"&_stmt_cache_size=" + stmtCacheSize
 	if db.wdb, err = sql.Open(driverName, path+"?"+params); err != nil {
@@ -511,9 +513,10 @@ func (w *batcher) commit() {
 	for _, u := range w.units {
 		events = append(events, u.events...)
 		if u.dropCache {
-			db.cache.drop()
+			db.cache.Drop()
 		}
 	}
+	db.Versions.Bump(events)
 	if db.opt.Bus == nil {
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"parley/crm"
+	"parley/crm/secret"
 	"parley/crm/sqlite"
 	"parley/migrations"
 )
@@ -124,7 +125,7 @@ func wantCode(tb testing.TB, err error, code string) {
 
 func TestMigrate(t *testing.T) {
 	db := MustOpenDB(t)
-	names, err := fs.Glob(migrations.FS, "*.sql")
+	names, err := fs.Glob(migrations.SQLite, "*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,11 +229,11 @@ func TestSecrets(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	dir := t.TempDir()
-	k1, err := sqlite.LoadOrCreateKey(dir)
+	k1, err := secret.LoadOrCreateKey(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k2, err := sqlite.LoadOrCreateKey(dir)
+	k2, err := secret.LoadOrCreateKey(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +256,7 @@ func TestKeys(t *testing.T) {
 		{"short", false},
 		{"", false},
 	} {
-		key, err := sqlite.ParseKey(tt.in)
+		key, err := secret.ParseKey(tt.in)
 		if ok := err == nil; ok != tt.ok {
 			t.Errorf("ParseKey(%q) err = %v", tt.in, err)
 		} else if ok && !bytes.Equal(key, testKey) {

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"parley/crm"
+	"parley/crm/storecache"
 )
 
 const inboxCols = `i.id, i.kind, i.name, i.config, i.secrets, i.created_at, i.updated_at`
@@ -35,7 +36,7 @@ func (db *DB) queryInboxes(ctx context.Context, q queryer, query string, args ..
 		if in.Config == nil {
 			in.Config = map[string]any{}
 		}
-		if in.Secrets, err = db.unseal(sealed); err != nil {
+		if in.Secrets, err = db.box.Open(sealed); err != nil {
 			return nil, fmt.Errorf("inbox %d: %w", in.ID, err)
 		}
 		in.CreatedAt, in.UpdatedAt = fromMS(created), fromMS(updated)
@@ -66,22 +67,22 @@ func (db *DB) Inboxes(ctx context.Context) ([]*crm.Inbox, error) {
 // Inbox returns an inbox the agent in ctx may see, with its secrets. Returns not_found.
 //
 // Every webhook and API message reads its inbox, so inboxes are kept in the cache for up
-// to cacheTTL; creating or changing one through the store empties it.
+// to storecache.TTL; creating or changing one through the store empties it.
 func (db *DB) Inbox(ctx context.Context, id int64) (*crm.Inbox, error) {
 	if a := crm.AgentFrom(ctx); !crm.SeesAll(ctx) && (a == nil || !slices.Contains(a.InboxIDs, id)) {
 		return nil, crm.Errorf(crm.ENOTFOUND, "inbox %d not found", id)
 	}
 	now := db.now()
-	if in, ok := db.cache.inbox(id, now); ok {
+	if in, ok := db.cache.Inbox(id, now); ok {
 		return in, nil
 	}
-	gen := db.cache.generation()
+	gen := db.cache.Generation()
 	// Visibility is checked above; the cached inbox serves every caller.
 	in, err := db.findInbox(crm.AsSystem(ctx), db.rdb, id)
 	if err != nil {
 		return nil, err
 	}
-	db.cache.putInbox(gen, in, now.Add(cacheTTL))
+	db.cache.PutInbox(gen, in, now.Add(storecache.TTL))
 	return in, nil
 }
 
@@ -138,7 +139,7 @@ func (db *DB) sealConfig(config map[string]any, secrets map[string]string, oldCo
 	if err != nil {
 		return "", nil, crm.Errorf(crm.EINVALID, "invalid config: %v", err)
 	}
-	sealed, err := db.seal(merged)
+	sealed, err := db.box.Seal(merged)
 	return string(b), sealed, err
 }
 

@@ -21,14 +21,14 @@ type migration struct {
 
 // shippedMigrations returns the embedded migration files in name order.
 func shippedMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrations.FS, "*.sql")
+	names, err := fs.Glob(migrations.SQLite, "*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("list migrations: %w", err)
 	}
 	sort.Strings(names)
 	list := make([]migration, len(names))
 	for i, name := range names {
-		buf, err := fs.ReadFile(migrations.FS, name)
+		buf, err := fs.ReadFile(migrations.SQLite, name)
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", name, err)
 		}

@@ -39,7 +39,7 @@ func (db *DB) queryOrderSources(ctx context.Context, q queryer, query string, ar
 		if s.Config == nil {
 			s.Config = map[string]any{}
 		}
-		if s.Secrets, err = db.unseal(sealed); err != nil {
+		if s.Secrets, err = db.box.Open(sealed); err != nil {
 			return nil, fmt.Errorf("order source %d: %w", s.ID, err)
 		}
 		s.CreatedAt, s.UpdatedAt = fromMS(created), fromMS(updated)

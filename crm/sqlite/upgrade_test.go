@@ -21,7 +21,7 @@ import (
 // shippedVersions returns the versions of the migration files, in order.
 func shippedVersions(t *testing.T) []string {
 	t.Helper()
-	names, err := fs.Glob(migrations.FS, "*.sql")
+	names, err := fs.Glob(migrations.SQLite, "*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestMigrationChecksums(t *testing.T) {
 	}
 	want := map[string]string{}
 	for _, v := range shippedVersions(t) {
-		buf, err := fs.ReadFile(migrations.FS, v+".sql")
+		buf, err := fs.ReadFile(migrations.SQLite, v+".sql")
 		if err != nil {
 			t.Fatal(err)
 		}

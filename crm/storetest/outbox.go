@@ -197,4 +197,3 @@ func testEvents(t *testing.T, open Opener) {
 		t.Fatalf("events page = %v", page)
 	}
 }
-

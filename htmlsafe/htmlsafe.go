@@ -1,4 +1,7 @@
-package channels
+// Package htmlsafe makes HTML from outside (mail bodies, API messages) safe to show in
+// the console, and reduces HTML to its text for search and previews. It wraps
+// github.com/microcosm-cc/bluemonday.
+package htmlsafe
 
 import (
 	"html"
@@ -20,17 +23,18 @@ func newUGCPolicy() *bluemonday.Policy {
 	return p
 }
 
-// SanitizeHTML returns HTML from outside made safe to display: no scripts, event handlers,
+// Sanitize returns HTML from outside made safe to display: no scripts, event handlers,
 // forms, styles that run code, or links other than http, https, mailto, tel and cid.
-func SanitizeHTML(s string) string {
+func Sanitize(s string) string {
 	if s == "" {
 		return ""
 	}
 	return ugc.Sanitize(s)
 }
 
-// HTMLToText returns the visible text of an HTML fragment, for search and previews.
-func HTMLToText(s string) string {
+// Text returns the visible text of an HTML fragment, one line per block, for search and
+// previews.
+func Text(s string) string {
 	if s == "" {
 		return ""
 	}

@@ -1,4 +1,7 @@
-package channels
+// Package httpjson writes Parley's JSON answers: the API, the webhooks and the chat
+// widget all answer through it, so every error has the same shape and each crm.Error
+// code the same HTTP status. It imports only crm and the standard library.
+package httpjson
 
 import (
 	"encoding/json"
@@ -7,6 +10,7 @@ import (
 	"parley/crm"
 )
 
+// statusOf is the one table from crm.Error codes to HTTP statuses.
 var statusOf = map[string]int{
 	crm.EINVALID:      http.StatusBadRequest,
 	crm.EUNAUTHORIZED: http.StatusUnauthorized,
@@ -19,9 +23,8 @@ var statusOf = map[string]int{
 	crm.EUNAVAILABLE:  http.StatusServiceUnavailable,
 }
 
-// WriteJSON writes v as an uncached JSON response. The API, webhooks and the widget all
-// answer through it so every error has the same shape.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
+// Write writes v as an uncached JSON response with the given status.
+func Write(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -29,7 +32,8 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // WriteError writes err as {"error":{"code","message"}} with the HTTP status of its code;
-// errors that are not *crm.Error are internal and their text is not shown.
+// errors that are not *crm.Error are internal and their text is not shown. Rate-limited
+// and unavailable answers say when to retry.
 func WriteError(w http.ResponseWriter, err error) {
 	code := crm.ErrorCode(err)
 	status, ok := statusOf[code]
@@ -39,5 +43,5 @@ func WriteError(w http.ResponseWriter, err error) {
 	if code == crm.ERATELIMITED || code == crm.EUNAVAILABLE {
 		w.Header().Set("Retry-After", "60")
 	}
-	WriteJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": crm.ErrorMessage(err)}})
+	Write(w, status, map[string]any{"error": map[string]string{"code": code, "message": crm.ErrorMessage(err)}})
 }

@@ -1,4 +1,6 @@
-package sqlite
+// Package storecache keeps in memory what every request of a store reads and hardly ever
+// changes: the agent behind a session or API token, and inboxes. Both stores use it.
+package storecache
 
 import (
 	"maps"
@@ -9,17 +11,17 @@ import (
 	"parley/crm"
 )
 
-// cacheTTL bounds how long a cached session, API token or inbox is used without reading
+// TTL bounds how long a cached session, API token or inbox is used without reading
 // it again. Every change the store makes to agents, sessions, inbox membership or
 // inboxes empties the cache when it commits, before its caller returns, so the bound
 // only matters for changes made to the file by another process (the CLI).
-const cacheTTL = 5 * time.Second
+const TTL = 5 * time.Second
 
 // maxCached bounds the entries of each map of the cache; a full map is emptied, which
 // costs one read per entry again rather than memory without bound.
 const maxCached = 10_000
 
-// cache keeps what every API request and webhook reads and hardly ever changes: the
+// Cache keeps what every API request and webhook reads and hardly ever changes: the
 // agent behind a session or token hash, and inboxes by id. Before it, each request read
 // the session, the agent and its inbox memberships (three queries, about a third of a
 // ticket list request) and each webhook its inbox with its secrets.
@@ -27,7 +29,7 @@ const maxCached = 10_000
 // A read that misses loads from the database and stores what it read only if no change
 // was committed meanwhile (gen is unchanged): a load that started before a commit may
 // have read the old rows.
-type cache struct {
+type Cache struct {
 	mu      sync.Mutex
 	gen     uint64
 	auth    map[string]authEntry
@@ -46,20 +48,20 @@ type inboxEntry struct {
 	until time.Time
 }
 
-func newCache() *cache {
-	return &cache{auth: map[string]authEntry{}, inboxes: map[int64]inboxEntry{}}
+func New() *Cache {
+	return &Cache{auth: map[string]authEntry{}, inboxes: map[int64]inboxEntry{}}
 }
 
-// generation returns the count of drops so far, for a load to hand back to put.
-func (c *cache) generation() uint64 {
+// Generation returns the count of drops so far, for a load to hand back to put.
+func (c *Cache) Generation() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.gen
 }
 
-// drop forgets everything. The writer calls it after committing a change to agents,
+// Drop forgets everything. The writer calls it after committing a change to agents,
 // sessions, memberships or inboxes.
-func (c *cache) drop() {
+func (c *Cache) Drop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
@@ -67,9 +69,9 @@ func (c *cache) drop() {
 	clear(c.inboxes)
 }
 
-// agent returns a copy of the cached agent, CSRF token and API token record of a token
+// Agent returns a copy of the cached agent, CSRF token and API token record of a token
 // hash.
-func (c *cache) agent(key string, now time.Time) (*crm.Agent, string, *crm.APIToken, bool) {
+func (c *Cache) Agent(key string, now time.Time) (*crm.Agent, string, *crm.APIToken, bool) {
 	c.mu.Lock()
 	e, ok := c.auth[key]
 	c.mu.Unlock()
@@ -81,9 +83,9 @@ func (c *cache) agent(key string, now time.Time) (*crm.Agent, string, *crm.APITo
 	return &a, e.csrf, copyToken(e.token), true
 }
 
-// putAgent caches a copy of a and tok (nil for a session), loaded in generation gen,
+// PutAgent caches a copy of a and tok (nil for a session), loaded in generation gen,
 // until until.
-func (c *cache) putAgent(gen uint64, key string, a *crm.Agent, csrf string, tok *crm.APIToken, until time.Time) {
+func (c *Cache) PutAgent(gen uint64, key string, a *crm.Agent, csrf string, tok *crm.APIToken, until time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
@@ -111,8 +113,8 @@ func copyToken(t *crm.APIToken) *crm.APIToken {
 	return &out
 }
 
-// inbox returns a copy of the cached inbox id.
-func (c *cache) inbox(id int64, now time.Time) (*crm.Inbox, bool) {
+// Inbox returns a copy of the cached inbox id.
+func (c *Cache) Inbox(id int64, now time.Time) (*crm.Inbox, bool) {
 	c.mu.Lock()
 	e, ok := c.inboxes[id]
 	c.mu.Unlock()
@@ -122,8 +124,8 @@ func (c *cache) inbox(id int64, now time.Time) (*crm.Inbox, bool) {
 	return copyInbox(&e.inbox), true
 }
 
-// putInbox caches a copy of in, loaded in generation gen.
-func (c *cache) putInbox(gen uint64, in *crm.Inbox, until time.Time) {
+// PutInbox caches a copy of in, loaded in generation gen.
+func (c *Cache) PutInbox(gen uint64, in *crm.Inbox, until time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {

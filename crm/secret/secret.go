@@ -1,4 +1,7 @@
-package sqlite
+// Package secret keeps Parley's secret key and seals with it the secrets stores keep at
+// rest (mailbox passwords, API tokens of inboxes and shops): AES-256-GCM over a JSON
+// object, nonce first.
+package secret
 
 import (
 	"crypto/aes"
@@ -69,6 +72,22 @@ func ParseKey(s string) ([]byte, error) {
 	return nil, fmt.Errorf("secret key must be 64 hex characters or base64 of 32 bytes")
 }
 
+// Box seals and opens the secrets of inboxes and order sources with AES-256-GCM.
+type Box struct{ aead cipher.AEAD }
+
+// NewBox returns a Box sealing with key, which must be 32 bytes; a nil key gives a Box
+// that refuses to seal or open anything.
+func NewBox(key []byte) (*Box, error) {
+	if key == nil {
+		return &Box{}, nil
+	}
+	aead, err := newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	return &Box{aead: aead}, nil
+}
+
 func newAEAD(key []byte) (cipher.AEAD, error) {
 	if len(key) != 32 {
 		return nil, fmt.Errorf("secret key must be 32 bytes, got %d", len(key))
@@ -80,40 +99,40 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// seal encrypts secrets as one JSON object: nonce followed by the ciphertext. Empty
+// Seal encrypts secrets as one JSON object: nonce followed by the ciphertext. Empty
 // secrets are stored as NULL.
-func (db *DB) seal(secrets map[string]string) ([]byte, error) {
+func (b *Box) Seal(secrets map[string]string) ([]byte, error) {
 	if len(secrets) == 0 {
 		return nil, nil
 	}
-	if db.aead == nil {
+	if b.aead == nil {
 		return nil, fmt.Errorf("seal secrets: no secret key configured")
 	}
 	plain, err := json.Marshal(secrets)
 	if err != nil {
 		return nil, fmt.Errorf("marshal secrets: %w", err)
 	}
-	nonce := make([]byte, db.aead.NonceSize())
+	nonce := make([]byte, b.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("seal secrets: %w", err)
 	}
-	return db.aead.Seal(nonce, nonce, plain, []byte("parley inbox secrets")), nil
+	return b.aead.Seal(nonce, nonce, plain, []byte("parley inbox secrets")), nil
 }
 
-// unseal decrypts what seal produced.
-func (db *DB) unseal(sealed []byte) (map[string]string, error) {
+// Open decrypts what Seal produced.
+func (b *Box) Open(sealed []byte) (map[string]string, error) {
 	secrets := map[string]string{}
 	if len(sealed) == 0 {
 		return secrets, nil
 	}
-	if db.aead == nil {
+	if b.aead == nil {
 		return nil, fmt.Errorf("open secrets: no secret key configured")
 	}
-	n := db.aead.NonceSize()
+	n := b.aead.NonceSize()
 	if len(sealed) < n {
 		return nil, fmt.Errorf("open secrets: too short")
 	}
-	plain, err := db.aead.Open(nil, sealed[:n], sealed[n:], []byte("parley inbox secrets"))
+	plain, err := b.aead.Open(nil, sealed[:n], sealed[n:], []byte("parley inbox secrets"))
 	if err != nil {
 		return nil, fmt.Errorf("open secrets (wrong secret key?): %w", err)
 	}

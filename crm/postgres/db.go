@@ -1,0 +1,838 @@
+// Package postgres implements Parley's store on PostgreSQL (15 or newer) with pgx. It
+// keeps the SQLite store's semantics (crm/storetest runs against both): one writer
+// goroutine per process commits the writes that arrive together in one transaction, and
+// the events of every commit get ids in commit order, so that a reader resuming after an
+// id never misses an event that commits later.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"parley/crm"
+	"parley/crm/blobs"
+	"parley/crm/secret"
+	"parley/crm/storecache"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Options configure a DB.
+type Options struct {
+	// DataDir holds attachments (DataDir/attachments/ab/<sha256>) and, for the widget,
+	// pending uploads. Required.
+	DataDir string
+	// SecretKey is the 32-byte AES-256-GCM key sealing inbox and order-source secrets.
+	SecretKey []byte
+	// Bus receives events after their transaction commits. It may be nil.
+	Bus crm.Bus
+	// ReopenWindow is how long after resolving an inbound message reopens a ticket
+	// instead of starting a new one. Default 7 days.
+	ReopenWindow time.Duration
+	// Now is the clock. Default time.Now; tests inject their own.
+	Now func() time.Time
+	// Logger gets what the store reports by itself. Default slog.Default().
+	Logger *slog.Logger
+	// MaxConns bounds the connection pool. Default 16.
+	MaxConns int32
+}
+
+// DB is the PostgreSQL store. Writes go to one writer goroutine, which runs the units
+// of work waiting for it in one transaction and commits them together (see update);
+// reads use the pool.
+type DB struct {
+	pool  *pgxpool.Pool
+	opt   Options
+	box   *secret.Box
+	blobs blobs.Disk
+
+	cache *storecache.Cache // sessions, tokens and inboxes
+	// Versions of ticket lists and threads for readers' caches, bumped by this
+	// process's writer after each commit. Another node's commits must reach them through
+	// Invalidate, or the server's read cache must be off.
+	*storecache.Versions
+
+	units     chan *unit
+	quit      chan struct{}
+	stopped   chan struct{}
+	commits   atomic.Int64
+	closeOnce sync.Once
+}
+
+// Open connects to the database at url (postgres://user@host/db?sslmode=...), applies
+// pending migrations and starts the writer.
+func Open(ctx context.Context, url string, opt Options) (*DB, error) {
+	if opt.ReopenWindow <= 0 {
+		opt.ReopenWindow = 7 * 24 * time.Hour
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.MaxConns <= 0 {
+		opt.MaxConns = 16
+	}
+	if opt.DataDir == "" {
+		return nil, fmt.Errorf("open: a data directory is required for attachments")
+	}
+	opt.DataDir = filepath.Clean(opt.DataDir)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	cfg.MaxConns = opt.MaxConns
+	db := &DB{opt: opt, cache: storecache.New(), Versions: &storecache.Versions{}, blobs: blobs.Disk{Dir: opt.DataDir}}
+	if db.box, err = secret.NewBox(opt.SecretKey); err != nil {
+		return nil, err
+	}
+	if db.pool, err = pgxpool.NewWithConfig(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := db.pool.Ping(ctx); err != nil {
+		db.pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.pool.Close()
+		return nil, err
+	}
+	db.units, db.quit, db.stopped = make(chan *unit), make(chan struct{}), make(chan struct{})
+	go db.writer()
+	return db, nil
+}
+
+// Close stops the writer, after the commit it is running, and closes the pool. Writes
+// after Close fail. Closing twice is harmless.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		if db.quit != nil {
+			close(db.quit)
+			<-db.stopped
+		}
+		db.pool.Close()
+	})
+	return nil
+}
+
+// Ping checks that the database answers. Returns unavailable when it does not.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: %w", errUnavailable, err)
+	}
+	return nil
+}
+
+// Backup is SQLite's consistent copy; PostgreSQL is backed up with its own tools. Returns
+// invalid.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	return crm.Errorf(crm.EINVALID, "parley backup copies a SQLite database; back up PostgreSQL with pg_dump (see docs/operations.md)")
+}
+
+// Commits returns how many write transactions the writer has committed.
+func (db *DB) Commits() int64 { return db.commits.Load() }
+
+var errUnavailable = crm.Errorf(crm.EUNAVAILABLE, "the database is unavailable; nothing was saved; try again later")
+
+// unavailable turns an error of a lost or refused connection, or of a database that
+// cannot take writes (shutting down, out of disk), into unavailable, so that callers
+// answer 503 and channels try again; any other error comes back as it is.
+func unavailable(err error) error {
+	if err == nil || crm.ErrorCode(err) != crm.EINTERNAL {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// 08: connection exception, 53: insufficient resources (53100: disk full),
+		// 57P: the server is shutting down or cannot connect now.
+		if !strings.HasPrefix(pe.Code, "08") && !strings.HasPrefix(pe.Code, "53") && !strings.HasPrefix(pe.Code, "57P") {
+			return err
+		}
+	} else {
+		var ne net.Error
+		var ce *pgconn.ConnectError
+		if !errors.As(err, &ne) && !errors.As(err, &ce) && !pgconn.SafeToRetry(err) &&
+			!errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed) &&
+			!strings.Contains(err.Error(), "closed pool") {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", errUnavailable, err)
+}
+
+// now returns the current time of the DB's clock in UTC, cut to milliseconds so that
+// returned objects equal what a later read gives.
+func (db *DB) now() time.Time {
+	return time.UnixMilli(db.opt.Now().UnixMilli()).UTC()
+}
+
+// result is what a statement that returns no rows reports.
+type result struct{ tag pgconn.CommandTag }
+
+// RowsAffected returns the number of rows the statement changed.
+func (r result) RowsAffected() (int64, error) { return r.tag.RowsAffected(), nil }
+
+// queryer is what the pool and a Tx have in common. Queries are written with ? for their
+// arguments, as on SQLite; they are rewritten to $1, $2, ... before they run.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (pgx.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) pgx.Row
+}
+
+// reader runs reads on the pool.
+type reader struct{ pool *pgxpool.Pool }
+
+func (r reader) ExecContext(ctx context.Context, query string, args ...any) (result, error) {
+	tag, err := r.pool.Exec(ctx, rebind(query), cleanArgs(args)...)
+	return result{tag}, unavailable(err)
+}
+
+func (r reader) QueryContext(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
+	rows, err := r.pool.Query(ctx, rebind(query), cleanArgs(args)...)
+	return rows, unavailable(err)
+}
+
+func (r reader) QueryRowContext(ctx context.Context, query string, args ...any) pgx.Row {
+	return r.pool.QueryRow(ctx, rebind(query), cleanArgs(args)...)
+}
+
+// rdb is the pool as a queryer: what the SQLite store's read connections are.
+func (db *DB) rdb() queryer { return reader{db.pool} }
+
+// Tx is one unit of work inside a group commit (see update). Its events get their ids
+// when the group commits.
+type Tx struct {
+	tx     pgx.Tx
+	db     *DB
+	now    time.Time
+	events []*crm.Event
+	// dropCache is set by a change to what the cache holds (agents, sessions,
+	// memberships, inboxes): the writer empties the cache once it has committed.
+	dropCache bool
+}
+
+// ExecContext runs a statement of the transaction. Like on SQLite, statements do not
+// follow the caller's context once the unit runs: cancelling one would abort the whole
+// group's transaction; a caller whose ctx is done gets ctx's error before it starts.
+// NUL bytes are dropped from text arguments: PostgreSQL refuses them.
+func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (result, error) {
+	if err := ctx.Err(); err != nil {
+		return result{}, err
+	}
+	tag, err := tx.tx.Exec(context.Background(), rebind(query), cleanArgs(args)...)
+	return result{tag}, err
+}
+
+// QueryContext runs a query of the transaction; see ExecContext for its context.
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return tx.tx.Query(context.Background(), rebind(query), cleanArgs(args)...)
+}
+
+// QueryRowContext runs a query of one row of the transaction; see ExecContext.
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) pgx.Row {
+	if err := ctx.Err(); err != nil {
+		return errRow{err}
+	}
+	return tx.tx.QueryRow(context.Background(), rebind(query), cleanArgs(args)...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// cleanArgs drops NUL bytes from text arguments and replaces invalid UTF-8 in them:
+// PostgreSQL refuses both, and a hostile header or query parameter must not turn into a
+// failed statement.
+func cleanArgs(args []any) []any {
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			args[i] = validText(v)
+		case []string:
+			clean := make([]string, len(v))
+			for j, s := range v {
+				clean[j] = validText(s)
+			}
+			args[i] = clean
+		}
+	}
+	return args
+}
+
+func validText(s string) string { return strings.ToValidUTF8(crm.NoNUL(s), "\uFFFD") }
+
+var rebound sync.Map // query with ? -> query with $n
+
+// rebind rewrites the ? placeholders of query to PostgreSQL's $1, $2, ..., outside
+// quoted strings and identifiers. Queries are constants or built from constants, so the
+// results are kept.
+func rebind(query string) string {
+	if q, ok := rebound.Load(query); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	n := 0
+	var quote byte
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	q := b.String()
+	rebound.Store(query, q)
+	return q
+}
+
+// Limits of one group commit; see crm/sqlite for why it pays to gather writes.
+const (
+	maxBatch     = 64
+	maxBatchTime = 2 * time.Millisecond
+	lingerTime   = 250 * time.Microsecond
+)
+
+var errClosed = errors.New("database is closed")
+
+// unit is the work of one update call and, once done is closed, its outcome.
+type unit struct {
+	ctx       context.Context
+	fn        func(tx *Tx) error
+	err       error
+	panic     any
+	events    []*crm.Event
+	dropCache bool
+	done      chan struct{}
+}
+
+// update runs fn in a write transaction and returns once that transaction has committed
+// and its events are published, or with fn's error after everything fn did was rolled
+// back. Concurrent calls are committed together: the writer runs their fns one after
+// another in one transaction, gives the events of all of them ids in commit order,
+// commits once and publishes. When one fn fails, the batch is run again with each fn in
+// a savepoint, so that the failing one rolls back alone: fn may therefore run more than
+// once, and must change nothing but tx and set what it returns on every run. A nil
+// error means committed. A ctx that acts as no one writes nothing (forbidden).
+func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
+	if crm.AgentFrom(ctx) == nil && !crm.IsSystem(ctx) {
+		return crm.Errorf(crm.EFORBIDDEN, "no agent or system acts here")
+	}
+	u := &unit{ctx: ctx, fn: fn, done: make(chan struct{})}
+	select {
+	case db.units <- u:
+	case <-ctx.Done():
+		return fmt.Errorf("begin: %w", ctx.Err())
+	case <-db.quit:
+		return fmt.Errorf("begin: %w", errClosed)
+	}
+	<-u.done
+	if u.panic != nil {
+		panic(u.panic)
+	}
+	return u.err
+}
+
+// writer runs the group commits, one at a time, until Close.
+func (db *DB) writer() {
+	defer close(db.stopped)
+	w := &batcher{db: db, units: make([]*unit, 0, maxBatch), timer: time.NewTimer(time.Hour)}
+	w.timer.Stop()
+	for {
+		select {
+		case u := <-db.units:
+			w.units = append(w.units[:0], u)
+			w.commit()
+			clear(w.units)
+		case <-db.quit:
+			return
+		}
+	}
+}
+
+// batcher is the writer's state: the units of the group commit it runs, the size of the
+// one before and the timer it lingers with.
+type batcher struct {
+	db    *DB
+	units []*unit
+	last  int
+	timer *time.Timer
+}
+
+// next returns another unit for the batch that started at start, or nil when the batch
+// is complete.
+func (w *batcher) next(start time.Time) *unit {
+	left := maxBatchTime - time.Since(start)
+	if len(w.units) >= maxBatch || left <= 0 {
+		return nil
+	}
+	select {
+	case u := <-w.db.units:
+		return u
+	default:
+	}
+	if len(w.units) >= w.last {
+		return nil
+	}
+	w.timer.Reset(min(left, lingerTime))
+	defer w.timer.Stop()
+	select {
+	case u := <-w.db.units:
+		return u
+	case <-w.timer.C:
+	case <-w.db.quit:
+	}
+	return nil
+}
+
+// commit runs the batch in one transaction, hands out the events' ids, commits,
+// publishes the events and releases the callers.
+func (w *batcher) commit() {
+	db := w.db
+	defer func() {
+		for _, u := range w.units {
+			close(u.done)
+		}
+		w.last = len(w.units)
+	}()
+	bg := context.Background()
+	conn, err := db.pool.Acquire(bg)
+	if err != nil {
+		failAll(w.units, unavailable(fmt.Errorf("begin: %w", err)))
+		return
+	}
+	defer conn.Release()
+	tx, failed, err := w.run(conn, false)
+	if err == nil && failed {
+		tx.Rollback(bg)
+		for _, u := range w.units {
+			u.err, u.panic, u.events, u.dropCache = nil, nil, nil, false
+		}
+		tx, _, err = w.run(conn, true)
+	}
+	if err == nil {
+		err = db.writeEvents(bg, tx, w.units)
+	}
+	if err != nil {
+		if tx != nil {
+			tx.Rollback(bg)
+		}
+		failAll(w.units, unavailable(err))
+		return
+	}
+	if err := tx.Commit(bg); err != nil {
+		failAll(w.units, unavailable(fmt.Errorf("commit: %w", err)))
+		return
+	}
+	db.commits.Add(1)
+	var events []*crm.Event
+	for _, u := range w.units {
+		events = append(events, u.events...)
+		if u.dropCache {
+			db.cache.Drop()
+		}
+	}
+	db.Versions.Bump(events) // before any caller of the commit is released
+	if db.opt.Bus != nil && len(events) > 0 {
+		db.opt.Bus.Publish(events...)
+	}
+}
+
+// run begins the transaction on conn and runs the units of the batch in it. Without
+// savepoints it stops at the first unit that fails and says so. Its error means the
+// transaction is lost.
+func (w *batcher) run(conn *pgxpool.Conn, savepoints bool) (pgx.Tx, bool, error) {
+	bg := context.Background()
+	tx, err := conn.Begin(bg)
+	if err != nil {
+		return nil, false, fmt.Errorf("begin: %w", err)
+	}
+	start := time.Now()
+	for i := 0; i < len(w.units); i++ {
+		u := w.units[i]
+		if savepoints {
+			sp, err := tx.Begin(bg)
+			if err != nil {
+				return tx, false, fmt.Errorf("savepoint: %w", err)
+			}
+			if w.db.runUnit(sp, u) {
+				if err := sp.Commit(bg); err != nil {
+					return tx, false, fmt.Errorf("release savepoint: %w", err)
+				}
+			} else if err := sp.Rollback(bg); err != nil {
+				return tx, false, fmt.Errorf("roll back savepoint: %w", err)
+			}
+			continue
+		}
+		if !w.db.runUnit(tx, u) {
+			return tx, true, nil
+		}
+		if i == len(w.units)-1 {
+			if u := w.next(start); u != nil {
+				w.units = append(w.units, u)
+			}
+		}
+	}
+	return tx, false, nil
+}
+
+// failAll gives err to every unit of batch that had not failed on its own.
+func failAll(batch []*unit, err error) {
+	for _, u := range batch {
+		if u.err == nil && u.panic == nil {
+			u.err, u.events = err, nil
+		}
+	}
+}
+
+// runUnit runs u in tx, keeps its outcome in u and says whether tx holds nothing of a
+// failure: false when u failed after it started.
+func (db *DB) runUnit(ptx pgx.Tx, u *unit) bool {
+	if err := u.ctx.Err(); err != nil {
+		u.err = fmt.Errorf("begin: %w", err)
+		return true
+	}
+	tx := &Tx{tx: ptx, db: db, now: db.now()}
+	u.panic, u.err = call(tx, u.fn)
+	if u.err == nil && u.panic == nil {
+		u.err = tx.eventInboxes(u.ctx)
+	}
+	if u.err != nil || u.panic != nil {
+		return false
+	}
+	u.events, u.dropCache = tx.events, tx.dropCache
+	return true
+}
+
+// call runs fn, turning a panic into a value so that it reaches its own caller instead
+// of ending the writer.
+func call(tx *Tx, fn func(tx *Tx) error) (p any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p = r
+		}
+	}()
+	return nil, fn(tx)
+}
+
+// writeEvents hands out the ids of the batch's events and inserts them, as the last
+// statements of the transaction. The one row of event_ids stays locked until the
+// commit, so the next batch, on this node or another, takes higher ids only once this
+// one has committed: ids are in commit order.
+func (db *DB) writeEvents(ctx context.Context, tx pgx.Tx, units []*unit) error {
+	var events []*crm.Event
+	for _, u := range units {
+		if u.err == nil && u.panic == nil {
+			events = append(events, u.events...)
+		}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	var last int64
+	if err := tx.QueryRow(ctx, `UPDATE event_ids SET last = last + $1 WHERE id = 1 RETURNING last`,
+		len(events)).Scan(&last); err != nil {
+		return fmt.Errorf("take event ids: %w", err)
+	}
+	rows := make([][]any, len(events))
+	for i, e := range events {
+		e.ID = last - int64(len(events)) + 1 + int64(i)
+		var inboxes any
+		if e.InboxID == 0 && e.CustomerID != 0 {
+			inboxes = idsJSON(e.InboxIDs)
+		}
+		rows[i] = []any{e.ID, e.Type, nullID(e.TicketID), nullID(e.CustomerID), nullID(e.InboxID),
+			e.Actor.Kind, e.Actor.ID, crm.NoNUL(string(e.Data)), ms(e.At), inboxes}
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"events"},
+		[]string{"id", "type", "ticket_id", "customer_id", "inbox_id", "actor_kind", "actor_id", "data", "at", "inbox_ids"},
+		pgx.CopyFromRows(rows))
+	if err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	return nil
+}
+
+// event keeps an event of the transaction with data as its JSON; its id is handed out
+// when the group commits (see writeEvents).
+func (tx *Tx) event(ctx context.Context, typ string, ticketID, customerID, inboxID int64, actor crm.Actor, data any) (*crm.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s event: %w", typ, err)
+	}
+	if typ == crm.EventAgentUpdated || typ == crm.EventInboxUpdated {
+		tx.dropCache = true
+	}
+	e := &crm.Event{Type: typ, TicketID: ticketID, CustomerID: customerID, InboxID: inboxID,
+		Actor: actor, Data: b, At: tx.now}
+	tx.events = append(tx.events, e)
+	return e, nil
+}
+
+// ticketEvent keeps an event about ticket t, with data as its JSON.
+func (tx *Tx) ticketEvent(ctx context.Context, typ string, t *crm.Ticket, actor crm.Actor, data any) error {
+	_, err := tx.event(ctx, typ, t.ID, t.CustomerID, t.InboxID, actor, data)
+	return err
+}
+
+// eventInboxes gives each customer and order event of the unit the inboxes where the
+// customer has tickets when the unit is done (see crm/sqlite's eventInboxes).
+func (tx *Tx) eventInboxes(ctx context.Context) error {
+	var known map[int64][]int64
+	for _, e := range tx.events {
+		if e.InboxID != 0 || e.CustomerID == 0 {
+			continue
+		}
+		ids, ok := known[e.CustomerID]
+		if !ok {
+			var err error
+			ids, err = queryIDs(ctx, tx, `SELECT DISTINCT inbox_id FROM tickets WHERE customer_id = ? ORDER BY inbox_id`, e.CustomerID)
+			if err != nil {
+				return fmt.Errorf("find inboxes of customer %d: %w", e.CustomerID, err)
+			}
+			if known == nil {
+				known = map[int64][]int64{}
+			}
+			known[e.CustomerID] = ids
+		}
+		e.InboxIDs = ids
+	}
+	return nil
+}
+
+// actorFrom returns the agent in ctx as actor, else fallback.
+func actorFrom(ctx context.Context, fallback crm.Actor) crm.Actor {
+	if a := crm.AgentFrom(ctx); a != nil {
+		return crm.Actor{Kind: "agent", ID: a.ID}
+	}
+	return fallback
+}
+
+var systemActor = crm.Actor{Kind: "system"}
+
+// inboxFilter returns an SQL condition that limits col to the inboxes the agent in ctx
+// may see, with its arguments. The system, managers and admins see everything; a context
+// that acts as no one sees nothing.
+func inboxFilter(ctx context.Context, col string) (string, []any) {
+	a := crm.AgentFrom(ctx)
+	switch {
+	case crm.SeesAll(ctx):
+		return "TRUE", nil
+	case a == nil:
+		return "FALSE", nil
+	}
+	return col + " = ANY(?)", []any{nonNilIDs(a.InboxIDs)}
+}
+
+// customerFilter limits the customer table alias c to the customers the agent in ctx may
+// see: those with a ticket in its inboxes, a merged-away one through the one it went
+// into. Like inboxFilter, no one sees nothing.
+func customerFilter(ctx context.Context) (string, []any) {
+	a := crm.AgentFrom(ctx)
+	switch {
+	case crm.SeesAll(ctx):
+		return "TRUE", nil
+	case a == nil:
+		return "FALSE", nil
+	}
+	return `EXISTS (SELECT 1 FROM tickets vt WHERE vt.customer_id IN (c.id, c.merged_into)
+		AND vt.inbox_id = ANY(?))`, []any{nonNilIDs(a.InboxIDs)}
+}
+
+// seesAll reports whether a filter from inboxFilter or customerFilter lets everything
+// through.
+func seesAll(cond string) bool { return cond == "TRUE" }
+
+func nonNilIDs(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
+}
+
+// idsJSON is ids as a JSON array, as events keep them.
+func idsJSON(ids []int64) string {
+	if len(ids) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
+
+// ms converts t to unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS converts unix milliseconds to a UTC time.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// nullTime converts a nullable millisecond column to a *time.Time.
+func nullTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+// nullMS converts t to a nullable millisecond value.
+func nullMS(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return ms(*t)
+}
+
+// nullID stores 0 as NULL.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// limitOf applies a list's default and maximum to n.
+func limitOf(n, def, max int) int {
+	if n < 1 {
+		return def
+	} else if n > max {
+		return max
+	}
+	return n
+}
+
+// encodeCursor joins the keyset values of a list's last row into an opaque cursor.
+func encodeCursor(parts ...string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strings.Join(parts, "\x00")))
+}
+
+// decodeCursor splits a cursor into n parts. Returns invalid for anything else.
+func decodeCursor(c string, n int) ([]string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return nil, crm.Errorf(crm.EINVALID, "invalid cursor")
+	}
+	parts := strings.Split(string(b), "\x00")
+	if len(parts) != n {
+		return nil, crm.Errorf(crm.EINVALID, "invalid cursor")
+	}
+	return parts, nil
+}
+
+// decodeIntCursor decodes a cursor of n integers.
+func decodeIntCursor(c string, n int) ([]int64, error) {
+	parts, err := decodeCursor(c, n)
+	if err != nil {
+		return nil, err
+	}
+	v := make([]int64, n)
+	for i, p := range parts {
+		if v[i], err = strconv.ParseInt(p, 10, 64); err != nil {
+			return nil, crm.Errorf(crm.EINVALID, "invalid cursor")
+		}
+	}
+	return v, nil
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func atoi(s string) int64 {
+	v, _ := strconv.ParseInt(s, 10, 64)
+	return v
+}
+
+// where builds the WHERE clause of a list query.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) String() string {
+	if len(w.conds) == 0 {
+		return "TRUE"
+	}
+	return strings.Join(w.conds, " AND ")
+}
+
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// isUnique reports whether err is a unique violation, optionally of the named
+// constraint.
+func isUnique(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && (constraint == "" || pe.ConstraintName == constraint)
+}
+
+// queryIDs returns the integer first column of a query.
+func queryIDs(ctx context.Context, q queryer, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query ids: %w", err)
+	}
+	defer rows.Close()
+	ids := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("scan id: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// queryStrings returns the text first column of a query.
+func queryStrings(ctx context.Context, q queryer, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query strings: %w", err)
+	}
+	defer rows.Close()
+	list := []string{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("scan string: %w", err)
+		}
+		list = append(list, s)
+	}
+	return list, rows.Err()
+}
+
+// scanner is a row to scan: pgx.Row and pgx.Rows.
+type scanner interface{ Scan(dest ...any) error }

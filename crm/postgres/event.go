@@ -1,0 +1,60 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"parley/crm"
+)
+
+// Events returns up to limit (default 100, max 1000) stored events with an id above
+// after, oldest first. An agent who sees only some inboxes gets only the ticket and
+// message events of those inboxes: customer, order, inbox and agent events are filtered
+// by the caller, the hub, by the InboxIDs that customer and order events carry. A row
+// without them gets the inboxes where the customer has tickets now.
+func (db *DB) Events(ctx context.Context, after int64, limit int) ([]*crm.Event, error) {
+	limit = limitOf(limit, 100, 1000)
+	vis, args := inboxFilter(ctx, "e.inbox_id")
+	if !seesAll(vis) {
+		vis = "e.ticket_id IS NOT NULL AND " + vis
+	}
+	rows, err := db.rdb().QueryContext(ctx, `SELECT e.id, e.type, e.ticket_id, e.customer_id, e.inbox_id,
+		e.actor_kind, e.actor_id, e.data, e.at,
+		CASE WHEN e.inbox_id IS NULL AND e.customer_id IS NOT NULL THEN coalesce(e.inbox_ids,
+			(SELECT coalesce(json_agg(DISTINCT t.inbox_id), '[]')::text FROM tickets t WHERE t.customer_id = e.customer_id)) END
+		FROM events e
+		WHERE e.id > ? AND `+vis+` ORDER BY e.id LIMIT ?`,
+		append(append([]any{after}, args...), limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("query events: %w", err)
+	}
+	defer rows.Close()
+	events := []*crm.Event{}
+	for rows.Next() {
+		var e crm.Event
+		var ticket, customer, inbox sql.NullInt64
+		var data string
+		var inboxes sql.NullString
+		var at int64
+		if err := rows.Scan(&e.ID, &e.Type, &ticket, &customer, &inbox, &e.Actor.Kind, &e.Actor.ID, &data, &at, &inboxes); err != nil {
+			return nil, fmt.Errorf("scan event: %w", err)
+		}
+		e.TicketID, e.CustomerID, e.InboxID = ticket.Int64, customer.Int64, inbox.Int64
+		e.Data = []byte(data)
+		e.At = fromMS(at)
+		if inboxes.Valid {
+			if err := json.Unmarshal([]byte(inboxes.String), &e.InboxIDs); err != nil {
+				return nil, fmt.Errorf("inboxes of event %d: %w", e.ID, err)
+			}
+			slices.Sort(e.InboxIDs)
+		}
+		events = append(events, &e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query events: %w", err)
+	}
+	return events, nil
+}

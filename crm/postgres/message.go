@@ -1,0 +1,198 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"strings"
+
+	"parley/crm"
+)
+
+// maxBody is the largest body of an agent's reply or note.
+const maxBody = 64 << 10
+
+// messageCols ends with whether the message has attachments, so that a thread without
+// any (most) costs no query for them.
+const messageCols = `m.id, m.ticket_id, m.inbox_id, m.direction, m.channel, m.author_kind, m.author_id,
+	m.author_name, m.text, m.html, m.status, m.error, m.external_id, m.created_at,
+	EXISTS (SELECT 1 FROM attachments x WHERE x.message_id = m.id)`
+
+// scanMessage scans a row of messageCols and says whether the message has attachments.
+func scanMessage(s scanner) (*crm.Message, bool, error) {
+	var m crm.Message
+	var ext sql.NullString
+	var created int64
+	var attached bool
+	if err := s.Scan(&m.ID, &m.TicketID, &m.InboxID, &m.Direction, &m.Channel, &m.Author.Kind, &m.Author.ID,
+		&m.Author.Name, &m.Text, &m.HTML, &m.Status, &m.Error, &ext, &created, &attached); err != nil {
+		return nil, false, err
+	}
+	m.ExternalID = ext.String
+	m.CreatedAt = fromMS(created)
+	m.Attachments = []*crm.Attachment{}
+	return &m, attached, nil
+}
+
+// queryMessages runs a query selecting messageCols and loads the attachments of the
+// messages that have any in one extra query.
+func queryMessages(ctx context.Context, q queryer, query string, args ...any) ([]*crm.Message, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query messages: %w", err)
+	}
+	defer rows.Close()
+	msgs := []*crm.Message{}
+	var attached []*crm.Message
+	for rows.Next() {
+		m, has, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan message: %w", err)
+		}
+		msgs = append(msgs, m)
+		if has {
+			attached = append(attached, m)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query messages: %w", err)
+	}
+	rows.Close()
+	return msgs, loadAttachments(ctx, q, attached)
+}
+
+func findMessage(ctx context.Context, q queryer, id int64) (*crm.Message, error) {
+	msgs, err := queryMessages(ctx, q, `SELECT `+messageCols+` FROM messages m WHERE m.id = ?`, id)
+	if err != nil {
+		return nil, err
+	} else if len(msgs) == 0 {
+		return nil, crm.Errorf(crm.ENOTFOUND, "message %d not found", id)
+	}
+	return msgs[0], nil
+}
+
+// Messages lists the thread of a ticket the agent in ctx may see, oldest first, or newest
+// first with p.Desc, so that a long thread can be shown from its end. Returns not_found
+// or invalid (a bad cursor).
+func (db *DB) Messages(ctx context.Context, ticketID int64, p crm.Page) ([]*crm.Message, string, error) {
+	if err := checkTicket(ctx, db.rdb(), ticketID); err != nil {
+		return nil, "", err
+	}
+	limit := limitOf(p.Limit, crm.DefaultLimit, crm.MaxLimit)
+	var from int64
+	if p.Cursor != "" {
+		c, err := decodeIntCursor(p.Cursor, 1)
+		if err != nil {
+			return nil, "", err
+		}
+		from = c[0]
+	}
+	query := `SELECT ` + messageCols + ` FROM messages m WHERE m.ticket_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`
+	if p.Desc {
+		if p.Cursor == "" {
+			from = math.MaxInt64
+		}
+		query = `SELECT ` + messageCols + ` FROM messages m WHERE m.ticket_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`
+	}
+	msgs, err := queryMessages(ctx, db.rdb(), query, ticketID, from, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	var next string
+	if len(msgs) > limit {
+		msgs = msgs[:limit]
+		next = encodeCursor(itoa(msgs[limit-1].ID))
+	}
+	return msgs, next, nil
+}
+
+// AddMessage stores an agent's reply, queued in the outbox, or an internal note, and
+// applies nm.Status to the ticket in the same transaction. Returns invalid, too_large,
+// not_found or conflict (a closed ticket).
+func (db *DB) AddMessage(ctx context.Context, nm *crm.NewMessage) (*crm.Message, error) {
+	if nm == nil {
+		return nil, crm.Errorf(crm.EINVALID, "message required")
+	}
+	body := strings.TrimSpace(nm.Body)
+	if body == "" {
+		return nil, crm.Errorf(crm.EINVALID, "message body required")
+	} else if len(body) > maxBody {
+		return nil, crm.Errorf(crm.ETOOLARGE, "message body is larger than 64 KiB")
+	}
+	if nm.Status != "" && !validStatus(nm.Status) {
+		return nil, crm.Errorf(crm.EINVALID, "invalid status %q", nm.Status)
+	}
+	var m *crm.Message
+	err := db.update(ctx, func(tx *Tx) error {
+		t, err := findTicket(ctx, tx, nm.TicketID)
+		if err != nil {
+			return err
+		}
+		m, err = tx.addMessage(ctx, t, body, nm.Internal, nm.Status)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// addMessage inserts an agent's reply or note on ticket t, updates t and appends the
+// events. Returns conflict when t is closed.
+func (tx *Tx) addMessage(ctx context.Context, t *crm.Ticket, body string, internal bool, status string) (*crm.Message, error) {
+	if t.Status == crm.StatusClosed {
+		return nil, crm.Errorf(crm.ECONFLICT, "ticket %d is closed", t.ID)
+	}
+	author := crm.Author{Kind: "system", Name: "Parley"}
+	if a := crm.AgentFrom(ctx); a != nil {
+		author = crm.Author{Kind: "agent", ID: a.ID, Name: a.Name}
+	}
+	m := &crm.Message{TicketID: t.ID, InboxID: t.InboxID, Author: author, Text: body,
+		Attachments: []*crm.Attachment{}, CreatedAt: tx.now}
+	changed := false
+	var next any
+	if internal {
+		m.Direction, m.Channel = crm.DirNote, t.Channel
+	} else {
+		m.Direction, m.Status, next = crm.DirOut, crm.MsgQueued, ms(tx.now)
+		err := tx.QueryRowContext(ctx, `SELECT channel FROM messages WHERE ticket_id = ? AND direction = 'in'
+			ORDER BY id DESC LIMIT 1`, t.ID).Scan(&m.Channel)
+		if isNoRows(err) {
+			m.Channel = t.Channel
+		} else if err != nil {
+			return nil, fmt.Errorf("find reply channel: %w", err)
+		}
+		if t.FirstResponseAt == nil {
+			t.FirstResponseAt = &tx.now
+		}
+		t.LastMessageAt, changed = tx.now, true
+	}
+	if status != "" && setStatus(t, status, tx.now) {
+		changed = true
+	}
+	err := tx.QueryRowContext(ctx, `INSERT INTO messages (ticket_id, inbox_id, direction, channel,
+		author_kind, author_id, author_name, text, status, next_attempt_at, created_at, updated_at, search)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?)) RETURNING id`,
+		m.TicketID, m.InboxID, m.Direction, m.Channel, author.Kind, author.ID, author.Name, m.Text,
+		m.Status, next, ms(tx.now), ms(tx.now), searchText(m.Text)).Scan(&m.ID)
+	if err != nil {
+		return nil, fmt.Errorf("insert message: %w", err)
+	}
+	actor := actorFrom(ctx, systemActor)
+	if changed {
+		t.UpdatedAt = tx.now
+		if err := tx.saveActivity(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.ticketEvent(ctx, crm.EventMessageCreated, t, actor, m); err != nil {
+		return nil, err
+	}
+	if changed {
+		if err := tx.ticketEvent(ctx, crm.EventTicketUpdated, t, actor, t); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

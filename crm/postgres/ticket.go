@@ -1,0 +1,560 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"parley/crm"
+)
+
+const ticketCols = `t.id, t.inbox_id, t.customer_id, t.subject, t.status, t.priority, t.channel,
+	t.assignee_id, t.linked_ticket_id, t.merged_into, t.created_at, t.updated_at,
+	t.first_response_at, t.resolved_at, t.last_message_at`
+
+func scanTicket(s scanner) (*crm.Ticket, error) {
+	var t crm.Ticket
+	var assignee, linked, merged, firstResp, resolved sql.NullInt64
+	var created, updated, last int64
+	if err := s.Scan(&t.ID, &t.InboxID, &t.CustomerID, &t.Subject, &t.Status, &t.Priority, &t.Channel,
+		&assignee, &linked, &merged, &created, &updated, &firstResp, &resolved, &last); err != nil {
+		return nil, err
+	}
+	if assignee.Valid {
+		t.AssigneeID = &assignee.Int64
+	}
+	t.LinkedTicketID = linked.Int64
+	t.MergedInto = merged.Int64
+	t.CreatedAt, t.UpdatedAt, t.LastMessageAt = fromMS(created), fromMS(updated), fromMS(last)
+	t.FirstResponseAt, t.ResolvedAt = nullTime(firstResp), nullTime(resolved)
+	t.Tags = []string{}
+	return &t, nil
+}
+
+// ticketListCols selects ticketCols and the ticket's tags as an array, so that tickets
+// are read with their tags in one statement; queryTickets reads rows of it.
+const ticketListCols = ticketCols + `, ARRAY(SELECT tag FROM ticket_tags g WHERE g.ticket_id = t.id ORDER BY tag)`
+
+// tagsScanner scans a row of ticketCols followed by the tags column of ticketListCols.
+type tagsScanner struct {
+	row  scanner
+	tags *[]string
+}
+
+func (s tagsScanner) Scan(dest ...any) error { return s.row.Scan(append(dest, s.tags)...) }
+
+// scanTicketWithTags scans a row of ticketListCols.
+func scanTicketWithTags(s scanner) (*crm.Ticket, error) {
+	var tags []string
+	t, err := scanTicket(tagsScanner{s, &tags})
+	if err != nil {
+		return nil, err
+	}
+	if len(tags) > 0 { // most tickets have none
+		t.Tags = tags
+	}
+	return t, nil
+}
+
+// queryTickets runs a query selecting ticketListCols.
+func queryTickets(ctx context.Context, q queryer, query string, args ...any) ([]*crm.Ticket, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query tickets: %w", err)
+	}
+	defer rows.Close()
+	tickets := []*crm.Ticket{}
+	for rows.Next() {
+		t, err := scanTicketWithTags(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan ticket: %w", err)
+		}
+		tickets = append(tickets, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query tickets: %w", err)
+	}
+	return tickets, nil
+}
+
+// findTicket returns ticket id if the agent in ctx may see it. Returns not_found.
+func findTicket(ctx context.Context, q queryer, id int64) (*crm.Ticket, error) {
+	vis, args := inboxFilter(ctx, "t.inbox_id")
+	tickets, err := queryTickets(ctx, q, `SELECT `+ticketListCols+` FROM tickets t WHERE t.id = ? AND `+vis,
+		append([]any{id}, args...)...)
+	if err != nil {
+		return nil, err
+	} else if len(tickets) == 0 {
+		return nil, crm.Errorf(crm.ENOTFOUND, "ticket %d not found", id)
+	}
+	return tickets[0], nil
+}
+
+// checkTicket returns not_found unless the agent in ctx may see ticket id. It reads one
+// index entry, for the reads that only need to know (a thread, a ticket's events).
+func checkTicket(ctx context.Context, q queryer, id int64) error {
+	vis, args := inboxFilter(ctx, "t.inbox_id")
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM tickets t WHERE t.id = ? AND `+vis, append([]any{id}, args...)...).Scan(&one)
+	if isNoRows(err) {
+		return crm.Errorf(crm.ENOTFOUND, "ticket %d not found", id)
+	} else if err != nil {
+		return fmt.Errorf("find ticket: %w", err)
+	}
+	return nil
+}
+
+var ticketIDQuery = regexp.MustCompile(`^#?([0-9]{1,18})$`)
+
+// Tickets lists the tickets the agent in ctx may see, newest activity first. Returns
+// invalid for a bad cursor or filter value.
+func (db *DB) Tickets(ctx context.Context, f crm.TicketFilter) ([]*crm.Ticket, string, error) {
+	limit := limitOf(f.Limit, crm.DefaultLimit, crm.MaxLimit)
+	var w where
+	vis, args := inboxFilter(ctx, "t.inbox_id")
+	w.add(vis, args...)
+	if f.Status != "" {
+		if !validStatus(f.Status) {
+			return nil, "", crm.Errorf(crm.EINVALID, "invalid status %q", f.Status)
+		}
+		w.add("t.status = ?", f.Status)
+	}
+	if f.Unassigned {
+		w.add("t.assignee_id IS NULL")
+	} else if f.AssigneeID != 0 {
+		w.add("t.assignee_id = ?", f.AssigneeID)
+	}
+	if f.InboxID != 0 {
+		w.add("t.inbox_id = ?", f.InboxID)
+	}
+	if f.Channel != "" {
+		w.add("t.channel = ?", f.Channel)
+	}
+	if f.Tag != "" {
+		w.add("EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = ?)",
+			strings.ToLower(strings.TrimSpace(f.Tag)))
+	}
+	if f.CustomerID != 0 {
+		w.add("t.customer_id = ?", f.CustomerID)
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		var id int64
+		if m := ticketIDQuery.FindStringSubmatch(q); m != nil {
+			id, _ = strconv.ParseInt(m[1], 10, 64)
+		}
+		match := ftsQuery(q)
+		if match == "" && id == 0 {
+			return []*crm.Ticket{}, "", nil
+		}
+		cond, condArgs := "t.id = ?", []any{id}
+		if match != "" {
+			tMatch, tArgs := ftsMatch("t.search", match)
+			mMatch, mArgs := ftsMatch("m.search", match)
+			cond += ` OR ` + tMatch + ` OR t.id IN (SELECT m.ticket_id FROM messages m WHERE ` + mMatch + `)`
+			condArgs = append(append(condArgs, tArgs...), mArgs...)
+		}
+		byOrder, orderArgs := ticketsOfOrderCond(q)
+		w.add(`(`+cond+` OR `+byOrder+`)`, append(condArgs, orderArgs...)...)
+	}
+	if f.Cursor != "" {
+		c, err := decodeIntCursor(f.Cursor, 2)
+		if err != nil {
+			return nil, "", err
+		}
+		w.add("(t.last_message_at, t.id) < (?::bigint, ?::bigint)", c[0], c[1])
+	}
+	tickets, err := queryTickets(ctx, db.rdb(), `SELECT `+ticketListCols+` FROM tickets t WHERE `+w.String()+`
+		ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`, append(w.args, limit+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	var next string
+	if len(tickets) > limit {
+		tickets = tickets[:limit]
+		last := tickets[limit-1]
+		next = encodeCursor(itoa(ms(last.LastMessageAt)), itoa(last.ID))
+	}
+	return tickets, next, nil
+}
+
+// Ticket returns one ticket the agent in ctx may see. Returns not_found.
+func (db *DB) Ticket(ctx context.Context, id int64) (*crm.Ticket, error) {
+	return findTicket(ctx, db.rdb(), id)
+}
+
+// channelOfInbox is the channel of a ticket opened by hand in an inbox of that kind.
+var channelOfInbox = map[string]string{
+	crm.KindEmail:   crm.ChannelEmail,
+	crm.KindPhone:   crm.ChannelSMS,
+	crm.KindChat:    crm.ChannelChat,
+	crm.KindDiscord: crm.ChannelDiscord,
+	crm.KindAPI:     crm.ChannelAPI,
+}
+
+// CreateTicket opens a ticket by hand for an existing customer or one found or created
+// by its identities. Returns invalid, not_found (inbox or customer the agent in ctx may
+// not see), too_large (body) or unavailable (another node stored one of the identities
+// at the same moment: the same call may succeed again).
+func (db *DB) CreateTicket(ctx context.Context, nt *crm.NewTicket) (*crm.Ticket, error) {
+	if nt == nil {
+		return nil, crm.Errorf(crm.EINVALID, "ticket required")
+	}
+	subject, err := checkSubject(nt.Subject)
+	if err != nil {
+		return nil, err
+	}
+	priority := nt.Priority
+	if priority == "" {
+		priority = crm.PriorityNormal
+	} else if !validPriority(priority) {
+		return nil, crm.Errorf(crm.EINVALID, "invalid priority %q", priority)
+	}
+	body := strings.TrimSpace(nt.Body)
+	if len(body) > maxBody {
+		return nil, crm.Errorf(crm.ETOOLARGE, "message body is larger than 64 KiB")
+	}
+	name := strings.TrimSpace(nt.CustomerName)
+	if utf8.RuneCountInString(name) > 200 {
+		return nil, crm.Errorf(crm.EINVALID, "customer name is longer than 200 characters")
+	}
+	for _, id := range nt.Identities {
+		if err := checkIdentity(id); err != nil {
+			return nil, err
+		}
+	}
+	if nt.CustomerID == 0 && name == "" && len(nt.Identities) == 0 {
+		return nil, crm.Errorf(crm.EINVALID, "customer id, name or identity required")
+	}
+
+	var t *crm.Ticket
+	err = db.update(ctx, func(tx *Tx) error {
+		inbox, err := db.findInbox(ctx, tx, nt.InboxID)
+		if err != nil {
+			return err
+		}
+		actor := actorFrom(ctx, systemActor)
+		var c *crm.Customer
+		if nt.CustomerID != 0 {
+			if c, err = findCustomer(ctx, tx, nt.CustomerID); err != nil {
+				return err
+			}
+			if c.MergedInto != 0 {
+				if c, err = findCustomer(ctx, tx, c.MergedInto); err != nil {
+					return err
+				}
+			}
+		} else {
+			var changed bool
+			if err := tx.ownersVisible(ctx, nt.Identities); err != nil {
+				return err
+			}
+			if c, changed, err = tx.customerByIdentities(ctx, name, nt.Identities, true); err != nil {
+				return raced(err)
+			}
+			if changed {
+				if _, err := tx.event(ctx, crm.EventCustomerUpdated, 0, c.ID, 0, actor, c); err != nil {
+					return err
+				}
+			}
+		}
+		var id int64
+		err = tx.QueryRowContext(ctx, `INSERT INTO tickets (inbox_id, customer_id, subject, status,
+			priority, channel, created_at, updated_at, last_message_at, search)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?)) RETURNING id`,
+			inbox.ID, c.ID, subject, crm.StatusOpen, priority, channelOfInbox[inbox.Kind], ms(tx.now), ms(tx.now), ms(tx.now),
+			searchText(subject)).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("insert ticket: %w", err)
+		}
+		if t, err = findTicket(crm.AsSystem(ctx), tx, id); err != nil {
+			return err
+		}
+		if err := tx.ticketEvent(ctx, crm.EventTicketCreated, t, actor, t); err != nil {
+			return err
+		}
+		if body != "" {
+			if _, err := tx.addMessage(ctx, t, body, nt.Internal, ""); err != nil {
+				return err
+			}
+			t, err = findTicket(crm.AsSystem(ctx), tx, id)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func checkSubject(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if n := utf8.RuneCountInString(s); n < 1 || n > 300 {
+		return "", crm.Errorf(crm.EINVALID, "subject must be 1 to 300 characters")
+	}
+	return s, nil
+}
+
+func validStatus(s string) bool {
+	switch s {
+	case crm.StatusOpen, crm.StatusPending, crm.StatusResolved, crm.StatusClosed:
+		return true
+	}
+	return false
+}
+
+func validPriority(s string) bool {
+	switch s {
+	case crm.PriorityLow, crm.PriorityNormal, crm.PriorityHigh, crm.PriorityUrgent:
+		return true
+	}
+	return false
+}
+
+// normalizeTags trims, lower-cases and dedupes tags. Returns invalid for an empty or
+// too long tag or more than 20 tags.
+func normalizeTags(tags []string) ([]string, error) {
+	out := []string{}
+	for _, tag := range tags {
+		tag = strings.ToLower(strings.TrimSpace(tag))
+		if n := utf8.RuneCountInString(tag); n < 1 || n > 50 {
+			return nil, crm.Errorf(crm.EINVALID, "tags must be 1 to 50 characters")
+		}
+		if !slices.Contains(out, tag) {
+			out = append(out, tag)
+		}
+	}
+	if len(out) > 20 {
+		return nil, crm.Errorf(crm.EINVALID, "a ticket has at most 20 tags")
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// setStatus changes t's status in memory, setting resolved_at when it becomes resolved
+// and clearing it when it leaves resolved. It reports whether anything changed.
+func setStatus(t *crm.Ticket, status string, now time.Time) bool {
+	if t.Status == status {
+		return false
+	}
+	if status == crm.StatusResolved {
+		t.ResolvedAt = &now
+	} else {
+		t.ResolvedAt = nil
+	}
+	t.Status = status
+	return true
+}
+
+// The store writes the search columns of tickets (the subject) and messages (the text)
+// itself, with the words of searchText, as the SQLite store writes its full-text rows.
+// The inserts of this package set them in the same statement; these are for the
+// changes after.
+
+// indexTicket sets the search column of ticket id from its subject.
+func (tx *Tx) indexTicket(ctx context.Context, id int64, subject string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET search = to_tsvector('parley', ?) WHERE id = ?`,
+		searchText(subject), id); err != nil {
+		return fmt.Errorf("index ticket %d: %w", id, err)
+	}
+	return nil
+}
+
+// reindexTicket replaces the search column of ticket id, whose subject was old.
+func (tx *Tx) reindexTicket(ctx context.Context, id int64, old, subject string) error {
+	return tx.indexTicket(ctx, id, subject)
+}
+
+// indexMessage sets the search column of message id from its text.
+func (tx *Tx) indexMessage(ctx context.Context, id int64, text string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET search = to_tsvector('parley', ?) WHERE id = ?`,
+		searchText(text), id); err != nil {
+		return fmt.Errorf("index message %d: %w", id, err)
+	}
+	return nil
+}
+
+// reindexMessage replaces the search column of message id, whose text was old.
+func (tx *Tx) reindexMessage(ctx context.Context, id int64, old, text string) error {
+	return tx.indexMessage(ctx, id, text)
+}
+
+// saveActivity writes what a new message changes on its ticket: status, activity and
+// response times.
+func (tx *Tx) saveActivity(ctx context.Context, t *crm.Ticket) error {
+	_, err := tx.ExecContext(ctx, `UPDATE tickets SET status = ?, updated_at = ?, first_response_at = ?,
+		resolved_at = ?, last_message_at = ? WHERE id = ?`,
+		t.Status, ms(t.UpdatedAt), nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt), ms(t.LastMessageAt), t.ID)
+	if err != nil {
+		return fmt.Errorf("update ticket %d: %w", t.ID, err)
+	}
+	return nil
+}
+
+// saveTicket writes the changeable columns of t.
+func (tx *Tx) saveTicket(ctx context.Context, t *crm.Ticket) error {
+	var assignee any
+	if t.AssigneeID != nil {
+		assignee = *t.AssigneeID
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE tickets SET subject = ?, status = ?, priority = ?,
+		assignee_id = ?, merged_into = ?, updated_at = ?, first_response_at = ?, resolved_at = ?,
+		last_message_at = ? WHERE id = ?`,
+		t.Subject, t.Status, t.Priority, assignee, nullID(t.MergedInto), ms(t.UpdatedAt),
+		nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt), ms(t.LastMessageAt), t.ID)
+	if err != nil {
+		return fmt.Errorf("update ticket %d: %w", t.ID, err)
+	}
+	return nil
+}
+
+// UpdateTicket changes a ticket's subject, status, priority, assignee or tags. Returns
+// invalid, not_found or conflict (a closed ticket).
+func (db *DB) UpdateTicket(ctx context.Context, id int64, u crm.TicketUpdate) (*crm.Ticket, error) {
+	var subject string
+	var tags []string
+	var err error
+	if u.Subject != nil {
+		if subject, err = checkSubject(*u.Subject); err != nil {
+			return nil, err
+		}
+	}
+	if u.Status != nil && !validStatus(*u.Status) {
+		return nil, crm.Errorf(crm.EINVALID, "invalid status %q", *u.Status)
+	}
+	if u.Priority != nil && !validPriority(*u.Priority) {
+		return nil, crm.Errorf(crm.EINVALID, "invalid priority %q", *u.Priority)
+	}
+	if u.Tags != nil {
+		if tags, err = normalizeTags(*u.Tags); err != nil {
+			return nil, err
+		}
+	}
+
+	var t *crm.Ticket
+	err = db.update(ctx, func(tx *Tx) error {
+		if t, err = findTicket(ctx, tx, id); err != nil {
+			return err
+		}
+		changed := false
+		oldSubject := t.Subject
+		if u.Subject != nil && subject != t.Subject {
+			t.Subject, changed = subject, true
+		}
+		wasClosed := t.Status == crm.StatusClosed
+		if u.Status != nil && setStatus(t, *u.Status, tx.now) {
+			changed = true
+		}
+		if u.Priority != nil && *u.Priority != t.Priority {
+			t.Priority, changed = *u.Priority, true
+		}
+		if u.AssigneeID != nil {
+			if *u.AssigneeID == 0 {
+				if t.AssigneeID != nil {
+					t.AssigneeID, changed = nil, true
+				}
+			} else if t.AssigneeID == nil || *t.AssigneeID != *u.AssigneeID {
+				a, err := findAgent(ctx, tx, *u.AssigneeID)
+				if crm.ErrorCode(err) == crm.ENOTFOUND || (a != nil && (a.Disabled || !a.CanSeeInbox(t.InboxID))) {
+					return crm.Errorf(crm.EINVALID, "agent %d cannot be assigned to this ticket", *u.AssigneeID)
+				} else if err != nil {
+					return err
+				}
+				t.AssigneeID, changed = &a.ID, true
+			}
+		}
+		tagsChanged := u.Tags != nil && !slices.Equal(tags, t.Tags)
+		if tagsChanged {
+			t.Tags, changed = tags, true
+		}
+		if !changed {
+			return nil
+		}
+		if wasClosed {
+			return crm.Errorf(crm.ECONFLICT, "ticket %d is closed", t.ID)
+		}
+		t.UpdatedAt = tx.now
+		if err := tx.saveTicket(ctx, t); err != nil {
+			return err
+		}
+		if t.Subject != oldSubject {
+			if err := tx.reindexTicket(ctx, t.ID, oldSubject, t.Subject); err != nil {
+				return err
+			}
+		}
+		if tagsChanged {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_tags WHERE ticket_id = ?`, t.ID); err != nil {
+				return fmt.Errorf("delete tags: %w", err)
+			}
+			if len(tags) > 0 {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_tags (ticket_id, tag)
+					SELECT ?::bigint, unnest(?::text[])`, t.ID, tags); err != nil {
+					return fmt.Errorf("insert tags: %w", err)
+				}
+			}
+		}
+		return tx.ticketEvent(ctx, crm.EventTicketUpdated, t, actorFrom(ctx, systemActor), t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// MergeTickets moves every message of ticket from into ticket into and closes from with
+// merged_into set. Returns invalid (the same ticket), not_found or conflict (a ticket
+// already merged away).
+func (db *DB) MergeTickets(ctx context.Context, from, into int64) (*crm.Ticket, error) {
+	if from == into {
+		return nil, crm.Errorf(crm.EINVALID, "cannot merge a ticket into itself")
+	}
+	var dst *crm.Ticket
+	err := db.update(ctx, func(tx *Tx) error {
+		src, err := findTicket(ctx, tx, from)
+		if err != nil {
+			return err
+		}
+		if dst, err = findTicket(ctx, tx, into); err != nil {
+			return err
+		}
+		if src.MergedInto != 0 || dst.MergedInto != 0 {
+			return crm.Errorf(crm.ECONFLICT, "ticket already merged")
+		}
+		// One conversation must never show up in another person's widget or thread.
+		if src.CustomerID != dst.CustomerID {
+			return crm.Errorf(crm.ECONFLICT, "tickets #%d and #%d belong to different customers: merge the customers first", from, into)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET ticket_id = ? WHERE ticket_id = ?`, into, from); err != nil {
+			return fmt.Errorf("move messages: %w", err)
+		}
+		if src.LastMessageAt.After(dst.LastMessageAt) {
+			dst.LastMessageAt = src.LastMessageAt
+		}
+		if dst.FirstResponseAt == nil {
+			dst.FirstResponseAt = src.FirstResponseAt
+		}
+		dst.UpdatedAt = tx.now
+		src.Status, src.ResolvedAt, src.MergedInto, src.UpdatedAt = crm.StatusClosed, nil, into, tx.now
+		if err := tx.saveTicket(ctx, src); err != nil {
+			return err
+		}
+		if err := tx.saveTicket(ctx, dst); err != nil {
+			return err
+		}
+		actor := actorFrom(ctx, systemActor)
+		if err := tx.ticketEvent(ctx, crm.EventTicketUpdated, src, actor, src); err != nil {
+			return err
+		}
+		return tx.ticketEvent(ctx, crm.EventTicketUpdated, dst, actor, dst)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
