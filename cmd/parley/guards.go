@@ -6,22 +6,33 @@ import (
 	"parley/channels/email"
 	"parley/channels/phone"
 	"parley/crm"
+	"parley/crm/postgres"
 	"parley/crm/sqlite"
 	"parley/orders"
 	"parley/reports"
 	"parley/server"
 )
 
+// store is what the wiring needs of the store it opens: everything Parley keeps, what
+// each part uses of it and the migrations it has applied. Both stores serve it: the
+// command line picks one (see openStore) and wires the rest the same way.
+type store interface {
+	crm.Store // with the dispatcher's crm.Outbox, Backup and Close
+	server.Store
+	email.Store
+	phone.Store
+	chat.Store
+	discord.Store
+	orders.Store
+	reports.Store
+	// Migrations lists the applied migration versions in order.
+	Migrations() ([]string, error)
+}
+
 // Each part declares the small interface it uses of the store, next to where it uses
-// it; the store serves them all. A method a part needs and the store lacks is a compile
+// it; each store serves them all. A method a part needs and a store lacks is a compile
 // error here, not a panic at start.
 var (
-	_ server.Store  = (*sqlite.DB)(nil)
-	_ email.Store   = (*sqlite.DB)(nil)
-	_ phone.Store   = (*sqlite.DB)(nil)
-	_ chat.Store    = (*sqlite.DB)(nil)
-	_ discord.Store = (*sqlite.DB)(nil)
-	_ orders.Store  = (*sqlite.DB)(nil)
-	_ reports.Store = (*sqlite.DB)(nil)
-	_ crm.Outbox    = (*sqlite.DB)(nil) // the dispatcher's
+	_ store = (*sqlite.DB)(nil)
+	_ store = (*postgres.DB)(nil)
 )

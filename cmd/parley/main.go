@@ -33,6 +33,7 @@ import (
 	"parley/channels/email"
 	"parley/channels/phone"
 	"parley/crm"
+	"parley/crm/postgres"
 	"parley/crm/secret"
 	"parley/crm/sqlite"
 	"parley/demo"
@@ -44,16 +45,19 @@ import (
 const usage = `usage: parley <command> [flags]
 
 commands:
-  serve                  run the helpdesk (--addr, --data, --public-url, --demo, --sync, --metrics-addr)
+  serve                  run the helpdesk (--addr, --public-url, --demo, --sync, --metrics-addr)
   migrate                apply database migrations and list them
   agent add              create an agent (--email, --name, --role); password from stdin
   token create           print a new API token for an agent (--email, --name, --expires 90d)
   token list             list an agent's API tokens (--email)
   token revoke           delete an API token at once (--email, --id)
-  backup FILE            write a consistent copy of the database to FILE
+  backup FILE            write a consistent copy of the SQLite database to FILE
   orders import FILE     import orders from CSV or NDJSON (--source NAME, --format csv|ndjson)
+  copy                   move a shop from SQLite to an empty PostgreSQL database (--from DIR, --to URL)
 
-every command takes --data DIR (env PARLEY_DATA, default ./data)
+every command takes --data DIR (env PARLEY_DATA, default ./data): the SQLite database,
+attachments and the secret key file; and --database URL (env PARLEY_DATABASE_URL):
+PostgreSQL instead of SQLite, postgres://user@host/db?sslmode=verify-full
 `
 
 func main() {
@@ -79,7 +83,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	case "serve":
 		return serve(ctx, args, stdout)
 	case "migrate":
-		return migrate(args, stdout)
+		return migrate(ctx, args, stdout)
 	case "agent add":
 		return agentAdd(ctx, args, stdin, stdout)
 	case "token create":
@@ -92,6 +96,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return backup(ctx, args, stdout)
 	case "orders":
 		return ordersCmd(ctx, args, stdout, os.Stderr)
+	case "copy":
+		return copyCmd(ctx, args, stdout, os.Stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -114,21 +120,45 @@ func envBool(name string) bool {
 	return v
 }
 
-func newFlags(name string) (*flag.FlagSet, *string) {
+// storeFlags say where a command finds the store: the data directory and, for
+// PostgreSQL, the database's URL.
+type storeFlags struct {
+	data     string
+	database string
+}
+
+func newFlags(name string) (*flag.FlagSet, *storeFlags) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	data := fs.String("data", env("PARLEY_DATA", "./data"), "data directory (env PARLEY_DATA)")
-	return fs, data
+	sf := &storeFlags{}
+	fs.StringVar(&sf.data, "data", env("PARLEY_DATA", "./data"),
+		"data directory: the SQLite database, attachments and the secret key file (env PARLEY_DATA)")
+	fs.StringVar(&sf.database, "database", env("PARLEY_DATABASE_URL", ""),
+		"PostgreSQL database URL, e.g. postgres://parley@db.example/parley?sslmode=verify-full; default: SQLite in --data (env PARLEY_DATABASE_URL)")
+	return fs, sf
 }
 
-// openStore opens the database in dir with the default settings; see openStoreWith.
-func openStore(dir string, bus crm.Bus, now func() time.Time) (*sqlite.DB, error) {
-	return openStoreWith(dir, sqlite.Options{Bus: bus, Now: now})
+// storeOptions are what serve sets of the store; zero values are the defaults.
+type storeOptions struct {
+	bus  crm.Bus
+	now  func() time.Time // the store's clock; nil is the real one
+	sync sqlite.SyncMode  // SQLite's; PostgreSQL has its own settings
 }
 
-// openStoreWith opens the database in dir with opt, whose DataDir and SecretKey it sets,
-// creating dir and the secret key file if needed. opt.Now is the store's clock; nil is
-// the real one. A dir Parley cannot write is refused with the cause, before anything.
-func openStoreWith(dir string, opt sqlite.Options) (*sqlite.DB, error) {
+// openStore opens the store sf names: PostgreSQL at sf.database when it is set, else
+// SQLite in sf.data. Either way the data directory holds the secret key file and the
+// attachments: it is created if needed, and one Parley cannot write is refused with the
+// cause, before anything. A bad database URL or a server that cannot be reached fails
+// here, with the URL (without its password) and the cause.
+func openStore(ctx context.Context, sf *storeFlags, opt storeOptions) (store, error) {
+	dir := sf.data
+	var dbURL, shown string
+	var pool int32
+	if sf.database != "" {
+		var err error
+		if dbURL, shown, pool, err = databaseURL(sf.database); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -145,8 +175,78 @@ func openStoreWith(dir string, opt sqlite.Options) (*sqlite.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	opt.DataDir, opt.SecretKey = dir, key
-	return sqlite.Open(filepath.Join(dir, "parley.db"), opt)
+	if dbURL == "" {
+		path := filepath.Join(dir, "parley.db")
+		slog.Info("store", "database", "sqlite", "path", path)
+		db, err := sqlite.Open(path, sqlite.Options{DataDir: dir, SecretKey: key, Bus: opt.bus, Now: opt.now, Sync: opt.sync})
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
+	}
+	slog.Info("store", "database", "postgres", "url", shown, "attachments", filepath.Join(dir, "attachments"))
+	if opt.sync != "" && opt.sync != sqlite.SyncFull {
+		slog.Warn("--sync applies to SQLite only: PostgreSQL's own settings (synchronous_commit) decide when a commit is on disk")
+	}
+	db, err := postgres.Open(ctx, dbURL, postgres.Options{DataDir: dir, SecretKey: key, Bus: opt.bus, Now: opt.now, MaxConns: pool})
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", shown, err)
+	}
+	return db, nil
+}
+
+// connectTimeout bounds each attempt to reach the database server when the URL sets no
+// connect_timeout: without one, a host that drops packets would hold the start for
+// minutes before saying anything.
+const connectTimeout = "10"
+
+// databaseURL checks --database: a postgres:// or postgresql:// URL. It returns the URL
+// to connect with, connect_timeout added when it has none, the URL to show, without its
+// password, and the size of the connection pool its pool_max_conns asks for (0: the
+// store's default).
+func databaseURL(s string) (dbURL, shown string, pool int32, err error) {
+	const want = "want a PostgreSQL URL such as postgres://parley@db.example/parley?sslmode=verify-full"
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		// url.Error repeats the URL, password and all: keep only the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", "", 0, fmt.Errorf("--database: not a URL (%v): %s", err, want)
+	}
+	shown = redactURL(u)
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return "", "", 0, fmt.Errorf("--database %s: not a postgres:// URL: %s", shown, want)
+	}
+	q := u.Query()
+	if v := q.Get("pool_max_conns"); v != "" {
+		// One connection is the writer's while it commits; the others serve reads.
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 2 {
+			return "", "", 0, fmt.Errorf("--database %s: pool_max_conns must be a number of connections, 2 or more", shown)
+		}
+		pool = int32(n)
+	}
+	if q.Get("connect_timeout") == "" {
+		q.Set("connect_timeout", connectTimeout)
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), shown, pool, nil
+}
+
+// redactURL returns u as text without the password it may carry, in its user part or
+// as a password parameter.
+func redactURL(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User(c.User.Username())
+	}
+	if q := c.Query(); q.Has("password") {
+		q.Del("password")
+		c.RawQuery = q.Encode()
+	}
+	return c.String()
 }
 
 func serve(ctx context.Context, args []string, stdout io.Writer) error {
@@ -177,7 +277,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 
 	bus := crm.NewBus()
 	clock := &demo.Clock{} // the real time, except while the demo history is written
-	db, err := openStoreWith(*data, sqlite.Options{Bus: bus, Now: clock.Now, Sync: mode})
+	db, err := openStore(ctx, data, storeOptions{bus: bus, now: clock.Now, sync: mode})
 	if err != nil {
 		return err
 	}
@@ -292,7 +392,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if mln != nil {
 		fmt.Fprintf(stdout, "Metrics: http://%s/metrics\n", mln.Addr())
 	}
-	slog.Info("started", "addr", ln.Addr().String(), "data", *data, "start_ms", time.Since(start).Milliseconds())
+	slog.Info("started", "addr", ln.Addr().String(), "data", data.data, "start_ms", time.Since(start).Milliseconds())
 	// Starting allocates about 20 MB that is garbage once it is done (migrations, phone
 	// number metadata, templates), against a live heap of a few MB. Left to the
 	// collector, an idle server would hold it until its heap doubled; collecting it now
@@ -348,7 +448,7 @@ func parsePublicURL(s string) (*url.URL, error) {
 // ensureAdmin creates the first admin when there are no agents: from PARLEY_ADMIN_EMAIL
 // and PARLEY_ADMIN_PASSWORD, else admin@parley.local with a random password. It returns
 // the login to print: a generated password once, an environment one while it still works.
-func ensureAdmin(ctx context.Context, db *sqlite.DB) (email, password string, generated bool, err error) {
+func ensureAdmin(ctx context.Context, db store) (email, password string, generated bool, err error) {
 	email = env("PARLEY_ADMIN_EMAIL", "admin@parley.local")
 	password = os.Getenv("PARLEY_ADMIN_PASSWORD")
 	agents, err := db.Agents(ctx)
@@ -375,12 +475,12 @@ func ensureAdmin(ctx context.Context, db *sqlite.DB) (email, password string, ge
 	return email, password, generated, nil
 }
 
-func migrate(args []string, stdout io.Writer) error {
+func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, data := newFlags("migrate")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	db, err := openStore(*data, nil, nil)
+	db, err := openStore(ctx, data, storeOptions{})
 	if err != nil {
 		return err
 	}
@@ -411,7 +511,7 @@ func agentAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	if err != nil && line == "" {
 		return fmt.Errorf("read password from stdin: %w", err)
 	}
-	db, err := openStore(*data, nil, nil)
+	db, err := openStore(ctx, data, storeOptions{})
 	if err != nil {
 		return err
 	}
@@ -524,7 +624,7 @@ func tokenRevoke(ctx context.Context, args []string, stdout io.Writer) error {
 
 // tokenAgent parses the flags of a token command, with --email required and the ones
 // more adds, and opens the store and the agent. The caller closes the store.
-func tokenAgent(ctx context.Context, name string, args []string, more func(*flag.FlagSet)) (*sqlite.DB, *crm.Agent, error) {
+func tokenAgent(ctx context.Context, name string, args []string, more func(*flag.FlagSet)) (store, *crm.Agent, error) {
 	fs, data := newFlags(name)
 	email := fs.String("email", "", "agent email (required)")
 	if more != nil {
@@ -536,7 +636,7 @@ func tokenAgent(ctx context.Context, name string, args []string, more func(*flag
 	if *email == "" {
 		return nil, nil, errors.New("--email is required")
 	}
-	db, err := openStore(*data, nil, nil)
+	db, err := openStore(ctx, data, storeOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -571,7 +671,8 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := openStore(*data, nil, nil)
+	// On PostgreSQL the store answers that pg_dump is the tool.
+	db, err := openStore(ctx, data, storeOptions{})
 	if err != nil {
 		return err
 	}

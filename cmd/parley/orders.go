@@ -40,7 +40,7 @@ func ordersCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("open import file: %w", err)
 	}
 	defer f.Close()
-	db, err := openStore(*data, nil, nil)
+	db, err := openStore(ctx, data, storeOptions{})
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func TestOrdersImport(t *testing.T) {
 		t.Fatalf("no progress on stderr: %q", stderr.String())
 	}
 
-	db, err := openStore(data, nil, nil)
+	db, err := openStore(context.Background(), &storeFlags{data: data}, storeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
