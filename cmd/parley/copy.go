@@ -39,7 +39,7 @@ func copyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if fs.NArg() > 0 || to == "" {
-		return errors.New("usage: parley copy --from DIR --to postgres://user@host/db?sslmode=...")
+		return errors.New("usage: parley copy --from DIR --to postgres://user@host/db")
 	}
 	dbURL, shown, _, err := databaseURL(to)
 	if err != nil {
