@@ -8,7 +8,7 @@ DATA    ?= ./data
 RUN_ADMIN_EMAIL    ?= admin@demo.parley.test
 RUN_ADMIN_PASSWORD ?= parley-demo
 
-.PHONY: build run test check bench bench-go vet clean
+.PHONY: build run test test-postgres check bench bench-go vet clean
 
 build:
 	$(GO) build -tags $(TAGS) -o bin/parley ./cmd/parley
@@ -20,6 +20,15 @@ run: build
 
 test:
 	$(GO) test -race -tags $(TAGS) -count=1 ./...
+
+# Every test again with the store of each end-to-end test (HTTP API, hub, channels,
+# orders, reports, the console and the widget in Chromium) on PostgreSQL: each test gets
+# a schema of its own on PARLEY_TEST_POSTGRES, dropped at its end. The default is the
+# local server with trust auth and a database named test.
+PARLEY_TEST_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test
+test-postgres:
+	PARLEY_TEST_STORE=postgres PARLEY_TEST_POSTGRES=$(PARLEY_TEST_POSTGRES) \
+		$(GO) test -race -tags $(TAGS) -count=1 ./...
 
 # The load generator against a real `parley serve` (docs/performance.md); BENCH_SCALE=small,
 # default or full. It prints the table and writes bench/results.json.

@@ -3,7 +3,6 @@ package agentui_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -14,77 +13,11 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"parley/browsertest"
 	"parley/crm"
 )
 
-const chromium = "/usr/bin/chromium"
-
-// One Chromium serves every browser test of this package; each test opens tabs in browser
-// contexts of their own, which share no cookies.
-var (
-	browserOnce   sync.Once
-	browserCtx    context.Context
-	browserErr    error
-	browserCancel = func() {}
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	browserCancel()
-	os.Exit(code)
-}
-
-// browser returns the shared Chromium, or skips the test loudly when there is none and
-// PARLEY_BROWSER_TESTS is not "required".
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		msg := fmt.Sprintf("\n\n!!! BROWSER TEST %s NOT RUN: %s is missing (%v).\n!!! Install Chromium (apt-get install chromium) or set PARLEY_BROWSER_TESTS=required to make this a failure.\n", t.Name(), chromium, err)
-		if os.Getenv("PARLEY_BROWSER_TESTS") == "required" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	browserOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "parley-chromium-")
-		if err != nil {
-			browserErr = err
-			return
-		}
-		alloc, cancelAlloc := chromedp.NewExecAllocator(crm.AsSystem(context.Background()),
-			chromedp.ExecPath(chromium),
-			chromedp.Headless,
-			chromedp.NoSandbox,
-			chromedp.DisableGPU,
-			chromedp.NoFirstRun,
-			chromedp.NoDefaultBrowserCheck,
-			chromedp.UserDataDir(dir),
-			chromedp.WindowSize(1280, 800),
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true),
-			chromedp.Flag("disable-dev-shm-usage", true),
-			chromedp.Flag("disable-extensions", true),
-			chromedp.Flag("disable-background-timer-throttling", true),
-			chromedp.Flag("disable-backgrounding-occluded-windows", true),
-			chromedp.Flag("disable-renderer-backgrounding", true),
-			// The remote images of the email tests come from an httptest TLS server.
-			chromedp.Flag("ignore-certificate-errors", true),
-		)
-		ctx, cancel := chromedp.NewContext(alloc)
-		browserCancel = func() {
-			cancel()
-			cancelAlloc()
-			os.RemoveAll(dir)
-		}
-		browserErr = chromedp.Do(ctx)
-		browserCtx = ctx
-	})
-	if browserErr != nil {
-		t.Fatalf("start %s: %v", chromium, browserErr)
-	}
-	return browserCtx
-}
+func TestMain(m *testing.M) { browsertest.Main(m) }
 
 // tab is one agent's browser: its own cookies, and a record of every uncaught script
 // error and every dialog the page opened.
@@ -99,12 +32,8 @@ type tab struct {
 
 func (f *fixture) newTab(t *testing.T) *tab {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser(t), chromedp.WithNewBrowserContext())
-	t.Cleanup(cancel)
+	ctx := browsertest.NewTab(t)
 	b := &tab{t: t, f: f, ctx: ctx}
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatal(err)
-	}
 	err := chromedp.Listen(ctx, func(ev any) {
 		switch e := ev.(type) {
 		case *runtime.EventExceptionThrown:

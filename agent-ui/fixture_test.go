@@ -10,26 +10,26 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	agentui "parley/agent-ui"
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 	"parley/outbound"
 	"parley/server"
 )
 
 const password = "correct horse battery"
 
-// fixture is a running Parley: a real SQLite file, the HTTP server with the console and the
+// fixture is a running Parley: a real store (teststore's), the HTTP server with the console and the
 // WebSocket hub, an admin and one api inbox. It records the requests the server got and
 // the connections it accepted.
 type fixture struct {
 	t     *testing.T
-	db    *sqlite.DB
+	db    storetest.Store
 	bus   *crm.LocalBus
 	srv   *httptest.Server
 	admin *crm.Agent
@@ -44,12 +44,8 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	dir := t.TempDir()
-	bus := crm.NewBus()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.Open(t, teststore.Options{})
+	db, bus := st.Store, st.Bus
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.Default()
@@ -85,7 +81,6 @@ func newFixture(t *testing.T) *fixture {
 		cancel()
 		<-done
 		srv.Close()
-		db.Close()
 	})
 	f.admin = f.agent("ada@test.example", "Ada Admin", crm.RoleAdmin)
 	in, err := db.CreateInbox(crm.WithAgent(crm.AsSystem(context.Background()), f.admin), &crm.Inbox{Kind: crm.KindAPI, Name: "Web shop", Config: map[string]any{}})

@@ -2,9 +2,11 @@ package agentui_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -204,4 +206,61 @@ func TestOrderRefundNeedsConfirmation(t *testing.T) {
 		t.Fatalf("stored actions %+v, want one refund of 1900", list.Actions)
 	}
 	b.noScriptErrors()
+}
+
+// TestOrderStepSurvivesLateLoad opens a refund step on an order that arrived live while
+// the panel's first load of the customer's orders was still on its way, as on a slow
+// network: when that answer comes, the half-done refund is still there.
+func TestOrderStepSurvivesLateLoad(t *testing.T) {
+	f := newFixture(t)
+	shop := shopifytest.New("shpat_test_token")
+	defer shop.Close()
+	var src struct{ ID int64 }
+	if code := f.api("POST", "/api/v1/order-sources", map[string]any{"kind": "shopify", "name": "Demo Mug Co.",
+		"shop_domain": "demo-mugs.myshopify.com", "access_token": shop.Token, "webhook_secret": "whsec-0123456789abcdef",
+		"api_base_url": shop.URL}, &src); code != http.StatusCreated || src.ID == 0 {
+		t.Fatalf("create the Shopify source: %d", code)
+	}
+	id := f.inbound("late-1", "Alice Shopper", "alice@example.com", "Refund please", "One mug arrived broken.")
+	isLoad := func(u *url.URL) bool { return u.Path == "/api/v1/orders" }
+	release := f.hold("/api/v1/orders")
+
+	b := f.newTab(t)
+	b.login("ada@test.example", fmt.Sprintf("#/tickets/%d", id))
+	b.waitText("#ticket-subject", "Refund please")
+	waitUntil(t, "the panel's load of the orders", func() bool { return f.requests(isLoad) == 1 })
+
+	// The shop's webhook files the order meanwhile; the panel shows it from the live event.
+	if _, err := f.db.PutOrder(crm.AsSystem(context.Background()), &crm.Order{Number: "1001", Email: "alice@example.com",
+		Status: "paid", Currency: "USD", Subtotal: 5000, Shipping: 500, Total: 5500, PlacedAt: time.Now().Add(-time.Hour),
+		Items:  []crm.OrderItem{{SKU: "MUG", Name: "Blue mug", Quantity: 2, UnitPrice: 2500, LineItemID: "466157049"}},
+		Source: crm.OrderSourceShopify, SourceID: src.ID, ExternalID: "450789469"}); err != nil {
+		t.Fatal(err)
+	}
+	order := `#orders li.order[data-number="1001"]`
+	b.click(order + " .action-refund")
+	b.waitText(order+" .order-step .step-sentence", "This refunds $55.00 of order 1001")
+
+	// The load's answer arrives; the panel then asks for the order's actions once more.
+	isActions := func(u *url.URL) bool { return u.Path == "/api/v1/orders/1001/actions" }
+	before := f.requests(isActions)
+	release()
+	waitUntil(t, "the orders panel to apply the late answer", func() bool { return f.requests(isActions) > before })
+	if open := b.eval(`String(!!document.querySelector('` + order + ` .order-step'))`); open != "true" {
+		t.Fatalf("the refund step closed when the first load arrived; panel: %s", b.eval(`document.querySelector('#orders').textContent`))
+	}
+	b.waitText(order+" .order-step .confirm", "Refund $55.00")
+	b.noScriptErrors()
+}
+
+// waitUntil polls cond until it holds, failing t after ten seconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

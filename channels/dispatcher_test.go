@@ -1,30 +1,20 @@
 package channels_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"parley/channels"
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 )
 
-func openDB(t *testing.T, dir string, bus crm.Bus) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
 // queueReply files an inbound message on a new api inbox and queues an agent reply to it.
-func queueReply(t *testing.T, db *sqlite.DB, text string) *crm.Message {
+func queueReply(t *testing.T, db storetest.Store, text string) *crm.Message {
 	t.Helper()
 	ctx := crm.AsSystem(context.Background())
 	in, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: "Backoffice", Config: map[string]any{}})
@@ -47,7 +37,7 @@ func queueReply(t *testing.T, db *sqlite.DB, text string) *crm.Message {
 }
 
 // waitStatus waits until the message reaches status or the deadline passes.
-func waitStatus(t *testing.T, db *sqlite.DB, m *crm.Message, status string) *crm.Message {
+func waitStatus(t *testing.T, db storetest.Store, m *crm.Message, status string) *crm.Message {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -75,9 +65,8 @@ func run(t *testing.T, d *channels.Dispatcher) {
 }
 
 func TestDispatcherRetriesThenSends(t *testing.T) {
-	bus := crm.NewBus()
-	db := openDB(t, t.TempDir(), bus)
-	defer db.Close()
+	st := teststore.Open(t, teststore.Options{})
+	db, bus := st.Store, st.Bus
 	m := queueReply(t, db, "your refund is on its way")
 
 	var calls atomic.Int32
@@ -99,8 +88,7 @@ func TestDispatcherRetriesThenSends(t *testing.T) {
 }
 
 func TestDispatcherPermanentAndExhaustedFailures(t *testing.T) {
-	db := openDB(t, t.TempDir(), nil)
-	defer db.Close()
+	db := teststore.Open(t, teststore.Options{}).Store
 	m := queueReply(t, db, "hi")
 	reg := channels.NewRegistry()
 	reg.Register(crm.KindAPI, channels.ConnectorFunc(func(ctx context.Context, out *crm.Outbound) (string, error) {
@@ -112,8 +100,7 @@ func TestDispatcherPermanentAndExhaustedFailures(t *testing.T) {
 		t.Fatalf("error = %q", failed.Error)
 	}
 
-	db2 := openDB(t, t.TempDir(), nil)
-	defer db2.Close()
+	db2 := teststore.Open(t, teststore.Options{}).Store
 	m2 := queueReply(t, db2, "hi")
 	var calls atomic.Int32
 	reg2 := channels.NewRegistry()
@@ -131,17 +118,15 @@ func TestDispatcherPermanentAndExhaustedFailures(t *testing.T) {
 // TestDispatcherResumesAfterRestart queues a reply while no dispatcher runs, "crashes"
 // mid-send, and checks a new process delivers it exactly once after the lease.
 func TestDispatcherResumesAfterRestart(t *testing.T) {
-	dir := t.TempDir()
-	db := openDB(t, dir, nil)
+	st := teststore.Open(t, teststore.Options{})
+	db := st.Store
 	m := queueReply(t, db, "queued before the restart")
 	// A dispatcher claims the message and dies before recording the result.
 	if outs, err := db.ClaimOutbound(crm.AsSystem(context.Background()), 50*time.Millisecond, 10); err != nil || len(outs) != 1 {
 		t.Fatalf("claim = %d, %v", len(outs), err)
 	}
-	db.Close()
-
-	db = openDB(t, dir, nil)
-	defer db.Close()
+	st.Reopen(t)
+	db = st.Store
 	var sent atomic.Int32
 	reg := channels.NewRegistry()
 	reg.Register(crm.KindAPI, channels.ConnectorFunc(func(ctx context.Context, out *crm.Outbound) (string, error) {
@@ -158,8 +143,7 @@ func TestDispatcherResumesAfterRestart(t *testing.T) {
 // TestDispatcherDemoInbox checks that a demo inbox's replies count as sent without any
 // connector, so `make run` works with no channel configured.
 func TestDispatcherDemoInbox(t *testing.T) {
-	db := openDB(t, t.TempDir(), nil)
-	defer db.Close()
+	db := teststore.Open(t, teststore.Options{}).Store
 	ctx := crm.AsSystem(context.Background())
 	in, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindEmail, Name: "Demo mail", Config: map[string]any{"demo": true}})
 	if err != nil {

@@ -10,7 +10,8 @@ import (
 
 	"parley/channels"
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 )
 
 // workerLog records what InboxWorkers did with the fake workers it ran.
@@ -80,13 +81,13 @@ func (l *workerLog) startsOf(id int64) int {
 
 // goneStore is the real store in which inboxes can be deleted, which Parley cannot do.
 type goneStore struct {
-	*sqlite.DB
+	storetest.Store
 	mu   sync.Mutex
 	gone map[int64]bool
 }
 
 func (s *goneStore) Inboxes(ctx context.Context) ([]*crm.Inbox, error) {
-	list, err := s.DB.Inboxes(ctx)
+	list, err := s.Store.Inboxes(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*crm.Inbox
@@ -105,7 +106,7 @@ func (s *goneStore) Inbox(ctx context.Context, id int64) (*crm.Inbox, error) {
 	if gone {
 		return nil, crm.Errorf(crm.ENOTFOUND, "inbox %d not found", id)
 	}
-	return s.DB.Inbox(ctx, id)
+	return s.Store.Inbox(ctx, id)
 }
 
 // TestInboxWorkers runs the keeper of per-inbox workers on a real store and bus with fake
@@ -114,10 +115,9 @@ func (s *goneStore) Inbox(ctx context.Context, id int64) (*crm.Inbox, error) {
 // started; a change whose event was lost is caught by the lag check; at the end every
 // worker has stopped before Run returns.
 func TestInboxWorkers(t *testing.T) {
-	bus := crm.NewBus()
-	db := openDB(t, t.TempDir(), bus)
-	defer db.Close()
-	store := &goneStore{DB: db, gone: map[int64]bool{}}
+	st := teststore.Open(t, teststore.Options{})
+	db, bus := st.Store, st.Bus
+	store := &goneStore{Store: db, gone: map[int64]bool{}}
 	ctx := crm.AsSystem(context.Background())
 	create := func(kind, name string, config map[string]any) *crm.Inbox {
 		t.Helper()
@@ -210,8 +210,7 @@ func TestInboxWorkers(t *testing.T) {
 // TestInboxWorkersWithoutBus runs the workers of the inboxes there are at start, with no
 // bus to announce changes.
 func TestInboxWorkersWithoutBus(t *testing.T) {
-	db := openDB(t, t.TempDir(), nil)
-	defer db.Close()
+	db := teststore.Open(t, teststore.Options{}).Store
 	ids := map[int64]string{}
 	for i := range 3 {
 		host := fmt.Sprintf("h%d", i)

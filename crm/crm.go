@@ -195,11 +195,16 @@ type Ticket struct {
 	FirstResponseAt *time.Time `json:"first_response_at"`
 	ResolvedAt      *time.Time `json:"resolved_at"`
 	LastMessageAt   time.Time  `json:"last_message_at"`
+
+	// Participants are the people copied on the ticket's mail: not its customer, but
+	// copied on its replies (the default CC of the composer) and able to write into it.
+	Participants []Address `json:"participants,omitempty"`
 }
 
-// Author is who wrote a message: a customer, an agent or the system.
+// Author is who wrote a message: a customer, an agent, the system or a participant
+// (someone copied on the ticket's mail, who has no customer record of their own).
 type Author struct {
-	Kind string `json:"kind"` // "customer", "agent" or "system"
+	Kind string `json:"kind"` // "customer", "agent", "system" or "participant"
 	ID   int64  `json:"id"`
 	Name string `json:"name"`
 }
@@ -219,6 +224,29 @@ type Message struct {
 	ExternalID  string        `json:"-"`
 	Attachments []*Attachment `json:"attachments"`
 	CreatedAt   time.Time     `json:"created_at"`
+	// MailAddresses are the From, To, CC and Via of an email; empty on other channels.
+	MailAddresses
+}
+
+// Address is a mail address with its display name.
+type Address struct {
+	Name    string `json:"name,omitempty"`
+	Address string `json:"address"`
+}
+
+// MailAddresses are the people a mail names: who wrote it, whom it went to and who was
+// copied. Via is the address it came through when that is not the writer's own: a
+// contact form that sends from a no-reply address, a mailing list that rewrites From.
+type MailAddresses struct {
+	From *Address  `json:"from,omitempty"`
+	To   []Address `json:"to,omitempty"`
+	CC   []Address `json:"cc,omitempty"`
+	Via  *Address  `json:"via,omitempty"`
+}
+
+// Empty reports whether a names nobody.
+func (a *MailAddresses) Empty() bool {
+	return a.From == nil && len(a.To) == 0 && len(a.CC) == 0 && a.Via == nil
 }
 
 // Attachment is a file of a message, stored once on disk by its SHA-256.
@@ -334,9 +362,36 @@ type Inbound struct {
 	// NewTicketTags are tags for the ticket the message opens; a message that joins an
 	// existing ticket leaves its tags as they are.
 	NewTicketTags []string
+	// ClearTicketTags are tags the ticket loses when the message joins it: a tag that
+	// said what the ticket's first message was (an auto-reply) stops being true once the
+	// customer writes for real.
+	ClearTicketTags []string
+
+	// Mail are the addresses of an email, kept with the message for the thread.
+	Mail MailAddresses
+	// Participants are people copied on the message (not the sender, not the inbox), who
+	// join the ticket's participants. A message from one of a ticket's participants that
+	// threads into the ticket is theirs: it creates no customer and leaves the ticket's
+	// customer and reply address as they are.
+	Participants []Address
+	// ContentHash, when set, is a hash of what the message says. A stored message with
+	// the same ExternalID is a duplicate only when it has the same sender and the same
+	// hash; otherwise the message is another one that reuses the id (some senders give
+	// every mail the same Message-ID) and is filed under ExternalID + "#" + ContentHash.
+	ContentHash string
+	// FindReferrer files the message into the ticket of a stored message of the inbox
+	// whose References name ExternalID (a reply that arrived before its original), when
+	// neither a verified TicketID nor a referenced message threads it.
+	FindReferrer bool
 }
 
-// Bounce is what a delivery report says about a message the inbox sent.
+// TagBounce marks the ticket of a delivery report that matched no message the inbox
+// sent. Such a ticket is closed when it is opened, and reports leave it out.
+const TagBounce = "bounce"
+
+// Bounce is what a delivery report says about a message the inbox sent. A report that
+// picks no message never joins a conversation and never opens one: it opens a ticket of
+// its own, closed and tagged TagBounce.
 type Bounce struct {
 	// ExternalIDs are the ids of the reported message the report names, the likeliest
 	// first. The first that an outbound message of the same inbox has picks the message,
@@ -349,7 +404,8 @@ type Bounce struct {
 	Reason string
 }
 
-// IngestResult says where an inbound message was filed.
+// IngestResult says where an inbound message was filed. CustomerID is the sender's
+// customer; for a participant's message (see Inbound.Participants), the ticket's.
 type IngestResult struct {
 	TicketID   int64 `json:"ticket_id"`
 	MessageID  int64 `json:"message_id"`

@@ -58,6 +58,10 @@ type NewMessage struct {
 	Body     string
 	Internal bool
 	Status   string
+	// CC, on a reply on an email ticket, are the addresses copied on it; they become the
+	// ticket's participants. Nil keeps the ticket's participants; an empty list copies
+	// nobody.
+	CC []string
 }
 
 // CustomerUpdate holds the changes of a customer PATCH; nil fields stay.

@@ -1,15 +1,14 @@
 package orders_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"parley/crm"
 	"parley/crm/sqlite"
+	"parley/crm/storetest/teststore"
 	"parley/orders"
 )
 
@@ -110,9 +109,10 @@ func TestImportNDJSON(t *testing.T) {
 // (SQLite's max_page_count): the import stops with unavailable at the first row that
 // cannot be saved, instead of reporting every later row as skipped.
 func TestImportStopsOnFullDisk(t *testing.T) {
+	teststore.SQLiteOnly(t, "it fills the database with SQLite's max_page_count")
 	e := newEnv(t, 0)
 	ctx := crm.AsSystem(context.Background())
-	if err := e.db.LimitPages(ctx, 1); err != nil {
+	if err := e.db.(*sqlite.DB).LimitPages(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
 	var sb strings.Builder
@@ -142,11 +142,5 @@ func BenchmarkImportCSV(b *testing.B) {
 }
 
 func newBenchEnv(b *testing.B) *orders.Service {
-	dir := b.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	return orders.New(db, orders.Options{})
+	return orders.New(teststore.Open(b, teststore.Options{}).Store, orders.Options{})
 }

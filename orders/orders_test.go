@@ -1,19 +1,18 @@
 package orders_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strconv"
 	"testing"
 
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 	"parley/orders"
 	"parley/orders/shopifytest"
 	"parley/outbound"
@@ -24,10 +23,10 @@ const (
 	webhookSecret = "shopify-webhook-secret-0123"
 )
 
-// env is the orders engine over a real SQLite store and a fake Shopify store.
+// env is the orders engine over a real store and a fake Shopify store.
 type env struct {
 	t    *testing.T
-	db   *sqlite.DB
+	db   storetest.Store
 	bus  *crm.LocalBus
 	svc  *orders.Service
 	shop *shopifytest.Fake
@@ -36,13 +35,8 @@ type env struct {
 
 func newEnv(t *testing.T, refundLimit int64) *env {
 	t.Helper()
-	dir := t.TempDir()
-	bus := crm.NewBus()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	st := teststore.Open(t, teststore.Options{})
+	db, bus := st.Store, st.Bus
 	shop := shopifytest.New(shopToken)
 	t.Cleanup(shop.Close)
 	svc := orders.New(db, orders.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -8,13 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest/teststore"
 	"parley/orders"
 	"parley/orders/shopifytest"
 	"parley/outbound"
@@ -24,12 +23,7 @@ import (
 // store's own myshopify.com host, api_base_url no internal address unless the private
 // network is allowed. Nothing refused is stored.
 func TestShopifySourceHosts(t *testing.T) {
-	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := teststore.Open(t, teststore.Options{}).Store
 	ctx := crm.AsSystem(context.Background())
 	strict := orders.New(db, orders.Options{})
 	shop := func(domain, base string) orders.SourceInput {
@@ -98,12 +92,7 @@ func TestShopifyLookupRefusedAtDial(t *testing.T) {
 		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
 	}
 	for _, allow := range []bool{false, true} {
-		dir := t.TempDir()
-		db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+		db := teststore.Open(t, teststore.Options{}).Store
 		var logs bytes.Buffer
 		var mu sync.Mutex
 		svc := orders.New(db, orders.Options{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil)),
@@ -115,7 +104,7 @@ func TestShopifyLookupRefusedAtDial(t *testing.T) {
 		}
 		before := len(fake.Calls())
 		svc.RefreshNumber(ctx, "1001")
-		_, err = db.Order(ctx, "1001")
+		_, err := db.Order(ctx, "1001")
 		mu.Lock()
 		log := logs.String()
 		mu.Unlock()

@@ -1,13 +1,11 @@
 package reports_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,7 +13,8 @@ import (
 	"time"
 
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 	"parley/reports"
 )
 
@@ -39,7 +38,7 @@ func (c *clock) Set(t time.Time) {
 // fixture is a store with an injected clock, a bus and the reports service.
 type fixture struct {
 	t     *testing.T
-	db    *sqlite.DB
+	db    storetest.Store
 	bus   *crm.LocalBus
 	clock *clock
 	svc   *reports.Service
@@ -50,17 +49,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, start time.Time) *fixture {
 	t.Helper()
-	dir := t.TempDir()
-	f := &fixture{t: t, bus: crm.NewBus(), clock: &clock{t: start}, ctx: crm.AsSystem(context.Background())}
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32),
-		Bus: f.bus, Now: f.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	f.db = db
+	f := &fixture{t: t, clock: &clock{t: start}, ctx: crm.AsSystem(context.Background())}
+	st := teststore.Open(t, teststore.Options{Now: f.clock.Now})
+	db := st.Store
+	f.db, f.bus = db, st.Bus
 	f.svc = reports.New(db, f.bus, reports.Options{PublicURL: &url.URL{Scheme: "https", Host: "desk.example"}, Now: f.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	var err error
 	if f.dana, err = db.CreateAgent(f.ctx, &crm.NewAgent{Email: "dana@shop.example", Name: "Dana", Role: crm.RoleManager,
 		Password: "correct horse battery"}); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"parley/crm"
+	"parley/crm/sqlite"
+	"parley/crm/storetest/teststore"
 	"parley/server"
 )
 
@@ -39,13 +41,15 @@ func get(t *testing.T, url, auth string) (int, http.Header, string) {
 // client sees: the write answers 503 unavailable and saves nothing, /healthz says
 // degraded until a write succeeds again, and reads go on.
 func TestDiskFullAnswers(t *testing.T) {
+	teststore.SQLiteOnly(t, "it fills the database with SQLite's max_page_count")
 	e := newEnv(t)
+	db := e.db.(*sqlite.DB)
 	inbox := e.inbox("api", "API")
 	first := e.inbound(inbox, "first", "alice@example.com", "hello")
 	if status, _, body := get(t, e.srv.URL+"/healthz", ""); status != 200 || strings.TrimSpace(body) != `{"status":"ok"}` {
 		t.Fatalf("healthz before: %d %s", status, body)
 	}
-	if err := e.db.LimitPages(crm.AsSystem(context.Background()), 1); err != nil {
+	if err := db.LimitPages(crm.AsSystem(context.Background()), 1); err != nil {
 		t.Fatal(err)
 	}
 	post := func(extID string) (int, []byte) {
@@ -74,7 +78,7 @@ func TestDiskFullAnswers(t *testing.T) {
 	}
 	e.admin.mustDo("GET", "/api/v1/tickets/"+itoa(first.TicketID), nil, 200, nil)
 
-	if err := e.db.LimitPages(crm.AsSystem(context.Background()), 0); err != nil {
+	if err := db.LimitPages(crm.AsSystem(context.Background()), 0); err != nil {
 		t.Fatal(err)
 	}
 	status, data := post(failed)

@@ -9,21 +9,21 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 	"parley/server"
 )
 
-// env is a running API over a real SQLite file, with an admin already created.
+// env is a running API over a real store (teststore's), with an admin already created.
 type env struct {
 	t     testing.TB
-	dir   string
-	db    *sqlite.DB
+	st    *storetest.Env
+	db    storetest.Store
 	bus   *crm.LocalBus
 	srv   *httptest.Server
 	admin *client
@@ -33,17 +33,11 @@ const adminPassword = "correct horse battery"
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	dir := t.TempDir()
-	bus := crm.NewBus()
-	key := bytes.Repeat([]byte{7}, 32)
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: key, Bus: bus})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	st := teststore.Open(t, teststore.Options{})
+	db := st.Store
 	srv := httptest.NewServer(server.New(db, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	t.Cleanup(srv.Close)
-	e := &env{t: t, dir: dir, db: db, bus: bus, srv: srv}
+	e := &env{t: t, st: st, db: db, bus: st.Bus, srv: srv}
 	if _, err := db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: "admin@test.example", Name: "Ada Admin", Role: crm.RoleAdmin, Password: adminPassword}); err != nil {
 		t.Fatal(err)
 	}

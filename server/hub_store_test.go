@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
 	"parley/server"
 )
 
@@ -18,16 +18,16 @@ const holdFor = 2 * time.Second
 // events, a customer's inboxes, a ticket, sessions and tokens) can be held back on
 // demand: a database made slow by a long write or a busy disk.
 type holdStore struct {
-	*sqlite.DB
+	storetest.Store
 	mu      sync.Mutex
 	gate    chan struct{} // closed while reads go through
 	entered chan string   // the name of each read that starts waiting
 }
 
-func newHoldStore(db *sqlite.DB) *holdStore {
+func newHoldStore(db storetest.Store) *holdStore {
 	open := make(chan struct{})
 	close(open)
-	return &holdStore{DB: db, gate: open, entered: make(chan string, 256)}
+	return &holdStore{Store: db, gate: open, entered: make(chan string, 256)}
 }
 
 // hold makes every read from now on wait until release, holdFor at most.
@@ -87,29 +87,29 @@ func (s *holdStore) waitEntered(read string, d time.Duration) bool {
 
 func (s *holdStore) Events(ctx context.Context, after int64, limit int) ([]*crm.Event, error) {
 	s.wait(ctx, "Events")
-	return s.DB.Events(ctx, after, limit)
+	return s.Store.Events(ctx, after, limit)
 }
 
 func (s *holdStore) Ticket(ctx context.Context, id int64) (*crm.Ticket, error) {
 	s.wait(ctx, "Ticket")
-	return s.DB.Ticket(ctx, id)
+	return s.Store.Ticket(ctx, id)
 }
 
 func (s *holdStore) SessionAgent(ctx context.Context, token string) (*crm.Agent, string, error) {
 	s.wait(ctx, "SessionAgent")
-	return s.DB.SessionAgent(ctx, token)
+	return s.Store.SessionAgent(ctx, token)
 }
 
 func (s *holdStore) Tokens(ctx context.Context, agentID int64) ([]*crm.APIToken, error) {
 	s.wait(ctx, "Tokens")
-	return s.DB.Tokens(ctx, agentID)
+	return s.Store.Tokens(ctx, agentID)
 }
 
 // newHoldEnv is a hub over a holdStore.
 func newHoldEnv(t *testing.T) (*hubEnv, *holdStore) {
 	t.Helper()
 	var st *holdStore
-	e := newHubEnvStore(t, server.Options{}, func(db *sqlite.DB) server.Store {
+	e := newHubEnvStore(t, server.Options{}, func(db storetest.Store) server.Store {
 		st = newHoldStore(db)
 		return st
 	})

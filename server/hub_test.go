@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -23,7 +22,8 @@ import (
 	"time"
 
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 	"parley/server"
 
 	"github.com/gorilla/websocket"
@@ -41,18 +41,14 @@ func newHubEnv(t *testing.T) *hubEnv { return newHubEnvWith(t, server.Options{})
 // newHubEnvWith is newHubEnv with server options of the test's own.
 func newHubEnvWith(t *testing.T, opt server.Options) *hubEnv {
 	t.Helper()
-	return newHubEnvStore(t, opt, func(db *sqlite.DB) server.Store { return db })
+	return newHubEnvStore(t, opt, func(db storetest.Store) server.Store { return db })
 }
 
 // newHubEnvStore is newHubEnvWith with the server reading the store through wrap.
-func newHubEnvStore(t *testing.T, opt server.Options, wrap func(*sqlite.DB) server.Store) *hubEnv {
+func newHubEnvStore(t *testing.T, opt server.Options, wrap func(storetest.Store) server.Store) *hubEnv {
 	t.Helper()
-	dir := t.TempDir()
-	bus := crm.NewBus()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := teststore.Open(t, teststore.Options{})
+	db, bus := st.Store, st.Bus
 	opt.Bus = bus
 	srv := server.New(wrap(db), opt)
 	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
@@ -67,9 +63,8 @@ func newHubEnvStore(t *testing.T, opt server.Options, wrap func(*sqlite.DB) serv
 	t.Cleanup(func() {
 		hs.Close()
 		stop()
-		db.Close()
 	})
-	e := &env{t: t, db: db, bus: bus, srv: hs}
+	e := &env{t: t, st: st, db: db, bus: bus, srv: hs}
 	if _, err := db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: "admin@test.example", Name: "Ada Admin", Role: crm.RoleAdmin, Password: adminPassword}); err != nil {
 		t.Fatal(err)
 	}
@@ -821,7 +816,7 @@ func TestHubNoGoroutineLeak(t *testing.T) {
 
 // benchEnv is a running server with one agent in one inbox, for benchmarks.
 type benchEnv struct {
-	db     *sqlite.DB
+	db     storetest.Store
 	inbox  int64
 	token  string
 	hs     *httptest.Server
@@ -830,12 +825,8 @@ type benchEnv struct {
 
 func newBenchEnv(b *testing.B) *benchEnv {
 	b.Helper()
-	dir := b.TempDir()
-	bus := crm.NewBus()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := teststore.Open(b, teststore.Options{})
+	db, bus := st.Store, st.Bus
 	ctx := crm.AsSystem(context.Background())
 	in, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: "Bench", Config: map[string]any{}})
 	if err != nil {
@@ -855,7 +846,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	go func() { srv.Run(rctx); close(done) }()
 	hs := httptest.NewServer(srv)
 	be := &benchEnv{db: db, inbox: in.ID, token: token, hs: hs}
-	be.cancel = func() { hs.Close(); cancel(); <-done; db.Close() }
+	be.cancel = func() { hs.Close(); cancel(); <-done }
 	return be
 }
 

@@ -9,13 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest/teststore"
 	"parley/server"
 
 	"github.com/gorilla/websocket"
@@ -26,13 +25,8 @@ import (
 // socket opens from the public origin and not from the address itself, and a shop's
 // webhook URL is under the public URL.
 func TestPublicURL(t *testing.T) {
-	dir := t.TempDir()
-	bus := crm.NewBus()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{7}, 32), Bus: bus})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	st := teststore.Open(t, teststore.Options{})
+	db, bus := st.Store, st.Bus
 	const public = "https://desk.example.test"
 	srv := server.New(db, server.Options{PublicURL: &url.URL{Scheme: "https", Host: "desk.example.test"}, Bus: bus,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

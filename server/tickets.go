@@ -229,6 +229,8 @@ func (s *Server) handleAddMessage(w http.ResponseWriter, r *http.Request) error 
 		Body     string `json:"body"`
 		Internal bool   `json:"internal"`
 		Status   string `json:"status"`
+		// CC of an email reply; absent (nil) copies the ticket's participants.
+		CC []string `json:"cc"`
 	}
 	if err := decode(w, r, maxBody, &req); err != nil {
 		return err
@@ -238,7 +240,8 @@ func (s *Server) handleAddMessage(w http.ResponseWriter, r *http.Request) error 
 			return err
 		}
 	}
-	m, err := s.store.AddMessage(r.Context(), &crm.NewMessage{TicketID: id, Body: req.Body, Internal: req.Internal, Status: req.Status})
+	m, err := s.store.AddMessage(r.Context(), &crm.NewMessage{TicketID: id, Body: req.Body, Internal: req.Internal,
+		Status: req.Status, CC: req.CC})
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@
 
 import { get, post, setCSRF, whenUnauthorized } from './api.js';
 import { h, fill, $, isTyping } from './dom.js';
-import { state, isManager, folders } from './state.js';
+import { state, isManager, shownFolders } from './state.js';
 import { Live } from './socket.js';
 import { channelOptions } from './channels.js';
 import { showOrderAction } from './thread.js';
@@ -172,7 +172,7 @@ async function routeNow() {
     return;
   }
   if (section === 'inbox') {
-    const f = folders.some((x) => x.id === arg) ? arg : 'mine';
+    const f = shownFolders().some((x) => x.id === arg) ? arg : 'mine';
     state.search = '';
     $('#search-q').value = '';
     await showList(f);

@@ -7,12 +7,13 @@ import { h, fill, $ } from './dom.js';
 import { channelName } from './channels.js';
 import { state, agentName } from './state.js';
 import { fillPlaceholders } from './canned.js';
-import { showMessage, scrollToEnd } from './thread.js';
+import { showMessage, scrollToEnd, mailAddress } from './thread.js';
 import { sendTyping } from './presence.js';
 
-const drafts = new Map(); // ticket id -> {text, mode}: drafts survive switching tickets
+const drafts = new Map(); // ticket id -> {text, mode, cc}: drafts survive switching tickets
 let mode = 'reply';
 let conflict = null;      // {name} of an agent who replied while this agent was typing
+let ccEdited = false;     // the agent changed the Cc of the reply: it is sent as written
 
 // composerEl is the reply box of ticket t with its draft. A conflict belonged to the
 // ticket shown before.
@@ -20,7 +21,11 @@ export function composerEl(t) {
   const draft = drafts.get(t.id) || { text: '', mode: 'reply' };
   mode = draft.mode;
   conflict = null;
+  ccEdited = draft.cc != null;
   const closed = t.status === 'closed';
+  const cc = h('input', { id: 'reply-cc', type: 'text', disabled: closed, autocomplete: 'off',
+    value: ccEdited ? draft.cc : participantsText(t), placeholder: 'name@example.com, …' });
+  cc.addEventListener('input', () => { ccEdited = true; });
   const ta = h('textarea', { id: 'reply-body', rows: 4, maxlength: 20000, disabled: closed, value: draft.text });
   ta.addEventListener('input', onInput);
   ta.addEventListener('keydown', (e) => {
@@ -44,6 +49,7 @@ export function composerEl(t) {
           h('option', { value: '' }, state.canned.length ? 'Insert a canned response…' : 'No canned responses'),
           state.canned.map((c) => h('option', { value: c.id }, c.title))))),
     h('p', { class: 'note-label', id: 'note-label' }, 'Internal note: only agents see it; it is never sent to the customer.'),
+    h('div', { class: 'cc-row', id: 'cc-row' }, h('label', { for: 'reply-cc' }, 'Cc'), cc),
     h('label', { for: 'reply-body', id: 'reply-label', class: 'visually-hidden' }, 'Reply to the customer'),
     ta,
     h('p', { id: 'reply-hint', class: 'muted small' }),
@@ -65,7 +71,7 @@ export function composerEl(t) {
 // saveDraft keeps what the agent wrote on the open ticket for when it opens again.
 export function saveDraft() {
   const ta = $('#reply-body');
-  if (state.ticketID && ta) drafts.set(state.ticketID, { text: ta.value, mode });
+  if (state.ticketID && ta) drafts.set(state.ticketID, { text: ta.value, mode, cc: ccEdited ? $('#reply-cc').value : null });
 }
 
 // forgetDrafts drops every draft, which must not greet whoever signs in next.
@@ -77,15 +83,48 @@ export function forgetDrafts() {
 // replyLabel names the channel a reply goes out on: the server answers on the channel of
 // the customer's latest message, not the one the ticket began on.
 function replyLabel() {
+  return 'Reply by ' + channelName(replyChannel());
+}
+
+function replyChannel() {
   const last = state.messages.findLast((m) => m.direction === 'in');
-  return 'Reply by ' + channelName(last ? last.channel : state.ticket.channel);
+  return last ? last.channel : state.ticket.channel;
+}
+
+// participantsText is the Cc a reply on ticket t gets unless the agent changes it.
+function participantsText(t) {
+  return (t.participants || []).map((a) => mailAddress(/[,;<>"]/.test(a.name || '')
+    ? { name: '"' + a.name.replaceAll('"', '') + '"', address: a.address } : a)).join(', ');
+}
+
+// splitAddresses splits a Cc line at the commas and semicolons between addresses, not
+// those inside a quoted name ("O'Brien, Kate" <kate@example.com>).
+function splitAddresses(s) {
+  const out = [];
+  let cur = '';
+  let quoted = false;
+  let angle = false;
+  for (const c of s) {
+    if (c === '"') quoted = !quoted;
+    else if (c === '<' && !quoted) angle = true;
+    else if (c === '>' && !quoted) angle = false;
+    if ((c === ',' || c === ';') && !quoted && !angle) {
+      if (cur.trim()) out.push(cur.trim());
+      cur = '';
+    } else cur += c;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
 }
 
 // noticeMessage follows a message of the open ticket that arrived: a customer's may
 // change the channel of the reply, and another agent's reply while this one has a draft
 // is asked about before sending.
 export function noticeMessage(type, m) {
-  if (m.direction === 'in') $('#reply-channel').textContent = replyLabel();
+  if (m.direction === 'in') {
+    $('#reply-channel').textContent = replyLabel();
+    showCC();
+  }
   if (type === 'message.created' && m.direction === 'out' && m.author && m.author.kind === 'agent' && m.author.id !== state.me.id) {
     const ta = $('#reply-body');
     if (ta && ta.value.trim() !== '') conflict = { name: m.author.name || agentName(m.author.id) };
@@ -101,7 +140,17 @@ function setMode(m, focus) {
   $('#note-label').hidden = mode !== 'note';
   $('#reply-label').textContent = mode === 'note' ? 'Internal note' : 'Reply to the customer';
   $('#send').textContent = mode === 'note' ? 'Add note' : 'Send reply';
+  showCC();
   if (focus) $('#reply-body').focus();
+}
+
+// showCC shows the Cc of a reply by email, with the ticket's participants while the
+// agent has not changed it.
+function showCC() {
+  const row = $('#cc-row');
+  if (!row || !state.ticket) return;
+  row.hidden = mode !== 'reply' || replyChannel() !== 'email';
+  if (!ccEdited) $('#reply-cc').value = participantsText(state.ticket);
 }
 
 // applyMode draws the box for the mode it is in: reply or note.
@@ -137,12 +186,17 @@ async function send(confirmed) {
   const ticketID = state.ticketID;
   const btn = $('#send');
   btn.disabled = true;
+  const req = { body, internal: mode === 'note' };
+  // An unchanged Cc is left to the server: the ticket's participants as they are now.
+  if (mode === 'reply' && !$('#cc-row').hidden && ccEdited) req.cc = splitAddresses($('#reply-cc').value);
   try {
-    const m = await post(`/api/v1/tickets/${ticketID}/messages`, { body, internal: mode === 'note' });
+    const m = await post(`/api/v1/tickets/${ticketID}/messages`, req);
     if (state.ticketID !== ticketID) return;
     ta.value = '';
     drafts.delete(ticketID);
     conflict = null;
+    ccEdited = false;
+    showCC(); // the ticket's new participants may have come before this answer
     fill($('#reply-conflict'));
     $('#reply-hint').textContent = '';
     showMessage(m);

@@ -4,7 +4,7 @@ import { get, qs } from './api.js';
 import { h, fill, $ } from './dom.js';
 import { ago, timeEl } from './time.js';
 import { channelBadge } from './channels.js';
-import { state, folders, folderOf, listParams, matches, byActivity } from './state.js';
+import { state, shownFolders, folderOf, listParams, matches, byActivity } from './state.js';
 import { ticketRow } from './tickets.js';
 
 let listSeq = 0;
@@ -62,7 +62,7 @@ export function upsert(t, render = true) {
 
 export function renderFolders() {
   const list = $('#folder-list');
-  fill(list, folders.map((f) => {
+  fill(list, shownFolders().map((f) => {
     const c = counts[f.id];
     const current = !state.search && state.folder === f.id;
     return h('li', {},
@@ -111,7 +111,7 @@ function remember(tickets) {
 async function loadCounts() {
   if (!state.me) return; // signed out while the reload waited
   const next = {};
-  await Promise.all(folders.map(async (f) => {
+  await Promise.all(shownFolders().filter((f) => !f.noCount).map(async (f) => {
     try {
       const res = await get('/api/v1/tickets' + qs({ ...f.params, limit: 200 }));
       remember(res.tickets);

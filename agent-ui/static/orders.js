@@ -46,6 +46,9 @@ const isShopify = (o) => Number(o.source_id) > 0;
 // customer is still the one shown when the answer arrives.
 export async function loadOrders(customerID, current) {
   const my = ++seq;
+  // The steps of the previous customer's orders go now, not when the answer comes: an
+  // order.updated may show an order first, and a step the agent opens on it must stay.
+  view.clear();
   let res;
   try {
     res = await get('/api/v1/orders' + qs({ customer_id: customerID, limit: 10 }));
@@ -54,7 +57,6 @@ export async function loadOrders(customerID, current) {
     return;
   }
   if (my !== seq || !current()) return;
-  view.clear();
   state.orders = sortOrders(res.orders || []);
   render();
   for (const o of state.orders) if (isShopify(o)) loadActions(o.number);

@@ -42,7 +42,15 @@ export const folders = [
   { id: 'open', name: 'All open', params: { status: 'open' } },
   { id: 'pending', name: 'Pending', params: { status: 'pending' } },
   { id: 'resolved', name: 'Resolved', params: { status: 'resolved' } },
+  // Delivery reports that matched no reply: closed from the start, for managers to
+  // review. Nothing there waits for anyone, so it costs no count request.
+  { id: 'bounces', name: 'Bounces', params: { tag: 'bounce' }, managers: true, noCount: true },
 ];
+
+// shownFolders are the folders of the agent signed in.
+export function shownFolders() {
+  return folders.filter((f) => !f.managers || isManager());
+}
 
 export function folderOf(id) {
   return folders.find((f) => f.id === id) || folders[0];

@@ -97,8 +97,10 @@ export function showMessage(m) {
 const dirLabel = { in: 'Customer', out: 'Reply', note: 'Internal note' };
 const deliveryLabel = { queued: 'Queued', sent: 'Sent', delivered: 'Delivered', failed: 'Failed', received: 'Received' };
 
-// direction names the kind of message m: from the customer, a reply or an internal note.
+// direction names the kind of message m: from the customer (or someone copied on the
+// ticket), a reply or an internal note.
 export function direction(m) {
+  if (m.author && m.author.kind === 'participant') return 'Copied';
   return dirLabel[m.direction] || m.direction;
 }
 
@@ -113,12 +115,27 @@ function renderMessage(m) {
       channelBadge(m.channel),
       h('span', { class: 'dir' }, direction(m)),
       h('strong', { class: 'author' }, author(m)),
+      m.via ? h('span', { class: 'via' }, 'via ' + mailAddress(m.via)) : null,
       timeEl(m.created_at, when),
       m.direction === 'out' ? delivery(m) : null),
+    mailAddresses(m),
     body(m),
     m.attachments && m.attachments.length ? h('ul', { class: 'attachments', 'aria-label': 'Attachments' }, m.attachments.map((a) =>
       h('li', {}, h('a', { href: '/api/v1/attachments/' + a.id, download: a.filename || 'attachment' }, a.filename || 'attachment'),
         ' ', h('span', { class: 'muted' }, `${a.content_type || ''} ${bytes(a.size || 0)}`)))) : null);
+}
+
+// mailAddress shows an address of a mail as "Name <address>".
+export function mailAddress(a) {
+  return a.name ? `${a.name} <${a.address}>` : a.address;
+}
+
+// mailAddresses is the From, To and Cc of an email, for the thread.
+function mailAddresses(m) {
+  const rows = [['From', m.from ? [m.from] : []], ['To', m.to || []], ['Cc', m.cc || []]].filter(([, list]) => list.length);
+  if (!rows.length) return null;
+  return h('div', { class: 'msg-addresses' }, rows.map(([label, list]) =>
+    h('div', { class: 'addr-' + label.toLowerCase() }, h('span', { class: 'addr-label' }, label + ': '), list.map(mailAddress).join(', '))));
 }
 
 function delivery(m) {

@@ -2,49 +2,18 @@ package chat
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"parley/browsertest"
 	"parley/crm"
 
 	"github.com/chromedp/chromedp"
 )
 
-const chromium = "/usr/bin/chromium"
-
-// browser starts headless Chromium, or skips loudly when it is missing (fails instead
-// when PARLEY_BROWSER_TESTS=required).
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("PARLEY_BROWSER_TESTS") == "required" {
-			t.Fatalf("PARLEY_BROWSER_TESTS=required but %s is missing: %v", chromium, err)
-		}
-		t.Skip("!!! SKIPPING THE BROWSER TEST: " + chromium + " is missing. Install Chromium (apt-get install chromium) " +
-			"or set PARLEY_BROWSER_TESTS=required to make this a failure. !!!")
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(crm.AsSystem(context.Background()),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil { // starts the browser outside any timeout
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
+func TestMain(m *testing.M) { browsertest.Main(m) }
 
 // shadow is the widget's shadow root in the page.
 const shadow = `document.querySelector('#parley-chat').shadowRoot`
@@ -71,7 +40,7 @@ func waitJS(t *testing.T, ctx context.Context, what, cond string) {
 // TestBrowserDemoChat opens /demo in headless Chromium, chats as the shopper and sees
 // the agent's reply arrive in the widget.
 func TestBrowserDemoChat(t *testing.T) {
-	ctx := browser(t)
+	ctx := browsertest.NewTab(t)
 	e := newEnv(t, Options{}, nil)
 	demo, err := e.db.CreateInbox(crm.AsSystem(context.Background()), &crm.Inbox{Kind: crm.KindChat, Name: "Demo: shop chat", Config: map[string]any{"demo": true}})
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +22,8 @@ import (
 
 	"parley/channels"
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
@@ -34,11 +34,11 @@ const (
 	testSecret = "test-identity-secret-0123456789"
 )
 
-// env is a chat channel over a real SQLite store, served by an httptest server.
+// env is a chat channel over a real store, served by an httptest server.
 type env struct {
 	t     testing.TB
 	dir   string // the data dir
-	db    *sqlite.DB
+	db    storetest.Store
 	bus   *crm.LocalBus
 	reg   *channels.Registry
 	ch    *Channel
@@ -52,19 +52,14 @@ type env struct {
 // replaces the inbox's settings.
 func newEnv(t testing.TB, opt Options, config map[string]any) *env {
 	t.Helper()
-	return newEnvWith(t, func(*sqlite.DB) Options { return opt }, config)
+	return newEnvWith(t, func(storetest.Store) Options { return opt }, config)
 }
 
 // newEnvWith is newEnv with options that need the store.
-func newEnvWith(t testing.TB, options func(db *sqlite.DB) Options, config map[string]any) *env {
+func newEnvWith(t testing.TB, options func(db storetest.Store) Options, config map[string]any) *env {
 	t.Helper()
-	dir := t.TempDir()
-	bus := crm.NewBus()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	st := teststore.Open(t, teststore.Options{})
+	dir, db, bus := st.DataDir, st.Store, st.Bus
 	reg := channels.NewRegistry()
 	opt := options(db)
 	opt.Connectors = reg
@@ -72,6 +67,7 @@ func newEnvWith(t testing.TB, options func(db *sqlite.DB) Options, config map[st
 	reg.Register(crm.KindChat, ch)
 	e := &env{t: t, dir: dir, db: db, bus: bus, reg: reg, ch: ch}
 	e.inbox = e.createInbox(config)
+	var err error
 	e.agent, err = db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: "dana@shop.example", Name: "Dana", Role: crm.RoleAgent,
 		Password: "correct horse battery staple", InboxIDs: []int64{e.inbox.ID}})
 	if err != nil {

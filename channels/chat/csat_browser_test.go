@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/browsertest"
 	"parley/crm"
 
 	"github.com/chromedp/chromedp"
@@ -14,7 +15,7 @@ import (
 // survey appears as five labelled buttons, the shopper picks one, adds a comment and
 // sends it, sees the thanks, and the store has the answer.
 func TestBrowserCSAT(t *testing.T) {
-	ctx := browser(t)
+	ctx := browsertest.NewTab(t)
 	e := newEnv(t, Options{}, nil)
 	demo, err := e.db.CreateInbox(crm.AsSystem(context.Background()), &crm.Inbox{Kind: crm.KindChat, Name: "Demo: shop chat", Config: map[string]any{"demo": true}})
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
@@ -147,7 +147,7 @@ func (c *countingVisitors) UpdateChatVisitor(ctx context.Context, v *crm.ChatVis
 
 func TestHelloSkipsWriteAndIsRateLimited(t *testing.T) {
 	cv := &countingVisitors{}
-	e := newEnvWith(t, func(db *sqlite.DB) Options {
+	e := newEnvWith(t, func(db storetest.Store) Options {
 		cv.ChatService = db
 		return Options{Visitors: cv, Limits: Limits{HellosPerIP: Limit{Rate: rate.Every(time.Hour), Burst: 4}}}
 	}, nil)

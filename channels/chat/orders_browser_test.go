@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/browsertest"
 	"parley/crm"
 
 	"github.com/chromedp/chromedp"
@@ -17,7 +18,7 @@ import (
 // TestBrowserTrackMyOrder is a shopper on /demo who finds out an order's status and
 // cost with "Track my order", after a wrong email that gets no hint.
 func TestBrowserTrackMyOrder(t *testing.T) {
-	ctx := browser(t)
+	ctx := browsertest.NewTab(t)
 	e := newEnv(t, Options{}, nil)
 	if _, err := e.db.CreateInbox(crm.AsSystem(context.Background()), &crm.Inbox{Kind: crm.KindChat, Name: "Demo: shop chat", Config: map[string]any{"demo": true}}); err != nil {
 		t.Fatal(err)
@@ -86,7 +87,7 @@ func TestBrowserTrackMyOrder(t *testing.T) {
 // TestBrowserSignedInShopperSeesOrders is a shopper signed in by the shop (a valid
 // identity hash on the script tag) who sees their recent orders without typing.
 func TestBrowserSignedInShopperSeesOrders(t *testing.T) {
-	ctx := browser(t)
+	ctx := browsertest.NewTab(t)
 	e := newEnv(t, Options{}, nil)
 	e.putOrder("1001", "alice@example.com", "", "delivered", time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 	e.putOrder("1002", "alice@example.com", "", "shipped", time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC))

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
 )
 
 // writingVisitors is the real store, counting the visitor writes other than IngestChat.
@@ -27,7 +27,7 @@ func (w *writingVisitors) UpdateChatVisitor(ctx context.Context, v *crm.ChatVisi
 
 func TestNewChatIsOneWrite(t *testing.T) {
 	wv := &writingVisitors{}
-	e := newEnvWith(t, func(db *sqlite.DB) Options {
+	e := newEnvWith(t, func(db storetest.Store) Options {
 		wv.ChatService = db
 		return Options{Visitors: wv}
 	}, nil)

@@ -1,7 +1,6 @@
 package discord
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,14 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"parley/channels"
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest/teststore"
 	"parley/server"
 )
 
@@ -24,13 +22,8 @@ import (
 // API, and checks what the admin sees: the token sealed, the bot connected without a
 // restart, bad configs refused, and a DM filed and answered.
 func TestInboxThroughAPI(t *testing.T) {
-	dir := t.TempDir()
-	bus := crm.NewBus()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	st := teststore.Open(t, teststore.Options{})
+	db, bus := st.Store, st.Bus
 	fake := newFakeDiscord(t)
 	ch := New(db, bus, Options{AllowedCDNHosts: []string{fake.host()}, ReconnectDelay: 10 * time.Millisecond,
 		Outbound: allowPrivate})

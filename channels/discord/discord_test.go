@@ -5,14 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"parley/channels"
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 )
 
 const (
@@ -25,7 +25,7 @@ const (
 type env struct {
 	t     *testing.T
 	ctx   context.Context
-	db    *sqlite.DB
+	db    storetest.Store
 	bus   *crm.LocalBus
 	fake  *fakeDiscord
 	ch    *Channel
@@ -36,13 +36,8 @@ type env struct {
 // waits until the bot is connected.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	dir := t.TempDir()
-	bus := crm.NewBus()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	st := teststore.Open(t, teststore.Options{})
+	db, bus := st.Store, st.Bus
 	e := &env{t: t, db: db, bus: bus, fake: newFakeDiscord(t)}
 	e.ch = New(db, bus, Options{AllowedCDNHosts: []string{e.fake.host()}, ReconnectDelay: 10 * time.Millisecond,
 		Outbound: allowPrivate})

@@ -1,7 +1,6 @@
 package discord
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,13 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"parley/channels"
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest/teststore"
 	"parley/outbound"
 	"parley/server"
 )
@@ -28,12 +26,7 @@ var allowPrivate = outbound.New(outbound.Options{AllowPrivateNetwork: true})
 // internal address through the HTTP API: each is a 400 that names the address, and
 // nothing is stored.
 func TestBaseURLRefusedThroughAPI(t *testing.T) {
-	dir := t.TempDir()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: bytes.Repeat([]byte{1}, 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := teststore.Open(t, teststore.Options{}).Store
 	reg := channels.NewRegistry()
 	reg.Register(crm.KindDiscord, New(db, nil, Options{}))
 	srv := httptest.NewServer(server.New(db, server.Options{Channels: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))

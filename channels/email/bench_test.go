@@ -11,14 +11,14 @@ import (
 
 	"parley/channels/email"
 	"parley/crm"
+	"parley/crm/storetest/teststore"
 )
 
-// BenchmarkParseAndFile measures parsing and filing typical mails into SQLite, each a
+// BenchmarkParseAndFile measures parsing and filing typical mails into the store, each a
 // new message (half of them replies into an existing thread). The issue asks for at
 // least 500 emails/s.
 func BenchmarkParseAndFile(b *testing.B) {
-	dir := b.TempDir()
-	db := MustOpen(b, dir, crm.NewBus())
+	db := teststore.Open(b, teststore.Options{}).Store
 	ctx := crm.AsSystem(context.Background())
 	ch := email.New(db, nil, quietLogger())
 	ch.Outbound = allowPrivate

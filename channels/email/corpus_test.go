@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"parley/channels/email"
+	"parley/crm"
 )
 
 // TestCorpus files real-world-shaped mails in order and checks what an agent sees:
@@ -36,8 +37,9 @@ func TestCorpus(t *testing.T) {
 		{"08-iso-8859-1.eml", "Grüße aus Köln", "bjoern@web.test", "Björn Köhler", "Die Lieferung kam pünktlich", "", "", ""},
 		{"09-windows-1252.eml", "Return label", "dana@oldmail.test", "Dana Smith", "I’d like a “return label” for the €20 mug.", "", "", ""},
 		{"10-shift_jis.eml", "注文番号1003について", "taro.yamada@mail.test.jp", "山田 太郎", "配送状況を教えてください", "", "", ""},
+		// A report about a message Parley never sent: a closed bounce ticket, no customer.
 		{"11-dsn-unknown.eml", "Delivery Status Notification (Failure)", "mailer-daemon@googlemail.test", "Mail Delivery Subsystem",
-			"could not be delivered", "", "", ""},
+			"could not be delivered", "", "", crm.TagBounce},
 	}
 	ticketOf := map[string]int64{}
 	for _, tc := range cases {
@@ -72,7 +74,14 @@ func TestCorpus(t *testing.T) {
 				t.Errorf("tags = %v, want %s", tk.Tags, tc.tag)
 			}
 			cu, _ := e.db.Customer(e.ctx, res.CustomerID)
-			if cu.Identities[0].Address != tc.from {
+			wantFrom := tc.from
+			if tc.tag == crm.TagBounce {
+				wantFrom = "mailer-daemon@parley.invalid"
+				if tk.Status != crm.StatusClosed {
+					t.Errorf("bounce ticket status = %s, want closed", tk.Status)
+				}
+			}
+			if cu.Identities[0].Address != wantFrom {
 				t.Errorf("customer identities = %+v", cu.Identities)
 			}
 			m := e.filed(res)

@@ -219,10 +219,10 @@ func TestRestartAndUIDValidityChangeFileNothingTwice(t *testing.T) {
 	old, _ := e.db.MailCheckpoint(e.ctx, e.inbox.ID)
 
 	// The mailbox is rebuilt (as after a server migration): new UIDVALIDITY, same mail.
-	if err := e.imap.Delete("INBOX"); err != nil {
+	if err := e.imap.User.Delete("INBOX"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.imap.Create("INBOX", nil); err != nil {
+	if err := e.imap.User.Create("INBOX", nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range mails {
@@ -257,10 +257,10 @@ func TestInboxChangesTakeEffectWithoutRestart(t *testing.T) {
 	e.waitConnected(e.ch, e.inbox.ID)
 
 	// A second email inbox on another folder starts fetching when it is created.
-	if err := e.imap.Create("Sales", nil); err != nil {
+	if err := e.imap.User.Create("Sales", nil); err != nil {
 		t.Fatal(err)
 	}
-	ih, ip := hostPort(t, e.imapA)
+	ih, ip := hostPort(t, e.imap.Addr)
 	in := &crm.Inbox{Kind: crm.KindEmail, Name: "Sales", Config: map[string]any{"address": "sales@shop.test",
 		"imap_host": ih, "imap_port": ip, "imap_security": "none", "imap_username": supportAddr,
 		"imap_password": imapPass, "imap_mailbox": "Sales", "smtp_host": "127.0.0.1", "smtp_security": "none"}}
@@ -272,8 +272,7 @@ func TestInboxChangesTakeEffectWithoutRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitConnected(e.ch, sales.ID)
-	raw := strings.ReplaceAll(customerMail("bob@example.org", "sales1@example.org", "Bulk order", "100 pieces?"), "\n", "\r\n")
-	if _, err := e.imap.Append("Sales", literal{bytes.NewReader([]byte(raw))}, &imap.AppendOptions{}); err != nil {
+	if err := e.imap.Deliver("Sales", customerMail("bob@example.org", "sales1@example.org", "Bulk order", "100 pieces?")); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "ticket in the new inbox", func() bool {

@@ -123,6 +123,10 @@ type Config struct {
 	SMTPPassword string
 	ReplySecret  string // signs the ticket token of reply-to addresses
 	MarkSeen     bool   // set \Seen on fetched mail once it is committed
+	// UseReplyTo makes the one address of a Reply-To other than From the customer, as
+	// contact forms and shop systems send it from a no-reply address. Default true;
+	// config use_reply_to: false turns it off.
+	UseReplyTo bool
 	// TrustedAuthservID is the name the receiving mail server writes into the
 	// Authentication-Results headers it adds (for Gmail "mx.google.com"). Only its
 	// headers are believed; when empty, the topmost header is.
@@ -151,6 +155,7 @@ func ConfigOf(in *crm.Inbox) *Config {
 		return v
 	}
 	b, _ := in.Config["mark_seen"].(bool)
+	replyTo, set := in.Config["use_reply_to"].(bool)
 	cfg := &Config{
 		Address: strings.ToLower(s("address")), FromName: s("from_name"),
 		IMAPHost: s("imap_host"), IMAPPort: intOf(in.Config["imap_port"]), IMAPSecurity: strings.ToLower(s("imap_security")),
@@ -158,6 +163,7 @@ func ConfigOf(in *crm.Inbox) *Config {
 		SMTPHost: s("smtp_host"), SMTPPort: intOf(in.Config["smtp_port"]), SMTPSecurity: strings.ToLower(s("smtp_security")),
 		SMTPUsername: s("smtp_username"), SMTPPassword: sec("smtp_password"),
 		ReplySecret: sec("reply_secret"), MarkSeen: b, TrustedAuthservID: s("trusted_authserv_id"),
+		UseReplyTo: replyTo || !set,
 	}
 	if cfg.FromName == "" {
 		cfg.FromName = in.Name
@@ -301,9 +307,11 @@ func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 		}
 		in.Config["trusted_authserv_id"] = id
 	}
-	if v, ok := in.Config["mark_seen"]; ok {
-		if _, ok := v.(bool); !ok {
-			return crm.Errorf(crm.EINVALID, "config.mark_seen must be true or false")
+	for _, k := range []string{"mark_seen", "use_reply_to"} {
+		if v, ok := in.Config[k]; ok {
+			if _, ok := v.(bool); !ok {
+				return crm.Errorf(crm.EINVALID, "config.%s must be true or false", k)
+			}
 		}
 	}
 	if cfg.ReplySecret == "" {

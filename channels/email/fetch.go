@@ -225,8 +225,9 @@ func (f *fetcher) serve(ctx context.Context, client *imapclient.Client, news <-c
 }
 
 // sync files every message above the checkpoint. After a UIDVALIDITY change (or a
-// changed mailbox) the UIDs mean nothing any more: the whole mailbox is walked again and
-// messages whose Message-ID the store already has are skipped, so nothing is filed twice.
+// changed mailbox) the UIDs mean nothing any more: the whole mailbox is walked again,
+// and the store recognises what it has (the same Message-ID, sender and content), so
+// nothing is filed twice and a mail that merely reuses a known Message-ID is not lost.
 func (f *fetcher) sync(ctx context.Context, client *imapclient.Client, validity uint32) error {
 	c, id := f.c, f.inbox.ID
 	cp, err := c.store.MailCheckpoint(ctx, id)
@@ -239,8 +240,17 @@ func (f *fetcher) sync(ctx context.Context, client *imapclient.Client, validity 
 			first = true
 		} else {
 			resync = true
-			c.logger.Warn("uidvalidity changed: re-syncing by message-id", "inbox", id,
-				"old", cp.UIDValidity, "new", validity)
+			switch {
+			case cp.Mailbox != f.cfg.IMAPMailbox && cp.UIDValidity != validity:
+				c.logger.Warn("mailbox changed and its uidvalidity differs: re-syncing by message-id", "inbox", id,
+					"old_mailbox", cp.Mailbox, "new_mailbox", f.cfg.IMAPMailbox, "old", cp.UIDValidity, "new", validity)
+			case cp.Mailbox != f.cfg.IMAPMailbox:
+				c.logger.Warn("mailbox changed: re-syncing by message-id", "inbox", id,
+					"old_mailbox", cp.Mailbox, "new_mailbox", f.cfg.IMAPMailbox, "uidvalidity", validity)
+			default:
+				c.logger.Warn("uidvalidity changed: re-syncing by message-id", "inbox", id,
+					"mailbox", f.cfg.IMAPMailbox, "old", cp.UIDValidity, "new", validity)
+			}
 		}
 		cp = crm.MailCheckpoint{Mailbox: f.cfg.IMAPMailbox, UIDValidity: validity}
 	}
@@ -268,7 +278,7 @@ func (f *fetcher) sync(ctx context.Context, client *imapclient.Client, validity 
 		n := min(fetchChunk, len(uids))
 		chunk := uids[:n]
 		uids = uids[n:]
-		last, err := f.fetchChunk(ctx, client, chunk, resync)
+		last, err := f.fetchChunk(ctx, client, chunk)
 		if last > 0 {
 			cp.LastUID = uint32(last)
 			if err := c.store.SetMailCheckpoint(ctx, id, cp); err != nil {
@@ -284,11 +294,11 @@ func (f *fetcher) sync(ctx context.Context, client *imapclient.Client, validity 
 
 // fetchChunk files the messages of chunk (sorted UIDs) and returns the highest UID up to
 // which every message is committed, so that the checkpoint never skips a failed one.
-func (f *fetcher) fetchChunk(ctx context.Context, client *imapclient.Client, chunk []imap.UID, resync bool) (imap.UID, error) {
+func (f *fetcher) fetchChunk(ctx context.Context, client *imapclient.Client, chunk []imap.UID) (imap.UID, error) {
 	c := f.c
-	// First the envelopes: sizes, and on a re-sync the Message-IDs the store knows.
+	// First the sizes: a huge mail is read by its header only.
 	f.expect()
-	bufs, err := client.Fetch(imap.UIDSetNum(chunk...), &imap.FetchOptions{UID: true, Envelope: true, RFC822Size: true}).Collect()
+	bufs, err := client.Fetch(imap.UIDSetNum(chunk...), &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
 	if err != nil {
 		return 0, fmt.Errorf("fetch envelopes: %w", err)
 	}
@@ -296,8 +306,6 @@ func (f *fetcher) fetchChunk(ctx context.Context, client *imapclient.Client, chu
 	var normal, huge []imap.UID
 	for _, b := range bufs {
 		switch {
-		case resync && b.Envelope != nil && b.Envelope.MessageID != "" && f.known(ctx, b.Envelope.MessageID):
-			done[b.UID] = true
 		case b.RFC822Size > maxFetchSize:
 			huge = append(huge, b.UID)
 		default:
@@ -340,16 +348,6 @@ func (f *fetcher) fetchChunk(ctx context.Context, client *imapclient.Client, chu
 		}
 	}
 	return last, ferr
-}
-
-// known reports whether the store has a message of the inbox with that Message-ID.
-func (f *fetcher) known(ctx context.Context, messageID string) bool {
-	ids := msgIDs(messageID)
-	if len(ids) == 0 {
-		ids = []string{messageID}
-	}
-	_, err := f.c.store.MessageByExternalID(ctx, f.inbox.ID, ids[0])
-	return err == nil
 }
 
 // fetchBodies files the given section of each message and returns the UIDs that were

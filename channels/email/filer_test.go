@@ -108,7 +108,7 @@ func TestBatchFiledConcurrentlyThreadsAndCheckpoints(t *testing.T) {
 	}
 
 	// The flags are set after the checkpoint of the same batch; poll for them.
-	host, port := hostPort(t, e.imapA)
+	host, port := hostPort(t, e.imap.Addr)
 	client, err := imapclient.DialInsecure(fmt.Sprintf("%s:%d", host, int(port)), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,26 +1,23 @@
 package email_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
-	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"parley/channels"
 	"parley/channels/email"
+	"parley/channels/email/imaptest"
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 
 	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
@@ -36,10 +33,8 @@ type env struct {
 	t     *testing.T
 	ctx   context.Context
 	bus   *crm.LocalBus
-	db    *sqlite.DB
-	dir   string
-	imap  *imapmemserver.User
-	imapA string
+	db    storetest.Store
+	imap  *imaptest.Server
 	sink  *sink
 	ch    *email.Channel
 	inbox *crm.Inbox
@@ -47,83 +42,26 @@ type env struct {
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// MustOpen opens a fresh SQLite store in dir.
-func MustOpen(t testing.TB, dir string, bus crm.Bus) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir,
-		SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // newEnv starts the servers and creates the email inbox, without running the channel.
 func newEnv(t *testing.T, caps imap.CapSet) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, bus: crm.NewBus(), dir: t.TempDir()}
-	e.db = MustOpen(t, e.dir, e.bus)
+	st := teststore.Open(t, teststore.Options{})
+	e := &env{t: t, ctx: ctx, bus: st.Bus, db: st.Store}
 
-	mem := imapmemserver.New()
-	e.imap = imapmemserver.NewUser(supportAddr, imapPass)
-	if err := e.imap.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	mem.AddUser(e.imap)
-	if caps == nil {
-		caps = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
-	}
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &idleSession{mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
-		},
-		Caps:         caps,
-		InsecureAuth: true,
-		Logger:       discardLog{},
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := imaptest.Start(supportAddr, imapPass, imaptest.Options{Caps: caps})
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	e.imapA = ln.Addr().String()
+	e.imap = srv
 
 	e.sink = newSink(t)
 	e.ch = e.newChannel()
 	e.inbox = e.createInbox("Support", supportAddr)
 	return e
 }
-
-// idleSession is imapmemserver's session with an IDLE that sends every update, like
-// production servers do. imapmemserver's own IDLE wakes only for updates that arrive
-// after it started, so mail appended in the moment between a command and IDLE would wait
-// for the next IDLE refresh, and tests would flake.
-type idleSession struct {
-	imapserver.SessionIMAP4rev2
-}
-
-func (s *idleSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if err := s.Poll(w, true); err != nil {
-			return err
-		}
-		select {
-		case <-stop:
-			return nil
-		case <-t.C:
-		}
-	}
-}
-
-type discardLog struct{}
-
-func (discardLog) Printf(string, ...any) {}
 
 func (e *env) newChannel() *email.Channel {
 	ch := email.New(e.db, e.bus, quietLogger())
@@ -149,7 +87,7 @@ func hostPort(t *testing.T, addr string) (string, float64) {
 // createInbox creates an email inbox the way the API does: prepared, then stored.
 func (e *env) createInbox(name, address string) *crm.Inbox {
 	e.t.Helper()
-	ih, ip := hostPort(e.t, e.imapA)
+	ih, ip := hostPort(e.t, e.imap.Addr)
 	sh, sp := hostPort(e.t, e.sink.addr)
 	in := &crm.Inbox{Kind: crm.KindEmail, Name: name, Config: map[string]any{
 		"address": address, "imap_host": ih, "imap_port": ip, "imap_security": "none",
@@ -185,17 +123,10 @@ func (e *env) run(ch *email.Channel) (stop func()) {
 	return stop
 }
 
-type literal struct {
-	*bytes.Reader
-}
-
-func (l literal) Size() int64 { return l.Reader.Size() }
-
 // appendMail puts a raw message into the IMAP mailbox, as a mail server does on delivery.
 func (e *env) appendMail(raw string) {
 	e.t.Helper()
-	raw = strings.ReplaceAll(strings.ReplaceAll(raw, "\r\n", "\n"), "\n", "\r\n")
-	if _, err := e.imap.Append("INBOX", literal{bytes.NewReader([]byte(raw))}, &imap.AppendOptions{}); err != nil {
+	if err := e.imap.Deliver("INBOX", raw); err != nil {
 		e.t.Fatal(err)
 	}
 }

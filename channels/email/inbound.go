@@ -23,6 +23,16 @@ import (
 const (
 	unknownSender    = "unknown-sender@parley.invalid"
 	quarantineSender = "quarantine@parley.invalid"
+	// bounceSender files every delivery report, so that no mail server's
+	// MAILER-DAEMON becomes a customer.
+	bounceSender = "mailer-daemon@parley.invalid"
+	bounceName   = "Mail delivery reports"
+)
+
+// Bounds of a plausible Date header, against the mail's arrival.
+const (
+	maxDateSkew = 5 * time.Minute    // clocks of mail servers differ
+	maxDateAge  = 3 * 24 * time.Hour // greylisting and retries delay mail by days at most
 )
 
 // Tags put on tickets the email channel opens for noise.
@@ -102,47 +112,69 @@ func (c *Channel) deliver(ctx context.Context, inbox *crm.Inbox, r io.Reader, re
 	if perr != nil {
 		return c.quarantine(ctx, inbox, raw, hashID, received, perr)
 	}
-	if p.FromAddress == cfg.Address {
+	// Mail the inbox's own address sent (someone answering from a mail program) is no
+	// customer's; but a group that is the support address itself rewrites the From of
+	// the customers' mail to its own, and names the writer elsewhere.
+	if p.FromAddress == cfg.Address && writerOf(cfg, p).via == nil {
 		return &Delivery{Ignored: "sent from the inbox's own address"}, nil
 	}
 	if strings.HasPrefix(p.MessageID, "parley.") && strings.HasSuffix(p.MessageID, "@"+cfg.Domain()) {
 		return &Delivery{Ignored: "a copy of a message Parley sent"}, nil
 	}
-	res, err := c.store.Ingest(ctx, inbound(inbox, cfg, p, raw, hashID, received))
+	res, err := c.store.Ingest(ctx, inbound(inbox, cfg, p, raw, hashID, received, time.Now()))
 	if code := crm.ErrorCode(err); code == crm.EINVALID || code == crm.ETOOLARGE {
 		return c.quarantine(ctx, inbox, raw, hashID, received, err)
 	} else if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
+	if res.Duplicate {
+		c.logger.Info("duplicate mail dropped", "inbox", inbox.ID, "message_id", p.MessageID, "from", p.FromAddress,
+			"ticket", res.TicketID, "message", res.MessageID)
+	}
 	return &Delivery{Result: res}, nil
 }
 
 // inbound turns a parsed mail into a crm.Inbound with everything the store files along
-// with it (the report of a bounce, inline images, tags), so that one mail is one commit
-// and one set of events, and agents never see a mail before its images are linked.
-func inbound(inbox *crm.Inbox, cfg *Config, p *Parsed, raw *rawCopy, hashID string, received time.Time) *crm.Inbound {
+// with it (the report of a bounce, inline images, tags, addresses), so that one mail is
+// one commit and one set of events, and agents never see a mail before its images are
+// linked. received is when the mail arrived (zero for unknown), now the time.
+func inbound(inbox *crm.Inbox, cfg *Config, p *Parsed, raw *rawCopy, hashID string, received, now time.Time) *crm.Inbound {
 	in := &crm.Inbound{InboxID: inbox.ID, Channel: crm.ChannelEmail, ExternalID: p.MessageID,
-		FromName: p.FromName, Subject: p.Subject, References: p.References, ReceivedAt: received}
+		Subject: p.Subject, References: p.References, ReceivedAt: messageTime(p.Date, received, now),
+		ContentHash: contentHash(p)}
 	if in.ExternalID == "" {
 		in.ExternalID = hashID
 	}
-	if in.ReceivedAt.IsZero() {
-		in.ReceivedAt = p.Date
-	}
 	notes := p.Notes
-	from, err := identity.Normalize(crm.IdentityEmail, p.FromAddress, "")
-	if err != nil || strings.HasSuffix(from, ".invalid") {
-		from = unknownSender
-		if in.FromName == "" {
-			in.FromName = "Unknown sender"
+	w := writerOf(cfg, p)
+	in.FromName = w.name
+	in.Bounce = bounceReport(p)
+	if in.Bounce != nil {
+		// A delivery report is no one's message: filed under one placeholder, it never
+		// makes a customer of a mail server.
+		in.From = []crm.Identity{{Kind: crm.IdentityEmail, Address: bounceSender}}
+		in.FromName = bounceName
+	} else {
+		from, err := identity.Normalize(crm.IdentityEmail, w.address, "")
+		if err != nil || strings.HasSuffix(from, ".invalid") {
+			from = unknownSender
+			if in.FromName == "" {
+				in.FromName = "Unknown sender"
+			}
+			notes = append(notes, "The sender's address is missing or unreadable.")
 		}
-		notes = append(notes, "The sender's address is missing or unreadable.")
+		in.From = []crm.Identity{{Kind: crm.IdentityEmail, Address: from}}
+		in.Participants = participants(cfg, p, from, w.list)
 	}
-	in.From = []crm.Identity{{Kind: crm.IdentityEmail, Address: from}}
+	in.Mail = crm.MailAddresses{To: addresses(p.To), CC: addresses(p.CC), Via: w.via}
+	if p.FromAddress != "" {
+		in.Mail.From = &crm.Address{Name: p.FromName, Address: p.FromAddress}
+	}
 
 	// Threading, strongest first: the message a bounce reports on, the signed reply-to
-	// address, then the Message-IDs the store knows (References), then a subject token
-	// of the ticket's own customer; the store checks each inside its transaction.
+	// address, then the Message-IDs the store knows (References, and those that
+	// reference this mail), then a subject token of the ticket's own customer; the store
+	// checks each inside its transaction.
 	// A mail that failed the sender checks may be forged: the reply-to address, the
 	// Message-IDs of a thread (no secret: anyone copied on it has them) and the subject
 	// token would let it join a customer's ticket, so it gets none of them.
@@ -159,9 +191,9 @@ func inbound(inbox *crm.Inbox, cfg *Config, p *Parsed, raw *rawCopy, hashID stri
 			break
 		}
 	}
-	in.Bounce = bounceReport(p)
 	if failed == "" {
 		in.GuessTicketID = TicketOfSubject(p.Subject)
+		in.FindReferrer = p.MessageID != ""
 	}
 
 	reply, quoted := trimQuoted(p.Text)
@@ -206,10 +238,155 @@ func inbound(inbox *crm.Inbox, cfg *Config, p *Parsed, raw *rawCopy, hashID stri
 		}
 	}
 	addNotes(in, notes)
-	if p.AutoReply && p.Bounce == nil {
+	switch {
+	case in.Bounce != nil:
+	case p.AutoReply:
 		in.NewTicketTags = []string{TagAutoReply}
+	default:
+		// The auto-reply tag says what opened the ticket; a real message ends that.
+		in.ClearTicketTags = []string{TagAutoReply}
 	}
 	return in
+}
+
+// messageTime is when a mail was written as agents should see it: its Date header when
+// that is plausible (not in the future, and not more than maxDateAge before it
+// arrived), else when it arrived; received is zero when unknown (then now).
+func messageTime(date, received, now time.Time) time.Time {
+	arrived := received
+	if arrived.IsZero() || arrived.After(now) {
+		arrived = now
+	}
+	if date.IsZero() || date.After(now.Add(maxDateSkew)) || date.After(arrived.Add(maxDateSkew)) ||
+		arrived.Sub(date) > maxDateAge {
+		return arrived
+	}
+	return date
+}
+
+// contentHash is the hash of what a mail says: its sender, subject, date, text, HTML and
+// attachments, without the header lines that each delivery adds (Received, Delivered-To),
+// so that the same mail delivered twice has the same hash.
+func contentHash(p *Parsed) string {
+	h := sha256.New()
+	for _, s := range []string{p.FromAddress, p.Subject, p.Date.UTC().Format(time.RFC3339), p.Text, p.HTML} {
+		io.WriteString(h, s)
+		h.Write([]byte{0})
+	}
+	for _, a := range p.Attachments {
+		sum := sha256.Sum256(a.Data)
+		h.Write(sum[:])
+		io.WriteString(h, a.Filename)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// writer is who wrote a mail as Parley files it.
+type writer struct {
+	address, name string
+	via           *crm.Address // the address the mail came through, when not the writer's
+	list          string       // the mailing list the writer wrote through, copied on replies
+}
+
+// viaName matches the display name a list or group gives mail it rewrites for DMARC:
+// "Ann Lee via Shop Group", "'Ann Lee' via Shop Group".
+var viaName = regexp.MustCompile(`^(.*?)\s+via\s+\S`)
+
+// writerOf decides who wrote a mail: the sender of From; the original sender of mail
+// that a list or group passed on under its own From (X-Original-From, X-Original-Sender,
+// or the one Reply-To address that is not the list's); else, unless the inbox turns
+// it off, the one address of a Reply-To other than From, as contact forms and shop
+// systems send it. An empty, broken or multi-address Reply-To leaves From.
+func writerOf(cfg *Config, p *Parsed) writer {
+	w := writer{address: p.FromAddress, name: p.FromName}
+	from := &crm.Address{Name: p.FromName, Address: p.FromAddress}
+	valid := func(a string) bool {
+		n, err := identity.Normalize(crm.IdentityEmail, a, "")
+		return err == nil && a != p.FromAddress && !isOwnAddress(cfg, n) && !strings.HasSuffix(n, ".invalid")
+	}
+	nameOf := func(name string) string {
+		if name != "" {
+			return name
+		}
+		if m := viaName.FindStringSubmatch(p.FromName); m != nil {
+			return strings.Trim(m[1], `'" `)
+		}
+		return ""
+	}
+	list := p.ListPost
+	if list != "" || p.ListID != "" {
+		rewritten := p.FromAddress == list || viaName.MatchString(p.FromName)
+		switch o := p.OriginalFrom; {
+		case o.Address != "" && valid(o.Address):
+			w = writer{address: o.Address, name: nameOf(o.Name), via: from}
+		case rewritten:
+			var others []Addr
+			for _, a := range p.ReplyTo {
+				if a.Address != list && a.Address != p.FromAddress {
+					others = append(others, a)
+				}
+			}
+			if len(others) == 1 && valid(others[0].Address) {
+				w = writer{address: others[0].Address, name: nameOf(others[0].Name), via: from}
+			}
+		}
+		if list == "" && rewritten && w.via != nil {
+			list = p.FromAddress
+		}
+		if list != "" && list != w.address && !isOwnAddress(cfg, list) {
+			w.list = list
+		}
+		return w
+	}
+	if cfg.UseReplyTo && !p.ReplyToBroken && len(p.ReplyTo) == 1 && valid(p.ReplyTo[0].Address) {
+		w = writer{address: p.ReplyTo[0].Address, name: p.ReplyTo[0].Name, via: from}
+	}
+	return w
+}
+
+// isOwnAddress reports whether addr is the inbox's address or one of its reply
+// addresses (local+token@domain).
+func isOwnAddress(cfg *Config, addr string) bool {
+	local, domain, _ := strings.Cut(cfg.Address, "@")
+	return addr == cfg.Address || (local != "" && strings.HasPrefix(addr, local+"+") && strings.HasSuffix(addr, "@"+domain))
+}
+
+// maxShown is how many To and CC addresses of a mail the thread shows.
+const maxShown = 50
+
+// addresses returns the first maxShown of list for the store.
+func addresses(list []Addr) []crm.Address {
+	var out []crm.Address
+	for _, a := range list[:min(len(list), maxShown)] {
+		out = append(out, crm.Address{Name: a.Name, Address: a.Address})
+	}
+	return out
+}
+
+// participants returns who else a mail went to: its To and CC and the list it came
+// through, without the inbox's own addresses and the writer (customer).
+func participants(cfg *Config, p *Parsed, customer, list string) []crm.Address {
+	var out []crm.Address
+	seen := map[string]bool{customer: true}
+	add := func(a Addr) {
+		if seen[a.Address] || isOwnAddress(cfg, a.Address) || strings.HasSuffix(a.Address, ".invalid") ||
+			len(out) == crm.MaxParticipants {
+			return
+		}
+		if _, err := identity.Normalize(crm.IdentityEmail, a.Address, ""); err != nil {
+			return
+		}
+		seen[a.Address] = true
+		out = append(out, crm.Address{Name: a.Name, Address: a.Address})
+	}
+	if list != "" {
+		add(Addr{Address: list})
+	}
+	for _, a := range append(append([]Addr{}, p.To...), p.CC...) {
+		add(a)
+	}
+	return out
 }
 
 // addNotes tells the agent what Parley dropped or could not read.
@@ -231,15 +408,16 @@ func addNotes(in *crm.Inbound, notes []string) {
 var (
 	parleyID    = regexp.MustCompile(`parley\.\d+\.[0-9a-f]+@[A-Za-z0-9.\-]+`)
 	bounceFrom  = regexp.MustCompile(`(?i)^(mailer-daemon|postmaster|mail-daemon)@`)
-	bounceTitle = regexp.MustCompile(`(?i)(undeliver|delivery status notification|delivery failure|mail delivery failed|returned mail|failure notice|non remis|unzustellbar)`)
+	bounceTitle = regexp.MustCompile(`(?i)(undeliver|delivery status notification|delivery failure|delivery has failed|mail delivery failed|returned mail|failure notice|non remis|unzustellbar|nicht zustellbar)`)
 )
 
 // bounceReport returns what a bounce says about the message it reports on, or nil for
 // a mail that is no bounce. Reports that follow RFC 3464 name the message in their copy
-// of it; other bounces are recognised by their sender and subject and searched for
+// of it; other bounces are recognised by their sender (MAILER-DAEMON, postmaster) or by
+// a machine-sent (Auto-Submitted) mail with a bounce's subject, and searched for
 // Parley's Message-IDs. The store picks the first id that is one of the inbox's.
 func bounceReport(p *Parsed) *crm.Bounce {
-	if p.Bounce == nil && bounceFrom.MatchString(p.FromAddress) && bounceTitle.MatchString(p.Subject) {
+	if p.Bounce == nil && (bounceFrom.MatchString(p.FromAddress) || p.AutoSubmitted && bounceTitle.MatchString(p.Subject)) {
 		p.Bounce = &Bounce{Failed: true}
 	}
 	if p.Bounce == nil {

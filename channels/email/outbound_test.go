@@ -47,7 +47,7 @@ func TestMailHostsRefusedAtSave(t *testing.T) {
 // with the private network allowed the same connection test passes.
 func TestMailConnectionsGoThroughOutbound(t *testing.T) {
 	e := newEnv(t, nil)
-	ih, ip := hostPort(t, e.imapA)
+	ih, ip := hostPort(t, e.imap.Addr)
 	sh, sp := hostPort(t, e.sink.addr)
 	lookup := func(_ context.Context, host string) ([]netip.Addr, error) {
 		switch host {

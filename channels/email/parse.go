@@ -2,6 +2,7 @@ package email
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,12 @@ type Bounce struct {
 	Reason            string // the remote server's diagnostic or the status code
 }
 
+// Addr is an address of a mail header, lower-cased, with its decoded display name.
+type Addr struct {
+	Name    string
+	Address string
+}
+
 // Parsed is a mail message parsed for filing. Every string is valid UTF-8.
 type Parsed struct {
 	MessageID   string   // without angle brackets; empty when missing
@@ -62,8 +69,26 @@ type Parsed struct {
 	Attachments []Attachment
 	Notes       []string // what was dropped or could not be read, for the agent
 	AutoReply   bool
-	Bounce      *Bounce  // set for delivery status notifications
-	AuthResults []string // Authentication-Results values, topmost first
+	// AutoSubmitted says that the Auto-Submitted header marks the mail as sent by a
+	// program (RFC 3834), as bounces and out-of-office replies are.
+	AutoSubmitted bool
+	Bounce        *Bounce  // set for delivery status notifications
+	AuthResults   []string // Authentication-Results values, topmost first
+
+	To, CC []Addr
+	// ReplyTo holds the addresses of Reply-To; ReplyToBroken says that it was there but
+	// could not be read as one or more addresses.
+	ReplyTo       []Addr
+	ReplyToBroken bool
+	// OriginalFrom is who wrote a mail that a list or group passed on with its own
+	// From (X-Original-From, else X-Original-Sender); empty otherwise.
+	OriginalFrom Addr
+	// ListPost is the posting address of the mailing list the mail came through
+	// (List-Post: <mailto:...>); ListID is its List-Id. Both empty for direct mail.
+	ListPost string
+	ListID   string
+	// Unreadable counts the parts whose content could not be read.
+	Unreadable int
 }
 
 type parser struct {
@@ -178,22 +203,27 @@ func (p *parser) header(h mail.Header) {
 	out.Subject = decodeHeader(h.Get("Subject"))
 
 	for _, key := range []string{"From", "Sender", "Return-Path"} {
-		v := h.Get(key)
-		if v == "" {
-			continue
-		}
-		if list, err := h.AddressList(key); err == nil && len(list) > 0 {
-			out.FromName, out.FromAddress = clean(list[0].Name), strings.ToLower(list[0].Address)
-		} else if a := addressesOf(v, 1); len(a) > 0 {
-			out.FromAddress = a[0]
-			if name, _, ok := strings.Cut(v, "<"); ok {
-				out.FromName = strings.Trim(decodeHeader(name), `" `)
-			}
-		}
-		if out.FromAddress != "" {
+		if list, _ := addrList(h, key, 1); len(list) > 0 {
+			out.FromName, out.FromAddress = list[0].Name, list[0].Address
 			break
 		}
 	}
+	out.To, _ = addrList(h, "To", maxAddresses)
+	out.CC, _ = addrList(h, "Cc", maxAddresses)
+	out.ReplyTo, out.ReplyToBroken = addrList(h, "Reply-To", maxAddresses)
+	if list, _ := addrList(h, "X-Original-From", 1); len(list) > 0 {
+		out.OriginalFrom = list[0]
+	} else if list, _ := addrList(h, "X-Original-Sender", 1); len(list) > 0 {
+		out.OriginalFrom = list[0]
+	}
+	if v := h.Get("List-Post"); v != "" {
+		if _, rest, ok := strings.Cut(strings.ToLower(v), "mailto:"); ok {
+			if a := addressesOf(rest, 1); len(a) > 0 {
+				out.ListPost = a[0]
+			}
+		}
+	}
+	out.ListID = crm.CutRunes(clean(h.Get("List-Id")), 300)
 	for _, key := range []string{"To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To"} {
 		for _, f := range h.Header.Values(key) {
 			out.Recipients = append(out.Recipients, addressesOf(f, maxAddresses-len(out.Recipients))...)
@@ -211,14 +241,64 @@ func (p *parser) header(h mail.Header) {
 
 	as := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted")))
 	prec := strings.ToLower(strings.TrimSpace(h.Get("Precedence")))
-	out.AutoReply = (as != "" && as != "no") || h.Has("X-Autoreply") || h.Has("X-Autorespond") ||
-		h.Has("X-Auto-Response-Suppress") || prec == "bulk" || prec == "list" || prec == "junk" || prec == "auto_reply"
+	out.AutoSubmitted = as != "" && as != "no"
+	// A list marks everything it passes on "Precedence: list", a person's mail too: it
+	// says how the mail came, not that a program wrote it.
+	viaList := prec == "list" && (out.ListPost != "" || out.ListID != "")
+	out.AutoReply = out.AutoSubmitted || h.Has("X-Autoreply") || h.Has("X-Autorespond") ||
+		h.Has("X-Auto-Response-Suppress") || prec == "bulk" || (prec == "list" && !viaList) || prec == "junk" || prec == "auto_reply"
 
 	if t, params, err := h.ContentType(); err == nil && t == "multipart/report" &&
 		strings.EqualFold(params["report-type"], "delivery-status") {
 		p.report = true
 		out.Bounce = &Bounce{Failed: true}
 	}
+}
+
+// addrList returns up to max addresses of header key, with their display names decoded,
+// and whether the header is there but yields no address. It reads the header's grammar
+// and, when that fails, looks for addresses in it, so broken lists still yield them.
+func addrList(h mail.Header, key string, max int) ([]Addr, bool) {
+	values := h.Header.Values(key)
+	v := strings.Join(values, ", ")
+	if strings.TrimSpace(v) == "" {
+		return nil, false
+	}
+	var out []Addr
+	if list, err := h.AddressList(key); err == nil {
+		for _, a := range list {
+			if len(out) == max {
+				break
+			}
+			if a.Address = strings.ToLower(strings.TrimSpace(a.Address)); a.Address != "" {
+				out = append(out, Addr{Name: displayName(a.Name), Address: a.Address})
+			}
+		}
+	} else {
+		for _, part := range strings.Split(v, ",") {
+			a := addressesOf(part, 1)
+			if len(a) == 0 || len(out) == max {
+				continue
+			}
+			name := ""
+			if n, _, ok := strings.Cut(part, "<"); ok {
+				name = displayName(n)
+			}
+			out = append(out, Addr{Name: name, Address: a[0]})
+		}
+	}
+	return out, len(out) == 0
+}
+
+// displayName decodes a display name. RFC 2047 forbids encoded words inside quotes,
+// but mailers write "=?UTF-8?B?...?=" <a@b> all the same, and the address parser leaves
+// them raw: they are decoded here, wherever a name is read.
+func displayName(n string) string {
+	n = strings.TrimSpace(n)
+	if strings.Contains(n, "=?") {
+		n = decodeHeader(strings.Trim(n, `"`))
+	}
+	return crm.CutRunes(strings.TrimSpace(strings.Trim(clean(n), `"`)), 200)
 }
 
 // walk reads entity e at the given nesting depth into the parser's output.
@@ -242,19 +322,30 @@ func (p *parser) walk(e *message.Entity, depth int) {
 			}
 			return
 		}
-		mr := e.MultipartReader()
-		if mr == nil || params["boundary"] == "" {
+		boundary := params["boundary"]
+		if boundary == "" {
 			p.body(e, "text/plain", nil)
 			return
 		}
+		mr := textproto.NewMultipartReader(newHeaderFixer(e.Body, boundary), boundary)
 		for {
-			part, err := mr.NextPart()
+			tp, err := mr.NextPart()
 			if errors.Is(err, io.EOF) {
 				return
-			} else if err != nil && part == nil {
-				// A never-closed boundary or a broken part header: keep what was read.
+			} else if err != nil {
+				// A never-closed boundary ends the mail early: what was read is kept. A
+				// part header that even the fixer cannot read loses the rest.
+				if !errors.Is(err, io.ErrUnexpectedEOF) && !strings.Contains(err.Error(), "EOF") {
+					p.out.Unreadable++
+				}
 				return
 			}
+			part, err := message.New(message.Header{Header: tp.Header}, tp)
+			if part == nil {
+				p.out.Unreadable++
+				continue
+			}
+			_ = err // an unknown charset or encoding leaves the content as it is
 			p.walk(part, depth+1)
 			if p.parts > maxParts {
 				return
@@ -290,7 +381,11 @@ func (p *parser) body(e *message.Entity, mediaType string, params map[string]str
 			b = b[:maxTextPart]
 			p.note("A text part longer than %d KiB was cut.", maxTextPart>>10)
 		}
-		_ = err // a part cut short by a broken structure keeps what was read
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			// Broken base64 or quoted-printable: what decoded is kept, and the agent is
+			// told that more was there.
+			p.out.Unreadable++
+		}
 		s := strings.ToValidUTF8(string(b), "\uFFFD")
 		if mediaType == "text/html" {
 			p.html.WriteString(s)
@@ -318,7 +413,11 @@ func (p *parser) attachment(e *message.Entity, mediaType, filename string) {
 		return
 	}
 	limit := crm.MaxAttachmentSize
-	b, _ := io.ReadAll(io.LimitReader(e.Body, int64(limit)+1))
+	b, err := io.ReadAll(io.LimitReader(e.Body, int64(limit)+1))
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		p.out.Unreadable++
+		return
+	}
 	if len(b) > limit {
 		p.note("Attachment %q was dropped: it is larger than %d MiB.", name, limit>>20)
 		return
@@ -366,7 +465,17 @@ func safeFilename(s string) string {
 func (p *parser) deliveryStatus(r io.Reader) {
 	b, _ := io.ReadAll(io.LimitReader(r, 64<<10))
 	var action, status, diag string
+	// Fields are folded like header fields: a line that starts with white space goes on
+	// the one before, so a long Diagnostic-Code is read whole.
+	var lines []string
 	for _, line := range strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n") {
+		if n := len(lines); n > 0 && line != "" && (line[0] == ' ' || line[0] == '\t') && lines[n-1] != "" {
+			lines[n-1] += " " + strings.TrimSpace(line)
+			continue
+		}
+		lines = append(lines, line)
+	}
+	for _, line := range lines {
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
@@ -415,12 +524,18 @@ func (p *parser) bouncedHeader(r io.Reader) {
 // finish fills the bodies from what walk collected.
 func (p *parser) finish() {
 	out := p.out
+	switch {
+	case out.Unreadable == 1:
+		p.note("1 part could not be read; the original mail is attached as message.eml.")
+	case out.Unreadable > 1:
+		p.note("%d parts could not be read; the original mail is attached as message.eml.", out.Unreadable)
+	}
 	text, html := p.text.String(), p.html.String()
 	if len(html) > maxHTML {
 		html = crm.CutBytes(html, maxHTML)
 		p.note("The HTML of the message was cut to %d KiB.", maxHTML>>10)
 	}
-	out.HTML = strings.TrimSpace(sanitize(html))
+	out.HTML = strings.TrimSpace(sanitize(foldQuotedHTML(html)))
 	if strings.TrimSpace(text) == "" && out.HTML != "" {
 		text = htmlText(out.HTML)
 	}
@@ -435,4 +550,83 @@ func (p *parser) finish() {
 		}
 		return r
 	}, text))
+}
+
+// headerFixer passes the body of a multipart entity through, adding the blank line that
+// ends a part's header where the sender left it out: a part whose text starts right
+// after its header lines would otherwise fail to parse and lose its text. A line of a
+// part header that is neither a header field nor the continuation of one starts the
+// body.
+type headerFixer struct {
+	r        *bufio.Reader
+	delim    []byte // "--" + boundary
+	inHeader bool   // between a boundary line and the end of that part's header
+	midLine  bool   // the last chunk read did not end its line
+	blank    bool   // a blank line goes out before pending
+	pending  []byte // the rest of the chunk last read, valid until the next read
+	err      error
+}
+
+func newHeaderFixer(r io.Reader, boundary string) *headerFixer {
+	return &headerFixer{r: bufio.NewReaderSize(r, 16<<10), delim: []byte("--" + boundary)}
+}
+
+var (
+	headerField = regexp.MustCompile(`^[!-9;-~]+:`)
+	crlf        = []byte("\r\n")
+)
+
+func (f *headerFixer) Read(b []byte) (int, error) {
+	for !f.blank && len(f.pending) == 0 {
+		if f.err != nil {
+			return 0, f.err
+		}
+		chunk, err := f.r.ReadSlice('\n')
+		start := !f.midLine
+		f.midLine = errors.Is(err, bufio.ErrBufferFull)
+		if err != nil && !f.midLine {
+			f.err = err
+		}
+		if len(chunk) > 0 && start {
+			f.blank = f.endsHeader(chunk)
+		}
+		f.pending = chunk
+	}
+	if f.blank {
+		f.blank = false
+		if len(b) < len(crlf) {
+			f.pending = append(append([]byte(nil), crlf[len(b):]...), f.pending...)
+			return copy(b, crlf), nil
+		}
+		n := copy(b, crlf)
+		m := copy(b[n:], f.pending)
+		f.pending = f.pending[m:]
+		return n + m, nil
+	}
+	n := copy(b, f.pending)
+	f.pending = f.pending[n:]
+	return n, nil
+}
+
+// endsHeader follows the structure line by line and reports whether line, the start of
+// a line, is the first line of a part's body that came without the blank line before.
+func (f *headerFixer) endsHeader(chunk []byte) bool {
+	line := bytes.TrimRight(chunk, "\r\n")
+	switch {
+	case bytes.HasPrefix(line, f.delim):
+		rest := line[len(f.delim):]
+		if bytes.HasPrefix(rest, []byte("--")) {
+			f.inHeader = false
+		} else if len(bytes.TrimSpace(rest)) == 0 {
+			f.inHeader = true
+		}
+	case !f.inHeader:
+	case len(line) == 0:
+		f.inHeader = false
+	case line[0] == ' ' || line[0] == '\t' || headerField.Match(line):
+	default:
+		f.inHeader = false
+		return true
+	}
+	return false
 }

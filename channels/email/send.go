@@ -41,7 +41,8 @@ func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
 	if to == "" {
 		return "", channels.Permanent(errNoEmail)
 	}
-	id, msg, err := c.compose(ctx, cfg, out, to)
+	cc := copied(cfg, out, to)
+	id, msg, err := c.compose(ctx, cfg, out, to, cc)
 	if err != nil {
 		return "", err
 	}
@@ -50,7 +51,11 @@ func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
 		return "", err
 	}
 	defer sc.Close()
-	if err := sc.SendMail(cfg.Address, []string{to}, bytes.NewReader(msg)); err != nil {
+	rcpt := []string{to}
+	for _, a := range cc {
+		rcpt = append(rcpt, a.Address)
+	}
+	if err := sc.SendMail(cfg.Address, rcpt, bytes.NewReader(msg)); err != nil {
 		return "", smtpError(err)
 	}
 	if err := sc.Quit(); err != nil {
@@ -89,6 +94,23 @@ func replyEmail(out *crm.Outbound) string {
 	return ""
 }
 
+// copied returns who a reply is copied to: the CC the agent gave (or the ticket's
+// participants), without the customer's address to, the inbox's own addresses and
+// addresses that cannot receive mail.
+func copied(cfg *Config, out *crm.Outbound, to string) []*mail.Address {
+	var cc []*mail.Address
+	seen := map[string]bool{to: true}
+	for _, a := range out.Message.CC {
+		addr, err := identity.Normalize(crm.IdentityEmail, a.Address, "")
+		if err != nil || seen[addr] || isOwnAddress(cfg, addr) || strings.HasSuffix(addr, ".invalid") {
+			continue
+		}
+		seen[addr] = true
+		cc = append(cc, &mail.Address{Name: headerSafe(a.Name), Address: addr})
+	}
+	return cc
+}
+
 // looksLikeMsgID reports whether a stored external id is a Message-ID that may go into
 // In-Reply-To and References (other ids, like a hash of a message without one, may not).
 func looksLikeMsgID(s string) bool {
@@ -105,7 +127,7 @@ func looksLikeMsgID(s string) bool {
 
 // compose writes the MIME message of a reply: multipart text and HTML, attachments,
 // threading headers and the signed reply-to address.
-func (c *Channel) compose(ctx context.Context, cfg *Config, out *crm.Outbound, to string) (string, []byte, error) {
+func (c *Channel) compose(ctx context.Context, cfg *Config, out *crm.Outbound, to string, cc []*mail.Address) (string, []byte, error) {
 	rnd := make([]byte, 8)
 	rand.Read(rnd)
 	id := "parley." + strconv.FormatInt(out.Message.ID, 10) + "." + hex.EncodeToString(rnd) + "@" + cfg.Domain()
@@ -124,6 +146,9 @@ func (c *Channel) compose(ctx context.Context, cfg *Config, out *crm.Outbound, t
 	h.SetDate(time.Now())
 	h.SetAddressList("From", []*mail.Address{{Name: headerSafe(cfg.FromName), Address: cfg.Address}})
 	h.SetAddressList("To", []*mail.Address{{Name: headerSafe(out.Customer.Name), Address: to}})
+	if len(cc) > 0 {
+		h.SetAddressList("Cc", cc)
+	}
 	if cfg.ReplySecret != "" {
 		h.SetAddressList("Reply-To", []*mail.Address{{Name: headerSafe(cfg.FromName),
 			Address: ReplyAddress(cfg.Address, cfg.ReplySecret, out.Ticket.ID)}})

@@ -111,7 +111,7 @@ func (p *stallProxy) flow() {
 // in meanwhile once the server answers again.
 func TestStalledServerIsDroppedAndRetried(t *testing.T) {
 	e := newEnv(t, nil)
-	proxy := newStallProxy(t, e.imapA)
+	proxy := newStallProxy(t, e.imap.Addr)
 	host, port := hostPort(t, proxy.addr())
 	cfg := map[string]any{}
 	for k, v := range e.inbox.Config {

@@ -1,12 +1,8 @@
 package phone_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
@@ -16,8 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +20,8 @@ import (
 	"parley/channels"
 	"parley/channels/phone"
 	"parley/crm"
-	"parley/crm/sqlite"
+	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 	"parley/outbound"
 )
 
@@ -157,11 +152,11 @@ func (f *fakeTwilio) placedCalls() []url.Values {
 	return append([]url.Values(nil), f.calls...)
 }
 
-// env is a phone channel over a real SQLite store, its webhooks served by an httptest
+// env is a phone channel over a real store, its webhooks served by an httptest
 // server that Twilio would reach at publicURL through a reverse proxy.
 type env struct {
 	t     testing.TB
-	db    *sqlite.DB
+	db    storetest.Store
 	bus   *crm.LocalBus
 	ch    *phone.Channel
 	tw    *fakeTwilio
@@ -172,14 +167,8 @@ type env struct {
 
 func newEnv(t testing.TB, opt phone.Options, extra map[string]any) *env {
 	t.Helper()
-	dir := t.TempDir()
-	bus := crm.NewBus()
-	db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir,
-		SecretKey: bytes.Repeat([]byte{1}, 32), Bus: bus})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	st := teststore.Open(t, teststore.Options{})
+	db, bus := st.Store, st.Bus
 	e := &env{t: t, db: db, bus: bus, tw: newFakeTwilio(t)}
 	opt.PublicURL, _ = url.Parse(publicURL)
 	if opt.Outbound == nil { // the fake Twilio is on loopback
@@ -193,6 +182,7 @@ func newEnv(t testing.TB, opt phone.Options, extra map[string]any) *env {
 	t.Cleanup(e.web.Close)
 
 	ctx := crm.AsSystem(context.Background())
+	var err error
 	e.admin, err = db.CreateAgent(ctx, &crm.NewAgent{Email: "admin@example.test", Name: "Ada Admin",
 		Role: crm.RoleAdmin, Password: "correct horse battery", Phone: "+14155550199"})
 	if err != nil {
@@ -226,26 +216,6 @@ func (w tlogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// sign computes X-Twilio-Signature the way Twilio documents it: base64 of the
-// HMAC-SHA1, keyed with the auth token, of the URL followed by each form key and value
-// in key order.
-func sign(token, fullURL string, form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(fullURL)
-	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteString(form.Get(k))
-	}
-	mac := hmac.New(sha1.New, []byte(token))
-	mac.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
 // hookPath is the path of a webhook of the env's inbox, with its query.
 func (e *env) hookPath(hook string) string {
 	return fmt.Sprintf("/webhooks/twilio/%d/%s", e.inbox.ID, hook)
@@ -255,7 +225,7 @@ func (e *env) hookPath(hook string) string {
 // status and body.
 func (e *env) post(hook string, form url.Values) (int, string) {
 	e.t.Helper()
-	return e.postSigned(hook, form, sign(testToken, publicURL+e.hookPath(hook), form))
+	return e.postSigned(hook, form, phone.Signature(testToken, publicURL+e.hookPath(hook), form))
 }
 
 func (e *env) postSigned(hook string, form url.Values, sig string) (int, string) {

@@ -174,11 +174,11 @@ func TestSignatureRequired(t *testing.T) {
 	}{
 		{"missing", ""},
 		{"garbage", "not-a-signature"},
-		{"other token", sign("ffffffffffffffffffffffffffffffff", publicURL+path, form)},
-		{"internal URL instead of the public one", sign(testToken, e.web.URL+path, form)},
-		{"another webhook's URL", sign(testToken, publicURL+e.hookPath("status"), form)},
-		{"another inbox's URL", sign(testToken, publicURL+"/webhooks/twilio/2/messages", form)},
-		{"other form", sign(testToken, publicURL+path, with(form, "Body", "hello!"))},
+		{"other token", phone.Signature("ffffffffffffffffffffffffffffffff", publicURL+path, form)},
+		{"internal URL instead of the public one", phone.Signature(testToken, e.web.URL+path, form)},
+		{"another webhook's URL", phone.Signature(testToken, publicURL+e.hookPath("status"), form)},
+		{"another inbox's URL", phone.Signature(testToken, publicURL+"/webhooks/twilio/2/messages", form)},
+		{"other form", phone.Signature(testToken, publicURL+path, with(form, "Body", "hello!"))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -465,7 +465,7 @@ func BenchmarkInboundSMS(b *testing.B) {
 	sigs := make([]string, b.N)
 	for i := range b.N {
 		f := smsForm(fmt.Sprintf("SM%032x", i), fmt.Sprintf("+1415%07d", i), "Where is my order?")
-		forms[i], sigs[i] = f.Encode(), sign(testToken, publicURL+path, f)
+		forms[i], sigs[i] = f.Encode(), phone.Signature(testToken, publicURL+path, f)
 	}
 	var next atomic.Int64
 	b.SetParallelism((32 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))

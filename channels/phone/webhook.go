@@ -15,7 +15,6 @@ import (
 
 	"parley/crm"
 
-	"github.com/twilio/twilio-go/client"
 	"github.com/twilio/twilio-go/twiml"
 )
 
@@ -130,23 +129,6 @@ func (c *Channel) webhook(fn hookFunc) http.Handler {
 			}
 		}
 	})
-}
-
-// validSignature checks Twilio's signature of a form post: base64 HMAC-SHA1, keyed with
-// the auth token, of the URL followed by the sorted form keys each with its value.
-func validSignature(token, fullURL string, form url.Values, sig string) bool {
-	if sig == "" {
-		return false
-	}
-	params := make(map[string]string, len(form))
-	for k, v := range form {
-		if len(v) > 1 {
-			return false // Twilio never repeats a key; the validator would check only one value
-		}
-		params[k] = v[0]
-	}
-	rv := client.NewRequestValidator(token)
-	return rv.Validate(fullURL, params, sig)
 }
 
 // publicBase is the scheme and host Twilio was given: the configured public URL, else

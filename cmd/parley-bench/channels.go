@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
 	"errors"
@@ -15,17 +11,15 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"parley/channels/email/imaptest"
+	"parley/channels/phone"
 	"parley/crm"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/gorilla/websocket"
 )
 
@@ -34,60 +28,22 @@ const (
 	benchIMAPPass = "bench-imap-password"
 )
 
-// idleSession is imapmemserver's session with an IDLE that sends every pending update, as
-// production servers do. imapmemserver's own IDLE announces only mail that arrives after
-// IDLE started, so mail appended between the fetcher's last command and its IDLE would
-// wait for the next IDLE refresh and the figure would measure that quirk.
-type idleSession struct {
-	imapserver.SessionIMAP4rev2
-}
-
-func (s *idleSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	t := time.NewTicker(20 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if err := s.Poll(w, true); err != nil {
-			return err
-		}
-		select {
-		case <-stop:
-			return nil
-		case <-t.C:
-		}
-	}
-}
-
 // benchEmail measures mail to tickets: an IMAP server in this process (go-imap's
 // imapmemserver, with IDLE) holds the inbox's mailbox; once the server's email channel
 // is connected, EmailMsgs mails are appended and timed until each is a ticket, as an
 // agent socket sees them arrive (ticket.created of the inbox).
 func benchEmail(ctx context.Context, s *server, sc scale, res *results) error {
-	mem := imapmemserver.New()
-	user := imapmemserver.NewUser(benchMailbox, benchIMAPPass)
-	if err := user.Create("INBOX", nil); err != nil {
-		return fmt.Errorf("create mailbox: %w", err)
-	}
-	mem.AddUser(user)
-	imapSrv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &idleSession{mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
-		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
-		InsecureAuth: true, // loopback only
-		Logger:       discardLogger{},
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	imapSrv, err := imaptest.Start(benchMailbox, benchIMAPPass, imaptest.Options{IdlePoll: 20 * time.Millisecond})
 	if err != nil {
-		return fmt.Errorf("imap listen: %w", err)
+		return err
 	}
-	go imapSrv.Serve(ln)
 	defer imapSrv.Close()
 	smtpPort, err := freePort() // nothing listens: the bench sends no mail
 	if err != nil {
 		return err
 	}
 	id, err := s.createInbox(ctx, crm.KindEmail, "Bench Mail", map[string]any{
-		"address": benchMailbox, "imap_host": "127.0.0.1", "imap_port": ln.Addr().(*net.TCPAddr).Port,
+		"address": benchMailbox, "imap_host": "127.0.0.1", "imap_port": imapSrv.Port(),
 		"imap_security": "none", "imap_password": benchIMAPPass,
 		"smtp_host": "127.0.0.1", "smtp_port": smtpPort, "smtp_security": "none",
 	})
@@ -108,8 +64,8 @@ func benchEmail(ctx context.Context, s *server, sc scale, res *results) error {
 		raw := fmt.Sprintf("From: Shopper %d <mail-shopper-%d@bench.parley.test>\r\nTo: %s\r\nSubject: Question about order %d\r\n"+
 			"Message-ID: <bench-%d@bench.parley.test>\r\nDate: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
 			"Hello, where is my order %d? It was due last week.\r\n", i, i, benchMailbox, 1000+i, i, time.Now().Format(time.RFC1123Z), 1000+i)
-		if _, err := user.Append("INBOX", literal{bytes.NewReader([]byte(raw))}, &imap.AppendOptions{}); err != nil {
-			return fmt.Errorf("append mail %d: %w", i, err)
+		if err := imapSrv.Deliver("INBOX", raw); err != nil {
+			return fmt.Errorf("mail %d: %w", i, err)
 		}
 	}
 	got := counter.wait(int64(sc.EmailMsgs), start.Add(sc.EmailLimit))
@@ -123,12 +79,6 @@ func benchEmail(ctx context.Context, s *server, sc scale, res *results) error {
 	res.set(keyEmailMsgsPerS, float64(got)/elapsed.Seconds())
 	return nil
 }
-
-type literal struct{ *bytes.Reader }
-
-type discardLogger struct{}
-
-func (discardLogger) Printf(string, ...any) {}
 
 // waitInboxConnected polls the inbox until its channel reports it connected.
 func waitInboxConnected(ctx context.Context, s *server, id int64, limit time.Duration) error {
@@ -242,7 +192,7 @@ func benchSMS(ctx context.Context, s *server, sc scale, res *results) error {
 		body := form.Encode()
 		req, _ := http.NewRequestWithContext(ctx, "POST", hookURL, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Twilio-Signature", twilioSignature(token, hookURL, form))
+		req.Header.Set("X-Twilio-Signature", phone.Signature(token, hookURL, form))
 		resp, err := s.hc.Do(req)
 		if err != nil {
 			return err
@@ -259,26 +209,6 @@ func benchSMS(ctx context.Context, s *server, sc scale, res *results) error {
 	}
 	res.set(keySMSPerS, lr.perSec())
 	return nil
-}
-
-// twilioSignature is Twilio's X-Twilio-Signature of a form post: base64 of HMAC-SHA1,
-// keyed with the auth token, of the full URL followed by each form key and its value,
-// keys sorted.
-func twilioSignature(token, fullURL string, form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString(fullURL)
-	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteString(form.Get(k))
-	}
-	mac := hmac.New(sha1.New, []byte(token))
-	mac.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 func randomHex(n int) string {

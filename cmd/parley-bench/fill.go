@@ -18,12 +18,15 @@ import (
 
 // fillInfo describes what fill wrote.
 type fillInfo struct {
-	tickets    int
-	messages   int
-	threadID   int64 // the ticket with ThreadLen messages
-	rowsPerSec float64
-	dbPath     string
-	vocab      *vocabulary
+	tickets  int
+	messages int
+	threadID int64 // the ticket with ThreadLen messages
+	// threadFirstMsg is the id of its first message: every message id below it is a
+	// cursor that pages to the same thread.
+	threadFirstMsg int64
+	rowsPerSec     float64
+	dbPath         string // the SQLite file
+	vocab          *vocabulary
 }
 
 // fill writes sc.Tickets tickets with sc.Messages messages straight into the database file
@@ -37,24 +40,9 @@ func fill(ctx context.Context, dir string, sc scale) (*fillInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The bench's admin answers the filled tickets; the server finds it and creates none.
-	admin, err := store.CreateAgent(ctx, &crm.NewAgent{Email: adminEmail, Name: "Bench Admin", Role: crm.RoleAdmin, Password: adminPassword})
+	admin, inboxes, err := seed(ctx, store)
 	if err != nil {
-		store.Close()
-		return nil, fmt.Errorf("create admin: %w", err)
-	}
-	agent := crm.Author{Kind: "agent", ID: admin.ID, Name: admin.Name}
-	var inboxes []int64
-	for _, name := range []string{"Bench Orders", "Bench Returns", "Bench Wholesale"} {
-		in, err := store.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: name})
-		if err != nil {
-			store.Close()
-			return nil, fmt.Errorf("create inbox: %w", err)
-		}
-		inboxes = append(inboxes, in.ID)
-	}
-	if err := store.Close(); err != nil {
-		return nil, fmt.Errorf("close store: %w", err)
+		return nil, err
 	}
 
 	// The fill is setup, not a figure: it may skip syncing to disk.
@@ -68,8 +56,68 @@ func fill(ctx context.Context, dir string, sc scale) (*fillInfo, error) {
 		return nil, err
 	}
 	defer w.close()
+	defer w.rollback()
+	info, err := generate(ctx, sc, w, admin, inboxes)
+	if err != nil {
+		return nil, err
+	}
+	info.dbPath = path
+	if _, err := w.conn.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	return info, nil
+}
 
-	info := &fillInfo{dbPath: path, vocab: newVocabulary()}
+// seeder is what seed needs of a store.
+type seeder interface {
+	CreateAgent(ctx context.Context, na *crm.NewAgent) (*crm.Agent, error)
+	CreateInbox(ctx context.Context, in *crm.Inbox) (*crm.Inbox, error)
+	Close() error
+}
+
+// seed creates, through the store's own code, the bench's admin, who answers the filled
+// tickets (the server finds it and creates none), and three api inboxes, and closes the
+// store.
+func seed(ctx context.Context, store seeder) (*crm.Agent, []int64, error) {
+	admin, err := store.CreateAgent(ctx, &crm.NewAgent{Email: adminEmail, Name: "Bench Admin", Role: crm.RoleAdmin, Password: adminPassword})
+	if err != nil {
+		store.Close()
+		return nil, nil, fmt.Errorf("create admin: %w", err)
+	}
+	var inboxes []int64
+	for _, name := range []string{"Bench Orders", "Bench Returns", "Bench Wholesale"} {
+		in, err := store.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: name})
+		if err != nil {
+			store.Close()
+			return nil, nil, fmt.Errorf("create inbox: %w", err)
+		}
+		inboxes = append(inboxes, in.ID)
+	}
+	if err := store.Close(); err != nil {
+		return nil, nil, fmt.Errorf("close store: %w", err)
+	}
+	return admin, inboxes, nil
+}
+
+// fillSink is where generate writes the rows: the SQLite writer, or the PostgreSQL
+// copier (pgfill.go). Rows between begin and commit are at most about 20,000; each
+// insert returns the new row's id.
+type fillSink interface {
+	begin(ctx context.Context) error
+	commit(ctx context.Context) error
+	customer(ctx context.Context, name, email string, at int64) (int64, error)
+	ticket(ctx context.Context, inbox, customer int64, subject, status, thread string, created, last, firstResponse, assignee int64) (int64, error)
+	message(ctx context.Context, ticket, inbox int64, dir string, author crm.Author, text, extID string, at int64) (int64, error)
+	event(ctx context.Context, typ string, ticket, customer, inbox int64, actor crm.Author, data string, at int64) error
+}
+
+// generate writes the filled data into w: sc.Tickets tickets of sc.Tickets/2 customers
+// over the last 90 days, sc.Messages messages (every third from the second on an agent's
+// reply), the newest ticket with exactly sc.ThreadLen, and the events the store would
+// have written for them.
+func generate(ctx context.Context, sc scale, w fillSink, admin *crm.Agent, inboxes []int64) (*fillInfo, error) {
+	agent := crm.Author{Kind: "agent", ID: admin.ID, Name: admin.Name}
+	info := &fillInfo{vocab: newVocabulary()}
 	gen := info.vocab.text(42)
 	customers := max(1, sc.Tickets/2)
 	now := time.Now().Add(-time.Minute).UnixMilli()
@@ -97,7 +145,6 @@ func fill(ctx context.Context, dir string, sc scale) (*fillInfo, error) {
 		}
 		return nil
 	}
-	defer w.rollback()
 	for c := 1; c <= customers; c++ {
 		if inTx == 0 {
 			if err := w.begin(ctx); err != nil {
@@ -168,6 +215,9 @@ func fill(ctx context.Context, dir string, sc scale) (*fillInfo, error) {
 			if err != nil {
 				return nil, err
 			}
+			if i == sc.Tickets && k == 0 {
+				info.threadFirstMsg = mid
+			}
 			m := &crm.Message{ID: mid, TicketID: tid, InboxID: inbox, Direction: dir, Channel: crm.ChannelAPI,
 				Author: author, Text: body, Status: crm.MsgReceived, Attachments: []*crm.Attachment{},
 				CreatedAt: time.UnixMilli(at(k)).UTC()}
@@ -210,9 +260,6 @@ func fill(ctx context.Context, dir string, sc scale) (*fillInfo, error) {
 		return nil, err
 	}
 	info.rowsPerSec = float64(rows) / time.Since(start).Seconds()
-	if _, err := w.conn.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
-	}
 	slog.Info("filled", "tickets", info.tickets, "messages", info.messages, "took", time.Since(start).Round(time.Millisecond))
 	return info, nil
 }

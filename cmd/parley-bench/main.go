@@ -39,6 +39,9 @@ type config struct {
 	work   string // the temporary data dirs live here
 	keep   bool
 	only   []string // run only the steps whose names start with one of these
+	// database is the PostgreSQL server of the PostgreSQL part, where the bench creates
+	// and drops schemas of its own; "" leaves that part out.
+	database string
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -48,7 +51,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	bin := fs.String("parley", "bin/parley", "the parley binary to start")
 	out := fs.String("out", "bench/results.json", "where to write the results")
 	keep := fs.Bool("keep", false, "keep the temporary data dirs")
-	only := fs.String("only", "", "run only the steps whose names start with one of these comma-separated words, e.g. ingest")
+	only := fs.String("only", "", "run only the steps whose names start with one of these comma-separated words, e.g. ingest, or pg for the PostgreSQL part")
+	database := fs.String("database", os.Getenv("BENCH_DATABASE"),
+		"run the PostgreSQL part too, on this server: postgres://user@host/db, where the bench may create schemas (env BENCH_DATABASE)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,7 +75,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("create work dir: %w", err)
 	}
-	cfg := config{parley: parley, out: *out, work: work, keep: *keep}
+	cfg := config{parley: parley, out: *out, work: work, keep: *keep, database: *database}
 	if *only != "" {
 		cfg.only = strings.Split(*only, ",")
 	}
@@ -90,11 +95,28 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return err
 }
 
-// benchAll runs the two phases. Phase one starts a server on an empty database: start
-// time, idle memory, and everything driven through the API and the channels. Phase two
-// fills a second data dir directly through the store file with the big volumes and
-// starts a server on it for the reads: lists, threads, search and reports.
+// benchAll runs the SQLite part, then the PostgreSQL part (pg.go) when a database is
+// set.
 func benchAll(ctx context.Context, cfg config, sc scale, res *results) error {
+	err := benchSQLite(ctx, cfg, sc, res)
+	if ctx.Err() != nil {
+		return errors.Join(err, ctx.Err())
+	}
+	return errors.Join(err, benchPostgres(ctx, cfg, sc, res))
+}
+
+// sqliteSteps name the steps of the SQLite part.
+var sqliteSteps = append([]string{"widget idle memory", "ingest", "fanout", "widget", "email", "sms"}, phaseTwoSteps...)
+
+// benchSQLite runs the two phases on SQLite. Phase one starts a server on an empty
+// database: start time, idle memory, and everything driven through the API and the
+// channels. Phase two fills a second data dir directly through the store file with the
+// big volumes and starts a server on it for the reads: lists, threads, search and
+// reports.
+func benchSQLite(ctx context.Context, cfg config, sc scale, res *results) error {
+	if !cfg.runs(sqliteSteps...) {
+		return nil
+	}
 	p1, err := startServer(ctx, cfg, filepath.Join(cfg.work, "empty"))
 	if err != nil {
 		return err
@@ -153,9 +175,16 @@ var phaseTwoSteps = []string{"reports catch-up", "list", "search", "reports"}
 
 func phaseTwo(ctx context.Context, cfg config, s *server, sc scale, res *results, info *fillInfo) error {
 	return runSteps(ctx, cfg, res, []step{
-		{"reports catch-up", func() error { return waitReports(ctx, s, sc, res, info) }},
-		{"list", func() error { return benchList(ctx, s, sc, res, info) }},
-		{"search", func() error { return benchSearch(ctx, s, sc, res, info) }},
+		{"reports catch-up", func() error { return waitReports(ctx, s, sc, res, sqliteReportProgress(info.dbPath)) }},
+		{"list", func() error { return benchReads(ctx, s, sc, res, info, "", nil) }},
+		{"search", func() error {
+			raw, err := sqliteRawSearch(info.dbPath)
+			if err != nil {
+				return err
+			}
+			defer raw.Close()
+			return benchSearch(ctx, s, sc, res, info, "", func(ctx context.Context, q string) error { return rawSearch(ctx, raw, q) })
+		}},
 		{"reports", func() error { return benchReports(ctx, s, sc, res) }},
 	})
 }

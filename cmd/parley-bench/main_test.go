@@ -4,20 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/twilio/twilio-go/client"
 )
 
 // TestTinyRun builds parley, runs the whole generator at the tiny scale against it and
 // checks what a reader of the run gets: the table, and results.json with every stable
-// key holding a number or null.
+// key holding a number or null. With PARLEY_TEST_POSTGRES it runs the PostgreSQL part
+// too, on schemas of its own on that server.
 func TestTinyRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts parley servers and runs every figure at a tiny scale; skipped with -short")
@@ -32,7 +30,8 @@ func TestTinyRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var table bytes.Buffer
-	if err := run(ctx, []string{"--scale", "tiny", "--parley", bin, "--out", out}, &table); err != nil {
+	pg := os.Getenv("PARLEY_TEST_POSTGRES")
+	if err := run(ctx, []string{"--scale", "tiny", "--parley", bin, "--out", out, "--database", pg}, &table); err != nil {
 		t.Fatalf("run: %v\n%s", err, table.String())
 	}
 	for _, want := range []string{"figure", "ingest msgs/s (32 clients)", "widget new chats/s", "list req/s", "wrote " + out} {
@@ -67,7 +66,8 @@ func TestTinyRun(t *testing.T) {
 	}
 	// Figures every scale measures; tiny has no 1,000-socket fanout.
 	for _, k := range []string{keyIngestMsgsPerS, keyIngestNormalPerS, keyRawSQLite, keyFanout100, keyWidgetChats, keyListReqPerS,
-		keyThreadReqPerS, keySearchP99, keySMSPerS, keyEmailMsgsPerS, keyRSSIdleMB, keyStartMS} {
+		keyThreadReqPerS, keyListUncachedReqPerS, keyThreadUncachedReqPerS, keySearchP99, keySMSPerS, keyEmailMsgsPerS,
+		keyRSSIdleMB, keyStartMS} {
 		if _, ok := got[k].(float64); !ok {
 			t.Errorf("%s = %v, want a number at the tiny scale", k, got[k])
 		}
@@ -75,25 +75,16 @@ func TestTinyRun(t *testing.T) {
 	if got[keyFanout1000] != nil {
 		t.Errorf("%s = %v, want null at the tiny scale", keyFanout1000, got[keyFanout1000])
 	}
-}
-
-// TestTwilioSignature checks the bench's signing against Twilio's own validator.
-func TestTwilioSignature(t *testing.T) {
-	const token = "12345678abcdef"
-	u := "http://127.0.0.1:8080/webhooks/twilio/3/messages"
-	form := url.Values{"Body": {"Hi & bye"}, "From": {"+14155550123"}, "MessageSid": {"SM" + strings.Repeat("a", 32)}}
-	params := map[string]string{}
-	for k := range form {
-		params[k] = form.Get(k)
+	// Every figure of the PostgreSQL part is measured at every scale, or none is.
+	for _, k := range pgJSONKeys {
+		if _, num := got[k].(float64); pg != "" && !num {
+			t.Errorf("%s = %v, want a number with PARLEY_TEST_POSTGRES set", k, got[k])
+		} else if pg == "" && got[k] != nil {
+			t.Errorf("%s = %v, want null without a database", k, got[k])
+		}
 	}
-	sig := twilioSignature(token, u, form)
-	valid := client.NewRequestValidator(token)
-	if !valid.Validate(u, params, sig) {
-		t.Errorf("Twilio's validator refuses signature %q", sig)
-	}
-	other := client.NewRequestValidator("other-token")
-	if other.Validate(u, params, sig) {
-		t.Error("a signature with another token validates")
+	if hasTable := strings.Contains(table.String(), "\nPostgreSQL ("); hasTable != (pg != "") {
+		t.Errorf("PostgreSQL table shown = %v, want %v:\n%s", hasTable, pg != "", table.String())
 	}
 }
 

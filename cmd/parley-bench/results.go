@@ -39,10 +39,43 @@ const (
 	keyCSVRowsPerS      = "csv_rows_per_s"
 )
 
-var jsonKeys = []string{keyIngestMsgsPerS, keyIngestP99, keyIngestNormalPerS, keyRawSQLite, keyFanout100, keyFanout1000,
+// Figures of both parts that the tables show beside the list and the thread.
+const (
+	keyListUncachedReqPerS   = "list_uncached_req_per_s"
+	keyListUncachedP99       = "list_uncached_p99_ms"
+	keyThreadUncachedReqPerS = "thread_uncached_req_per_s"
+	keyThreadUncachedP99     = "thread_uncached_p99_ms"
+)
+
+// The PostgreSQL part's own raw limits; its other figures are the SQLite part's keys
+// with pgPrefix in front.
+const (
+	keyPGRawRows        = pgPrefix + "raw_rows_per_s"
+	keyPGRawTx          = pgPrefix + "raw_tx_per_s"
+	keyRawListReqPerS   = "raw_list_req_per_s"
+	keyRawListP99       = "raw_list_p99_ms"
+	keyRawThreadReqPerS = "raw_thread_req_per_s"
+	keyRawThreadP99     = "raw_thread_p99_ms"
+)
+
+var jsonKeys = append([]string{keyIngestMsgsPerS, keyIngestP99, keyIngestNormalPerS, keyRawSQLite, keyFanout100, keyFanout1000,
 	keyBareFanout1000, keyWidgetChats, keyWidgetBytes, keyListReqPerS, keyListP99, keyThreadReqPerS,
 	keyHealthzReqPerS, keySearchP99, keySearchPrefixP99, keyRSSIdleMB, keyStartMS, keyEmailMsgsPerS,
-	keySMSPerS, keyReportOverview, keyCSVRowsPerS}
+	keySMSPerS, keyReportOverview, keyCSVRowsPerS, keyListUncachedReqPerS, keyListUncachedP99,
+	keyThreadUncachedReqPerS, keyThreadUncachedP99}, pgJSONKeys...)
+
+// pgJSONKeys are every figure of the PostgreSQL part, raw limits included.
+var pgJSONKeys = []string{
+	pgPrefix + keyIngestMsgsPerS, pgPrefix + keyIngestP50, pgPrefix + keyIngestP99, keyPGRawRows, keyPGRawTx,
+	pgPrefix + keyListReqPerS, pgPrefix + keyListP99, pgPrefix + keyListUncachedReqPerS, pgPrefix + keyListUncachedP99,
+	pgPrefix + keyRawListReqPerS, pgPrefix + keyRawListP99,
+	pgPrefix + keyThreadReqPerS, pgPrefix + keyThreadP99, pgPrefix + keyThreadUncachedReqPerS, pgPrefix + keyThreadUncachedP99,
+	pgPrefix + keyRawThreadReqPerS, pgPrefix + keyRawThreadP99,
+	pgPrefix + keyHealthzReqPerS, pgPrefix + keyHealthzP99,
+	pgPrefix + keySearchP50, pgPrefix + keySearchP99, pgPrefix + keyRawFTSP99,
+	pgPrefix + keySearchPrefixP50, pgPrefix + keySearchPrefixP99, pgPrefix + keyRawFTSPrefixP99,
+	pgPrefix + keyStartMS,
+}
 
 // Figures shown in the table only: the p50s and the raw limits without a stable key.
 const (
@@ -89,6 +122,10 @@ var figures = []figure{
 	{key: keyListP99, label: "list p99 ms", target: 10, raw: keyHealthzP99},
 	{key: keyThreadReqPerS, label: "thread req/s (50 messages)", target: 10000, atLeast: true, raw: keyHealthzReqPerS},
 	{key: keyThreadP99, label: "thread p99 ms", raw: keyHealthzP99},
+	{key: keyListUncachedReqPerS, label: "list req/s, uncached", raw: keyHealthzReqPerS},
+	{key: keyListUncachedP99, label: "list p99 ms, uncached", raw: keyHealthzP99},
+	{key: keyThreadUncachedReqPerS, label: "thread req/s, uncached", raw: keyHealthzReqPerS},
+	{key: keyThreadUncachedP99, label: "thread p99 ms, uncached", raw: keyHealthzP99},
 	{key: keyHealthzReqPerS, label: "healthz req/s"},
 	{key: keySearchP50, label: "search p50 ms (1-2 words)"},
 	{key: keySearchP99, label: "search p99 ms (1-2 words)", target: 50, raw: keyRawFTSP99, fullOnly: true},
@@ -102,6 +139,28 @@ var figures = []figure{
 	{key: keyStartMS, label: "server start ms"},
 }
 
+// pgFigures are the rows of the PostgreSQL table, with the targets for it.
+var pgFigures = []figure{
+	{key: pgPrefix + keyIngestMsgsPerS, label: "ingest msgs/s (32 clients)", target: 2500, atLeast: true, raw: keyPGRawRows},
+	{key: keyPGRawTx, label: "raw pgx, a commit per msg", raw: keyPGRawRows},
+	{key: pgPrefix + keyIngestP50, label: "ingest p50 ms"},
+	{key: pgPrefix + keyIngestP99, label: "ingest p99 ms", target: 50},
+	{key: pgPrefix + keyListReqPerS, label: "list req/s (50 open, newest)", target: 3000, atLeast: true, raw: pgPrefix + keyHealthzReqPerS},
+	{key: pgPrefix + keyListP99, label: "list p99 ms", target: 15, raw: pgPrefix + keyHealthzP99},
+	{key: pgPrefix + keyListUncachedReqPerS, label: "list req/s, uncached", raw: pgPrefix + keyRawListReqPerS},
+	{key: pgPrefix + keyListUncachedP99, label: "list p99 ms, uncached", raw: pgPrefix + keyRawListP99},
+	{key: pgPrefix + keyThreadReqPerS, label: "thread req/s (50 messages)", target: 5000, atLeast: true, raw: pgPrefix + keyHealthzReqPerS},
+	{key: pgPrefix + keyThreadP99, label: "thread p99 ms", raw: pgPrefix + keyHealthzP99},
+	{key: pgPrefix + keyThreadUncachedReqPerS, label: "thread req/s, uncached", raw: pgPrefix + keyRawThreadReqPerS},
+	{key: pgPrefix + keyThreadUncachedP99, label: "thread p99 ms, uncached", raw: pgPrefix + keyRawThreadP99},
+	{key: pgPrefix + keyHealthzReqPerS, label: "healthz req/s"},
+	{key: pgPrefix + keySearchP50, label: "search p50 ms (1-2 words)"},
+	{key: pgPrefix + keySearchP99, label: "search p99 ms (1-2 words)", target: 50, raw: pgPrefix + keyRawFTSP99, fullOnly: true},
+	{key: pgPrefix + keySearchPrefixP50, label: "search p50 ms (3-letter prefix)"},
+	{key: pgPrefix + keySearchPrefixP99, label: "search p99 ms (3-letter prefix)", raw: pgPrefix + keyRawFTSPrefixP99},
+	{key: pgPrefix + keyStartMS, label: "server start ms"},
+}
+
 // rawLabels name the raw limits in the table.
 var rawLabels = map[string]string{
 	keyRawSQLite:       "raw SQLite+FTS msgs/s, 32 per commit",
@@ -113,6 +172,16 @@ var rawLabels = map[string]string{
 	keyHealthzP99:      "healthz p99 ms",
 	keyRawFTSP99:       "raw FTS5 p99 ms",
 	keyRawFTSPrefixP99: "raw FTS5 p99 ms",
+
+	keyPGRawRows:                   "raw pgx msgs/s, 32 per commit",
+	pgPrefix + keyHealthzReqPerS:   "healthz req/s",
+	pgPrefix + keyHealthzP99:       "healthz p99 ms",
+	pgPrefix + keyRawListReqPerS:   "raw pgx list queries/s",
+	pgPrefix + keyRawListP99:       "raw pgx list p99 ms",
+	pgPrefix + keyRawThreadReqPerS: "raw pgx thread queries/s",
+	pgPrefix + keyRawThreadP99:     "raw pgx thread p99 ms",
+	pgPrefix + keyRawFTSP99:        "raw pgx tsquery p99 ms",
+	pgPrefix + keyRawFTSPrefixP99:  "raw pgx tsquery p99 ms",
 }
 
 // results collects the figures of one run. Only the bench goroutine touches it.
@@ -170,15 +239,38 @@ func formatJSON(key string, v float64) string {
 	return string(b)
 }
 
-// print writes the table: figure, value, target, the raw limit of this run, the ratio of
-// the value to that limit, and whether the target was met.
+// print writes the tables, SQLite's and, when it measured anything, PostgreSQL's:
+// figure, value, target, the raw limit of this run, the ratio of the value to that
+// limit, and whether the target was met; then the notes.
 func (r *results) print(w io.Writer) {
-	fmt.Fprintf(w, "\nParley bench, scale %s, %s, %d CPUs shared with whatever else runs here\n\n",
+	fmt.Fprintf(w, "\nParley bench, scale %s, %s, %d CPUs shared with whatever else runs here\n",
 		r.scale.Name, time.Now().UTC().Format(time.RFC3339), numCPU())
+	footnote := r.table(w, "SQLite (one node)", figures)
+	for _, k := range pgJSONKeys {
+		if _, ok := r.values[k]; ok {
+			footnote = r.table(w, "PostgreSQL (--database, on this machine)", pgFigures) || footnote
+			break
+		}
+	}
+	if footnote {
+		fmt.Fprintln(w, "\n* the target is set for the full scale (1,000,000 messages); this run had fewer")
+	}
+	if len(r.notes) > 0 {
+		fmt.Fprintln(w)
+	}
+	for _, n := range r.notes {
+		fmt.Fprintln(w, "- "+n)
+	}
+}
+
+// table writes one table of figs under title and says whether a row needs the
+// footnote of full-scale targets.
+func (r *results) table(w io.Writer, title string, figs []figure) bool {
+	fmt.Fprintf(w, "\n%s\n\n", title)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "figure\tvalue\ttarget\traw limit (same run)\tvalue/raw\tresult")
 	footnote := false
-	for _, f := range figures {
+	for _, f := range figs {
 		v, ok := r.values[f.key]
 		value, target, rawCol, ratio, verdict := "null", "", "", "", ""
 		if ok {
@@ -223,12 +315,7 @@ func (r *results) print(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.label, value, target, rawCol, ratio, verdict)
 	}
 	tw.Flush()
-	if footnote {
-		fmt.Fprintln(w, "\n* the target is set for the full scale (1,000,000 messages); this run had fewer")
-	}
-	for _, n := range r.notes {
-		fmt.Fprintln(w, "- "+n)
-	}
+	return footnote
 }
 
 // human formats a figure with the precision a reader needs.

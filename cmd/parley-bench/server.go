@@ -30,6 +30,7 @@ const (
 type server struct {
 	url       string // http://127.0.0.1:port, also its --public-url
 	dir       string
+	database  string // the --database URL, when not SQLite in dir
 	logPath   string
 	parley    string
 	cmd       *exec.Cmd
@@ -53,6 +54,11 @@ func startServer(ctx context.Context, cfg config, dir string, extra ...string) (
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	s := &server{url: "http://" + addr, dir: dir, logPath: dir + ".log", parley: cfg.parley,
 		exited: make(chan struct{}), hc: newHTTPClient(256)}
+	for i, a := range extra {
+		if a == "--database" && i+1 < len(extra) {
+			s.database = extra[i+1]
+		}
+	}
 	logf, err := os.Create(s.logPath)
 	if err != nil {
 		return nil, fmt.Errorf("create server log: %w", err)
@@ -161,10 +167,15 @@ func (s *server) login(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
-	io.Copy(io.Discard, resp.Body)
+	var csrf struct {
+		Token string `json:"csrf_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&csrf)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("login: status %d", resp.StatusCode)
+	} else if err != nil {
+		return fmt.Errorf("login: %w", err)
 	}
 	for _, c := range resp.Cookies() {
 		if c.Name == "parley_session" {
@@ -173,6 +184,9 @@ func (s *server) login(ctx context.Context) error {
 	}
 	if s.session == "" {
 		return errors.New("login set no session cookie")
+	}
+	if s.database != "" {
+		return s.createToken(ctx, csrf.Token)
 	}
 	cmd := exec.CommandContext(ctx, s.parley, "token", "create", "--email", adminEmail, "--name", "bench", "--data", s.dir)
 	cmd.Env = childEnv()
@@ -183,6 +197,33 @@ func (s *server) login(ctx context.Context) error {
 		return fmt.Errorf("parley token create: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	s.token = strings.TrimSpace(string(out))
+	return nil
+}
+
+// createToken creates the bench's bearer token through the API with the admin's
+// session, for a server on PostgreSQL, whose database `parley token create --data` would
+// not find.
+func (s *server) createToken(ctx context.Context, csrf string) error {
+	req, _ := http.NewRequestWithContext(ctx, "POST", s.url+"/api/v1/tokens", strings.NewReader(`{"name":"bench"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", csrf)
+	req.AddCookie(&http.Cookie{Name: "parley_session", Value: s.session})
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if resp.StatusCode != http.StatusCreated {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return fmt.Errorf("create token: %w", &apiError{resp.StatusCode, string(b)})
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Token == "" {
+		return fmt.Errorf("create token: no token in the answer (%v)", err)
+	}
+	s.token = out.Token
 	return nil
 }
 

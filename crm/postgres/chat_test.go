@@ -3,41 +3,25 @@ package postgres_test
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"parley/crm"
-	"parley/crm/postgres"
-	"parley/crm/postgres/pgtest"
-	"parley/crm/sqlite"
 	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 )
 
 // TestChat_VisitorPaths plays a chat on both stores through what the shared suite leaves
 // out: the visitor of a ticket, its update, the shopper's view of the conversation,
 // upload caps and clean-up, and the open survey, with the same answers on both.
 func TestChat_VisitorPaths(t *testing.T) {
-	pgURL := pgtest.URL(t)
 	t.Run("sqlite", func(t *testing.T) {
-		clock, dir := storetest.NewClock(), t.TempDir()
-		db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: storetest.SecretKey,
-			Now: clock.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		playChat(t, db, clock)
+		clock := storetest.NewClock()
+		playChat(t, teststore.OpenSQLite(t, teststore.Options{Now: clock.Now}).Store, clock)
 	})
 	t.Run("postgres", func(t *testing.T) {
 		clock := storetest.NewClock()
-		db, err := postgres.Open(context.Background(), pgURL, postgres.Options{DataDir: t.TempDir(),
-			SecretKey: storetest.SecretKey, Now: clock.Now, MaxConns: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		playChat(t, db, clock)
+		playChat(t, teststore.OpenPostgres(t, teststore.Options{Now: clock.Now}).Store, clock)
 	})
 }
 

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"parley/crm"
+
+	"github.com/jackc/pgx/v5"
 )
 
 var phoneRe = regexp.MustCompile(`^\+[0-9]{8,15}$`)
@@ -145,10 +147,16 @@ func customerOf(ctx context.Context, q queryer, id crm.Identity) (int64, error) 
 // the callers use of it, so that a message from a known sender reads one row. The
 // identities must be valid.
 func (tx *Tx) customerByIdentities(ctx context.Context, name string, ids []crm.Identity, link bool) (*crm.Customer, bool, error) {
-	cid, cname, owned, err := tx.identityOwners(ctx, ids)
+	o, err := tx.identityOwners(ctx, ids)
 	if err != nil {
 		return nil, false, err
 	}
+	return tx.customerOwning(ctx, name, ids, link, o)
+}
+
+// customerOwning is customerByIdentities with the owners of ids already read.
+func (tx *Tx) customerOwning(ctx context.Context, name string, ids []crm.Identity, link bool, o owners) (*crm.Customer, bool, error) {
+	cid, cname, owned := o.cid, o.name, o.owned
 	if cid == 0 {
 		c, err := tx.newCustomer(ctx, name, ids)
 		return c, err == nil, err
@@ -196,18 +204,35 @@ func (tx *Tx) newCustomer(ctx context.Context, name string, ids []crm.Identity) 
 			c.Identities = append(c.Identities, id)
 		}
 	}
-	if err := tx.QueryRowContext(ctx, `INSERT INTO customers (name, created_at, updated_at, search)
-		VALUES (?, ?, ?, to_tsvector('parley', ?)) RETURNING id`,
-		name, ms(tx.now), ms(tx.now), customerSearchText(name, c.Identities)).Scan(&c.ID); err != nil {
-		return nil, fmt.Errorf("insert customer: %w", err)
+	kinds, addresses, verified := make([]string, len(c.Identities)), make([]string, len(c.Identities)), make([]bool, len(c.Identities))
+	for i, id := range c.Identities {
+		kinds[i], addresses[i], verified[i] = id.Kind, id.Address, id.Verified
 	}
 	// No ON CONFLICT: an identity that another node inserted since the look-up fails the
 	// unit (see raced), and trying again files under that node's customer.
-	for _, id := range c.Identities {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO identities (customer_id, kind, address, verified, created_at)
-			VALUES (?, ?, ?, ?, ?)`, c.ID, id.Kind, id.Address, id.Verified, ms(tx.now)); err != nil {
-			return nil, fmt.Errorf("insert identity: %w", err)
-		}
+	identities := `INSERT INTO identities (customer_id, kind, address, verified, created_at)
+		SELECT ?::bigint, j.kind, j.address, j.verified, ?
+		FROM unnest(?::text[], ?::text[], ?::boolean[]) WITH ORDINALITY AS j (kind, address, verified, n)
+		ORDER BY j.n`
+	if c.ID, tx.taken.customer = tx.taken.customer, 0; c.ID != 0 {
+		// The look-up took the id: both inserts go out with the next statement.
+		tx.later(`INSERT INTO customers (id, name, created_at, updated_at, search) VALUES (?, ?, ?, ?, to_tsvector('parley', ?))`,
+			c.ID, name, ms(tx.now), ms(tx.now), customerSearchText(name, c.Identities))
+		tx.later(identities, c.ID, ms(tx.now), kinds, addresses, verified)
+		return c, nil
+	}
+	// One statement for the customer and its identities, in their order: the writer runs
+	// statements one at a time, and each costs a round trip.
+	if err := tx.QueryRowContext(ctx, `WITH c AS (INSERT INTO customers (name, created_at, updated_at, search)
+			VALUES (?, ?, ?, to_tsvector('parley', ?)) RETURNING id),
+		i AS (INSERT INTO identities (customer_id, kind, address, verified, created_at)
+			SELECT c.id, j.kind, j.address, j.verified, ?
+			FROM c, unnest(?::text[], ?::text[], ?::boolean[]) WITH ORDINALITY AS j (kind, address, verified, n)
+			ORDER BY j.n)
+		SELECT id FROM c`,
+		name, ms(tx.now), ms(tx.now), customerSearchText(name, c.Identities),
+		ms(tx.now), kinds, addresses, verified).Scan(&c.ID); err != nil {
+		return nil, fmt.Errorf("insert customer: %w", err)
 	}
 	return c, nil
 }
@@ -227,50 +252,83 @@ func customerSearchText(name string, ids []crm.Identity) string {
 	return searchText(strings.Join(parts, " "))
 }
 
-// identityOwners returns the first customer owning one of ids, following merges, with
-// its name, and which of ids have an owner, with one query for all of ids.
-func (tx *Tx) identityOwners(ctx context.Context, ids []crm.Identity) (int64, string, []bool, error) {
+// owners says who owns a list of identities: the first customer owning one of them,
+// followed through merges, with its name (cid 0 when nobody does), and which of them
+// have an owner.
+type owners struct {
+	cid    int64
+	name   string
+	merged sql.NullInt64 // before followMerged
+	owned  []bool
+}
+
+// ownersQuery reads the owners of identities, given as arrays of kinds and addresses,
+// for readOwners. Each identity is looked up by its index (the LIMIT keeps the planner
+// from joining otherwise): a generic plan guesses ten array elements, and while the
+// table is small it would rather scan all of it and hash, on every message of a known
+// sender.
+const ownersQuery = `SELECT j.key - 1, c.id, c.name, c.merged_into
+	FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS j (kind, address, key)
+	CROSS JOIN LATERAL (SELECT i.customer_id FROM identities i
+		WHERE i.kind = j.kind AND i.address = j.address LIMIT 1) i
+	JOIN customers c ON c.id = i.customer_id ORDER BY j.key`
+
+// identityArrays returns the kinds and the addresses of ids, the arguments of
+// ownersQuery.
+func identityArrays(ids []crm.Identity) ([]string, []string) {
 	kinds, addresses := make([]string, len(ids)), make([]string, len(ids))
 	for i, id := range ids {
 		kinds[i], addresses[i] = id.Kind, id.Address
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT j.key - 1, c.id, c.name, c.merged_into
-		FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS j (kind, address, key)
-		JOIN identities i ON i.kind = j.kind AND i.address = j.address
-		JOIN customers c ON c.id = i.customer_id ORDER BY j.key`, kinds, addresses)
+	return kinds, addresses
+}
+
+// identityOwners returns the owners of ids, with one query for all of them.
+func (tx *Tx) identityOwners(ctx context.Context, ids []crm.Identity) (owners, error) {
+	kinds, addresses := identityArrays(ids)
+	rows, err := tx.QueryContext(ctx, ownersQuery, kinds, addresses)
 	if err != nil {
-		return 0, "", nil, fmt.Errorf("find identities: %w", err)
+		return owners{}, fmt.Errorf("find identities: %w", err)
 	}
+	o, err := readOwners(rows, len(ids))
+	if err != nil {
+		return owners{}, err
+	}
+	return tx.followMerged(ctx, o)
+}
+
+// readOwners reads the rows of ownersQuery for n identities and closes them.
+func readOwners(rows pgx.Rows, n int) (owners, error) {
 	defer rows.Close()
-	owned := make([]bool, len(ids))
-	var cid int64
-	var cname string
-	var merged sql.NullInt64
+	o := owners{owned: make([]bool, n)}
 	for rows.Next() {
 		var i int
 		var id int64
-		var n string
-		var m sql.NullInt64
-		if err := rows.Scan(&i, &id, &n, &m); err != nil {
-			return 0, "", nil, fmt.Errorf("scan identity owner: %w", err)
+		var name string
+		var merged sql.NullInt64
+		if err := rows.Scan(&i, &id, &name, &merged); err != nil {
+			return owners{}, fmt.Errorf("scan identity owner: %w", err)
 		}
-		owned[i] = true
-		if cid == 0 {
-			cid, cname, merged = id, n, m
+		o.owned[i] = true
+		if o.cid == 0 {
+			o.cid, o.name, o.merged = id, name, merged
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, "", nil, fmt.Errorf("find identities: %w", err)
+		return owners{}, fmt.Errorf("find identities: %w", err)
 	}
-	rows.Close()
-	// A merged customer is rare: follow it to the one it went into.
-	for i := 0; merged.Valid && i < 10; i++ {
-		cid = merged.Int64
-		if err := tx.QueryRowContext(ctx, `SELECT name, merged_into FROM customers WHERE id = ?`, cid).Scan(&cname, &merged); err != nil {
-			return 0, "", nil, fmt.Errorf("follow merged customer: %w", err)
+	return o, nil
+}
+
+// followMerged follows a merged owner, which is rare, to the customer it went into.
+func (tx *Tx) followMerged(ctx context.Context, o owners) (owners, error) {
+	for i := 0; o.merged.Valid && i < 10; i++ {
+		o.cid = o.merged.Int64
+		if err := tx.QueryRowContext(ctx, `SELECT name, merged_into FROM customers WHERE id = ?`, o.cid).Scan(&o.name, &o.merged); err != nil {
+			return owners{}, fmt.Errorf("follow merged customer: %w", err)
 		}
 	}
-	return cid, cname, owned, nil
+	return o, nil
 }
 
 // touchCustomer sets updated_at and brings the customer's search text up to date.

@@ -226,6 +226,11 @@ type Tx struct {
 	// dropCache is set by a change to what the cache holds (agents, sessions,
 	// memberships, inboxes): the writer empties the cache once it has committed.
 	dropCache bool
+	// pending are the statements queued by later and not sent yet.
+	pending []*pgx.QueuedQuery
+	// taken are ids that an inbound message's look-up took for the rows it may insert
+	// (see ingestOnce); an insert that uses one sets it back to 0.
+	taken struct{ message, customer int64 }
 }
 
 // ExecContext runs a statement of the transaction. Like on SQLite, statements do not
@@ -236,7 +241,18 @@ func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (resul
 	if err := ctx.Err(); err != nil {
 		return result{}, err
 	}
-	tag, err := tx.tx.Exec(context.Background(), rebind(query), cleanArgs(args)...)
+	if len(tx.pending) == 0 {
+		tag, err := tx.tx.Exec(context.Background(), rebind(query), cleanArgs(args)...)
+		return result{tag}, err
+	}
+	br, err := tx.sendWith(query, args)
+	if err != nil {
+		return result{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	return result{tag}, err
 }
 
@@ -245,7 +261,19 @@ func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (pgx.
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return tx.tx.Query(context.Background(), rebind(query), cleanArgs(args)...)
+	if len(tx.pending) == 0 {
+		return tx.tx.Query(context.Background(), rebind(query), cleanArgs(args)...)
+	}
+	br, err := tx.sendWith(query, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return batchRows{rows, br}, nil
 }
 
 // QueryRowContext runs a query of one row of the transaction; see ExecContext.
@@ -253,7 +281,90 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) pg
 	if err := ctx.Err(); err != nil {
 		return errRow{err}
 	}
-	return tx.tx.QueryRow(context.Background(), rebind(query), cleanArgs(args)...)
+	if len(tx.pending) == 0 {
+		return tx.tx.QueryRow(context.Background(), rebind(query), cleanArgs(args)...)
+	}
+	br, err := tx.sendWith(query, args)
+	if err != nil {
+		return errRow{err}
+	}
+	return batchRow{br.QueryRow(), br}
+}
+
+// later queues a statement whose outcome the unit does not need to go on (an insert
+// with its id chosen, an update of a row the unit holds): it is sent in the same round
+// trip as the unit's next statement, before it, and its error is that statement's. The
+// writer runs statements one at a time, and each round trip costs both processes a
+// wake-up, far more than a small statement. What is queued last goes out with flush.
+func (tx *Tx) later(query string, args ...any) {
+	tx.pending = append(tx.pending, &pgx.QueuedQuery{SQL: rebind(query), Arguments: cleanArgs(args)})
+}
+
+// flush sends the statements queued by later, if any.
+func (tx *Tx) flush(ctx context.Context) error {
+	if len(tx.pending) == 0 {
+		return nil
+	}
+	br, err := tx.sendBatch(ctx, &pgx.Batch{})
+	if err != nil {
+		return err
+	}
+	return br.Close()
+}
+
+// sendBatch sends the queries of b, written with ? like the others, in one round trip,
+// after the statements queued by later; see ExecContext for its context. The caller
+// reads b's results and closes them.
+func (tx *Tx) sendBatch(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, q := range b.QueuedQueries {
+		q.SQL, q.Arguments = rebind(q.SQL), cleanArgs(q.Arguments)
+	}
+	pending := tx.pending
+	tx.pending = nil
+	b.QueuedQueries = append(pending, b.QueuedQueries...)
+	br := tx.tx.SendBatch(context.Background(), b)
+	for range pending {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
+	}
+	return br, nil
+}
+
+// sendWith sends one statement after those queued by later.
+func (tx *Tx) sendWith(query string, args []any) (pgx.BatchResults, error) {
+	var b pgx.Batch
+	b.Queue(query, args...)
+	return tx.sendBatch(context.Background(), &b)
+}
+
+// batchRow is the row of a statement sent with others; Scan closes their results.
+type batchRow struct {
+	row pgx.Row
+	br  pgx.BatchResults
+}
+
+func (r batchRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// batchRows are the rows of a statement sent with others; Close closes their results.
+type batchRows struct {
+	pgx.Rows
+	br pgx.BatchResults
+}
+
+func (r batchRows) Close() {
+	r.Rows.Close()
+	r.br.Close()
 }
 
 type errRow struct{ err error }
@@ -314,10 +425,14 @@ func rebind(query string) string {
 	return q
 }
 
-// Limits of one group commit; see crm/sqlite for why it pays to gather writes.
+// Limits of one group commit; see crm/sqlite for why it pays to gather writes. A unit
+// here is several round trips to the server, a few hundred microseconds even on the same
+// machine, so the batch may take longer than on SQLite before it stops taking more: with
+// SQLite's 2 ms, most commits carried one or two units, each group paying a commit and
+// its WAL flush.
 const (
 	maxBatch     = 64
-	maxBatchTime = 2 * time.Millisecond
+	maxBatchTime = 10 * time.Millisecond
 	lingerTime   = 250 * time.Microsecond
 )
 
@@ -525,6 +640,9 @@ func (db *DB) runUnit(ptx pgx.Tx, u *unit) bool {
 	if u.err == nil && u.panic == nil {
 		u.err = tx.eventInboxes(u.ctx)
 	}
+	if u.err == nil && u.panic == nil {
+		u.err = tx.flush(context.Background())
+	}
 	if u.err != nil || u.panic != nil {
 		return false
 	}
@@ -544,9 +662,10 @@ func call(tx *Tx, fn func(tx *Tx) error) (p any, err error) {
 }
 
 // writeEvents hands out the ids of the batch's events and inserts them, as the last
-// statements of the transaction. The one row of event_ids stays locked until the
-// commit, so the next batch, on this node or another, takes higher ids only once this
-// one has committed: ids are in commit order.
+// statement of the transaction. The one row of event_ids stays locked until the commit,
+// so the next batch, on this node or another, takes higher ids only once this one has
+// committed: ids are in commit order. Taking the ids and inserting the events is one
+// statement, one round trip.
 func (db *DB) writeEvents(ctx context.Context, tx pgx.Tx, units []*unit) error {
 	var events []*crm.Event
 	for _, u := range units {
@@ -557,26 +676,31 @@ func (db *DB) writeEvents(ctx context.Context, tx pgx.Tx, units []*unit) error {
 	if len(events) == 0 {
 		return nil
 	}
-	var last int64
-	if err := tx.QueryRow(ctx, `UPDATE event_ids SET last = last + $1 WHERE id = 1 RETURNING last`,
-		len(events)).Scan(&last); err != nil {
-		return fmt.Errorf("take event ids: %w", err)
-	}
-	rows := make([][]any, len(events))
+	n := len(events)
+	types, kinds, data, inboxes := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	tickets, customers, inboxIDs, actors, at := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	for i, e := range events {
-		e.ID = last - int64(len(events)) + 1 + int64(i)
-		var inboxes any
+		types[i], kinds[i], data[i] = e.Type, e.Actor.Kind, validText(string(e.Data))
+		tickets[i], customers[i], inboxIDs[i], actors[i], at[i] = e.TicketID, e.CustomerID, e.InboxID, e.Actor.ID, ms(e.At)
 		if e.InboxID == 0 && e.CustomerID != 0 {
-			inboxes = idsJSON(e.InboxIDs)
+			inboxes[i] = idsJSON(e.InboxIDs) // never "": NULL below
 		}
-		rows[i] = []any{e.ID, e.Type, nullID(e.TicketID), nullID(e.CustomerID), nullID(e.InboxID),
-			e.Actor.Kind, e.Actor.ID, crm.NoNUL(string(e.Data)), ms(e.At), inboxes}
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"events"},
-		[]string{"id", "type", "ticket_id", "customer_id", "inbox_id", "actor_kind", "actor_id", "data", "at", "inbox_ids"},
-		pgx.CopyFromRows(rows))
+	var last int64
+	err := tx.QueryRow(ctx, `WITH ids AS (UPDATE event_ids SET last = last + $1 WHERE id = 1 RETURNING last),
+		ins AS (INSERT INTO events (id, type, ticket_id, customer_id, inbox_id, actor_kind, actor_id, data, at, inbox_ids)
+			SELECT ids.last - $1 + e.n, e.type, nullif(e.ticket_id, 0), nullif(e.customer_id, 0), nullif(e.inbox_id, 0),
+				e.actor_kind, e.actor_id, e.data, e.at, nullif(e.inbox_ids, '')
+			FROM ids, unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[], $8::text[],
+				$9::bigint[], $10::text[]) WITH ORDINALITY
+				AS e (type, ticket_id, customer_id, inbox_id, actor_kind, actor_id, data, at, inbox_ids, n))
+		SELECT last FROM ids`,
+		n, types, tickets, customers, inboxIDs, kinds, actors, data, at, inboxes).Scan(&last)
 	if err != nil {
 		return fmt.Errorf("insert events: %w", err)
+	}
+	for i, e := range events {
+		e.ID = last - int64(n) + 1 + int64(i)
 	}
 	return nil
 }
@@ -607,11 +731,12 @@ func (tx *Tx) ticketEvent(ctx context.Context, typ string, t *crm.Ticket, actor 
 }
 
 // eventInboxes gives each customer and order event of the unit the inboxes where the
-// customer has tickets when the unit is done (see crm/sqlite's eventInboxes).
+// customer has tickets when the unit is done (see crm/sqlite's eventInboxes), unless
+// the unit knew them already and set them (a customer it created).
 func (tx *Tx) eventInboxes(ctx context.Context) error {
 	var known map[int64][]int64
 	for _, e := range tx.events {
-		if e.InboxID != 0 || e.CustomerID == 0 {
+		if e.InboxID != 0 || e.CustomerID == 0 || e.InboxIDs != nil {
 			continue
 		}
 		ids, ok := known[e.CustomerID]

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"slices"
 	"strings"
 	"time"
 
 	"parley/crm"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Limits of inbound messages.
@@ -72,7 +75,7 @@ func checkInbound(in *crm.Inbound) error {
 	if in.Bounce != nil && len(in.Bounce.ExternalIDs) > maxReferences {
 		return crm.Errorf(crm.EINVALID, "a delivery report names at most %d messages", maxReferences)
 	}
-	return nil
+	return crm.CheckInboundMail(in, maxExternalID)
 }
 
 // Ingest files an inbound message: the customer by identity, the ticket by thread and the
@@ -115,6 +118,13 @@ func (db *DB) prepareInbound(ctx context.Context, in *crm.Inbound) ([]string, er
 		}
 		in.NewTicketTags = tags
 	}
+	if len(in.ClearTicketTags) > 0 {
+		tags, err := normalizeTags(in.ClearTicketTags)
+		if err != nil {
+			return nil, err
+		}
+		in.ClearTicketTags = tags
+	}
 	sums := make([]string, len(in.Attachments))
 	if len(in.Attachments) > 0 {
 		// Checked here too, so that a message to no inbox leaves no files behind.
@@ -139,6 +149,10 @@ func (db *DB) prepareInbound(ctx context.Context, in *crm.Inbound) ([]string, er
 // race with another node; see raced).
 func (tx *Tx) ingest(ctx context.Context, in *crm.Inbound, sums []string, fresh bool) (*crm.IngestResult, *crm.Ticket, error) {
 	r, t, err := tx.ingestOnce(ctx, in, sums, fresh)
+	tx.taken.message, tx.taken.customer = 0, 0 // ids the message did not use are lost
+	if err == nil {
+		err = tx.flush(ctx) // the inserts queued by later fail here, raced or not
+	}
 	return r, t, raced(err)
 }
 
@@ -162,33 +176,84 @@ func raced(err error) error {
 func (tx *Tx) ingestOnce(ctx context.Context, in *crm.Inbound, sums []string, fresh bool) (*crm.IngestResult, *crm.Ticket, error) {
 	name := crm.CutRunes(strings.TrimSpace(in.FromName), 200)
 	if fresh {
-		return tx.file(ctx, in, sums, name, crm.KindChat, 0, true)
+		return tx.file(ctx, in, sums, name, crm.KindChat, nil, owners{owned: make([]bool, len(in.From))})
 	}
-	// One statement reads the inbox, a stored copy of the message, the newest ticket of
-	// the thread key and whether anyone owns the (first) sender identity, which every
-	// inbound message needs: the writer runs statements one at a time, and each costs a
-	// round trip.
+	// One round trip reads the inbox, a stored copy of the message, the owners of the
+	// sender's identities and the newest ticket of the thread key, which every inbound
+	// message needs: the writer runs statements one at a time, and each costs a round
+	// trip.
 	vis, visArgs := inboxFilter(ctx, "i.id")
-	var kind string
-	var r crm.IngestResult
-	var threadID int64
-	var owned bool
-	err := tx.QueryRowContext(ctx, `SELECT i.kind, coalesce(m.id, 0), coalesce(m.ticket_id, 0),
-		coalesce(t.customer_id, 0), coalesce((SELECT k.id FROM tickets k WHERE k.inbox_id = i.id
-			AND k.thread_key = ? AND k.thread_key <> '' ORDER BY k.id DESC LIMIT 1), 0),
-		EXISTS (SELECT 1 FROM identities d WHERE d.kind = ? AND d.address = ?)
+	kinds, addresses := identityArrays(in.From)
+	var b pgx.Batch
+	// It also takes the ids of the message and of a customer for a sender never seen,
+	// so that their inserts need no answer and go out with the next statement (see
+	// later); one is lost now and then (a duplicate, a sender filed otherwise), as a
+	// rolled back insert loses one.
+	b.Queue(`SELECT i.kind, coalesce(m.id, 0), coalesce(m.ticket_id, 0), coalesce(t.customer_id, 0),
+		coalesce(m.sender, ''), coalesce(m.content_hash, ''), nextval(pg_get_serial_sequence('messages', 'id')),
+		CASE WHEN EXISTS (SELECT 1 FROM identities d WHERE d.kind = ? AND d.address = ?) THEN 0
+			ELSE nextval(pg_get_serial_sequence('customers', 'id')) END
 		FROM inboxes i LEFT JOIN messages m ON m.inbox_id = i.id AND m.external_id = ?
 		LEFT JOIN tickets t ON t.id = m.ticket_id WHERE i.id = ? AND `+vis,
-		append([]any{in.ThreadKey, in.From[0].Kind, in.From[0].Address, in.ExternalID, in.InboxID}, visArgs...)...).Scan(
-		&kind, &r.MessageID, &r.TicketID, &r.CustomerID, &threadID, &owned)
+		append([]any{in.From[0].Kind, in.From[0].Address, in.ExternalID, in.InboxID}, visArgs...)...)
+	b.Queue(ownersQuery, kinds, addresses)
+	b.Queue(`SELECT `+ticketListCols+` FROM tickets t WHERE t.inbox_id = ? AND t.thread_key = ?
+		AND t.thread_key <> '' ORDER BY t.id DESC LIMIT 1`, in.InboxID, in.ThreadKey)
+	br, err := tx.sendBatch(ctx, &b)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer br.Close()
+	var kind, sender, hash string
+	var r crm.IngestResult
+	err = br.QueryRow().Scan(&kind, &r.MessageID, &r.TicketID, &r.CustomerID, &sender, &hash, &tx.taken.message, &tx.taken.customer)
 	if isNoRows(err) {
 		return nil, nil, crm.Errorf(crm.ENOTFOUND, "inbox %d not found", in.InboxID)
 	} else if err != nil {
 		return nil, nil, fmt.Errorf("find inbox and duplicate: %w", err)
 	}
+	reused := false
 	if r.MessageID != 0 {
-		r.Duplicate = true
-		return &r, nil, nil
+		if crm.SameInbound(in, sender, hash) {
+			r.Duplicate = true
+			return &r, nil, nil
+		}
+		reused = true
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, fmt.Errorf("find identities: %w", err)
+	}
+	o, err := readOwners(rows, len(in.From))
+	if err != nil {
+		return nil, nil, err
+	}
+	thread, err := scanTicketWithTags(br.QueryRow())
+	if isNoRows(err) {
+		thread = nil
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("find ticket of thread: %w", err)
+	}
+	if err := br.Close(); err != nil {
+		return nil, nil, fmt.Errorf("find inbox and duplicate: %w", err)
+	}
+	if reused {
+		// Another message that reuses the id: filed under an id of its own, unless that
+		// one is stored already.
+		in = crm.ReusedID(in)
+		var d crm.IngestResult
+		err := tx.QueryRowContext(ctx, `SELECT m.id, m.ticket_id, t.customer_id FROM messages m
+			JOIN tickets t ON t.id = m.ticket_id WHERE m.inbox_id = ? AND m.external_id = ?`,
+			in.InboxID, in.ExternalID).Scan(&d.MessageID, &d.TicketID, &d.CustomerID)
+		if err == nil {
+			d.Duplicate = true
+			return &d, nil, nil
+		} else if !isNoRows(err) {
+			return nil, nil, fmt.Errorf("find duplicate: %w", err)
+		}
+	}
+	if o, err = tx.followMerged(ctx, o); err != nil {
+		return nil, nil, err
 	}
 	// An agent's API call files by identity only among the customers it may see: naming
 	// another inbox's customer would hand that customer, its notes and orders to the
@@ -196,38 +261,18 @@ func (tx *Tx) ingestOnce(ctx context.Context, in *crm.Inbound, sums []string, fr
 	if err := tx.ownersVisible(ctx, in.From); err != nil {
 		return nil, nil, err
 	}
-	// A sender never seen before with one identity, the first message of most customers,
-	// needs no look-up of owners.
-	return tx.file(ctx, in, sums, name, kind, threadID, !owned && len(in.From) == 1)
+	return tx.file(ctx, in, sums, name, kind, thread, o)
 }
 
-// file is the part of ingest after the look-ups: kind is the inbox's, threadID the newest
-// ticket of the thread key, and newSender says that the sender's identities belong to
-// nobody.
-func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, kind string, threadID int64, newSender bool) (*crm.IngestResult, *crm.Ticket, error) {
+// file is the part of ingest after the look-ups: kind is the inbox's, thread the newest
+// ticket of the thread key (or nil), and o the owners of the sender's identities.
+func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, kind string, thread *crm.Ticket, o owners) (*crm.IngestResult, *crm.Ticket, error) {
 	channel := in.Channel
 	if channel == "" {
 		channel = channelOfInbox[kind]
 	}
 
-	var c *crm.Customer
-	var err error
-	customerChanged := true
-	if newSender {
-		c, err = tx.newCustomer(ctx, name, in.From)
-	} else {
-		c, customerChanged, err = tx.customerByIdentities(ctx, name, in.From, true)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	actor := actorFrom(ctx, crm.Actor{Kind: "customer", ID: c.ID})
-	if customerChanged {
-		if _, err := tx.event(ctx, crm.EventCustomerUpdated, 0, c.ID, 0, actor, c); err != nil {
-			return nil, nil, err
-		}
-	}
-
+	newSender := o.cid == 0 // the customer is made just now
 	at := in.ReceivedAt
 	if at.IsZero() || at.After(tx.now.Add(maxClockSkew)) {
 		at = tx.now
@@ -238,9 +283,14 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := tx.threadTicket(ctx, in, threadID, rep.ticketID, c.ID)
-	if err != nil {
-		return nil, nil, err
+	// A delivery report about no message of the inbox joins no conversation: it opens a
+	// closed ticket of its own (see crm.Bounce).
+	orphan := in.Bounce != nil && rep.id == 0
+	var t *crm.Ticket
+	if !orphan {
+		if t, err = tx.threadTicket(ctx, in, thread, rep.ticketID, o.cid); err != nil {
+			return nil, nil, err
+		}
 	}
 	rated, err := tx.csatReply(ctx, t, in.Text, channel) // a survey answer does not reopen
 	if err != nil {
@@ -261,26 +311,67 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 			linked, t = t.ID, nil
 		}
 	}
+
+	// Someone copied on the ticket who writes into it is a participant, not a customer:
+	// no customer is made for them and the ticket's reply address stays the customer's.
+	participant := t != nil && in.From[0].Kind == crm.IdentityEmail && crm.IsParticipant(t, in.From[0].Address) &&
+		o.cid != t.CustomerID
+	var c *crm.Customer
+	var author crm.Author
+	var actor crm.Actor
+	var customerEvent *crm.Event
+	if participant {
+		author = crm.Author{Kind: "participant", Name: name}
+		if author.Name == "" {
+			author.Name = in.From[0].Address
+		}
+		actor = actorFrom(ctx, systemActor)
+	} else {
+		var customerChanged bool
+		if c, customerChanged, err = tx.customerOwning(ctx, name, in.From, true, o); err != nil {
+			return nil, nil, err
+		}
+		actor = actorFrom(ctx, crm.Actor{Kind: "customer", ID: c.ID})
+		if customerChanged {
+			if customerEvent, err = tx.event(ctx, crm.EventCustomerUpdated, 0, c.ID, 0, actor, c); err != nil {
+				return nil, nil, err
+			}
+		}
+		author = crm.Author{Kind: "customer", ID: c.ID, Name: c.Name}
+	}
+
 	newTicket := t == nil
 	if newTicket {
+		status, tags := crm.StatusOpen, in.NewTicketTags
+		if orphan {
+			status = crm.StatusClosed
+			if !slices.Contains(tags, crm.TagBounce) {
+				tags = append(slices.Clip(tags), crm.TagBounce)
+				slices.Sort(tags)
+			}
+		}
+		participants, err := tx.addParticipants(ctx, nil, in, c.ID)
+		if err != nil {
+			return nil, nil, err
+		}
 		// Built here rather than read back: every column is one written just now.
 		t = &crm.Ticket{InboxID: in.InboxID, CustomerID: c.ID, Subject: inboundSubject(in),
-			Status: crm.StatusOpen, Priority: crm.PriorityNormal, Channel: channel, LinkedTicketID: linked,
-			CreatedAt: tx.now, UpdatedAt: tx.now, LastMessageAt: at, Tags: []string{}}
-		err := tx.QueryRowContext(ctx, `INSERT INTO tickets (inbox_id, customer_id, subject, status,
-			priority, channel, thread_key, linked_ticket_id, created_at, updated_at, last_message_at, search)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?)) RETURNING id`,
+			Status: status, Priority: crm.PriorityNormal, Channel: channel, LinkedTicketID: linked,
+			Participants: participants, CreatedAt: tx.now, UpdatedAt: tx.now, LastMessageAt: at, Tags: []string{}}
+		err = tx.QueryRowContext(ctx, `INSERT INTO tickets (inbox_id, customer_id, subject, status,
+			priority, channel, thread_key, linked_ticket_id, participants, created_at, updated_at, last_message_at, search)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?)) RETURNING id`,
 			t.InboxID, t.CustomerID, t.Subject, t.Status, t.Priority, t.Channel, in.ThreadKey,
-			nullID(linked), ms(tx.now), ms(tx.now), ms(at), searchText(t.Subject)).Scan(&t.ID)
+			nullID(linked), crm.ParticipantsJSON(participants), ms(tx.now), ms(tx.now), ms(at), searchText(t.Subject)).Scan(&t.ID)
 		if err != nil {
 			return nil, nil, fmt.Errorf("insert ticket: %w", err)
 		}
-		if len(in.NewTicketTags) > 0 {
+		if len(tags) > 0 {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_tags (ticket_id, tag) SELECT ?::bigint, unnest(?::text[])`,
-				t.ID, in.NewTicketTags); err != nil {
+				t.ID, tags); err != nil {
 				return nil, nil, fmt.Errorf("insert tags: %w", err)
 			}
-			t.Tags = append(t.Tags, in.NewTicketTags...)
+			t.Tags = append(t.Tags, tags...)
 		}
 	} else {
 		if at.After(t.LastMessageAt) {
@@ -290,21 +381,41 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		if err := tx.saveActivity(ctx, t); err != nil {
 			return nil, nil, err
 		}
+		if err := tx.clearTags(ctx, t, in.ClearTicketTags); err != nil {
+			return nil, nil, err
+		}
+		participants, err := tx.addParticipants(ctx, t.Participants, in, t.CustomerID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(participants) != len(t.Participants) {
+			if err := tx.saveParticipants(ctx, t.ID, participants); err != nil {
+				return nil, nil, err
+			}
+			t.Participants = participants
+		}
 	}
 
-	author := crm.Author{Kind: "customer", ID: c.ID, Name: c.Name}
 	m := &crm.Message{TicketID: t.ID, InboxID: in.InboxID, Direction: crm.DirIn, Channel: channel,
 		Author: author, Text: in.Text, HTML: in.HTML, Status: crm.MsgReceived, ExternalID: in.ExternalID,
-		Attachments: []*crm.Attachment{}, CreatedAt: at}
-	err = tx.QueryRowContext(ctx, `INSERT INTO messages (ticket_id, inbox_id, direction, channel,
-		author_kind, author_id, author_name, text, html, status, external_id, sender, created_at, updated_at, search)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?)) RETURNING id`,
-		m.TicketID, m.InboxID, m.Direction, m.Channel, author.Kind, author.ID, author.Name, m.Text, m.HTML,
-		m.Status, m.ExternalID, in.From[0].Kind+":"+in.From[0].Address, ms(at), ms(tx.now), searchText(m.Text)).Scan(&m.ID)
-	if err != nil {
+		Attachments: []*crm.Attachment{}, CreatedAt: at, MailAddresses: in.Mail}
+	insert := `INSERT INTO messages (id, ticket_id, inbox_id, direction, channel,
+		author_kind, author_id, author_name, text, html, status, external_id, sender, mail, content_hash,
+		created_at, updated_at, search)
+		VALUES (coalesce(?::bigint, nextval(pg_get_serial_sequence('messages', 'id'))),
+			?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?))`
+	args := []any{nullID(tx.taken.message), m.TicketID, m.InboxID, m.Direction, m.Channel, author.Kind, author.ID,
+		author.Name, m.Text, m.HTML, m.Status, m.ExternalID, in.From[0].Kind + ":" + in.From[0].Address,
+		crm.MailJSON(in.Mail), in.ContentHash, ms(at), ms(tx.now), searchText(m.Text)}
+	if m.ID, tx.taken.message = tx.taken.message, 0; m.ID != 0 {
+		tx.later(insert, args...)
+	} else if err := tx.QueryRowContext(ctx, insert+` RETURNING id`, args...).Scan(&m.ID); err != nil {
 		return nil, nil, fmt.Errorf("insert message: %w", err)
 	}
-	if !newSender { // a customer made just now has no orders to link
+	if err := tx.saveReferences(ctx, m.ID, in); err != nil {
+		return nil, nil, err
+	}
+	if c != nil && !newSender { // a customer made just now has no orders to link
 		if err := tx.linkOrders(ctx, t.ID, c.ID, in.Subject+"\n"+in.Text); err != nil {
 			return nil, nil, err
 		}
@@ -333,6 +444,14 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		m.HTML = h
 	}
 
+	if newSender && customerEvent != nil {
+		// The customer made just now has tickets only if this message opened one: its
+		// event's inboxes are known without asking (see eventInboxes).
+		customerEvent.InboxIDs = []int64{}
+		if newTicket {
+			customerEvent.InboxIDs = []int64{t.InboxID}
+		}
+	}
 	typ := crm.EventTicketUpdated
 	if newTicket {
 		typ = crm.EventTicketCreated
@@ -348,7 +467,66 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 			return nil, nil, fmt.Errorf("mark bounced message failed: %w", err)
 		}
 	}
-	return &crm.IngestResult{TicketID: t.ID, MessageID: m.ID, CustomerID: c.ID, NewTicket: newTicket}, t, nil
+	r := &crm.IngestResult{TicketID: t.ID, MessageID: m.ID, CustomerID: t.CustomerID, NewTicket: newTicket}
+	if c != nil { // a participant's message is filed for the ticket's customer
+		r.CustomerID = c.ID
+	}
+	return r, t, nil
+}
+
+// clearTags removes the tags of clear from ticket t, which has its tags.
+func (tx *Tx) clearTags(ctx context.Context, t *crm.Ticket, clear []string) error {
+	kept := slices.DeleteFunc(slices.Clone(t.Tags), func(tag string) bool { return slices.Contains(clear, tag) })
+	if len(kept) == len(t.Tags) {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_tags WHERE ticket_id = ? AND tag = ANY(?::text[])`,
+		t.ID, clear); err != nil {
+		return fmt.Errorf("clear tags: %w", err)
+	}
+	t.Tags = kept
+	return nil
+}
+
+// addParticipants returns the participants have of a ticket of customerID with the
+// people in.Participants names added, leaving out the customer's own addresses. The
+// customer's addresses are read only when someone new would be added.
+func (tx *Tx) addParticipants(ctx context.Context, have []crm.Address, in *crm.Inbound, customerID int64) ([]crm.Address, error) {
+	if _, added := crm.AddParticipants(have, in.Participants, nil); !added {
+		return have, nil
+	}
+	own, err := queryStrings(ctx, tx, `SELECT address FROM identities WHERE customer_id = ? AND kind = 'email'`, customerID)
+	if err != nil {
+		return nil, err
+	}
+	list, _ := crm.AddParticipants(slices.Clip(have), in.Participants, func(a string) bool { return slices.Contains(own, a) })
+	return list, nil
+}
+
+// saveParticipants writes the participants of ticket id.
+func (tx *Tx) saveParticipants(ctx context.Context, id int64, list []crm.Address) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET participants = ? WHERE id = ?`, crm.ParticipantsJSON(list), id); err != nil {
+		return fmt.Errorf("update participants of ticket %d: %w", id, err)
+	}
+	return nil
+}
+
+// saveReferences records the References of inbound message id, the newest
+// maxReferences, in their order.
+func (tx *Tx) saveReferences(ctx context.Context, id int64, in *crm.Inbound) error {
+	refs := in.References
+	if len(refs) == 0 {
+		return nil
+	}
+	if len(refs) > maxReferences {
+		refs = refs[len(refs)-maxReferences:]
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO message_refs (message_id, pos, inbox_id, ref)
+		SELECT ?::bigint, j.key - 1, ?::bigint, j.value FROM unnest(?::text[]) WITH ORDINALITY j (value, key)`,
+		id, in.InboxID, refs); err != nil {
+		return fmt.Errorf("insert references: %w", err)
+	}
+	return nil
 }
 
 // reported is the outbound message a delivery report is about.
@@ -415,11 +593,12 @@ func linkContentIDs(h string, cids map[string]int, atts []*crm.Attachment) strin
 
 // threadTicket finds the ticket of the inbox an inbound message continues: the ticket
 // of the message a delivery report is about (reportTicket), else the verified TicketID,
-// else the newest message it references, else the guessed GuessTicketID when it is
-// customerID's and no referenced message exists, else the newest ticket with its thread
-// key, threadID, read with the duplicate check. Merged tickets are followed. It returns
-// nil when none matches.
-func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound, threadID, reportTicket, customerID int64) (*crm.Ticket, error) {
+// else the newest message it references, else (with FindReferrer) the newest message
+// that references it, else the guessed GuessTicketID when it is the ticket of the
+// sender's customer (owner, 0 for none) and no referenced message exists, else the
+// newest ticket with its thread key, thread, read with the duplicate check. Merged
+// tickets are followed. It returns nil when none matches.
+func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound, thread *crm.Ticket, reportTicket, owner int64) (*crm.Ticket, error) {
 	// follow returns t, or the ticket it was merged into, if it is of the inbox.
 	follow := func(t *crm.Ticket, err error) (*crm.Ticket, error) {
 		for i := 0; err == nil && t != nil && t.MergedInto != 0 && i < 10; i++ {
@@ -455,14 +634,28 @@ func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound, threadID, repor
 			}
 		}
 	}
+	if in.FindReferrer {
+		t, err := tx.ticketWhere(ctx, `t.id = (SELECT m.ticket_id FROM message_refs r
+			JOIN messages m ON m.id = r.message_id WHERE r.inbox_id = ? AND r.ref = ?
+			ORDER BY r.message_id DESC LIMIT 1)`, in.InboxID, in.ExternalID)
+		if err != nil {
+			return nil, err
+		}
+		if t != nil {
+			guess = 0
+			if t, err := follow(t, nil); t != nil || err != nil {
+				return t, err
+			}
+		}
+	}
 	if guess != 0 {
 		t, err := follow(tx.ticketWhere(ctx, `t.id = ?`, guess))
-		if err != nil || (t != nil && t.CustomerID == customerID) {
+		if err != nil || (t != nil && owner != 0 && t.CustomerID == owner) {
 			return t, err
 		}
 	}
-	if threadID != 0 {
-		return follow(tx.ticketWhere(ctx, `t.id = ?`, threadID))
+	if thread != nil {
+		return follow(thread, nil)
 	}
 	return nil, nil
 }

@@ -79,12 +79,23 @@ func (db *DB) outbound(ctx context.Context, q queryer, id int64) (*crm.Outbound,
 	if ob.Customer, err = findCustomer(sys, q, ob.Ticket.CustomerID); err != nil {
 		return nil, err
 	}
-	if ob.References, err = queryStrings(sys, q, `SELECT external_id FROM messages
-		WHERE ticket_id = ? AND external_id IS NOT NULL AND external_id <> '' ORDER BY id`, m.TicketID); err != nil {
+	// The chain the customer's latest message carried, then the thread's own ids: the
+	// customer's mail program threads the reply with mail Parley never saw.
+	chain, err := queryStrings(sys, q, `SELECT ref FROM message_refs WHERE message_id = (SELECT max(id)
+		FROM messages WHERE ticket_id = ? AND direction = 'in' AND author_kind = 'customer') ORDER BY pos`, m.TicketID)
+	if err != nil {
 		return nil, err
 	}
+	own, err := queryStrings(sys, q, `SELECT external_id FROM messages
+		WHERE ticket_id = ? AND external_id IS NOT NULL AND external_id <> '' ORDER BY id`, m.TicketID)
+	if err != nil {
+		return nil, err
+	}
+	ob.References = crm.JoinReferences(chain, own)
+	// Replies go to the customer: a participant who wrote into the ticket is copied, not
+	// answered.
 	senders, err := queryStrings(sys, q, `SELECT sender FROM messages WHERE ticket_id = ? AND direction = 'in'
-		AND sender <> '' GROUP BY sender ORDER BY max(id) DESC`, m.TicketID)
+		AND author_kind = 'customer' AND sender <> '' GROUP BY sender ORDER BY max(id) DESC`, m.TicketID)
 	if err != nil {
 		return nil, err
 	}

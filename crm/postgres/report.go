@@ -12,9 +12,12 @@ import (
 	"parley/crm"
 )
 
-// reportScope returns the conditions on tickets t of a report's inbox and channel.
+// reportScope returns the conditions on tickets t of a report's inbox and channel,
+// leaving out merged tickets and unmatched delivery reports.
 func reportScope(f crm.ReportFilter, w *where) {
 	w.add("t.merged_into IS NULL")
+	// A delivery report that matched nothing is no conversation with anyone.
+	w.add("NOT EXISTS (SELECT 1 FROM ticket_tags b WHERE b.ticket_id = t.id AND b.tag = ?)", crm.TagBounce)
 	if f.InboxID != 0 {
 		w.add("t.inbox_id = ?", f.InboxID)
 	}

@@ -6,17 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"parley/crm"
-	"parley/crm/postgres"
-	"parley/crm/postgres/pgtest"
-	"parley/crm/sqlite"
 	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 	"parley/reports"
 )
 
@@ -60,13 +57,14 @@ type week struct {
 
 // playWeek runs the week of the reports package's hand-computed tests, and a little
 // more, on the store open makes.
-func playWeek(t *testing.T, open func(now func() time.Time, bus crm.Bus) reportStore) *week {
+func playWeek(t *testing.T, open func(now func() time.Time) *storetest.Env) *week {
 	t.Helper()
 	ctx := crm.AsSystem(context.Background())
 	w := &week{clock: &clock{}}
 	w.clock.at(t, "2026-11-06 15:00")
-	bus := crm.NewBus()
-	w.db = open(w.clock.Now, bus)
+	env := open(w.clock.Now)
+	bus := env.Bus
+	w.db = env.Store
 	w.svc = reports.New(w.db, bus, reports.Options{PublicURL: &url.URL{Scheme: "https", Host: "desk.example"},
 		Now: w.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	must := func(err error) {
@@ -159,25 +157,11 @@ func playWeek(t *testing.T, open func(now func() time.Time, bus crm.Bus) reportS
 // TestReports_SameOnBothStores plays the same week on SQLite and PostgreSQL and checks
 // that every fact the reports read, and the reports themselves, are the same.
 func TestReports_SameOnBothStores(t *testing.T) {
-	pgURL := pgtest.URL(t)
-	lite := playWeek(t, func(now func() time.Time, bus crm.Bus) reportStore {
-		dir := t.TempDir()
-		db, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: storetest.SecretKey,
-			Bus: bus, Now: now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
+	pg := playWeek(t, func(now func() time.Time) *storetest.Env {
+		return teststore.OpenPostgres(t, teststore.Options{Now: now})
 	})
-	pg := playWeek(t, func(now func() time.Time, bus crm.Bus) reportStore {
-		db, err := postgres.Open(context.Background(), pgURL, postgres.Options{DataDir: t.TempDir(),
-			SecretKey: storetest.SecretKey, Bus: bus, Now: now, MaxConns: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
+	lite := playWeek(t, func(now func() time.Time) *storetest.Env {
+		return teststore.OpenSQLite(t, teststore.Options{Now: now})
 	})
 	if lite.a != pg.a || lite.b != pg.b || lite.c != pg.c || lite.d != pg.d || lite.anna != pg.anna {
 		t.Fatalf("ids differ: sqlite %+v, postgres %+v", lite, pg)

@@ -121,17 +121,39 @@ func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResul
 	}
 	cvis, cargs := customerFilter(ctx)
 	cMatch, cmArgs := ftsMatch("c.search", match)
+	cNewest, cNewestArgs := newestCustomers(cMatch+` AND c.merged_into IS NULL AND `+cvis, concat(cmArgs, cargs), limit)
 	cByOrder, cOrderArgs := customersOfOrderCond(q)
 	if res.Customers, err = queryCustomers(ctx, db.rdb(), `SELECT `+customerCols+` FROM customers c
-		WHERE c.id IN (
-			(SELECT c.id FROM customers c WHERE `+cMatch+` AND c.merged_into IS NULL AND `+cvis+`
-				ORDER BY c.id DESC LIMIT ?)
+		WHERE c.id IN (`+cNewest+`
 			UNION ALL SELECT c.id FROM customers c WHERE `+cByOrder+`)
 		AND c.merged_into IS NULL AND `+cvis+`
-		ORDER BY c.id DESC LIMIT ?`, concat(cmArgs, cargs, []any{limit}, cOrderArgs, cargs, []any{limit})...); err != nil {
+		ORDER BY c.id DESC LIMIT ?`, concat(cNewestArgs, cOrderArgs, cargs, []any{limit})...); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// searchCap is how many customers newestCustomers reads through the full-text index
+// before it gives up on sorting them: at that many, at least one customer in every
+// customers/searchCap matches, and walking them newest first finds the newest soon.
+const searchCap = 500
+
+// newestCustomers returns a query of the ids of the newest limit customers that match
+// cond (on customers c), with its arguments. Customers are searched by names and
+// addresses, words that PostgreSQL keeps no statistics of: it guesses that a fair share
+// of customers match any of them and walks the table newest first until it has limit,
+// which reads every customer when none or few match, the usual case. So the matches
+// are read through the index first, up to searchCap, and only with that many is the
+// table walked. (Tickets and messages are searched for words it keeps statistics of,
+// and it plans those well; reading the matches of a common prefix through the index
+// costs more than the walk.)
+func newestCustomers(cond string, args []any, limit int) (string, []any) {
+	return `SELECT id FROM (WITH hits AS MATERIALIZED (SELECT c.id FROM customers c WHERE ` + cond + ` LIMIT ?)
+		(SELECT id FROM hits WHERE (SELECT count(*) FROM hits) < ? ORDER BY id DESC LIMIT ?)
+		UNION ALL
+		(SELECT c.id FROM customers c WHERE (SELECT count(*) FROM hits) >= ? AND ` + cond + `
+			ORDER BY c.id DESC LIMIT ?)) newest`,
+		concat(args, []any{searchCap, searchCap, limit, searchCap}, args, []any{limit})
 }
 
 // concat joins lists of query arguments.

@@ -3,16 +3,13 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"parley/crm"
-	"parley/crm/postgres"
-	"parley/crm/postgres/pgtest"
-	"parley/crm/sqlite"
 	"parley/crm/storetest"
+	"parley/crm/storetest/teststore"
 )
 
 // found is what a search returned, as ids in the order of each list.
@@ -79,21 +76,9 @@ func search(t *testing.T, db storetest.Store, q string) found {
 // accent, words of other scripts and an order number, in SQLite's order, and that query
 // syntax typed by a user is nothing but words on both.
 func TestSearch_WordsAsOnSQLite(t *testing.T) {
-	pgURL := pgtest.URL(t)
 	liteClock, pgClock := storetest.NewClock(), storetest.NewClock()
-	dir := t.TempDir()
-	lite, err := sqlite.Open(filepath.Join(dir, "parley.db"), sqlite.Options{DataDir: dir, SecretKey: storetest.SecretKey,
-		Now: liteClock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lite.Close() })
-	pg, err := postgres.Open(context.Background(), pgURL, postgres.Options{DataDir: t.TempDir(),
-		SecretKey: storetest.SecretKey, Now: pgClock.Now, MaxConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pg.Close() })
+	pg := teststore.OpenPostgres(t, teststore.Options{Now: pgClock.Now}).Store
+	lite := teststore.OpenSQLite(t, teststore.Options{Now: liteClock.Now}).Store
 	w := fillSearchWorld(t, pg, pgClock)
 	if lw := fillSearchWorld(t, lite, liteClock); lw != w {
 		t.Fatalf("ids differ: sqlite %+v, postgres %+v", lw, w)

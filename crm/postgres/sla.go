@@ -308,11 +308,13 @@ func (db *DB) TicketSLAs(ctx context.Context, ids []int64) (map[int64]*crm.Ticke
 
 // SaveProjection writes projected rows, resolutions and timeline marks and moves the
 // report cursor, in one transaction. Breach columns are left alone: only
-// RecordSLABreach sets them.
+// RecordSLABreach sets them. The statements, one per row, go out together (see later):
+// a batch of events projects hundreds of rows, and the writer that runs them runs
+// everyone's writes.
 func (db *DB) SaveProjection(ctx context.Context, p *crm.Projection) error {
 	return db.update(ctx, func(tx *Tx) error {
 		for _, r := range p.Rows {
-			_, err := tx.ExecContext(ctx, `INSERT INTO ticket_sla (ticket_id, inbox_id, status, priority, assignee_id,
+			tx.later(`INSERT INTO ticket_sla (ticket_id, inbox_id, status, priority, assignee_id,
 				policy_id, created_at, first_response_at, first_response_by, first_response_secs, first_resolved_at,
 				resolution_secs, first_response_due, resolution_due, sla_met, sla_decided_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -325,26 +327,19 @@ func (db *DB) SaveProjection(ctx context.Context, p *crm.Projection) error {
 				r.TicketID, r.InboxID, r.Status, r.Priority, r.AssigneeID, r.PolicyID, ms(r.CreatedAt),
 				nullMS(r.FirstResponseAt), r.FirstResponseBy, r.FirstResponseSecs, nullMS(r.FirstResolvedAt),
 				r.ResolutionSecs, nullMS(r.FirstResponseDue), nullMS(r.ResolutionDue), nullBool(r.Met), nullMS(r.DecidedAt))
-			if err != nil {
-				return fmt.Errorf("save ticket sla %d: %w", r.TicketID, err)
-			}
 		}
 		for _, res := range p.Resolutions {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_resolutions (ticket_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
-				res.TicketID, ms(res.At)); err != nil {
-				return fmt.Errorf("save resolution: %w", err)
-			}
+			tx.later(`INSERT INTO ticket_resolutions (ticket_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+				res.TicketID, ms(res.At))
 		}
 		for _, h := range p.History {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO history_events (event_id, ticket_id, at) VALUES (?, ?, ?)
-				ON CONFLICT DO NOTHING`,
-				h.EventID, h.TicketID, ms(h.At)); err != nil {
-				return fmt.Errorf("save history mark: %w", err)
-			}
+			tx.later(`INSERT INTO history_events (event_id, ticket_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+				h.EventID, h.TicketID, ms(h.At))
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO report_cursor (id, after) VALUES (1, ?)
-			ON CONFLICT (id) DO UPDATE SET after = GREATEST(report_cursor.after, excluded.after)`, p.After); err != nil {
-			return fmt.Errorf("save report cursor: %w", err)
+		tx.later(`INSERT INTO report_cursor (id, after) VALUES (1, ?)
+			ON CONFLICT (id) DO UPDATE SET after = GREATEST(report_cursor.after, excluded.after)`, p.After)
+		if err := tx.flush(ctx); err != nil {
+			return fmt.Errorf("save projection: %w", err)
 		}
 		return nil
 	})

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -16,15 +17,21 @@ import (
 
 const ticketCols = `t.id, t.inbox_id, t.customer_id, t.subject, t.status, t.priority, t.channel,
 	t.assignee_id, t.linked_ticket_id, t.merged_into, t.created_at, t.updated_at,
-	t.first_response_at, t.resolved_at, t.last_message_at`
+	t.first_response_at, t.resolved_at, t.last_message_at, t.participants`
 
 func scanTicket(s scanner) (*crm.Ticket, error) {
 	var t crm.Ticket
 	var assignee, linked, merged, firstResp, resolved sql.NullInt64
 	var created, updated, last int64
+	var participants string
 	if err := s.Scan(&t.ID, &t.InboxID, &t.CustomerID, &t.Subject, &t.Status, &t.Priority, &t.Channel,
-		&assignee, &linked, &merged, &created, &updated, &firstResp, &resolved, &last); err != nil {
+		&assignee, &linked, &merged, &created, &updated, &firstResp, &resolved, &last, &participants); err != nil {
 		return nil, err
+	}
+	if participants != "" { // most tickets have none
+		if err := json.Unmarshal([]byte(participants), &t.Participants); err != nil {
+			return nil, fmt.Errorf("ticket %d participants: %w", t.ID, err)
+		}
 	}
 	if assignee.Valid {
 		t.AssigneeID = &assignee.Int64
@@ -279,7 +286,7 @@ func (db *DB) CreateTicket(ctx context.Context, nt *crm.NewTicket) (*crm.Ticket,
 			return err
 		}
 		if body != "" {
-			if _, err := tx.addMessage(ctx, t, body, nt.Internal, ""); err != nil {
+			if _, err := tx.addMessage(ctx, t, body, nt.Internal, "", nil); err != nil {
 				return err
 			}
 			t, err = findTicket(crm.AsSystem(ctx), tx, id)
@@ -388,13 +395,11 @@ func (tx *Tx) reindexMessage(ctx context.Context, id int64, old, text string) er
 // saveActivity writes what a new message changes on its ticket: status, activity and
 // response times.
 func (tx *Tx) saveActivity(ctx context.Context, t *crm.Ticket) error {
-	_, err := tx.ExecContext(ctx, `UPDATE tickets SET status = ?, updated_at = ?, first_response_at = ?,
+	// Nothing waits for the update: it goes out with the unit's next statement.
+	tx.later(`UPDATE tickets SET status = ?, updated_at = ?, first_response_at = ?,
 		resolved_at = ?, last_message_at = ? WHERE id = ?`,
 		t.Status, ms(t.UpdatedAt), nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt), ms(t.LastMessageAt), t.ID)
-	if err != nil {
-		return fmt.Errorf("update ticket %d: %w", t.ID, err)
-	}
-	return nil
+	return ctx.Err()
 }
 
 // saveTicket writes the changeable columns of t.
@@ -532,6 +537,12 @@ func (db *DB) MergeTickets(ctx context.Context, from, into int64) (*crm.Ticket, 
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET ticket_id = ? WHERE ticket_id = ?`, into, from); err != nil {
 			return fmt.Errorf("move messages: %w", err)
+		}
+		if list, added := crm.AddParticipants(slices.Clip(dst.Participants), src.Participants, nil); added {
+			if err := tx.saveParticipants(ctx, dst.ID, list); err != nil {
+				return err
+			}
+			dst.Participants = list
 		}
 		if src.LastMessageAt.After(dst.LastMessageAt) {
 			dst.LastMessageAt = src.LastMessageAt

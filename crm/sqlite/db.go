@@ -212,6 +212,10 @@ func Open(path string, opt Options) (*DB, error) {
 	return db, nil
 }
 
+// Commits returns how many group commits the store has made, so that a test can tell
+// one write transaction from several.
+func (db *DB) Commits() int64 { return db.commits.Load() }
+
 // Close stops the writer, after the group commit it is running, and closes both
 // connection pools. Writes after Close fail. Closing twice is harmless.
 func (db *DB) Close() error {

@@ -6,7 +6,3 @@ func OpenAt(path, version string, opt Options) (*DB, error) {
 	opt.stopAfter = version
 	return Open(path, opt)
 }
-
-// Commits returns how many group commits the store has made, so that a test can tell
-// one write transaction from several.
-func (db *DB) Commits() int64 { return db.commits.Load() }

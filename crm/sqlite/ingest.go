@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,7 +74,7 @@ func checkInbound(in *crm.Inbound) error {
 	if in.Bounce != nil && len(in.Bounce.ExternalIDs) > maxReferences {
 		return crm.Errorf(crm.EINVALID, "a delivery report names at most %d messages", maxReferences)
 	}
-	return nil
+	return crm.CheckInboundMail(in, maxExternalID)
 }
 
 // Ingest files an inbound message: the customer by identity, the ticket by thread and the
@@ -114,6 +115,13 @@ func (db *DB) prepareInbound(ctx context.Context, in *crm.Inbound) ([]string, er
 		}
 		in.NewTicketTags = tags
 	}
+	if len(in.ClearTicketTags) > 0 {
+		tags, err := normalizeTags(in.ClearTicketTags)
+		if err != nil {
+			return nil, err
+		}
+		in.ClearTicketTags = tags
+	}
 	sums := make([]string, len(in.Attachments))
 	if len(in.Attachments) > 0 {
 		// Checked here too, so that a message to no inbox leaves no files behind.
@@ -149,22 +157,39 @@ func (tx *Tx) ingest(ctx context.Context, in *crm.Inbound, sums []string, fresh 
 	var r crm.IngestResult
 	var threadID int64
 	var owned bool
+	var sender, hash string
 	err := tx.QueryRowContext(ctx, `SELECT i.kind, coalesce(m.id, 0), coalesce(m.ticket_id, 0),
-		coalesce(t.customer_id, 0), coalesce((SELECT k.id FROM tickets k WHERE k.inbox_id = i.id
+		coalesce(t.customer_id, 0), coalesce(m.sender, ''), coalesce(m.content_hash, ''),
+		coalesce((SELECT k.id FROM tickets k WHERE k.inbox_id = i.id
 			AND k.thread_key = ? AND k.thread_key <> '' ORDER BY k.id DESC LIMIT 1), 0),
 		EXISTS (SELECT 1 FROM identities d WHERE d.kind = ? AND d.address = ?)
 		FROM inboxes i LEFT JOIN messages m ON m.inbox_id = i.id AND m.external_id = ?
 		LEFT JOIN tickets t ON t.id = m.ticket_id WHERE i.id = ? AND `+vis,
 		append([]any{in.ThreadKey, in.From[0].Kind, in.From[0].Address, in.ExternalID, in.InboxID}, visArgs...)...).Scan(
-		&kind, &r.MessageID, &r.TicketID, &r.CustomerID, &threadID, &owned)
+		&kind, &r.MessageID, &r.TicketID, &r.CustomerID, &sender, &hash, &threadID, &owned)
 	if isNoRows(err) {
 		return nil, nil, crm.Errorf(crm.ENOTFOUND, "inbox %d not found", in.InboxID)
 	} else if err != nil {
 		return nil, nil, fmt.Errorf("find inbox and duplicate: %w", err)
 	}
 	if r.MessageID != 0 {
-		r.Duplicate = true
-		return &r, nil, nil
+		if crm.SameInbound(in, sender, hash) {
+			r.Duplicate = true
+			return &r, nil, nil
+		}
+		// Another message that reuses the id: filed under an id of its own, unless that
+		// one is stored already.
+		in = crm.ReusedID(in)
+		r = crm.IngestResult{}
+		err := tx.QueryRowContext(ctx, `SELECT m.id, m.ticket_id, t.customer_id FROM messages m
+			JOIN tickets t ON t.id = m.ticket_id WHERE m.inbox_id = ? AND m.external_id = ?`,
+			in.InboxID, in.ExternalID).Scan(&r.MessageID, &r.TicketID, &r.CustomerID)
+		if err == nil {
+			r.Duplicate = true
+			return &r, nil, nil
+		} else if !isNoRows(err) {
+			return nil, nil, fmt.Errorf("find duplicate: %w", err)
+		}
 	}
 	// An agent's API call files by identity only among the customers it may see: naming
 	// another inbox's customer would hand that customer, its notes and orders to the
@@ -185,38 +210,39 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 	if channel == "" {
 		channel = channelOfInbox[kind]
 	}
-
-	var c *crm.Customer
-	var err error
-	customerChanged := true
-	if newSender {
-		c, err = tx.newCustomer(ctx, name, in.From)
-	} else {
-		c, customerChanged, err = tx.customerByIdentities(ctx, name, in.From, true)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	actor := actorFrom(ctx, crm.Actor{Kind: "customer", ID: c.ID})
-	if customerChanged {
-		if _, err := tx.event(ctx, crm.EventCustomerUpdated, 0, c.ID, 0, actor, c); err != nil {
-			return nil, nil, err
-		}
-	}
-
 	at := in.ReceivedAt
 	if at.IsZero() || at.After(tx.now.Add(maxClockSkew)) {
 		at = tx.now
 	}
 	at = fromMS(ms(at))
 
+	// owner is the customer the sender's identities belong to (0 for nobody), looked up
+	// once and only when threading asks: most messages need no look-up.
+	var ownerID int64
+	ownerKnown := newSender
+	owner := func() (int64, error) {
+		if !ownerKnown {
+			cid, _, _, err := tx.identityOwners(ctx, in.From)
+			if err != nil {
+				return 0, err
+			}
+			ownerID, ownerKnown = cid, true
+		}
+		return ownerID, nil
+	}
+
 	rep, err := tx.reportedMessage(ctx, in)
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := tx.threadTicket(ctx, in, threadID, rep.ticketID, c.ID)
-	if err != nil {
-		return nil, nil, err
+	// A delivery report about no message of the inbox joins no conversation: it opens a
+	// closed ticket of its own (see crm.Bounce).
+	orphan := in.Bounce != nil && rep.id == 0
+	var t *crm.Ticket
+	if !orphan {
+		if t, err = tx.threadTicket(ctx, in, threadID, rep.ticketID, owner); err != nil {
+			return nil, nil, err
+		}
 	}
 	rated, err := tx.csatReply(ctx, t, in.Text, channel) // a survey answer does not reopen
 	if err != nil {
@@ -237,17 +263,68 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 			linked, t = t.ID, nil
 		}
 	}
+
+	// Someone copied on the ticket who writes into it is a participant, not a customer:
+	// no customer is made for them and the ticket's reply address stays the customer's.
+	participant := false
+	if t != nil && in.From[0].Kind == crm.IdentityEmail && crm.IsParticipant(t, in.From[0].Address) {
+		cid, err := owner()
+		if err != nil {
+			return nil, nil, err
+		}
+		participant = cid != t.CustomerID
+	}
+	var c *crm.Customer
+	var author crm.Author
+	var actor crm.Actor
+	if participant {
+		author = crm.Author{Kind: "participant", Name: name}
+		if author.Name == "" {
+			author.Name = in.From[0].Address
+		}
+		actor = actorFrom(ctx, systemActor)
+	} else {
+		customerChanged := true
+		if newSender {
+			c, err = tx.newCustomer(ctx, name, in.From)
+		} else {
+			c, customerChanged, err = tx.customerByIdentities(ctx, name, in.From, true)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		actor = actorFrom(ctx, crm.Actor{Kind: "customer", ID: c.ID})
+		if customerChanged {
+			if _, err := tx.event(ctx, crm.EventCustomerUpdated, 0, c.ID, 0, actor, c); err != nil {
+				return nil, nil, err
+			}
+		}
+		author = crm.Author{Kind: "customer", ID: c.ID, Name: c.Name}
+	}
+
 	newTicket := t == nil
 	if newTicket {
+		status, tags := crm.StatusOpen, in.NewTicketTags
+		if orphan {
+			status = crm.StatusClosed
+			if !slices.Contains(tags, crm.TagBounce) {
+				tags = append(slices.Clip(tags), crm.TagBounce)
+				slices.Sort(tags)
+			}
+		}
+		participants, err := tx.addParticipants(ctx, nil, in, c.ID)
+		if err != nil {
+			return nil, nil, err
+		}
 		// Built here rather than read back: every column is one written just now.
 		t = &crm.Ticket{InboxID: in.InboxID, CustomerID: c.ID, Subject: inboundSubject(in),
-			Status: crm.StatusOpen, Priority: crm.PriorityNormal, Channel: channel, LinkedTicketID: linked,
-			CreatedAt: tx.now, UpdatedAt: tx.now, LastMessageAt: at, Tags: []string{}}
+			Status: status, Priority: crm.PriorityNormal, Channel: channel, LinkedTicketID: linked,
+			Participants: participants, CreatedAt: tx.now, UpdatedAt: tx.now, LastMessageAt: at, Tags: []string{}}
 		tres, err := tx.ExecContext(ctx, `INSERT INTO tickets (inbox_id, customer_id, subject, status,
-			priority, channel, thread_key, linked_ticket_id, created_at, updated_at, last_message_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			priority, channel, thread_key, linked_ticket_id, participants, created_at, updated_at, last_message_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.InboxID, t.CustomerID, t.Subject, t.Status, t.Priority, t.Channel, in.ThreadKey,
-			nullID(linked), ms(tx.now), ms(tx.now), ms(at))
+			nullID(linked), crm.ParticipantsJSON(participants), ms(tx.now), ms(tx.now), ms(at))
 		if err != nil {
 			return nil, nil, fmt.Errorf("insert ticket: %w", err)
 		}
@@ -255,7 +332,7 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		if err := tx.indexTicket(ctx, t.ID, t.Subject); err != nil {
 			return nil, nil, err
 		}
-		for _, tag := range in.NewTicketTags {
+		for _, tag := range tags {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_tags (ticket_id, tag) VALUES (?, ?)`, t.ID, tag); err != nil {
 				return nil, nil, fmt.Errorf("insert tag: %w", err)
 			}
@@ -269,17 +346,30 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		if err := tx.saveActivity(ctx, t); err != nil {
 			return nil, nil, err
 		}
+		if err := tx.clearTags(ctx, t, in.ClearTicketTags); err != nil {
+			return nil, nil, err
+		}
+		participants, err := tx.addParticipants(ctx, t.Participants, in, t.CustomerID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(participants) != len(t.Participants) {
+			if err := tx.saveParticipants(ctx, t.ID, participants); err != nil {
+				return nil, nil, err
+			}
+			t.Participants = participants
+		}
 	}
 
-	author := crm.Author{Kind: "customer", ID: c.ID, Name: c.Name}
 	m := &crm.Message{TicketID: t.ID, InboxID: in.InboxID, Direction: crm.DirIn, Channel: channel,
 		Author: author, Text: in.Text, HTML: in.HTML, Status: crm.MsgReceived, ExternalID: in.ExternalID,
-		Attachments: []*crm.Attachment{}, CreatedAt: at}
+		Attachments: []*crm.Attachment{}, CreatedAt: at, MailAddresses: in.Mail}
 	mres, err := tx.ExecContext(ctx, `INSERT INTO messages (ticket_id, inbox_id, direction, channel,
-		author_kind, author_id, author_name, text, html, status, external_id, sender, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		author_kind, author_id, author_name, text, html, status, external_id, sender, mail, content_hash,
+		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.InboxID, m.Direction, m.Channel, author.Kind, author.ID, author.Name, m.Text, m.HTML,
-		m.Status, m.ExternalID, in.From[0].Kind+":"+in.From[0].Address, ms(at), ms(tx.now))
+		m.Status, m.ExternalID, in.From[0].Kind+":"+in.From[0].Address, crm.MailJSON(in.Mail), in.ContentHash,
+		ms(at), ms(tx.now))
 	if err != nil {
 		return nil, nil, fmt.Errorf("insert message: %w", err)
 	}
@@ -287,7 +377,10 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 	if err := tx.indexMessage(ctx, m.ID, m.Text); err != nil {
 		return nil, nil, err
 	}
-	if !newSender { // a customer made just now has no orders to link
+	if err := tx.saveReferences(ctx, m.ID, in); err != nil {
+		return nil, nil, err
+	}
+	if c != nil && !newSender { // a customer made just now has no orders to link
 		if err := tx.linkOrders(ctx, t.ID, c.ID, in.Subject+"\n"+in.Text); err != nil {
 			return nil, nil, err
 		}
@@ -332,7 +425,67 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 			return nil, nil, fmt.Errorf("mark bounced message failed: %w", err)
 		}
 	}
-	return &crm.IngestResult{TicketID: t.ID, MessageID: m.ID, CustomerID: c.ID, NewTicket: newTicket}, t, nil
+	r := &crm.IngestResult{TicketID: t.ID, MessageID: m.ID, CustomerID: t.CustomerID, NewTicket: newTicket}
+	if c != nil { // a participant's message is filed for the ticket's customer
+		r.CustomerID = c.ID
+	}
+	return r, t, nil
+}
+
+// clearTags removes the tags of clear from ticket t, which has its tags.
+func (tx *Tx) clearTags(ctx context.Context, t *crm.Ticket, clear []string) error {
+	kept := slices.DeleteFunc(slices.Clone(t.Tags), func(tag string) bool { return slices.Contains(clear, tag) })
+	if len(kept) == len(t.Tags) {
+		return nil
+	}
+	b, _ := json.Marshal(clear)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_tags WHERE ticket_id = ? AND tag IN (SELECT value FROM json_each(?))`,
+		t.ID, string(b)); err != nil {
+		return fmt.Errorf("clear tags: %w", err)
+	}
+	t.Tags = kept
+	return nil
+}
+
+// addParticipants returns the participants have of a ticket of customerID with the
+// people in.Participants names added, leaving out the customer's own addresses. The
+// customer's addresses are read only when someone new would be added.
+func (tx *Tx) addParticipants(ctx context.Context, have []crm.Address, in *crm.Inbound, customerID int64) ([]crm.Address, error) {
+	if _, added := crm.AddParticipants(have, in.Participants, nil); !added {
+		return have, nil
+	}
+	own, err := queryStrings(ctx, tx, `SELECT address FROM identities WHERE customer_id = ? AND kind = 'email'`, customerID)
+	if err != nil {
+		return nil, err
+	}
+	list, _ := crm.AddParticipants(slices.Clip(have), in.Participants, func(a string) bool { return slices.Contains(own, a) })
+	return list, nil
+}
+
+// saveParticipants writes the participants of ticket id.
+func (tx *Tx) saveParticipants(ctx context.Context, id int64, list []crm.Address) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET participants = ? WHERE id = ?`, crm.ParticipantsJSON(list), id); err != nil {
+		return fmt.Errorf("update participants of ticket %d: %w", id, err)
+	}
+	return nil
+}
+
+// saveReferences records the References of inbound message id, the newest
+// maxReferences, in their order.
+func (tx *Tx) saveReferences(ctx context.Context, id int64, in *crm.Inbound) error {
+	refs := in.References
+	if len(refs) == 0 {
+		return nil
+	}
+	if len(refs) > maxReferences {
+		refs = refs[len(refs)-maxReferences:]
+	}
+	b, _ := json.Marshal(refs)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO message_refs (message_id, pos, inbox_id, ref)
+		SELECT ?, key, ?, value FROM json_each(?)`, id, in.InboxID, string(b)); err != nil {
+		return fmt.Errorf("insert references: %w", err)
+	}
+	return nil
 }
 
 // reported is the outbound message a delivery report is about.
@@ -400,11 +553,13 @@ func linkContentIDs(h string, cids map[string]int, atts []*crm.Attachment) strin
 
 // threadTicket finds the ticket of the inbox an inbound message continues: the ticket
 // of the message a delivery report is about (reportTicket), else the verified TicketID,
-// else the newest message it references, else the guessed GuessTicketID when it is
-// customerID's and no referenced message exists, else the newest ticket with its thread
-// key, threadID, read with the duplicate check. Merged tickets are followed. It returns
-// nil when none matches.
-func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound, threadID, reportTicket, customerID int64) (*crm.Ticket, error) {
+// else the newest message it references, else (with FindReferrer) the newest message
+// that references it, else the guessed GuessTicketID when it is the ticket of the
+// sender's customer (owner) and no referenced message exists, else the newest ticket
+// with its thread key, threadID, read with the duplicate check. Merged tickets are
+// followed. It returns nil when none matches.
+func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound, threadID, reportTicket int64,
+	owner func() (int64, error)) (*crm.Ticket, error) {
 	// follow returns t, or the ticket it was merged into, if it is of the inbox.
 	follow := func(t *crm.Ticket, err error) (*crm.Ticket, error) {
 		for i := 0; err == nil && t != nil && t.MergedInto != 0 && i < 10; i++ {
@@ -441,10 +596,32 @@ func (tx *Tx) threadTicket(ctx context.Context, in *crm.Inbound, threadID, repor
 			}
 		}
 	}
+	if in.FindReferrer {
+		t, err := tx.ticketWhere(ctx, `t.id = (SELECT m.ticket_id FROM message_refs r
+			JOIN messages m ON m.id = r.message_id WHERE r.inbox_id = ? AND r.ref = ?
+			ORDER BY r.message_id DESC LIMIT 1)`, in.InboxID, in.ExternalID)
+		if err != nil {
+			return nil, err
+		}
+		if t != nil {
+			guess = 0
+			if t, err := follow(t, nil); t != nil || err != nil {
+				return t, err
+			}
+		}
+	}
 	if guess != 0 {
 		t, err := follow(tx.ticketWhere(ctx, `t.id = ?`, guess))
-		if err != nil || (t != nil && t.CustomerID == customerID) {
-			return t, err
+		if err != nil {
+			return nil, err
+		}
+		if t != nil {
+			cid, err := owner()
+			if err != nil {
+				return nil, err
+			} else if cid == t.CustomerID {
+				return t, nil
+			}
 		}
 	}
 	if threadID != 0 {

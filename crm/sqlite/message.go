@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"parley/crm"
@@ -17,7 +19,7 @@ const maxBody = 64 << 10
 // messageCols ends with whether the message has attachments, so that a thread without
 // any (most) costs no query for them.
 const messageCols = `m.id, m.ticket_id, m.inbox_id, m.direction, m.channel, m.author_kind, m.author_id,
-	m.author_name, m.text, m.html, m.status, m.error, m.external_id, m.created_at,
+	m.author_name, m.text, m.html, m.status, m.error, m.external_id, m.created_at, m.mail,
 	EXISTS (SELECT 1 FROM attachments x WHERE x.message_id = m.id)`
 
 // scanMessage scans a row of messageCols and says whether the message has attachments.
@@ -25,10 +27,16 @@ func scanMessage(s scanner) (*crm.Message, bool, error) {
 	var m crm.Message
 	var ext sql.NullString
 	var created int64
+	var mail string
 	var attached bool
 	if err := s.Scan(&m.ID, &m.TicketID, &m.InboxID, &m.Direction, &m.Channel, &m.Author.Kind, &m.Author.ID,
-		&m.Author.Name, &m.Text, &m.HTML, &m.Status, &m.Error, &ext, &created, &attached); err != nil {
+		&m.Author.Name, &m.Text, &m.HTML, &m.Status, &m.Error, &ext, &created, &mail, &attached); err != nil {
 		return nil, false, err
+	}
+	if mail != "" {
+		if err := json.Unmarshal([]byte(mail), &m.MailAddresses); err != nil {
+			return nil, false, fmt.Errorf("message %d addresses: %w", m.ID, err)
+		}
 	}
 	m.ExternalID = ext.String
 	m.CreatedAt = fromMS(created)
@@ -124,13 +132,16 @@ func (db *DB) AddMessage(ctx context.Context, nm *crm.NewMessage) (*crm.Message,
 	if nm.Status != "" && !validStatus(nm.Status) {
 		return nil, crm.Errorf(crm.EINVALID, "invalid status %q", nm.Status)
 	}
+	if _, err := crm.ParseCC(nm.CC); err != nil {
+		return nil, err
+	}
 	var m *crm.Message
 	err := db.update(ctx, func(tx *Tx) error {
 		t, err := findTicket(ctx, tx, nm.TicketID)
 		if err != nil {
 			return err
 		}
-		m, err = tx.addMessage(ctx, t, body, nm.Internal, nm.Status)
+		m, err = tx.addMessage(ctx, t, body, nm.Internal, nm.Status, nm.CC)
 		return err
 	})
 	if err != nil {
@@ -140,8 +151,10 @@ func (db *DB) AddMessage(ctx context.Context, nm *crm.NewMessage) (*crm.Message,
 }
 
 // addMessage inserts an agent's reply or note on ticket t, updates t and appends the
-// events. Returns conflict when t is closed.
-func (tx *Tx) addMessage(ctx context.Context, t *crm.Ticket, body string, internal bool, status string) (*crm.Message, error) {
+// events. A reply by email is copied to cc, or with a nil cc to the ticket's
+// participants, and an explicit cc becomes the participants. Returns conflict when t is
+// closed, or invalid (a cc on anything but an email reply).
+func (tx *Tx) addMessage(ctx context.Context, t *crm.Ticket, body string, internal bool, status string, cc []string) (*crm.Message, error) {
 	if t.Status == crm.StatusClosed {
 		return nil, crm.Errorf(crm.ECONFLICT, "ticket %d is closed", t.ID)
 	}
@@ -169,14 +182,25 @@ func (tx *Tx) addMessage(ctx context.Context, t *crm.Ticket, body string, intern
 		}
 		t.LastMessageAt, changed = tx.now, true
 	}
+	if m.Direction != crm.DirOut || m.Channel != crm.ChannelEmail {
+		if len(cc) > 0 {
+			return nil, crm.Errorf(crm.EINVALID, "cc is only for replies by email")
+		}
+	} else {
+		moved, err := tx.replyAddresses(ctx, t, m, cc)
+		if err != nil {
+			return nil, err
+		}
+		changed = changed || moved
+	}
 	if status != "" && setStatus(t, status, tx.now) {
 		changed = true
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO messages (ticket_id, inbox_id, direction, channel,
-		author_kind, author_id, author_name, text, status, next_attempt_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		author_kind, author_id, author_name, text, status, next_attempt_at, mail, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.InboxID, m.Direction, m.Channel, author.Kind, author.ID, author.Name, m.Text,
-		m.Status, next, ms(tx.now), ms(tx.now))
+		m.Status, next, crm.MailJSON(m.MailAddresses), ms(tx.now), ms(tx.now))
 	if err != nil {
 		return nil, fmt.Errorf("insert message: %w", err)
 	}
@@ -200,4 +224,33 @@ func (tx *Tx) addMessage(ctx context.Context, t *crm.Ticket, body string, intern
 		}
 	}
 	return m, nil
+}
+
+// replyAddresses sets the To and CC of an email reply m on ticket t: to the address the
+// customer last wrote from, copied to cc, or to t's participants when cc is nil. An
+// explicit cc becomes t's participants; it reports whether they changed.
+func (tx *Tx) replyAddresses(ctx context.Context, t *crm.Ticket, m *crm.Message, cc []string) (bool, error) {
+	var sender string
+	err := tx.QueryRowContext(ctx, `SELECT sender FROM messages WHERE ticket_id = ? AND direction = 'in'
+		AND author_kind = 'customer' AND sender LIKE 'email:%' ORDER BY id DESC LIMIT 1`, t.ID).Scan(&sender)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("find reply address: %w", err)
+	}
+	if addr, ok := strings.CutPrefix(sender, "email:"); ok && !strings.HasSuffix(addr, ".invalid") {
+		m.To = []crm.Address{{Address: addr}}
+	}
+	if cc == nil {
+		m.CC = t.Participants
+		return false, nil
+	}
+	list, err := crm.ParseCC(cc)
+	if err != nil {
+		return false, err
+	}
+	m.CC = list
+	if slices.Equal(list, t.Participants) {
+		return false, nil
+	}
+	t.Participants = list
+	return true, tx.saveParticipants(ctx, t.ID, list)
 }

@@ -153,12 +153,25 @@ func checkUpgraded(t *testing.T, db *sqlite.DB, path string, step string) {
 	if late {
 		want = append(want, "in Still waiting for the quokka teapot.")
 	}
+	mail := step >= "0014_mail_headers"
+	if mail {
+		want = append(want, "in Walter sends his regards.")
+	}
 	var got []string
 	for _, m := range msgs {
 		got = append(got, m.Direction+" "+m.Text)
 	}
 	if err != nil || !slices.Equal(got, want) {
 		t.Errorf("messages of the old ticket = %q, %v; want %q", got, err, want)
+	}
+	if mail {
+		if m := msgs[len(msgs)-1]; m.From == nil || m.From.Name != "Wilhelmina Oldfield" || len(m.CC) != 1 ||
+			m.CC[0].Address != "walter@oldfield.test" {
+			fail("the addresses of the old email", m.MailAddresses, nil)
+		}
+		if len(tk.Participants) != 1 || tk.Participants[0].Name != "Walter Oldfield" {
+			fail("the participants of the old ticket", tk.Participants, nil)
+		}
 	}
 	words := []string{"zanzibar", "parcel"}
 	if late {
@@ -216,6 +229,24 @@ func checkUpgraded(t *testing.T, db *sqlite.DB, path string, step string) {
 	}
 	if res, err := db.Search(ctx, "wombat", 10); err != nil || len(res.Messages) != 1 {
 		fail("search for the new message", res, err)
+	}
+	if mail {
+		// The old email's References still find its ticket for the mail they name, and
+		// its content hash still tells a copy from another mail with its Message-ID.
+		first := &crm.Inbound{InboxID: 1, Channel: crm.ChannelEmail, ExternalID: "<m0@oldfield.test>",
+			From: email("wilhelmina@oldfield.test"), Text: "The first mail, late.", FindReferrer: true}
+		if res, err := db.Ingest(ctx, first); err != nil || res.TicketID != 1 || res.NewTicket {
+			fail("a mail the old email references", res, err)
+		}
+		again := &crm.Inbound{InboxID: 1, Channel: crm.ChannelEmail, ExternalID: "<m6@oldfield.test>",
+			From: email("wilhelmina@oldfield.test"), Text: "Walter sends his regards.", ContentHash: "c0ffee"}
+		if res, err := db.Ingest(ctx, again); err != nil || !res.Duplicate {
+			fail("the old email again", res, err)
+		}
+		again.ContentHash = "0ther"
+		if res, err := db.Ingest(ctx, again); err != nil || res.Duplicate {
+			fail("another mail with the old email's Message-ID", res, err)
+		}
 	}
 
 	conn, err := sql.Open("sqlite3", "file:"+path)

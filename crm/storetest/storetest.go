@@ -12,7 +12,9 @@ import (
 	"parley/crm"
 )
 
-// Store is everything a store serves: crm.Store and what the channels keep in it.
+// Store is everything a store serves: crm.Store, what the channels keep in it and the
+// versions the server's read cache checks (crm/storecache.Versions). Every package's
+// tests get one from crm/storetest/teststore.
 type Store interface {
 	crm.Store
 	crm.MailStore
@@ -21,6 +23,10 @@ type Store interface {
 	TicketThreadKey(ctx context.Context, ticketID int64) (string, error)
 	SaveDiscordChannel(ctx context.Context, inboxID int64, channelID, kind, messageID string) error
 	DiscordChannels(ctx context.Context, inboxID int64, limit int, fn func(channelID, kind, lastMessageID string)) error
+	SetMessageHTML(ctx context.Context, messageID int64, html string) error
+	TicketsVersion() uint64
+	ThreadVersion(ticketID int64) uint64
+	Invalidate(ticketIDs ...int64)
 }
 
 // Options are what a test asks of a new store. Zero fields take the store's defaults.
@@ -33,6 +39,8 @@ type Options struct {
 // events go to. It is closed when the test ends.
 type Env struct {
 	Store
+	// Clock is the store's clock in the suite; nil where the store runs on a clock of
+	// the test's own or on real time (teststore.Open).
 	Clock *Clock
 	Bus   *crm.LocalBus
 	// DataDir holds the store's attachment files.
