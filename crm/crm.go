@@ -316,15 +316,18 @@ type Actor struct {
 // their agents may see it. It rides with the event so that the hub decides who gets it
 // without asking the store.
 type Event struct {
-	ID         int64           `json:"id"`
-	Type       string          `json:"type"`
-	TicketID   int64           `json:"ticket_id,omitempty"`
-	CustomerID int64           `json:"customer_id,omitempty"`
-	InboxID    int64           `json:"inbox_id,omitempty"`
-	InboxIDs   []int64         `json:"inbox_ids,omitempty"`
-	Actor      Actor           `json:"actor"`
-	Data       json.RawMessage `json:"data"`
-	At         time.Time       `json:"at"`
+	ID         int64   `json:"id"`
+	Type       string  `json:"type"`
+	TicketID   int64   `json:"ticket_id,omitempty"`
+	CustomerID int64   `json:"customer_id,omitempty"`
+	InboxID    int64   `json:"inbox_id,omitempty"`
+	InboxIDs   []int64 `json:"inbox_ids,omitempty"`
+	// Node is the node that published a live event, "" for this node's own: set by the
+	// cluster relay on events from other nodes.
+	Node  string          `json:"node,omitempty"`
+	Actor Actor           `json:"actor"`
+	Data  json.RawMessage `json:"data"`
+	At    time.Time       `json:"at"`
 }
 
 // Inbound is one message from outside, normalised by its channel's connector, with

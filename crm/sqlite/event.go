@@ -85,3 +85,12 @@ func (tx *Tx) eventInboxes(ctx context.Context) error {
 	}
 	return nil
 }
+
+// LatestEventID returns the id of the newest stored event, 0 when there is none.
+func (db *DB) LatestEventID(ctx context.Context) (int64, error) {
+	var id int64
+	if err := db.rdb.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM events`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("read newest event: %w", err)
+	}
+	return id, nil
+}
