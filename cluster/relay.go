@@ -58,7 +58,7 @@ type Relay struct {
 	in      chan *crm.Event   // from NATS
 	sub     *crm.Subscription // of commits, from New on, so that nothing is missed
 	up      atomic.Bool       // connected to NATS
-	next    int64           // the id of the next stored event to deliver; owned by Run
+	next    int64             // the id of the next stored event to deliver; owned by Run
 
 	mu   sync.Mutex
 	seen map[string]time.Time // other nodes heard from, for Nodes
