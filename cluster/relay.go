@@ -108,6 +108,13 @@ func New(opt Options) (*Relay, error) {
 		nc.Close()
 		return nil, fmt.Errorf("subscribe to %s: %w", Subject, err)
 	}
+	if nc.IsConnected() {
+		// The server has the subscription once it answers a ping: from here on, nothing
+		// another node publishes is missed (before, the log would bring it a poll later).
+		if err := nc.FlushTimeout(5 * time.Second); err != nil {
+			opt.Logger.Warn("cluster: nats did not answer", "url", opt.URL, "err", err)
+		}
+	}
 	return r, nil
 }
 
