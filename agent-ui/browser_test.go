@@ -81,7 +81,7 @@ func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.t.Fatalf("browser: %v; script errors: %v", err, b.scriptErrors())
+		b.t.Fatalf("browser: %v; script errors: %v%s", err, b.scriptErrors(), b.page())
 	}
 }
 
@@ -100,7 +100,7 @@ func (b *tab) waitJS(what, fn string, args ...any) {
 	_, err := chromedp.Run(ctx, chromedp.PollFunction[bool](fn,
 		chromedp.WithPollingArgs(args...), chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second)))
 	if err != nil {
-		b.t.Fatalf("%s: %v; script errors: %v", what, err, b.scriptErrors())
+		b.t.Fatalf("%s: %v; script errors: %v%s", what, err, b.scriptErrors(), b.page())
 	}
 }
 
@@ -120,6 +120,20 @@ func (b *tab) eval(expr string) string {
 		b.t.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return v
+}
+
+// page describes what the tab shows, for a failure message: its address, the element
+// with the focus and the start of its visible text.
+func (b *tab) page() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + '\nfocus: ' +
+		(document.activeElement ? document.activeElement.tagName + '#' + document.activeElement.id : '') +
+		'\n' + document.body.innerText.slice(0, 1500)`))
+	if err != nil {
+		return ""
+	}
+	return "\npage: " + v
 }
 
 func (b *tab) scriptErrors() []string {

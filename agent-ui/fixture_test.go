@@ -40,6 +40,7 @@ type fixture struct {
 	reqs  []*url.URL
 	conns []net.Conn
 	holds map[string]chan struct{} // request path -> closed when the request may go on
+	late  map[string]chan struct{} // request path -> closed when its answer may go out
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -64,6 +65,7 @@ func newFixture(t *testing.T) *fixture {
 		f.mu.Lock()
 		f.reqs = append(f.reqs, &u)
 		hold := f.holds[r.URL.Path]
+		late := f.late[r.URL.Path]
 		f.mu.Unlock()
 		if hold != nil {
 			select {
@@ -71,6 +73,22 @@ func newFixture(t *testing.T) *fixture {
 			case <-r.Context().Done():
 				return
 			}
+		}
+		if late != nil {
+			// Handled now, answered later: an answer that arrives after the live events.
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, r)
+			select {
+			case <-late:
+			case <-r.Context().Done():
+				return
+			}
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+			return
 		}
 		s.ServeHTTP(w, r)
 	}))
@@ -200,6 +218,27 @@ func (f *fixture) requests(match func(u *url.URL) bool) int {
 
 // hold makes requests for path wait until release is called, as a slow network would;
 // the test's end releases them too.
+// lateAnswer makes the server handle requests to path at once but hold their answers
+// until release is called.
+func (f *fixture) lateAnswer(path string) (release func()) {
+	ch := make(chan struct{})
+	f.mu.Lock()
+	if f.late == nil {
+		f.late = map[string]chan struct{}{}
+	}
+	f.late[path] = ch
+	f.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.mu.Lock()
+			delete(f.late, path)
+			f.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
 func (f *fixture) hold(path string) (release func()) {
 	ch := make(chan struct{})
 	f.mu.Lock()

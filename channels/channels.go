@@ -42,11 +42,44 @@ type InboxTester interface {
 	TestInbox(ctx context.Context, in *crm.Inbox) error
 }
 
+// TestStep is one step of a connection test, in the order it ran: what was tried, whether
+// it worked, and what the other side answered (its own words where it gave any).
+type TestStep struct {
+	Step   string `json:"step"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+// InboxStepTester is implemented by connectors whose connection test runs in steps (name
+// lookup, connection, TLS, login, ...), so that the console can show where it stopped. The
+// steps end at the first that failed.
+type InboxStepTester interface {
+	TestInboxSteps(ctx context.Context, in *crm.Inbox) []TestStep
+}
+
+// InboxSetup is implemented by connectors that tell an admin what to do with a saved
+// inbox: the URLs to paste at the provider, the servers and channels a bot can see. The
+// result is JSON for the console. publicURL is where the outside world reaches Parley.
+type InboxSetup interface {
+	SetupInbox(ctx context.Context, in *crm.Inbox, publicURL string) (any, error)
+}
+
 // InboxStatus is the live state of an inbox's connection, shown in the console.
 type InboxStatus struct {
 	State     string    `json:"state"` // "connected", "connecting", "disconnected" or "error"
 	LastError string    `json:"last_error,omitempty"`
 	Since     time.Time `json:"since"`
+	// SignIn, while an inbox that signs in with Google or Microsoft has no working
+	// sign-in (never signed in, or the grant was revoked or expired), names the provider
+	// ("google", "microsoft") an admin must sign in with again.
+	SignIn string `json:"sign_in,omitempty"`
+}
+
+// SignInRequired reports whether err says an admin must sign an inbox in again (an
+// error with a SignInRequired method that returns true, as oauth.SignInError has).
+func SignInRequired(err error) bool {
+	var s interface{ SignInRequired() bool }
+	return errors.As(err, &s) && s.SignInRequired()
 }
 
 // StatusReporter is implemented by connectors that hold connections per inbox.

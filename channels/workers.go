@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 
 	"parley/crm"
@@ -15,6 +16,10 @@ type InboxLister interface {
 	// Inbox returns not_found for an inbox that is gone.
 	Inbox(ctx context.Context, id int64) (*crm.Inbox, error)
 }
+
+// HoldFunc runs work while this node holds the lease name, until ctx is done or work
+// returns; cluster.Leases.Hold is one.
+type HoldFunc func(ctx context.Context, name string, work func(context.Context))
 
 // InboxWorkers keeps one worker running per inbox of one kind, for the channels that hold
 // a connection per inbox (an IMAP session, a Discord gateway). Demo inboxes and inboxes
@@ -31,6 +36,10 @@ type InboxWorkers struct {
 	// Work runs the worker of in until ctx is done. It may return early (a config it
 	// cannot use): it is then started again only when the inbox changes.
 	Work func(ctx context.Context, in *crm.Inbox)
+	// Hold, when set, runs each worker only on the node that holds its lease, named
+	// "<kind>/<inbox id>" (see cluster.Leases.Hold): several nodes on one database run
+	// each inbox's connection once.
+	Hold HoldFunc
 
 	running map[int64]*inboxWorker // owned by Run's goroutine
 }
@@ -81,8 +90,7 @@ func (w *InboxWorkers) Run(ctx context.Context) error {
 
 // wants reports whether in should have a worker.
 func (w *InboxWorkers) wants(in *crm.Inbox) bool {
-	disabled, _ := in.Config["disabled"].(bool)
-	return in.Kind == w.Kind && !IsDemo(in) && !disabled
+	return in.Kind == w.Kind && !IsDemo(in) && in.Enabled && in.DeletedAt == nil
 }
 
 // reloadAll starts, restarts or stops workers to match every stored inbox.
@@ -139,7 +147,11 @@ func (w *InboxWorkers) ensure(ctx context.Context, in *crm.Inbox) {
 	w.running[in.ID] = iw
 	go func() {
 		defer close(iw.done)
-		w.Work(wctx, in)
+		if w.Hold == nil {
+			w.Work(wctx, in)
+			return
+		}
+		w.Hold(wctx, fmt.Sprintf("%s/%d", w.Kind, in.ID), func(ctx context.Context) { w.Work(ctx, in) })
 	}()
 }
 

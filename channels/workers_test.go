@@ -10,7 +10,6 @@ import (
 
 	"parley/channels"
 	"parley/crm"
-	"parley/crm/storetest"
 	"parley/crm/storetest/teststore"
 )
 
@@ -79,36 +78,6 @@ func (l *workerLog) startsOf(id int64) int {
 	return l.starts[id]
 }
 
-// goneStore is the real store in which inboxes can be deleted, which Parley cannot do.
-type goneStore struct {
-	storetest.Store
-	mu   sync.Mutex
-	gone map[int64]bool
-}
-
-func (s *goneStore) Inboxes(ctx context.Context) ([]*crm.Inbox, error) {
-	list, err := s.Store.Inboxes(ctx)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*crm.Inbox
-	for _, in := range list {
-		if !s.gone[in.ID] {
-			out = append(out, in)
-		}
-	}
-	return out, err
-}
-
-func (s *goneStore) Inbox(ctx context.Context, id int64) (*crm.Inbox, error) {
-	s.mu.Lock()
-	gone := s.gone[id]
-	s.mu.Unlock()
-	if gone {
-		return nil, crm.Errorf(crm.ENOTFOUND, "inbox %d not found", id)
-	}
-	return s.Store.Inbox(ctx, id)
-}
-
 // TestInboxWorkers runs the keeper of per-inbox workers on a real store and bus with fake
 // workers: one worker per email inbox that is neither a demo nor disabled; a changed
 // config restarts it, a rename does not; a disabled, deleted or new inbox is stopped or
@@ -117,7 +86,6 @@ func (s *goneStore) Inbox(ctx context.Context, id int64) (*crm.Inbox, error) {
 func TestInboxWorkers(t *testing.T) {
 	st := teststore.Open(t, teststore.Options{})
 	db, bus := st.Store, st.Bus
-	store := &goneStore{Store: db, gone: map[int64]bool{}}
 	ctx := crm.AsSystem(context.Background())
 	create := func(kind, name string, config map[string]any) *crm.Inbox {
 		t.Helper()
@@ -136,11 +104,18 @@ func TestInboxWorkers(t *testing.T) {
 	a := create(crm.KindEmail, "Support", map[string]any{"host": "a1"})
 	b := create(crm.KindEmail, "Sales", map[string]any{"host": "b1"})
 	create(crm.KindEmail, "Demo", map[string]any{"host": "demo", "demo": true})
-	create(crm.KindEmail, "Old", map[string]any{"host": "old", "disabled": true})
+	old := create(crm.KindEmail, "Old", map[string]any{"host": "old"})
+	enable := func(in *crm.Inbox, on bool) {
+		t.Helper()
+		if _, err := db.SetInboxEnabled(ctx, in.ID, on); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enable(old, false)
 	create(crm.KindAPI, "Backoffice", map[string]any{"host": "api"})
 
 	log := newWorkerLog(t)
-	w := &channels.InboxWorkers{Kind: crm.KindEmail, Store: store, Bus: bus, Work: log.work}
+	w := &channels.InboxWorkers{Kind: crm.KindEmail, Store: db, Bus: bus, Work: log.work}
 	rctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ran := make(chan error, 1)
@@ -159,14 +134,16 @@ func TestInboxWorkers(t *testing.T) {
 		t.Errorf("a rename started b's worker %d times, want once", n)
 	}
 
-	a.Config["disabled"] = true
-	update(a)
+	enable(a, false)
 	log.wait("a disabled", map[int64]string{b.ID: "b1", c.ID: "c1"})
+	enable(old, true)
+	log.wait("old enabled", map[int64]string{b.ID: "b1", c.ID: "c1", old.ID: "old"})
+	enable(old, false)
+	log.wait("old disabled again", map[int64]string{b.ID: "b1", c.ID: "c1"})
 
-	store.mu.Lock()
-	store.gone[c.ID] = true
-	store.mu.Unlock()
-	bus.Publish(&crm.Event{Type: crm.EventInboxUpdated, InboxID: c.ID})
+	if err := db.DeleteInbox(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
 	log.wait("c deleted", map[int64]string{b.ID: "b1"})
 
 	// Lost events: while Run waits for b's worker to stop, the bus overflows and the
@@ -176,8 +153,7 @@ func TestInboxWorkers(t *testing.T) {
 	log.mu.Lock()
 	log.hold[b.ID] = true
 	log.mu.Unlock()
-	b.Config["disabled"] = true
-	update(b)
+	enable(b, false)
 	select {
 	case <-log.holding:
 	case <-time.After(10 * time.Second):

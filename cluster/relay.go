@@ -21,13 +21,17 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// Subject is where nodes publish their events.
-const Subject = "parley.events"
-
 // EventLog is what the relay reads of the store: the events after an id, and the newest.
 type EventLog interface {
 	Events(ctx context.Context, after int64, limit int) ([]*crm.Event, error)
 	LatestEventID(ctx context.Context) (int64, error)
+}
+
+// clusterNamer is a store that names the cluster its nodes form: the nodes of one
+// database publish on a subject of their own, so that several Parleys (or tests) can
+// share one NATS server.
+type clusterNamer interface {
+	ClusterID(ctx context.Context) (string, error)
 }
 
 // Options configure a Relay.
@@ -55,6 +59,7 @@ type Relay struct {
 	events  *crm.LocalBus // what this node's parts receive
 	log     EventLog
 	nc      *nats.Conn
+	subject string
 	in      chan *crm.Event   // from NATS
 	sub     *crm.Subscription // of commits, from New on, so that nothing is missed
 	up      atomic.Bool       // connected to NATS
@@ -70,8 +75,8 @@ type envelope struct {
 	Event *crm.Event `json:"event"`
 }
 
-// New connects to NATS (and keeps reconnecting for as long as the relay runs). log is
-// set with SetLog before Run: the store needs the relay's Bus before it exists.
+// New makes a relay; SetLog connects it. The store needs the relay's Bus before it
+// exists, and the relay needs the store's log before it connects.
 func New(opt Options) (*Relay, error) {
 	if opt.Poll <= 0 {
 		opt.Poll = time.Second
@@ -85,6 +90,33 @@ func New(opt Options) (*Relay, error) {
 	r := &Relay{opt: opt, commits: crm.NewBus(), events: crm.NewBus(), in: make(chan *crm.Event, 8192),
 		seen: map[string]time.Time{}}
 	r.sub = r.commits.Subscribe(8192)
+	return r, nil
+}
+
+// SetLog gives the relay the store whose event log fills what NATS does not bring,
+// starts the relay at the log's end (the node's parts resume from the log by
+// themselves) and connects to NATS, which it keeps reconnecting to for as long as the
+// relay runs. Call it once, before the store commits anything.
+func (r *Relay) SetLog(ctx context.Context, log EventLog) error {
+	ctx = crm.AsSystem(ctx)
+	latest, err := log.LatestEventID(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: read the newest event: %w", err)
+	}
+	r.log, r.next = log, latest+1
+	r.subject = "parley.events"
+	if n, ok := log.(clusterNamer); ok {
+		id, err := n.ClusterID(ctx)
+		if err != nil {
+			return fmt.Errorf("cluster: read the cluster's id: %w", err)
+		}
+		r.subject = "parley." + id + ".events"
+	}
+	return r.connect()
+}
+
+func (r *Relay) connect() error {
+	opt := r.opt
 	nc, err := nats.Connect(opt.URL, nats.Name("parley "+opt.NodeID), nats.MaxReconnects(-1),
 		nats.ReconnectWait(500*time.Millisecond), nats.RetryOnFailedConnect(true),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -100,13 +132,13 @@ func New(opt Options) (*Relay, error) {
 		}),
 		nats.ConnectHandler(func(*nats.Conn) { r.up.Store(true) }))
 	if err != nil {
-		return nil, fmt.Errorf("connect to nats %s: %w", opt.URL, err)
+		return fmt.Errorf("connect to nats %s: %w", opt.URL, err)
 	}
 	r.nc = nc
 	r.up.Store(nc.IsConnected())
-	if _, err := nc.Subscribe(Subject, r.receive); err != nil {
+	if _, err := nc.Subscribe(r.subject, r.receive); err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("subscribe to %s: %w", Subject, err)
+		return fmt.Errorf("subscribe to %s: %w", r.subject, err)
 	}
 	if nc.IsConnected() {
 		// The server has the subscription once it answers a ping: from here on, nothing
@@ -115,18 +147,6 @@ func New(opt Options) (*Relay, error) {
 			opt.Logger.Warn("cluster: nats did not answer", "url", opt.URL, "err", err)
 		}
 	}
-	return r, nil
-}
-
-// SetLog gives the relay the store whose event log fills what NATS does not bring, and
-// starts the relay at the log's end: the node's parts resume from the log by themselves.
-// Call it before the store commits anything.
-func (r *Relay) SetLog(ctx context.Context, log EventLog) error {
-	latest, err := log.LatestEventID(crm.AsSystem(ctx))
-	if err != nil {
-		return fmt.Errorf("cluster: read the newest event: %w", err)
-	}
-	r.log, r.next = log, latest+1
 	return nil
 }
 
@@ -210,7 +230,7 @@ func (r *Relay) publish(e *crm.Event) {
 		r.opt.Logger.Error("cluster: encode event", "type", e.Type, "err", err)
 		return
 	}
-	if err := r.nc.Publish(Subject, b); err != nil && r.up.Load() {
+	if err := r.nc.Publish(r.subject, b); err != nil && r.up.Load() {
 		r.opt.Logger.Warn("cluster: publish event", "id", e.ID, "type", e.Type, "err", err)
 	}
 }

@@ -99,15 +99,20 @@ const (
 
 // Agent is a person who works tickets in the console.
 type Agent struct {
-	ID        int64     `json:"id"`
-	Email     string    `json:"email"`
-	Name      string    `json:"name"`
-	Role      string    `json:"role"`
-	Phone     string    `json:"phone,omitempty"`
-	InboxIDs  []int64   `json:"inbox_ids"`
-	Disabled  bool      `json:"disabled"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID       int64   `json:"id"`
+	Email    string  `json:"email"`
+	Name     string  `json:"name"`
+	Role     string  `json:"role"`
+	Phone    string  `json:"phone,omitempty"`
+	InboxIDs []int64 `json:"inbox_ids"`
+	Disabled bool    `json:"disabled"`
+	// Avatar is "" without an avatar image, else a tag that changes with the image; the
+	// image is at GET /api/v1/agents/{id}/avatar.
+	Avatar string `json:"avatar"`
+	// TOTPEnabled says the agent signs in with a code of an authenticator app too.
+	TOTPEnabled bool      `json:"totp_enabled"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // APIToken describes a bearer token of an agent; the token itself is never stored.
@@ -148,14 +153,33 @@ func (a *Agent) CanSeeInbox(id int64) bool {
 // Inbox is one configured channel endpoint: a mailbox, a Twilio number, a widget, a
 // Discord bot or an API source. Secrets hold the config values that are encrypted at rest
 // and never returned by the API.
+//
+// A disabled inbox (Enabled false) keeps its tickets and stays in the lists, but its
+// channel fetches nothing and takes no new messages. A deleted inbox (DeletedAt set) is
+// archived: the store's Inbox and Inboxes no longer return it, so no channel can file into
+// it or send from it, while its tickets stay readable to those who could read them.
 type Inbox struct {
 	ID        int64             `json:"id"`
 	Kind      string            `json:"kind"`
 	Name      string            `json:"name"`
 	Config    map[string]any    `json:"config"`
 	Secrets   map[string]string `json:"-"`
+	Enabled   bool              `json:"enabled"`
+	DeletedAt *time.Time        `json:"deleted_at,omitempty"`
 	CreatedAt time.Time         `json:"created_at"`
 	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+// Accepts returns a conflict error when the inbox takes no new messages: it is disabled
+// or deleted. Channels call it before they file what arrived.
+func (in *Inbox) Accepts() error {
+	if in.DeletedAt != nil {
+		return Errorf(ENOTFOUND, "inbox %d not found", in.ID)
+	}
+	if !in.Enabled {
+		return Errorf(ECONFLICT, "inbox %d is disabled", in.ID)
+	}
+	return nil
 }
 
 // Identity is one way to reach a customer: an email address, an E.164 phone number, a
@@ -199,6 +223,11 @@ type Ticket struct {
 	// Participants are the people copied on the ticket's mail: not its customer, but
 	// copied on its replies (the default CC of the composer) and able to write into it.
 	Participants []Address `json:"participants,omitempty"`
+
+	// WhatsAppWindowEndsAt, on one ticket read by itself (GET /api/v1/tickets/{id}) whose
+	// replies go by WhatsApp, is when WhatsApp stops taking free-form replies: 24 hours
+	// after the customer's last WhatsApp message. After it only approved templates go.
+	WhatsAppWindowEndsAt *time.Time `json:"whatsapp_window_ends_at,omitempty"`
 }
 
 // Author is who wrote a message: a customer, an agent, the system or a participant
@@ -226,6 +255,9 @@ type Message struct {
 	CreatedAt   time.Time     `json:"created_at"`
 	// MailAddresses are the From, To, CC and Via of an email; empty on other channels.
 	MailAddresses
+	// Template, on a WhatsApp reply sent as an approved template, names the template and
+	// its variables; Text is the template's body filled in, as the customer reads it.
+	Template *MessageTemplate `json:"template,omitempty"`
 }
 
 // Address is a mail address with its display name.

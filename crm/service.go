@@ -62,6 +62,9 @@ type NewMessage struct {
 	// ticket's participants. Nil keeps the ticket's participants; an empty list copies
 	// nobody.
 	CC []string
+	// Template sends a WhatsApp reply as an approved template, with Body its text filled
+	// in. Only a reply by WhatsApp takes one, and one outside the WhatsApp window must.
+	Template *MessageTemplate
 }
 
 // CustomerUpdate holds the changes of a customer PATCH; nil fields stay.
@@ -142,8 +145,14 @@ type TicketService interface {
 	// Messages lists a ticket's thread oldest first. Returns not_found.
 	Messages(ctx context.Context, ticketID int64, p Page) ([]*Message, string, error)
 	// AddMessage stores an agent's reply (queued in the outbox) or note. Returns invalid,
-	// not_found or conflict (a closed ticket).
+	// not_found or conflict (a closed ticket; a free-form WhatsApp reply after the
+	// WhatsApp window closed).
 	AddMessage(ctx context.Context, nm *NewMessage) (*Message, error)
+	// WhatsAppWindow returns when the WhatsApp window of a ticket ends: WhatsAppWindow
+	// after the last WhatsApp message of its customer to its inbox (the zero time when
+	// there is none). ok is false when the ticket's replies do not go by WhatsApp.
+	// Returns not_found.
+	WhatsAppWindow(ctx context.Context, ticketID int64) (ends time.Time, ok bool, err error)
 	// Attachment returns an attachment's metadata and an open file. Returns not_found.
 	Attachment(ctx context.Context, id int64) (*Attachment, io.ReadSeekCloser, error)
 }
@@ -176,12 +185,20 @@ type OrderService interface {
 	Orders(ctx context.Context, f OrderFilter) ([]*Order, string, error)
 }
 
-// InboxService manages inboxes. Only admins create and change them.
+// InboxService manages inboxes. Only admins create and change them. Inboxes and Inbox
+// leave deleted inboxes out (not_found); ArchivedInboxes lists them.
 type InboxService interface {
 	Inboxes(ctx context.Context) ([]*Inbox, error)
 	Inbox(ctx context.Context, id int64) (*Inbox, error)
 	CreateInbox(ctx context.Context, in *Inbox) (*Inbox, error)
 	UpdateInbox(ctx context.Context, in *Inbox) (*Inbox, error)
+	// SetInboxEnabled enables or disables an inbox. Returns not_found.
+	SetInboxEnabled(ctx context.Context, id int64, enabled bool) (*Inbox, error)
+	// DeleteInbox archives an inbox: its tickets, messages and members stay. Returns
+	// not_found.
+	DeleteInbox(ctx context.Context, id int64) error
+	// ArchivedInboxes lists the deleted inboxes the agent in ctx may see.
+	ArchivedInboxes(ctx context.Context) ([]*Inbox, error)
 }
 
 // AgentService manages agents, sessions and API tokens.
@@ -244,6 +261,7 @@ type Store interface {
 	OrderActionService
 	InboxService
 	AgentService
+	AccountService
 	EventService
 	SearchService
 	CannedService
@@ -251,7 +269,10 @@ type Store interface {
 	CSATService
 	ReportService
 	AuditService
+	OAuthStore
 	Outbox
+	WebhookService
+	WebhookQueue
 	Ping(ctx context.Context) error
 	Backup(ctx context.Context, path string) error
 	Close() error

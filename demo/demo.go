@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"parley/crm"
+	"parley/htmlsafe"
+	"parley/orders/shopifytest"
+	"parley/outbound"
 )
 
 // Password is the password of every demo agent.
@@ -22,6 +25,7 @@ type msg struct {
 	name    string
 	subject string
 	text    string
+	html    string // sanitized before it is stored, as the email channel does
 	ago     time.Duration
 	reply   string
 	note    string
@@ -29,14 +33,61 @@ type msg struct {
 	assign  bool // to Dana, so her "Mine" folder is not empty
 }
 
-// Seed fills an empty database with demo data. It does nothing when tickets exist.
-// With a clock that is the store's, it also writes a month of history (tickets answered
-// and resolved on past days) so reports and SLAs have something to show.
+// Login is how a demo agent signs in.
+type Login struct{ Role, Email, Password string }
+
+// demoAgents are the agents Seed makes besides the admin, who comes from the command.
+var demoAgents = []Login{{crm.RoleAgent, "dana@demo.parley.test", Password}, {crm.RoleManager, "max@demo.parley.test", Password}}
+
+// Logins returns the sign-ins of the demo agents s holds: none when it was not seeded
+// by the demo.
+func Logins(ctx context.Context, s interface {
+	AgentByEmail(ctx context.Context, email string) (*crm.Agent, error)
+}) []Login {
+	var out []Login
+	for _, l := range demoAgents {
+		if a, err := s.AgentByEmail(crm.AsSystem(ctx), l.Email); err == nil && !a.Disabled {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// Options are what Seed may use beyond the store.
+type Options struct {
+	// Clock, when it is the store's clock, lets Seed write a month of history (tickets
+	// answered and resolved on past days, CSAT answers) so reports and SLAs have
+	// something to show.
+	Clock *Clock
+	// Shop is the demo shop (NewShop) and Outbound the client that reaches it at
+	// ShopHost. With both, the demo orders are the shop's, through a Shopify order
+	// source, so that refunds and cancellations can be tried; else they are plain
+	// stored orders.
+	Shop     *shopifytest.Fake
+	Outbound *outbound.Client
+}
+
+// Seed fills an empty database with demo data, with a month of history when clock is the
+// store's. It does nothing when tickets exist.
 func Seed(ctx context.Context, s crm.Store, clock *Clock) error {
+	return SeedWith(ctx, s, Options{Clock: clock})
+}
+
+// SeedWith fills an empty database with demo data: agents, inboxes of every kind,
+// customers known on several channels, orders, canned responses and tickets on every
+// channel (a WhatsApp conversation and an HTML email among them). It does nothing when
+// tickets exist.
+func SeedWith(ctx context.Context, s crm.Store, opt Options) error {
+	clock := opt.Clock
 	if ts, _, err := s.Tickets(ctx, crm.TicketFilter{Page: crm.Page{Limit: 1}}); err != nil {
 		return err
 	} else if len(ts) > 0 {
 		return nil
+	}
+	if opt.Shop != nil && opt.Outbound != nil {
+		if err := seedShop(ctx, s, opt.Shop, opt.Outbound); err != nil {
+			return err
+		}
 	}
 	inboxes := map[string]*crm.Inbox{}
 	for _, in := range []struct{ key, kind, name string }{
@@ -52,12 +103,12 @@ func Seed(ctx context.Context, s crm.Store, clock *Clock) error {
 		}
 		inboxes[in.key] = created
 	}
-	dana, err := s.CreateAgent(ctx, &crm.NewAgent{Email: "dana@demo.parley.test", Name: "Dana (demo agent)", Role: crm.RoleAgent,
+	dana, err := s.CreateAgent(ctx, &crm.NewAgent{Email: demoAgents[0].Email, Name: "Dana (demo agent)", Role: crm.RoleAgent,
 		Password: Password, InboxIDs: []int64{inboxes["email"].ID, inboxes["chat"].ID, inboxes["phone"].ID}})
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
-	max, err := s.CreateAgent(ctx, &crm.NewAgent{Email: "max@demo.parley.test", Name: "Max (demo manager)", Role: crm.RoleManager, Password: Password})
+	max, err := s.CreateAgent(ctx, &crm.NewAgent{Email: demoAgents[1].Email, Name: "Max (demo manager)", Role: crm.RoleManager, Password: Password})
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
@@ -72,6 +123,8 @@ func Seed(ctx context.Context, s crm.Store, clock *Clock) error {
 	carla := []crm.Identity{{Kind: crm.IdentityPhone, Address: "+15555550123"}}
 	kai := []crm.Identity{{Kind: crm.IdentityDiscord, Address: "400000000000000001"}}
 	visitor := []crm.Identity{{Kind: crm.IdentityChat, Address: "demo-visitor-1"}}
+	rosa := []crm.Identity{{Kind: crm.IdentityPhone, Address: "+15555550142"}}
+	priya := []crm.Identity{{Kind: crm.IdentityEmail, Address: "priya@demo.parley.test"}}
 
 	orders := []*crm.Order{
 		{Number: "1001", Email: "alice@demo.parley.test", Status: "shipped", Currency: "USD", Subtotal: 5800, Shipping: 500, Tax: 464, Total: 6764,
@@ -83,6 +136,9 @@ func Seed(ctx context.Context, s crm.Store, clock *Clock) error {
 			Items: []crm.OrderItem{{SKU: "LAMP-1", Name: "Desk lamp", Quantity: 1, UnitPrice: 12900}}, PlacedAt: time.Now().Add(-5 * time.Hour), Source: "demo"},
 	}
 	for _, o := range orders {
+		if _, err := s.Order(ctx, o.Number); err == nil {
+			continue // the demo shop's
+		}
 		if _, err := s.PutOrder(ctx, o); err != nil {
 			return fmt.Errorf("order %s: %w", o.Number, err)
 		}
@@ -102,13 +158,23 @@ func Seed(ctx context.Context, s crm.Store, clock *Clock) error {
 			text: "Missed call from +1 555-555-0123 (voicemail: \"Hi, it's Carla, please call me back about a return.\")"},
 		{inbox: "discord", channel: crm.ChannelDiscord, from: kai, name: "kai#demo", subject: "", ago: 20 * time.Minute,
 			text: "hey, is the limited edition dice set coming back in stock?"},
+		{inbox: "phone", channel: crm.ChannelWhatsApp, from: rosa, name: "Rosa Demo", subject: "", ago: 35 * time.Minute,
+			text: "Hi! I ordered 4 red mugs (order #1004) but I wanted blue ones. Can you cancel it so I can order again?"},
+		{inbox: "email", channel: crm.ChannelEmail, from: priya, name: "Priya Raman", subject: "Parcel arrived damaged", ago: 4 * time.Hour,
+			text: "Hello,\n\nMy parcel arrived today and the box was crushed:\n\n- Blue enamel mug: handle broken\n- Earl grey, 250 g: fine\n\nCould you send a new mug? Photos on request.\n\nThanks,\nPriya",
+			html: `<p>Hello,</p><p>My parcel arrived today and the box was <strong>crushed</strong>:</p>` +
+				`<table border="1" cellpadding="4"><tr><th>Item</th><th>State</th></tr>` +
+				`<tr><td>Blue enamel mug</td><td style="color:#b00">handle broken</td></tr>` +
+				`<tr><td>Earl grey, 250 g</td><td>fine</td></tr></table>` +
+				`<p>Could you send a new mug? Photos on request, or see <a href="https://example.com/priya/photos">my album</a>.</p>` +
+				`<blockquote>Sent from my phone</blockquote><p>Thanks,<br><em>Priya</em></p><script>alert("demo: this is removed")</script>`},
 		{inbox: "api", channel: crm.ChannelAPI, from: bob, name: "Bob Demo", subject: "Return request RMA-77 (from the returns portal)", ago: 10 * 24 * time.Hour,
 			text: "Return request for the desk lamp: arrived with a broken switch.", reply: "Refund issued, thanks Bob!", status: crm.StatusResolved},
 	}
 	for i, m := range msgs {
 		res, err := s.Ingest(ctx, &crm.Inbound{
 			InboxID: inboxes[m.inbox].ID, Channel: m.channel, ExternalID: fmt.Sprintf("demo-%d", i+1), ThreadKey: fmt.Sprintf("demo-thread-%d", i+1),
-			FromName: m.name, From: m.from, Subject: m.subject, Text: m.text, ReceivedAt: time.Now().Add(-m.ago),
+			FromName: m.name, From: m.from, Subject: m.subject, Text: m.text, HTML: htmlsafe.Sanitize(m.html), ReceivedAt: time.Now().Add(-m.ago),
 		})
 		if err != nil {
 			return fmt.Errorf("demo message %d: %w", i+1, err)
@@ -133,5 +199,18 @@ func Seed(ctx context.Context, s crm.Store, clock *Clock) error {
 			}
 		}
 	}
+	for _, c := range canned {
+		if _, err := s.CreateCanned(crm.WithAgent(ctx, max), &crm.CannedResponse{Title: c[0], Body: c[1]}); err != nil {
+			return fmt.Errorf("canned response: %w", err)
+		}
+	}
 	return nil
+}
+
+// canned are the demo's canned responses, with the placeholders the console fills in.
+var canned = [][2]string{
+	{"Where is my order?", "Hi {{customer.first_name}},\n\nthanks for your patience! Your order {{order.number}} is on its way: the tracking link in your shipping email shows where it is. If it has not moved in two days, reply here and we will chase the carrier.\n\n{{agent.name}}"},
+	{"Replacement on its way", "Hi {{customer.first_name}},\n\nsorry about that! We are sending a replacement today, at no cost; no need to send the broken one back.\n\n{{agent.name}}"},
+	{"Refund issued", "Hi {{customer.first_name}},\n\nwe have refunded your order {{order.number}}. Your bank shows it within 5 to 10 days.\n\n{{agent.name}}"},
+	{"Ticket reference", "Your ticket number is #{{ticket.id}}: mention it if you write to us again."},
 }

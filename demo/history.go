@@ -46,12 +46,25 @@ var historyQuestions = []string{
 	"Is the tea caffeine-free?", "Where is my refund?",
 }
 
+// csatComments are what the demo's customers write beside a rating, by rating.
+var csatComments = map[int][]string{
+	5: {"Super quick, thank you!", "Lovely service.", ""},
+	4: {"Good, took a day though.", ""},
+	3: {"Okay. Had to ask twice.", ""},
+	2: {"The parcel is still late."},
+	1: {"Nobody answered my question."},
+}
+
 // seedHistory writes 45 tickets over the past 30 days on the email, SMS and chat
 // inboxes, most answered and resolved, under a standard SLA policy, so that reports,
-// SLA figures and customer histories have a month to show. The randomness is seeded:
-// every demo database gets the same history.
+// SLA figures and customer histories have a month to show. Most resolved tickets were
+// sent the CSAT survey and most of those were rated. The randomness is seeded: every
+// demo database gets the same history.
 func seedHistory(ctx context.Context, s crm.Store, clock *Clock, inboxes map[string]*crm.Inbox, agents []*crm.Agent) error {
 	defer clock.set(time.Time{})
+	if err := s.SetCSATSettings(ctx, &crm.CSATSettings{Enabled: true, Channels: csatChannels}); err != nil {
+		return fmt.Errorf("csat settings: %w", err)
+	}
 	if _, err := s.CreateSLAPolicy(ctx, &crm.SLAPolicy{Name: "Standard (demo)", FirstResponseMinutes: 120, ResolutionMinutes: 16 * 60,
 		WarnMinutes: 15, Schedule: crm.Schedule{Timezone: "UTC", Hours: weekdays("09:00", "17:00")}}); err != nil {
 		return fmt.Errorf("sla policy: %w", err)
@@ -86,14 +99,35 @@ func seedHistory(ctx context.Context, s crm.Store, clock *Clock, inboxes map[str
 		if r.IntN(8) == 0 {
 			continue // waiting on the team
 		}
-		clock.set(at.Add(time.Duration(30+r.IntN(48*60)) * time.Minute))
+		at = at.Add(time.Duration(30+r.IntN(48*60)) * time.Minute)
+		clock.set(at)
 		resolved := crm.StatusResolved
 		if _, err := s.UpdateTicket(agent, res.TicketID, crm.TicketUpdate{Status: &resolved}); err != nil {
 			return err
 		}
+		if r.IntN(5) == 0 {
+			continue // resolved before the survey was on
+		}
+		if _, err := s.QueueCSATSurvey(ctx, &crm.CSATRequest{TicketID: res.TicketID, Token: fmt.Sprintf("demo-survey-%d-%d", i, r.Int64()),
+			EmailText: "Your request has been resolved. How did we do? (A demo survey: it was never sent.)",
+			ReplyText: "How did we do? Reply with a number from 1 (bad) to 5 (great).", Channels: csatChannels}); err != nil {
+			return fmt.Errorf("csat survey: %w", err)
+		}
+		if r.IntN(4) == 0 {
+			continue // not answered
+		}
+		rating := []int{5, 5, 5, 5, 5, 4, 4, 4, 3, 2, 1}[r.IntN(11)]
+		comments := csatComments[rating]
+		clock.set(at.Add(time.Duration(10+r.IntN(300)) * time.Minute))
+		if _, err := s.AnswerCSAT(ctx, res.TicketID, rating, comments[r.IntN(len(comments))], k.channel); err != nil {
+			return fmt.Errorf("csat answer: %w", err)
+		}
 	}
 	return nil
 }
+
+// csatChannels are the channels the demo's CSAT survey goes out on.
+var csatChannels = []string{crm.ChannelEmail, crm.ChannelSMS, crm.ChannelWhatsApp, crm.ChannelChat}
 
 func weekdays(from, to string) map[string][][2]string {
 	h := map[string][][2]string{}

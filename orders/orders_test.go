@@ -5,9 +5,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
 
 	"parley/crm"
@@ -168,7 +170,6 @@ func TestSourceConfig(t *testing.T) {
 	ctx := crm.AsSystem(context.Background())
 	for name, in := range map[string]orders.SourceInput{
 		"short secret":      {Kind: crm.OrderSourceWebhook, Name: ptr("x"), Secret: ptr("short")},
-		"no secret":         {Kind: crm.OrderSourceWebhook, Name: ptr("x")},
 		"shopify field":     {Kind: crm.OrderSourceWebhook, Name: ptr("x"), Secret: ptr("a-long-webhook-secret"), ShopDomain: ptr("a.myshopify.com")},
 		"no token":          {Kind: crm.OrderSourceShopify, Name: ptr("x"), ShopDomain: ptr("a.myshopify.com")},
 		"bad domain":        {Kind: crm.OrderSourceShopify, Name: ptr("x"), ShopDomain: ptr("a b"), AccessToken: ptr("t")},
@@ -181,6 +182,27 @@ func TestSourceConfig(t *testing.T) {
 		if _, err := e.svc.CreateSource(ctx, in); crm.ErrorCode(err) != crm.EINVALID {
 			t.Errorf("%s: %v, want invalid", name, err)
 		}
+	}
+	// A webhook source given no secret gets a generated one, signs the example with it
+	// and accepts that example; the source's view never shows the secret again.
+	gen := e.mustSource(orders.SourceInput{Kind: crm.OrderSourceWebhook, Name: ptr("Generated")})
+	secret := gen.Secrets["secret"]
+	if len(secret) != 64 {
+		t.Fatalf("generated secret = %q, want 64 hex digits", secret)
+	}
+	if other := e.mustSource(orders.SourceInput{Kind: crm.OrderSourceWebhook, Name: ptr("Other")}); other.Secrets["secret"] == secret {
+		t.Fatal("two sources got the same generated secret")
+	}
+	gview := orders.View(gen, "https://desk.example")
+	ex := orders.ExampleWebhook(secret, gview.WebhookURL)
+	if ex.Signature != sign(secret, []byte(ex.Body)) || !strings.Contains(ex.Curl, gview.WebhookURL) {
+		t.Fatalf("example = %+v", ex)
+	}
+	if o, _, err := e.svc.ReceiveWebhook(ctx, gen.ID, []byte(ex.Body), ex.Signature); err != nil || o.Number != "1001" {
+		t.Fatalf("example webhook: %v, %+v", err, o)
+	}
+	if b, _ := json.Marshal(gview); strings.Contains(string(b), secret) {
+		t.Fatalf("the view shows the secret: %s", b)
 	}
 	src := e.mustSource(orders.SourceInput{Kind: crm.OrderSourceShopify, Name: ptr("Defaults"),
 		ShopDomain: ptr("Shop.MyShopify.com"), AccessToken: ptr("t")})

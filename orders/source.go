@@ -39,8 +39,16 @@ type SourceInput struct {
 	AgentRefundLimit *int64  `json:"agent_refund_limit"`
 }
 
-// CreateSource checks and stores a new order source. Returns invalid.
+// CreateSource checks and stores a new order source. A webhook source without a secret
+// gets a generated one (GenerateSecret), which the caller shows once. Returns invalid.
 func (s *Service) CreateSource(ctx context.Context, in SourceInput) (*crm.OrderSource, error) {
+	if in.Kind == crm.OrderSourceWebhook && in.Secret == nil {
+		secret, err := GenerateSecret()
+		if err != nil {
+			return nil, err
+		}
+		in.Secret = &secret
+	}
 	src := &crm.OrderSource{Kind: in.Kind, Config: map[string]any{}, Secrets: map[string]string{}}
 	if in.Name != nil {
 		src.Name = *in.Name

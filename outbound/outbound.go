@@ -9,9 +9,11 @@
 package outbound
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -29,6 +31,10 @@ type Options struct {
 	// Lookup resolves a host name to its addresses. Default net.DefaultResolver's
 	// LookupNetIP. Tests give made-up names the addresses they need.
 	Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+	// InProcess maps host names (without a port) to handlers in this process that answer
+	// their HTTP requests without any connection: the demo's shop (`parley serve --demo`).
+	// Only the program's wiring sets it; nothing an admin saves can add a host.
+	InProcess map[string]http.Handler
 }
 
 // Client is the guarded dialer and the one HTTP transport over it. It is safe for
@@ -38,6 +44,7 @@ type Client struct {
 	lookup       func(ctx context.Context, host string) ([]netip.Addr, error)
 	dialer       *net.Dialer
 	transport    *http.Transport
+	rt           http.RoundTripper // transport, or inProcess over it
 }
 
 // New returns a Client.
@@ -62,7 +69,73 @@ func New(opt Options) *Client {
 		ResponseHeaderTimeout: time.Minute,
 		ExpectContinueTimeout: time.Second,
 	}
+	c.rt = c.transport
+	if len(opt.InProcess) > 0 {
+		c.rt = &inProcess{hosts: opt.InProcess, next: c.transport}
+	}
 	return c
+}
+
+// inProcess answers the requests to its hosts with their handlers and passes the others
+// to next.
+type inProcess struct {
+	hosts map[string]http.Handler
+	next  http.RoundTripper
+}
+
+func (t *inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	h, ok := t.hosts[strings.ToLower(req.URL.Hostname())]
+	if !ok {
+		return t.next.RoundTrip(req)
+	}
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	// The handler sees the request as a server would: a body to read and the host.
+	in := req.Clone(req.Context())
+	if in.Body == nil {
+		in.Body = http.NoBody
+	}
+	in.RequestURI = req.URL.RequestURI()
+	in.Host = req.URL.Host
+	w := &answer{header: http.Header{}}
+	h.ServeHTTP(w, in)
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return &http.Response{Status: fmt.Sprintf("%d %s", w.status, http.StatusText(w.status)), StatusCode: w.status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: w.header, ContentLength: int64(w.body.Len()),
+		Body: io.NopCloser(&w.body), Request: req}, nil
+}
+
+// answer is the http.ResponseWriter of an in-process request: it keeps the answer.
+type answer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (a *answer) Header() http.Header { return a.header }
+
+func (a *answer) WriteHeader(status int) {
+	if a.status == 0 {
+		a.status = status
+	}
+}
+
+func (a *answer) Write(b []byte) (int, error) {
+	a.WriteHeader(http.StatusOK)
+	return a.body.Write(b)
+}
+
+// Lookup resolves a host name to its addresses with the client's resolver, for a
+// connection test that shows each step. It connects to nothing: DialContext checks
+// every address it connects to.
+func (c *Client) Lookup(ctx context.Context, host string) ([]netip.Addr, error) {
+	return c.lookup(ctx, host)
 }
 
 // AllowsPrivateNetwork reports whether the client connects to private addresses too.
@@ -71,12 +144,12 @@ func (c *Client) AllowsPrivateNetwork() bool { return c.allowPrivate }
 // Transport returns the client's HTTP transport, shared by every caller so that they
 // share its connections. Every HTTP request to a host that an admin or outsider names
 // goes through it, redirects included.
-func (c *Client) Transport() http.RoundTripper { return c.transport }
+func (c *Client) Transport() http.RoundTripper { return c.rt }
 
 // HTTPClient returns an http.Client over the shared transport whose requests end after
 // timeout (0: no limit). Callers may set its CheckRedirect.
 func (c *Client) HTTPClient(timeout time.Duration) *http.Client {
-	return &http.Client{Transport: c.transport, Timeout: timeout}
+	return &http.Client{Transport: c.rt, Timeout: timeout}
 }
 
 // DialContext connects to address ("host:port") over network ("tcp", "tcp4" or "tcp6"),

@@ -323,3 +323,40 @@ func TestCheckHost(t *testing.T) {
 		}
 	}
 }
+
+// TestInProcessHosts: a request to an in-process host is answered by its handler, body,
+// status and headers as a server would send them, with no connection at all; other
+// hosts still go through the guarded dialer.
+func TestInProcessHosts(t *testing.T) {
+	shop := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body strings.Builder
+		fmt.Fprint(&body, r.Method, " ", r.Host, " ", r.URL.RequestURI(), " ", r.Header.Get("X-Token"), " ")
+		b := make([]byte, 64)
+		n, _ := r.Body.Read(b)
+		body.Write(b[:n])
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte(body.String()))
+	})
+	c := New(Options{InProcess: map[string]http.Handler{"shop.demo.test": shop}, Lookup: stub(map[string][]string{"other.example": {"127.0.0.1"}})})
+	f := fenced(t, c)
+	req, _ := http.NewRequest("POST", "https://Shop.Demo.Test/admin/orders.json?x=1", strings.NewReader("hello"))
+	req.Header.Set("X-Token", "t")
+	resp, err := c.HTTPClient(0).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 200)
+	n, _ := resp.Body.Read(b)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || resp.Header.Get("Content-Type") != "text/plain" ||
+		string(b[:n]) != "POST Shop.Demo.Test /admin/orders.json?x=1 t hello" {
+		t.Fatalf("answer %d %q", resp.StatusCode, b[:n])
+	}
+	if len(f.asked) != 0 {
+		t.Fatalf("the in-process host was dialled: %v", f.asked)
+	}
+	if _, err := c.HTTPClient(0).Get("http://other.example/"); err == nil || !IsRefused(err) {
+		t.Fatalf("another host: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ type colleague struct {
 	Role     string  `json:"role"`
 	InboxIDs []int64 `json:"inbox_ids"`
 	Disabled bool    `json:"disabled"`
+	Avatar   string  `json:"avatar"`
 }
 
 // agentView is a as viewer may see it: all of it for managers, admins and a itself,
@@ -24,7 +25,7 @@ func agentView(viewer, a *crm.Agent) any {
 	if viewer.SeesAllInboxes() || viewer.ID == a.ID {
 		return a
 	}
-	return colleague{ID: a.ID, Name: a.Name, Role: a.Role, InboxIDs: a.InboxIDs, Disabled: a.Disabled}
+	return colleague{ID: a.ID, Name: a.Name, Role: a.Role, InboxIDs: a.InboxIDs, Disabled: a.Disabled, Avatar: a.Avatar}
 }
 
 // handleAgents lists agents to every agent: the console needs names for assignment.

@@ -17,7 +17,10 @@ import (
 // auditTypes are the kinds of audit entries.
 var auditTypes = []string{"auth.login", "auth.login_failed", "auth.logout", "agent.created", "agent.updated",
 	"inbox.created", "inbox.updated", "settings.updated", "export", "customer.merged", "customer.unmerged",
-	"ticket.merged", crm.EventOrderAction, "sla_policy.changed", "token.created", "token.revoked"}
+	"ticket.merged", crm.EventOrderAction, "sla_policy.changed", "token.created", "token.revoked",
+	"invitation.created", "invitation.revoked", "invitation.accepted", "auth.password_changed", "auth.totp_enabled",
+	"auth.totp_disabled", "auth.totp_reset", "auth.recovery_code_used", "auth.recovery_codes_replaced",
+	"auth.session_ended", "auth.sessions_ended"}
 
 // audit records an entry of the audit log with the agent in r's context (none: anonymous)
 // and the client's IP. Nil pointers in data are left out, so a PATCH lists only what it

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/subtle"
 	"net"
 	"net/http"
@@ -114,22 +115,46 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	// The password proved who acts from here on.
 	r = r.WithContext(crm.WithAgent(r.Context(), a))
+	if step, err := s.secondStep(r.Context(), a); err != nil {
+		s.log.Error("second sign-in step", "agent", a.ID, "err", err)
+		writeError(w, err)
+		return
+	} else if step != "" {
+		s.askSecondStep(w, r, a, step)
+		return
+	}
+	s.signIn(w, r, a, nil)
+}
+
+// signIn starts a session of a, who proved who they are, in a new cookie (never keeping
+// a session the browser had before) and answers {agent, csrf_token} with extra.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, a *crm.Agent, extra map[string]any) {
+	r = r.WithContext(crm.WithAgent(r.Context(), a))
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		s.store.DeleteSession(r.Context(), c.Value) // rotate: never keep a pre-login session
 	}
-	token, csrf, err := s.store.CreateSession(r.Context(), a.ID, s.opt.SessionTTL)
+	token, csrf, err := s.store.StartSession(r.Context(), a.ID, s.opt.SessionTTL,
+		crm.SessionInfo{UserAgent: r.UserAgent(), IP: clientIP(r)})
 	if err != nil {
 		s.log.Error("create session", "err", err)
 		writeError(w, err)
 		return
 	}
+	s.setSessionCookie(w, token)
+	s.log.Info("login", "agent", a.ID, "ip", clientIP(r))
+	s.audit(r, "auth.login", map[string]any{"email": a.Email})
+	out := map[string]any{"agent": a, "csrf_token": csrf}
+	for k, v := range extra {
+		out[k] = v
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, token string) {
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.secure,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(s.opt.SessionTTL / time.Second),
 	})
-	s.log.Info("login", "agent", a.ID, "ip", clientIP(r))
-	s.audit(r, "auth.login", map[string]any{"email": a.Email})
-	writeJSON(w, http.StatusOK, map[string]any{"agent": a, "csrf_token": csrf})
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
@@ -168,8 +193,10 @@ func clientIP(r *http.Request) string {
 }
 
 // limiter is a set of token buckets by key: 10 attempts at once, then one every 6 seconds.
-// Idle buckets are dropped so the set cannot grow without bound.
+// Idle buckets are dropped so the set cannot grow without bound. With shared buckets
+// (several nodes), those decide, and this node's own only while they cannot be reached.
 type limiter struct {
+	shared  crm.TokenBuckets
 	mu      sync.Mutex
 	buckets map[string]*bucket
 	swept   time.Time
@@ -183,6 +210,14 @@ type bucket struct {
 func newLimiter() *limiter { return &limiter{buckets: map[string]*bucket{}, swept: time.Now()} }
 
 func (l *limiter) allow(key string) bool {
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(crm.AsSystem(context.Background()), time.Second)
+		ok, err := l.shared.TakeToken(ctx, "login:"+key, 1.0/6, 10)
+		cancel()
+		if err == nil {
+			return ok
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()

@@ -120,8 +120,9 @@ func shellWords(s string, vars map[string]string) ([]string, error) {
 }
 
 // runCurl runs a documented curl command against base (for http://127.0.0.1:8080) as
-// curl would: -H, -d (a POST unless -X says otherwise), -X, and -b/-c jar, which use
-// session's cookie jar. It returns the status and the body.
+// curl would: -H, -d and --data-binary @FILE (a POST unless -X says otherwise; the file's
+// content is vars["@FILE"]), -X, and -b/-c jar, which use session's cookie jar. It
+// returns the status and the body.
 func runCurl(t *testing.T, command string, vars map[string]string, base string, session *client) (int, []byte) {
 	t.Helper()
 	args, err := shellWords(strings.TrimSpace(command), vars)
@@ -150,6 +151,15 @@ func runCurl(t *testing.T, command string, vars map[string]string, base string, 
 			header.Add(name, strings.TrimSpace(value))
 		case "-d":
 			body = v
+			if method == "GET" {
+				method = "POST"
+			}
+		case "--data-binary": // @FILE: the file's content is vars["@FILE"]
+			f, ok := vars[v]
+			if !ok || !strings.HasPrefix(v, "@") {
+				t.Fatalf("no file %s for %q", v, command)
+			}
+			body = f
 			if method == "GET" {
 				method = "POST"
 			}

@@ -66,16 +66,19 @@ type hub struct {
 	authDrops  chan []authDrop   // and hands back those whose credentials ended
 	recheck    chan struct{}     // buffered 1: check credentials now, not at the next tick
 	authEvery  time.Duration
-	stopped    chan struct{}
-	running    atomic.Bool
-	wg         sync.WaitGroup // replay and catch-up goroutines and the credential checker
+	// presenceTTL and presenceBeat: see presence.go.
+	presenceTTL, presenceBeat time.Duration
+	stopped                   chan struct{}
+	running                   atomic.Bool
+	wg                        sync.WaitGroup // replay and catch-up goroutines and the credential checker
 
 	// Owned by the Run goroutine.
 	conns     map[*conn]struct{}
 	byAgent   map[int64]map[*conn]struct{}
 	viewing   map[int64]viewState
-	agents    map[int64]*crm.Agent // the newest known version of each agent
-	presence  map[int64]*agentPresence
+	agents    map[int64]*crm.Agent     // the newest known version of each agent
+	presence  map[int64]*agentPresence // this node's agents
+	remote    map[string]*nodePresence // other nodes' agents, by node
 	lastSeen  int64
 	lagLogged time.Time
 	catching  bool         // a catch-up is reading the log after a lag
@@ -107,27 +110,30 @@ func newHub(store hubStore, bus crm.Bus, log *slog.Logger, recheck time.Duration
 		recheck = authRecheck
 	}
 	h := &hub{
-		store:      store,
-		bus:        bus,
-		log:        log,
-		register:   make(chan *conn),
-		unregister: make(chan *conn),
-		resumes:    make(chan resumeRequest),
-		replayed:   make(chan *replayBatch),
-		caughtUp:   make(chan *catchUpPage),
-		direct:     make(chan directFrame, 64),
-		presences:  make(chan presenceRequest),
-		releases:   make(chan *conn),
-		authReqs:   make(chan chan []*conn),
-		authDrops:  make(chan []authDrop),
-		recheck:    make(chan struct{}, 1),
-		authEvery:  recheck,
-		stopped:    make(chan struct{}),
-		conns:      map[*conn]struct{}{},
-		byAgent:    map[int64]map[*conn]struct{}{},
-		viewing:    map[int64]viewState{},
-		agents:     map[int64]*crm.Agent{},
-		presence:   map[int64]*agentPresence{},
+		store:        store,
+		bus:          bus,
+		log:          log,
+		register:     make(chan *conn),
+		unregister:   make(chan *conn),
+		resumes:      make(chan resumeRequest),
+		replayed:     make(chan *replayBatch),
+		caughtUp:     make(chan *catchUpPage),
+		direct:       make(chan directFrame, 64),
+		presences:    make(chan presenceRequest),
+		releases:     make(chan *conn),
+		authReqs:     make(chan chan []*conn),
+		authDrops:    make(chan []authDrop),
+		recheck:      make(chan struct{}, 1),
+		authEvery:    recheck,
+		presenceTTL:  presenceTTL,
+		presenceBeat: presenceBeat,
+		stopped:      make(chan struct{}),
+		conns:        map[*conn]struct{}{},
+		byAgent:      map[int64]map[*conn]struct{}{},
+		viewing:      map[int64]viewState{},
+		agents:       map[int64]*crm.Agent{},
+		presence:     map[int64]*agentPresence{},
+		remote:       map[string]*nodePresence{},
 		connections: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "parley_ws_connections", Help: "Open agent WebSocket connections.",
 		}),
@@ -175,10 +181,15 @@ func (h *hub) run(ctx context.Context) {
 	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // before the wait above: a catch-up stops reading
+	beat := time.NewTicker(h.presenceBeat)
+	defer beat.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case now := <-beat.C:
+			h.announceAll()
+			h.agePresence(now)
 		case e, ok := <-sub.C:
 			if !ok {
 				return
@@ -239,6 +250,10 @@ func (h *hub) handle(e *crm.Event) {
 			h.checkAuthNow()
 		case crm.EventTokenRevoked:
 			h.closeToken(e)
+		case crm.EventPresence:
+			if e.Node != "" { // this node's own were applied when they were made
+				h.remotePresence(e)
+			}
 		default:
 			h.handleLive(e)
 		}
@@ -346,6 +361,19 @@ func (h *hub) deliver(c *conn, f *frame) {
 	if f.id <= c.lastID {
 		return
 	}
+	if c.covered && len(c.send) == cap(c.send) {
+		// A burst filled the queue of a socket that reads: a group commit of many
+		// messages, or the log read after a NATS outage. Rather than close it, let it
+		// catch up from the log in pages of one frame each, as a resume does; what
+		// arrives meanwhile waits behind, and a socket that does not read is still
+		// closed, when that backlog outgrows maxPending or its page cannot be queued.
+		c.replaying, c.catchingUp = true, true
+		c.replayCursor, c.replayAfter, c.replayCount = c.lastID, c.lastID, 0
+		c.pending = append(c.pending, f)
+		h.wg.Add(1)
+		go h.replay(c, c.lastID, 0)
+		return
+	}
 	if !c.covered {
 		c.covered, c.coveredFrom = true, f.id-1
 	}
@@ -405,9 +433,10 @@ func (h *hub) add(c *conn) {
 	h.connections.Inc()
 	if len(m) == 1 {
 		a := c.agent.Load()
+		_, before := h.effective(a.ID)
 		h.presence[a.ID] = &agentPresence{agent: a, status: presenceOnline}
-		h.publishPresence()
-		h.broadcastPresence(a.ID, c)
+		h.announce(false, presenceEntry{Agent: a, Status: presenceOnline})
+		h.presenceChanged(a, before, c)
 	}
 	a := c.agent.Load()
 	if a.Disabled {

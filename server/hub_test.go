@@ -49,7 +49,9 @@ func newHubEnvStore(t *testing.T, opt server.Options, wrap func(storetest.Store)
 	t.Helper()
 	st := teststore.Open(t, teststore.Options{})
 	db, bus := st.Store, st.Bus
-	opt.Bus = bus
+	if opt.Bus == nil { // a test may give the hub a bus of its own, apart from the store's
+		opt.Bus = bus
+	}
 	srv := server.New(wrap(db), opt)
 	ctx, cancel := context.WithCancel(crm.AsSystem(context.Background()))
 	done := make(chan struct{})
@@ -1006,6 +1008,133 @@ func BenchmarkIdleSocket(b *testing.B) {
 		b.ReportMetric((float64(after.StackInuse)-float64(before.StackInuse))/n, "stack-bytes/socket")
 		for _, c := range conns {
 			c.Close()
+		}
+	}
+}
+
+// TestHubPresenceAcrossNodes checks that agents another node announces on the bus count
+// as online here (sockets and AgentsOnline), that an agent online on either node is
+// online, and that the other node's full list replaces what it said before.
+func TestHubPresenceAcrossNodes(t *testing.T) {
+	e := newHubEnv(t)
+	inA := e.inbox("api", "Shop A")
+	alice := e.dial(e.agent("alice@test.example", crm.RoleAgent, inA))
+	alice.waitFor("presence list", func(f wsFrame) bool { return f.Type == "presence" })
+	e.agent("carol@test.example", crm.RoleAgent, inA)
+	carol, err := e.db.AgentByEmail(ctxSystem(), "carol@test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	announce := func(full bool, status string) {
+		entries := []map[string]any{}
+		if status != "" {
+			entries = append(entries, map[string]any{"agent": carol, "status": status})
+		}
+		data, _ := json.Marshal(map[string]any{"full": full, "agents": entries})
+		e.bus.Publish(&crm.Event{Type: crm.EventPresence, Node: "node-b", Data: data})
+	}
+
+	announce(false, "online")
+	alice.waitFor("carol online on node b", func(f wsFrame) bool {
+		return f.Type == "presence" && f.num("agent_id") == carol.ID && f.str("status") == "online"
+	})
+	waitUntil(t, "carol in AgentsOnline", func() bool { return slices.Contains(e.api.AgentsOnline(inA), carol.ID) })
+
+	// Carol opens the console here too, then goes away on node b: she is still online.
+	here := e.dial(e.login("carol@test.example", "password-123"))
+	here.waitFor("presence list", func(f wsFrame) bool { return f.Type == "presence" })
+	announce(false, "away")
+	announce(true, "") // node b's list: no one
+	here.ws.Close()
+	alice.waitFor("carol offline", func(f wsFrame) bool {
+		return f.Type == "presence" && f.num("agent_id") == carol.ID && f.str("status") == "offline"
+	})
+	for _, f := range alice.frames {
+		if f.Type == "presence" && f.num("agent_id") == carol.ID && f.str("status") == "away" {
+			t.Fatalf("carol shown away while online here:\n%s", alice.dump())
+		}
+	}
+	if got := e.api.AgentsOnline(inA); slices.Contains(got, carol.ID) {
+		t.Fatalf("AgentsOnline = %v after node b dropped carol", got)
+	}
+}
+
+// TestHubPresenceOfADeadNode checks that the agents of a node that stops announcing
+// go offline here once its announcements are older than the presence TTL.
+func TestHubPresenceOfADeadNode(t *testing.T) {
+	e := newHubEnvWith(t, server.Options{PresenceTTL: 400 * time.Millisecond})
+	inA := e.inbox("api", "Shop A")
+	alice := e.dial(e.agent("alice@test.example", crm.RoleAgent, inA))
+	alice.waitFor("presence list", func(f wsFrame) bool { return f.Type == "presence" })
+	e.agent("carol@test.example", crm.RoleAgent, inA)
+	carol, err := e.db.AgentByEmail(ctxSystem(), "carol@test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(map[string]any{"full": true, "agents": []map[string]any{{"agent": carol, "status": "online"}}})
+	e.bus.Publish(&crm.Event{Type: crm.EventPresence, Node: "node-b", Data: data})
+	alice.waitFor("carol online on node b", func(f wsFrame) bool {
+		return f.Type == "presence" && f.num("agent_id") == carol.ID && f.str("status") == "online"
+	})
+	start := time.Now()
+	alice.waitFor("carol offline once node b is quiet", func(f wsFrame) bool {
+		return f.Type == "presence" && f.num("agent_id") == carol.ID && f.str("status") == "offline"
+	})
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Fatalf("carol went offline %s after node b's last word, before its TTL", d)
+	}
+}
+
+// waitUntil waits for ok with a deadline.
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestHubBurstKeepsAReadingSocket hands the hub a thousand stored events at once, as a
+// big group commit or the log read after a NATS outage does: a socket that reads is not
+// closed for the burst overflowing its queue, and gets every event once, in order.
+func TestHubBurstKeepsAReadingSocket(t *testing.T) {
+	hubBus := crm.NewBus() // the store's commits do not reach the hub by themselves
+	e := newHubEnvWith(t, server.Options{Bus: hubBus})
+	inbox := e.inbox("api", "Shop")
+	before, err := e.db.Events(ctxSystem(), 0, 10000)
+	if err != nil || len(before) == 0 {
+		t.Fatalf("events before: %d, %v", len(before), err)
+	}
+	latest := before[len(before)-1].ID
+	w := e.dial(e.admin)
+	w.send(map[string]any{"type": "resume", "after": latest})
+	w.waitFor("resumed", func(f wsFrame) bool { return f.Type == "resumed" })
+	for i := range 400 {
+		e.inbound(inbox, fmt.Sprintf("burst-%d", i), fmt.Sprintf("b%d@example.com", i%20), "burst")
+	}
+	events, err := e.db.Events(ctxSystem(), latest, 5000)
+	if err != nil || len(events) < 800 {
+		t.Fatalf("%d events, %v", len(events), err)
+	}
+	hubBus.Publish(events...)
+	last := events[len(events)-1].ID
+	next := latest + 1
+	for next <= last {
+		f, err := w.read()
+		if err != nil {
+			t.Fatalf("the socket closed after event %d of %d..%d: %v", next-1, latest+1, last, err)
+		}
+		switch {
+		case f.Type == "resumed":
+			t.Fatalf("a resumed frame the client did not ask for: %s", f.raw)
+		case f.ID == 0:
+		case f.ID != next:
+			t.Fatalf("event %d, want %d: each once, in order", f.ID, next)
+		default:
+			next++
 		}
 	}
 }

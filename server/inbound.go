@@ -70,6 +70,9 @@ func (s *Server) handleInbound(w http.ResponseWriter, r *http.Request) error {
 	if inbox.Kind != crm.KindAPI {
 		return crm.Errorf(crm.EINVALID, "inbox %d is a %s inbox; only api inboxes take /inbound", inbox.ID, inbox.Kind)
 	}
+	if err := inbox.Accepts(); err != nil {
+		return err
+	}
 	ids, err := req.From.identities(s.opt.DefaultRegion)
 	if err != nil {
 		return err

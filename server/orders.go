@@ -114,11 +114,24 @@ func (s *Server) handleCreateOrderSource(w http.ResponseWriter, r *http.Request)
 	if err := decode(w, r, 64<<10, &in); err != nil {
 		return err
 	}
+	generate := in.Kind == crm.OrderSourceWebhook && in.Secret == nil
 	src, err := s.orders.CreateSource(r.Context(), in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, orders.View(src, s.publicURL(r)))
+	v := orders.View(src, s.publicURL(r))
+	if !generate {
+		writeJSON(w, http.StatusCreated, v)
+		return nil
+	}
+	// A generated secret is shown this once, with a request signed by it, since the
+	// shop's developer must copy it; it is never returned again.
+	secret := src.Secrets["secret"]
+	writeJSON(w, http.StatusCreated, struct {
+		orders.SourceView
+		GeneratedSecret string         `json:"generated_secret"`
+		Example         orders.Example `json:"example"`
+	}{v, secret, orders.ExampleWebhook(secret, v.WebhookURL)})
 	return nil
 }
 

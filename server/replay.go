@@ -172,7 +172,9 @@ func (h *hub) applyReplay(b *replayBatch) {
 		c.covered, c.coveredFrom = true, c.replayAfter
 	}
 	c.lastID = max(c.lastID, c.replayCursor)
-	if !h.push(c, resumedFrame(c.replayAfter, c.replayCount)) {
+	if c.catchingUp {
+		c.catchingUp = false
+	} else if !h.push(c, resumedFrame(c.replayAfter, c.replayCount)) {
 		return
 	}
 	for _, f := range pending {

@@ -14,12 +14,21 @@ import (
 
 	"parley/channels"
 	"parley/crm"
+	"parley/oauth"
 	"parley/orders"
 	"parley/outbound"
 )
 
 // Options configure a Server.
 type Options struct {
+	// Statuses, when set, has the connection statuses of inboxes whose fetcher or bot
+	// runs on another node of a cluster (channels.StatusBoard).
+	Statuses interface {
+		Status(inboxID int64) *channels.InboxStatus
+	}
+	// RateLimits, when set, are buckets every node of a cluster shares: sign-in limits
+	// hold for the cluster. Nil: this process's own.
+	RateLimits crm.TokenBuckets
 	// PublicURL is where browsers reach Parley: scheme and host, e.g. https://desk.example
 	// (cmd/parley checks it). It decides whether cookies are Secure, which Origin is the
 	// console's own and the host of the shops' webhook URLs. Nil: the request's host.
@@ -48,9 +57,16 @@ type Options struct {
 	// again, so that a revocation or expiry the bus did not announce (the CLI) ends them.
 	// Default 3 seconds.
 	AuthRecheck time.Duration
+	// PresenceTTL is how long the agents another node announced stay online here after
+	// its last announcement; nodes announce every quarter of it. Default 20 seconds.
+	PresenceTTL time.Duration
 	// NoReadCache turns off the cache of encoded ticket lists and threads, for a store
 	// whose data other processes change without telling this one.
 	NoReadCache bool
+	// OAuth signs email inboxes in with Google and Microsoft; nil offers no sign-in.
+	OAuth *oauth.Service
+	// WhatsApp lists the approved WhatsApp templates of phone inboxes; nil lists none.
+	WhatsApp WhatsAppTemplates
 }
 
 // Server serves the HTTP API over a store.
@@ -90,6 +106,7 @@ func New(store Store, opt Options) *Server {
 		logins:  newLimiter(),
 		metrics: newMetrics(),
 	}
+	s.logins.shared = opt.RateLimits
 	if opt.Bus == nil {
 		opt.Bus = crm.NewBus()
 		s.opt.Bus = opt.Bus
@@ -98,6 +115,9 @@ func New(store Store, opt Options) *Server {
 		s.reads = newReadCache(store)
 	}
 	s.hub = newHub(store, opt.Bus, s.log, opt.AuthRecheck)
+	if opt.PresenceTTL > 0 {
+		s.hub.presenceTTL, s.hub.presenceBeat = opt.PresenceTTL, opt.PresenceTTL/4
+	}
 	s.metrics.reg.MustRegister(s.hub.collectors()...)
 	s.routes()
 	return s
@@ -141,12 +161,29 @@ func (s *Server) routes() {
 		m.Handle("GET /metrics", s.MetricsHandler())
 	}
 	m.HandleFunc("POST /api/v1/login", s.handleLogin)
+	m.HandleFunc("POST /api/v1/login/totp", s.handleLoginTOTP)
+	m.HandleFunc("POST /api/v1/login/totp/setup", s.handleLoginTOTPSetup)
+	m.HandleFunc("POST /api/v1/invitations/check", s.handleCheckInvitation)
+	m.HandleFunc("POST /api/v1/invitations/accept", s.handleAcceptInvitation)
 	m.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, crm.Errorf(crm.ENOTFOUND, "no such endpoint %s %s", r.Method, r.URL.Path))
 	})
 
 	s.api("POST /api/v1/logout", roleAgent, s.handleLogout)
 	s.api("GET /api/v1/me", roleAgent, s.handleMe)
+	s.api("GET /api/v1/me/profile", roleAgent, s.handleProfile)
+	s.api("PATCH /api/v1/me", roleAgent, s.handleUpdateProfile)
+	s.api("POST /api/v1/me/password", roleAgent, s.handleChangePassword)
+	s.api("PUT /api/v1/me/avatar", roleAgent, s.handleSetAvatar)
+	s.api("DELETE /api/v1/me/avatar", roleAgent, s.handleDeleteAvatar)
+	s.api("GET /api/v1/me/sessions", roleAgent, s.handleSessions)
+	s.api("DELETE /api/v1/me/sessions", roleAgent, s.handleEndOtherSessions)
+	s.api("DELETE /api/v1/me/sessions/{id}", roleAgent, s.handleEndSession)
+	s.api("GET /api/v1/me/totp", roleAgent, s.handleMyTOTP)
+	s.api("POST /api/v1/me/totp/setup", roleAgent, s.handleMyTOTPSetup)
+	s.api("POST /api/v1/me/totp/confirm", roleAgent, s.handleMyTOTPConfirm)
+	s.api("POST /api/v1/me/totp/disable", roleAgent, s.handleMyTOTPDisable)
+	s.api("POST /api/v1/me/totp/recovery-codes", roleAgent, s.handleMyRecoveryCodes)
 
 	s.api("GET /api/v1/tickets", roleAgent, s.handleTickets)
 	s.api("POST /api/v1/tickets", roleAgent, s.handleCreateTicket)
@@ -155,6 +192,7 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/tickets/{id}/messages", roleAgent, s.handleMessages)
 	s.api("POST /api/v1/tickets/{id}/messages", roleAgent, s.handleAddMessage)
 	s.api("POST /api/v1/tickets/{id}/merge", roleAgent, s.handleMergeTickets)
+	s.api("POST /api/v1/tickets/bulk", roleAgent, s.handleBulk)
 	s.api("GET /api/v1/attachments/{id}", roleAgent, s.handleAttachment)
 
 	s.api("GET /api/v1/customers", roleAgent, s.handleCustomers)
@@ -176,6 +214,8 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/order-sources", roleAdmin, s.handleOrderSources)
 	s.api("POST /api/v1/order-sources", roleAdmin, s.handleCreateOrderSource)
 	s.api("PATCH /api/v1/order-sources/{id}", roleAdmin, s.handleUpdateOrderSource)
+	s.api("POST /api/v1/order-sources/{id}/test", roleAdmin, s.handleTestOrderSource)
+	s.api("POST /api/v1/orders/import", roleManager, s.handleImportOrders)
 	m.HandleFunc("POST /webhooks/orders/{source_id}", s.webhook(s.handleOrderWebhook))
 	m.HandleFunc("POST /webhooks/shopify/{source_id}", s.webhook(s.handleShopifyWebhook))
 
@@ -183,7 +223,11 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/inboxes", roleAdmin, s.handleCreateInbox)
 	s.api("GET /api/v1/inboxes/{id}", roleAgent, s.handleInbox)
 	s.api("PATCH /api/v1/inboxes/{id}", roleAdmin, s.handleUpdateInbox)
+	s.api("DELETE /api/v1/inboxes/{id}", roleAdmin, s.handleDeleteInbox)
 	s.api("POST /api/v1/inboxes/{id}/test", roleAdmin, s.handleTestInbox)
+	s.api("GET /api/v1/inboxes/{id}/setup", roleAdmin, s.handleInboxSetup)
+	s.oauthRoutes()
+	s.whatsAppRoutes()
 
 	s.api("GET /api/v1/ws", roleAgent, s.handleWS)
 
@@ -191,10 +235,21 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/agents", roleAdmin, s.handleCreateAgent)
 	s.api("GET /api/v1/agents/{id}", roleAgent, s.handleAgent)
 	s.api("PATCH /api/v1/agents/{id}", roleAdmin, s.handleUpdateAgent)
+	s.api("GET /api/v1/agents/{id}/avatar", roleAgent, s.handleAvatar)
+	s.api("DELETE /api/v1/agents/{id}/totp", roleAdmin, s.handleResetTOTP)
+	s.api("GET /api/v1/invitations", roleAdmin, s.handleInvitations)
+	s.api("POST /api/v1/invitations", roleAdmin, s.handleCreateInvitation)
+	s.api("DELETE /api/v1/invitations/{id}", roleAdmin, s.handleRevokeInvitation)
+	s.api("GET /api/v1/settings/security", roleAdmin, s.handleSecuritySettings)
+	s.api("PATCH /api/v1/settings/security", roleAdmin, s.handleUpdateSecuritySettings)
+	s.api("GET /api/v1/setup", roleAdmin, s.handleSetup)
+	s.api("PATCH /api/v1/setup", roleAdmin, s.handleUpdateSetup)
 
 	s.api("GET /api/v1/tokens", roleAgent, s.handleTokens)
 	s.api("POST /api/v1/tokens", roleAgent, s.handleCreateToken)
 	s.api("DELETE /api/v1/tokens/{id}", roleAgent, s.handleRevokeToken)
+
+	s.webhookRoutes()
 
 	s.api("GET /api/v1/canned-responses", roleAgent, s.handleCannedResponses)
 	s.api("POST /api/v1/canned-responses", roleManager, s.handleCreateCanned)

@@ -18,12 +18,14 @@ type Store interface {
 	crm.OrderActionService
 	crm.InboxService
 	crm.AgentService
+	crm.AccountService
 	crm.SearchService
 	crm.CannedService
 	crm.SLAService
 	crm.CSATService
 	crm.ReportService
 	crm.AuditService
+	crm.WebhookService
 	hubStore
 	orders.Store
 	reports.BreakdownStore

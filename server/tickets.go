@@ -83,6 +83,7 @@ func (s *Server) handleTicket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.fillWhatsAppWindow(r.Context(), t)
 	writeJSON(w, http.StatusOK, t)
 	return nil
 }
@@ -231,6 +232,8 @@ func (s *Server) handleAddMessage(w http.ResponseWriter, r *http.Request) error 
 		Status   string `json:"status"`
 		// CC of an email reply; absent (nil) copies the ticket's participants.
 		CC []string `json:"cc"`
+		// Template sends a WhatsApp reply as an approved template; body is then unused.
+		Template *templateIn `json:"template"`
 	}
 	if err := decode(w, r, maxBody, &req); err != nil {
 		return err
@@ -239,6 +242,17 @@ func (s *Server) handleAddMessage(w http.ResponseWriter, r *http.Request) error 
 		if err := oneOf("status", req.Status, crm.StatusOpen, crm.StatusPending, crm.StatusResolved); err != nil {
 			return err
 		}
+	}
+	if !req.Internal {
+		if err := s.checkNotArchived(r, id); err != nil {
+			return err
+		}
+	}
+	if req.Template != nil {
+		if req.Internal || req.CC != nil {
+			return crm.Errorf(crm.EINVALID, "a template is a reply: it takes no internal or cc")
+		}
+		return s.addTemplateReply(w, r, id, req.Template, req.Status)
 	}
 	m, err := s.store.AddMessage(r.Context(), &crm.NewMessage{TicketID: id, Body: req.Body, Internal: req.Internal,
 		Status: req.Status, CC: req.CC})
@@ -269,5 +283,20 @@ func (s *Server) handleMergeTickets(w http.ResponseWriter, r *http.Request) erro
 	}
 	s.audit(r, "ticket.merged", map[string]any{"from": id, "into": req.Into})
 	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+// checkNotArchived refuses a reply on a ticket of a deleted inbox: there is no channel
+// left to send it on. Notes are still taken. Returns conflict or not_found.
+func (s *Server) checkNotArchived(r *http.Request, ticketID int64) error {
+	t, err := s.store.Ticket(r.Context(), ticketID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.Inbox(crm.AsSystem(r.Context()), t.InboxID); crm.ErrorCode(err) == crm.ENOTFOUND {
+		return crm.Errorf(crm.ECONFLICT, "ticket %d is archived: its inbox was deleted, so it takes notes but no replies", ticketID)
+	} else if err != nil {
+		return err
+	}
 	return nil
 }

@@ -74,6 +74,7 @@ type conn struct {
 	holding      bool // a new connection holds stored events until resume or holdNew
 	holdTimer    *time.Timer
 	replaying    bool
+	catchingUp   bool // the replay is the hub's own, after a burst filled the queue: no resumed frame
 	replayAfter  int64
 	replayCursor int64
 	replayCount  int

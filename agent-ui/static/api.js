@@ -5,7 +5,26 @@ let csrf = '';
 let onUnauthorized = () => {};
 
 export function setCSRF(token) { csrf = token || ''; }
+// getCSRF returns the token, for requests that do not go through api (an upload with
+// progress).
+export function getCSRF() { return csrf; }
 export function whenUnauthorized(fn) { onUnauthorized = fn; }
+
+// A password change ends every session of the agent and answers with a new one for this
+// browser. Meanwhile the socket is closed and its reconnect, or any other request, may
+// be refused with the old cookie: such a 401 is no sign-out. rotateSession runs the
+// change; a 401 of a request sent before it ended is then ignored (the socket retries).
+let rotating = 0;
+let sessionEpoch = 0;
+export async function rotateSession(change) {
+  rotating++;
+  try {
+    return await change();
+  } finally {
+    rotating--;
+    sessionEpoch++;
+  }
+}
 
 // APIError carries the API's error code and its message, which is safe to show.
 export class APIError extends Error {
@@ -16,7 +35,14 @@ export class APIError extends Error {
   }
 }
 
+// signInStep tells the requests made before there is a session (the password, the code
+// of the authenticator app, an invitation link): their 401 is a wrong answer to show,
+// not a session that ended.
+const signInStep = (path) => path === '/api/v1/login' || path.startsWith('/api/v1/login/') ||
+  path === '/api/v1/invitations/check' || path === '/api/v1/invitations/accept';
+
 export async function api(method, path, body) {
+  const epoch = sessionEpoch;
   const opt = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
   if (body !== undefined) {
     opt.headers['Content-Type'] = 'application/json';
@@ -34,7 +60,7 @@ export async function api(method, path, body) {
   try { data = await res.json(); } catch { /* not JSON */ }
   if (!res.ok) {
     const e = (data && data.error) || {};
-    if (res.status === 401 && path !== '/api/v1/login') onUnauthorized();
+    if (res.status === 401 && !signInStep(path) && !rotating && epoch === sessionEpoch) onUnauthorized();
     throw new APIError(res.status, e.code || 'internal', e.message || `Request failed (${res.status}).`);
   }
   return data;

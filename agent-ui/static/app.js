@@ -17,11 +17,18 @@ import { focusReply } from './composer.js';
 import { whenAction, onOrderEvent } from './orders.js';
 import { renderCustomer, onCustomerEvent } from './customer.js';
 import { showHistory, onLiveEvent } from './history.js';
+import { initBulk } from './bulk.js';
 import { loadList, loadMore, renderList, renderFolders, refreshCounts, countsChange, resetList, upsert, runSearch, neighbour, refreshTimes, markCurrent } from './list.js';
 import { openTicket, closeTicket, forgetSession, onMessage, onTicket, resolveCurrent } from './ticket.js';
 import { showReports, reportsLink } from './reports.js';
 import { showSettings } from './settings.js';
 import { isManagerPage, showManagerSettings } from './audit.js';
+import { isSetupPage, showInboxSettings } from './inboxsetup.js';
+import { isSourcesPage, showSourceSettings } from './sources.js';
+import { isWebhooksPage, showWebhookSettings } from './webhooks.js';
+import { secondStep, showInvite, resetSignIn } from './signin.js';
+import { showProfile } from './profile.js';
+import { isAccountAdminPage, showAccountAdminPage, firstRunHash } from './security.js';
 
 const live = new Live(onEvent, onConnState);
 useSocket(live);
@@ -33,6 +40,11 @@ async function boot() {
   whenUnauthorized(showLogin);
   fill($('#f-channel'), channelOptions());
   $('#login-form').addEventListener('submit', login);
+  // An invitation link opens its own page, whoever may be signed in here.
+  if (location.hash.startsWith('#/invite/')) {
+    showInvite(location.hash.slice('#/invite/'.length), start);
+    return;
+  }
   try {
     const me = await get('/api/v1/me');
     await start(me.agent, me.csrf_token);
@@ -52,6 +64,7 @@ function showLogin() {
   resetList();
   forgetPresence();
   lastListKey = '';
+  resetSignIn();
   $('#app').hidden = true;
   $('#login').hidden = false;
   document.body.dataset.view = 'login';
@@ -72,6 +85,11 @@ async function login(e) {
   try {
     const res = await post('/api/v1/login', { email, password });
     $('#login-password').value = '';
+    if (res.step) {
+      // Two-factor sign-in: a code, or setting an app up, before any session.
+      secondStep(res, start);
+      return;
+    }
     await start(res.agent, res.csrf_token);
   } catch (ex) {
     err.textContent = ex.code === 'unauthorized' ? 'Wrong email or password.' : ex.message;
@@ -96,6 +114,11 @@ async function start(agent, csrf) {
   $('#settings-link').hidden = !isManager();
   reportsLink(isManager());
   await loadReference();
+  // A fresh install opens on the first-run checklist for admins.
+  if (!location.hash || location.hash === '#/inbox/mine') {
+    const first = await firstRunHash();
+    if (first) history.replaceState(null, '', first);
+  }
   if (!started) {
     started = true;
     wire();
@@ -145,18 +168,30 @@ async function routeNow() {
   const settings = section === 'settings';
   const historyPage = section === 'customers' && sub === 'history';
   // Reports and a customer's full history use the wide pane that settings use.
-  const wide = settings || section === 'reports' || historyPage;
+  const wide = settings || section === 'reports' || historyPage || section === 'profile';
   $('#settings-pane').hidden = !wide;
-  $('#settings-pane').setAttribute('aria-label', section === 'reports' ? 'Reports' : historyPage ? 'Customer history' : 'Settings');
+  $('#settings-pane').setAttribute('aria-label', section === 'reports' ? 'Reports' : historyPage ? 'Customer history' : section === 'profile' ? 'Your profile' : 'Settings');
   document.body.dataset.section = wide ? 'settings' : 'work';
   if (settings) {
     if (isManagerPage(arg)) {
       if (!(await showManagerSettings(arg))) location.hash = '#/inbox/' + state.folder;
+    } else if (isSetupPage(arg)) {
+      if (!(await showInboxSettings(arg, sub))) location.hash = '#/inbox/' + state.folder;
+    } else if (isSourcesPage(arg)) {
+      if (!(await showSourceSettings(arg))) location.hash = '#/inbox/' + state.folder;
+    } else if (isWebhooksPage(arg)) {
+      if (!(await showWebhookSettings(arg))) location.hash = '#/inbox/' + state.folder;
+    } else if (isAccountAdminPage(arg)) {
+      if (!(await showAccountAdminPage(arg))) location.hash = '#/inbox/' + state.folder;
     } else if (!(await showSettings(arg))) location.hash = '#/inbox/' + state.folder;
     return;
   }
   if (section === 'reports') {
     await showReports(arg);
+    return;
+  }
+  if (section === 'profile') {
+    await showProfile();
     return;
   }
   if (historyPage) {
@@ -295,6 +330,7 @@ function wire() {
   $('#logout').addEventListener('click', logout);
   $('#help-button').addEventListener('click', () => $('#help').showModal());
   $('#load-more').addEventListener('click', () => loadMore().catch(() => {}));
+  initBulk(() => (state.search ? runSearch(state.search) : loadList()).catch(() => {}));
   $('#clear-search').addEventListener('click', () => { location.hash = '#/inbox/' + state.folder; });
   $('#search-form').addEventListener('submit', (e) => {
     e.preventDefault();

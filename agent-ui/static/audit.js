@@ -173,7 +173,8 @@ async function csatPage() {
 
 const auditTypes = ['auth.login', 'auth.login_failed', 'auth.logout', 'agent.created', 'agent.updated', 'inbox.created', 'inbox.updated',
   'settings.updated', 'export', 'customer.merged', 'customer.unmerged', 'ticket.merged', 'order.action', 'sla_policy.changed',
-  'token.created', 'token.revoked'];
+  'token.created', 'token.revoked', 'webhook.created', 'webhook.updated', 'webhook.deleted', 'webhook.redelivered',
+  'webhook.replayed'];
 
 async function auditPage() {
   const form = h('form', { id: 'audit-filters', class: 'report-filters' },

@@ -1,6 +1,7 @@
 // composer.js is the reply box of the open ticket: a reply on the customer's channel or an
 // internal note, canned responses with their placeholders filled in, drafts that survive
-// switching tickets, and the question before sending when another agent replied meanwhile.
+// switching tickets, the question before sending when another agent replied meanwhile,
+// and on WhatsApp the 24-hour window with its templates (whatsapp.js).
 
 import { post } from './api.js';
 import { h, fill, $ } from './dom.js';
@@ -9,6 +10,7 @@ import { state, agentName } from './state.js';
 import { fillPlaceholders } from './canned.js';
 import { showMessage, scrollToEnd, mailAddress } from './thread.js';
 import { sendTyping } from './presence.js';
+import { whatsAppEl, showWhatsApp, templateMode, sendTemplate, resetTemplate, noticeWhatsApp, windowClosedByServer } from './whatsapp.js';
 
 const drafts = new Map(); // ticket id -> {text, mode, cc}: drafts survive switching tickets
 let mode = 'reply';
@@ -50,6 +52,7 @@ export function composerEl(t) {
           state.canned.map((c) => h('option', { value: c.id }, c.title))))),
     h('p', { class: 'note-label', id: 'note-label' }, 'Internal note: only agents see it; it is never sent to the customer.'),
     h('div', { class: 'cc-row', id: 'cc-row' }, h('label', { for: 'reply-cc' }, 'Cc'), cc),
+    whatsAppEl(t, () => applyMode()),
     h('label', { for: 'reply-body', id: 'reply-label', class: 'visually-hidden' }, 'Reply to the customer'),
     ta,
     h('p', { id: 'reply-hint', class: 'muted small' }),
@@ -123,7 +126,9 @@ function splitAddresses(s) {
 export function noticeMessage(type, m) {
   if (m.direction === 'in') {
     $('#reply-channel').textContent = replyLabel();
+    noticeWhatsApp(m);
     showCC();
+    showTemplates(false);
   }
   if (type === 'message.created' && m.direction === 'out' && m.author && m.author.kind === 'agent' && m.author.id !== state.me.id) {
     const ta = $('#reply-body');
@@ -141,7 +146,22 @@ function setMode(m, focus) {
   $('#reply-label').textContent = mode === 'note' ? 'Internal note' : 'Reply to the customer';
   $('#send').textContent = mode === 'note' ? 'Add note' : 'Send reply';
   showCC();
-  if (focus) $('#reply-body').focus();
+  const picker = showTemplates(focus);
+  if (focus && !picker) $('#reply-body').focus();
+}
+
+// showTemplates puts the template picker in place of the text box while a WhatsApp
+// reply must be a template (the 24-hour window closed). It returns whether it does.
+function showTemplates(focus) {
+  if (!$('#reply') || !state.ticket) return false;
+  const picker = showWhatsApp(replyChannel(), mode);
+  $('#reply-body').hidden = picker;
+  $('#canned-select').disabled = picker || state.ticket.status === 'closed';
+  if (picker) {
+    $('#send').textContent = 'Send template';
+    if (focus && $('#wa-template')) $('#wa-template').focus();
+  }
+  return picker;
 }
 
 // showCC shows the Cc of a reply by email, with the ticket's participants while the
@@ -174,6 +194,10 @@ async function send(confirmed) {
   const body = ta.value.trim();
   const err = $('#reply-error');
   err.textContent = '';
+  if (templateMode(replyChannel(), mode)) {
+    sendTemplateReply();
+    return;
+  }
   if (!body) {
     err.textContent = mode === 'note' ? 'Write the note first.' : 'Write a reply first.';
     ta.focus();
@@ -199,6 +223,26 @@ async function send(confirmed) {
     showCC(); // the ticket's new participants may have come before this answer
     fill($('#reply-conflict'));
     $('#reply-hint').textContent = '';
+    showMessage(m);
+  } catch (e) {
+    err.textContent = e.message;
+    // WhatsApp's window closed while the agent wrote: the draft stays, and a template
+    // is offered instead.
+    if (e.code === 'conflict' && mode === 'reply' && replyChannel() === 'whatsapp' && state.ticketID === ticketID) windowClosedByServer();
+  } finally {
+    btn.disabled = state.ticket && state.ticket.status === 'closed';
+  }
+}
+
+async function sendTemplateReply() {
+  const ticketID = state.ticketID;
+  const btn = $('#send');
+  const err = $('#reply-error');
+  btn.disabled = true;
+  try {
+    const m = await sendTemplate(ticketID);
+    if (state.ticketID !== ticketID) return;
+    resetTemplate();
     showMessage(m);
   } catch (e) {
     err.textContent = e.message;

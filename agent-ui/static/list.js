@@ -6,6 +6,7 @@ import { ago, timeEl } from './time.js';
 import { channelBadge } from './channels.js';
 import { state, shownFolders, folderOf, listParams, matches, byActivity } from './state.js';
 import { ticketRow } from './tickets.js';
+import { renderBulkBar } from './bulk.js';
 
 let listSeq = 0;
 let loading = false;
@@ -140,9 +141,11 @@ export function renderList() {
   $('#load-more').hidden = !state.nextCursor || !!state.search;
   if (state.tickets.length === 0) {
     fill(body, h('p', { class: 'empty-state', id: 'list-empty' }, 'No tickets here. New ones appear as they arrive.'));
+    renderBulkBar();
     return;
   }
   fill(body, h('ul', { class: 'tickets', id: 'ticket-list' }, state.tickets.map(ticketRow)));
+  renderBulkBar();
 }
 
 // markCurrent highlights the open ticket without rebuilding the list.
@@ -205,6 +208,7 @@ export async function runSearch(q) {
       h('span', { class: 'customer' }, c.name || `Customer #${c.id}`),
       h('span', { class: 'snippet' }, (c.identities || []).map((i) => i.address).join(' · ')))))) : h('p', { class: 'muted' }, 'No customers.'));
   fill(body, sections);
+  renderBulkBar();
 }
 
 function snippet(text, q) {

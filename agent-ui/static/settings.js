@@ -1,24 +1,31 @@
-// settings.js holds the admin pages: agents, inboxes and canned responses.
+// settings.js holds the settings frame and tabs, and the admin pages of agents and canned
+// responses.
 
 import { get, post, patch, del } from './api.js';
 import { h, fill, $ } from './dom.js';
 import { timeEl } from './time.js';
 import { state, isAdmin, isManager } from './state.js';
 import { placeholders } from './canned.js';
+import { inviteSection } from './invite.js';
 
 // settingsTabs are every settings page in tab order, with the roles that may open them.
-// This file draws the first three; audit.js draws the managers' pages.
+// This file draws agents and canned responses; inboxsetup.js the inboxes, sources.js the
+// order sources, audit.js the managers' pages, security.js security and getting started.
 export const settingsTabs = [
   { id: 'agents', name: 'Agents', allowed: isAdmin },
   { id: 'inboxes', name: 'Inboxes', allowed: isAdmin },
+  { id: 'sources', name: 'Order sources', allowed: isAdmin },
+  { id: 'webhooks', name: 'Webhooks', allowed: isAdmin }, // webhooks.js
   { id: 'canned', name: 'Canned responses', allowed: isManager },
   { id: 'sla', name: 'SLA policies', allowed: isManager },
   { id: 'csat', name: 'CSAT survey', allowed: isAdmin },
   { id: 'audit', name: 'Audit log', allowed: isAdmin },
+  { id: 'security', name: 'Security', allowed: isAdmin },
+  { id: 'start', name: 'Getting started', allowed: isAdmin },
 ];
 
 // The pages this file draws, by tab.
-const ownPages = { agents: agentsPage, inboxes: inboxesPage, canned: cannedPage };
+const ownPages = { agents: agentsPage, canned: cannedPage };
 
 // openTab draws the settings pane with the tabs the agent's role may open, tab cur
 // marked, an error line and #settings-body, and then draws the tab's page into it;
@@ -36,16 +43,6 @@ export async function openTab(cur, page) {
     fail(e);
   }
 }
-
-// kindExamples are the inbox kinds an admin can add, in the order offered, each with an
-// example config.
-const kindExamples = {
-  api: '{}',
-  email: '{\n  "address": "support@shop.example",\n  "imap_host": "imap.shop.example:993",\n  "imap_user": "support@shop.example",\n  "imap_password": "…",\n  "smtp_host": "smtp.shop.example:587"\n}',
-  phone: '{\n  "account_sid": "AC…",\n  "auth_token": "…",\n  "number": "+15550100"\n}',
-  chat: '{\n  "origins": ["https://shop.example"]\n}',
-  discord: '{\n  "bot_token": "…",\n  "guild_id": "…"\n}',
-};
 
 // showSettings renders the tab into the settings pane. Returns false when the agent's
 // role may not see any settings.
@@ -72,15 +69,6 @@ export function askedTwice(btn) {
   btn.dataset.confirm = '1';
   btn.textContent = 'Really delete?';
   return false;
-}
-
-// readConfig parses an inbox's config from its text box.
-function readConfig(ta) {
-  try {
-    return JSON.parse(ta.value || '{}');
-  } catch {
-    throw new Error('The config is not valid JSON.');
-  }
 }
 
 function inboxChecks(name, selected, inboxes) {
@@ -121,82 +109,9 @@ async function agentsPage() {
     });
     return h('li', {}, form);
   });
-  const create = h('form', { id: 'agent-create', class: 'card stack' },
-    h('h3', {}, 'Add an agent'),
-    h('label', { for: 'na-name' }, 'Name'), h('input', { id: 'na-name', name: 'name', required: true, maxlength: 100 }),
-    h('label', { for: 'na-email' }, 'Email'), h('input', { id: 'na-email', name: 'email', type: 'email', required: true }),
-    h('label', { for: 'na-password' }, 'Password (at least 8 characters; share it with them privately)'),
-    h('input', { id: 'na-password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 }),
-    h('label', { for: 'na-role' }, 'Role'), roleSelect('na-role', 'agent'),
-    h('fieldset', { class: 'inbox-checks' }, h('legend', {}, 'Inboxes'), inboxChecks('na-inboxes', [], inboxes)),
-    h('button', { type: 'submit', class: 'primary' }, 'Add agent'));
-  create.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    try {
-      await post('/api/v1/agents', {
-        name: field(create, 'name').value, email: field(create, 'email').value, password: field(create, 'password').value,
-        role: field(create, 'role').value, inbox_ids: checked(create, 'na-inboxes'),
-      });
-      ok();
-      await agentsPage();
-    } catch (err) { fail(err); }
-  });
-  fill($('#settings-body'), h('ul', { class: 'settings-list', id: 'agent-list' }, rows), create);
-}
-
-async function inboxesPage() {
-  const { inboxes } = await get('/api/v1/inboxes');
-  state.inboxes = inboxes;
-  const rows = inboxes.map((i) => {
-    const st = i.status;
-    const cfg = h('textarea', { id: `cfg-${i.id}`, name: 'config', rows: 4, spellcheck: 'false', value: JSON.stringify(i.config || {}, null, 2) });
-    const result = h('span', { class: 'small', role: 'status' });
-    const form = h('form', { class: 'inbox-row card stack', 'aria-label': `Inbox ${i.name}` },
-      h('div', { class: 'row' },
-        h('strong', {}, i.name), h('span', { class: 'badge' }, i.kind), h('span', { class: 'muted small' }, `#${i.id}`),
-        st ? h('span', { class: 'badge state-' + st.state }, st.state + (st.last_error ? `: ${st.last_error}` : '')) : h('span', { class: 'muted small' }, 'no live connection')),
-      h('p', { class: 'small' }, 'Secrets set: ', (i.secrets_set || []).length ? i.secrets_set.join(', ') : 'none'),
-      h('label', { for: `name-${i.id}` }, 'Name'), h('input', { id: `name-${i.id}`, name: 'name', value: i.name, maxlength: 100 }),
-      h('label', { for: `cfg-${i.id}` }, 'Config (JSON; secrets left out keep their stored value)'), cfg,
-      h('div', { class: 'row' },
-        h('button', { type: 'submit' }, 'Save'),
-        i.kind !== 'api' ? h('button', { type: 'button', onclick: async () => {
-          result.textContent = 'Testing…';
-          try {
-            const r = await post(`/api/v1/inboxes/${i.id}/test`);
-            result.textContent = r.ok ? 'Connection works' : `Failed: ${r.error}`;
-          } catch (err) { result.textContent = err.message; }
-        } }, 'Test connection') : null,
-        result));
-    form.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      try {
-        await patch('/api/v1/inboxes/' + i.id, { name: field(form, 'name').value, config: readConfig(cfg) });
-        ok();
-        await inboxesPage();
-      } catch (err) { fail(err); }
-    });
-    return h('li', {}, form);
-  });
-  const kind = h('select', { id: 'ni-kind', name: 'kind' }, Object.keys(kindExamples).map((k) => h('option', { value: k }, k)));
-  const cfg = h('textarea', { id: 'ni-config', name: 'config', rows: 6, spellcheck: 'false', value: kindExamples.api });
-  kind.addEventListener('change', () => { cfg.value = kindExamples[kind.value] || '{}'; });
-  const create = h('form', { id: 'inbox-create', class: 'card stack' },
-    h('h3', {}, 'Add an inbox'),
-    h('label', { for: 'ni-kind' }, 'Kind'), kind,
-    h('label', { for: 'ni-name' }, 'Name'), h('input', { id: 'ni-name', name: 'name', required: true, maxlength: 100 }),
-    h('label', { for: 'ni-config' }, 'Config (JSON). Keys ending in password, token or secret are encrypted and never shown again. An api inbox needs none.'),
-    cfg,
-    h('button', { type: 'submit', class: 'primary' }, 'Add inbox'));
-  create.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    try {
-      await post('/api/v1/inboxes', { kind: kind.value, name: field(create, 'name').value, config: readConfig(cfg) });
-      ok();
-      await inboxesPage();
-    } catch (err) { fail(err); }
-  });
-  fill($('#settings-body'), h('ul', { class: 'settings-list', id: 'inbox-list' }, rows), create);
+  // New agents are invited: they choose their own password (invite.js).
+  const invite = await inviteSection(inboxes, agentsPage);
+  fill($('#settings-body'), h('ul', { class: 'settings-list', id: 'agent-list' }, rows), invite);
 }
 
 async function cannedPage() {

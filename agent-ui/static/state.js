@@ -16,6 +16,7 @@ export const state = {
   customer: null,
   orders: [],
   unread: new Set(),   // ticket ids with customer messages not yet seen
+  picked: new Set(),   // ticket ids selected in the list for a bulk change
   presence: new Map(), // agent id -> "online", "away" or "offline"
   // collisions: ticket id -> Map(agent id -> {name, viewing, typing}) with expiry times
   collisions: new Map(),

@@ -81,6 +81,9 @@ function placeInThread(thread, el) {
 // reports whether the thread is on screen.
 export function showMessage(m) {
   const i = state.messages.findIndex((x) => x.id === m.id);
+  // The answer to the POST of a reply says "queued", and may arrive after the live
+  // message.updated that says it was sent: a status never goes back to queued.
+  if (i >= 0 && m.status === 'queued' && state.messages[i].status !== 'queued') m = { ...m, status: state.messages[i].status, error: state.messages[i].error };
   if (i >= 0) state.messages[i] = m; else state.messages.push(m);
   const thread = $('#thread');
   if (!thread) return false;

@@ -14,6 +14,7 @@ export function ticketRow(t) {
   const unread = state.unread.has(t.id);
   const current = t.id === state.ticketID;
   return h('li', { class: 'ticket-row' + (unread ? ' unread' : '') + (current ? ' current' : ''), dataset: { id: t.id } },
+    h('input', { type: 'checkbox', class: 'pick', dataset: { id: t.id }, checked: state.picked.has(t.id), 'aria-label': `Select ticket #${t.id}` }),
     h('a', { href: '#/tickets/' + t.id, 'aria-current': current ? 'true' : null },
       h('span', { class: 'row1' },
         channelBadge(t.channel),

@@ -45,6 +45,13 @@ type Options struct {
 	Visitors crm.ChatService
 	// Limits are the abuse limits; zero fields take defaults.
 	Limits Limits
+	// Cluster says several nodes serve the widget: a new visitor is stored at its hello
+	// instead of with its first message, since its upload or reload may reach another
+	// node, which knows only stored visitors.
+	Cluster bool
+	// RateLimits, when set, are buckets every node of a cluster shares, so that the
+	// limits hold for the cluster; this node's own decide while they cannot be reached.
+	RateLimits crm.TokenBuckets
 }
 
 // Channel is the chat channel: the connector of chat inboxes and the widget's HTTP side.
@@ -104,19 +111,19 @@ func New(store Store, bus crm.Bus, opt Options) *Channel {
 		opt:        opt,
 		log:        opt.Logger.With("channel", "chat"),
 		hub:        newHub(),
-		newPerIP:   newKeyed(opt.Limits.NewVisitorsPerIP),
-		msgPerIP:   newKeyed(opt.Limits.MessagesPerIP),
-		msgPerUser: newKeyed(opt.Limits.MessagesPerVisitor),
+		newPerIP:   newKeyed(opt.Limits.NewVisitorsPerIP, opt.RateLimits, "chat:newPerIP:"),
+		msgPerIP:   newKeyed(opt.Limits.MessagesPerIP, opt.RateLimits, "chat:msgPerIP:"),
+		msgPerUser: newKeyed(opt.Limits.MessagesPerVisitor, opt.RateLimits, "chat:msgPerUser:"),
 		cache:      map[int64]cachedSettings{},
 
-		lookupPerUser: newKeyed(opt.Limits.OrderLookupsPerVisitor),
-		lookupPerIP:   newKeyed(opt.Limits.OrderLookupsPerIP),
+		lookupPerUser: newKeyed(opt.Limits.OrderLookupsPerVisitor, opt.RateLimits, "chat:lookupPerUser:"),
+		lookupPerIP:   newKeyed(opt.Limits.OrderLookupsPerIP, opt.RateLimits, "chat:lookupPerIP:"),
 		lookups:       map[string]*lookupNotes{},
 		pending:       map[string]*pendingVisitor{},
 
-		helloPerIP:    newKeyed(opt.Limits.HellosPerIP),
-		uploadPerUser: newKeyed(opt.Limits.UploadsPerVisitor),
-		uploadPerIP:   newKeyed(opt.Limits.UploadsPerIP),
+		helloPerIP:    newKeyed(opt.Limits.HellosPerIP, opt.RateLimits, "chat:helloPerIP:"),
+		uploadPerUser: newKeyed(opt.Limits.UploadsPerVisitor, opt.RateLimits, "chat:uploadPerUser:"),
+		uploadPerIP:   newKeyed(opt.Limits.UploadsPerIP, opt.RateLimits, "chat:uploadPerIP:"),
 	}
 	ch.life, ch.end = context.WithCancel(crm.AsSystem(context.Background()))
 	ch.upgrader = websocket.Upgrader{
@@ -301,7 +308,8 @@ func (ch *Channel) settings(ctx context.Context, inboxID int64) (*settings, erro
 		return c.s, nil
 	}
 	in, err := ch.store.Inbox(ctx, inboxID)
-	if crm.ErrorCode(err) == crm.ENOTFOUND || (err == nil && in.Kind != crm.KindChat) {
+	// A disabled inbox's widget does not open, as if it did not exist.
+	if crm.ErrorCode(err) == crm.ENOTFOUND || (err == nil && (in.Kind != crm.KindChat || in.Accepts() != nil)) {
 		return nil, crm.Errorf(crm.ENOTFOUND, "chat inbox %d not found", inboxID)
 	} else if err != nil {
 		return nil, fmt.Errorf("load chat inbox: %w", err)

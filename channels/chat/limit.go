@@ -1,8 +1,11 @@
 package chat
 
 import (
+	"context"
 	"sync"
 	"time"
+
+	"parley/crm"
 
 	"golang.org/x/time/rate"
 )
@@ -87,9 +90,11 @@ func (l *Limits) defaults() {
 // keyed holds one token bucket per key (an IP address, a visitor id). Buckets idle for
 // longer than it takes them to refill are swept, so the map stays small.
 type keyed struct {
-	limit Limit
-	mu    sync.Mutex
-	m     map[string]*bucket
+	limit  Limit
+	shared crm.TokenBuckets // the cluster's buckets, when several nodes share them
+	prefix string           // of this limit's keys among the shared buckets
+	mu     sync.Mutex
+	m      map[string]*bucket
 }
 
 type bucket struct {
@@ -100,12 +105,22 @@ type bucket struct {
 // maxKeys bounds the buckets kept between sweeps; a flood of new keys forces a sweep.
 const maxKeys = 100_000
 
-func newKeyed(l Limit) *keyed { return &keyed{limit: l, m: map[string]*bucket{}} }
+func newKeyed(l Limit, shared crm.TokenBuckets, prefix string) *keyed {
+	return &keyed{limit: l, shared: shared, prefix: prefix, m: map[string]*bucket{}}
+}
 
 // allow takes a token from key's bucket and reports whether there was one.
 func (k *keyed) allow(key string) bool {
 	if k.limit.Rate == rate.Inf {
 		return true
+	}
+	if k.shared != nil {
+		ctx, cancel := context.WithTimeout(crm.AsSystem(context.Background()), time.Second)
+		ok, err := k.shared.TakeToken(ctx, k.prefix+key, float64(k.limit.Rate), k.limit.Burst)
+		cancel()
+		if err == nil {
+			return ok
+		}
 	}
 	now := time.Now()
 	k.mu.Lock()

@@ -355,7 +355,9 @@ func (ch *Channel) hello(ctx context.Context, c *conn, f *frame) error {
 			v.Email = claimed
 		}
 		c.token = randomHex(32)
-		if c.unsaved = ch.addPending(hashToken(c.token), v); !c.unsaved {
+		// In a cluster the visitor's reload or upload may reach another node, which knows
+		// only stored visitors.
+		if c.unsaved = !ch.opt.Cluster && ch.addPending(hashToken(c.token), v); !c.unsaved {
 			if err := ch.visitors.CreateChatVisitor(ctx, v, hashToken(c.token)); err != nil {
 				return fatal{err}
 			}

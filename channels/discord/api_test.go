@@ -101,11 +101,21 @@ func TestInboxThroughAPI(t *testing.T) {
 		return got.Status != nil && got.Status.State == "connected" && fake.live()
 	})
 	var test struct {
-		OK bool `json:"ok"`
+		OK    bool                `json:"ok"`
+		Error string              `json:"error"`
+		Steps []channels.TestStep `json:"steps"`
 	}
 	call("POST", fmt.Sprintf("/api/v1/inboxes/%d/test", in.ID), "", http.StatusOK, &test)
-	if !test.OK {
-		t.Errorf("connection test failed")
+	// The test runs in steps, each with what Discord answered, and all of them pass.
+	var steps []string
+	for _, st := range test.Steps {
+		if !st.OK {
+			t.Errorf("step %s failed: %s", st.Step, st.Detail)
+		}
+		steps = append(steps, st.Step)
+	}
+	if !test.OK || test.Error != "" || strings.Join(steps, ", ") != "Bot token, Message Content intent, Servers, Support channels" {
+		t.Errorf("connection test = %+v", test)
 	}
 
 	fake.dispatch("MESSAGE_CREATE", dmMessage(nextMsgID(), customerID, "Is the blue one back in stock?"))

@@ -72,6 +72,8 @@ type Options struct {
 	// ReconnectDelay is the first wait before reconnecting a dropped gateway connection;
 	// it doubles up to five minutes. Default one second.
 	ReconnectDelay time.Duration
+	// Hold, when set, runs each bot only on the node that holds its lease.
+	Hold channels.HoldFunc
 }
 
 // Channel is the Discord connector and the manager of one bot session per Discord inbox.
@@ -360,7 +362,7 @@ func (c *Channel) setStatus(b *bot, state, lastErr string) {
 // inbox.updated event starts, restarts or stops the bot of that inbox. It closes every
 // gateway connection before it returns nil.
 func (c *Channel) Run(ctx context.Context) error {
-	w := &channels.InboxWorkers{Kind: crm.KindDiscord, Store: c.store, Bus: c.bus, Logger: c.log, Work: c.runBot}
+	w := &channels.InboxWorkers{Kind: crm.KindDiscord, Store: c.store, Bus: c.bus, Logger: c.log, Work: c.runBot, Hold: c.opt.Hold}
 	return w.Run(ctx)
 }
 

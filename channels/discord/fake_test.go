@@ -17,7 +17,7 @@ import (
 )
 
 // The fake Discord speaks the real wire format of the parts of Discord the bot uses: the
-// REST API (gateway discovery, users/@me, channels, channel history, messages, threads, DM
+// REST API (gateway discovery, users/@me, the bot's servers and application, channels, channel history, messages, threads, DM
 // channels) under /api/v{n}/, the gateway WebSocket (Hello, Identify, Ready, Resume,
 // heartbeats and dispatches) and a CDN serving attachment files.
 
@@ -97,6 +97,8 @@ func newFakeDiscord(t *testing.T) *fakeDiscord {
 	mux.HandleFunc("GET /gateway/bot", f.handleGatewayURL)
 	mux.HandleFunc("GET /users/@me", f.auth(f.handleMe))
 	mux.HandleFunc("POST /users/@me/channels", f.auth(f.handleOpenDM))
+	mux.HandleFunc("GET /users/@me/guilds", f.auth(f.handleGuilds))
+	mux.HandleFunc("GET /applications/@me", f.auth(f.handleApplication))
 	mux.HandleFunc("GET /channels/{id}", f.auth(f.handleChannel))
 	mux.HandleFunc("GET /channels/{id}/messages", f.auth(f.handleHistory))
 	mux.HandleFunc("POST /channels/{id}/messages", f.auth(f.handlePost))
@@ -165,6 +167,18 @@ func (f *fakeDiscord) handleGatewayURL(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeDiscord) handleMe(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"id": fakeBotID, "username": "parley-bot", "bot": true})
+}
+
+// handleApplication answers the bot's application with the Message Content intent on
+// (the flag of a bot in fewer than 100 servers).
+func (f *fakeDiscord) handleApplication(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]any{"id": fakeBotID, "name": "Parley support", "flags": 1 << 19,
+		"bot": map[string]any{"id": fakeBotID, "username": "parley-bot", "bot": true}})
+}
+
+// handleGuilds lists the one server the bot is in.
+func (f *fakeDiscord) handleGuilds(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, []map[string]any{{"id": fakeGuildID, "name": "Fake shop", "permissions": "0", "features": []string{}}})
 }
 
 func (f *fakeDiscord) handleOpenDM(w http.ResponseWriter, r *http.Request) {

@@ -40,6 +40,8 @@ type Channel struct {
 	TLSConfig *tls.Config
 	// PollInterval is how often a mailbox without IDLE is checked. Default 30 seconds.
 	PollInterval time.Duration
+	// Hold, when set, runs each mailbox's fetcher only on the node that holds its lease.
+	Hold channels.HoldFunc
 	// IdleRefresh is how long an IDLE runs before the mailbox is checked anyway, which
 	// also catches servers that drop IDLE notifications silently. Default 10 minutes, at
 	// most 25 (RFC 2177: servers may log a client out after 29 idle minutes).
@@ -55,6 +57,9 @@ type Channel struct {
 	// Outbound makes the IMAP and SMTP connections and decides which hosts may be saved.
 	// Default: the strict client, which refuses private and loopback addresses.
 	Outbound *outbound.Client
+	// OAuth hands out the access tokens of inboxes that sign in with Google or
+	// Microsoft (config "auth": "google" or "microsoft"). Nil: such inboxes cannot log in.
+	OAuth TokenSource
 
 	once   sync.Once
 	mu     sync.Mutex
@@ -108,6 +113,7 @@ func (c *Channel) setDefaults() {
 
 // Config is the configuration of an email inbox, read from crm.Inbox.Config and Secrets.
 type Config struct {
+	InboxID      int64
 	Address      string // the support address mail is sent from and received at
 	FromName     string // display name of outgoing mail; default the inbox name
 	IMAPHost     string
@@ -122,7 +128,10 @@ type Config struct {
 	SMTPUsername string
 	SMTPPassword string
 	ReplySecret  string // signs the ticket token of reply-to addresses
-	MarkSeen     bool   // set \Seen on fetched mail once it is committed
+	// Auth is how the inbox logs in to both servers: AuthPassword, or AuthGoogle and
+	// AuthMicrosoft for XOAUTH2 with the access token of an admin's sign-in.
+	Auth     string
+	MarkSeen bool // set \Seen on fetched mail once it is committed
 	// UseReplyTo makes the one address of a Reply-To other than From the customer, as
 	// contact forms and shop systems send it from a no-reply address. Default true;
 	// config use_reply_to: false turns it off.
@@ -157,6 +166,7 @@ func ConfigOf(in *crm.Inbox) *Config {
 	b, _ := in.Config["mark_seen"].(bool)
 	replyTo, set := in.Config["use_reply_to"].(bool)
 	cfg := &Config{
+		InboxID: in.ID, Auth: strings.ToLower(s("auth")),
 		Address: strings.ToLower(s("address")), FromName: s("from_name"),
 		IMAPHost: s("imap_host"), IMAPPort: intOf(in.Config["imap_port"]), IMAPSecurity: strings.ToLower(s("imap_security")),
 		IMAPUsername: s("imap_username"), IMAPPassword: sec("imap_password"), IMAPMailbox: s("imap_mailbox"),
@@ -170,6 +180,9 @@ func ConfigOf(in *crm.Inbox) *Config {
 	}
 	if cfg.IMAPMailbox == "" {
 		cfg.IMAPMailbox = "INBOX"
+	}
+	if cfg.Auth == "" {
+		cfg.Auth = AuthPassword
 	}
 	return cfg
 }
@@ -217,9 +230,10 @@ func validHost(h string) bool {
 // PrepareInbox checks an email inbox's config and completes it before it is saved:
 // the address is lower-cased, ports default to the standard ones of their security
 // mode, the mailbox to INBOX, user names to the address, and a reply_secret is
-// generated once (it is sealed with the other secrets). A host that is a loopback or
-// private IP address, or localhost, is refused unless the private network is allowed.
-// Returns invalid.
+// generated once (it is sealed with the other secrets). An inbox whose auth is google or
+// microsoft needs no password: it logs in with the access token of an admin's sign-in.
+// A host that is a loopback or private IP address, or localhost, is refused unless the
+// private network is allowed. Returns invalid.
 func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 	if in.Config == nil {
 		in.Config = map[string]any{}
@@ -233,6 +247,21 @@ func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 		return crm.Errorf(crm.EINVALID, "config.address must not contain '+': it is used for reply addresses")
 	}
 	in.Config["address"] = addr
+	switch v := in.Config["auth"].(type) {
+	case nil:
+	case string:
+		switch a := strings.ToLower(strings.TrimSpace(v)); a {
+		case "", AuthPassword:
+			delete(in.Config, "auth")
+		case AuthGoogle, AuthMicrosoft:
+			in.Config["auth"] = a
+		default:
+			return crm.Errorf(crm.EINVALID, "config.auth must be password, google or microsoft")
+		}
+	default:
+		return crm.Errorf(crm.EINVALID, "config.auth must be password, google or microsoft")
+	}
+	oauth := cfg.Auth == AuthGoogle || cfg.Auth == AuthMicrosoft
 	for _, p := range []struct {
 		name                 string
 		host                 string
@@ -284,11 +313,11 @@ func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 		if p.username == "" {
 			in.Config[p.name+"_username"] = addr
 		}
-		if p.passwordRequiredName != "" && p.password == "" {
+		if p.passwordRequiredName != "" && p.password == "" && !oauth {
 			return crm.Errorf(crm.EINVALID, "config.%s is required", p.passwordRequiredName)
 		}
 	}
-	if cfg.SMTPPassword == "" && in.Config["smtp_password"] == nil {
+	if cfg.SMTPPassword == "" && in.Config["smtp_password"] == nil && !oauth {
 		// Most providers take the same password for IMAP and SMTP.
 		in.Config["smtp_password"] = cfg.IMAPPassword
 	}
@@ -350,7 +379,16 @@ func (c *Channel) setStatus(inboxID int64, state string, err error) {
 	if err != nil {
 		ns.LastError = err.Error()
 	} else if s != nil && state == "connecting" {
-		ns.LastError = s.LastError
+		ns.LastError, ns.SignIn = s.LastError, s.SignIn
 	}
 	c.status[inboxID] = ns
+}
+
+// markSignIn records on an inbox's status that an admin must sign in with provider again.
+func (c *Channel) markSignIn(inboxID int64, provider string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.status[inboxID]; s != nil {
+		s.SignIn = provider
+	}
 }

@@ -25,12 +25,12 @@ const (
 )
 
 // Run keeps one fetcher per email inbox until ctx is done (channels.InboxWorkers): an
-// inbox.updated event starts, restarts or stops the fetcher of its inbox, and an inbox
-// whose config says "disabled": true is not fetched. Every IMAP session is closed before
+// inbox.updated event starts, restarts or stops the fetcher of its inbox, and a disabled
+// or deleted inbox is not fetched. Every IMAP session is closed before
 // Run returns nil.
 func (c *Channel) Run(ctx context.Context) error {
 	c.defaults()
-	w := &channels.InboxWorkers{Kind: crm.KindEmail, Store: c.store, Bus: c.bus, Logger: c.logger, Work: c.fetch}
+	w := &channels.InboxWorkers{Kind: crm.KindEmail, Store: c.store, Bus: c.bus, Logger: c.logger, Work: c.fetch, Hold: c.Hold}
 	return w.Run(ctx)
 }
 
@@ -70,6 +70,9 @@ func (f *fetcher) run(ctx context.Context) {
 			backoff = c.MinBackoff
 		}
 		c.setStatus(id, "error", err)
+		if channels.SignInRequired(err) {
+			c.markSignIn(id, f.cfg.Auth)
+		}
 		c.logger.Warn("imap session ended", "inbox", id, "retry_in", backoff.String(), "err", err)
 		t := time.NewTimer(backoff)
 		select {
@@ -125,9 +128,9 @@ func (c *Channel) dialIMAP(ctx context.Context, cfg *Config, opts *imapclient.Op
 		client.Close()
 		return nil, nil, guard.explain(fmt.Errorf("imap greeting: %w", err))
 	}
-	if err := client.Login(cfg.IMAPUsername, cfg.IMAPPassword).Wait(); err != nil {
+	if _, err := c.imapLogin(ctx, client, cfg); err != nil {
 		client.Close()
-		return nil, nil, guard.explain(fmt.Errorf("imap login as %s: %w", cfg.IMAPUsername, err))
+		return nil, nil, guard.explain(err)
 	}
 	guard.expect(0)
 	return client, guard, nil

@@ -195,6 +195,8 @@ type sink struct {
 	mu     sync.Mutex
 	msgs   []sentMail
 	reject *smtp.SMTPError // returned for DATA when set
+	// xoauth2, when set, makes the sink take only XOAUTH2 logins that it accepts.
+	xoauth2 func(user, token string) error
 }
 
 type sentMail struct {
@@ -244,9 +246,33 @@ type sinkSession struct {
 	auth bool
 }
 
-func (ss *sinkSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (ss *sinkSession) AuthMechanisms() []string {
+	if ss.s.bearerCheck() != nil {
+		return []string{"XOAUTH2"}
+	}
+	return []string{sasl.Plain}
+}
+
+func (s *sink) bearerCheck() func(user, token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.xoauth2
+}
 
 func (ss *sinkSession) Auth(mech string) (sasl.Server, error) {
+	if check := ss.s.bearerCheck(); check != nil {
+		if mech != "XOAUTH2" {
+			return nil, &smtp.SMTPError{Code: 504, Message: "only XOAUTH2"}
+		}
+		return imaptest.XOAUTH2Server(func(user, token string) error {
+			if err := check(user, token); err != nil {
+				return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8},
+					Message: "Username and Password not accepted"}
+			}
+			ss.auth = true
+			return nil
+		}), nil
+	}
 	return sasl.NewPlainServer(func(identity, username, password string) error {
 		if username != supportAddr || password != imapPass {
 			return errors.New("invalid credentials")

@@ -19,7 +19,6 @@ import (
 	"parley/identity"
 
 	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -245,12 +244,11 @@ func (c *Channel) dialSMTP(ctx context.Context, cfg *Config) (*smtp.Client, erro
 		conn.Close()
 		return nil, fmt.Errorf("smtp hello: %w", err)
 	}
-	if ok, _ := sc.Extension("AUTH"); ok && cfg.SMTPUsername != "" && cfg.SMTPPassword != "" {
-		// A failed login is a setting an admin fixes, so it is retried, not permanent.
-		if err := sc.Auth(sasl.NewPlainClient("", cfg.SMTPUsername, cfg.SMTPPassword)); err != nil {
-			sc.Close()
-			return nil, fmt.Errorf("smtp login as %s: %w", cfg.SMTPUsername, err)
-		}
+	// A failed login is a setting an admin fixes (or a sign-in an admin renews), so it
+	// is retried, not permanent.
+	if _, err := c.smtpLogin(ctx, sc, cfg); err != nil {
+		sc.Close()
+		return nil, err
 	}
 	return sc, nil
 }

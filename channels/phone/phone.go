@@ -57,7 +57,8 @@ type Channel struct {
 	log    *slog.Logger
 	public string // PublicURL's scheme and host, "" without one
 
-	numbers numberCache
+	numbers   numberCache
+	templates templateCache
 }
 
 var (
@@ -187,8 +188,12 @@ func (c *Channel) parseConfig(in *crm.Inbox) (*config, error) {
 	} else if cfg.AuthToken == "" {
 		cfg.AuthToken = in.Secrets["auth_token"]
 	}
-	if !authTokenRe.MatchString(cfg.AuthToken) {
+	switch {
+	case cfg.AuthToken == "":
 		return nil, crm.Errorf(crm.EINVALID, "auth_token is required: the Auth Token from the Twilio console")
+	case !authTokenRe.MatchString(cfg.AuthToken):
+		return nil, crm.Errorf(crm.EINVALID,
+			"auth_token is not a Twilio Auth Token: it is 32 letters and digits, without spaces or dashes (Twilio console, Account Info)")
 	}
 	s, err := str("phone_number")
 	if err != nil {

@@ -42,8 +42,10 @@ func TestPrepareInbox(t *testing.T) {
 		want string
 	}{
 		{"bad account sid", "account_sid", "SK123", "account_sid"},
-		{"no token", "auth_token", "", "auth_token"},
-		{"token with symbols", "auth_token", "abc$%^&*()defgh", "auth_token"},
+		{"no token", "auth_token", "", "auth_token is required"},
+		// A token that is there but wrong is not "required": the admin is told what is wrong.
+		{"token with symbols", "auth_token", "abc$%^&*()defgh", "auth_token is not a Twilio Auth Token"},
+		{"token with dashes", "auth_token", "your-auth-token", "32 letters and digits"},
 		{"national number", "phone_number", "4155550100", "E.164"},
 		{"not a number", "phone_number", "+1 call me", "phone_number"},
 		{"bad whatsapp", "whatsapp_number", "whatsapp:12", "whatsapp_number"},

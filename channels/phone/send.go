@@ -2,6 +2,7 @@ package phone
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,14 +23,21 @@ const (
 	maxParts   = 4
 )
 
-// Twilio error codes that mean the recipient unsubscribed (replied STOP).
-const errUnsubscribed = 21610
+// Twilio error codes: the recipient unsubscribed (replied STOP); a free-form WhatsApp
+// message outside the 24-hour window.
+const (
+	errUnsubscribed    = 21610
+	errOutsideWhatsApp = 63016
+)
 
 // Send delivers an agent's reply as an SMS, or as a WhatsApp message when the ticket's
 // last inbound message came over WhatsApp, and returns the MessageSid of its first part.
-// Bodies longer than Twilio's 1,600 characters go out as several messages. A customer
-// without a phone number, an opted-out number, a bad config and Twilio's 4xx answers are
-// permanent failures; network errors, 429 and 5xx answers are retried.
+// Bodies longer than Twilio's 1,600 characters go out as several messages. A reply with a
+// template goes out as that approved WhatsApp template (ContentSid and ContentVariables),
+// which WhatsApp delivers outside its 24-hour window too. A customer without a phone
+// number, an opted-out number, a bad config and Twilio's 4xx answers (63016: a free-form
+// message outside the window) are permanent failures; network errors, 429 and 5xx
+// answers are retried.
 func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
 	cfg, err := c.parseConfig(out.Inbox)
 	if err != nil {
@@ -60,6 +68,32 @@ func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
 	var status string // without a public URL Twilio cannot report back
 	if c.public != "" {
 		status = hookURL(c.public, out.Inbox.ID, "status", "")
+	}
+	if t := out.Message.Template; t != nil {
+		if out.Message.Channel != crm.ChannelWhatsApp {
+			return "", channels.Permanent(crm.Errorf(crm.EINVALID, "templates are for WhatsApp replies"))
+		}
+		vars, err := json.Marshal(t.Variables)
+		if err != nil {
+			return "", channels.Permanent(fmt.Errorf("template variables: %w", err))
+		}
+		p := &openapi.CreateMessageParams{}
+		p.SetTo(to).SetFrom(from).SetContentSid(t.SID)
+		if len(t.Variables) > 0 {
+			p.SetContentVariables(string(vars))
+		}
+		if status != "" {
+			p.SetStatusCallback(status)
+		}
+		m, err := api.CreateMessage(p)
+		if err != nil {
+			return "", sendError(err, 0)
+		}
+		if m.Sid == nil || *m.Sid == "" {
+			return "", errors.New("twilio accepted the template without a MessageSid")
+		}
+		c.log.Info("sent template", "inbox", out.Inbox.ID, "message", out.Message.ID, "sid", *m.Sid, "template", t.SID)
+		return *m.Sid, nil
 	}
 	parts := splitBody(body, maxSegment)
 	if len(parts) > maxParts {
@@ -98,6 +132,10 @@ func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
 // (an invalid or unsubscribed number, a bad sender) cannot be fixed by retrying.
 func sendError(err error, part int) error {
 	if te, ok := asRestError(err); ok {
+		if te.Code == errOutsideWhatsApp {
+			return channels.Permanent(fmt.Errorf("twilio error %d: WhatsApp refused the message because the customer's last message "+
+				"is more than 24 hours old; send an approved template instead", te.Code))
+		}
 		err = fmt.Errorf("twilio rejected part %d (HTTP %d): error %d: %s", part+1, te.Status, te.Code, te.Message)
 		if te.Status >= 400 && te.Status < 500 && te.Status != 429 {
 			return channels.Permanent(err)

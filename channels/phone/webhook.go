@@ -114,6 +114,11 @@ func (c *Channel) webhook(fn hookFunc) http.Handler {
 			http.Error(w, "invalid signature", http.StatusForbidden)
 			return
 		}
+		if err := inbox.Accepts(); err != nil {
+			// A disabled inbox takes nothing: Twilio shows the refusal in its console.
+			http.Error(w, crm.ErrorMessage(err), http.StatusForbidden)
+			return
+		}
 		h := &hook{inbox: inbox, cfg: cfg, form: r.PostForm, base: base}
 		if err := fn(w, r.WithContext(ctx), h); err != nil {
 			switch crm.ErrorCode(err) {
@@ -301,7 +306,7 @@ var errorTexts = map[string]string{
 	"30006": "landline or unreachable carrier",
 	"30007": "filtered by the carrier",
 	"30008": "unknown error",
-	"63016": "outside WhatsApp's 24-hour reply window",
+	"63016": "outside WhatsApp's 24-hour window: the customer's last message is more than 24 hours old, so WhatsApp takes only an approved template",
 }
 
 var errorCodeRe = regexp.MustCompile(`^[0-9]{1,6}$`)

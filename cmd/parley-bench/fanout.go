@@ -123,10 +123,17 @@ type clients struct {
 
 // dialClients opens n sockets, 32 at a time, runs hello on each and starts its reader.
 func dialClients(ctx context.Context, n int, url string, h http.Header, hello func(*websocket.Conn) error, match func([]byte) int64) (*clients, error) {
+	return dialSpread(ctx, n, func(int) (string, http.Header) { return url, h }, hello, match)
+}
+
+// dialSpread is dialClients with socket i going where target(i) says: the nodes of a
+// cluster.
+func dialSpread(ctx context.Context, n int, target func(i int) (string, http.Header), hello func(*websocket.Conn) error, match func([]byte) int64) (*clients, error) {
 	c := &clients{conns: make([]*websocket.Conn, n), match: match, done: make(chan time.Time, 1)}
 	c.cur.Store(-1)
 	d := &websocket.Dialer{HandshakeTimeout: 10 * time.Second, NetDialContext: (&net.Dialer{}).DialContext}
 	_, err := runLoad(ctx, 32, n, 2*time.Minute, func(ctx context.Context, i int) error {
+		url, h := target(i)
 		ws, resp, err := d.DialContext(ctx, url, h)
 		if err != nil {
 			if resp != nil {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +43,8 @@ type config struct {
 	// database is the PostgreSQL server of the PostgreSQL part, where the bench creates
 	// and drops schemas of its own; "" leaves that part out.
 	database string
+	// cluster is how many nodes the cluster part runs (BENCH_CLUSTER); 0 leaves it out.
+	cluster int
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -54,8 +57,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	only := fs.String("only", "", "run only the steps whose names start with one of these comma-separated words, e.g. ingest, or pg for the PostgreSQL part")
 	database := fs.String("database", os.Getenv("BENCH_DATABASE"),
 		"run the PostgreSQL part too, on this server: postgres://user@host/db, where the bench may create schemas (env BENCH_DATABASE)")
+	nodes := fs.Int("cluster", 0, "run the cluster part too: this many nodes on --database and a NATS server in the bench (env BENCH_CLUSTER)")
+	if v := os.Getenv("BENCH_CLUSTER"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 {
+			return fmt.Errorf("BENCH_CLUSTER=%q: want a number of nodes, 2 or more", v)
+		}
+		*nodes = n
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *nodes == 1 || *nodes < 0 {
+		return fmt.Errorf("--cluster %d: want a number of nodes, 2 or more", *nodes)
 	}
 	sc, ok := scales[*scaleName]
 	if !ok {
@@ -75,7 +89,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("create work dir: %w", err)
 	}
-	cfg := config{parley: parley, out: *out, work: work, keep: *keep, database: *database}
+	cfg := config{parley: parley, out: *out, work: work, keep: *keep, database: *database, cluster: *nodes}
 	if *only != "" {
 		cfg.only = strings.Split(*only, ",")
 	}
@@ -102,11 +116,15 @@ func benchAll(ctx context.Context, cfg config, sc scale, res *results) error {
 	if ctx.Err() != nil {
 		return errors.Join(err, ctx.Err())
 	}
-	return errors.Join(err, benchPostgres(ctx, cfg, sc, res))
+	err = errors.Join(err, benchPostgres(ctx, cfg, sc, res))
+	if ctx.Err() != nil {
+		return errors.Join(err, ctx.Err())
+	}
+	return errors.Join(err, benchCluster(ctx, cfg, sc, res))
 }
 
 // sqliteSteps name the steps of the SQLite part.
-var sqliteSteps = append([]string{"widget idle memory", "ingest", "fanout", "widget", "email", "sms"}, phaseTwoSteps...)
+var sqliteSteps = append([]string{"widget idle memory", "ingest", "fanout", "widget", "email", "sms", "webhook"}, phaseTwoSteps...)
 
 // benchSQLite runs the two phases on SQLite. Phase one starts a server on an empty
 // database: start time, idle memory, and everything driven through the API and the
@@ -167,6 +185,7 @@ func phaseOne(ctx context.Context, cfg config, s *server, sc scale, res *results
 		{"widget", func() error { return benchWidget(ctx, s, sc, res) }},
 		{"email", func() error { return benchEmail(ctx, s, sc, res) }},
 		{"sms", func() error { return benchSMS(ctx, s, sc, res) }},
+		{"webhook", func() error { return benchWebhooks(ctx, s, sc, res) }},
 	})
 }
 

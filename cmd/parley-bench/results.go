@@ -62,7 +62,7 @@ var jsonKeys = append([]string{keyIngestMsgsPerS, keyIngestP99, keyIngestNormalP
 	keyBareFanout1000, keyWidgetChats, keyWidgetBytes, keyListReqPerS, keyListP99, keyThreadReqPerS,
 	keyHealthzReqPerS, keySearchP99, keySearchPrefixP99, keyRSSIdleMB, keyStartMS, keyEmailMsgsPerS,
 	keySMSPerS, keyReportOverview, keyCSVRowsPerS, keyListUncachedReqPerS, keyListUncachedP99,
-	keyThreadUncachedReqPerS, keyThreadUncachedP99}, pgJSONKeys...)
+	keyThreadUncachedReqPerS, keyThreadUncachedP99, keyWebhookPerS}, append(pgJSONKeys, clusterJSONKeys...)...)
 
 // pgJSONKeys are every figure of the PostgreSQL part, raw limits included.
 var pgJSONKeys = []string{
@@ -75,6 +75,25 @@ var pgJSONKeys = []string{
 	pgPrefix + keySearchP50, pgPrefix + keySearchP99, pgPrefix + keyRawFTSP99,
 	pgPrefix + keySearchPrefixP50, pgPrefix + keySearchPrefixP99, pgPrefix + keyRawFTSPrefixP99,
 	pgPrefix + keyStartMS,
+}
+
+// The cluster part's figures (BENCH_CLUSTER=3, cluster.go).
+const (
+	keyClusterFanout1000 = "cluster_fanout_p99_ms_1000"
+	keyClusterIngest     = "cluster_ingest_msgs_per_s"
+	keyClusterFailover   = "cluster_failover_s"
+	keyClusterIngestP99  = "cluster_ingest_p99_ms"
+)
+
+var clusterJSONKeys = []string{keyClusterFanout1000, keyClusterIngest, keyClusterFailover}
+
+// clusterFigures are the rows of the cluster table; ingest stands beside the one-node
+// PostgreSQL figure of the same run.
+var clusterFigures = []figure{
+	{key: keyClusterFanout1000, label: "fan-out p99 ms, 1,000 sockets on 3 nodes", target: 50, raw: keyFanout1000},
+	{key: keyClusterIngest, label: "ingest msgs/s over 3 nodes (32 clients)", raw: pgPrefix + keyIngestMsgsPerS},
+	{key: keyClusterIngestP99, label: "ingest p99 ms over 3 nodes"},
+	{key: keyClusterFailover, label: "lease failover s (kill -9 the holder)", target: 15},
 }
 
 // Figures shown in the table only: the p50s and the raw limits without a stable key.
@@ -133,6 +152,7 @@ var figures = []figure{
 	{key: keySearchPrefixP99, label: "search p99 ms (3-letter prefix)", target: 20, raw: keyRawFTSPrefixP99, fullOnly: true},
 	{key: keyEmailMsgsPerS, label: "email msgs/s (IMAP to tickets)"},
 	{key: keySMSPerS, label: "sms webhooks/s (signed)"},
+	{key: keyWebhookPerS, label: "outgoing webhook deliveries/s (one receiver)", target: 1000, atLeast: true},
 	{key: keyReportOverview, label: "report overview ms"},
 	{key: keyCSVRowsPerS, label: "tickets.csv rows/s"},
 	{key: keyRSSIdleMB, label: "server RSS idle MB", target: 40},
@@ -182,6 +202,8 @@ var rawLabels = map[string]string{
 	pgPrefix + keyRawThreadP99:     "raw pgx thread p99 ms",
 	pgPrefix + keyRawFTSP99:        "raw pgx tsquery p99 ms",
 	pgPrefix + keyRawFTSPrefixP99:  "raw pgx tsquery p99 ms",
+	keyFanout1000:                  "one node (SQLite) p99 ms",
+	pgPrefix + keyIngestMsgsPerS:   "one node on PostgreSQL msgs/s",
 }
 
 // results collects the figures of one run. Only the bench goroutine touches it.
@@ -249,6 +271,12 @@ func (r *results) print(w io.Writer) {
 	for _, k := range pgJSONKeys {
 		if _, ok := r.values[k]; ok {
 			footnote = r.table(w, "PostgreSQL (--database, on this machine)", pgFigures) || footnote
+			break
+		}
+	}
+	for _, k := range clusterJSONKeys {
+		if _, ok := r.values[k]; ok {
+			footnote = r.table(w, "Three nodes (BENCH_CLUSTER=3: PostgreSQL and NATS on this machine)", clusterFigures) || footnote
 			break
 		}
 	}

@@ -93,8 +93,10 @@ var searchSources = map[string]string{
 }
 
 // noCopy are the tables each store keeps for itself: the migrations it applied and, on
-// PostgreSQL, where event ids come from (set after the copy).
-var noCopy = map[string]bool{"schema_migrations": true, "event_ids": true}
+// PostgreSQL, where event ids come from (set after the copy) and the cluster's own
+// tables (leases, attachments kept in the database, the cluster's id and key check).
+var noCopy = map[string]bool{"schema_migrations": true, "event_ids": true, "leases": true, "blobs": true, "cluster": true,
+	"rate_buckets": true}
 
 // Batches of one COPY: bounded in rows and, for long messages, in bytes.
 const (
@@ -126,10 +128,11 @@ func copyStore(ctx context.Context, dir, dbURL string, prog *progress) (*copyRes
 		return nil, err
 	}
 
-	// Opening the store applies its migrations. It seals nothing here: any key will do.
+	// Opening the store applies its migrations. It seals nothing here: any key will do,
+	// and the first serve records the shop's.
 	key := make([]byte, 32)
 	rand.Read(key)
-	target, err := postgres.Open(ctx, dbURL, postgres.Options{DataDir: dir, SecretKey: key})
+	target, err := postgres.Open(ctx, dbURL, postgres.Options{DataDir: dir, SecretKey: key, SkipKeyCheck: true})
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ type server struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	base   string
-	stderr *bytes.Buffer
+	stderr *lockedBuffer
 	hc     *http.Client
 	csrf   string
 }
@@ -37,7 +38,7 @@ func startServer(t *testing.T, cmd *exec.Cmd) *server {
 	t.Helper()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, _ := cmd.StdoutPipe()
-	s := &server{t: t, cmd: cmd, stderr: &bytes.Buffer{}}
+	s := &server{t: t, cmd: cmd, stderr: &lockedBuffer{}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -59,6 +60,27 @@ func startServer(t *testing.T, cmd *exec.Cmd) *server {
 	s.hc = &http.Client{Jar: jar, Timeout: 15 * time.Second}
 	return s
 }
+
+// lockedBuffer is a server's stderr, read while the server writes it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// logs returns what the server logged so far.
+func (s *server) logs() string { return s.stderr.String() }
 
 // call makes a JSON request and wants the status want.
 func (s *server) call(method, path string, body any, want int) map[string]any {

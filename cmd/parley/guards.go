@@ -5,6 +5,7 @@ import (
 	"parley/channels/discord"
 	"parley/channels/email"
 	"parley/channels/phone"
+	"parley/cluster"
 	"parley/crm"
 	"parley/crm/postgres"
 	"parley/crm/sqlite"
@@ -25,6 +26,7 @@ type store interface {
 	discord.Store
 	orders.Store
 	reports.Store
+	cluster.EventLog
 	// Migrations lists the applied migration versions in order.
 	Migrations() ([]string, error)
 }

@@ -32,14 +32,20 @@ import (
 	"parley/channels/discord"
 	"parley/channels/email"
 	"parley/channels/phone"
+	"parley/cluster"
 	"parley/crm"
+	"parley/crm/blobs"
+	"parley/crm/blobs/s3"
 	"parley/crm/postgres"
 	"parley/crm/secret"
 	"parley/crm/sqlite"
 	"parley/demo"
+	"parley/oauth"
+	"parley/orders/shopifytest"
 	"parley/outbound"
 	"parley/reports"
 	"parley/server"
+	"parley/webhooks"
 )
 
 const usage = `usage: parley <command> [flags]
@@ -142,6 +148,9 @@ type storeOptions struct {
 	bus  crm.Bus
 	now  func() time.Time // the store's clock; nil is the real one
 	sync sqlite.SyncMode  // SQLite's; PostgreSQL has its own settings
+	// blobs keeps attachments where every node reads them (S3); nil: the data dir, or
+	// the database once UseDatabaseBlobs is called.
+	blobs blobs.Store
 }
 
 // openStore opens the store sf names: PostgreSQL at sf.database when it is set, else
@@ -165,15 +174,9 @@ func openStore(ctx context.Context, sf *storeFlags, opt storeOptions) (store, er
 	if err := sqlite.WritableDir(dir); err != nil {
 		return nil, err
 	}
-	var key []byte
-	var err error
-	if v := os.Getenv("PARLEY_SECRET_KEY"); v != "" {
-		key, err = secret.ParseKey(v)
-	} else {
-		key, err = secret.LoadOrCreateKey(dir)
-	}
+	key, err := shopKey(dir)
 	if err != nil {
-		return nil, fmt.Errorf("secret key: %w", err)
+		return nil, err
 	}
 	if dbURL == "" {
 		path := filepath.Join(dir, "parley.db")
@@ -188,11 +191,28 @@ func openStore(ctx context.Context, sf *storeFlags, opt storeOptions) (store, er
 	if opt.sync != "" && opt.sync != sqlite.SyncFull {
 		slog.Warn("--sync applies to SQLite only: PostgreSQL's own settings (synchronous_commit) decide when a commit is on disk")
 	}
-	db, err := postgres.Open(ctx, dbURL, postgres.Options{DataDir: dir, SecretKey: key, Bus: opt.bus, Now: opt.now, MaxConns: pool})
+	db, err := postgres.Open(ctx, dbURL, postgres.Options{DataDir: dir, SecretKey: key, Bus: opt.bus, Now: opt.now, MaxConns: pool,
+		Blobs: opt.blobs})
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", shown, err)
 	}
 	return db, nil
+}
+
+// shopKey is the secret key of the shop in dir, as serve loads it: PARLEY_SECRET_KEY,
+// else the key file in dir.
+func shopKey(dir string) ([]byte, error) {
+	var key []byte
+	var err error
+	if v := os.Getenv("PARLEY_SECRET_KEY"); v != "" {
+		key, err = secret.ParseKey(v)
+	} else {
+		key, err = secret.LoadOrCreateKey(dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return key, nil
 }
 
 // connectTimeout bounds each attempt to reach the database server when the URL sets no
@@ -259,7 +279,23 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	metricsAddr := fs.String("metrics-addr", env("PARLEY_METRICS_ADDR", ""),
 		"serve /metrics on this address instead of --addr (env PARLEY_METRICS_ADDR; PARLEY_METRICS_TOKEN requires a bearer token)")
 	allowPrivate := fs.Bool("allow-private-network", envBool("PARLEY_ALLOW_PRIVATE_NETWORK"),
-		"let Shopify, Discord, Twilio and mail connections reach loopback and private addresses (env PARLEY_ALLOW_PRIVATE_NETWORK=1)")
+		"let Shopify, Discord, Twilio, mail and outgoing webhook connections reach loopback and private addresses (env PARLEY_ALLOW_PRIVATE_NETWORK=1)")
+	natsURL := fs.String("nats", env("PARLEY_NATS_URL", ""),
+		"NATS server that carries live events between the nodes of a cluster, e.g. nats://nats.internal:4222; needs --database (env PARLEY_NATS_URL)")
+	nodeID := fs.String("node-id", env("PARLEY_NODE_ID", ""),
+		"this node's name in a cluster; default host name and --addr port (env PARLEY_NODE_ID)")
+	blobStore := fs.String("blobs", env("PARLEY_BLOBS", ""),
+		"where attachments live: dir (the data directory; one node) or postgres (the database; every node reads them); default dir, postgres with --nats (env PARLEY_BLOBS)")
+	googleID := fs.String("google-client-id", env("PARLEY_GOOGLE_CLIENT_ID", ""),
+		"OAuth client id of your Google Cloud app, for Sign in with Google on email inboxes (env PARLEY_GOOGLE_CLIENT_ID)")
+	googleSecret := fs.String("google-client-secret", env("PARLEY_GOOGLE_CLIENT_SECRET", ""),
+		"its client secret; prefer the env PARLEY_GOOGLE_CLIENT_SECRET")
+	msID := fs.String("microsoft-client-id", env("PARLEY_MICROSOFT_CLIENT_ID", ""),
+		"application (client) id of your Microsoft Entra app, for Sign in with Microsoft on email inboxes (env PARLEY_MICROSOFT_CLIENT_ID)")
+	msSecret := fs.String("microsoft-client-secret", env("PARLEY_MICROSOFT_CLIENT_SECRET", ""),
+		"its client secret value; prefer the env PARLEY_MICROSOFT_CLIENT_SECRET")
+	msTenant := fs.String("microsoft-tenant", env("PARLEY_MICROSOFT_TENANT", "common"),
+		"Entra tenant to sign in with: common, organizations, or your tenant id or domain (env PARLEY_MICROSOFT_TENANT)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -271,21 +307,72 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--sync: %w", err)
 	}
+	blobKind, err := blobsFlag(*blobStore, *natsURL != "", data.database != "")
+	if err != nil {
+		return err
+	}
+	if *natsURL != "" && data.database == "" {
+		return errors.New("--nats: the nodes of a cluster share one PostgreSQL database; give every node --database postgres://host/db")
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
 
-	bus := crm.NewBus()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	node := *nodeID
+	if node == "" {
+		host, _ := os.Hostname()
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		node = host + ":" + port // two nodes on one machine listen on two ports
+	}
+
+	var bus crm.Bus = crm.NewBus()
+	var relay *cluster.Relay
+	var pg *postgres.DB // set when the store is PostgreSQL, for what only it does
+	if *natsURL != "" {
+		relay, err = cluster.New(cluster.Options{NodeID: node, URL: *natsURL, Remote: func(e *crm.Event) {
+			if pg != nil {
+				pg.Remote(e)
+			}
+		}})
+		if err != nil {
+			return err
+		}
+		bus = relay.Bus()
+	}
+	var objects blobs.Store
+	if blobKind == "s3" {
+		st, err := s3.Open(ctx, *blobStore, os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"))
+		if err != nil {
+			return err
+		}
+		objects = st
+	}
 	clock := &demo.Clock{} // the real time, except while the demo history is written
-	db, err := openStore(ctx, data, storeOptions{bus: bus, now: clock.Now, sync: mode})
+	db, err := openStore(ctx, data, storeOptions{bus: bus, now: clock.Now, sync: mode, blobs: objects})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	pg, _ = db.(*postgres.DB)
+	if pg != nil && blobKind == "postgres" {
+		pg.UseDatabaseBlobs()
+	}
+	leases := &cluster.Leases{Node: node, Logger: slog.Default()}
+	if pg != nil {
+		// On PostgreSQL, the work that must run once runs under leases, with NATS or
+		// without: a second node started without --nats is then harmless, and said.
+		leases.Store, leases.WarnOthers = pg, relay == nil
+	}
+	if relay != nil {
+		if err := relay.SetLog(ctx, db); err != nil {
+			return err
+		}
+		leases.Peers = func() int { return len(relay.Nodes(cluster.PeerWindow)) }
+		slog.Info("cluster", "node", node, "nats", *natsURL, "blobs", blobKind)
 	}
 	var mln net.Listener
 	if *metricsAddr != "" {
@@ -305,21 +392,45 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	region := env("PARLEY_DEFAULT_REGION", "US")
+	// One outbound client for every connection to a host an admin or outsider names.
+	outOpt := outbound.Options{AllowPrivateNetwork: *allowPrivate}
+	var demoShop *shopifytest.Fake
 	if *seed {
-		if err := demo.Seed(ctx, db, clock); err != nil {
+		// The demo's Shopify-like shop answers in this process, so that refunds and
+		// cancellations can be tried on the demo orders.
+		demoShop = demo.NewShop(ctx, db)
+		outOpt.InProcess = map[string]http.Handler{demo.ShopHost: demoShop}
+	}
+	out := outbound.New(outOpt)
+	if *seed {
+		if err := demo.SeedWith(ctx, db, demo.Options{Clock: clock, Shop: demoShop, Outbound: out}); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	region := env("PARLEY_DEFAULT_REGION", "US")
-	// One outbound client for every connection to a host an admin or outsider names.
-	out := outbound.New(outbound.Options{AllowPrivateNetwork: *allowPrivate})
 	if *allowPrivate {
 		slog.Warn("outbound connections may reach loopback and private addresses (--allow-private-network)")
 	}
 	registry := channels.NewRegistry()
-	srv := server.New(db, server.Options{PublicURL: pub, DefaultRegion: region,
+	// Token requests to Google and Microsoft go through the outbound client too.
+	signIn := oauth.New(db, out.HTTPClient(30*time.Second), slog.Default(),
+		oauth.NewGoogle(*googleID, *googleSecret), oauth.NewMicrosoft(*msID, *msSecret, *msTenant))
+	var tel *phone.Channel // made after the server, whose online agents it asks for
+	// In a cluster the rate limits of sign-in and of the widget are buckets in the
+	// database that every node draws from.
+	var buckets crm.TokenBuckets
+	if pg != nil && relay != nil {
+		buckets = pg
+	}
+	var board *channels.StatusBoard
+	if relay != nil {
+		board = &channels.StatusBoard{Bus: bus, Registry: registry, Inboxes: db, Logger: slog.Default()}
+	}
+	srv := server.New(db, server.Options{RateLimits: buckets, Statuses: statuses(board), PublicURL: pub, DefaultRegion: region,
 		UI: agentui.Handler(), Bus: bus, Channels: registry, MetricsToken: metricsToken, MetricsElsewhere: mln != nil,
-		Outbound: out})
+		Outbound: out, OAuth: signIn, WhatsApp: templatesFunc(func(ctx context.Context, in *crm.Inbox) ([]crm.WhatsAppTemplate, error) {
+			return tel.WhatsAppTemplates(ctx, in)
+		})})
 	// Background workers stop with ctx; the store closes only after they have, so a
 	// reply that was just sent is still recorded.
 	var workers sync.WaitGroup
@@ -333,26 +444,43 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 		})
 	}
+	if relay != nil {
+		goRun("cluster relay", relay.Run)
+		goRun("inbox statuses", board.Run)
+	}
+	// holdRun runs a worker that must run on one node at a time under its lease.
+	holdRun := func(name string, run func(context.Context) error) {
+		goRun(name, func(ctx context.Context) error {
+			leases.Hold(ctx, name, func(ctx context.Context) {
+				if err := run(ctx); err != nil {
+					slog.Error("component failed", "component", name, "err", err)
+				}
+			})
+			return nil
+		})
+	}
 	goRun("websocket hub", srv.Run)
 	rep := reports.New(db, bus, reports.Options{PublicURL: pub, Logger: slog.Default()})
-	goRun("reports", rep.Run) // reports, SLA warnings, CSAT surveys
+	holdRun("reports", rep.Run) // reports, SLA warnings, CSAT surveys
 
 	registry.Register(crm.KindAPI, channels.APIConnector)
 	mail := email.New(db, bus, slog.Default())
 	mail.Outbound = out
+	mail.OAuth = signIn
+	mail.Hold = leases.Hold
 	registry.Register(crm.KindEmail, mail)
 	goRun("email", mail.Run)
 
-	dc := discord.New(db, bus, discord.Options{Logger: slog.Default(), Outbound: out})
+	dc := discord.New(db, bus, discord.Options{Logger: slog.Default(), Outbound: out, Hold: leases.Hold})
 	registry.Register(crm.KindDiscord, dc)
 	goRun("discord", dc.Run)
 
-	tel := phone.New(db, phone.Options{PublicURL: base, DefaultRegion: region, Online: srv.AgentsOnline, Outbound: out})
+	tel = phone.New(db, phone.Options{PublicURL: base, DefaultRegion: region, Online: srv.AgentsOnline, Outbound: out})
 	registry.Register(crm.KindPhone, tel)
 	srv.Handle("/webhooks/twilio/", tel.Handler())
 	srv.HandleAPI("POST /api/v1/customers/{id}/call", tel.CallHandler())
 
-	widget := chat.New(db, bus, chat.Options{PublicURL: pub, Logger: slog.Default(), Online: srv.AgentsOnline, Connectors: registry})
+	widget := chat.New(db, bus, chat.Options{RateLimits: buckets, Cluster: relay != nil, PublicURL: pub, Logger: slog.Default(), Online: srv.AgentsOnline, Connectors: registry})
 	registry.Register(crm.KindChat, widget)
 	wh := widget.Handler()
 	for _, p := range []string{"/widget.js", "/widget/", "/demo"} {
@@ -361,7 +489,13 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	goRun("chat", widget.Run)
 
 	disp := &channels.Dispatcher{Outbox: db, Bus: bus, Connectors: registry}
-	goRun("dispatcher", disp.Run)
+	holdRun("dispatcher", disp.Run)
+	// Outgoing webhooks, through the one outbound client: once per cluster, from the cursor
+	// the store keeps.
+	holdRun("webhooks", webhooks.New(webhooks.Options{Store: db, Client: out, Bus: bus, Logger: slog.Default()}).Run)
+	if buckets != nil {
+		holdRun("rate buckets", func(ctx context.Context) error { return sweepBuckets(ctx, pg) })
+	}
 
 	// ReadTimeout bounds slow request bodies (a 25 MB upload on a slow link still fits);
 	// WebSocket handlers set their own deadlines after the upgrade.
@@ -389,6 +523,12 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	case admin != "":
 		fmt.Fprintf(stdout, "Admin login: %s (the password from PARLEY_ADMIN_PASSWORD)\n", admin)
 	}
+	if *seed {
+		for _, l := range demo.Logins(ctx, db) {
+			fmt.Fprintf(stdout, "Demo %s login: %s / %s\n", l.Role, l.Email, l.Password)
+		}
+		fmt.Fprintf(stdout, "Demo shop with the chat widget: %s/demo\n", base)
+	}
 	if mln != nil {
 		fmt.Fprintf(stdout, "Metrics: http://%s/metrics\n", mln.Addr())
 	}
@@ -412,6 +552,63 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		err = errors.Join(err, mhs.Shutdown(sctx))
 	}
 	return err
+}
+
+// statuses is the board as the server's option: nil without a cluster.
+func statuses(b *channels.StatusBoard) interface {
+	Status(int64) *channels.InboxStatus
+} {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+// sweepBuckets forgets, every ten minutes, the shared rate buckets untouched for an
+// hour: every limit's bucket is full again by then, as a missing one is.
+func sweepBuckets(ctx context.Context, pg *postgres.DB) error {
+	tick := time.NewTicker(10 * time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			if err := pg.SweepTokens(ctx, time.Now().Add(-time.Hour)); err != nil && ctx.Err() == nil {
+				slog.Warn("sweep rate buckets", "err", err)
+			}
+		}
+	}
+}
+
+// blobsFlag checks --blobs and returns where attachments live: "dir", "postgres" or
+// "s3" (the flag is then the bucket's URL).
+// A cluster refuses a directory: each node would have its own.
+func blobsFlag(v string, cluster, postgres bool) (string, error) {
+	switch v {
+	case "":
+		if cluster {
+			return "postgres", nil
+		}
+		return "dir", nil
+	case "dir":
+		if cluster {
+			return "", errors.New("--blobs dir: the nodes of a cluster must all read every attachment; use --blobs postgres")
+		}
+		return v, nil
+	case "postgres":
+		if !postgres {
+			return "", errors.New("--blobs postgres needs --database postgres://host/db")
+		}
+		return v, nil
+	}
+	if strings.HasPrefix(v, "s3://") {
+		if !postgres {
+			return "", errors.New("--blobs s3://... needs --database postgres://host/db")
+		}
+		return "s3", nil
+	}
+	return "", fmt.Errorf("--blobs %q: want dir, postgres or s3://bucket?endpoint=host:port", v)
 }
 
 // parsePublicURL checks --public-url: the scheme (http or https) and host that browsers,
@@ -682,4 +879,11 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "backup written to", file)
 	return nil
+}
+
+// templatesFunc adapts a function to server.WhatsAppTemplates.
+type templatesFunc func(ctx context.Context, in *crm.Inbox) ([]crm.WhatsAppTemplate, error)
+
+func (f templatesFunc) WhatsAppTemplates(ctx context.Context, in *crm.Inbox) ([]crm.WhatsAppTemplate, error) {
+	return f(ctx, in)
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -234,18 +235,30 @@ func TestDemoSeed(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	lines := bufio.NewScanner(stdout)
-	var base, login string
+	var base, login, shopURL string
+	var logins []string
 	for lines.Scan() {
 		if m := regexp.MustCompile(`open (http://[^ ]+)/`).FindStringSubmatch(lines.Text()); m != nil {
 			base = m[1]
 		}
 		if strings.HasPrefix(lines.Text(), "Admin login:") {
 			login = lines.Text()
+		}
+		if strings.HasPrefix(lines.Text(), "Demo ") && strings.Contains(lines.Text(), " login: ") {
+			logins = append(logins, lines.Text())
+		}
+		if u, ok := strings.CutPrefix(lines.Text(), "Demo shop with the chat widget: "); ok {
+			shopURL = u
 			break
 		}
 	}
 	if base == "" || !strings.Contains(login, "admin@parley.local") || !strings.Contains(login, "shown once") {
 		t.Fatalf("printed url %q login %q", base, login)
+	}
+	// Every demo login is printed, and the demo shop's page.
+	if strings.Join(logins, "\n") != "Demo agent login: dana@demo.parley.test / parley-demo\nDemo manager login: max@demo.parley.test / parley-demo" ||
+		shopURL != base+"/demo" {
+		t.Fatalf("printed demo logins %q, shop %q", logins, shopURL)
 	}
 	go io.Copy(io.Discard, stdout)
 	jar, _ := cookiejar.New(nil)
@@ -254,13 +267,23 @@ func TestDemoSeed(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("demo login: %v %v", err, resp.StatusCode)
 	}
+	var session struct {
+		CSRF string `json:"csrf_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&session)
 	resp.Body.Close()
+	if resp, err := http.Get(shopURL); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the demo shop page: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
 	resp, err = hc.Get(base + "/api/v1/tickets")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var list struct {
 		Tickets []struct {
+			ID      int64  `json:"id"`
 			Channel string `json:"channel"`
 			Subject string `json:"subject"`
 		} `json:"tickets"`
@@ -268,11 +291,30 @@ func TestDemoSeed(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&list)
 	resp.Body.Close()
 	channels := map[string]bool{}
+	var whatsapp int64
 	for _, tk := range list.Tickets {
 		channels[tk.Channel] = true
+		if tk.Channel == "whatsapp" {
+			whatsapp = tk.ID
+		}
 	}
 	// Dana works the email, phone and chat inboxes only.
-	if !channels["email"] || !channels["sms"] || !channels["chat"] || channels["discord"] || channels["api"] {
+	if !channels["email"] || !channels["sms"] || !channels["whatsapp"] || !channels["chat"] || channels["discord"] || channels["api"] {
 		t.Fatalf("Dana's demo tickets by channel: %v", channels)
+	}
+	// The demo shop answers in process: Dana cancels the order the WhatsApp customer
+	// asks about.
+	req, _ := http.NewRequest("POST", base+"/api/v1/orders/1004/actions", strings.NewReader(
+		fmt.Sprintf(`{"action":"cancel","ticket_id":%d,"idempotency_key":"demo-seed-test"}`, whatsapp)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", session.CSRF)
+	resp, err = hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"status":"succeeded"`) || !strings.Contains(string(body), `"status":"cancelled"`) {
+		t.Fatalf("cancel on the demo shop: %d %s", resp.StatusCode, body)
 	}
 }

@@ -181,7 +181,7 @@ func (db *DB) IngestChat(ctx context.Context, in *crm.ChatInbound) (*crm.IngestR
 		if len(body) > maxBody {
 			body = crm.CutRunes(body, maxBody/4)
 		}
-		_, err = tx.addMessage(ctx, t, body, true, "", nil)
+		_, err = tx.addMessage(ctx, t, body, true, "", nil, nil)
 		return err
 	})
 	if err != nil {
@@ -323,7 +323,14 @@ func (db *DB) SaveChatUpload(ctx context.Context, u *crm.ChatUpload, limits crm.
 	u.Size = int64(len(u.Data))
 	sum := sha256.Sum256(u.Data)
 	path := db.uploadPath(u.ID)
-	if err := writeFileSynced(path, u.Data); err != nil {
+	if db.sharedBlobs {
+		// Several nodes: the message that uses the upload may reach another node, so
+		// the bytes go where every node reads them.
+		if _, err := db.writeBlob(u.Data); err != nil {
+			return err
+		}
+		path = ""
+	} else if err := writeFileSynced(path, u.Data); err != nil {
 		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
 			db.opt.Logger.Error("disk full: chat uploads cannot be written until space is freed in the data directory",
 				"dir", db.opt.DataDir, "err", err)
@@ -359,7 +366,7 @@ func (db *DB) SaveChatUpload(ctx context.Context, u *crm.ChatUpload, limits crm.
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && path != "" {
 		os.Remove(path)
 	}
 	return err
@@ -420,11 +427,11 @@ func (db *DB) ChatUpload(ctx context.Context, visitorID, id string) (*crm.ChatUp
 		if err != nil {
 			return nil, err
 		}
-		path := db.uploadPath(u.ID)
-		if attached {
-			path = db.blobs.Path(sum)
+		if attached || db.sharedBlobs {
+			u.Data, err = db.readBlob(sum)
+		} else {
+			u.Data, err = os.ReadFile(db.uploadPath(u.ID))
 		}
-		u.Data, err = os.ReadFile(path)
 		if errors.Is(err, os.ErrNotExist) && !attached && try == 0 {
 			continue // another message attached it meanwhile and removed the pending file
 		} else if errors.Is(err, os.ErrNotExist) {

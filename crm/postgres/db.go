@@ -50,6 +50,13 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxConns bounds the connection pool. Default 16.
 	MaxConns int32
+	// SkipKeyCheck leaves the check of SecretKey against the database's (see checkKey)
+	// to the next Open: for parley copy, which seals nothing and must say first that a
+	// database is not empty.
+	SkipKeyCheck bool
+	// Blobs keeps the content of attachments. Default: a directory under DataDir, which
+	// serves one node; several nodes need Blobs (see DB.Blobs) or another shared store.
+	Blobs blobs.Store
 }
 
 // DB is the PostgreSQL store. Writes go to one writer goroutine, which runs the units
@@ -59,7 +66,10 @@ type DB struct {
 	pool  *pgxpool.Pool
 	opt   Options
 	box   *secret.Box
-	blobs blobs.Disk
+	blobs blobs.Store
+	// sharedBlobs says every node reads blobs (the database, S3): chat uploads wait
+	// there too, not in DataDir.
+	sharedBlobs bool
 
 	cache *storecache.Cache // sessions, tokens and inboxes
 	// Versions of ticket lists and threads for readers' caches, bumped by this
@@ -98,7 +108,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
 	cfg.MaxConns = opt.MaxConns
-	db := &DB{opt: opt, cache: storecache.New(), Versions: &storecache.Versions{}, blobs: blobs.Disk{Dir: opt.DataDir}}
+	db := &DB{opt: opt, cache: storecache.New(), Versions: &storecache.Versions{}, blobs: opt.Blobs}
 	if db.box, err = secret.NewBox(opt.SecretKey); err != nil {
 		return nil, err
 	}
@@ -112,6 +122,17 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		db.pool.Close()
 		return nil, err
+	}
+	if !opt.SkipKeyCheck {
+		if err := db.checkKey(ctx); err != nil {
+			db.pool.Close()
+			return nil, err
+		}
+	}
+	if db.blobs == nil {
+		db.blobs = blobs.Disk{Dir: opt.DataDir}
+	} else {
+		db.sharedBlobs = true
 	}
 	db.units, db.quit, db.stopped = make(chan *unit), make(chan struct{}), make(chan struct{})
 	go db.writer()
@@ -219,18 +240,84 @@ func (db *DB) rdb() queryer { return reader{db.pool} }
 // Tx is one unit of work inside a group commit (see update). Its events get their ids
 // when the group commits.
 type Tx struct {
-	tx     pgx.Tx
+	c      *txConn
 	db     *DB
 	now    time.Time
 	events []*crm.Event
 	// dropCache is set by a change to what the cache holds (agents, sessions,
 	// memberships, inboxes): the writer empties the cache once it has committed.
 	dropCache bool
-	// pending are the statements queued by later and not sent yet.
-	pending []*pgx.QueuedQuery
+	// alone is set when the unit runs in a savepoint of its own, after its batch failed
+	// (see batcher.commit): flush then sends what the unit queued, so that an error of
+	// those statements is its own.
+	alone bool
 	// taken are ids that an inbound message's look-up took for the rows it may insert
 	// (see ingestOnce); an insert that uses one sets it back to 0.
-	taken struct{ message, customer int64 }
+	taken struct{ message, customer, ticket int64 }
+}
+
+// txConn is the connection of a group commit's transaction with the statements queued
+// for its next round trip: the BEGIN, the savepoints and what later queued. The units of
+// the batch share it, so that what one unit queued goes out with the next one's first
+// statement, or with the commit.
+type txConn struct {
+	conn    *pgx.Conn
+	pending []*pgx.QueuedQuery
+	sends   int // round trips so far
+}
+
+// queue adds a statement to the next round trip.
+func (c *txConn) queue(query string, args ...any) {
+	c.pending = append(c.pending, &pgx.QueuedQuery{SQL: rebind(query), Arguments: cleanArgs(args)})
+}
+
+// send sends the queries of b, written with ? like the others, in one round trip, after
+// the queued statements. The caller reads b's results and closes them. An error of a
+// queued statement comes back here, and nothing of b ran.
+func (c *txConn) send(b *pgx.Batch) (pgx.BatchResults, error) {
+	for _, q := range b.QueuedQueries {
+		q.SQL, q.Arguments = rebind(q.SQL), cleanArgs(q.Arguments)
+	}
+	pending := c.pending
+	c.pending = nil
+	c.sends++
+	b.QueuedQueries = append(pending, b.QueuedQueries...)
+	br := c.conn.SendBatch(context.Background(), b)
+	for range pending {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return nil, err
+		}
+	}
+	return br, nil
+}
+
+// exec runs query after the queued statements.
+func (c *txConn) exec(query string, args ...any) (pgconn.CommandTag, error) {
+	if len(c.pending) == 0 {
+		c.sends++
+		return c.conn.Exec(context.Background(), rebind(query), cleanArgs(args)...)
+	}
+	var b pgx.Batch
+	b.Queue(query, args...)
+	br, err := c.send(&b)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+// rollback ends the transaction, if it began, dropping what is queued. A failure is
+// left to the pool, which closes a connection that is not idle when it comes back.
+func (c *txConn) rollback() {
+	c.pending = nil
+	if c.sends > 0 {
+		c.exec("ROLLBACK")
+	}
 }
 
 // ExecContext runs a statement of the transaction. Like on SQLite, statements do not
@@ -241,18 +328,7 @@ func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (resul
 	if err := ctx.Err(); err != nil {
 		return result{}, err
 	}
-	if len(tx.pending) == 0 {
-		tag, err := tx.tx.Exec(context.Background(), rebind(query), cleanArgs(args)...)
-		return result{tag}, err
-	}
-	br, err := tx.sendWith(query, args)
-	if err != nil {
-		return result{}, err
-	}
-	tag, err := br.Exec()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	tag, err := tx.c.exec(query, args...)
 	return result{tag}, err
 }
 
@@ -261,8 +337,9 @@ func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (pgx.
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if len(tx.pending) == 0 {
-		return tx.tx.Query(context.Background(), rebind(query), cleanArgs(args)...)
+	if len(tx.c.pending) == 0 {
+		tx.c.sends++
+		return tx.c.conn.Query(context.Background(), rebind(query), cleanArgs(args)...)
 	}
 	br, err := tx.sendWith(query, args)
 	if err != nil {
@@ -281,8 +358,9 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) pg
 	if err := ctx.Err(); err != nil {
 		return errRow{err}
 	}
-	if len(tx.pending) == 0 {
-		return tx.tx.QueryRow(context.Background(), rebind(query), cleanArgs(args)...)
+	if len(tx.c.pending) == 0 {
+		tx.c.sends++
+		return tx.c.conn.QueryRow(context.Background(), rebind(query), cleanArgs(args)...)
 	}
 	br, err := tx.sendWith(query, args)
 	if err != nil {
@@ -293,16 +371,20 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) pg
 
 // later queues a statement whose outcome the unit does not need to go on (an insert
 // with its id chosen, an update of a row the unit holds): it is sent in the same round
-// trip as the unit's next statement, before it, and its error is that statement's. The
-// writer runs statements one at a time, and each round trip costs both processes a
-// wake-up, far more than a small statement. What is queued last goes out with flush.
+// trip as the next statement of the transaction, before it: the unit's own next one,
+// else the next unit's first one or the commit. Its error is that statement's; the
+// batch then runs again with each unit alone (see update), and the unit's flush sends
+// it. The writer runs statements one at a time, and each round trip costs both
+// processes a wake-up, far more than a small statement.
 func (tx *Tx) later(query string, args ...any) {
-	tx.pending = append(tx.pending, &pgx.QueuedQuery{SQL: rebind(query), Arguments: cleanArgs(args)})
+	tx.c.queue(query, args...)
 }
 
-// flush sends the statements queued by later, if any.
+// flush sends the statements queued by later when the unit runs alone, so that their
+// errors are the unit's: ingest turns some of them into errRaced. In a batch run
+// straight they wait for the batch's next statement (see later).
 func (tx *Tx) flush(ctx context.Context) error {
-	if len(tx.pending) == 0 {
+	if !tx.alone || len(tx.c.pending) == 0 {
 		return nil
 	}
 	br, err := tx.sendBatch(ctx, &pgx.Batch{})
@@ -319,27 +401,14 @@ func (tx *Tx) sendBatch(ctx context.Context, b *pgx.Batch) (pgx.BatchResults, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for _, q := range b.QueuedQueries {
-		q.SQL, q.Arguments = rebind(q.SQL), cleanArgs(q.Arguments)
-	}
-	pending := tx.pending
-	tx.pending = nil
-	b.QueuedQueries = append(pending, b.QueuedQueries...)
-	br := tx.tx.SendBatch(context.Background(), b)
-	for range pending {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return nil, err
-		}
-	}
-	return br, nil
+	return tx.c.send(b)
 }
 
 // sendWith sends one statement after those queued by later.
 func (tx *Tx) sendWith(query string, args []any) (pgx.BatchResults, error) {
 	var b pgx.Batch
 	b.Queue(query, args...)
-	return tx.sendBatch(context.Background(), &b)
+	return tx.c.send(&b)
 }
 
 // batchRow is the row of a statement sent with others; Scan closes their results.
@@ -426,14 +495,17 @@ func rebind(query string) string {
 }
 
 // Limits of one group commit; see crm/sqlite for why it pays to gather writes. A unit
-// here is several round trips to the server, a few hundred microseconds even on the same
-// machine, so the batch may take longer than on SQLite before it stops taking more: with
-// SQLite's 2 ms, most commits carried one or two units, each group paying a commit and
-// its WAL flush.
+// here is a round trip to the server or more, a few hundred microseconds even on the
+// same machine, so the batch may take longer than on SQLite before it stops taking more:
+// with SQLite's 2 ms, most commits carried one or two units, each group paying a commit
+// and its WAL flush.
 const (
 	maxBatch     = 64
 	maxBatchTime = 10 * time.Millisecond
 	lingerTime   = 250 * time.Microsecond
+	// maxAttempts bounds how often update runs a unit that lost a race with another
+	// transaction (see retryable).
+	maxAttempts = 5
 )
 
 var errClosed = errors.New("database is closed")
@@ -454,26 +526,42 @@ type unit struct {
 // back. Concurrent calls are committed together: the writer runs their fns one after
 // another in one transaction, gives the events of all of them ids in commit order,
 // commits once and publishes. When one fn fails, the batch is run again with each fn in
-// a savepoint, so that the failing one rolls back alone: fn may therefore run more than
-// once, and must change nothing but tx and set what it returns on every run. A nil
-// error means committed. A ctx that acts as no one writes nothing (forbidden).
+// a savepoint, so that the failing one rolls back alone; and a fn that lost a race with
+// another transaction (see retryable) runs again in a later one, which sees what the
+// other committed. fn may therefore run more than once, and must change nothing but tx
+// and set what it returns on every run. A nil error means committed. A ctx that acts as
+// no one writes nothing (forbidden).
 func (db *DB) update(ctx context.Context, fn func(tx *Tx) error) error {
 	if crm.AgentFrom(ctx) == nil && !crm.IsSystem(ctx) {
 		return crm.Errorf(crm.EFORBIDDEN, "no agent or system acts here")
 	}
-	u := &unit{ctx: ctx, fn: fn, done: make(chan struct{})}
-	select {
-	case db.units <- u:
-	case <-ctx.Done():
-		return fmt.Errorf("begin: %w", ctx.Err())
-	case <-db.quit:
-		return fmt.Errorf("begin: %w", errClosed)
+	for attempt := 1; ; attempt++ {
+		u := &unit{ctx: ctx, fn: fn, done: make(chan struct{})}
+		select {
+		case db.units <- u:
+		case <-ctx.Done():
+			return fmt.Errorf("begin: %w", ctx.Err())
+		case <-db.quit:
+			return fmt.Errorf("begin: %w", errClosed)
+		}
+		<-u.done
+		if u.panic != nil {
+			panic(u.panic)
+		}
+		if attempt < maxAttempts && retryable(u.err) {
+			continue
+		}
+		return unavailable(u.err)
 	}
-	<-u.done
-	if u.panic != nil {
-		panic(u.panic)
-	}
-	return u.err
+}
+
+// retryable reports whether err is that of a unit that lost a race with another
+// transaction and will succeed when run again: a unique violation that only a concurrent
+// insert can cause (errRaced), a deadlock, a serialization failure.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.Is(err, errRaced) ||
+		(errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001"))
 }
 
 // writer runs the group commits, one at a time, until Close.
@@ -529,7 +617,9 @@ func (w *batcher) next(start time.Time) *unit {
 }
 
 // commit runs the batch in one transaction, hands out the events' ids, commits,
-// publishes the events and releases the callers.
+// publishes the events and releases the callers. The units run straight, and what they
+// queue goes out with the next statement; when one fails, or a statement it queued
+// does, the transaction is rolled back and the batch runs again with each unit alone.
 func (w *batcher) commit() {
 	db := w.db
 	defer func() {
@@ -538,33 +628,27 @@ func (w *batcher) commit() {
 		}
 		w.last = len(w.units)
 	}()
-	bg := context.Background()
-	conn, err := db.pool.Acquire(bg)
+	conn, err := db.pool.Acquire(context.Background())
 	if err != nil {
 		failAll(w.units, unavailable(fmt.Errorf("begin: %w", err)))
 		return
 	}
 	defer conn.Release()
-	tx, failed, err := w.run(conn, false)
+	c := w.run(conn, false)
+	failed, err := w.finish(c)
 	if err == nil && failed {
-		tx.Rollback(bg)
+		c.rollback()
 		for _, u := range w.units {
 			u.err, u.panic, u.events, u.dropCache = nil, nil, nil, false
 		}
-		tx, _, err = w.run(conn, true)
-	}
-	if err == nil {
-		err = db.writeEvents(bg, tx, w.units)
+		c = w.run(conn, true)
+		if failed, err = w.finish(c); failed && err == nil {
+			err = errors.New("a unit failed after its savepoint was released")
+		}
 	}
 	if err != nil {
-		if tx != nil {
-			tx.Rollback(bg)
-		}
+		c.rollback()
 		failAll(w.units, unavailable(err))
-		return
-	}
-	if err := tx.Commit(bg); err != nil {
-		failAll(w.units, unavailable(fmt.Errorf("commit: %w", err)))
 		return
 	}
 	db.commits.Add(1)
@@ -581,34 +665,25 @@ func (w *batcher) commit() {
 	}
 }
 
-// run begins the transaction on conn and runs the units of the batch in it. Without
-// savepoints it stops at the first unit that fails and says so. Its error means the
-// transaction is lost.
-func (w *batcher) run(conn *pgxpool.Conn, savepoints bool) (pgx.Tx, bool, error) {
-	bg := context.Background()
-	tx, err := conn.Begin(bg)
-	if err != nil {
-		return nil, false, fmt.Errorf("begin: %w", err)
-	}
+// run queues the BEGIN of the transaction on conn and runs the units of the batch in it.
+// Straight, it stops at the first unit that fails; alone, each unit runs in a savepoint
+// and one that fails is rolled back to it. It returns the transaction, whose state says
+// the rest (see finish).
+func (w *batcher) run(conn *pgxpool.Conn, alone bool) *batchTx {
+	c := &batchTx{txConn: txConn{conn: conn.Conn()}}
+	c.queue("BEGIN")
 	start := time.Now()
 	for i := 0; i < len(w.units); i++ {
 		u := w.units[i]
-		if savepoints {
-			sp, err := tx.Begin(bg)
-			if err != nil {
-				return tx, false, fmt.Errorf("savepoint: %w", err)
-			}
-			if w.db.runUnit(sp, u) {
-				if err := sp.Commit(bg); err != nil {
-					return tx, false, fmt.Errorf("release savepoint: %w", err)
-				}
-			} else if err := sp.Rollback(bg); err != nil {
-				return tx, false, fmt.Errorf("roll back savepoint: %w", err)
+		if alone {
+			if c.err = w.db.runAlone(&c.txConn, u); c.err != nil {
+				return c
 			}
 			continue
 		}
-		if !w.db.runUnit(tx, u) {
-			return tx, true, nil
+		if !w.db.runUnit(&c.txConn, u, false) {
+			c.failed = true
+			return c
 		}
 		if i == len(w.units)-1 {
 			if u := w.next(start); u != nil {
@@ -616,7 +691,52 @@ func (w *batcher) run(conn *pgxpool.Conn, savepoints bool) (pgx.Tx, bool, error)
 			}
 		}
 	}
-	return tx, false, nil
+	return c
+}
+
+// batchTx is the transaction of a batch after run: a unit failed (failed), or the
+// transaction is lost (err).
+type batchTx struct {
+	txConn
+	failed bool
+	err    error
+}
+
+// finish hands out the ids of the batch's events, inserts them and commits, in one
+// round trip with what the units queued last. It reports whether a unit failed, in run
+// or in a statement it queued, and returns an error when the transaction is lost or its
+// commit failed.
+func (w *batcher) finish(c *batchTx) (failed bool, err error) {
+	if c.err != nil || c.failed {
+		return c.failed, c.err
+	}
+	var b pgx.Batch
+	events := w.queueEvents(&b)
+	b.Queue("COMMIT")
+	br, err := c.send(&b)
+	if err != nil {
+		return true, nil // a statement queued by a unit
+	}
+	defer br.Close()
+	if len(events) > 0 {
+		var last int64
+		if err := br.QueryRow().Scan(&last); err != nil {
+			return false, fmt.Errorf("insert events: %w", err)
+		}
+		for i, e := range events {
+			e.ID = last - int64(len(events)) + 1 + int64(i)
+		}
+	}
+	tag, err := br.Exec()
+	if err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	} else if tag.String() != "COMMIT" {
+		return false, fmt.Errorf("commit: the transaction was rolled back (%s)", tag)
+	}
+	if err := br.Close(); err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	}
+	return false, nil
 }
 
 // failAll gives err to every unit of batch that had not failed on its own.
@@ -628,14 +748,47 @@ func failAll(batch []*unit, err error) {
 	}
 }
 
-// runUnit runs u in tx, keeps its outcome in u and says whether tx holds nothing of a
-// failure: false when u failed after it started.
-func (db *DB) runUnit(ptx pgx.Tx, u *unit) bool {
+// runAlone runs u in a savepoint of c's transaction, rolled back to when u fails. Its
+// error means the transaction is lost.
+func (db *DB) runAlone(c *txConn, u *unit) error {
+	sends := c.sends
+	mark := len(c.pending)
+	c.queue("SAVEPOINT unit")
+	if db.runUnit(c, u, true) {
+		c.queue("RELEASE SAVEPOINT unit")
+		return nil
+	}
+	if c.sends == sends { // nothing of u went out, not even its savepoint
+		c.pending = c.pending[:mark]
+		return nil
+	}
+	c.pending = nil
+	var b pgx.Batch
+	b.Queue("ROLLBACK TO SAVEPOINT unit")
+	b.Queue("RELEASE SAVEPOINT unit")
+	br, err := c.send(&b)
+	if err == nil {
+		err = br.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("roll back savepoint: %w", err)
+	}
+	return nil
+}
+
+// runUnit runs u in c's transaction, alone or not (see Tx.alone), keeps its outcome in
+// u and reports whether it succeeded.
+func (db *DB) runUnit(c *txConn, u *unit, alone bool) bool {
 	if err := u.ctx.Err(); err != nil {
 		u.err = fmt.Errorf("begin: %w", err)
 		return true
 	}
-	tx := &Tx{tx: ptx, db: db, now: db.now()}
+	tx := &Tx{c: c, db: db, now: db.now(), alone: alone}
+	if l, ok := crm.LeaseFrom(u.ctx); ok {
+		if u.err = tx.fence(l); u.err != nil {
+			return false
+		}
+	}
 	u.panic, u.err = call(tx, u.fn)
 	if u.err == nil && u.panic == nil {
 		u.err = tx.eventInboxes(u.ctx)
@@ -661,14 +814,14 @@ func call(tx *Tx, fn func(tx *Tx) error) (p any, err error) {
 	return nil, fn(tx)
 }
 
-// writeEvents hands out the ids of the batch's events and inserts them, as the last
-// statement of the transaction. The one row of event_ids stays locked until the commit,
-// so the next batch, on this node or another, takes higher ids only once this one has
-// committed: ids are in commit order. Taking the ids and inserting the events is one
-// statement, one round trip.
-func (db *DB) writeEvents(ctx context.Context, tx pgx.Tx, units []*unit) error {
+// queueEvents queues the statement that hands out the ids of the batch's events and
+// inserts them, the last one of the transaction before its COMMIT, and returns the
+// events, whose ids its one row gives. The one row of event_ids stays locked until the
+// commit, so the next batch, on this node or another, takes higher ids only once this
+// one has committed: ids are in commit order.
+func (w *batcher) queueEvents(b *pgx.Batch) []*crm.Event {
 	var events []*crm.Event
-	for _, u := range units {
+	for _, u := range w.units {
 		if u.err == nil && u.panic == nil {
 			events = append(events, u.events...)
 		}
@@ -686,23 +839,16 @@ func (db *DB) writeEvents(ctx context.Context, tx pgx.Tx, units []*unit) error {
 			inboxes[i] = idsJSON(e.InboxIDs) // never "": NULL below
 		}
 	}
-	var last int64
-	err := tx.QueryRow(ctx, `WITH ids AS (UPDATE event_ids SET last = last + $1 WHERE id = 1 RETURNING last),
+	b.Queue(`WITH ids AS (UPDATE event_ids SET last = last + ? WHERE id = 1 RETURNING last),
 		ins AS (INSERT INTO events (id, type, ticket_id, customer_id, inbox_id, actor_kind, actor_id, data, at, inbox_ids)
-			SELECT ids.last - $1 + e.n, e.type, nullif(e.ticket_id, 0), nullif(e.customer_id, 0), nullif(e.inbox_id, 0),
+			SELECT ids.last - ?::bigint + e.n, e.type, nullif(e.ticket_id, 0), nullif(e.customer_id, 0), nullif(e.inbox_id, 0),
 				e.actor_kind, e.actor_id, e.data, e.at, nullif(e.inbox_ids, '')
-			FROM ids, unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::bigint[], $8::text[],
-				$9::bigint[], $10::text[]) WITH ORDINALITY
+			FROM ids, unnest(?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::text[],
+				?::bigint[], ?::text[]) WITH ORDINALITY
 				AS e (type, ticket_id, customer_id, inbox_id, actor_kind, actor_id, data, at, inbox_ids, n))
 		SELECT last FROM ids`,
-		n, types, tickets, customers, inboxIDs, kinds, actors, data, at, inboxes).Scan(&last)
-	if err != nil {
-		return fmt.Errorf("insert events: %w", err)
-	}
-	for i, e := range events {
-		e.ID = last - int64(n) + 1 + int64(i)
-	}
-	return nil
+		n, n, types, tickets, customers, inboxIDs, kinds, actors, data, at, inboxes)
+	return events
 }
 
 // event keeps an event of the transaction with data as its JSON; its id is handed out

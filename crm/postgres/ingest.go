@@ -149,7 +149,7 @@ func (db *DB) prepareInbound(ctx context.Context, in *crm.Inbound) ([]string, er
 // race with another node; see raced).
 func (tx *Tx) ingest(ctx context.Context, in *crm.Inbound, sums []string, fresh bool) (*crm.IngestResult, *crm.Ticket, error) {
 	r, t, err := tx.ingestOnce(ctx, in, sums, fresh)
-	tx.taken.message, tx.taken.customer = 0, 0 // ids the message did not use are lost
+	tx.taken.message, tx.taken.customer, tx.taken.ticket = 0, 0, 0 // ids the message did not use are lost
 	if err == nil {
 		err = tx.flush(ctx) // the inserts queued by later fail here, raced or not
 	}
@@ -185,17 +185,22 @@ func (tx *Tx) ingestOnce(ctx context.Context, in *crm.Inbound, sums []string, fr
 	vis, visArgs := inboxFilter(ctx, "i.id")
 	kinds, addresses := identityArrays(in.From)
 	var b pgx.Batch
-	// It also takes the ids of the message and of a customer for a sender never seen,
-	// so that their inserts need no answer and go out with the next statement (see
-	// later); one is lost now and then (a duplicate, a sender filed otherwise), as a
-	// rolled back insert loses one.
+	// It also takes the ids of the message, of a customer for a sender never seen and of
+	// a ticket for a message that can only open one (nothing names a ticket and its
+	// thread key has none), so that their inserts need no answer and go out with the next
+	// statement (see later); one is lost now and then (a duplicate, a sender filed
+	// otherwise), as a rolled back insert loses one.
+	newThread := in.TicketID == 0 && len(in.References) == 0 && !in.FindReferrer && in.GuessTicketID == 0 && in.Bounce == nil
 	b.Queue(`SELECT i.kind, coalesce(m.id, 0), coalesce(m.ticket_id, 0), coalesce(t.customer_id, 0),
 		coalesce(m.sender, ''), coalesce(m.content_hash, ''), nextval(pg_get_serial_sequence('messages', 'id')),
 		CASE WHEN EXISTS (SELECT 1 FROM identities d WHERE d.kind = ? AND d.address = ?) THEN 0
-			ELSE nextval(pg_get_serial_sequence('customers', 'id')) END
+			ELSE nextval(pg_get_serial_sequence('customers', 'id')) END,
+		CASE WHEN ?::boolean AND m.id IS NULL AND NOT EXISTS (SELECT 1 FROM tickets x
+			WHERE x.inbox_id = i.id AND x.thread_key = ? AND x.thread_key <> '')
+			THEN nextval(pg_get_serial_sequence('tickets', 'id')) ELSE 0 END
 		FROM inboxes i LEFT JOIN messages m ON m.inbox_id = i.id AND m.external_id = ?
 		LEFT JOIN tickets t ON t.id = m.ticket_id WHERE i.id = ? AND `+vis,
-		append([]any{in.From[0].Kind, in.From[0].Address, in.ExternalID, in.InboxID}, visArgs...)...)
+		append([]any{in.From[0].Kind, in.From[0].Address, newThread, in.ThreadKey, in.ExternalID, in.InboxID}, visArgs...)...)
 	b.Queue(ownersQuery, kinds, addresses)
 	b.Queue(`SELECT `+ticketListCols+` FROM tickets t WHERE t.inbox_id = ? AND t.thread_key = ?
 		AND t.thread_key <> '' ORDER BY t.id DESC LIMIT 1`, in.InboxID, in.ThreadKey)
@@ -206,7 +211,8 @@ func (tx *Tx) ingestOnce(ctx context.Context, in *crm.Inbound, sums []string, fr
 	defer br.Close()
 	var kind, sender, hash string
 	var r crm.IngestResult
-	err = br.QueryRow().Scan(&kind, &r.MessageID, &r.TicketID, &r.CustomerID, &sender, &hash, &tx.taken.message, &tx.taken.customer)
+	err = br.QueryRow().Scan(&kind, &r.MessageID, &r.TicketID, &r.CustomerID, &sender, &hash,
+		&tx.taken.message, &tx.taken.customer, &tx.taken.ticket)
 	if isNoRows(err) {
 		return nil, nil, crm.Errorf(crm.ENOTFOUND, "inbox %d not found", in.InboxID)
 	} else if err != nil {
@@ -358,19 +364,19 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		t = &crm.Ticket{InboxID: in.InboxID, CustomerID: c.ID, Subject: inboundSubject(in),
 			Status: status, Priority: crm.PriorityNormal, Channel: channel, LinkedTicketID: linked,
 			Participants: participants, CreatedAt: tx.now, UpdatedAt: tx.now, LastMessageAt: at, Tags: []string{}}
-		err = tx.QueryRowContext(ctx, `INSERT INTO tickets (inbox_id, customer_id, subject, status,
+		insert := `INSERT INTO tickets (id, inbox_id, customer_id, subject, status,
 			priority, channel, thread_key, linked_ticket_id, participants, created_at, updated_at, last_message_at, search)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?)) RETURNING id`,
-			t.InboxID, t.CustomerID, t.Subject, t.Status, t.Priority, t.Channel, in.ThreadKey,
-			nullID(linked), crm.ParticipantsJSON(participants), ms(tx.now), ms(tx.now), ms(at), searchText(t.Subject)).Scan(&t.ID)
-		if err != nil {
+			VALUES (coalesce(?::bigint, nextval(pg_get_serial_sequence('tickets', 'id'))),
+				?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?))`
+		args := []any{nullID(tx.taken.ticket), t.InboxID, t.CustomerID, t.Subject, t.Status, t.Priority, t.Channel,
+			in.ThreadKey, nullID(linked), crm.ParticipantsJSON(participants), ms(tx.now), ms(tx.now), ms(at), searchText(t.Subject)}
+		if t.ID, tx.taken.ticket = tx.taken.ticket, 0; t.ID != 0 {
+			tx.later(insert, args...)
+		} else if err := tx.QueryRowContext(ctx, insert+` RETURNING id`, args...).Scan(&t.ID); err != nil {
 			return nil, nil, fmt.Errorf("insert ticket: %w", err)
 		}
 		if len(tags) > 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_tags (ticket_id, tag) SELECT ?::bigint, unnest(?::text[])`,
-				t.ID, tags); err != nil {
-				return nil, nil, fmt.Errorf("insert tags: %w", err)
-			}
+			tx.later(`INSERT INTO ticket_tags (ticket_id, tag) SELECT ?::bigint, unnest(?::text[])`, t.ID, tags)
 			t.Tags = append(t.Tags, tags...)
 		}
 	} else {
@@ -480,12 +486,9 @@ func (tx *Tx) clearTags(ctx context.Context, t *crm.Ticket, clear []string) erro
 	if len(kept) == len(t.Tags) {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_tags WHERE ticket_id = ? AND tag = ANY(?::text[])`,
-		t.ID, clear); err != nil {
-		return fmt.Errorf("clear tags: %w", err)
-	}
+	tx.later(`DELETE FROM ticket_tags WHERE ticket_id = ? AND tag = ANY(?::text[])`, t.ID, clear)
 	t.Tags = kept
-	return nil
+	return ctx.Err()
 }
 
 // addParticipants returns the participants have of a ticket of customerID with the
@@ -505,10 +508,8 @@ func (tx *Tx) addParticipants(ctx context.Context, have []crm.Address, in *crm.I
 
 // saveParticipants writes the participants of ticket id.
 func (tx *Tx) saveParticipants(ctx context.Context, id int64, list []crm.Address) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET participants = ? WHERE id = ?`, crm.ParticipantsJSON(list), id); err != nil {
-		return fmt.Errorf("update participants of ticket %d: %w", id, err)
-	}
-	return nil
+	tx.later(`UPDATE tickets SET participants = ? WHERE id = ?`, crm.ParticipantsJSON(list), id)
+	return ctx.Err()
 }
 
 // saveReferences records the References of inbound message id, the newest
@@ -521,12 +522,10 @@ func (tx *Tx) saveReferences(ctx context.Context, id int64, in *crm.Inbound) err
 	if len(refs) > maxReferences {
 		refs = refs[len(refs)-maxReferences:]
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO message_refs (message_id, pos, inbox_id, ref)
+	tx.later(`INSERT INTO message_refs (message_id, pos, inbox_id, ref)
 		SELECT ?::bigint, j.key - 1, ?::bigint, j.value FROM unnest(?::text[]) WITH ORDINALITY j (value, key)`,
-		id, in.InboxID, refs); err != nil {
-		return fmt.Errorf("insert references: %w", err)
-	}
-	return nil
+		id, in.InboxID, refs)
+	return ctx.Err()
 }
 
 // reported is the outbound message a delivery report is about.

@@ -98,18 +98,46 @@ func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResul
 	// ticket, while each part alone uses its index (a rare word) or walks the newest
 	// rows until it has enough (a common one).
 	var err error
+	// Customers first: the tickets of the customers found are found too, so that a
+	// name, an email address or a phone number finds a customer's tickets.
+	cvis, cargs := customerFilter(ctx)
+	cMatch, cmArgs := ftsMatch("c.search", match)
+	cNewest, cNewestArgs := newestCustomers(cMatch+` AND c.merged_into IS NULL AND `+cvis, concat(cmArgs, cargs), limit)
+	cByOrder, cOrderArgs := customersOfOrderCond(q)
+	byPhone, phoneArgs := "", []any(nil)
+	if digits := crm.SearchPhoneDigits(q); digits != "" {
+		byPhone = ` UNION ALL SELECT i.customer_id FROM identities i WHERE i.kind = 'phone' AND i.address LIKE ?`
+		phoneArgs = []any{"%" + digits}
+	}
+	if res.Customers, err = queryCustomers(ctx, db.rdb(), `SELECT `+customerCols+` FROM customers c
+		WHERE c.id IN (`+cNewest+`
+			UNION ALL SELECT c.id FROM customers c WHERE `+cByOrder+byPhone+`)
+		AND c.merged_into IS NULL AND `+cvis+`
+		ORDER BY c.id DESC LIMIT ?`, concat(cNewestArgs, cOrderArgs, phoneArgs, cargs, []any{limit})...); err != nil {
+		return nil, err
+	}
 	vis, args := inboxFilter(ctx, "t.inbox_id")
 	tMatch, tArgs := ftsMatch("t.search", match)
 	byOrder, orderArgs := ticketsOfOrderCond(q)
+	// The tickets of the customers found by name, identity or phone; not by order number
+	// (it finds the tickets that mention the order, not all of its owner's), and #1042
+	// finds that ticket only.
+	byCustomer, customerArgs := "", []any(nil)
+	if !strings.HasPrefix(strings.TrimSpace(q), "#") {
+		byCustomer = `UNION ALL (SELECT t.id FROM tickets t WHERE t.customer_id IN (` + cNewest + byPhone + `) AND ` + vis + `
+				ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?)`
+		customerArgs = concat(cNewestArgs, phoneArgs, args, []any{limit})
+	}
 	if res.Tickets, err = queryTickets(ctx, db.rdb(), `SELECT `+ticketListCols+` FROM tickets t
 		WHERE t.id IN (
 			(SELECT t.id FROM tickets t WHERE `+tMatch+` AND `+vis+`
 				ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?)
 			UNION ALL SELECT ?::bigint
-			UNION ALL SELECT t.id FROM tickets t WHERE `+byOrder+`)
+			UNION ALL SELECT t.id FROM tickets t WHERE `+byOrder+`
+			`+byCustomer+`)
 		AND `+vis+`
 		ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`,
-		concat(tArgs, args, []any{limit, id}, orderArgs, args, []any{limit})...); err != nil {
+		concat(tArgs, args, []any{limit, id}, orderArgs, customerArgs, args, []any{limit})...); err != nil {
 		return nil, err
 	}
 	mMatch, mArgs := ftsMatch("m.search", match)
@@ -117,17 +145,6 @@ func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResul
 		JOIN tickets t ON t.id = m.ticket_id
 		WHERE `+mMatch+` AND `+vis+`
 		ORDER BY m.id DESC LIMIT ?`, concat(mArgs, args, []any{limit})...); err != nil {
-		return nil, err
-	}
-	cvis, cargs := customerFilter(ctx)
-	cMatch, cmArgs := ftsMatch("c.search", match)
-	cNewest, cNewestArgs := newestCustomers(cMatch+` AND c.merged_into IS NULL AND `+cvis, concat(cmArgs, cargs), limit)
-	cByOrder, cOrderArgs := customersOfOrderCond(q)
-	if res.Customers, err = queryCustomers(ctx, db.rdb(), `SELECT `+customerCols+` FROM customers c
-		WHERE c.id IN (`+cNewest+`
-			UNION ALL SELECT c.id FROM customers c WHERE `+cByOrder+`)
-		AND c.merged_into IS NULL AND `+cvis+`
-		ORDER BY c.id DESC LIMIT ?`, concat(cNewestArgs, cOrderArgs, cargs, []any{limit})...); err != nil {
 		return nil, err
 	}
 	return res, nil

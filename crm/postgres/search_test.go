@@ -88,20 +88,20 @@ func TestSearch_WordsAsOnSQLite(t *testing.T) {
 		q    string
 		want found
 	}{
-		{"zo", found{customers: []int64{w.zoe}}},                     // a name by a prefix
-		{"Ångs", found{customers: []int64{w.zoe}}},                   // with its accent
-		{"angstrom", found{customers: []int64{w.zoe}}},               // without it
-		{"bakery", found{customers: []int64{w.zoe}}},                 // an email by its domain word
-		{"example", found{customers: []int64{w.bob, w.zoe}}},         // newest customer first
-		{"cafe", found{tickets: []int64{w.cafeTicket, w.bobTicket}}}, // by last activity, not id
-		{"CAFÉ", found{tickets: []int64{w.cafeTicket, w.bobTicket}}}, // case and accent folded
-		{"spilled caf", found{tickets: []int64{w.cafeTicket}}},       // every word, the last a prefix
-		{"caf spilled", found{}},                                     // only the last one
-		{"посылка", found{messages: []int64{w.russianMsg}}},          // Cyrillic, case folded
+		{"zo", found{tickets: []int64{w.cafeTicket}, customers: []int64{w.zoe}}},                          // a name by a prefix, and her ticket
+		{"Ångs", found{tickets: []int64{w.cafeTicket}, customers: []int64{w.zoe}}},                        // with its accent
+		{"angstrom", found{tickets: []int64{w.cafeTicket}, customers: []int64{w.zoe}}},                    // without it
+		{"bakery", found{tickets: []int64{w.cafeTicket}, customers: []int64{w.zoe}}},                      // an email by its domain word
+		{"example", found{tickets: []int64{w.cafeTicket, w.bobTicket}, customers: []int64{w.bob, w.zoe}}}, // newest customer first
+		{"cafe", found{tickets: []int64{w.cafeTicket, w.bobTicket}}},                                      // by last activity, not id
+		{"CAFÉ", found{tickets: []int64{w.cafeTicket, w.bobTicket}}},                                      // case and accent folded
+		{"spilled caf", found{tickets: []int64{w.cafeTicket}}},                                            // every word, the last a prefix
+		{"caf spilled", found{}},                            // only the last one
+		{"посылка", found{messages: []int64{w.russianMsg}}}, // Cyrillic, case folded
 		{"東京", found{messages: []int64{w.tokyoMsg}}},
 		{"naïve", found{messages: []int64{w.tokyoMsg}}}, // indexed with a combining accent
 		{"naive", found{messages: []int64{w.tokyoMsg}}},
-		{"Zoe\u0308", found{customers: []int64{w.zoe}}}, // searched with one                 // a CJK prefix
+		{"Zoe\u0308", found{tickets: []int64{w.cafeTicket}, customers: []int64{w.zoe}}}, // searched with one
 		{"A-1001", found{tickets: []int64{w.cafeTicket}, messages: []int64{w.russianMsg}, customers: []int64{w.zoe}}},
 		{"#A-1001", found{tickets: []int64{w.cafeTicket}, messages: []int64{w.russianMsg}, customers: []int64{w.zoe}}},
 		{fmt.Sprintf("#%d", w.bobTicket), found{tickets: []int64{w.bobTicket}}}, // a ticket number

@@ -286,7 +286,7 @@ func (db *DB) CreateTicket(ctx context.Context, nt *crm.NewTicket) (*crm.Ticket,
 			return err
 		}
 		if body != "" {
-			if _, err := tx.addMessage(ctx, t, body, nt.Internal, "", nil); err != nil {
+			if _, err := tx.addMessage(ctx, t, body, nt.Internal, "", nil, nil); err != nil {
 				return err
 			}
 			t, err = findTicket(crm.AsSystem(ctx), tx, id)

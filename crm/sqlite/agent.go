@@ -19,7 +19,8 @@ import (
 	"parley/crm/storecache"
 )
 
-const agentCols = `a.id, a.email, a.name, a.role, a.phone, a.disabled, a.created_at, a.updated_at`
+const agentCols = `a.id, a.email, a.name, a.role, a.phone, a.disabled, a.avatar, a.totp_enabled_at IS NOT NULL,
+	a.created_at, a.updated_at`
 
 // queryAgents runs a query selecting agentCols and loads the inbox ids of the result in
 // one extra query.
@@ -35,9 +36,12 @@ func queryAgents(ctx context.Context, q queryer, query string, args ...any) ([]*
 	for rows.Next() {
 		var a crm.Agent
 		var created, updated int64
-		if err := rows.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.Phone, &a.Disabled, &created, &updated); err != nil {
+		var avatar string
+		if err := rows.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.Phone, &a.Disabled, &avatar, &a.TOTPEnabled,
+			&created, &updated); err != nil {
 			return nil, fmt.Errorf("scan agent: %w", err)
 		}
+		a.Avatar = avatarTag(avatar)
 		a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
 		a.InboxIDs = []int64{}
 		agents = append(agents, &a)
@@ -360,9 +364,17 @@ func tokenHash(token string) []byte {
 }
 
 // CreateSession starts a session of the agent for ttl (default 7 days) and returns its
-// token and CSRF token. Only the SHA-256 of the token is stored. Expired sessions are
-// deleted on the way. Returns not_found or unauthorized (a disabled agent).
+// token and CSRF token; see StartSession. Returns not_found or unauthorized (a disabled
+// agent).
 func (db *DB) CreateSession(ctx context.Context, agentID int64, ttl time.Duration) (string, string, error) {
+	return db.StartSession(ctx, agentID, ttl, crm.SessionInfo{})
+}
+
+// StartSession starts a session of the agent for ttl (default 7 days), recording the
+// browser's user agent and address, and returns its token and CSRF token. Only the
+// SHA-256 of the token is stored. Expired sessions and pending logins are deleted on the
+// way. Returns not_found or unauthorized (a disabled agent).
+func (db *DB) StartSession(ctx context.Context, agentID int64, ttl time.Duration, info crm.SessionInfo) (string, string, error) {
 	if ttl <= 0 {
 		ttl = 7 * 24 * time.Hour
 	}
@@ -374,6 +386,7 @@ func (db *DB) CreateSession(ctx context.Context, agentID int64, ttl time.Duratio
 	if err != nil {
 		return "", "", err
 	}
+	ua, ip := crm.CutBytes(info.UserAgent, 300), crm.CutBytes(info.IP, 64)
 	err = db.update(ctx, func(tx *Tx) error {
 		a, err := findAgent(ctx, tx, agentID)
 		if err != nil {
@@ -384,8 +397,12 @@ func (db *DB) CreateSession(ctx context.Context, agentID int64, ttl time.Duratio
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, ms(tx.now)); err != nil {
 			return fmt.Errorf("delete expired sessions: %w", err)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, agent_id, csrf_token, created_at, expires_at)
-			VALUES (?, ?, ?, ?, ?)`, tokenHash(token), agentID, csrf, ms(tx.now), ms(tx.now.Add(ttl)))
+		if _, err := tx.ExecContext(ctx, `DELETE FROM pending_logins WHERE expires_at <= ?`, ms(tx.now)); err != nil {
+			return fmt.Errorf("delete expired pending logins: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, agent_id, csrf_token, created_at, expires_at,
+			user_agent, ip, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			tokenHash(token), agentID, csrf, ms(tx.now), ms(tx.now.Add(ttl)), ua, ip, ms(tx.now))
 		if err != nil {
 			return fmt.Errorf("insert session: %w", err)
 		}
@@ -415,10 +432,10 @@ func (db *DB) SessionAgent(ctx context.Context, token string) (*crm.Agent, strin
 		return a, csrf, nil
 	}
 	gen := db.cache.Generation()
-	var agentID, expires int64
+	var agentID, expires, seen int64
 	var csrf string
-	err := db.rdb.QueryRowContext(ctx, `SELECT agent_id, csrf_token, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?`,
-		hash, ms(now)).Scan(&agentID, &csrf, &expires)
+	err := db.rdb.QueryRowContext(ctx, `SELECT agent_id, csrf_token, expires_at, last_seen_at FROM sessions
+		WHERE token_hash = ? AND expires_at > ?`, hash, ms(now)).Scan(&agentID, &csrf, &expires, &seen)
 	if isNoRows(err) {
 		return nil, "", errBadSession
 	} else if err != nil {
@@ -429,6 +446,11 @@ func (db *DB) SessionAgent(ctx context.Context, token string) (*crm.Agent, strin
 		return nil, "", errBadSession
 	} else if err != nil {
 		return nil, "", err
+	}
+	if now.Sub(fromMS(seen)) >= time.Minute {
+		// As with an API token's use: at most once a minute, outside the group commit,
+		// and a failure to record it does not fail the request.
+		db.wdb.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`, ms(now), hash)
 	}
 	db.cache.PutAgent(gen, key, a, csrf, nil, minTime(now.Add(storecache.TTL), fromMS(expires)))
 	return a, csrf, nil

@@ -183,7 +183,7 @@ func (db *DB) IngestChat(ctx context.Context, in *crm.ChatInbound) (*crm.IngestR
 		if len(body) > maxBody {
 			body = crm.CutRunes(body, maxBody/4)
 		}
-		_, err = tx.addMessage(ctx, t, body, true, "", nil)
+		_, err = tx.addMessage(ctx, t, body, true, "", nil, nil)
 		return err
 	})
 	if err != nil {

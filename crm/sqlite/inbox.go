@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -12,7 +13,7 @@ import (
 	"parley/crm/storecache"
 )
 
-const inboxCols = `i.id, i.kind, i.name, i.config, i.secrets, i.created_at, i.updated_at`
+const inboxCols = `i.id, i.kind, i.name, i.config, i.secrets, i.enabled, i.deleted_at, i.created_at, i.updated_at`
 
 // queryInboxes runs a query selecting inboxCols and opens the secrets of each inbox.
 func (db *DB) queryInboxes(ctx context.Context, q queryer, query string, args ...any) ([]*crm.Inbox, error) {
@@ -27,7 +28,8 @@ func (db *DB) queryInboxes(ctx context.Context, q queryer, query string, args ..
 		var config string
 		var sealed []byte
 		var created, updated int64
-		if err := rows.Scan(&in.ID, &in.Kind, &in.Name, &config, &sealed, &created, &updated); err != nil {
+		var deleted sql.NullInt64
+		if err := rows.Scan(&in.ID, &in.Kind, &in.Name, &config, &sealed, &in.Enabled, &deleted, &created, &updated); err != nil {
 			return nil, fmt.Errorf("scan inbox: %w", err)
 		}
 		if err := json.Unmarshal([]byte(config), &in.Config); err != nil {
@@ -40,15 +42,21 @@ func (db *DB) queryInboxes(ctx context.Context, q queryer, query string, args ..
 			return nil, fmt.Errorf("inbox %d: %w", in.ID, err)
 		}
 		in.CreatedAt, in.UpdatedAt = fromMS(created), fromMS(updated)
+		if deleted.Valid {
+			at := fromMS(deleted.Int64)
+			in.DeletedAt = &at
+		}
 		inboxes = append(inboxes, &in)
 	}
 	return inboxes, rows.Err()
 }
 
-// findInbox returns an inbox the agent in ctx may see, with its secrets. Returns not_found.
+// findInbox returns an inbox the agent in ctx may see, with its secrets; a deleted inbox
+// is not found.
 func (db *DB) findInbox(ctx context.Context, q queryer, id int64) (*crm.Inbox, error) {
 	vis, args := inboxFilter(ctx, "i.id")
-	inboxes, err := db.queryInboxes(ctx, q, `SELECT `+inboxCols+` FROM inboxes i WHERE i.id = ? AND `+vis,
+	inboxes, err := db.queryInboxes(ctx, q, `SELECT `+inboxCols+` FROM inboxes i
+		WHERE i.id = ? AND i.deleted_at IS NULL AND `+vis,
 		append([]any{id}, args...)...)
 	if err != nil {
 		return nil, err
@@ -58,10 +66,24 @@ func (db *DB) findInbox(ctx context.Context, q queryer, id int64) (*crm.Inbox, e
 	return inboxes[0], nil
 }
 
-// Inboxes lists the inboxes the agent in ctx may see, with their secrets.
+// Inboxes lists the inboxes the agent in ctx may see, with their secrets, deleted ones
+// left out.
 func (db *DB) Inboxes(ctx context.Context) ([]*crm.Inbox, error) {
 	vis, args := inboxFilter(ctx, "i.id")
-	return db.queryInboxes(ctx, db.rdb, `SELECT `+inboxCols+` FROM inboxes i WHERE `+vis+` ORDER BY i.id`, args...)
+	return db.queryInboxes(ctx, db.rdb, `SELECT `+inboxCols+` FROM inboxes i
+		WHERE i.deleted_at IS NULL AND `+vis+` ORDER BY i.id`, args...)
+}
+
+// ArchivedInboxes lists the deleted inboxes the agent in ctx may see, whose tickets it
+// may still read. Their secrets are left out: nothing uses them any more.
+func (db *DB) ArchivedInboxes(ctx context.Context) ([]*crm.Inbox, error) {
+	vis, args := inboxFilter(ctx, "i.id")
+	list, err := db.queryInboxes(ctx, db.rdb, `SELECT `+inboxCols+` FROM inboxes i
+		WHERE i.deleted_at IS NOT NULL AND `+vis+` ORDER BY i.id`, args...)
+	for _, in := range list {
+		in.Secrets = map[string]string{}
+	}
+	return list, err
 }
 
 // Inbox returns an inbox the agent in ctx may see, with its secrets. Returns not_found.
@@ -238,4 +260,50 @@ func (db *DB) UpdateInbox(ctx context.Context, in *crm.Inbox) (*crm.Inbox, error
 		return nil, err
 	}
 	return out, nil
+}
+
+// SetInboxEnabled enables or disables an inbox; a disabled inbox's channel stops fetching
+// and takes no new messages, and its tickets stay. An inbox.updated event tells the
+// channels. Returns not_found.
+func (db *DB) SetInboxEnabled(ctx context.Context, id int64, enabled bool) (*crm.Inbox, error) {
+	var out *crm.Inbox
+	err := db.update(ctx, func(tx *Tx) error {
+		if _, err := db.findInbox(ctx, tx, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE inboxes SET enabled = ?, updated_at = ? WHERE id = ?`,
+			enabled, ms(tx.now), id); err != nil {
+			return fmt.Errorf("update inbox: %w", err)
+		}
+		var err error
+		if out, err = db.findInbox(crm.AsSystem(ctx), tx, id); err != nil {
+			return err
+		}
+		_, err = tx.event(ctx, crm.EventInboxUpdated, 0, 0, id, actorFrom(ctx, systemActor), out)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteInbox archives an inbox: it is gone from Inbox and Inboxes, so no channel files
+// into it or sends from it, while its tickets, messages and members stay and its tickets
+// are read as before. An inbox.updated event stops its channel. Returns not_found.
+func (db *DB) DeleteInbox(ctx context.Context, id int64) error {
+	return db.update(ctx, func(tx *Tx) error {
+		in, err := db.findInbox(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE inboxes SET deleted_at = ?, enabled = ?, updated_at = ? WHERE id = ?`,
+			ms(tx.now), false, ms(tx.now), id); err != nil {
+			return fmt.Errorf("delete inbox: %w", err)
+		}
+		at := tx.now
+		in.DeletedAt, in.Enabled, in.UpdatedAt, in.Secrets = &at, false, tx.now, nil
+		_, err = tx.event(ctx, crm.EventInboxUpdated, 0, 0, id, actorFrom(ctx, systemActor), in)
+		return err
+	})
 }

@@ -19,7 +19,7 @@ const maxBody = 64 << 10
 // messageCols ends with whether the message has attachments, so that a thread without
 // any (most) costs no query for them.
 const messageCols = `m.id, m.ticket_id, m.inbox_id, m.direction, m.channel, m.author_kind, m.author_id,
-	m.author_name, m.text, m.html, m.status, m.error, m.external_id, m.created_at, m.mail,
+	m.author_name, m.text, m.html, m.status, m.error, m.external_id, m.created_at, m.mail, m.template,
 	EXISTS (SELECT 1 FROM attachments x WHERE x.message_id = m.id)`
 
 // scanMessage scans a row of messageCols and says whether the message has attachments.
@@ -27,15 +27,20 @@ func scanMessage(s scanner) (*crm.Message, bool, error) {
 	var m crm.Message
 	var ext sql.NullString
 	var created int64
-	var mail string
+	var mail, tmpl string
 	var attached bool
 	if err := s.Scan(&m.ID, &m.TicketID, &m.InboxID, &m.Direction, &m.Channel, &m.Author.Kind, &m.Author.ID,
-		&m.Author.Name, &m.Text, &m.HTML, &m.Status, &m.Error, &ext, &created, &mail, &attached); err != nil {
+		&m.Author.Name, &m.Text, &m.HTML, &m.Status, &m.Error, &ext, &created, &mail, &tmpl, &attached); err != nil {
 		return nil, false, err
 	}
 	if mail != "" {
 		if err := json.Unmarshal([]byte(mail), &m.MailAddresses); err != nil {
 			return nil, false, fmt.Errorf("message %d addresses: %w", m.ID, err)
+		}
+	}
+	if tmpl != "" {
+		if err := json.Unmarshal([]byte(tmpl), &m.Template); err != nil {
+			return nil, false, fmt.Errorf("message %d template: %w", m.ID, err)
 		}
 	}
 	m.ExternalID = ext.String
@@ -135,13 +140,21 @@ func (db *DB) AddMessage(ctx context.Context, nm *crm.NewMessage) (*crm.Message,
 	if _, err := crm.ParseCC(nm.CC); err != nil {
 		return nil, err
 	}
+	if nm.Template != nil {
+		if nm.Internal {
+			return nil, crm.Errorf(crm.EINVALID, "a note cannot be a template")
+		}
+		if err := nm.Template.Check(); err != nil {
+			return nil, err
+		}
+	}
 	var m *crm.Message
 	err := db.update(ctx, func(tx *Tx) error {
 		t, err := findTicket(ctx, tx, nm.TicketID)
 		if err != nil {
 			return err
 		}
-		m, err = tx.addMessage(ctx, t, body, nm.Internal, nm.Status, nm.CC)
+		m, err = tx.addMessage(ctx, t, body, nm.Internal, nm.Status, nm.CC, nm.Template)
 		return err
 	})
 	if err != nil {
@@ -153,8 +166,10 @@ func (db *DB) AddMessage(ctx context.Context, nm *crm.NewMessage) (*crm.Message,
 // addMessage inserts an agent's reply or note on ticket t, updates t and appends the
 // events. A reply by email is copied to cc, or with a nil cc to the ticket's
 // participants, and an explicit cc becomes the participants. Returns conflict when t is
-// closed, or invalid (a cc on anything but an email reply).
-func (tx *Tx) addMessage(ctx context.Context, t *crm.Ticket, body string, internal bool, status string, cc []string) (*crm.Message, error) {
+// closed or a free-form WhatsApp reply falls after the WhatsApp window, or invalid (a
+// cc on anything but an email reply, a template on anything but a WhatsApp reply).
+func (tx *Tx) addMessage(ctx context.Context, t *crm.Ticket, body string, internal bool, status string, cc []string,
+	tmpl *crm.MessageTemplate) (*crm.Message, error) {
 	if t.Status == crm.StatusClosed {
 		return nil, crm.Errorf(crm.ECONFLICT, "ticket %d is closed", t.ID)
 	}
@@ -177,6 +192,10 @@ func (tx *Tx) addMessage(ctx context.Context, t *crm.Ticket, body string, intern
 		} else if err != nil {
 			return nil, fmt.Errorf("find reply channel: %w", err)
 		}
+		if err := tx.checkWhatsApp(ctx, t, m.Channel, tmpl); err != nil {
+			return nil, err
+		}
+		m.Template = tmpl
 		if t.FirstResponseAt == nil {
 			t.FirstResponseAt = &tx.now
 		}
@@ -197,10 +216,10 @@ func (tx *Tx) addMessage(ctx context.Context, t *crm.Ticket, body string, intern
 		changed = true
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO messages (ticket_id, inbox_id, direction, channel,
-		author_kind, author_id, author_name, text, status, next_attempt_at, mail, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		author_kind, author_id, author_name, text, status, next_attempt_at, mail, template, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.TicketID, m.InboxID, m.Direction, m.Channel, author.Kind, author.ID, author.Name, m.Text,
-		m.Status, next, crm.MailJSON(m.MailAddresses), ms(tx.now), ms(tx.now))
+		m.Status, next, crm.MailJSON(m.MailAddresses), templateJSON(m.Template), ms(tx.now), ms(tx.now))
 	if err != nil {
 		return nil, fmt.Errorf("insert message: %w", err)
 	}

@@ -66,11 +66,39 @@ func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResul
 		id, _ = strconv.ParseInt(m[1], 10, 64)
 	}
 	var err error
+	// Customers first: the tickets of the customers found are found too, so that a
+	// name, an email address or a phone number finds a customer's tickets.
+	cvis, cargs := customerFilter(ctx)
+	cByOrder, cOrderArgs := customersOfOrderCond(q)
+	byPhone, phoneArgs := "FALSE", []any(nil)
+	if digits := crm.SearchPhoneDigits(q); digits != "" {
+		byPhone = `c.id IN (SELECT i.customer_id FROM identities i WHERE i.kind = 'phone' AND i.address LIKE ?)`
+		phoneArgs = []any{"%" + digits}
+	}
+	if res.Customers, err = queryCustomers(ctx, db.rdb, `SELECT `+customerCols+` FROM customers c
+		WHERE (c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?) OR `+cByOrder+` OR `+byPhone+`)
+		AND c.merged_into IS NULL AND `+cvis+`
+		ORDER BY c.id DESC LIMIT ?`, append(append(append(append([]any{match}, cOrderArgs...), phoneArgs...), cargs...), limit)...); err != nil {
+		return nil, err
+	}
 	vis, args := inboxFilter(ctx, "t.inbox_id")
 	byOrder, orderArgs := ticketsOfOrderCond(q)
+	// Not by order number: it finds the tickets that mention the order, not all of its
+	// owner's; and #1042 finds that ticket only.
+	byCustomer, customerArgs := "FALSE", []any(nil)
+	if !strings.HasPrefix(strings.TrimSpace(q), "#") {
+		// The newest matching customers, as many as the list shows, as on PostgreSQL.
+		byCustomer = `t.customer_id IN (SELECT c.id FROM customers c WHERE c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?)
+			AND c.merged_into IS NULL AND ` + cvis + ` ORDER BY c.id DESC LIMIT ?)`
+		customerArgs = append(append([]any{match}, cargs...), limit)
+		if len(phoneArgs) > 0 {
+			byCustomer = `(` + byCustomer + ` OR t.customer_id IN (SELECT i.customer_id FROM identities i WHERE i.kind = 'phone' AND i.address LIKE ?))`
+			customerArgs = append(customerArgs, phoneArgs...)
+		}
+	}
 	if res.Tickets, err = queryTickets(ctx, db.rdb, `SELECT `+ticketListCols+` FROM tickets t
-		WHERE (t.id = ? OR t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?) OR `+byOrder+`) AND `+vis+`
-		ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`, append(append(append([]any{id, match}, orderArgs...), args...), limit)...); err != nil {
+		WHERE (t.id = ? OR t.id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?) OR `+byOrder+` OR `+byCustomer+`) AND `+vis+`
+		ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`, append(append(append(append([]any{id, match}, orderArgs...), customerArgs...), args...), limit)...); err != nil {
 		return nil, err
 	}
 	// The full-text index drives the query, newest match first (CROSS JOIN keeps it the
@@ -82,13 +110,6 @@ func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResul
 		JOIN tickets t ON t.id = m.ticket_id
 		WHERE messages_fts MATCH ? AND `+vis+`
 		ORDER BY messages_fts.rowid DESC LIMIT ?`, append(append([]any{match}, args...), limit)...); err != nil {
-		return nil, err
-	}
-	cvis, cargs := customerFilter(ctx)
-	cByOrder, cOrderArgs := customersOfOrderCond(q)
-	if res.Customers, err = queryCustomers(ctx, db.rdb, `SELECT `+customerCols+` FROM customers c
-		WHERE (c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?) OR `+cByOrder+`) AND c.merged_into IS NULL AND `+cvis+`
-		ORDER BY c.id DESC LIMIT ?`, append(append(append([]any{match}, cOrderArgs...), cargs...), limit)...); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"parley/crm"
 	"parley/crm/sqlite"
@@ -131,8 +132,39 @@ func checkUpgraded(t *testing.T, db *sqlite.DB, path string, step string) {
 	if a, err := db.Agent(ctx, 2); err != nil || a.Name != "Otto Agent" || !slices.Equal(a.InboxIDs, []int64{1}) {
 		fail("the old agent and its inbox", a, err)
 	}
-	if in, err := db.Inbox(ctx, 1); err != nil || in.Kind != crm.KindEmail || in.Name != "Old Mailbox" {
+	if in, err := db.Inbox(ctx, 1); err != nil || in.Kind != crm.KindEmail || in.Name != "Old Mailbox" || !in.Enabled {
 		fail("the old inbox", in, err)
+	}
+	if step >= "0015_inbox_lifecycle" {
+		if in, err := db.Inbox(ctx, 3); err != nil || in.Enabled {
+			fail("the old disabled inbox", in, err)
+		}
+		if in, err := db.Inbox(ctx, 4); crm.ErrorCode(err) != crm.ENOTFOUND {
+			fail("the old deleted inbox", in, err)
+		}
+		if list, err := db.ArchivedInboxes(ctx); err != nil || len(list) != 1 || list[0].ID != 4 || list[0].DeletedAt == nil {
+			fail("the archived inboxes", list, err)
+		}
+	}
+
+	if step >= "0016_agent_accounts" {
+		if n, err := db.Notifications(ctx, 2); err != nil || !n.Assigned || n.CustomerReplied || !n.Email {
+			fail("the old agent's notification choices", n, err)
+		}
+		if list, err := db.Sessions(ctx, 2, ""); err != nil || len(list) != 1 || list[0].UserAgent != "Old Browser/1.0" ||
+			list[0].IP != "192.0.2.55" {
+			fail("the old session", list, err)
+		}
+		if inv, err := db.InvitationByToken(ctx, "upgrade-invitation-token"); err != nil || inv.Email != "nina@upgrade.test" ||
+			inv.Role != crm.RoleManager || !slices.Equal(inv.InboxIDs, []int64{1}) {
+			fail("the old invitation", inv, err)
+		}
+		if a, err := db.AcceptInvitation(ctx, "upgrade-invitation-token", "Nina New", "upgrade password"); err != nil ||
+			a.Role != crm.RoleManager || !slices.Equal(a.InboxIDs, []int64{1}) {
+			fail("accept the old invitation", a, err)
+		}
+	} else if n, err := db.Notifications(ctx, 2); err != nil || *n != crm.DefaultNotifications() {
+		fail("the notification choices of an agent from before they were kept", n, err)
 	}
 
 	c, err := db.Customer(ctx, 1)
@@ -214,6 +246,25 @@ func checkUpgraded(t *testing.T, db *sqlite.DB, path string, step string) {
 	}
 	if len(wantInboxes) != 0 {
 		t.Errorf("old events not read back: %v", wantInboxes)
+	}
+
+	if step >= "0018_webhooks" {
+		if w, err := db.Webhook(ctx, 1); err != nil || w.URL != "https://hooks.upgrade.test/parley" || !w.Enabled ||
+			!slices.Equal(w.Events, []string{crm.EventTicketCreated}) {
+			fail("the old webhook", w, err)
+		}
+		if list, _, err := db.WebhookDeliveries(ctx, 1, crm.Page{}); err != nil || len(list) != 1 ||
+			list[0].State != crm.WebhookDelivered || list[0].StatusCode != 204 || list[0].Attempts != 2 {
+			fail("the old webhook delivery", list, err)
+		}
+		// Its secret still opens: a redelivery is claimed with it.
+		if _, err := db.RedeliverWebhook(ctx, 1, 1); err != nil {
+			fail("redeliver the old delivery", nil, err)
+		}
+		if jobs, err := db.ClaimWebhookDeliveries(ctx, 1, time.Now().Add(time.Hour), time.Minute, 10); err != nil || len(jobs) != 1 ||
+			jobs[0].Secret != "upgrade-webhook-secret" {
+			fail("claim the redelivery with the old secret", jobs, err)
+		}
 	}
 
 	// Written to again: the customer's old thread and identity still find their ticket,
@@ -358,4 +409,44 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// TestUpgradeDisabledConfig: an inbox that an older Parley kept from running with the
+// config's "disabled": true is disabled after the upgrade, and the key is gone from its
+// config, so that the enabled column alone says whether an inbox runs.
+func TestUpgradeDisabledConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "parley.db")
+	opt := sqlite.Options{DataDir: dir, SecretKey: testKey}
+	old, err := sqlite.OpenAt(path, "0014_mail_headers", opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	conn, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(`INSERT INTO inboxes (id, kind, name, config, created_at, updated_at) VALUES
+		(1, 'email', 'Paused', '{"address":"a@x.test","disabled":true}', 1, 1),
+		(2, 'email', 'Running', '{"address":"b@x.test","disabled":false}', 1, 1),
+		(3, 'email', 'Plain', '{"address":"c@x.test"}', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	db, err := sqlite.Open(path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	list, err := db.Inboxes(crm.AsSystem(context.Background()))
+	if err != nil || len(list) != 3 {
+		t.Fatalf("inboxes = %+v, %v", list, err)
+	}
+	for i, want := range []bool{false, true, true} {
+		in := list[i]
+		if _, ok := in.Config["disabled"]; ok || in.Enabled != want || in.Config["address"] == nil {
+			t.Errorf("inbox %s: enabled %v, config %v; want enabled %v and no disabled key", in.Name, in.Enabled, in.Config, want)
+		}
+	}
 }

@@ -147,19 +147,28 @@ func testSearch(t *testing.T, open Opener) {
 	inbox := MustCreateInbox(t, db, crm.KindEmail, "Mail")
 	r := MustIngest(t, db, &crm.Inbound{InboxID: inbox.ID, ExternalID: "1", FromName: "Alice Müller", Subject: "Return request",
 		Text: "The zipper of my jacket broke", From: email("alice@example.com")})
+	sms := MustCreateInbox(t, db, crm.KindPhone, "SMS")
+	MustIngest(t, db, &crm.Inbound{InboxID: sms.ID, ExternalID: "SM1", Channel: crm.ChannelSMS, Subject: "SMS",
+		Text: "where is it", From: []crm.Identity{{Kind: crm.IdentityPhone, Address: "+14155550123"}}})
 	for _, tt := range []struct {
 		q                            string
 		tickets, messages, customers int
 	}{
-		{"ali", 0, 0, 1},
-		{"Alice", 0, 0, 1},
-		{"muller", 0, 0, 1},
+		// A customer's name, email and phone find the customer's tickets too.
+		{"ali", 1, 0, 1},
+		{"Alice", 1, 0, 1},
+		{"muller", 1, 0, 1},
 		{"ret", 1, 0, 0},
 		{"zipper jack", 0, 1, 0},
 		{"JACKET", 0, 1, 0},
-		{"#1", 1, 0, 0},
-		{"example", 0, 0, 1},
+		{"#1", 1, 0, 1}, // the ticket, and as a prefix the phone number +1...
+		{"example", 1, 0, 1},
 		{"nothing here", 0, 0, 0},
+		{"+1 415 555 0123", 1, 0, 1},
+		{"4155550123", 1, 0, 1},
+		{"(415) 555-0123", 1, 0, 1},
+		{"415.555.0123", 1, 0, 1},
+		{"555 0199", 0, 0, 0},
 	} {
 		res, err := db.Search(ctx, tt.q, 0)
 		if err != nil {

@@ -17,10 +17,13 @@ import (
 	"time"
 )
 
-// Fake is a running fake Shopify store.
+// Fake is a fake Shopify store: New runs it on a loopback server, NewHandler only
+// answers requests given to it (ServeHTTP), as the demo's in-process shop does.
 type Fake struct {
-	*httptest.Server
-	Token string
+	*httptest.Server // nil for NewHandler
+	Token            string
+	// Name and Domain are what GET shop.json answers.
+	Name, Domain string
 
 	mu        sync.Mutex
 	orders    map[int64]map[string]any
@@ -28,6 +31,7 @@ type Fake struct {
 	calls     []string
 	nextID    int64
 	down      bool
+	scopes    []string
 	changes   int // orders changed so far: the clock of updated_at
 }
 
@@ -39,6 +43,14 @@ func (f *Fake) touch(o map[string]any) {
 	o["updated_at"] = at.Format(time.RFC3339)
 }
 
+// SetScopes sets the access scopes the token was granted (the custom app's
+// configuration). New starts with read_orders, write_orders and read_customers.
+func (f *Fake) SetScopes(scopes ...string) {
+	f.mu.Lock()
+	f.scopes = scopes
+	f.mu.Unlock()
+}
+
 // SetDown makes every call answer 503, as a shop in maintenance does, or stops that.
 func (f *Fake) SetDown(down bool) {
 	f.mu.Lock()
@@ -46,11 +58,31 @@ func (f *Fake) SetDown(down bool) {
 	f.mu.Unlock()
 }
 
-// New starts a fake store that accepts the access token.
+// New starts a fake store that accepts the access token, granted read_orders,
+// write_orders and read_customers.
 func New(token string) *Fake {
-	f := &Fake{Token: token, orders: map[int64]map[string]any{}, nextID: 5000}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	f := NewHandler(token)
+	f.Server = httptest.NewServer(f)
 	return f
+}
+
+// NewHandler returns a fake store that runs no server: it answers the requests given
+// to its ServeHTTP. It accepts the token, granted the same scopes as New's.
+func NewHandler(token string) *Fake {
+	return &Fake{Token: token, Name: "Test store", Domain: "test-store.myshopify.com",
+		orders: map[int64]map[string]any{}, nextID: 5000,
+		scopes: []string{"read_orders", "write_orders", "read_customers"}}
+}
+
+// ServeHTTP answers one Admin API request.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.serve(w, r) }
+
+// SetPlacedAt sets when an order was placed (created_at and processed_at).
+func (f *Fake) SetPlacedAt(id int64, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o := f.orders[id]
+	o["created_at"], o["processed_at"] = at.Format(time.RFC3339), at.Format(time.RFC3339)
 }
 
 // Line is a line item of an order to add.
@@ -153,6 +185,14 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 401, map[string]any{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
 		return
 	}
+	if r.Method == "GET" && r.URL.Path == "/admin/oauth/access_scopes.json" {
+		list := []any{}
+		for _, s := range f.scopes {
+			list = append(list, map[string]any{"handle": s})
+		}
+		writeJSON(w, 200, map[string]any{"access_scopes": list})
+		return
+	}
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	if len(parts) < 4 || parts[0] != "admin" || parts[1] != "api" {
 		writeJSON(w, 404, map[string]any{"errors": "Not Found"})
@@ -161,6 +201,9 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	route := strings.Join(parts[3:], "/")
 	q := r.URL.Query()
 	switch {
+	case r.Method == "GET" && route == "shop.json":
+		writeJSON(w, 200, map[string]any{"shop": map[string]any{"id": 1, "name": f.Name,
+			"myshopify_domain": f.Domain, "currency": "USD"}})
 	case r.Method == "GET" && route == "orders.json":
 		list := []any{}
 		for _, o := range f.orders {

@@ -13,6 +13,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/emersion/go-sasl"
 )
 
 // Options configure a Server. Zero fields take the defaults.
@@ -22,6 +23,10 @@ type Options struct {
 	Caps imap.CapSet
 	// IdlePoll is how often a session in IDLE looks for updates. Default 5 ms.
 	IdlePoll time.Duration
+	// XOAUTH2, when set, makes the server take only AUTHENTICATE XOAUTH2, as Gmail and
+	// Exchange Online do for an app signed in with OAuth2: it checks the user name and
+	// bearer token (nil accepts them) and the password login is refused.
+	XOAUTH2 func(user, token string) error
 }
 
 // Server is a running IMAP server with one account whose INBOX exists. It accepts the
@@ -53,7 +58,11 @@ func Start(username, password string, opt Options) (*Server, error) {
 	mem.AddUser(user)
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &idleSession{SessionIMAP4rev2: mem.NewSession().(imapserver.SessionIMAP4rev2), every: opt.IdlePoll}, nil, nil
+			s := &idleSession{SessionIMAP4rev2: mem.NewSession().(imapserver.SessionIMAP4rev2), every: opt.IdlePoll}
+			if opt.XOAUTH2 != nil {
+				return &oauthSession{idleSession: s, check: opt.XOAUTH2, username: username, password: password}, nil, nil
+			}
+			return s, nil, nil
 		},
 		Caps:         opt.Caps,
 		InsecureAuth: true,
@@ -110,3 +119,67 @@ func (s *idleSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) err
 type discard struct{}
 
 func (discard) Printf(string, ...any) {}
+
+// oauthSession takes only XOAUTH2 logins.
+type oauthSession struct {
+	*idleSession
+	check              func(user, token string) error
+	username, password string
+}
+
+var _ imapserver.SessionSASL = (*oauthSession)(nil)
+
+func (s *oauthSession) Login(string, string) error {
+	return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed,
+		Text: "Password logins are disabled for this account: use XOAUTH2"}
+}
+
+func (s *oauthSession) AuthenticateMechanisms() []string { return []string{"XOAUTH2"} }
+
+func (s *oauthSession) Authenticate(mech string) (sasl.Server, error) {
+	if mech != "XOAUTH2" {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Unsupported mechanism"}
+	}
+	return XOAUTH2Server(func(user, token string) error {
+		if err := s.check(user, token); err != nil {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed,
+				Text: "Invalid credentials (Failure)"}
+		}
+		// The account is the mailbox's own; its password never crossed the wire.
+		return s.idleSession.Login(s.username, s.password)
+	}), nil
+}
+
+// XOAUTH2Server is the server side of the XOAUTH2 mechanism, for the IMAP server and
+// the SMTP sinks of tests: it reads "user=...^Aauth=Bearer ...^A^A" and asks check. A
+// refused token gets the JSON challenge Gmail sends, then the failure.
+func XOAUTH2Server(check func(user, token string) error) sasl.Server {
+	return &xoauth2Server{check: check}
+}
+
+type xoauth2Server struct {
+	check   func(user, token string) error
+	refused error
+}
+
+func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
+	if x.refused != nil {
+		return nil, true, x.refused // the client's empty answer to the challenge
+	}
+	if resp == nil {
+		return nil, false, nil // an empty continuation asks for the initial response
+	}
+	var user, token string
+	for _, kv := range strings.Split(string(resp), "\x01") {
+		if v, ok := strings.CutPrefix(kv, "user="); ok {
+			user = v
+		} else if v, ok := strings.CutPrefix(kv, "auth=Bearer "); ok {
+			token = v
+		}
+	}
+	if err := x.check(user, token); err != nil {
+		x.refused = err
+		return []byte(`{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`), false, nil
+	}
+	return nil, true, nil
+}

@@ -1,0 +1,33 @@
+-- Email inboxes that sign in to Gmail or Microsoft 365 with OAuth2 (XOAUTH2), and WhatsApp
+-- replies sent as approved templates.
+
+-- The grant of an inbox: tokens is the AES-256-GCM sealed JSON of its refresh and access
+-- tokens, like inbox secrets. expires_at (milliseconds) is the access token's. error says
+-- why the provider refused the refresh token: an admin must sign in again. version grows
+-- with every save, so that a refresh cannot overwrite a newer sign-in.
+CREATE TABLE oauth_grants (
+	inbox_id   INTEGER PRIMARY KEY REFERENCES inboxes (id) ON DELETE CASCADE,
+	provider   TEXT    NOT NULL,
+	account    TEXT    NOT NULL DEFAULT '',
+	tokens     BLOB    NOT NULL,
+	expires_at INTEGER NOT NULL,
+	error      TEXT    NOT NULL DEFAULT '',
+	version    INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+
+-- Sign-ins an admin started and has not finished, by the SHA-256 of their state; each
+-- works once, until expires_at. verifier is the sealed PKCE code verifier.
+CREATE TABLE oauth_states (
+	state_hash   BLOB    PRIMARY KEY,
+	inbox_id     INTEGER NOT NULL REFERENCES inboxes (id) ON DELETE CASCADE,
+	provider     TEXT    NOT NULL,
+	verifier     BLOB    NOT NULL,
+	agent_id     INTEGER NOT NULL,
+	session_hash TEXT    NOT NULL,
+	expires_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- The WhatsApp template a reply was sent as, JSON {"sid", "name", "variables"}; '' for
+-- every other message.
+ALTER TABLE messages ADD COLUMN template TEXT NOT NULL DEFAULT '';

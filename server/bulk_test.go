@@ -1,0 +1,96 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+
+	"parley/crm"
+)
+
+type bulkAnswer struct {
+	Tickets []crm.Ticket `json:"tickets"`
+	Errors  []struct {
+		TicketID int64 `json:"ticket_id"`
+		Error    struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	} `json:"errors"`
+}
+
+// TestBulk changes several tickets in one request: each visible one changes, with its
+// own ticket.updated event, one of an inbox the agent cannot see is reported not_found
+// and left alone, a bad request changes nothing, and a merge folds the others into one.
+func TestBulk(t *testing.T) {
+	e := newEnv(t)
+	shop, other := e.inbox("api", "Shop"), e.inbox("api", "Other")
+	dana := e.agent("dana@test.example", crm.RoleAgent, shop)
+	me, err := e.db.AgentByEmail(ctxSystem(), "dana@test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	danaID := me.ID
+	a := e.inbound(shop, "b1", "ann@example.com", "Where is my parcel?")
+	b := e.inbound(shop, "b2", "bob@example.com", "Refund please")
+	c := e.inbound(other, "b3", "cy@example.com", "Not Dana's")
+	e.admin.mustDo("PATCH", fmt.Sprintf("/api/v1/tickets/%d", a.TicketID), map[string]any{"tags": []string{"vip", "late"}}, 200, nil)
+
+	for _, bad := range []map[string]any{
+		{"ticket_ids": []int64{}, "status": "resolved"},
+		{"ticket_ids": []int64{a.TicketID}},
+		{"ticket_ids": []int64{a.TicketID, a.TicketID}, "status": "resolved"},
+		{"ticket_ids": []int64{a.TicketID}, "status": "done"},
+		{"ticket_ids": []int64{a.TicketID}, "assignee_id": -1},
+		{"ticket_ids": []int64{a.TicketID}, "add_tags": []string{" "}},
+		{"ticket_ids": []int64{a.TicketID, b.TicketID}, "merge_into": c.TicketID},
+		{"ticket_ids": []int64{a.TicketID, b.TicketID}, "merge_into": a.TicketID, "status": "open"},
+	} {
+		if code, body := dana.do("POST", "/api/v1/tickets/bulk", bad); code != http.StatusBadRequest || errCode(t, body) != "invalid" {
+			t.Errorf("%v: %d %s", bad, code, body)
+		}
+	}
+
+	var out bulkAnswer
+	dana.mustDo("POST", "/api/v1/tickets/bulk", map[string]any{"ticket_ids": []int64{a.TicketID, b.TicketID, c.TicketID},
+		"status": "pending", "priority": "high", "assignee_id": danaID, "add_tags": []string{"Wholesale"}, "remove_tags": []string{"LATE"}}, 200, &out)
+	if len(out.Tickets) != 2 || len(out.Errors) != 1 || out.Errors[0].TicketID != c.TicketID || out.Errors[0].Error.Code != "not_found" {
+		t.Fatalf("bulk answer: %+v", out)
+	}
+	for _, tk := range out.Tickets {
+		if tk.Status != crm.StatusPending || tk.Priority != crm.PriorityHigh || tk.AssigneeID == nil || *tk.AssigneeID != danaID {
+			t.Errorf("ticket %d after bulk: %+v", tk.ID, tk)
+		}
+	}
+	got, err := e.db.Ticket(ctxSystem(), a.TicketID)
+	slices.Sort(got.Tags)
+	if err != nil || !slices.Equal(got.Tags, []string{"vip", "wholesale"}) {
+		t.Fatalf("tags of the first ticket: %v %v", got.Tags, err)
+	}
+	if untouched, _ := e.db.Ticket(ctxSystem(), c.TicketID); untouched.Status != crm.StatusOpen || untouched.AssigneeID != nil {
+		t.Fatalf("another inbox's ticket changed: %+v", untouched)
+	}
+	events, _ := e.db.Events(ctxSystem(), 0, 1000)
+	updated := map[int64]int{}
+	for _, ev := range events {
+		if ev.Type == crm.EventTicketUpdated && ev.Actor.ID == danaID {
+			updated[ev.TicketID]++
+		}
+	}
+	if updated[a.TicketID] != 1 || updated[b.TicketID] != 1 || updated[c.TicketID] != 0 {
+		t.Fatalf("ticket.updated events by dana: %v", updated)
+	}
+
+	// Ann wrote again in a ticket of its own; Bob's cannot be merged with hers.
+	d := e.inbound(shop, "b4", "ann@example.com", "Also the invoice")
+	if d.TicketID == a.TicketID {
+		t.Fatal("the second message joined the first ticket")
+	}
+	dana.mustDo("POST", "/api/v1/tickets/bulk", map[string]any{"ticket_ids": []int64{a.TicketID, d.TicketID, b.TicketID}, "merge_into": a.TicketID}, 200, &out)
+	if len(out.Tickets) != 1 || out.Tickets[0].ID != a.TicketID || len(out.Errors) != 1 || out.Errors[0].TicketID != b.TicketID || out.Errors[0].Error.Code != "conflict" {
+		t.Fatalf("merge answer: %+v", out)
+	}
+	if merged, _ := e.db.Ticket(ctxSystem(), d.TicketID); merged.Status != crm.StatusClosed {
+		t.Fatalf("the merged ticket is %s, want closed", merged.Status)
+	}
+}
