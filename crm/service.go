@@ -237,9 +237,22 @@ type EventService interface {
 	Events(ctx context.Context, after int64, limit int) ([]*Event, error)
 }
 
+// SearchQuery is a search: the words, how many of each kind to return (0: the default),
+// and filters that narrow the tickets and messages found (by their ticket's status,
+// channel and inbox, and by the time of the ticket's last activity or of the message);
+// customers are found by the words alone.
+type SearchQuery struct {
+	Q        string
+	Limit    int
+	Status   string
+	Channel  string
+	InboxID  int64
+	From, To time.Time // zero: open-ended; From inclusive, To exclusive
+}
+
 // SearchService finds tickets, messages and customers by words; any text is safe.
 type SearchService interface {
-	Search(ctx context.Context, q string, limit int) (*SearchResult, error)
+	Search(ctx context.Context, q SearchQuery) (*SearchResult, error)
 }
 
 // Outbox is the queue of agent messages waiting for their channel.

@@ -3,7 +3,7 @@
 import { get, qs } from './api.js';
 import { h, fill, $ } from './dom.js';
 import { ago, timeEl } from './time.js';
-import { channelBadge } from './channels.js';
+import { channelBadge, channelOptions } from './channels.js';
 import { state, shownFolders, folderOf, listParams, matches, byActivity } from './state.js';
 import { ticketRow } from './tickets.js';
 import { renderBulkBar } from './bulk.js';
@@ -175,8 +175,13 @@ export function neighbour(step) {
   return ids[Math.max(0, Math.min(ids.length - 1, i + step))];
 }
 
+// searchFilters narrow the search results: status, channel, inbox and dates of the
+// tickets and messages found. They last until the search is cleared.
+const searchFilters = { status: '', channel: '', inbox: '', from: '', to: '' };
+
 // runSearch shows what GET /api/v1/search finds in the list pane.
 export async function runSearch(q) {
+  if (q !== state.search) Object.assign(searchFilters, { status: '', channel: '', inbox: '', from: '', to: '' });
   state.search = q;
   listSeq++;
   const body = $('#list-body');
@@ -184,31 +189,74 @@ export async function runSearch(q) {
   $('#clear-search').hidden = false;
   $('#load-more').hidden = true;
   renderFolders();
-  fill(body, h('p', { class: 'muted' }, 'Searching…'));
+  fill(body, searchBar(q), h('p', { class: 'muted' }, 'Searching…'));
   let res;
   try {
-    res = await get('/api/v1/search' + qs({ q }));
+    res = await get('/api/v1/search' + qs({ q, ...searchFilters }));
   } catch (e) {
-    fill(body, h('p', { class: 'error', role: 'alert' }, e.message));
+    fill(body, searchBar(q), h('p', { class: 'error', role: 'alert' }, e.message));
     return;
   }
   if (state.search !== q) return;
-  const sections = [];
+  const sections = [searchBar(q)];
   sections.push(h('h3', { class: 'small-heading' }, `Tickets (${res.tickets.length})`));
   sections.push(res.tickets.length ? h('ul', { class: 'tickets' }, res.tickets.map(ticketRow)) : h('p', { class: 'muted' }, 'No tickets.'));
   sections.push(h('h3', { class: 'small-heading' }, `Messages (${res.messages.length})`));
   sections.push(res.messages.length ? h('ul', { class: 'results' }, res.messages.map((m) =>
     h('li', { dataset: { id: m.ticket_id } }, h('a', { href: '#/tickets/' + m.ticket_id },
       h('span', { class: 'row1' }, channelBadge(m.channel), h('span', { class: 'customer' }, m.author.name || m.author.kind), timeEl(m.created_at)),
-      h('span', { class: 'snippet' }, snippet(m.text, q)),
+      h('span', { class: 'snippet' }, marked(snippet(m.text, q), q)),
       h('span', { class: 'num' }, 'Ticket #' + m.ticket_id))))) : h('p', { class: 'muted' }, 'No messages.'));
   sections.push(h('h3', { class: 'small-heading' }, `Customers (${res.customers.length})`));
   sections.push(res.customers.length ? h('ul', { class: 'results' }, res.customers.map((c) =>
     h('li', {}, h('a', { href: '#/customers/' + c.id },
-      h('span', { class: 'customer' }, c.name || `Customer #${c.id}`),
-      h('span', { class: 'snippet' }, (c.identities || []).map((i) => i.address).join(' · ')))))) : h('p', { class: 'muted' }, 'No customers.'));
+      h('span', { class: 'customer' }, marked(c.name || `Customer #${c.id}`, q)),
+      h('span', { class: 'snippet' }, marked((c.identities || []).map((i) => i.address).join(' · '), q)))))) : h('p', { class: 'muted' }, 'No customers.'));
   fill(body, sections);
   renderBulkBar();
+}
+
+// searchBar is the filter row above the results; a change runs the search again.
+function searchBar(q) {
+  const again = (key) => (ev) => {
+    searchFilters[key] = ev.target.value;
+    runSearch(q);
+  };
+  const sel = (key, label, options) => h('label', {}, h('span', { class: 'visually-hidden' }, label),
+    h('select', { id: 'search-' + key, onchange: again(key) }, options));
+  return h('div', { class: 'search-filters', role: 'group', 'aria-label': 'Narrow the results' },
+    sel('status', 'Status', [h('option', { value: '' }, 'Any status'),
+      ['open', 'pending', 'resolved', 'closed'].map((v) => h('option', { value: v, selected: searchFilters.status === v }, v[0].toUpperCase() + v.slice(1)))]),
+    sel('channel', 'Channel', channelOptions(searchFilters.channel)),
+    sel('inbox', 'Inbox', [h('option', { value: '' }, 'All inboxes'),
+      state.inboxes.map((i) => h('option', { value: String(i.id), selected: searchFilters.inbox === String(i.id) }, i.name))]),
+    h('label', {}, 'From ', h('input', { type: 'date', id: 'search-from', value: searchFilters.from, onchange: again('from') })),
+    h('label', {}, 'To ', h('input', { type: 'date', id: 'search-to', value: searchFilters.to, onchange: again('to') })));
+}
+
+// marked returns text with the words of q in <mark>, as text nodes: nothing of text is
+// parsed as HTML.
+function marked(text, q) {
+  const words = String(q).toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 1);
+  if (!words.length) return text;
+  const s = String(text || '');
+  const low = s.toLowerCase();
+  const out = [];
+  let i = 0;
+  while (i < s.length) {
+    let best = -1;
+    let len = 0;
+    for (const w of words) {
+      const j = low.indexOf(w, i);
+      if (j >= 0 && (best < 0 || j < best)) { best = j; len = w.length; }
+    }
+    if (best < 0) break;
+    if (best > i) out.push(s.slice(i, best));
+    out.push(h('mark', {}, s.slice(best, best + len)));
+    i = best + len;
+  }
+  out.push(s.slice(i));
+  return out;
 }
 
 function snippet(text, q) {

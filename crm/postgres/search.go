@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -82,8 +83,8 @@ func ftsMatch(col, match string) (string, []any) {
 // tickets by last activity and messages and customers newest first, each list with up to
 // limit (default 20, max 50) entries, all limited to what the agent in ctx may see. Any
 // text of q is safe: a q without words finds nothing.
-func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResult, error) {
-	limit = limitOf(limit, defaultSearchLimit, maxSearchLimit)
+func (db *DB) Search(ctx context.Context, sq crm.SearchQuery) (*crm.SearchResult, error) {
+	q, limit := sq.Q, limitOf(sq.Limit, defaultSearchLimit, maxSearchLimit)
 	res := &crm.SearchResult{Tickets: []*crm.Ticket{}, Messages: []*crm.Message{}, Customers: []*crm.Customer{}}
 	match := ftsQuery(q)
 	if match == "" {
@@ -117,6 +118,8 @@ func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResul
 		return nil, err
 	}
 	vis, args := inboxFilter(ctx, "t.inbox_id")
+	mvis, margs := narrowSearch(sq, vis, args, "m.created_at")
+	vis, args = narrowSearch(sq, vis, args, "t.last_message_at")
 	tMatch, tArgs := ftsMatch("t.search", match)
 	byOrder, orderArgs := ticketsOfOrderCond(q)
 	// The tickets of the customers found by name, identity or phone; not by order number
@@ -143,8 +146,8 @@ func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResul
 	mMatch, mArgs := ftsMatch("m.search", match)
 	if res.Messages, err = queryMessages(ctx, db.rdb(), `SELECT `+messageCols+` FROM messages m
 		JOIN tickets t ON t.id = m.ticket_id
-		WHERE `+mMatch+` AND `+vis+`
-		ORDER BY m.id DESC LIMIT ?`, concat(mArgs, args, []any{limit})...); err != nil {
+		WHERE `+mMatch+` AND `+mvis+`
+		ORDER BY m.id DESC LIMIT ?`, concat(mArgs, margs, []any{limit})...); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -180,4 +183,27 @@ func concat(lists ...[]any) []any {
 		out = append(out, l...)
 	}
 	return out
+}
+
+// narrowSearch adds the filters of a search to a visibility condition on tickets t:
+// status, channel and inbox of the ticket, and a time range on the column at (the
+// ticket's last activity, or the message's time).
+func narrowSearch(sq crm.SearchQuery, cond string, args []any, at string) (string, []any) {
+	args = slices.Clone(args)
+	if sq.Status != "" {
+		cond, args = cond+` AND t.status = ?`, append(args, sq.Status)
+	}
+	if sq.Channel != "" {
+		cond, args = cond+` AND t.channel = ?`, append(args, sq.Channel)
+	}
+	if sq.InboxID != 0 {
+		cond, args = cond+` AND t.inbox_id = ?`, append(args, sq.InboxID)
+	}
+	if !sq.From.IsZero() {
+		cond, args = cond+` AND `+at+` >= ?`, append(args, ms(sq.From))
+	}
+	if !sq.To.IsZero() {
+		cond, args = cond+` AND `+at+` < ?`, append(args, ms(sq.To))
+	}
+	return cond, args
 }

@@ -51,7 +51,7 @@ func fillSearchWorld(t *testing.T, db storetest.Store, clock *storetest.Clock) s
 
 func search(t *testing.T, db storetest.Store, q string) found {
 	t.Helper()
-	res, err := db.Search(crm.AsSystem(context.Background()), q, 0)
+	res, err := db.Search(crm.AsSystem(context.Background()), crm.SearchQuery{Q: q})
 	if err != nil {
 		t.Fatalf("search %q: %v", q, err)
 	}
@@ -131,7 +131,7 @@ func TestSearch_WordsAsOnSQLite(t *testing.T) {
 
 	// The limit keeps the newest activity.
 	for name, db := range map[string]storetest.Store{"sqlite": lite, "postgres": pg} {
-		res, err := db.Search(crm.AsSystem(context.Background()), "cafe", 1)
+		res, err := db.Search(crm.AsSystem(context.Background()), crm.SearchQuery{Q: "cafe", Limit: 1})
 		if err != nil || len(res.Tickets) != 1 || res.Tickets[0].ID != w.cafeTicket {
 			t.Errorf("%s: cafe with limit 1 found %+v, %v", name, res, err)
 		}
@@ -143,7 +143,7 @@ func TestSearch_WordsAsOnSQLite(t *testing.T) {
 	ctx := crm.AsSystem(context.Background())
 	for _, q := range hostile {
 		for name, db := range map[string]storetest.Store{"sqlite": lite, "postgres": pg} {
-			if _, err := db.Search(ctx, q, 0); err != nil {
+			if _, err := db.Search(ctx, crm.SearchQuery{Q: q}); err != nil {
 				t.Errorf("%s: search %q: %v", name, q, err)
 			}
 			if _, _, err := db.Tickets(ctx, crm.TicketFilter{Query: q}); err != nil {

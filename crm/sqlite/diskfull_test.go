@@ -175,7 +175,7 @@ func TestDiskFull(t *testing.T) {
 	if _, err := db.Ticket(ctx, before.TicketID); err != nil {
 		t.Errorf("the message from before: %v", err)
 	}
-	found, err := db.Search(ctx, failed, 10)
+	found, err := db.Search(ctx, crm.SearchQuery{Q: failed, Limit: 10})
 	if err != nil || len(found.Messages) != 1 {
 		t.Errorf("search for the saved message: %v, %v", found, err)
 	}

@@ -68,7 +68,7 @@ func TestSearchRowsFollowEveryWrite(t *testing.T) {
 		}
 	}
 	for q, want := range map[string]int{"kettle": 1, "refund": 1, "teapot": 1, "mug": 1, "saucepans": 1, "waiting": 1} {
-		res, err := db.Search(ctx, q, 20)
+		res, err := db.Search(ctx, crm.SearchQuery{Q: q, Limit: 20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +77,7 @@ func TestSearchRowsFollowEveryWrite(t *testing.T) {
 		}
 	}
 	// The old subject is gone from the tickets index; the first message still has it.
-	if res, err := db.Search(ctx, "parcel", 20); err != nil {
+	if res, err := db.Search(ctx, crm.SearchQuery{Q: "parcel", Limit: 20}); err != nil {
 		t.Fatal(err)
 	} else if len(res.Tickets) != 0 || len(res.Messages) != 1 {
 		t.Errorf("search parcel: %d tickets, %d messages; want 0 and 1", len(res.Tickets), len(res.Messages))

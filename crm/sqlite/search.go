@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -54,8 +55,8 @@ func ftsQuery(q string) string {
 // mentioned in them), messages by text and customers by name, identity or order number,
 // each list newest first with up to limit (default 20, max 50) entries, all limited to
 // what the agent in ctx may see. Any text of q is safe: a q without words finds nothing.
-func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResult, error) {
-	limit = limitOf(limit, defaultSearchLimit, maxSearchLimit)
+func (db *DB) Search(ctx context.Context, sq crm.SearchQuery) (*crm.SearchResult, error) {
+	q, limit := sq.Q, limitOf(sq.Limit, defaultSearchLimit, maxSearchLimit)
 	res := &crm.SearchResult{Tickets: []*crm.Ticket{}, Messages: []*crm.Message{}, Customers: []*crm.Customer{}}
 	match := ftsQuery(q)
 	if match == "" {
@@ -82,6 +83,8 @@ func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResul
 		return nil, err
 	}
 	vis, args := inboxFilter(ctx, "t.inbox_id")
+	mvis, margs := narrowSearch(sq, vis, args, "m.created_at")
+	vis, args = narrowSearch(sq, vis, args, "t.last_message_at")
 	byOrder, orderArgs := ticketsOfOrderCond(q)
 	// Not by order number: it finds the tickets that mention the order, not all of its
 	// owner's; and #1042 finds that ticket only.
@@ -108,9 +111,32 @@ func (db *DB) Search(ctx context.Context, q string, limit int) (*crm.SearchResul
 	if res.Messages, err = queryMessages(ctx, db.rdb, `SELECT `+messageCols+` FROM messages_fts
 		CROSS JOIN messages m ON m.id = messages_fts.rowid
 		JOIN tickets t ON t.id = m.ticket_id
-		WHERE messages_fts MATCH ? AND `+vis+`
-		ORDER BY messages_fts.rowid DESC LIMIT ?`, append(append([]any{match}, args...), limit)...); err != nil {
+		WHERE messages_fts MATCH ? AND `+mvis+`
+		ORDER BY messages_fts.rowid DESC LIMIT ?`, append(append([]any{match}, margs...), limit)...); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// narrowSearch adds the filters of a search to a visibility condition on tickets t:
+// status, channel and inbox of the ticket, and a time range on the column at (the
+// ticket's last activity, or the message's time).
+func narrowSearch(sq crm.SearchQuery, cond string, args []any, at string) (string, []any) {
+	args = slices.Clone(args)
+	if sq.Status != "" {
+		cond, args = cond+` AND t.status = ?`, append(args, sq.Status)
+	}
+	if sq.Channel != "" {
+		cond, args = cond+` AND t.channel = ?`, append(args, sq.Channel)
+	}
+	if sq.InboxID != 0 {
+		cond, args = cond+` AND t.inbox_id = ?`, append(args, sq.InboxID)
+	}
+	if !sq.From.IsZero() {
+		cond, args = cond+` AND `+at+` >= ?`, append(args, ms(sq.From))
+	}
+	if !sq.To.IsZero() {
+		cond, args = cond+` AND `+at+` < ?`, append(args, ms(sq.To))
+	}
+	return cond, args
 }

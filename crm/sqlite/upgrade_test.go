@@ -210,7 +210,7 @@ func checkUpgraded(t *testing.T, db *sqlite.DB, path string, step string) {
 		words = append(words, "quokka")
 	}
 	for _, w := range words {
-		if res, err := db.Search(ctx, w, 10); err != nil || len(res.Tickets)+len(res.Messages) == 0 {
+		if res, err := db.Search(ctx, crm.SearchQuery{Q: w, Limit: 10}); err != nil || len(res.Tickets)+len(res.Messages) == 0 {
 			fail("search for "+w, res, err)
 		}
 	}
@@ -278,7 +278,7 @@ func checkUpgraded(t *testing.T, db *sqlite.DB, path string, step string) {
 	if res, err := db.Ingest(ctx, in); err != nil || !res.Duplicate {
 		fail("the old message again", res, err)
 	}
-	if res, err := db.Search(ctx, "wombat", 10); err != nil || len(res.Messages) != 1 {
+	if res, err := db.Search(ctx, crm.SearchQuery{Q: "wombat", Limit: 10}); err != nil || len(res.Messages) != 1 {
 		fail("search for the new message", res, err)
 	}
 	if mail {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"parley/crm"
 )
@@ -87,14 +88,14 @@ func testInboxIsolation(t *testing.T, open Opener) {
 	if len(customers) != 1 || customers[0].ID != ra.CustomerID {
 		t.Fatalf("agent customers = %v", customers)
 	}
-	res, err := db.Search(ctxA, "secret", 0)
+	res, err := db.Search(ctxA, crm.SearchQuery{Q: "secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Tickets) != 1 || len(res.Messages) != 1 || res.Tickets[0].ID != ra.TicketID || res.Messages[0].TicketID != ra.TicketID {
 		t.Fatalf("agent search = %+v", res)
 	}
-	if res, _ = db.Search(ctxA, "bert", 0); len(res.Customers) != 0 {
+	if res, _ = db.Search(ctxA, crm.SearchQuery{Q: "bert"}); len(res.Customers) != 0 {
 		t.Fatal("agent finds a customer of inbox B")
 	}
 	inboxes, _ := db.Inboxes(ctxA)
@@ -170,7 +171,7 @@ func testSearch(t *testing.T, open Opener) {
 		{"415.555.0123", 1, 0, 1},
 		{"555 0199", 0, 0, 0},
 	} {
-		res, err := db.Search(ctx, tt.q, 0)
+		res, err := db.Search(ctx, crm.SearchQuery{Q: tt.q})
 		if err != nil {
 			t.Fatalf("%q: %v", tt.q, err)
 		}
@@ -179,14 +180,40 @@ func testSearch(t *testing.T, open Opener) {
 				len(res.Tickets), len(res.Messages), len(res.Customers), tt.tickets, tt.messages, tt.customers)
 		}
 	}
-	if res, _ := db.Search(ctx, "#1", 0); len(res.Tickets) == 1 && res.Tickets[0].ID != r.TicketID {
+	if res, _ := db.Search(ctx, crm.SearchQuery{Q: "#1"}); len(res.Tickets) == 1 && res.Tickets[0].ID != r.TicketID {
 		t.Fatal("wrong ticket by number")
+	}
+	// Filters narrow the tickets and messages found, never the customers.
+	now := db.Clock.Now()
+	for _, tt := range []struct {
+		name                         string
+		sq                           crm.SearchQuery
+		tickets, messages, customers int
+	}{
+		{"open", crm.SearchQuery{Q: "zipper", Status: crm.StatusOpen}, 0, 1, 0},
+		{"resolved", crm.SearchQuery{Q: "zipper", Status: crm.StatusResolved}, 0, 0, 0},
+		{"its inbox", crm.SearchQuery{Q: "alice", InboxID: inbox.ID}, 1, 0, 1},
+		{"another inbox", crm.SearchQuery{Q: "alice", InboxID: sms.ID}, 0, 0, 1},
+		{"sms channel", crm.SearchQuery{Q: "4155550123", Channel: crm.ChannelSMS}, 1, 0, 1},
+		{"email channel", crm.SearchQuery{Q: "4155550123", Channel: crm.ChannelEmail}, 0, 0, 1},
+		{"until tomorrow", crm.SearchQuery{Q: "jacket", From: now.Add(-time.Hour), To: now.Add(24 * time.Hour)}, 0, 1, 0},
+		{"from tomorrow", crm.SearchQuery{Q: "jacket", From: now.Add(24 * time.Hour)}, 0, 0, 0},
+		{"until yesterday", crm.SearchQuery{Q: "ret", To: now.Add(-24 * time.Hour)}, 0, 0, 0},
+	} {
+		res, err := db.Search(ctx, tt.sq)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if len(res.Tickets) != tt.tickets || len(res.Messages) != tt.messages || len(res.Customers) != tt.customers {
+			t.Errorf("%s: found %d tickets, %d messages, %d customers; want %d, %d, %d", tt.name,
+				len(res.Tickets), len(res.Messages), len(res.Customers), tt.tickets, tt.messages, tt.customers)
+		}
 	}
 	hostile := []string{"", " ", "NEAR(", `"`, `""`, "*", "AND", "OR NOT", "col:x", "subject:zipper", "'", "'; DROP TABLE tickets; --",
 		"a AND", "NOT", "-", "^", "(", ")", "{a b}", "zipper NEAR(", `zip"per`, "\x00", "💥", "\u0301", "a\u0301 \u0301b", "²", "Ⅻ", "ǅ", "㐀", "\u200d", "\ufeff", "\xff\xfe", "ـ", "٣", "x\u0300\u0301\u0302", strings.Repeat("ab ", 3400) + "zz",
 		strings.Repeat(`"(*`, 3500)}
 	for _, q := range hostile {
-		res, err := db.Search(ctx, q, 0)
+		res, err := db.Search(ctx, crm.SearchQuery{Q: q})
 		if err != nil {
 			t.Fatalf("search %.20q: %v", q, err)
 		}
@@ -201,10 +228,10 @@ func testSearch(t *testing.T, open Opener) {
 		}
 	}
 	// Syntax words are plain words: "zipper AND" finds the message, as if AND were a word prefix.
-	if res, _ := db.Search(ctx, "zipper NEAR(", 0); len(res.Messages) != 0 {
+	if res, _ := db.Search(ctx, crm.SearchQuery{Q: "zipper NEAR("}); len(res.Messages) != 0 {
 		t.Fatalf("NEAR must be a word, found %d", len(res.Messages))
 	}
-	if res, _ := db.Search(ctx, `"zipper"`, 0); len(res.Messages) != 1 {
+	if res, _ := db.Search(ctx, crm.SearchQuery{Q: `"zipper"`}); len(res.Messages) != 1 {
 		t.Fatal("a quoted word must still find the message")
 	}
 }
@@ -240,7 +267,7 @@ func testNobodySeesNothing(t *testing.T, open Opener) {
 		if list, err := db.Inboxes(nobody); err != nil || len(list) != 0 {
 			t.Errorf("inboxes: %d, %v", len(list), err)
 		}
-		if res, err := db.Search(nobody, "secret", 10); err != nil || len(res.Tickets)+len(res.Messages)+len(res.Customers) != 0 {
+		if res, err := db.Search(nobody, crm.SearchQuery{Q: "secret", Limit: 10}); err != nil || len(res.Tickets)+len(res.Messages)+len(res.Customers) != 0 {
 			t.Errorf("search: %+v, %v", res, err)
 		}
 		if list, err := db.Events(nobody, 0, 100); err != nil || len(list) != 0 {

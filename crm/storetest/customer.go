@@ -127,7 +127,7 @@ func testMergeUnmergeCustomers(t *testing.T, open Opener) {
 	_, err = db.UnmergeCustomers(ctx, 1)
 	wantCode(t, err, crm.ENOTFOUND)
 	// Search finds the identities where they are now.
-	res, err := db.Search(ctx, "work", 0)
+	res, err := db.Search(ctx, crm.SearchQuery{Q: "work"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -235,7 +235,7 @@ func testOrderMentions(t *testing.T, open Opener) {
 		{"3003", nil}, // Alice named Bob's order: not linked
 	}
 	for _, tt := range tests {
-		res, err := db.Search(ctx, tt.q, 20)
+		res, err := db.Search(ctx, crm.SearchQuery{Q: tt.q, Limit: 20})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +251,7 @@ func testOrderMentions(t *testing.T, open Opener) {
 	}
 
 	// The customer is found by an order number, and the ticket list's q finds the ticket.
-	res, err := db.Search(ctx, "3003", 20)
+	res, err := db.Search(ctx, crm.SearchQuery{Q: "3003", Limit: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func testOrderMentions(t *testing.T, open Opener) {
 	// An agent of another inbox finds nothing through an order number.
 	other := MustCreateInbox(t, db, crm.KindAPI, "Other")
 	stranger := MustCreateAgent(t, db, "eve@shop.example", crm.RoleAgent, other.ID)
-	res, err = db.Search(crm.WithAgent(ctx, stranger), "2002", 20)
+	res, err = db.Search(crm.WithAgent(ctx, stranger), crm.SearchQuery{Q: "2002", Limit: 20})
 	if err != nil || len(res.Tickets)+len(res.Customers) != 0 {
 		t.Fatalf("stranger finds %+v, %v", res, err)
 	}

@@ -179,7 +179,7 @@ func testUpdateTicket(t *testing.T, open Opener) {
 	if found, _, _ := db.Tickets(ctx, crm.TicketFilter{Query: "new subj"}); len(found) != 1 {
 		t.Fatal("the new subject is not searchable")
 	}
-	if found, _ := db.Search(ctx, "New subject", 0); len(found.Tickets) != 1 {
+	if found, _ := db.Search(ctx, crm.SearchQuery{Q: "New subject"}); len(found.Tickets) != 1 {
 		t.Fatal("search misses the new subject")
 	}
 	if tk, _ = db.UpdateTicket(ctx, r.TicketID, crm.TicketUpdate{Status: ptr(crm.StatusOpen)}); tk.ResolvedAt != nil {
