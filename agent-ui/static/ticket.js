@@ -99,25 +99,30 @@ function renderHead() {
   const t = state.ticket;
   const head = $('#ticket-head');
   if (!head) return;
+  // The head is built anew: focus goes back to the control the agent used, or to the one
+  // that took its place (Resolve and Reopen swap), not to the page.
+  const active = document.activeElement;
+  const had = active && head.contains(active) ? active.id : '';
   const closed = t.status === 'closed';
   // Only agents who can see the ticket's inbox may be assigned; the API refuses others.
   const canSee = (a) => a.role === 'manager' || a.role === 'admin' || (a.inbox_ids || []).includes(t.inbox_id);
   const agents = state.agents.filter((a) => a.id === t.assignee_id || (!a.disabled && canSee(a)));
   fill(head,
-    h('h2', { id: 'ticket-subject' }, t.subject || '(no subject)'),
+    h('h2', { id: 'ticket-subject', tabindex: '-1' }, t.subject || '(no subject)'),
     h('p', { class: 'meta' },
       h('span', { class: 'num' }, '#' + t.id), ' · ', channelBadge(t.channel), ' · ', inboxName(t.inbox_id),
       ' · opened ', timeEl(t.created_at),
       t.linked_ticket_id ? [' · follows ', h('a', { href: '#/tickets/' + t.linked_ticket_id }, '#' + t.linked_ticket_id)] : null,
       t.merged_into ? [' · merged into ', h('a', { href: '#/tickets/' + t.merged_into }, '#' + t.merged_into)] : null),
     h('div', { class: 'controls' },
-      labelled('t-status', 'Status', h('select', { id: 't-status', disabled: closed, onchange: changeStatus },
-        ['open', 'pending', 'resolved', 'closed'].map((s) => h('option', { value: s, selected: s === t.status }, cap(s))))),
-      labelled('t-priority', 'Priority', h('select', { id: 't-priority', disabled: closed, onchange: (e) => update({ priority: e.target.value }) },
-        ['low', 'normal', 'high', 'urgent'].map((p) => h('option', { value: p, selected: p === t.priority }, cap(p))))),
-      labelled('t-assignee', 'Assignee', h('select', { id: 't-assignee', disabled: closed, onchange: (e) => update({ assignee_id: e.target.value ? Number(e.target.value) : null }) },
+      labelled('t-status', 'Status', committed(h('select', { id: 't-status', disabled: closed },
+        ['open', 'pending', 'resolved', 'closed'].map((s) => h('option', { value: s, selected: s === t.status }, cap(s)))), changeStatus)),
+      labelled('t-priority', 'Priority', committed(h('select', { id: 't-priority', disabled: closed },
+        ['low', 'normal', 'high', 'urgent'].map((p) => h('option', { value: p, selected: p === t.priority }, cap(p)))), (v) => update({ priority: v }))),
+      labelled('t-assignee', 'Assignee', committed(h('select', { id: 't-assignee', disabled: closed },
         h('option', { value: '', selected: !t.assignee_id }, 'Unassigned'),
-        agents.map((a) => h('option', { value: a.id, selected: a.id === t.assignee_id }, a.id === state.me.id ? `${a.name} (me)` : a.name)))),
+        agents.map((a) => h('option', { value: a.id, selected: a.id === t.assignee_id }, a.id === state.me.id ? `${a.name} (me)` : a.name))),
+      (v) => update({ assignee_id: v ? Number(v) : null }))),
       labelled('t-tags', 'Tags', h('input', { id: 't-tags', type: 'text', disabled: closed, value: (t.tags || []).join(', '),
         placeholder: 'comma, separated', autocomplete: 'off', onchange: (e) => update({ tags: parseTags(e.target.value) }) })),
       t.status === 'resolved' || closed
@@ -128,14 +133,44 @@ function renderHead() {
       h('button', { type: 'button', id: 'confirm-close', class: 'danger', onclick: () => { confirmClose = false; update({ status: 'closed' }); } }, 'Close ticket'),
       ' ',
       h('button', { type: 'button', id: 'cancel-close', onclick: () => { confirmClose = false; renderHead(); $('#t-status').focus(); } }, 'Cancel')) : null);
-  if (confirmClose && $('#confirm-close')) $('#confirm-close').focus();
+  if (confirmClose && $('#confirm-close')) {
+    $('#confirm-close').focus();
+    return;
+  }
+  const swapped = { resolve: 'reopen', reopen: 'resolve', 'confirm-close': 't-status', 'cancel-close': 't-status' };
+  const back = had && (document.getElementById(had) || document.getElementById(swapped[had]));
+  if (back && !back.disabled) back.focus();
+  else if (had && $('#ticket-subject')) $('#ticket-subject').focus();
+}
+
+// committed saves a select's choice once the agent has made it: at once when it was
+// picked with the mouse, but after arrow keys only on Enter or when focus leaves, so
+// that arrowing from High to Urgent does not save High on the way.
+function committed(sel, save) {
+  const saved = sel.value;
+  let keyed = false;
+  const commit = () => {
+    keyed = false;
+    if (sel.value !== saved) save(sel.value);
+  };
+  sel.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      commit();
+    } else if (e.key.startsWith('Arrow') || e.key === 'Home' || e.key === 'End' || e.key.length === 1) {
+      keyed = true;
+    }
+  });
+  sel.addEventListener('change', () => { if (!keyed) commit(); });
+  sel.addEventListener('blur', () => { if (keyed) commit(); });
+  return sel;
 }
 
 // changeStatus saves a new status at once, except "closed": that cannot be undone, so
 // the select goes back until the agent confirms.
-function changeStatus(e) {
-  if (e.target.value !== 'closed') {
-    update({ status: e.target.value });
+function changeStatus(v) {
+  if (v !== 'closed') {
+    update({ status: v });
     return;
   }
   confirmClose = true;

@@ -1,0 +1,69 @@
+package agentui_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"parley/crm"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// TestTicketControlsKeepFocus works the ticket's controls from the keyboard: arrowing
+// through the priorities saves only the one chosen with Enter, and after each change,
+// and after Resolve, focus is where the agent acted (Resolve's place goes to Reopen).
+func TestTicketControlsKeepFocus(t *testing.T) {
+	f := newFixture(t)
+	id := f.inbound("kb-1", "Alice Shopper", "alice@example.com", "Parcel late", "Where is it?")
+	b := f.newTab(t)
+	b.login("ada@test.example", fmt.Sprintf("#/tickets/%d", id))
+	b.waitText("#ticket-subject", "Parcel late")
+
+	b.do(chromedp.Focus(chromedp.CSS("#t-priority")),
+		chromedp.SendKeys(chromedp.CSS("#t-priority"), kb.ArrowDown+kb.ArrowDown),
+		chromedp.SendKeys(chromedp.CSS("#t-priority"), kb.Enter))
+	ctx := crm.AsSystem(context.Background())
+	waitTicket(t, f, id, "urgent saved", func(tk *crm.Ticket) bool { return tk.Priority == crm.PriorityUrgent })
+	b.waitJS("focus stays on the priority", `() => document.activeElement.id === 't-priority'`)
+	events, err := f.db.Events(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		var d crm.Ticket
+		json.Unmarshal(e.Data, &d)
+		if e.Type == crm.EventTicketUpdated && e.TicketID == id && d.Priority == crm.PriorityHigh {
+			t.Fatalf("High was saved on the way from Normal to Urgent: %s", e.Data)
+		}
+	}
+
+	b.do(chromedp.Focus(chromedp.CSS("#resolve")), chromedp.SendKeys(chromedp.CSS("#resolve"), kb.Enter))
+	b.waitJS("focus on Reopen after Resolve", `() => document.activeElement && document.activeElement.id === 'reopen'`)
+	if tk, err := f.db.Ticket(ctx, id); err != nil || tk.Status != crm.StatusResolved {
+		t.Fatalf("status after Resolve: %v %v", tk, err)
+	}
+	b.noScriptErrors()
+}
+
+// waitTicket waits until the stored ticket is as ok wants, with a deadline.
+func waitTicket(t *testing.T, f *fixture, id int64, what string, ok func(*crm.Ticket) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tk, err := f.db.Ticket(crm.AsSystem(context.Background()), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(tk) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s: %+v", what, tk)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
