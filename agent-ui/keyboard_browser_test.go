@@ -43,9 +43,30 @@ func TestTicketControlsKeepFocus(t *testing.T) {
 
 	b.do(chromedp.Focus(chromedp.CSS("#resolve")), chromedp.SendKeys(chromedp.CSS("#resolve"), kb.Enter))
 	b.waitJS("focus on Reopen after Resolve", `() => document.activeElement && document.activeElement.id === 'reopen'`)
+	b.waitJS("announced", `(want) => document.querySelector('#announcer').textContent === want`, fmt.Sprintf("Ticket #%d is resolved", id))
 	if tk, err := f.db.Ticket(ctx, id); err != nil || tk.Status != crm.StatusResolved {
 		t.Fatalf("status after Resolve: %v %v", tk, err)
 	}
+
+	// A customer's new message in the open ticket is said; a new ticket in view too.
+	if _, err := f.db.Ingest(ctx, &crm.Inbound{InboxID: f.inbox, TicketID: id, ExternalID: "kb-2", Channel: crm.ChannelAPI,
+		FromName: "Alice Shopper", From: []crm.Identity{{Kind: crm.IdentityEmail, Address: "alice@example.com"}}, Text: "Any news?"}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitJS("announced", `(want) => document.querySelector('#announcer').textContent === want`, "New message from Alice Shopper")
+	b.eval(`(() => { location.hash = '#/inbox/open'; return ''; })()`)
+	b.waitJS("the list's title is the tab's", `() => document.title === 'Parley' || document.title.endsWith(' Parley')`)
+	other := f.inbound("kb-3", "Bob Buyer", "bob@example.com", "Refund", "Money back please.")
+	b.waitJS("announced", `(want) => document.querySelector('#announcer').textContent === want`, fmt.Sprintf("New ticket #%d: Refund", other))
+
+	// Opening a ticket with j lands on its heading.
+	b.do(chromedp.Focus(chromedp.CSS(fmt.Sprintf(`.ticket-row[data-id="%d"] a`, other))))
+	b.do(chromedp.KeyEvent("j"))
+	b.waitJS("focus on the opened ticket's heading", `() => document.activeElement && document.activeElement.id === 'ticket-subject'`)
+
+	// Reports and Settings name themselves in the title.
+	b.eval(`(() => { location.hash = '#/settings/agents'; return ''; })()`)
+	b.waitJS("settings title", `() => document.title.includes('Settings · Parley')`)
 	b.noScriptErrors()
 }
 

@@ -7,7 +7,7 @@
 // owns and what it may import.
 
 import { get, post, setCSRF, whenUnauthorized } from './api.js';
-import { h, fill, $, isTyping } from './dom.js';
+import { h, fill, $, isTyping, announce } from './dom.js';
 import { state, isManager, shownFolders } from './state.js';
 import { Live } from './socket.js';
 import { channelOptions } from './channels.js';
@@ -219,8 +219,14 @@ async function routeNow() {
   if (section === 'tickets') {
     const id = Number(arg);
     document.body.dataset.pane = 'ticket';
-    if (id > 0 && id !== state.ticketID) await openTicket(id);
-    else if (!(id > 0)) closeTicket();
+    if (id > 0 && id !== state.ticketID) {
+      await openTicket(id);
+      // Move to what was opened, so that a keyboard or screen reader user lands on it.
+      // Only from the list (or nowhere): focus the agent put elsewhere meanwhile stays.
+      const heading = $('#ticket-subject');
+      const from = document.activeElement;
+      if (heading && state.ticketID === id && (!from || from === document.body || from.closest('.list-pane'))) heading.focus();
+    } else if (!(id > 0)) closeTicket();
     updateTitle();
     return;
   }
@@ -280,6 +286,7 @@ function onEvent(f) {
     case 'ticket.updated':
       if (!d) return;
       upsert(d);
+      if (f.type === 'ticket.created' && !state.search && state.tickets.some((t) => t.id === d.id)) announce(`New ticket #${d.id}: ${d.subject || 'no subject'}`);
       onTicket(d);
       onLiveEvent(f.type, d);
       markCurrent();
@@ -317,9 +324,14 @@ function onEvent(f) {
   updateTitle();
 }
 
+// updateTitle names the view in the tab's title: the open ticket, or the page of the
+// wide pane (Reports, Settings, a customer's history, the profile), and the unread count.
 function updateTitle() {
   const n = state.unread.size;
-  const base = state.ticket ? `#${state.ticket.id} ${state.ticket.subject || ''}`.trim() + ' · Parley' : 'Parley';
+  let base = 'Parley';
+  if (document.body.dataset.section === 'settings') base = `${$('#settings-pane').getAttribute('aria-label') || 'Settings'} · Parley`;
+  else if (state.search) base = `Search: ${state.search} · Parley`;
+  else if (state.ticket) base = `#${state.ticket.id} ${state.ticket.subject || ''}`.trim() + ' · Parley';
   document.title = n > 0 ? `(${n}) ${base}` : base;
 }
 

@@ -4,7 +4,7 @@
 // and on WhatsApp the 24-hour window with its templates (whatsapp.js).
 
 import { post } from './api.js';
-import { h, fill, $ } from './dom.js';
+import { h, fill, $, announce } from './dom.js';
 import { channelName } from './channels.js';
 import { state, agentName } from './state.js';
 import { fillPlaceholders } from './canned.js';
@@ -224,6 +224,7 @@ async function send(confirmed) {
     fill($('#reply-conflict'));
     $('#reply-hint').textContent = '';
     showMessage(m);
+    announce(req.internal ? 'Note added' : 'Reply sent');
   } catch (e) {
     err.textContent = e.message;
     // WhatsApp's window closed while the agent wrote: the draft stays, and a template

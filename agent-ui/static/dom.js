@@ -88,3 +88,13 @@ export function isTyping(ev) {
   if (tag === 'INPUT') return !['checkbox', 'radio', 'button', 'submit', 'reset'].includes(t.type);
   return false;
 }
+
+// announce says text to screen readers through the page's polite live region: a new
+// message in the open ticket, a new ticket in view, a reply sent, a status changed. The
+// region is emptied first, so that the same words twice are said twice.
+export function announce(text) {
+  const el = document.getElementById('announcer');
+  if (!el) return;
+  el.textContent = '';
+  setTimeout(() => { el.textContent = text; }, 50);
+}

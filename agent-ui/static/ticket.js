@@ -4,7 +4,7 @@
 // (thread.js) and the reply box (composer.js), with the customer beside it (customer.js).
 
 import { get, patch } from './api.js';
-import { h, fill, $, labelled } from './dom.js';
+import { h, fill, $, labelled, announce } from './dom.js';
 import { timeEl } from './time.js';
 import { channelBadge } from './channels.js';
 import { state, inboxName } from './state.js';
@@ -195,6 +195,7 @@ async function update(change) {
   try {
     const nt = await patch('/api/v1/tickets/' + t.id, change);
     if (state.ticket && state.ticket.id === nt.id) state.ticket = nt;
+    if (change.status) announce(`Ticket #${nt.id} is ${nt.status}`);
     upsert(nt);
     markCurrent();
   } catch (e) {
@@ -218,7 +219,9 @@ export function onMessage(type, m) {
     return;
   }
   if (type === 'message.created' && m.direction === 'in' && document.hidden) state.unread.add(m.ticket_id);
+  const fresh = type === 'message.created' && !state.messages.some((x) => x.id === m.id);
   if (showMessage(m)) noticeMessage(type, m);
+  if (fresh && m.direction === 'in') announce(`New message from ${m.author && m.author.name ? m.author.name : 'the customer'}`);
 }
 
 // onTicket applies ticket.created and ticket.updated events to the open ticket.
