@@ -177,13 +177,13 @@ func (h *hub) applyReplay(b *replayBatch) {
 	} else if !h.push(c, resumedFrame(c.replayAfter, c.replayCount)) {
 		return
 	}
+	// Through deliver: a backlog that fills the queue again is caught up from the log
+	// once more rather than closing a socket that reads.
 	for _, f := range pending {
-		if f.id > c.lastID {
-			c.lastID = f.id
-			if !h.push(c, f) {
-				return
-			}
+		if c.closed {
+			return
 		}
+		h.deliver(c, f)
 	}
 }
 

@@ -115,9 +115,24 @@ type socket struct {
 	mu     sync.Mutex
 	frames []map[string]any
 	closed chan struct{}
+	// resume makes the socket reconnect and resume after its last event when the server
+	// closes it, as the console does; reconnects counts how often.
+	resume     bool
+	reconnects int
+}
+
+// resumingSocket is socket with resume set.
+func (s *server) resumingSocket(t *testing.T) *socket {
+	t.Helper()
+	return s.openSocket(t, "", 0, true)
 }
 
 func (s *server) socket(t *testing.T, bearer string, resumeAfter int64) *socket {
+	t.Helper()
+	return s.openSocket(t, bearer, resumeAfter, false)
+}
+
+func (s *server) openSocket(t *testing.T, bearer string, resumeAfter int64, resume bool) *socket {
 	t.Helper()
 	h := http.Header{"Origin": {s.base}}
 	if bearer != "" {
@@ -136,13 +151,26 @@ func (s *server) socket(t *testing.T, bearer string, resumeAfter int64) *socket 
 	if err := ws.WriteJSON(map[string]any{"type": "resume", "after": resumeAfter}); err != nil {
 		t.Fatal(err)
 	}
-	k := &socket{t: t, ws: ws, closed: make(chan struct{})}
+	k := &socket{t: t, ws: ws, closed: make(chan struct{}), resume: resume}
 	go func() {
 		defer close(k.closed)
 		for {
 			var f map[string]any
 			if err := ws.ReadJSON(&f); err != nil {
-				return
+				if !k.resume || t.Context().Err() != nil {
+					return
+				}
+				// As the console does: open a new socket and resume after the last event.
+				k.mu.Lock()
+				k.reconnects++
+				k.mu.Unlock()
+				t.Logf("socket to %s closed (%v): resuming after %d", s.base, err, k.lastID())
+				if ws, _, err = websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(s.base, "http")+"/api/v1/ws", h); err != nil {
+					return
+				}
+				t.Cleanup(func() { ws.Close() })
+				ws.WriteJSON(map[string]any{"type": "resume", "after": k.lastID()})
+				continue
 			}
 			k.mu.Lock()
 			k.frames = append(k.frames, f)
@@ -387,7 +415,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	})
 
 	t.Run("NATS stopped and started under load loses no event", func(t *testing.T) {
-		agent := n1.socket(t, "", 0)
+		agent := n1.resumingSocket(t)
 		var acked []int64
 		for i := range 120 {
 			if i == 40 {
