@@ -68,6 +68,9 @@ export function askedTwice(btn) {
   if (btn.dataset.confirm === '1') return true;
   btn.dataset.confirm = '1';
   btn.textContent = 'Really delete?';
+  // A name set for the button says what it deletes; it must start with what it shows.
+  const name = btn.getAttribute('aria-label');
+  if (name) btn.setAttribute('aria-label', 'Really delete? ' + name);
   return false;
 }
 
@@ -94,7 +97,7 @@ async function agentsPage() {
       h('div', { class: 'field' }, h('label', { for: `role-${a.id}` }, 'Role'), roleSelect(`role-${a.id}`, a.role)),
       h('fieldset', { class: 'inbox-checks' }, h('legend', {}, 'Inboxes'), inboxChecks(`inboxes-${a.id}`, a.inbox_ids || [], inboxes)),
       h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'disabled', checked: a.disabled }), ' Disabled'),
-      h('button', { type: 'submit' }, 'Save'),
+      h('button', { type: 'submit', 'aria-label': `Save ${a.name}` }, 'Save'),
       h('span', { class: 'muted small', role: 'status' }));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -122,8 +125,8 @@ async function cannedPage() {
       h('label', { for: `ct-${c.id}` }, 'Title'), h('input', { id: `ct-${c.id}`, name: 'title', value: c.title, maxlength: 100 }),
       h('label', { for: `cb-${c.id}` }, 'Body'), h('textarea', { id: `cb-${c.id}`, name: 'body', rows: 4, value: c.body }),
       h('div', { class: 'row' },
-        h('button', { type: 'submit' }, 'Save'),
-        h('button', { type: 'button', class: 'danger', onclick: async (e) => {
+        h('button', { type: 'submit', 'aria-label': `Save ${c.title}` }, 'Save'),
+        h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${c.title}`, onclick: async (e) => {
           if (!askedTwice(e.target)) return;
           try { await del('/api/v1/canned-responses/' + c.id); ok(); await cannedPage(); } catch (err) { fail(err); }
         } }, 'Delete'),
