@@ -171,16 +171,17 @@
     }
     var side = cfg.position === 'left' ? 'left' : 'right';
     ui.badge = h('span', { class: 'badge', hidden: '' });
-    ui.launcher = h('button', { class: 'launcher ' + side, type: 'button', 'aria-label': 'Open chat' }, [icon(), ui.badge]);
-    ui.title = h('h2', { text: cfg.greeting });
+    ui.launcher = h('button', { class: 'launcher ' + side, type: 'button', 'aria-label': 'Chat with us',
+      'aria-expanded': 'false', 'aria-controls': 'parley-panel' }, [icon(), ui.badge]);
+    ui.title = h('h2', { text: cfg.greeting, tabindex: '-1' });
     ui.status = h('p');
     ui.close = h('button', { class: 'x', type: 'button', 'aria-label': 'Close chat', text: '\u00d7' });
     ui.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite' });
     ui.typing = h('div', { class: 'typing', hidden: '', text: 'Typing\u2026' });
     ui.notice = h('div', { class: 'notice', role: 'status', hidden: '' });
     ui.contactText = h('p');
-    ui.name = h('input', { type: 'text', placeholder: 'Your name', maxlength: '200', autocomplete: 'name' });
-    ui.email = h('input', { type: 'email', placeholder: 'Your email', maxlength: '320', autocomplete: 'email', required: '' });
+    ui.name = h('input', { type: 'text', placeholder: 'Your name', 'aria-label': 'Your name', maxlength: '200', autocomplete: 'name' });
+    ui.email = h('input', { type: 'email', placeholder: 'Your email', 'aria-label': 'Your email', maxlength: '320', autocomplete: 'email', required: '' });
     ui.contact = h('form', { class: 'contact', hidden: '' }, [ui.contactText, ui.name, ui.email,
       h('button', { class: 'b', type: 'submit', text: 'Save' })]);
     ui.text = h('textarea', { placeholder: 'Write a message\u2026', maxlength: '5000', 'aria-label': 'Message' });
@@ -191,7 +192,7 @@
     ui.track = h('button', { class: 'l track', type: 'button', text: 'Track my order' });
     buildOrders();
     buildCSAT();
-    ui.panel = h('div', { class: 'panel ' + side, role: 'dialog', 'aria-label': 'Chat', hidden: '' }, [
+    ui.panel = h('div', { class: 'panel ' + side, id: 'parley-panel', role: 'dialog', 'aria-label': 'Chat', hidden: '' }, [
       h('div', { class: 'head' }, [h('div', { class: 't' }, [ui.title, ui.status]), ui.close]),
       h('div', { class: 'tools' }, [ui.track]),
       ui.log, ui.orders, ui.typing, ui.csat, ui.notice, ui.contact, ui.compose,
@@ -202,7 +203,11 @@
     document.body.appendChild(host);
 
     ui.launcher.addEventListener('click', function () { st.open ? closePanel() : openPanel(); });
-    ui.close.addEventListener('click', closePanel);
+    ui.close.addEventListener('click', function () { closePanel(); ui.launcher.focus(); });
+    // Esc closes the chat from anywhere in it, and the keyboard goes back to the launcher.
+    ui.panel.addEventListener('keydown', function (ev) {
+      if (ev.key === 'Escape') { ev.preventDefault(); closePanel(); ui.launcher.focus(); }
+    });
     ui.compose.addEventListener('submit', function (ev) { ev.preventDefault(); sendText(); });
     ui.text.addEventListener('keydown', function (ev) {
       if (ev.key === 'Enter' && !ev.shiftKey) { ev.preventDefault(); sendText(); }
@@ -248,19 +253,29 @@
     st.open = true;
     sessionFlag('open', true);
     ui.panel.hidden = false;
-    ui.launcher.setAttribute('aria-label', 'Close chat');
+    ui.launcher.setAttribute('aria-expanded', 'true');
     st.unread = 0;
-    ui.badge.hidden = true;
+    showUnread();
     if (!st.ws) connect();
     scrollDown();
-    if (!ui.text.disabled) ui.text.focus();
+    // Into the panel: the message box when it takes text, else the panel's heading.
+    if (!ui.text.disabled) ui.text.focus(); else ui.title.focus();
   }
 
   function closePanel() {
     st.open = false;
     sessionFlag('open', false);
     ui.panel.hidden = true;
-    ui.launcher.setAttribute('aria-label', 'Open chat');
+    ui.launcher.setAttribute('aria-expanded', 'false');
+  }
+
+  // showUnread shows the count of replies that came while the chat was closed, on the
+  // launcher and in its name, which screen readers say.
+  function showUnread() {
+    ui.badge.textContent = String(st.unread);
+    ui.badge.hidden = st.unread === 0;
+    ui.launcher.setAttribute('aria-label', st.unread === 0 ? 'Chat with us' :
+      'Chat with us, ' + st.unread + (st.unread === 1 ? ' new reply' : ' new replies'));
   }
 
   function scrollDown() { ui.log.scrollTop = ui.log.scrollHeight; }
@@ -477,8 +492,7 @@
     scrollDown();
     if (isNew && !st.open) {
       st.unread++;
-      ui.badge.textContent = String(st.unread);
-      ui.badge.hidden = false;
+      showUnread();
     }
   }
 
@@ -625,8 +639,7 @@
       ui.typing.hidden = true;
       if (live && !st.open) {
         st.unread++;
-        ui.badge.textContent = String(st.unread);
-        ui.badge.hidden = false;
+        showUnread();
       }
     }
     scrollDown();

@@ -1,0 +1,80 @@
+package chat
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"parley/browsertest"
+	"parley/crm"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestWidgetKeyboard works the widget with keys only: Enter on the launcher opens the
+// chat with focus inside it and says so (aria-expanded), Esc closes it and gives focus
+// back to the launcher, and a reply that arrives while it is closed is in the launcher's
+// name, which screen readers say.
+func TestWidgetKeyboard(t *testing.T) {
+	ctx := browsertest.NewTab(t)
+	e := newEnv(t, Options{}, nil)
+	demo, err := e.db.CreateInbox(crm.AsSystem(context.Background()), &crm.Inbox{Kind: crm.KindChat, Name: "Demo: shop chat", Config: map[string]any{"demo": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	max, err := e.db.CreateAgent(crm.AsSystem(context.Background()), &crm.NewAgent{Email: "max@shop.example", Name: "Max", Role: crm.RoleManager,
+		Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/demo")); err != nil {
+		t.Fatal(err)
+	}
+	launcher := shadow + `.querySelector('.launcher')`
+	waitJS(t, ctx, "the launcher", launcher)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](launcher+`.focus() || true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "open, said so, with focus inside", launcher+`.getAttribute('aria-expanded') === 'true' && `+
+		shadow+`.querySelector('.panel').contains(`+shadow+`.activeElement)`)
+	waitJS(t, ctx, "the message box takes text", `!`+shadow+`.querySelector('textarea').disabled`)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](shadow+`.querySelector('textarea').focus() || true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("Where is my order?\r")); err != nil {
+		t.Fatal(err)
+	}
+	var ticket int64
+	deadline := time.Now().Add(20 * time.Second)
+	for ticket == 0 {
+		ts, _, err := e.db.Tickets(crm.AsSystem(context.Background()), crm.TicketFilter{InboxID: demo.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ts) == 1 {
+			ticket = ts[0].ID
+		} else if time.Now().After(deadline) {
+			t.Fatal("the shopper's message never reached the store")
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\x1b")); err != nil { // Esc
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "closed, focus back on the launcher", shadow+`.querySelector('.panel').hidden && `+
+		launcher+`.getAttribute('aria-expanded') === 'false' && `+shadow+`.activeElement === `+launcher)
+
+	if _, err := e.db.AddMessage(crm.WithAgent(crm.AsSystem(context.Background()), max), &crm.NewMessage{TicketID: ticket, Body: "It ships today."}); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the reply in the launcher's name", launcher+`.getAttribute('aria-label') === 'Chat with us, 1 new reply'`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("\r")); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "opened: nothing unread", launcher+`.getAttribute('aria-label') === 'Chat with us'`)
+}
