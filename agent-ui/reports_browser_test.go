@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"parley/crm"
 	"parley/reports"
@@ -108,6 +109,17 @@ func TestReportsDrillDown(t *testing.T) {
 	}
 	if n := b.eval(`String(document.querySelectorAll('#chart-daily rect.bar').length)`); n != "60" {
 		t.Errorf("the daily chart has %s bars, want 60 (30 days, created and resolved)", n)
+	}
+	// One Tab stop per chart: the arrow keys move between its bars; and its numbers as a table.
+	if n := b.eval(`String(document.querySelectorAll('#chart-daily a.bar-link[tabindex="0"]').length)`); n != "1" {
+		t.Errorf("the daily chart has %s bars in the Tab order, want 1", n)
+	}
+	b.do(chromedp.Focus(chromedp.CSS(`#chart-daily a.bar-link[tabindex="0"]`)), chromedp.KeyEvent(kb.End))
+	b.waitJS("End moves to the last bar", fmt.Sprintf(`() => document.activeElement && document.activeElement.matches(%q)`, resolvedBar))
+	b.do(chromedp.KeyEvent(kb.ArrowLeft))
+	b.waitJS("left moves back one bar", fmt.Sprintf(`() => document.activeElement && document.activeElement.matches(%q)`, created))
+	if row := b.eval(fmt.Sprintf(`[...document.querySelectorAll('#chart-daily .chart-table tbody tr')].find(r => r.cells[0].textContent === %q)?.textContent`, today)); row != today+"52" {
+		t.Errorf("the table's row of today reads %q, want %q", row, today+"52")
 	}
 
 	// Clicking a bar lists exactly the tickets behind it.

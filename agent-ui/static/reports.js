@@ -289,7 +289,34 @@ function bar(x, y, w, hgt, cls, label, href, data) {
 }
 
 function chartSVG(label, ...children) {
-  return svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'group', 'aria-label': label }, children);
+  return roving(svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'group', 'aria-label': `${label}: arrow keys move between the bars` }, children));
+}
+
+// roving makes a chart one stop of the Tab order: its first bar takes focus, the arrow
+// keys (and Home, End) move between its bars, Enter follows the focused one.
+function roving(chart) {
+  const links = () => [...chart.querySelectorAll('a.bar-link')];
+  links().forEach((a, i) => a.setAttribute('tabindex', i === 0 ? '0' : '-1'));
+  chart.addEventListener('keydown', (e) => {
+    const all = links();
+    const i = all.indexOf(document.activeElement);
+    if (i < 0) return;
+    const to = { ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: all.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    const next = all[Math.max(0, Math.min(all.length - 1, to))];
+    all.forEach((a) => a.setAttribute('tabindex', a === next ? '0' : '-1'));
+    next.focus();
+  });
+  return chart;
+}
+
+// dataTable is a chart's numbers as a table, for those who read tables better than bars.
+function dataTable(caption, head, rows) {
+  return h('details', { class: 'chart-table' }, h('summary', {}, 'Show as a table'),
+    h('table', { class: 'data' }, h('caption', { class: 'visually-hidden' }, caption),
+      h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, rows.map((r) => h('tr', {}, r.map((v, j) => j === 0 ? h('th', { scope: 'row' }, v) : h('td', {}, v)))))));
 }
 
 function dailyChart(f, o) {
@@ -308,7 +335,8 @@ function dailyChart(f, o) {
         link(f, { metric: m, date: d.date }), { 'data-metric': m, 'data-date': d.date, 'data-value': v });
     });
   });
-  return chartSVG('Tickets created and resolved per day', axis(max, days), bars);
+  return [chartSVG('Tickets created and resolved per day', axis(max, days), bars),
+    dataTable('Tickets created and resolved per day', ['Day', 'Created', 'Resolved'], days.map((d) => [d.date, d.created, d.resolved]))];
 }
 
 function channelChart(f, o) {
@@ -329,7 +357,9 @@ function channelChart(f, o) {
         link(f, { metric: 'created', date: d.date, by_channel: c.id }), { 'data-channel': c.id, 'data-date': d.date, 'data-value': v });
     });
   });
-  return chartSVG('Volume by channel per day', axis(max, days), bars);
+  const shown = channels.filter((c) => days.some((d) => (d.by_channel || {})[c.id] > 0));
+  return [chartSVG('Volume by channel per day', axis(max, days), bars),
+    dataTable('Volume by channel per day', ['Day', ...shown.map((c) => c.name)], days.map((d) => [d.date, ...shown.map((c) => (d.by_channel || {})[c.id] || 0)]))];
 }
 
 // hbars is a horizontal bar chart of a few labelled values, each bar and value a link.
@@ -339,7 +369,7 @@ function hbars(rows) {
   const height = rows.length * rowH + 4;
   const max = Math.max(1, ...rows.map((r) => r.max || r.value));
   const plotW = W - labelW - 90;
-  return svg('svg', { viewBox: `0 0 ${W} ${height}`, class: 'chart hchart', role: 'group', 'aria-label': rows.map((r) => `${r.label}: ${r.text}`).join(', ') },
+  return roving(svg('svg', { viewBox: `0 0 ${W} ${height}`, class: 'chart hchart', role: 'group', 'aria-label': rows.map((r) => `${r.label}: ${r.text}`).join(', ') },
     rows.map((r, i) => {
       const y = i * rowH + 4;
       const w = ((r.value || 0) / (r.max || max)) * plotW;
@@ -349,7 +379,7 @@ function hbars(rows) {
         svg('rect', { x: labelW, y, width: plotW, height: rowH - 8, class: 'track' }),
         svg('rect', { x: labelW, y, width: Math.max(r.value ? 2 : 0, w), height: rowH - 8, class: 'bar ' + r.cls }),
         svg('text', { x: labelW + plotW + 8, y: y + 17, class: 'hvalue' }, r.text));
-    }));
+    })));
 }
 
 // ---- tables ----
