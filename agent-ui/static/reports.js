@@ -373,8 +373,9 @@ function hbars(rows) {
     rows.map((r, i) => {
       const y = i * rowH + 4;
       const w = ((r.value || 0) / (r.max || max)) * plotW;
-      return svg('a', { href: r.href, 'aria-label': `${r.label}: ${r.text}`, class: 'bar-link', 'data-label': r.label },
-        svg('title', {}, `${r.label}: ${r.text}`),
+      // Named by its visible words, the label and the value, so that what a screen reader
+      // says is what a speech user can say to follow it.
+      return svg('a', { href: r.href, class: 'bar-link', 'data-label': r.label },
         svg('text', { x: 0, y: y + 17, class: 'hlabel' }, r.label),
         svg('rect', { x: labelW, y, width: plotW, height: rowH - 8, class: 'track' }),
         svg('rect', { x: labelW, y, width: Math.max(r.value ? 2 : 0, w), height: rowH - 8, class: 'bar ' + r.cls }),

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -77,4 +78,49 @@ func TestWidgetKeyboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, "opened: nothing unread", launcher+`.getAttribute('aria-label') === 'Chat with us'`)
+}
+
+// TestWidgetAccessibilityScan runs axe-core's WCAG 2.1 A/AA rules on the demo shop with
+// the widget open (inside its shadow root) and fails on any serious or critical
+// violation. axe-core comes from PARLEY_AXE, which .ci/run installs from npm.
+func TestWidgetAccessibilityScan(t *testing.T) {
+	path := os.Getenv("PARLEY_AXE")
+	if path == "" {
+		t.Skip("SKIPPED: the accessibility scan needs axe-core: PARLEY_AXE=path/to/axe.min.js (.ci/run installs it with npm)")
+	}
+	axe, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := browsertest.NewTab(t)
+	e := newEnv(t, Options{}, nil)
+	if _, err := e.db.CreateInbox(crm.AsSystem(context.Background()), &crm.Inbox{Kind: crm.KindChat, Name: "Demo: shop chat", Config: map[string]any{"demo": true}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(e.srv.URL+"/demo")); err != nil {
+		t.Fatal(err)
+	}
+	launcher := shadow + `.querySelector('.launcher')`
+	waitJS(t, ctx, "the launcher", launcher)
+	for _, state := range []string{"closed", "open"} {
+		if state == "open" {
+			if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](launcher+`.click() || true`)); err != nil {
+				t.Fatal(err)
+			}
+			waitJS(t, ctx, "the connected panel", `!`+shadow+`.querySelector('textarea').disabled`)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](string(axe)+`;true`)); err != nil {
+			t.Fatal(err)
+		}
+		out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']})
+			.then((r) => JSON.stringify(r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+				.map((v) => v.id + ' (' + v.impact + '): ' + v.help + ' at ' + v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', '))))`,
+			chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out != "[]" {
+			t.Errorf("the widget %s: serious or critical accessibility violations: %s", state, out)
+		}
+	}
 }
