@@ -92,3 +92,28 @@ func waitTicket(t *testing.T, f *fixture, id int64, what string, ok func(*crm.Ti
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestKeyboardWalk signs in, opens a ticket, replies and resolves with key presses only,
+// checking where focus is after each step and what the live region said.
+func TestKeyboardWalk(t *testing.T) {
+	f := newFixture(t)
+	id := f.inbound("walk-1", "Alice Shopper", "alice@example.com", "Parcel late", "Where is it?")
+	b := f.newTab(t)
+	b.do(chromedp.Navigate(f.srv.URL+"/#/inbox/open"), chromedp.WaitVisible(chromedp.CSS("#login-email")),
+		chromedp.Focus(chromedp.CSS("#login-email")))
+	b.do(chromedp.KeyEvent("ada@test.example"), chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(password), chromedp.KeyEvent(kb.Enter))
+	b.waitJS("signed in and live", `() => !!document.querySelector('#conn[data-state="live"]')`)
+	b.waitText(fmt.Sprintf(`.ticket-row[data-id="%d"]`, id), "Parcel late")
+
+	b.do(chromedp.KeyEvent("j"))
+	b.waitJS("j opens the ticket, focus on its heading", `() => document.activeElement && document.activeElement.id === 'ticket-subject'`)
+	b.do(chromedp.KeyEvent("r"))
+	b.waitJS("r goes to the reply box", `() => document.activeElement && document.activeElement.id === 'reply-body'`)
+	b.do(chromedp.KeyEvent("It ships today."), chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	b.waitJS("announced", `(want) => document.querySelector('#announcer').textContent === want`, "Reply sent")
+	b.waitText("#thread .msg.dir-out .text", "It ships today.")
+	b.do(chromedp.KeyEvent(kb.Escape), chromedp.KeyEvent("e"))
+	b.waitJS("announced", `(want) => document.querySelector('#announcer').textContent === want`, fmt.Sprintf("Ticket #%d is resolved", id))
+	waitTicket(t, f, id, "resolved", func(tk *crm.Ticket) bool { return tk.Status == crm.StatusResolved })
+	b.noScriptErrors()
+}
