@@ -57,6 +57,7 @@ func TestBrowserCSAT(t *testing.T) {
 	e.resolve(ticket)
 
 	waitJS(t, ctx, "the survey", `!`+shadow+`.querySelector('.csat').hidden`)
+	waitJS(t, ctx, "the survey said to screen readers", shadow+`.querySelector('.sr[role=status]').textContent === 'How did we do? Please rate this conversation.'`)
 	labels, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...`+shadow+`.querySelectorAll('.csat .rate')].map(b => b.getAttribute('aria-label') + '|' + b.textContent)`))
 	if err != nil {
 		t.Fatal(err)

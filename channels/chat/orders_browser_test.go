@@ -117,6 +117,7 @@ func TestBrowserSignedInShopperSeesOrders(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, "Alice's orders", shadow+`.querySelectorAll('.order').length === 2`)
+	waitJS(t, ctx, "the orders said to screen readers", shadow+`.querySelector('.sr[role=status]').textContent.endsWith(': 2 orders')`)
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...`+shadow+`.querySelectorAll('.order')].map(o => o.dataset.number + ' ' + o.querySelector('.ostatus').textContent).join(', ')`))
 	if err != nil || got != "1002 Shipped, 1001 Delivered" {
 		t.Fatalf("orders shown: %q (%v), want 1002 then 1001 and nobody else's", got, err)

@@ -102,6 +102,7 @@
     'button.b{border:0;border-radius:8px;background:var(--pc);color:#fff;padding:9px 12px;cursor:pointer;font-size:14px}',
     'button.a{border:1px solid #d1d5db;background:#fff;border-radius:8px;padding:8px 10px;cursor:pointer;font-size:16px}',
     'button:disabled{opacity:.5;cursor:default}',
+    '.sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}',
     '.demo{font-size:11px;text-align:center;color:#4b5563;padding:0 0 6px;background:#fff}',
     '.tools{display:flex;justify-content:flex-end;padding:6px 10px;border-bottom:1px solid #e5e7eb;background:#fff}',
     'button.l{border:0;background:transparent;color:var(--pc);cursor:pointer;font-size:13px;padding:2px 4px;text-decoration:underline}',
@@ -178,6 +179,7 @@
     ui.close = h('button', { class: 'x', type: 'button', 'aria-label': 'Close chat', text: '\u00d7' });
     ui.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite' });
     ui.typing = h('div', { class: 'typing', hidden: '', text: 'Typing\u2026' });
+    ui.say = h('p', { class: 'sr', role: 'status', 'aria-live': 'polite' });
     ui.notice = h('div', { class: 'notice', role: 'status', hidden: '' });
     ui.contactText = h('p');
     ui.name = h('input', { type: 'text', placeholder: 'Your name', 'aria-label': 'Your name', maxlength: '200', autocomplete: 'name' });
@@ -196,7 +198,7 @@
       h('div', { class: 'head' }, [h('div', { class: 't' }, [ui.title, ui.status]), ui.close]),
       h('div', { class: 'tools' }, [ui.track]),
       ui.log, ui.orders, ui.typing, ui.csat, ui.notice, ui.contact, ui.compose,
-      cfg.demo ? h('div', { class: 'demo', text: 'Demo' }) : null
+      cfg.demo ? h('div', { class: 'demo', text: 'Demo' }) : null, ui.say
     ]);
     root.appendChild(ui.launcher);
     root.appendChild(ui.panel);
@@ -490,6 +492,7 @@
     csatError('');
     setStatus();
     scrollDown();
+    if (isNew) say('How did we do? Please rate this conversation.');
     if (isNew && !st.open) {
       st.unread++;
       showUnread();
@@ -567,6 +570,14 @@
     ui.oresults.textContent = '';
     if (title && list.length) ui.oresults.appendChild(h('h3', { text: title }));
     list.forEach(function (o) { ui.oresults.appendChild(orderCard(o)); });
+    if (title && list.length) say(title + ': ' + list.length + (list.length === 1 ? ' order' : ' orders'));
+  }
+
+  // say tells screen readers what just appeared (order results, the rating prompt): the
+  // widget's own polite live region, emptied first so that the same words are said again.
+  function say(text) {
+    ui.say.textContent = '';
+    setTimeout(function () { ui.say.textContent = text; }, 50);
   }
 
   // money formats integer minor units, e.g. 4636 EUR as €46.36, in the shopper's locale.
