@@ -61,6 +61,7 @@ func TestBrowserTrackMyOrder(t *testing.T) {
 
 	lookup("1001", "alice@example.com")
 	waitJS(t, ctx, "the order", q(".order .ostatus")+`.textContent === 'Shipped'`)
+	waitJS(t, ctx, "the order said to screen readers", q(".sr[role=status]")+`.textContent.startsWith('Order ')`)
 	card, err := chromedp.Run(ctx, chromedp.Evaluate[string](q(".order")+`.textContent`))
 	if err != nil {
 		t.Fatal(err)

@@ -571,6 +571,7 @@
     if (title && list.length) ui.oresults.appendChild(h('h3', { text: title }));
     list.forEach(function (o) { ui.oresults.appendChild(orderCard(o)); });
     if (title && list.length) say(title + ': ' + list.length + (list.length === 1 ? ' order' : ' orders'));
+    else if (list.length === 1) say('Order ' + list[0].number + ': ' + (list[0].status || ''));
   }
 
   // say tells screen readers what just appeared (order results, the rating prompt): the
