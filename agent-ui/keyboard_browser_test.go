@@ -67,6 +67,8 @@ func TestTicketControlsKeepFocus(t *testing.T) {
 	// Reports and Settings name themselves in the title.
 	b.eval(`(() => { location.hash = '#/settings/agents'; return ''; })()`)
 	b.waitJS("settings title", `() => document.title.includes('Settings · Parley')`)
+	b.waitJS("one h1, naming the view", `() => document.querySelectorAll('h1').length - document.querySelectorAll('#login h1').length === 1 &&
+		document.querySelector('#view-title').textContent === 'Settings'`)
 	b.waitJS("each agent's Save is named for its agent", `() => {
 		const names = [...document.querySelectorAll('#agent-list button[type=submit]')].map((b) => b.getAttribute('aria-label') || '');
 		return names.length > 0 && names.every((n) => n.startsWith('Save ')) && new Set(names).size === names.length;

@@ -333,6 +333,9 @@ function updateTitle() {
   else if (state.search) base = `Search: ${state.search} · Parley`;
   else if (state.ticket) base = `#${state.ticket.id} ${state.ticket.subject || ''}`.trim() + ' · Parley';
   document.title = n > 0 ? `(${n}) ${base}` : base;
+  // The view's one h1, for screen readers' heading navigation; the eye has the panes' own.
+  const h1 = $('#view-title');
+  if (h1) h1.textContent = base === 'Parley' ? `Parley: ${document.querySelector('#list-title')?.textContent || 'Inbox'}` : base.replace(/ · Parley$/, '');
 }
 
 // ---- controls and shortcuts ----
