@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -900,4 +901,48 @@ func TestBlobsOnS3(t *testing.T) {
 	if obj, ok := bucket.Object("parley-files", "desk/"+hexSum[:2]+"/"+hexSum); !ok || !bytes.Equal(obj, sent) {
 		t.Fatalf("the picture is not in the bucket (%d objects written)", bucket.Puts())
 	}
+}
+
+// TestDocsSeveralNodes runs the command of "Running several nodes" in docs/operations.md
+// as written, twice (two nodes), with the docs' database, NATS server and key made the
+// test's own: the two nodes form a cluster, and a message filed on the second reaches an
+// agent's socket on the first.
+func TestDocsSeveralNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dbURL := pgtest.URL(t)
+	blocks := docBlocks(t, "operations.md", "## Running several nodes")
+	if len(blocks) != 1 || !strings.Contains(blocks[0].text, "parley serve") {
+		t.Fatalf("the docs' examples are %+v; this test runs one sh block ending in parley serve", blocks)
+	}
+	bin := buildBinary(t)
+	ns := natsOn(t, 0)
+	key := make([]byte, 32)
+	rand.Read(key)
+	node := func() *server {
+		block := strings.NewReplacer(
+			"'postgres://parley:change-me@db.internal:5432/parley?sslmode=verify-full'", "'"+dbURL+"'",
+			"nats://nats.internal:4222", ns.ClientURL(),
+			"PARLEY_SECRET_KEY=...", "PARLEY_SECRET_KEY="+hex.EncodeToString(key),
+			"--addr 0.0.0.0:8080", "--addr 127.0.0.1:0",
+			"/var/lib/parley", t.TempDir(),
+			" --public-url https://desk.shop.example", "",
+			"\nparley serve", "\nexec parley serve",
+		).Replace(blocks[0].text)
+		cmd := exec.Command("sh", "-c", block)
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"PARLEY_ADMIN_EMAIL="+clusterAdmin, "PARLEY_ADMIN_PASSWORD="+clusterPassword)
+		s := startServer(t, cmd)
+		s.login(clusterAdmin, clusterPassword)
+		return s
+	}
+	n1, n2 := node(), node()
+	if !strings.Contains(n1.logs(), "msg=cluster") || !strings.Contains(n2.logs(), "msg=cluster") {
+		t.Fatalf("a node does not say it runs in a cluster:\n%s", n1.logs())
+	}
+	api := n1.call("POST", "/api/v1/inboxes", map[string]any{"kind": "api", "name": "Backoffice"}, 201)["id"]
+	agent := n1.socket(t, "", 0)
+	id := inbound(n2, api, "docs-1", "ann@example.com", "Where is my parcel?")
+	waitCond(t, 10*time.Second, "the message of node 2 on node 1's socket", func() bool { return agent.messageIDs()[id] == 1 })
 }
