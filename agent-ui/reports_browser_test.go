@@ -118,6 +118,8 @@ func TestReportsDrillDown(t *testing.T) {
 	b.waitJS("End moves to the last bar", fmt.Sprintf(`() => document.activeElement && document.activeElement.matches(%q)`, resolvedBar))
 	b.do(chromedp.KeyEvent(kb.ArrowLeft))
 	b.waitJS("left moves back one bar", fmt.Sprintf(`() => document.activeElement && document.activeElement.matches(%q)`, created))
+	b.eval(`(() => { document.querySelector('#chart-daily details').open = true; return ''; })()`)
+	b.shot("reports-table")
 	if row := b.eval(fmt.Sprintf(`[...document.querySelectorAll('#chart-daily .chart-table tbody tr')].find(r => r.cells[0].textContent === %q)?.textContent`, today)); row != today+"52" {
 		t.Errorf("the table's row of today reads %q, want %q", row, today+"52")
 	}

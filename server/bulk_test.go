@@ -1,10 +1,13 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"parley/crm"
 )
@@ -92,5 +95,63 @@ func TestBulk(t *testing.T) {
 	}
 	if merged, _ := e.db.Ticket(ctxSystem(), d.TicketID); merged.Status != crm.StatusClosed {
 		t.Fatalf("the merged ticket is %s, want closed", merged.Status)
+	}
+}
+
+// TestDocsBulkAndSearchExamples runs the bulk change and the filtered search of
+// docs/api.md as written (the ticket ids, the agent and the dates made the test's own)
+// and checks the answers have the documented fields.
+func TestDocsBulkAndSearchExamples(t *testing.T) {
+	e := newEnv(t)
+	shop, other := e.inbox("api", "Shop"), e.inbox("api", "Other")
+	dana := e.agent("dana@shop.example", crm.RoleAgent, shop)
+	me, err := e.db.AgentByEmail(ctxSystem(), "dana@shop.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := e.inbound(shop, "d1", "alice@example.com", "Where is my parcel?")
+	b := e.inbound(shop, "d2", "alice@example.com", "The invoice")
+	c := e.inbound(other, "d3", "cy@example.com", "Not Dana's")
+	today := time.Now().UTC()
+	ids := strings.NewReplacer("1040", itoa(a.TicketID), "1041", itoa(b.TicketID), "1042", itoa(c.TicketID),
+		`"assignee_id": 7`, `"assignee_id": `+itoa(me.ID),
+		"2026-12-01", today.AddDate(0, 0, -6).Format(time.DateOnly), "2026-12-07", today.Format(time.DateOnly))
+	for _, tc := range []struct {
+		heading string
+		status  int
+		check   func(body []byte)
+	}{
+		{"### `POST /api/v1/tickets/bulk`", 200, func(body []byte) {
+			var out bulkAnswer
+			json.Unmarshal(body, &out)
+			if len(out.Tickets) != 2 || len(out.Errors) != 1 || out.Errors[0].TicketID != c.TicketID {
+				t.Errorf("bulk answer %s", body)
+			}
+		}},
+		{"### `GET /api/v1/search?q=`", 200, func(body []byte) {
+			var out struct {
+				Tickets []crm.Ticket `json:"tickets"`
+			}
+			json.Unmarshal(body, &out)
+			if len(out.Tickets) != 2 || out.Tickets[0].Status != crm.StatusPending {
+				t.Errorf("search answer %s", body)
+			}
+		}},
+	} {
+		examples := docExamples(t, "api.md", tc.heading)
+		if len(examples) != 1 || examples[0].answer == "" {
+			t.Fatalf("%s: %d examples, want one with its answer", tc.heading, len(examples))
+		}
+		status, body := runCurl(t, ids.Replace(examples[0].command), map[string]string{"CSRF": dana.csrf}, e.srv.URL, dana)
+		if status != tc.status {
+			t.Fatalf("%s: %s\n= %d %s", tc.heading, examples[0].command, status, body)
+		}
+		tc.check(body)
+		var doc, got any
+		if err := json.Unmarshal([]byte(examples[0].answer), &doc); err != nil {
+			t.Fatalf("%s: the documented answer is not JSON: %v\nthe server answered %s", tc.heading, err, body)
+		}
+		json.Unmarshal(body, &got)
+		sameKeys(t, tc.heading, doc, got)
 	}
 }

@@ -64,21 +64,7 @@ func TestBrowserDemoChat(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var ticket int64
-	deadline := time.Now().Add(20 * time.Second)
-	for ticket == 0 {
-		ts, _, err := e.db.Tickets(crm.AsSystem(context.Background()), crm.TicketFilter{InboxID: demo.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ts) == 1 {
-			ticket = ts[0].ID
-		} else if time.Now().After(deadline) {
-			t.Fatal("the shopper's message never reached the store")
-		} else {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	ticket := e.waitTicket(demo.ID)
 	if m := e.messages(ticket)[0]; m.Text != "Do you ship to Canada?" {
 		t.Fatalf("stored %q", m.Text)
 	}
@@ -104,5 +90,25 @@ func TestBrowserDemoChat(t *testing.T) {
 	title, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.title`))
 	if err != nil || !strings.Contains(title, "demo") {
 		t.Fatalf("title %q (%v)", title, err)
+	}
+}
+
+// waitTicket waits, with a deadline, until the shopper's message made the one ticket of
+// the inbox, and returns its id.
+func (e *env) waitTicket(inboxID int64) int64 {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ts, _, err := e.db.Tickets(crm.AsSystem(context.Background()), crm.TicketFilter{InboxID: inboxID})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if len(ts) == 1 {
+			return ts[0].ID
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatal("the shopper's message never reached the store")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -2,9 +2,10 @@ package chat
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
-	"time"
 
 	"parley/browsertest"
 	"parley/crm"
@@ -42,27 +43,21 @@ func TestWidgetKeyboard(t *testing.T) {
 	waitJS(t, ctx, "open, said so, with focus inside", launcher+`.getAttribute('aria-expanded') === 'true' && `+
 		shadow+`.querySelector('.panel').contains(`+shadow+`.activeElement)`)
 	waitJS(t, ctx, "the message box takes text", `!`+shadow+`.querySelector('textarea').disabled`)
+	if dir := os.Getenv("PARLEY_SCREENSHOTS"); dir != "" {
+		for _, w := range []int64{390, 1280} {
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, 800)); err != nil {
+				t.Fatal(err)
+			}
+			browsertest.Screenshot(t, ctx, filepath.Join(dir, fmt.Sprintf("widget-open-%d.png", w)))
+		}
+	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](shadow+`.querySelector('textarea').focus() || true`)); err != nil {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(ctx, chromedp.KeyEvent("Where is my order?\r")); err != nil {
 		t.Fatal(err)
 	}
-	var ticket int64
-	deadline := time.Now().Add(20 * time.Second)
-	for ticket == 0 {
-		ts, _, err := e.db.Tickets(crm.AsSystem(context.Background()), crm.TicketFilter{InboxID: demo.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ts) == 1 {
-			ticket = ts[0].ID
-		} else if time.Now().After(deadline) {
-			t.Fatal("the shopper's message never reached the store")
-		} else {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	ticket := e.waitTicket(demo.ID)
 
 	if err := chromedp.Do(ctx, chromedp.KeyEvent("\x1b")); err != nil { // Esc
 		t.Fatal(err)
