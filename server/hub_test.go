@@ -1045,6 +1045,11 @@ func TestHubPresenceAcrossNodes(t *testing.T) {
 	here.waitFor("presence list", func(f wsFrame) bool { return f.Type == "presence" })
 	announce(false, "away")
 	announce(true, "") // node b's list: no one
+	// A live event after them on the bus: once alice has it, the hub has taken both
+	// announcements, and closing carol's socket here cannot overtake them.
+	e.bus.Publish(&crm.Event{Type: crm.EventTyping, TicketID: 1, InboxID: inA, Actor: crm.Actor{Kind: "agent", ID: 9999},
+		Data: json.RawMessage(`{"ticket_id":1}`)})
+	alice.waitFor("the marker after the announcements", func(f wsFrame) bool { return f.Type == "typing" })
 	here.ws.Close()
 	alice.waitFor("carol offline", func(f wsFrame) bool {
 		return f.Type == "presence" && f.num("agent_id") == carol.ID && f.str("status") == "offline"
