@@ -49,19 +49,31 @@ func (b *tab) scan(axe string) []axeViolation {
 }
 
 // TestAccessibilityScan runs axe-core on every screen of the console an agent and an
-// admin reach, and fails on any serious or critical violation of WCAG 2.1 A/AA.
+// admin reach, in light and in dark mode (the system's choice, which the console
+// follows), and fails on any serious or critical violation of WCAG 2.1 A/AA.
 func TestAccessibilityScan(t *testing.T) {
 	axe := axeSource(t)
 	f := newFixture(t)
 	id := f.inbound("ax-1", "Alice Shopper", "alice@example.com", "Parcel late", "Where is my parcel?")
+	for _, scheme := range []string{"light", "dark"} {
+		t.Run(scheme, func(t *testing.T) { scanConsole(t, f, axe, scheme, id) })
+	}
+}
+
+func scanConsole(t *testing.T, f *fixture, axe, scheme string, id int64) {
 	b := f.newTab(t)
+	b.dark(scheme == "dark")
 	b.login("ada@test.example", "#/inbox/open")
+	if got := b.eval(`matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'`); got != scheme {
+		t.Fatalf("the page runs in %s mode, want %s", got, scheme)
+	}
 	var failures []string
 	for _, st := range []struct{ name, hash, ready string }{
 		{"inbox", "#/inbox/open", ".ticket-row"},
 		{"ticket", fmt.Sprintf("#/tickets/%d", id), "#thread .msg"},
 		{"search", "#/search/alice", "#list-body .results"},
-		{"customer", "#/customers/1", "#customer-main"},
+		{"contacts", "#/customers", "#contacts .contact"},
+		{"customer", "#/customers/1", "#customer-page #merges li"},
 		{"history", "#/customers/1/history", "#settings-pane:not([hidden])"},
 		{"reports", "#/reports", "#chart-daily"},
 		{"agents", "#/settings/agents", "#agent-list"},
@@ -72,7 +84,10 @@ func TestAccessibilityScan(t *testing.T) {
 		{"discord setup", "#/settings/inboxes/new-discord", "#settings-body form"},
 		{"order sources", "#/settings/sources", "#settings-body *"},
 		{"webhooks", "#/settings/webhooks", "#settings-body *"},
+		{"rules", "#/settings/rules", "#rule-form .rule-action"},
 		{"canned", "#/settings/canned", "#settings-body *"},
+		{"teams", "#/settings/teams", "#assignment-form"},
+		{"macros", "#/settings/macros", "#macro-new"},
 		{"sla", "#/settings/sla", "#settings-body *"},
 		{"csat", "#/settings/csat", "#settings-body *"},
 		{"audit", "#/settings/audit", "#settings-body *"},

@@ -35,6 +35,8 @@ type fixture struct {
 	admin *crm.Agent
 	inbox int64
 	token string // the admin's API token, for POST /api/v1/inbound
+	// server is the server under test, for workers a test runs beside it (its presence).
+	server *server.Server
 
 	mu    sync.Mutex
 	reqs  []*url.URL
@@ -59,7 +61,7 @@ func newFixture(t *testing.T) *fixture {
 		defer close(done)
 		s.Run(ctx)
 	}()
-	f := &fixture{t: t, db: db, bus: bus}
+	f := &fixture{t: t, db: db, bus: bus, server: s}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := *r.URL
 		f.mu.Lock()

@@ -121,3 +121,41 @@ func TestKeyboardWalk(t *testing.T) {
 	waitTicket(t, f, id, "resolved", func(tk *crm.Ticket) bool { return tk.Status == crm.StatusResolved })
 	b.noScriptErrors()
 }
+
+// TestShortcuts works a ticket with the keys the shortcuts sheet lists: assign to me,
+// pending, select for a bulk change, next and previous.
+func TestShortcuts(t *testing.T) {
+	f := newFixture(t)
+	older := f.inbound("keys-1", "Otto Other", "otto@example.com", "Wrong size", "Can I swap it?")
+	id := f.inbound("keys-2", "Alice Shopper", "alice@example.com", "Parcel late", "Where is it?")
+	b := f.newTab(t)
+	b.login("ada@test.example", "#/inbox/open")
+	b.waitText(fmt.Sprintf(`.ticket-row[data-id="%d"]`, id), "Parcel late")
+
+	b.do(chromedp.KeyEvent("?"))
+	b.waitJS("the sheet lists the shortcuts", `() => { const d = document.querySelector('#help'); return d.open &&
+		['Assign the open ticket to me', 'Set the open ticket to pending', 'Select the open ticket'].every((s) => d.textContent.includes(s)); }`)
+	b.do(chromedp.KeyEvent(kb.Escape))
+	b.waitJS("the sheet closes", `() => !document.querySelector('#help').open`)
+
+	b.do(chromedp.KeyEvent("j"))
+	b.waitJS("j opens the newest ticket", `() => document.activeElement && document.activeElement.id === 'ticket-subject'`)
+	b.do(chromedp.KeyEvent("x"))
+	b.waitJS("x selects it", `(id) => document.querySelector('#list-body input.pick[data-id="' + id + '"]').checked && !document.querySelector('#bulk-bar').hidden`, id)
+	b.do(chromedp.KeyEvent("x"))
+	b.waitJS("x again unselects it", `() => document.querySelector('#bulk-bar').hidden`)
+
+	b.do(chromedp.KeyEvent("j"))
+	b.waitJS("j opens the next ticket", `(id) => location.hash === '#/tickets/' + id`, older)
+	b.do(chromedp.KeyEvent("k"))
+	b.waitJS("k goes back", `(id) => location.hash === '#/tickets/' + id`, id)
+	b.waitText("#ticket-subject", "Parcel late")
+	b.do(chromedp.KeyEvent("a"))
+	b.waitJS("a assigns it to me", `() => document.querySelector('#t-assignee').selectedOptions[0].textContent === 'Ada Admin (me)'`)
+	waitTicket(t, f, id, "assigned to Ada", func(tk *crm.Ticket) bool { return tk.AssigneeID != nil && *tk.AssigneeID == f.admin.ID })
+	b.do(chromedp.KeyEvent("p"))
+	b.waitJS("p sets it pending", `() => document.querySelector('#t-status').value === 'pending'`)
+	waitTicket(t, f, id, "pending", func(tk *crm.Ticket) bool { return tk.Status == crm.StatusPending })
+
+	b.noScriptErrors()
+}

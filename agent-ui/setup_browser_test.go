@@ -68,6 +68,7 @@ func newChannelFixture(t *testing.T) *fixture {
 	tel := phone.New(db, phone.Options{PublicURL: base, Logger: logger, Outbound: out})
 	registry.Register(crm.KindPhone, tel)
 	s.Handle("/webhooks/twilio/", tel.Handler())
+	s.HandleAPI("POST /api/v1/customers/{id}/call", tel.CallHandler())
 	widget := chat.New(db, bus, chat.Options{Logger: logger, Connectors: registry})
 	registry.Register(crm.KindChat, widget)
 	for _, p := range []string{"/widget.js", "/widget/", "/demo"} {
@@ -95,7 +96,7 @@ func newChannelFixture(t *testing.T) *fixture {
 }
 
 // shot saves the page at the widths the console is checked at, 390, 768 and 1280 pixels,
-// when PARLEY_SCREENSHOTS names a directory, and leaves the window at 1280.
+// when PARLEY_SCREENSHOTS names a directory, and leaves the window at 1440 (four columns).
 func (b *tab) shot(name string) {
 	b.t.Helper()
 	dir := os.Getenv("PARLEY_SCREENSHOTS")
@@ -115,7 +116,7 @@ func (b *tab) shot(name string) {
 		}
 		browsertest.Screenshot(b.t, b.ctx, filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, w)))
 	}
-	b.do(chromedp.EmulateViewport(1280, 900))
+	b.do(chromedp.EmulateViewport(1440, 900))
 }
 
 // setValue sets an input's value as typing would: the input and change events fire.
@@ -238,12 +239,17 @@ func TestSetupPhoneInbox(t *testing.T) {
 	b.waitText("#settings-error", "32 letters and digits")
 	b.setValue("#ph-token", token)
 	b.setValue("#ph-greeting", "Thanks for calling Mugs and Co.")
+	b.setValue("#ph-language", "de")
 	b.do(chromedp.Click(chromedp.CSS("#ph-always")))
 	b.waitJS("business hours show", `() => !document.querySelector('#ph-hours').hidden`)
 	b.shot("inbox-new-phone")
 	b.click("#inbox-setup button[type=submit]")
 
 	b.waitText("#inbox-h", "Hotline")
+	waitUntil(t, "the inbox's language is German", func() bool {
+		list, err := f.db.Inboxes(crm.AsSystem(context.Background()))
+		return err == nil && len(list) > 0 && list[len(list)-1].Config["language"] == "de"
+	})
 	b.waitText("#next-steps", "A message comes in")
 	b.waitText("#test-steps .step-fail", "Webhooks")
 	hook := b.eval(`document.querySelector('#hook-0').value`)
@@ -344,6 +350,7 @@ func TestSetupChatInbox(t *testing.T) {
 	b.setValue("#ch-color", "#aa3300")
 	b.setValue("#ch-greeting", "Hello from Mugs and Co!")
 	b.click(`input[name=ch-position][value=left]`)
+	b.setValue("#ch-language", "de") // the widget's own texts; the greeting stays as typed
 	b.waitText("#widget-preview .wp-head", "Hello from Mugs and Co!")
 	b.waitJS("the preview takes the colour and side", `() => { const p = document.querySelector('#widget-preview');
 		return getComputedStyle(p.querySelector('.wp-head')).backgroundColor === 'rgb(170, 51, 0)' && p.dataset.position === 'left'; }`)
@@ -370,6 +377,8 @@ func TestSetupChatInbox(t *testing.T) {
 		return !!w && !!w.shadowRoot && !!w.shadowRoot.querySelector('.launcher'); }`)
 	shopper.do(chromedp.Click(chromedp.JSPath(shadow + `.querySelector('.launcher')`)))
 	shopper.waitJS("the connected panel", `() => !`+shadow+`.querySelector('textarea').disabled`)
+	shopper.waitJS("the widget in German, the greeting as typed", `() => `+shadow+`.querySelector('.track').textContent === 'Bestellung verfolgen' && `+
+		shadow+`.querySelector('h2').textContent === 'Hello from Mugs and Co!'`)
 	shopper.do(chromedp.SendKeys(chromedp.JSPath(shadow+`.querySelector('textarea')`), "Do you ship to Canada?\r"))
 	waitUntil(t, "the shopper's message is a ticket", func() bool {
 		list, _, err := f.db.Tickets(crm.AsSystem(context.Background()), crm.TicketFilter{})

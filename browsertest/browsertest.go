@@ -69,7 +69,7 @@ func start() {
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
 		chromedp.UserDataDir(dir),
-		chromedp.WindowSize(1280, 800),
+		chromedp.WindowSize(1440, 900), // wide enough for the console's four columns (layout_browser_test checks narrower)
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),

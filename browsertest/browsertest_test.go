@@ -61,7 +61,7 @@ func TestTabsAndScreenshot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the screenshot is no PNG: %v", err)
 	}
-	if w := img.Bounds().Dx(); w != 1280 {
-		t.Errorf("screenshot width %d, want the window's 1280", w)
+	if w := img.Bounds().Dx(); w != 1440 {
+		t.Errorf("screenshot width %d, want the window's 1440", w)
 	}
 }

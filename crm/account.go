@@ -71,14 +71,17 @@ type Session struct {
 	Current    bool      `json:"current"`
 }
 
-// Notifications are an agent's choices of what to be told about. They are stored and
-// shown; sending notifications comes later.
+// Notifications are an agent's choices of what to be told about (the notify worker
+// makes only the kinds chosen) and how: Desktop shows the browser's desktop
+// notifications (after the browser's permission), Sound plays a short tone.
 type Notifications struct {
 	Assigned        bool `json:"assigned"`         // a ticket was assigned to me
 	CustomerReplied bool `json:"customer_replied"` // the customer answered on my ticket
 	SLAWarning      bool `json:"sla_warning"`      // a ticket of mine is about to breach its SLA
 	Mentions        bool `json:"mentions"`         // someone mentioned me in a note
 	Email           bool `json:"email"`            // also by email, not only in the console
+	Desktop         bool `json:"desktop"`          // browser desktop notifications
+	Sound           bool `json:"sound"`            // a sound with each notification
 }
 
 // DefaultNotifications are the choices of an agent who has made none: everything in the

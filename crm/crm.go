@@ -109,6 +109,9 @@ type Agent struct {
 	// Avatar is "" without an avatar image, else a tag that changes with the image; the
 	// image is at GET /api/v1/agents/{id}/avatar.
 	Avatar string `json:"avatar"`
+	// Availability is what the agent chose: available, away or offline (see
+	// crm.Available). In the API's answers an agent without a live socket is offline.
+	Availability string `json:"availability"`
 	// TOTPEnabled says the agent signs in with a code of an authenticator app too.
 	TOTPEnabled bool      `json:"totp_enabled"`
 	CreatedAt   time.Time `json:"created_at"`
@@ -211,6 +214,7 @@ type Ticket struct {
 	Priority        string     `json:"priority"`
 	Channel         string     `json:"channel"`
 	AssigneeID      *int64     `json:"assignee_id"`
+	TeamID          *int64     `json:"team_id"` // the ticket's team, nil for none
 	Tags            []string   `json:"tags"`
 	LinkedTicketID  int64      `json:"linked_ticket_id,omitempty"`
 	MergedInto      int64      `json:"merged_into,omitempty"`
@@ -228,7 +232,20 @@ type Ticket struct {
 	// replies go by WhatsApp, is when WhatsApp stops taking free-form replies: 24 hours
 	// after the customer's last WhatsApp message. After it only approved templates go.
 	WhatsAppWindowEndsAt *time.Time `json:"whatsapp_window_ends_at,omitempty"`
+
+	// SnoozedUntil and SnoozeUntilReply say the ticket is snoozed (see Snooze): hidden
+	// from the default lists until then, or until the customer writes. SnoozeEnded is
+	// set only in the ticket.updated event that ended a snooze: SnoozeEndedTime or
+	// SnoozeEndedReply. WaitingSince is when the customer's oldest unanswered message
+	// arrived (nil: nobody waits).
+	SnoozedUntil     *time.Time `json:"snoozed_until"`
+	SnoozeUntilReply bool       `json:"snooze_until_reply"`
+	SnoozeEnded      string     `json:"snooze_ended,omitempty"`
+	WaitingSince     *time.Time `json:"waiting_since"`
 }
+
+// Snoozed reports whether t is snoozed.
+func (t *Ticket) Snoozed() bool { return t.SnoozedUntil != nil || t.SnoozeUntilReply }
 
 // Author is who wrote a message: a customer, an agent, the system or a participant
 // (someone copied on the ticket's mail, who has no customer record of their own).
@@ -273,12 +290,15 @@ type MailAddresses struct {
 	From *Address  `json:"from,omitempty"`
 	To   []Address `json:"to,omitempty"`
 	CC   []Address `json:"cc,omitempty"`
-	Via  *Address  `json:"via,omitempty"`
+	// BCC, on an agent's reply, are the addresses it was sent to blind: never in the
+	// headers of the mail, kept so that agents see who got it.
+	BCC []Address `json:"bcc,omitempty"`
+	Via *Address  `json:"via,omitempty"`
 }
 
 // Empty reports whether a names nobody.
 func (a *MailAddresses) Empty() bool {
-	return a.From == nil && len(a.To) == 0 && len(a.CC) == 0 && a.Via == nil
+	return a.From == nil && len(a.To) == 0 && len(a.CC) == 0 && len(a.BCC) == 0 && a.Via == nil
 }
 
 // Attachment is a file of a message, stored once on disk by its SHA-256.
@@ -336,7 +356,7 @@ type OrderItem struct {
 
 // Actor is who caused an event.
 type Actor struct {
-	Kind string `json:"kind"` // "agent", "customer" or "system"
+	Kind string `json:"kind"` // "agent", "customer", "system" or "rule" (ActorRule)
 	ID   int64  `json:"id,omitempty"`
 }
 
@@ -488,6 +508,7 @@ type actorKey struct{}
 type acting struct {
 	agent  *Agent
 	system bool
+	rule   int64 // an automation rule acting as the system (see AsRule)
 }
 
 // WithAgent returns a context acting as agent a. Store reads and writes are limited to

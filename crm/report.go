@@ -89,6 +89,9 @@ type Projection struct {
 type Resolution struct {
 	TicketID int64
 	At       time.Time
+	// By is the agent who resolved the ticket, 0 when it was not an agent (a rule, the
+	// system, a customer's survey answer).
+	By int64
 }
 
 // HistoryMark marks a stored event as worth showing in a customer's timeline: a
@@ -123,7 +126,7 @@ type TicketSLAView struct {
 
 // ActorRef is who caused an event or an audit entry, with a name to show.
 type ActorRef struct {
-	Kind string `json:"kind"` // "agent", "customer", "system" or "anonymous"
+	Kind string `json:"kind"` // "agent", "customer", "system", "rule" or "anonymous"
 	ID   int64  `json:"id"`
 	Name string `json:"name"`
 }
@@ -235,6 +238,7 @@ type TicketFact struct {
 	FirstResponseBy   int64
 	FirstResponseSecs *int64
 	ResolvedInRange   *time.Time
+	ResolvedBy        int64 // the agent of the resolution in range, 0 when not an agent
 	ResolutionSecs    *int64
 	HasPolicy         bool
 	SLAMet            *bool
@@ -336,6 +340,7 @@ type ReportService interface {
 type AuditService interface {
 	// RecordAudit appends an entry; its ID and At are set by the store.
 	RecordAudit(ctx context.Context, e *AuditEntry) error
-	// AuditLog lists entries newest first, with order.action events. Returns invalid.
+	// AuditLog lists entries newest first, with order.action events and the changes of
+	// automation rules. Returns invalid.
 	AuditLog(ctx context.Context, f AuditFilter) ([]*AuditEntry, string, error)
 }

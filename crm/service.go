@@ -21,10 +21,15 @@ type TicketFilter struct {
 	AssigneeID int64
 	Unassigned bool
 	InboxID    int64
+	TeamID     int64
 	Channel    string
 	Tag        string
 	CustomerID int64
 	Query      string
+	// Sort is one of the Sort constants ("" is SortNewest); Snoozed one of the Snoozed
+	// ones (by default snoozed tickets are left out, except from a customer's list).
+	Sort    string
+	Snoozed string
 	Page
 }
 
@@ -35,6 +40,10 @@ type TicketUpdate struct {
 	Priority   *string
 	AssigneeID *int64
 	Tags       *[]string
+	// Snooze snoozes the ticket, or ends its snooze (see Snooze).
+	Snooze *Snooze
+	// TeamID 0 takes the ticket out of its team.
+	TeamID *int64
 }
 
 // NewTicket opens a ticket by hand for an existing customer (CustomerID) or a new one
@@ -65,6 +74,15 @@ type NewMessage struct {
 	// Template sends a WhatsApp reply as an approved template, with Body its text filled
 	// in. Only a reply by WhatsApp takes one, and one outside the WhatsApp window must.
 	Template *MessageTemplate
+	// BCC, on a reply by email, are addresses the mail goes to blind (see ParseBCC).
+	BCC []string
+	// Attachments go with a reply by email or a note (see CanAttach), at most
+	// MaxReplyAttachments of at most MaxReplyAttachmentsSize together.
+	Attachments []NewAttachment
+	// Formatted is Body's markup rendered by the caller (the server, see
+	// htmlsafe.Markup): a reply by email is stored and sent with its Text and its
+	// already sanitized HTML; other replies and notes keep Body as written.
+	Formatted *FormattedBody
 }
 
 // CustomerUpdate holds the changes of a customer PATCH; nil fields stay.
@@ -269,6 +287,7 @@ type Outbox interface {
 type Store interface {
 	TicketService
 	CustomerService
+	ContactService
 	OrderService
 	OrderSourceService
 	OrderActionService
@@ -280,12 +299,21 @@ type Store interface {
 	CannedService
 	SLAService
 	CSATService
+	WorkflowService
 	ReportService
 	AuditService
 	OAuthStore
 	Outbox
 	WebhookService
 	WebhookQueue
+	ViewService
+	NotificationService
+	RuleService
+	RuleQueue
+	TeamService
+	MacroService
+	AssignmentService
+	AssignQueue
 	Ping(ctx context.Context) error
 	Backup(ctx context.Context, path string) error
 	Close() error

@@ -204,6 +204,31 @@ func SeedWith(ctx context.Context, s crm.Store, opt Options) error {
 			return fmt.Errorf("canned response: %w", err)
 		}
 	}
+	return seedTeamsAndMacros(crm.WithAgent(ctx, max), s, dana, max)
+}
+
+// seedTeamsAndMacros adds a team of the demo's agents (auto-assignment off: the demo's
+// tickets stay as they are) and shared macros that show what one does.
+func seedTeamsAndMacros(ctx context.Context, s crm.Store, agents ...*crm.Agent) error {
+	var ids []int64
+	for _, a := range agents {
+		ids = append(ids, a.ID)
+	}
+	team, err := s.CreateTeam(ctx, &crm.Team{Name: "Front line (demo)", AgentIDs: ids})
+	if err != nil {
+		return fmt.Errorf("demo team: %w", err)
+	}
+	for _, m := range []*crm.Macro{
+		{Name: "Refund issued, resolve", Shared: true,
+			Body:    "Hi {{customer.first_name}},\n\nwe have refunded your order {{order.number}}. Your bank shows it within 5 to 10 days.\n\n{{agent.name}}",
+			Actions: crm.MacroActions{Status: crm.StatusResolved, AddTags: []string{"refund"}, Note: "Refund issued by {{agent.name}}."}},
+		{Name: "Escalate to the front line", Shared: true,
+			Actions: crm.MacroActions{Priority: crm.PriorityHigh, TeamID: &team.ID, AssigneeID: new(int64), AddTags: []string{"escalated"}}},
+	} {
+		if _, err := s.CreateMacro(ctx, m); err != nil {
+			return fmt.Errorf("demo macro: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -48,3 +48,18 @@ func Normalize(kind, address, defaultRegion string) (string, error) {
 	}
 	return "", crm.Errorf(crm.EINVALID, "unknown identity kind %q", kind)
 }
+
+// PremiumRate reports whether an E.164 number costs the caller more than a call: a
+// premium-rate or shared-cost number, the target of toll fraud. A number that does not
+// parse is not one.
+func PremiumRate(e164 string) bool {
+	num, err := phonenumbers.Parse(e164, "")
+	if err != nil {
+		return false
+	}
+	switch phonenumbers.GetNumberType(num) {
+	case phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST:
+		return true
+	}
+	return false
+}

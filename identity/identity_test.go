@@ -29,3 +29,21 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+func TestPremiumRate(t *testing.T) {
+	for _, tt := range []struct {
+		number string
+		want   bool
+	}{
+		{"+19005550100", true},    // US 900: premium rate
+		{"+4490012345678", false}, // not a valid UK number
+		{"+449098790000", true},   // UK 09: premium rate
+		{"+14155550123", false},
+		{"+4930123456", false},
+		{"not a number", false},
+	} {
+		if got := identity.PremiumRate(tt.number); got != tt.want {
+			t.Errorf("PremiumRate(%q) = %v, want %v", tt.number, got, tt.want)
+		}
+	}
+}

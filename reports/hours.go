@@ -1,6 +1,7 @@
 // Package reports computes Parley's manager reports from the store's facts, keeps the
 // per-ticket SLA state up to date from the event log, watches SLA due times, sends CSAT
-// surveys when tickets are resolved, and writes CSV exports. It imports only crm.
+// surveys when tickets are resolved, and writes CSV exports. It imports only crm and
+// i18n (the surveys' texts).
 package reports
 
 import (

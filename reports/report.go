@@ -203,10 +203,14 @@ func counts(r *Range, x *crm.TicketFact, metric string) (bool, time.Time) {
 }
 
 // owner returns the agent a metric of a ticket is credited to: the agent who sent the
-// first reply for first response, else the ticket's assignee.
+// first reply for first response, the agent who resolved it for resolved (the assignee
+// when a rule or the system did), else the ticket's assignee.
 func owner(x *crm.TicketFact, metric string) int64 {
-	if metric == MetricFirstResponse {
+	switch {
+	case metric == MetricFirstResponse:
 		return x.FirstResponseBy
+	case metric == MetricResolved && x.ResolvedBy != 0:
+		return x.ResolvedBy
 	}
 	return x.AssigneeID
 }

@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"parley/crm"
+	"parley/i18n"
 )
 
-// SurveyReplyText is the survey sent on SMS, WhatsApp and Discord.
-const SurveyReplyText = "How did we do? Reply with a number from 1 (bad) to 5 (great)."
+// SurveyReplyText is the survey sent on SMS, WhatsApp and Discord, in English; an inbox
+// whose language setting names another language sends that language's (i18n "csat.reply").
+var SurveyReplyText = i18n.Text(i18n.Default, "csat.reply")
 
 // projectBatch is how many events one projection transaction covers.
 const projectBatch = 500
@@ -220,7 +222,13 @@ func (s *Service) project(ctx context.Context, events []*crm.Event) (*crm.Projec
 				p.History = append(p.History, crm.HistoryMark{EventID: e.ID, TicketID: t.ID, At: e.At})
 			}
 			if t.Status == crm.StatusResolved && t.ResolvedAt != nil {
-				p.Resolutions = append(p.Resolutions, crm.Resolution{TicketID: t.ID, At: *t.ResolvedAt})
+				// The first event that shows this resolution is the one that made it: its
+				// agent is credited with it (the store keeps the first).
+				res := crm.Resolution{TicketID: t.ID, At: *t.ResolvedAt}
+				if e.Actor.Kind == "agent" {
+					res.By = e.Actor.ID
+				}
+				p.Resolutions = append(p.Resolutions, res)
 				if r.FirstResolvedAt == nil {
 					at := *t.ResolvedAt
 					r.FirstResolvedAt = &at
@@ -293,10 +301,12 @@ func (s *Service) requestSurveys(ctx context.Context, tickets []int64) error {
 	if s.base == "" {
 		channels = slices.DeleteFunc(slices.Clone(channels), func(c string) bool { return c == crm.ChannelEmail })
 	}
+	langs := map[int64]string{} // by inbox: many tickets of one inbox resolve together
 	for _, id := range tickets {
 		token := randomToken()
-		req := &crm.CSATRequest{TicketID: id, Token: token, ReplyText: SurveyReplyText, Channels: channels,
-			EmailText: s.emailSurvey(token)}
+		lang := s.surveyLang(ctx, id, langs)
+		req := &crm.CSATRequest{TicketID: id, Token: token, ReplyText: i18n.Text(lang, "csat.reply"), Channels: channels,
+			EmailText: s.emailSurvey(lang, token)}
 		if v, err := s.store.QueueCSATSurvey(ctx, req); err != nil {
 			s.log.Error("queue csat survey", "ticket", id, "err", err)
 		} else if v != nil {
@@ -306,15 +316,34 @@ func (s *Service) requestSurveys(ctx context.Context, tickets []int64) error {
 	return nil
 }
 
-// emailSurvey is the text of the email survey: one link per rating.
-func (s *Service) emailSurvey(token string) string {
-	var b strings.Builder
-	b.WriteString("Your request has been resolved. How did we do? One click rates us:\n\n")
-	labels := []string{"1 - bad", "2 - poor", "3 - okay", "4 - good", "5 - great"}
-	for i, l := range labels {
-		fmt.Fprintf(&b, "%s: %s/csat/%s?rating=%d\n", l, s.base, token, i+1)
+// surveyLang is the language a ticket's survey is sent in: the language setting of the
+// ticket's inbox when it names one, else English, since an email or a text message
+// carries no language of its own. (A chat ticket's survey is no message: the widget asks
+// in its own language.) langs caches the answer by inbox.
+func (s *Service) surveyLang(ctx context.Context, ticketID int64, langs map[int64]string) string {
+	t, err := s.store.Ticket(ctx, ticketID)
+	if err != nil {
+		return i18n.Default
 	}
-	b.WriteString("\nThank you!\n")
+	if l, ok := langs[t.InboxID]; ok {
+		return l
+	}
+	l := i18n.Default
+	if in, err := s.store.Inbox(ctx, t.InboxID); err == nil {
+		l = i18n.Of(in.Config)
+	}
+	langs[t.InboxID] = l
+	return l
+}
+
+// emailSurvey is the text of the email survey in lang: one link per rating.
+func (s *Service) emailSurvey(lang, token string) string {
+	var b strings.Builder
+	b.WriteString(i18n.Text(lang, "csat.email") + "\n\n")
+	for i := 1; i <= 5; i++ {
+		fmt.Fprintf(&b, "%s: %s/csat/%s?rating=%d\n", i18n.Text(lang, fmt.Sprintf("csat.rating.%d", i)), s.base, token, i)
+	}
+	b.WriteString("\n" + i18n.Text(lang, "csat.email_thanks") + "\n")
 	return b.String()
 }
 

@@ -3,6 +3,7 @@ package reports_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -328,13 +329,15 @@ func TestTicketSLA_AndHistory(t *testing.T) {
 	if !found {
 		t.Errorf("A's history has no status change by Dana: %s", jsonOf(events))
 	}
-	// The customer's timeline shows the resolution as an event.
+	// The customer's timeline shows the resolution, newest first, and before it the
+	// assignment to Dana that her first reply made.
 	tk, _ := f.db.Ticket(f.ctx, a)
 	items, _, err := f.db.CustomerHistory(f.ctx, tk.CustomerID, crm.HistoryFilter{Kinds: []string{"event"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(items) != 1 || items[0].Event == nil || items[0].Event.TicketID != a {
+	if len(items) != 2 || items[0].Event == nil || items[0].Event.TicketID != a || !strings.Contains(string(items[0].Event.Data), `"status":"resolved"`) ||
+		items[1].Event == nil || !strings.Contains(string(items[1].Event.Data), fmt.Sprintf(`"assignee_id":%d`, f.dana.ID)) {
 		t.Errorf("timeline events: %s", jsonOf(items))
 	}
 }
@@ -405,5 +408,48 @@ func TestSLA_AnsweredInTimeIsNoBreach(t *testing.T) {
 	v, _ := f.db.TicketSLA(f.ctx, id)
 	if len(v.Breaches) != 0 || v.FirstResponseAt == nil {
 		t.Errorf("answered in time: %s", jsonOf(v))
+	}
+}
+
+// TestResolvedIsCreditedToWhoResolved: the by-agent report counts a resolution for the
+// agent who resolved the ticket, not for whoever it was assigned to; a ticket the system
+// resolved still counts for its assignee.
+func TestResolvedIsCreditedToWhoResolved(t *testing.T) {
+	f := newFixture(t, time.Date(2026, 11, 6, 10, 0, 0, 0, time.UTC))
+	mail := f.inbox(crm.KindEmail, "Support mail")
+	ann, err := f.db.CreateAgent(f.ctx, &crm.NewAgent{Email: "ann@shop.example", Name: "Ann", Role: crm.RoleAgent,
+		Password: "correct horse battery", InboxIDs: []int64{mail.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := f.ingest(mail, crm.ChannelEmail, email("pia@example.com"), "Where is my order?").TicketID
+	second := f.ingest(mail, crm.ChannelEmail, email("rob@example.com"), "Refund please").TicketID
+	for _, id := range []int64{first, second} {
+		if _, err := f.db.UpdateTicket(f.agent, id, crm.TicketUpdate{AssigneeID: &ann.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.at("2026-11-06 11:00")
+	f.setStatus(first, crm.StatusResolved) // Dana resolves Ann's ticket
+	resolved := crm.StatusResolved
+	if _, err := f.db.UpdateTicket(f.ctx, second, crm.TicketUpdate{Status: &resolved}); err != nil { // the system
+		t.Fatal(err)
+	}
+	f.sync()
+
+	r, err := reports.ParseRange("2026-11-06", "2026-11-06", "UTC", 31)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bd, err := reports.BreakdownOf(f.ctx, f.db, r, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, a := range bd.Agents {
+		got[a.Name] = a.TicketsResolved
+	}
+	if got["Dana"] != 1 || got["Ann"] != 1 {
+		t.Errorf("tickets resolved by agent: %v, want Dana 1 (she resolved Ann's ticket), Ann 1 (the system resolved hers)", got)
 	}
 }

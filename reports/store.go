@@ -13,6 +13,7 @@ type Store interface {
 	CSATSettings(ctx context.Context) (*crm.CSATSettings, error)
 	DueSLAs(ctx context.Context, before time.Time) ([]*crm.TicketSLA, error)
 	Events(ctx context.Context, after int64, limit int) ([]*crm.Event, error)
+	Inbox(ctx context.Context, id int64) (*crm.Inbox, error)
 	ProjectionCursor(ctx context.Context) (after, newest int64, err error)
 	QueueCSATSurvey(ctx context.Context, r *crm.CSATRequest) (*crm.CSATSurvey, error)
 	RecordSLABreach(ctx context.Context, ticketID int64, target string) (bool, error)

@@ -17,6 +17,8 @@ type colleague struct {
 	InboxIDs []int64 `json:"inbox_ids"`
 	Disabled bool    `json:"disabled"`
 	Avatar   string  `json:"avatar"`
+	// Availability is offline while the agent has no socket (see availabilityOf).
+	Availability string `json:"availability"`
 }
 
 // agentView is a as viewer may see it: all of it for managers, admins and a itself,
@@ -25,7 +27,8 @@ func agentView(viewer, a *crm.Agent) any {
 	if viewer.SeesAllInboxes() || viewer.ID == a.ID {
 		return a
 	}
-	return colleague{ID: a.ID, Name: a.Name, Role: a.Role, InboxIDs: a.InboxIDs, Disabled: a.Disabled, Avatar: a.Avatar}
+	return colleague{ID: a.ID, Name: a.Name, Role: a.Role, InboxIDs: a.InboxIDs, Disabled: a.Disabled, Avatar: a.Avatar,
+		Availability: a.Availability}
 }
 
 // handleAgents lists agents to every agent: the console needs names for assignment.
@@ -39,6 +42,10 @@ func (s *Server) handleAgents(w http.ResponseWriter, r *http.Request) error {
 	me := crm.AgentFrom(r.Context())
 	out := make([]any, len(list))
 	for i, a := range list {
+		// Others see an agent without a socket as offline, whatever it chose.
+		if !s.AgentOnline(a.ID) {
+			a.Availability = crm.Unavailable
+		}
 		out[i] = agentView(me, a)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"agents": out})
@@ -54,6 +61,9 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.store.Agent(r.Context(), id)
 	if err != nil {
 		return err
+	}
+	if !s.AgentOnline(a.ID) {
+		a.Availability = crm.Unavailable
 	}
 	writeJSON(w, http.StatusOK, agentView(crm.AgentFrom(r.Context()), a))
 	return nil

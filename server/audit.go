@@ -17,7 +17,7 @@ import (
 // auditTypes are the kinds of audit entries.
 var auditTypes = []string{"auth.login", "auth.login_failed", "auth.logout", "agent.created", "agent.updated",
 	"inbox.created", "inbox.updated", "settings.updated", "export", "customer.merged", "customer.unmerged",
-	"ticket.merged", crm.EventOrderAction, "sla_policy.changed", "token.created", "token.revoked",
+	"ticket.merged", "ticket.split", "customer.identity_added", "customer.identity_removed", "customer.proof_linked", crm.EventOrderAction, "sla_policy.changed", "token.created", "token.revoked",
 	"invitation.created", "invitation.revoked", "invitation.accepted", "auth.password_changed", "auth.totp_enabled",
 	"auth.totp_disabled", "auth.totp_reset", "auth.recovery_code_used", "auth.recovery_codes_replaced",
 	"auth.session_ended", "auth.sessions_ended"}

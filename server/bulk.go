@@ -23,6 +23,10 @@ type bulkRequest struct {
 	AddTags    []string        `json:"add_tags"`
 	RemoveTags []string        `json:"remove_tags"`
 	MergeInto  int64           `json:"merge_into"`
+	TeamID     json.RawMessage `json:"team_id"`
+	// MacroID applies a macro to each ticket instead (alone); Send also queues its reply.
+	MacroID int64 `json:"macro_id"`
+	Send    bool  `json:"send"`
 }
 
 // bulkFailure is one ticket the change could not be made to, with the reason as the
@@ -62,6 +66,20 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 		f := bulkFailure{TicketID: id}
 		f.Error.Code, f.Error.Message = crm.ErrorCode(err), crm.ErrorMessage(err)
 		out.Errors = append(out.Errors, f)
+	}
+	if req.MacroID != 0 {
+		// Each ticket on its own, as the single route does: one that cannot take the macro
+		// (not_found, conflict, an assignee outside its inbox) is listed in errors.
+		for _, id := range req.TicketIDs {
+			res, err := s.applyMacro(r, id, req.MacroID, req.Send)
+			if err != nil {
+				fail(id, err)
+				continue
+			}
+			out.Tickets = append(out.Tickets, res.Ticket)
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
 	}
 	if req.MergeInto != 0 {
 		var into *crm.Ticket
@@ -127,7 +145,20 @@ func (req *bulkRequest) update() (crm.TicketUpdate, error) {
 		}
 		seen[id] = true
 	}
-	changes := len(req.AddTags) > 0 || len(req.RemoveTags) > 0 || req.Status != nil || req.Priority != nil || len(req.AssigneeID) > 0
+	changes := len(req.AddTags) > 0 || len(req.RemoveTags) > 0 || req.Status != nil || req.Priority != nil || len(req.AssigneeID) > 0 ||
+		len(req.TeamID) > 0
+	if req.MacroID != 0 {
+		if changes || req.MergeInto != 0 {
+			return u, crm.Errorf(crm.EINVALID, "macro_id goes alone: the macro says what to change")
+		}
+		if req.MacroID < 0 {
+			return u, crm.Errorf(crm.EINVALID, "macro_id must be a macro id")
+		}
+		return u, nil
+	}
+	if req.Send {
+		return u, crm.Errorf(crm.EINVALID, "send goes with macro_id")
+	}
 	if req.MergeInto != 0 {
 		if changes {
 			return u, crm.Errorf(crm.EINVALID, "merge_into goes alone: merge first, then change the ticket")
@@ -141,7 +172,7 @@ func (req *bulkRequest) update() (crm.TicketUpdate, error) {
 		return u, nil
 	}
 	if !changes {
-		return u, crm.Errorf(crm.EINVALID, "say what to change: status, priority, assignee_id, add_tags, remove_tags or merge_into")
+		return u, crm.Errorf(crm.EINVALID, "say what to change: status, priority, assignee_id, team_id, add_tags, remove_tags, macro_id or merge_into")
 	}
 	if req.Status != nil {
 		if err := oneOf("status", *req.Status, crm.StatusOpen, crm.StatusPending, crm.StatusResolved, crm.StatusClosed); err != nil {
@@ -165,6 +196,10 @@ func (req *bulkRequest) update() (crm.TicketUpdate, error) {
 			v = *a
 		}
 		u.AssigneeID = &v
+	}
+	var err error
+	if u.TeamID, err = optionalID("team_id", req.TeamID); err != nil {
+		return u, err
 	}
 	// As the store keeps them: trimmed and lower-cased, so that removing "VIP" removes "vip".
 	for _, tags := range []*[]string{&req.AddTags, &req.RemoveTags} {

@@ -7,23 +7,6 @@ import (
 	"parley/identity"
 )
 
-func (s *Server) handleCustomers(w http.ResponseWriter, r *http.Request) error {
-	p, err := page(r)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query().Get("q")
-	if len(q) > 500 {
-		return crm.Errorf(crm.EINVALID, "q is too long")
-	}
-	cs, next, err := s.store.Customers(r.Context(), q, p)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"customers": nonNil(cs), "next_cursor": next})
-	return nil
-}
-
 func (s *Server) handleCustomer(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {

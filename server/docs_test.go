@@ -1,10 +1,13 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"os"
 	"regexp"
 	"slices"
@@ -121,7 +124,8 @@ func shellWords(s string, vars map[string]string) ([]string, error) {
 
 // runCurl runs a documented curl command against base (for http://127.0.0.1:8080) as
 // curl would: -H, -d and --data-binary @FILE (a POST unless -X says otherwise; the file's
-// content is vars["@FILE"]), -X, and -b/-c jar, which use session's cookie jar. It
+// content is vars["@FILE"]), -F name=value and -F name=@FILE (multipart/form-data, each
+// with an optional ;type=), -X, and -b/-c jar, which use session's cookie jar. It
 // returns the status and the body.
 func runCurl(t *testing.T, command string, vars map[string]string, base string, session *client) (int, []byte) {
 	t.Helper()
@@ -131,6 +135,7 @@ func runCurl(t *testing.T, command string, vars map[string]string, base string, 
 	}
 	method, target, body := "GET", "", ""
 	header := http.Header{}
+	var form [][3]string // name, value, type of -F parts
 	hc := http.DefaultClient
 	for i := 1; i < len(args); i++ {
 		arg := args[i]
@@ -163,6 +168,19 @@ func runCurl(t *testing.T, command string, vars map[string]string, base string, 
 			if method == "GET" {
 				method = "POST"
 			}
+		case "-F":
+			name, value, ok := strings.Cut(v, "=")
+			if !ok {
+				t.Fatalf("bad form part %q", v)
+			}
+			typ := ""
+			if i := strings.LastIndex(value, ";type="); i >= 0 {
+				value, typ = value[:i], value[i+len(";type="):]
+			}
+			form = append(form, [3]string{name, value, typ})
+			if method == "GET" {
+				method = "POST"
+			}
 		case "-X":
 			method = v
 		case "-b", "-c":
@@ -173,6 +191,35 @@ func runCurl(t *testing.T, command string, vars map[string]string, base string, 
 	}
 	if target == "" {
 		t.Fatalf("no URL in %q", command)
+	}
+	if len(form) > 0 {
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		for _, p := range form {
+			h := textproto.MIMEHeader{}
+			disposition := fmt.Sprintf("form-data; name=%q", p[0])
+			content := p[1]
+			if strings.HasPrefix(p[1], "@") {
+				f, ok := vars[p[1]]
+				if !ok {
+					t.Fatalf("no file %s for %q", p[1], command)
+				}
+				disposition += fmt.Sprintf("; filename=%q", p[1][1:])
+				content = f
+				if p[2] == "" {
+					p[2] = "application/octet-stream"
+				}
+			}
+			h.Set("Content-Disposition", disposition)
+			if p[2] != "" {
+				h.Set("Content-Type", p[2])
+			}
+			pw, _ := w.CreatePart(h)
+			io.WriteString(pw, content)
+		}
+		w.Close()
+		body = buf.String()
+		header.Set("Content-Type", w.FormDataContentType())
 	}
 	req, err := http.NewRequest(method, target, strings.NewReader(body))
 	if err != nil {

@@ -254,6 +254,8 @@ func (h *hub) handle(e *crm.Event) {
 			if e.Node != "" { // this node's own were applied when they were made
 				h.remotePresence(e)
 			}
+		case crm.EventNotification:
+			h.notify(e)
 		default:
 			h.handleLive(e)
 		}
@@ -333,6 +335,7 @@ func (h *hub) refreshAgent(e *crm.Event) {
 		return
 	}
 	h.agents[a.ID] = &a
+	h.refreshAvailability(&a)
 	if p := h.presence[a.ID]; p != nil {
 		p.agent = &a
 		h.publishPresence()

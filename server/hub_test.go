@@ -711,7 +711,7 @@ func TestHubPresence(t *testing.T) {
 	alice := e.dial(e.agent("alice@test.example", crm.RoleAgent, inA))
 	aliceID, bobID := e.agentID("alice@test.example"), int64(0)
 	first := alice.waitFor("presence list", func(f wsFrame) bool { return f.Type == "presence" })
-	if !strings.Contains(first.raw, fmt.Sprintf(`{"agent_id":%d,"name":"alice@test.example","status":"online"}`, aliceID)) {
+	if !strings.Contains(first.raw, fmt.Sprintf(`{"agent_id":%d,"name":"alice@test.example","status":"online","availability":"available"}`, aliceID)) {
 		t.Fatalf("first frame = %s", first.raw)
 	}
 

@@ -8,6 +8,7 @@ import (
 
 	"parley/channels"
 	"parley/crm"
+	"parley/i18n"
 )
 
 var inboxKinds = []string{crm.KindEmail, crm.KindPhone, crm.KindChat, crm.KindDiscord, crm.KindAPI}
@@ -42,6 +43,11 @@ func (s *Server) showInbox(in *crm.Inbox) inboxOut {
 func (s *Server) prepare(r *http.Request, in *crm.Inbox) error {
 	if _, ok := in.Config["disabled"]; ok {
 		return crm.Errorf(crm.EINVALID, `config.disabled is gone: send {"enabled": false} to disable an inbox`)
+	}
+	// Every kind takes the language of what its customers read and hear (the survey, the
+	// widget, the phone menu): "auto" or one Parley ships.
+	if err := i18n.CheckSetting(in.Config); err != nil {
+		return err
 	}
 	if p, ok := s.opt.Channels.Connector(in.Kind).(channels.InboxPreparer); ok {
 		return p.PrepareInbox(r.Context(), in)
@@ -197,8 +203,8 @@ func (s *Server) handleCreateInbox(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// handleUpdateInbox renames an inbox, changes its config (a secret left out keeps its
-// stored value), and enables or disables it ({"enabled": false}: its channel stops
+// handleUpdateInbox renames an inbox, changes its config (a secret or the language left
+// out keeps its stored value), and enables or disables it ({"enabled": false}: its channel stops
 // fetching, its tickets stay). Returns invalid or not_found.
 func (s *Server) handleUpdateInbox(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
@@ -222,6 +228,13 @@ func (s *Server) handleUpdateInbox(w http.ResponseWriter, r *http.Request) error
 			in.Name = *req.Name
 		}
 		if req.Config != nil {
+			// A language left out keeps the stored one, like a secret: the console's forms
+			// of most kinds do not show it, and saving them must not reset it.
+			if lang, ok := in.Config[i18n.SettingKey]; ok {
+				if _, given := req.Config[i18n.SettingKey]; !given {
+					req.Config[i18n.SettingKey] = lang
+				}
+			}
 			in.Config = req.Config
 		}
 		if err := s.prepare(r, in); err != nil {

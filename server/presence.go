@@ -229,7 +229,7 @@ func (h *hub) presenceChangedAll(agents []*crm.Agent, before map[int64]string) {
 }
 
 func (h *hub) broadcastPresenceOf(a *crm.Agent, status string, except *conn) {
-	b, _ := json.Marshal(map[string]any{"type": crm.EventPresence, "data": presenceItem{a.ID, a.Name, status}})
+	b, _ := json.Marshal(map[string]any{"type": crm.EventPresence, "data": presenceItem{a.ID, a.Name, status, availabilityOf(a, status)}})
 	f := &frame{data: b}
 	for c := range h.conns {
 		if c != except {
@@ -242,6 +242,9 @@ type presenceItem struct {
 	AgentID int64  `json:"agent_id"`
 	Name    string `json:"name"`
 	Status  string `json:"status"`
+	// Availability is what the agent chose (crm.Available, crm.Away), or offline
+	// while it has no socket.
+	Availability string `json:"availability"`
 }
 
 // presenceList is the frame a new connection gets first: every connected agent's status.
@@ -249,7 +252,7 @@ func (h *hub) presenceList() *frame {
 	online := *h.online.Load()
 	list := make([]presenceItem, 0, len(online))
 	for _, p := range online {
-		list = append(list, presenceItem{p.agent.ID, p.agent.Name, p.status})
+		list = append(list, presenceItem{p.agent.ID, p.agent.Name, p.status, availabilityOf(p.agent, p.status)})
 	}
 	b, _ := json.Marshal(map[string]any{"type": crm.EventPresence, "data": map[string]any{"agents": list}})
 	return &frame{data: b}

@@ -32,7 +32,9 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) error {
 // notifications?}, where notifications is the whole set. Returns invalid.
 func (s *Server) handleUpdateProfile(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
-		Name          *string            `json:"name"`
+		Name *string `json:"name"`
+		// Phone is the agent's own number in E.164, which click-to-call rings first; "" removes it.
+		Phone         *string            `json:"phone"`
 		Notifications *crm.Notifications `json:"notifications"`
 	}
 	if err := decode(w, r, 16<<10, &req); err != nil {
@@ -40,12 +42,12 @@ func (s *Server) handleUpdateProfile(w http.ResponseWriter, r *http.Request) err
 	}
 	me := crm.AgentFrom(r.Context())
 	a := me
-	if req.Name != nil {
+	if req.Name != nil || req.Phone != nil {
 		var err error
-		if a, err = s.store.UpdateAgent(r.Context(), me.ID, crm.AgentUpdate{Name: req.Name}); err != nil {
+		if a, err = s.store.UpdateAgent(r.Context(), me.ID, crm.AgentUpdate{Name: req.Name, Phone: req.Phone}); err != nil {
 			return err
 		}
-		s.audit(r, "agent.updated", map[string]any{"agent_id": me.ID, "name": req.Name})
+		s.audit(r, "agent.updated", map[string]any{"agent_id": me.ID, "name": req.Name, "phone": req.Phone})
 	}
 	if req.Notifications != nil {
 		if err := s.store.SetNotifications(r.Context(), me.ID, req.Notifications); err != nil {

@@ -70,6 +70,30 @@ func (s *Server) handleReportAgents(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
+// handleReportMe is an agent's own row of the by-agent report: every agent may see what
+// they did, not what their colleagues did.
+func (s *Server) handleReportMe(w http.ResponseWriter, r *http.Request) error {
+	rq, err := reportParams(r, reports.MaxRangeDays)
+	if err != nil {
+		return err
+	}
+	me := crm.AgentFrom(r.Context())
+	// The row counts only the agent's own replies, resolutions and assignments, so it is
+	// read over every inbox, as the managers' report is.
+	b, err := reports.BreakdownOf(crm.AsSystem(r.Context()), s.store, rq.rng, rq.inboxID, rq.channel)
+	if err != nil {
+		return err
+	}
+	row := &reports.AgentRow{AgentID: me.ID, Name: me.Name}
+	for _, a := range b.Agents {
+		if a.AgentID == me.ID {
+			row = a
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agent": row})
+	return nil
+}
+
 func (s *Server) handleReportInboxes(w http.ResponseWriter, r *http.Request) error {
 	rq, err := reportParams(r, reports.MaxRangeDays)
 	if err != nil {

@@ -194,13 +194,26 @@ func (s *Server) routes() {
 	s.api("POST /api/v1/tickets/{id}/merge", roleAgent, s.handleMergeTickets)
 	s.api("POST /api/v1/tickets/bulk", roleAgent, s.handleBulk)
 	s.api("GET /api/v1/attachments/{id}", roleAgent, s.handleAttachment)
+	s.api("GET /api/v1/views", roleAgent, s.handleViews)
+	s.api("POST /api/v1/views", roleAgent, s.handleCreateView)
+	s.api("GET /api/v1/views/{id}", roleAgent, s.handleView)
+	s.api("PATCH /api/v1/views/{id}", roleAgent, s.handleUpdateView)
+	s.api("DELETE /api/v1/views/{id}", roleAgent, s.handleDeleteView)
+	s.api("GET /api/v1/notifications", roleAgent, s.handleNotifications)
+	s.api("POST /api/v1/notifications/read", roleAgent, s.handleReadNotifications)
 
-	s.api("GET /api/v1/customers", roleAgent, s.handleCustomers)
+	s.api("GET /api/v1/customers", roleAgent, s.handleContacts)
 	s.api("GET /api/v1/customers/{id}", roleAgent, s.handleCustomer)
 	s.api("PATCH /api/v1/customers/{id}", roleAgent, s.handleUpdateCustomer)
 	s.api("GET /api/v1/customers/{id}/timeline", roleAgent, s.handleHistory)
 	s.api("POST /api/v1/customers/{id}/merge", roleAgent, s.handleMergeCustomers)
 	s.api("POST /api/v1/customers/merges/{event}/undo", roleAgent, s.handleUnmergeCustomers)
+	s.api("GET /api/v1/customers/{id}/merges", roleAgent, s.handleCustomerMerges)
+	s.api("POST /api/v1/customers/{id}/identities", roleAgent, s.handleAddIdentity)
+	s.api("DELETE /api/v1/customers/{id}/identities", roleAgent, s.handleRemoveIdentity)
+	s.api("GET /api/v1/customers/{id}/proofs", roleAgent, s.handleProofs)
+	s.api("POST /api/v1/customers/{id}/proofs/{proof}/link", roleAgent, s.handleLinkProof)
+	s.api("POST /api/v1/tickets/{id}/split", roleAgent, s.handleSplitTicket)
 
 	s.api("POST /api/v1/inbound", roleAgent, s.handleInbound)
 	s.api("GET /api/v1/search", roleAgent, s.handleSearch)
@@ -250,6 +263,8 @@ func (s *Server) routes() {
 	s.api("DELETE /api/v1/tokens/{id}", roleAgent, s.handleRevokeToken)
 
 	s.webhookRoutes()
+	s.ruleRoutes()
+	s.assignmentRoutes()
 
 	s.api("GET /api/v1/canned-responses", roleAgent, s.handleCannedResponses)
 	s.api("POST /api/v1/canned-responses", roleManager, s.handleCreateCanned)
@@ -258,6 +273,7 @@ func (s *Server) routes() {
 
 	s.api("GET /api/v1/reports/overview", roleManager, s.handleReportOverview)
 	s.api("GET /api/v1/reports/agents", roleManager, s.handleReportAgents)
+	s.api("GET /api/v1/reports/me", roleAgent, s.handleReportMe)
 	s.api("GET /api/v1/reports/inboxes", roleManager, s.handleReportInboxes)
 	s.api("GET /api/v1/reports/tickets", roleManager, s.handleReportTickets)
 	s.api("GET /api/v1/reports/tickets.csv", roleManager, s.handleTicketsCSV)
@@ -272,6 +288,8 @@ func (s *Server) routes() {
 	s.api("GET /api/v1/audit.csv", roleAdmin, s.handleAuditCSV)
 	s.api("GET /api/v1/settings/csat", roleAdmin, s.handleCSATSettings)
 	s.api("PATCH /api/v1/settings/csat", roleAdmin, s.handleUpdateCSATSettings)
+	s.api("GET /api/v1/settings/workflow", roleAgent, s.handleWorkflowSettings)
+	s.api("PATCH /api/v1/settings/workflow", roleManager, s.handleUpdateWorkflowSettings)
 	// A survey's secret token is the customer's proof; the answer is stored as the system.
 	m.HandleFunc("GET /csat/{token}", asSystem(s.handleCSATPage))
 	m.HandleFunc("POST /csat/{token}", asSystem(s.handleCSATAnswer))

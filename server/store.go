@@ -14,6 +14,7 @@ import (
 type Store interface {
 	crm.TicketService
 	crm.CustomerService
+	crm.ContactService
 	crm.OrderService
 	crm.OrderActionService
 	crm.InboxService
@@ -23,9 +24,16 @@ type Store interface {
 	crm.CannedService
 	crm.SLAService
 	crm.CSATService
+	crm.WorkflowService
 	crm.ReportService
 	crm.AuditService
 	crm.WebhookService
+	crm.TeamService
+	crm.MacroService
+	crm.AssignmentService
+	crm.RuleService
+	crm.ViewService
+	crm.NotificationService
 	hubStore
 	orders.Store
 	reports.BreakdownStore

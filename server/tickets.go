@@ -16,7 +16,11 @@ func (s *Server) handleTickets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	f := crm.TicketFilter{Page: p, Status: q.Get("status"), Channel: q.Get("channel"), Tag: q.Get("tag"), Query: q.Get("q")}
+	f := crm.TicketFilter{Page: p, Status: q.Get("status"), Channel: q.Get("channel"), Tag: q.Get("tag"), Query: q.Get("q"),
+		Sort: q.Get("sort"), Snoozed: q.Get("snoozed")}
+	if err := checkListOrder(f); err != nil {
+		return err
+	}
 	if f.Status != "" {
 		if err := oneOf("status", f.Status, crm.StatusOpen, crm.StatusPending, crm.StatusResolved, crm.StatusClosed); err != nil {
 			return err
@@ -44,11 +48,15 @@ func (s *Server) handleTickets(w http.ResponseWriter, r *http.Request) error {
 	if f.InboxID, err = queryID(r, "inbox"); err != nil {
 		return err
 	}
+	if f.TeamID, err = queryID(r, "team"); err != nil {
+		return err
+	}
 	if f.CustomerID, err = queryID(r, "customer_id"); err != nil {
 		return err
 	}
 	// A search (q) reads messages and orders too, whose changes need not change tickets.
-	cache := s.reads != nil && f.Query == ""
+	// So does the SLA order, which follows the reports' SLA projection.
+	cache := s.reads != nil && f.Query == "" && f.Sort != crm.SortSLADue
 	var key listKey
 	var version uint64
 	if cache {
@@ -137,11 +145,18 @@ func (s *Server) handleUpdateTicket(w http.ResponseWriter, r *http.Request) erro
 		Priority   *string         `json:"priority"`
 		AssigneeID json.RawMessage `json:"assignee_id"`
 		Tags       *[]string       `json:"tags"`
+		TeamID     json.RawMessage `json:"team_id"`
+		// SnoozedUntil and SnoozeUntilReply together set the ticket's snooze.
+		SnoozedUntil     json.RawMessage `json:"snoozed_until"`
+		SnoozeUntilReply *bool           `json:"snooze_until_reply"`
 	}
 	if err := decode(w, r, maxBody, &req); err != nil {
 		return err
 	}
 	u := crm.TicketUpdate{Subject: req.Subject, Status: req.Status, Priority: req.Priority, Tags: req.Tags}
+	if u.Snooze, err = parseSnooze(req.SnoozedUntil, req.SnoozeUntilReply); err != nil {
+		return err
+	}
 	if len(req.AssigneeID) > 0 {
 		var a *int64
 		if err := json.Unmarshal(req.AssigneeID, &a); err != nil || (a != nil && *a <= 0) {
@@ -152,6 +167,9 @@ func (s *Server) handleUpdateTicket(w http.ResponseWriter, r *http.Request) erro
 			v = *a
 		}
 		u.AssigneeID = &v
+	}
+	if u.TeamID, err = optionalID("team_id", req.TeamID); err != nil {
+		return err
 	}
 	if u.Status != nil {
 		if err := oneOf("status", *u.Status, crm.StatusOpen, crm.StatusPending, crm.StatusResolved, crm.StatusClosed); err != nil {
@@ -226,16 +244,9 @@ func (s *Server) handleAddMessage(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Body     string `json:"body"`
-		Internal bool   `json:"internal"`
-		Status   string `json:"status"`
-		// CC of an email reply; absent (nil) copies the ticket's participants.
-		CC []string `json:"cc"`
-		// Template sends a WhatsApp reply as an approved template; body is then unused.
-		Template *templateIn `json:"template"`
-	}
-	if err := decode(w, r, maxBody, &req); err != nil {
+	var req replyRequest
+	files, err := decodeReply(w, r, &req)
+	if err != nil {
 		return err
 	}
 	if req.Status != "" {
@@ -249,13 +260,17 @@ func (s *Server) handleAddMessage(w http.ResponseWriter, r *http.Request) error 
 		}
 	}
 	if req.Template != nil {
-		if req.Internal || req.CC != nil {
-			return crm.Errorf(crm.EINVALID, "a template is a reply: it takes no internal or cc")
+		if req.Internal || req.CC != nil || req.BCC != nil || len(files) > 0 {
+			return crm.Errorf(crm.EINVALID, "a template is a reply: it takes no internal, cc, bcc or files")
 		}
 		return s.addTemplateReply(w, r, id, req.Template, req.Status)
 	}
-	m, err := s.store.AddMessage(r.Context(), &crm.NewMessage{TicketID: id, Body: req.Body, Internal: req.Internal,
-		Status: req.Status, CC: req.CC})
+	nm := &crm.NewMessage{TicketID: id, Body: req.Body, Internal: req.Internal,
+		Status: req.Status, CC: req.CC, BCC: req.BCC, Attachments: files}
+	if !req.Internal {
+		nm.Formatted = formatted(req.Body)
+	}
+	m, err := s.store.AddMessage(r.Context(), nm)
 	if err != nil {
 		return err
 	}

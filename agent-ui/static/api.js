@@ -61,7 +61,10 @@ export async function api(method, path, body) {
   if (!res.ok) {
     const e = (data && data.error) || {};
     if (res.status === 401 && !signInStep(path) && !rotating && epoch === sessionEpoch) onUnauthorized();
-    throw new APIError(res.status, e.code || 'internal', e.message || `Request failed (${res.status}).`);
+    const err = new APIError(res.status, e.code || 'internal', e.message || `Request failed (${res.status}).`);
+    // A conflict may name what it conflicts with (an identity's customer).
+    if (e.customer) err.customer = e.customer;
+    throw err;
   }
   return data;
 }

@@ -14,21 +14,32 @@ import { channelOptions } from './channels.js';
 import { showOrderAction } from './thread.js';
 import { useSocket, sendStatus, sendViewing, forgetPresence, onPresence, onCollision, renderTeam, renderCollisions } from './presence.js';
 import { focusReply } from './composer.js';
+import { forgetStoredDrafts } from './drafts.js';
 import { whenAction, onOrderEvent } from './orders.js';
-import { renderCustomer, onCustomerEvent } from './customer.js';
+import { onCustomerEvent } from './customer.js';
+import { showContacts } from './contacts.js';
+import { showCustomerPage, onCustomerPageEvent } from './customerpage.js';
 import { showHistory, onLiveEvent } from './history.js';
-import { initBulk } from './bulk.js';
+import { initBulk, pickCurrent } from './bulk.js';
 import { loadList, loadMore, renderList, renderFolders, refreshCounts, countsChange, resetList, upsert, runSearch, neighbour, refreshTimes, markCurrent } from './list.js';
-import { openTicket, closeTicket, forgetSession, onMessage, onTicket, resolveCurrent } from './ticket.js';
+import { openTicket, closeTicket, forgetSession, onMessage, onTicket, resolveCurrent, showSide, assignCurrentToMe, pendCurrent } from './ticket.js';
 import { showReports, reportsLink } from './reports.js';
 import { showSettings } from './settings.js';
 import { isManagerPage, showManagerSettings } from './audit.js';
 import { isSetupPage, showInboxSettings } from './inboxsetup.js';
 import { isSourcesPage, showSourceSettings } from './sources.js';
 import { isWebhooksPage, showWebhookSettings } from './webhooks.js';
+import { isRulesPage, showRuleSettings } from './rules.js';
+import { isTeamsPage, showTeamSettings, initAvailability } from './teams.js';
+import { isMacrosPage, showMacroSettings } from './macros.js';
+import { loadMacros } from './macromenu.js';
 import { secondStep, showInvite, resetSignIn } from './signin.js';
 import { showProfile } from './profile.js';
 import { isAccountAdminPage, showAccountAdminPage, firstRunHash } from './security.js';
+import { initViews, loadViews, refreshViewCounts, forgetViews, renderViews } from './views.js';
+import { initBell, loadNotifications, onNotification, forgetNotifications } from './notify.js';
+import { openSnoozeMenu } from './snooze.js';
+import { t as tr } from './i18n.js';
 
 const live = new Live(onEvent, onConnState);
 useSocket(live);
@@ -63,6 +74,8 @@ function showLogin() {
   forgetSession();
   resetList();
   forgetPresence();
+  forgetViews();
+  forgetNotifications();
   lastListKey = '';
   resetSignIn();
   $('#app').hidden = true;
@@ -97,6 +110,8 @@ async function login(e) {
 }
 
 async function logout() {
+  // The agent's stored drafts go too: the next person at this computer must not find them.
+  if (state.me) forgetStoredDrafts(state.me.id);
   try { await post('/api/v1/logout'); } catch { /* the session is gone either way */ }
   location.hash = '';
   showLogin();
@@ -111,6 +126,7 @@ async function start(agent, csrf) {
   $('#app').hidden = false;
   document.body.dataset.view = 'app';
   $('#me-name').textContent = agent.name;
+  initAvailability();
   $('#settings-link').hidden = !isManager();
   reportsLink(isManager());
   await loadReference();
@@ -127,6 +143,8 @@ async function start(agent, csrf) {
   renderFolders();
   renderTeam();
   refreshCounts();
+  loadNotifications();
+  await loadViews();
   await route();
   updateTitle();
 }
@@ -139,6 +157,9 @@ async function loadReference() {
   state.agents = a.status === 'fulfilled' ? a.value.agents : [state.me];
   state.inboxes = i.status === 'fulfilled' ? i.value.inboxes : [];
   state.canned = c.status === 'fulfilled' ? c.value.canned_responses : [];
+  const [tm] = await Promise.allSettled([get('/api/v1/teams'), loadMacros()]);
+  state.teams = tm.status === 'fulfilled' ? tm.value.teams : [];
+  fill($('#f-team'), h('option', { value: '' }, 'All teams'), state.teams.map((x) => h('option', { value: x.id }, x.name)));
   fill($('#f-inbox'), h('option', { value: '' }, 'All inboxes'), state.inboxes.map((x) => h('option', { value: x.id }, x.name)));
   fill($('#f-assignee'), h('option', { value: '' }, 'Folder default'), h('option', { value: 'me' }, 'Me'),
     h('option', { value: 'unassigned' }, 'Unassigned'),
@@ -149,7 +170,7 @@ async function loadReference() {
   }
 }
 
-// ---- routing: #/inbox/mine, #/tickets/42, #/customers/7, #/customers/7/history, #/search/words,
+// ---- routing: #/inbox/mine, #/tickets/42, #/customers, #/customers/7, #/customers/7/history, #/search/words,
 // #/settings/agents, #/reports/from=…&to=… ----
 
 let lastListKey = '';
@@ -167,10 +188,12 @@ async function routeNow() {
   const [, section = 'inbox', arg = '', sub = ''] = (location.hash || '#/inbox/mine').split('/');
   const settings = section === 'settings';
   const historyPage = section === 'customers' && sub === 'history';
-  // Reports and a customer's full history use the wide pane that settings use.
-  const wide = settings || section === 'reports' || historyPage || section === 'profile';
+  const customersPage = section === 'customers';
+  // Reports, contacts, a customer and its full history use the wide pane that settings use.
+  const wide = settings || section === 'reports' || customersPage || section === 'profile';
   $('#settings-pane').hidden = !wide;
-  $('#settings-pane').setAttribute('aria-label', section === 'reports' ? 'Reports' : historyPage ? 'Customer history' : section === 'profile' ? 'Your profile' : 'Settings');
+  $('#settings-pane').setAttribute('aria-label', section === 'reports' ? 'Reports' : historyPage ? 'Customer history'
+    : customersPage ? (Number(arg) > 0 ? 'Customer' : 'Contacts') : section === 'profile' ? 'Your profile' : 'Settings');
   document.body.dataset.section = wide ? 'settings' : 'work';
   if (settings) {
     if (isManagerPage(arg)) {
@@ -181,6 +204,12 @@ async function routeNow() {
       if (!(await showSourceSettings(arg))) location.hash = '#/inbox/' + state.folder;
     } else if (isWebhooksPage(arg)) {
       if (!(await showWebhookSettings(arg))) location.hash = '#/inbox/' + state.folder;
+    } else if (isRulesPage(arg)) {
+      if (!(await showRuleSettings(arg))) location.hash = '#/inbox/' + state.folder;
+    } else if (isTeamsPage(arg)) {
+      if (!(await showTeamSettings(arg))) location.hash = '#/inbox/' + state.folder;
+    } else if (isMacrosPage(arg)) {
+      if (!(await showMacroSettings(arg))) location.hash = '#/inbox/' + state.folder;
     } else if (isAccountAdminPage(arg)) {
       if (!(await showAccountAdminPage(arg))) location.hash = '#/inbox/' + state.folder;
     } else if (!(await showSettings(arg))) location.hash = '#/inbox/' + state.folder;
@@ -198,11 +227,31 @@ async function routeNow() {
     if (Number(arg) > 0) await showHistory(Number(arg));
     return;
   }
+  if (customersPage) {
+    if (Number(arg) > 0) await showCustomerPage(Number(arg));
+    else await showContacts();
+    return;
+  }
   if (section === 'search') {
     let q = arg;
     try { q = decodeURIComponent(arg); } catch { /* a malformed address: search for it as typed */ }
     $('#search-q').value = q;
     if (q !== state.search) await runSearch(q);
+    document.body.dataset.pane = 'list';
+    return;
+  }
+  if (section === 'view') {
+    // A saved view: its filters and sort; one that is gone (deleted elsewhere) is Mine.
+    const v = state.views.find((x) => String(x.id) === arg);
+    if (!v) {
+      location.hash = '#/inbox/mine';
+      return;
+    }
+    state.search = '';
+    $('#search-q').value = '';
+    if (state.folder !== 'view:' + v.id) state.sort = v.sort === 'newest' ? '' : v.sort;
+    await showList('view:' + v.id);
+    if (state.ticketID) closeTicket();
     document.body.dataset.pane = 'list';
     return;
   }
@@ -230,24 +279,15 @@ async function routeNow() {
     updateTitle();
     return;
   }
-  if (section === 'customers') {
-    const id = Number(arg);
-    closeTicket();
-    document.body.dataset.pane = 'ticket';
-    fill($('#ticket-pane'), h('div', { class: 'pad' },
-      h('button', { type: 'button', class: 'link back', onclick: () => history.back() }, '← Back'),
-      h('div', { id: 'customer-main' })));
-    if (id > 0) renderCustomer(id, $('#customer-main'));
-    return;
-  }
   location.hash = '#/inbox/' + state.folder;
 }
 
 // showList loads the folder unless it is already shown with the same filters.
 async function showList(folder) {
-  const key = folder + JSON.stringify(state.filters);
+  const key = folder + JSON.stringify(state.filters) + state.sort;
   state.folder = folder;
   renderFolders();
+  renderViews();
   if (key === lastListKey && !state.search) {
     renderList();
     return;
@@ -273,6 +313,8 @@ function onConnState(s, info = {}) {
       lastListKey = '';
       if (!state.search) showList(state.folder);
       refreshCounts();
+      refreshViewCounts();
+      loadNotifications(); // notifications are not replayed by a resume
     }
     if (state.ticketID) sendViewing();
   }
@@ -286,11 +328,12 @@ function onEvent(f) {
     case 'ticket.updated':
       if (!d) return;
       upsert(d);
-      if (f.type === 'ticket.created' && !state.search && state.tickets.some((t) => t.id === d.id)) announce(`New ticket #${d.id}: ${d.subject || 'no subject'}`);
+      if (f.type === 'ticket.created' && !state.search && state.tickets.some((t) => t.id === d.id)) announce(tr('ticket.new', { id: d.id, subject: d.subject || tr('ticket.noSubject') }));
       onTicket(d);
       onLiveEvent(f.type, d);
       markCurrent();
       if (countsChange(d)) refreshCounts();
+      refreshViewCounts();
       break;
     case 'message.created':
     case 'message.updated':
@@ -300,6 +343,7 @@ function onEvent(f) {
     case 'customer.updated':
     case 'customer.merged':
       onCustomerEvent(f.type, d);
+      onCustomerPageEvent(f.type, d);
       break;
     case 'order.updated':
     case 'order.action':
@@ -317,6 +361,9 @@ function onEvent(f) {
       break;
     case 'presence':
       onPresence(d);
+      break;
+    case 'notification':
+      onNotification(d);
       break;
     default:
       break; // error frames and unknown types are not for the user
@@ -346,6 +393,8 @@ function wire() {
   $('#help-button').addEventListener('click', () => $('#help').showModal());
   $('#load-more').addEventListener('click', () => loadMore().catch(() => {}));
   initBulk(() => (state.search ? runSearch(state.search) : loadList()).catch(() => {}));
+  initBell();
+  initViews(() => { lastListKey = ''; if (!state.search) showList(state.folder); });
   $('#clear-search').addEventListener('click', () => { location.hash = '#/inbox/' + state.folder; });
   $('#search-form').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -360,6 +409,9 @@ function wire() {
   filters.addEventListener('submit', (e) => { e.preventDefault(); applyFilters(); });
   filters.addEventListener('reset', () => setTimeout(applyFilters));
   document.addEventListener('keydown', onKey);
+  document.addEventListener('keydown', closeDrawers);
+  $('#filters-toggle').addEventListener('click', () => showFilters(true));
+  $('#filters-done').addEventListener('click', () => showFilters(false));
   document.addEventListener('visibilitychange', () => {
     sendStatus();
     if (!document.hidden && state.ticketID) {
@@ -369,6 +421,28 @@ function wire() {
   });
   setInterval(renderCollisions, 1000);
   setInterval(refreshTimes, 30000);
+}
+
+// showFilters opens or closes the filters drawer of a phone-sized screen; focus goes into
+// it and back to its button.
+function showFilters(open) {
+  document.body.classList.toggle('filters-open', open);
+  const b = $('#filters-toggle');
+  b.setAttribute('aria-expanded', String(open));
+  if (open) $('#f-inbox').focus();
+  else b.focus();
+}
+
+// closeDrawers closes the open drawer (the phone's filters, the customer panel) on Esc.
+function closeDrawers(e) {
+  if (e.key !== 'Escape' || $('#help').open) return;
+  if (document.body.classList.contains('filters-open')) {
+    e.preventDefault();
+    showFilters(false);
+  } else if (document.body.classList.contains('side-open') && getComputedStyle($('#side-pane')).position === 'absolute') {
+    e.preventDefault();
+    showSide(false);
+  }
 }
 
 function applyFilters() {
@@ -392,6 +466,10 @@ function onKey(e) {
     case 'r': focusReply('reply'); break;
     case 'n': focusReply('note'); break;
     case 'e': resolveCurrent(); break;
+    case 'z': if (!openSnoozeMenu()) return; break;
+    case 'a': assignCurrentToMe(); break;
+    case 'p': pendCurrent(); break;
+    case 'x': pickCurrent(); break;
     case '/': $('#search-q').focus(); $('#search-q').select(); break;
     case '?': $('#help').showModal(); break;
     default: return;

@@ -3,7 +3,7 @@
 
 import { get, post, patch, del, qs } from './api.js';
 import { h, fill, $, labelled } from './dom.js';
-import { timeEl, when, localZone, zoneSelect } from './time.js';
+import { timeEl, localZone, zoneSelect } from './time.js';
 import { channels } from './channels.js';
 import { state } from './state.js';
 import { settingsTabs, openTab, field, fail, ok, askedTwice } from './settings.js';
@@ -225,10 +225,10 @@ async function auditPage() {
 
 function auditRow(e) {
   const a = e.actor || {};
-  const who = a.name || (a.kind === 'agent' ? `Agent #${a.id}` : a.kind || 'system');
+  const who = a.kind === 'rule' ? `Rule “${a.name || '#' + a.id}”` : a.name || (a.kind === 'agent' ? `Agent #${a.id}` : a.kind || 'system');
   const data = e.data && typeof e.data === 'object' ? Object.entries(e.data) : [];
   return h('tr', { dataset: { type: e.type } },
-    h('td', {}, timeEl(e.at, when)),
+    h('td', {}, timeEl(e.at)),
     h('td', {}, h('code', {}, e.type)),
     h('td', {}, who),
     h('td', {}, e.ip || ''),

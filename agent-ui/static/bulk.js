@@ -5,6 +5,7 @@
 import { post } from './api.js';
 import { h, fill, $ } from './dom.js';
 import { state } from './state.js';
+import { bulkMacroEl } from './macromenu.js';
 
 let lastPicked = 0; // the ticket id of the last checkbox clicked, for shift-click ranges
 let reload = () => {};
@@ -21,6 +22,16 @@ export function initBulk(onChanged) {
     lastPicked = id;
     renderBulkBar();
   });
+}
+
+// pickCurrent selects or unselects the open ticket (shortcut x), as its checkbox does.
+export function pickCurrent() {
+  const id = state.ticketID;
+  if (!id || !shownIDs().includes(id)) return;
+  toggle(id, !state.picked.has(id));
+  lastPicked = id;
+  syncBoxes();
+  renderBulkBar();
 }
 
 function shownIDs() {
@@ -81,6 +92,9 @@ export function renderBulkBar() {
       choose('bulk-set-status', 'Status…', [['open', 'Open'], ['pending', 'Pending'], ['resolved', 'Resolved'], ['closed', 'Closed']], (v) => send({ status: v })),
       choose('bulk-set-priority', 'Priority…', [['low', 'Low'], ['normal', 'Normal'], ['high', 'High'], ['urgent', 'Urgent']], (v) => send({ priority: v })),
       choose('bulk-set-assignee', 'Assign…', agents, (v) => send({ assignee_id: v === 'none' ? null : v === 'me' ? state.me.id : Number(v) })),
+      (state.teams || []).length ? choose('bulk-set-team', 'Team…', [['none', 'No team'], ...state.teams.map((t) => [String(t.id), t.name])],
+        (v) => send({ team_id: v === 'none' ? null : Number(v) })) : null,
+      bulkMacroEl(send),
       tag,
       h('button', { type: 'button', id: 'bulk-add-tag', onclick: withTag('add_tags') }, 'Add tag'),
       h('button', { type: 'button', id: 'bulk-remove-tag', onclick: withTag('remove_tags') }, 'Remove tag'),
@@ -118,7 +132,8 @@ async function send(change) {
   for (const f of failed) state.picked.add(f.ticket_id); // what failed stays picked, to try again
   await reload();
   renderBulkBar();
-  const done = change.merge_into ? `Merged into #${change.merge_into}.` : `Changed ${res.tickets.length} ticket${res.tickets.length === 1 ? '' : 's'}.`;
+  const what = change.macro_id ? `Applied ${(state.macros.find((m) => m.id === change.macro_id) || { name: 'the macro' }).name} to` : 'Changed';
+  const done = change.merge_into ? `Merged into #${change.merge_into}.` : `${what} ${res.tickets.length} ticket${res.tickets.length === 1 ? '' : 's'}.`;
   out.textContent = failed.length ? `${done} Not changed: ${failed.map((f) => `#${f.ticket_id}: ${f.error.message}`).join('; ')}` : done;
   out.classList.toggle('error', failed.length > 0);
 }

@@ -1,35 +1,61 @@
 // composer.js is the reply box of the open ticket: a reply on the customer's channel or an
-// internal note, canned responses with their placeholders filled in, drafts that survive
-// switching tickets, the question before sending when another agent replied meanwhile,
-// and on WhatsApp the 24-hour window with its templates (whatsapp.js).
+// internal note, To, Cc and Bcc of a mail, canned responses with their placeholders filled
+// in (also found with "/", slash.js), drafts that survive switching tickets and reloads
+// (drafts.js), the question before sending when another agent replied meanwhile, and on
+// WhatsApp the 24-hour window with its templates (whatsapp.js). Its row of tools holds
+// the formatting of an email reply (format.js), emoji (emoji.js), files (attach.js) and
+// Send with its menu (sendmenu.js).
 
-import { post } from './api.js';
+import { get, post } from './api.js';
 import { h, fill, $, announce } from './dom.js';
 import { channelName } from './channels.js';
 import { state, agentName } from './state.js';
 import { fillPlaceholders } from './canned.js';
 import { showMessage, scrollToEnd, mailAddress } from './thread.js';
 import { sendTyping } from './presence.js';
+import { attachMentions } from './mentions.js';
+import { composerMacroEl } from './macromenu.js';
 import { whatsAppEl, showWhatsApp, templateMode, sendTemplate, resetTemplate, noticeWhatsApp, windowClosedByServer } from './whatsapp.js';
+import { attachEl, filesEl, showAttach, useFiles, currentFiles, dropOn, pasteOn, postWithFiles } from './attach.js';
+import { formatEl, formatKeys } from './format.js';
+import { emojiEl } from './emoji.js';
+import { sendEl, sendLabel, sendChoice } from './sendmenu.js';
+import { attachSlash } from './slash.js';
+import { getDraft, putDraft, dropDraft, forgetMemoryDrafts } from './drafts.js';
+import { t as tr } from './i18n.js';
 
-const drafts = new Map(); // ticket id -> {text, mode, cc}: drafts survive switching tickets
 let mode = 'reply';
 let conflict = null;      // {name} of an agent who replied while this agent was typing
 let ccEdited = false;     // the agent changed the Cc of the reply: it is sent as written
+let ccAsked = false;      // the agent opened the Cc of a mail that had nobody copied
+let bccAsked = false;     // the agent opened the Bcc
 
 // composerEl is the reply box of ticket t with its draft. A conflict belonged to the
 // ticket shown before.
 export function composerEl(t) {
-  const draft = drafts.get(t.id) || { text: '', mode: 'reply' };
+  const draft = getDraft(t.id) || { text: '', mode: 'reply' };
   mode = draft.mode;
   conflict = null;
   ccEdited = draft.cc != null;
+  ccAsked = false;
+  bccAsked = !!draft.bcc;
+  useFiles(draft.files);
   const closed = t.status === 'closed';
   const cc = h('input', { id: 'reply-cc', type: 'text', disabled: closed, autocomplete: 'off',
     value: ccEdited ? draft.cc : participantsText(t), placeholder: 'name@example.com, …' });
   cc.addEventListener('input', () => { ccEdited = true; });
-  const ta = h('textarea', { id: 'reply-body', rows: 4, maxlength: 20000, disabled: closed, value: draft.text });
+  cc.addEventListener('input', saveDraft);
+  const bcc = h('input', { id: 'reply-bcc', type: 'text', disabled: closed, autocomplete: 'off',
+    value: draft.bcc || '', placeholder: 'name@example.com, …', 'aria-describedby': 'bcc-note' });
+  bcc.addEventListener('input', saveDraft);
+  const ta = h('textarea', { id: 'reply-body', rows: 2, maxlength: 20000, disabled: closed, value: draft.text });
+  const mentionList = attachMentions(ta); // first: its keys come before the composer's
+  const cannedPop = attachSlash(ta, showMissing);
+  formatKeys(ta, formatting);
+  pasteOn(ta);
+  ta.addEventListener('input', saveDraft);
   ta.addEventListener('input', onInput);
+  ta.addEventListener('input', () => grow(ta));
   ta.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
@@ -43,26 +69,38 @@ export function composerEl(t) {
       h('fieldset', { class: 'modes' },
         h('legend', { class: 'visually-hidden' }, 'Message type'),
         h('label', {}, h('input', { type: 'radio', name: 'mode', value: 'reply', id: 'mode-reply', checked: mode === 'reply' }),
-          ' ', h('span', { id: 'reply-channel' }, replyLabel())),
-        h('label', {}, h('input', { type: 'radio', name: 'mode', value: 'note', id: 'mode-note', checked: mode === 'note' }), ' Internal note')),
+          ' ', h('span', { id: 'reply-channel' }, replyLabel()), h('span', { id: 'reply-to', class: 'reply-to' })),
+        h('label', {}, h('input', { type: 'radio', name: 'mode', value: 'note', id: 'mode-note', checked: mode === 'note' }), ' Internal note'),
+        h('button', { type: 'button', id: 'add-cc', class: 'link small', 'aria-controls': 'cc-row', 'aria-expanded': 'false', onclick: askCC }, 'Cc'),
+        h('button', { type: 'button', id: 'add-bcc', class: 'link small', 'aria-controls': 'bcc-row', 'aria-expanded': 'false', onclick: askBCC }, 'Bcc')),
       h('div', { class: 'canned-row' },
         h('label', { for: 'canned-select' }, 'Canned'),
         h('select', { id: 'canned-select', disabled: closed, onchange: insertCanned },
           h('option', { value: '' }, state.canned.length ? 'Insert a canned response…' : 'No canned responses'),
-          state.canned.map((c) => h('option', { value: c.id }, c.title))))),
+          state.canned.map((c) => h('option', { value: c.id }, c.title)))),
+      composerMacroEl(closed, macroApplied)),
     h('p', { class: 'note-label', id: 'note-label' }, 'Internal note: only agents see it; it is never sent to the customer.'),
     h('div', { class: 'cc-row', id: 'cc-row' }, h('label', { for: 'reply-cc' }, 'Cc'), cc),
+    h('div', { class: 'cc-row', id: 'bcc-row', hidden: true }, h('label', { for: 'reply-bcc' }, 'Bcc'), bcc,
+      h('span', { id: 'bcc-note', class: 'muted small' }, 'not shown to the others')),
     whatsAppEl(t, () => applyMode()),
     h('label', { for: 'reply-body', id: 'reply-label', class: 'visually-hidden' }, 'Reply to the customer'),
-    ta,
+    h('div', { class: 'reply-body-wrap' }, cannedPop, ta),
+    mentionList,
+    filesEl(),
     h('p', { id: 'reply-hint', class: 'muted small' }),
     h('div', { id: 'reply-conflict', class: 'conflict', role: 'alert' }),
     h('p', { id: 'reply-error', class: 'error', role: 'alert' }),
     h('div', { class: 'reply-actions' },
+      h('div', { class: 'reply-tools' }, formatEl(ta, closed), emojiEl(ta, closed), attachEl(closed, canAttach, saveDraft)),
       closed ? h('span', { class: 'muted' }, 'This ticket is closed.') : null,
-      h('button', { type: 'submit', id: 'send', class: 'primary', disabled: closed }, 'Send reply')));
+      sendEl(closed, () => send(false), () => mode)));
+  dropOn(form);
   form.addEventListener('change', (e) => {
-    if (e.target.name === 'mode') setMode(e.target.value, true);
+    if (e.target.name === 'mode') {
+      setMode(e.target.value, true);
+      saveDraft();
+    }
   });
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -71,16 +109,64 @@ export function composerEl(t) {
   return form;
 }
 
-// saveDraft keeps what the agent wrote on the open ticket for when it opens again.
-export function saveDraft() {
-  const ta = $('#reply-body');
-  if (state.ticketID && ta) drafts.set(state.ticketID, { text: ta.value, mode, cc: ccEdited ? $('#reply-cc').value : null });
+// grow makes the reply box as tall as what is written in it, up to the limit app.css
+// sets, so the thread keeps the screen until the agent writes more than a few lines.
+function grow(ta) {
+  ta.style.height = 'auto';
+  ta.style.height = ta.scrollHeight + 2 + 'px';
 }
 
-// forgetDrafts drops every draft, which must not greet whoever signs in next.
+// saveDraft keeps what the agent wrote on the open ticket for when it opens again.
+// It is kept across reloads too (drafts.js), without its files.
+export function saveDraft() {
+  const ta = $('#reply-body');
+  if (state.ticketID && ta) {
+    putDraft(state.ticketID, { text: ta.value, mode, cc: ccEdited ? $('#reply-cc').value : null,
+      bcc: $('#reply-bcc').value.trim(), files: [...currentFiles()] });
+  }
+}
+
+// forgetDrafts drops every draft held in memory, which must not greet whoever signs in
+// next; signing out also deletes the stored ones (app.js, forgetStoredDrafts).
 export function forgetDrafts() {
-  drafts.clear();
+  forgetMemoryDrafts();
+  useFiles([]);
+  customerEmail.clear();
   conflict = null;
+}
+
+// formatting reports whether the box writes an email reply, which takes formatting.
+function formatting() {
+  return mode === 'reply' && !!state.ticket && replyChannel() === 'email' && !templateMode(replyChannel(), mode);
+}
+
+// canAttach reports whether files may go with what the box writes: a note, or a reply
+// by email.
+function canAttach() {
+  return mode === 'note' || (!!state.ticket && replyChannel() === 'email');
+}
+
+// showMissing names the placeholders of a canned response left to fill by hand.
+function showMissing(missing) {
+  $('#reply-hint').textContent = missing.length ? `Fill in by hand: ${missing.join(', ')}` : '';
+}
+
+// replyTo is the address a reply by email goes to: where the customer last wrote from,
+// else the customer's email address, looked up once per customer.
+const customerEmail = new Map(); // customer id -> email address, '' while asked or for none
+function replyTo() {
+  const last = state.messages.findLast((m) => m.direction === 'in' && m.channel === 'email' && m.author && m.author.kind === 'customer');
+  if (last && last.from) return last.from.address;
+  const t = state.ticket;
+  if (!customerEmail.has(t.customer_id)) {
+    customerEmail.set(t.customer_id, '');
+    get('/api/v1/customers/' + t.customer_id).then((c) => {
+      const id = (c.identities || []).find((x) => x.kind === 'email');
+      customerEmail.set(t.customer_id, id ? id.address : '');
+      if (state.ticket && state.ticket.id === t.id) showCC();
+    }).catch(() => customerEmail.delete(t.customer_id));
+  }
+  return customerEmail.get(t.customer_id);
 }
 
 // replyLabel names the channel a reply goes out on: the server answers on the channel of
@@ -91,7 +177,8 @@ function replyLabel() {
 
 function replyChannel() {
   const last = state.messages.findLast((m) => m.direction === 'in');
-  return last ? last.channel : state.ticket.channel;
+  const ch = last ? last.channel : state.ticket.channel;
+  return ch === 'voice' ? 'sms' : ch; // a call is answered by text message (the server says so too)
 }
 
 // participantsText is the Cc a reply on ticket t gets unless the agent changes it.
@@ -144,8 +231,11 @@ function setMode(m, focus) {
   $('#mode-' + mode).checked = true;
   $('#note-label').hidden = mode !== 'note';
   $('#reply-label').textContent = mode === 'note' ? 'Internal note' : 'Reply to the customer';
-  $('#send').textContent = mode === 'note' ? 'Add note' : 'Send reply';
+  $('#send').textContent = sendLabel(mode);
   showCC();
+  $('#format-bar').hidden = !formatting();
+  showAttach(state.ticket.status === 'closed');
+  if ($('#reply-body').value) grow($('#reply-body')); // a draft brought back
   const picker = showTemplates(focus);
   if (focus && !picker) $('#reply-body').focus();
 }
@@ -166,11 +256,35 @@ function showTemplates(focus) {
 
 // showCC shows the Cc of a reply by email, with the ticket's participants while the
 // agent has not changed it.
+// A mail with nobody copied keeps the row folded behind a "Cc" button, so the thread
+// keeps the height.
 function showCC() {
   const row = $('#cc-row');
   if (!row || !state.ticket) return;
-  row.hidden = mode !== 'reply' || replyChannel() !== 'email';
+  const mail = mode === 'reply' && replyChannel() === 'email';
   if (!ccEdited) $('#reply-cc').value = participantsText(state.ticket);
+  row.hidden = !mail || !(ccAsked || ccEdited || $('#reply-cc').value !== '');
+  $('#add-cc').hidden = !mail || !row.hidden;
+  $('#add-cc').setAttribute('aria-expanded', String(!row.hidden));
+  const brow = $('#bcc-row');
+  brow.hidden = !mail || !(bccAsked || $('#reply-bcc').value.trim() !== '');
+  $('#add-bcc').hidden = !mail || !brow.hidden;
+  $('#add-bcc').setAttribute('aria-expanded', String(!brow.hidden));
+  const to = mail ? replyTo() : '';
+  $('#reply-to').textContent = to ? 'to ' + to : '';
+  $('#reply-to').title = to;
+}
+
+function askBCC() {
+  bccAsked = true;
+  showCC();
+  $('#reply-bcc').focus();
+}
+
+function askCC() {
+  ccAsked = true;
+  showCC();
+  $('#reply-cc').focus();
 }
 
 // applyMode draws the box for the mode it is in: reply or note.
@@ -198,7 +312,8 @@ async function send(confirmed) {
     sendTemplateReply();
     return;
   }
-  if (!body) {
+  const files = canAttach() ? [...currentFiles()] : [];
+  if (!body && !files.length) {
     err.textContent = mode === 'note' ? 'Write the note first.' : 'Write a reply first.';
     ta.focus();
     return;
@@ -213,18 +328,26 @@ async function send(confirmed) {
   const req = { body, internal: mode === 'note' };
   // An unchanged Cc is left to the server: the ticket's participants as they are now.
   if (mode === 'reply' && !$('#cc-row').hidden && ccEdited) req.cc = splitAddresses($('#reply-cc').value);
+  if (mode === 'reply' && !$('#bcc-row').hidden && $('#reply-bcc').value.trim()) req.bcc = splitAddresses($('#reply-bcc').value);
+  const status = sendChoice();
+  if (status) req.status = status;
+  const path = `/api/v1/tickets/${ticketID}/messages`;
   try {
-    const m = await post(`/api/v1/tickets/${ticketID}/messages`, req);
+    const m = files.length ? await postWithFiles(path, req, files) : await post(path, req);
     if (state.ticketID !== ticketID) return;
     ta.value = '';
-    drafts.delete(ticketID);
+    grow(ta);
+    useFiles([]);
+    $('#reply-bcc').value = '';
+    bccAsked = false;
+    dropDraft(ticketID);
     conflict = null;
     ccEdited = false;
     showCC(); // the ticket's new participants may have come before this answer
     fill($('#reply-conflict'));
     $('#reply-hint').textContent = '';
     showMessage(m);
-    announce(req.internal ? 'Note added' : 'Reply sent');
+    announce(tr(req.internal ? 'reply.noteAdded' : 'reply.sent'));
   } catch (e) {
     err.textContent = e.message;
     // WhatsApp's window closed while the agent wrote: the draft stays, and a template
@@ -241,7 +364,7 @@ async function sendTemplateReply() {
   const err = $('#reply-error');
   btn.disabled = true;
   try {
-    const m = await sendTemplate(ticketID);
+    const m = await sendTemplate(ticketID, sendChoice());
     if (state.ticketID !== ticketID) return;
     resetTemplate();
     showMessage(m);
@@ -265,6 +388,22 @@ function showConflict() {
       $('#reply-body').focus();
     } }, 'Review first'));
   $('#send-anyway').focus();
+}
+
+// macroApplied takes the answer of a macro applied from the menu: its note joins the
+// thread, and its reply, filled in by the server, goes into the reply box for review.
+function macroApplied(res) {
+  if (res.note) showMessage(res.note);
+  if (!res.body) return;
+  setMode('reply', false);
+  const ta = $('#reply-body');
+  const start = ta.selectionStart ?? ta.value.length;
+  const end = ta.selectionEnd ?? ta.value.length;
+  ta.setRangeText(res.body, start, end, 'end');
+  ta.focus();
+  ta.dispatchEvent(new Event('input'));
+  const missing = [...new Set(res.body.match(/\{\{\s*[a-z_.]+\s*\}\}/g) || [])];
+  $('#reply-hint').textContent = missing.length ? `Fill in by hand: ${missing.join(', ')}` : 'Review the macro’s reply, then send it.';
 }
 
 function insertCanned(e) {

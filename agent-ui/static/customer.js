@@ -1,12 +1,13 @@
 // customer.js is the customer sidebar: identities across channels, notes, past tickets
 // and orders.
 
-import { get, patch, qs } from './api.js';
+import { get, patch, post, qs } from './api.js';
 import { h, fill, $, statusBadge } from './dom.js';
 import { timeEl } from './time.js';
 import { channelBadge } from './channels.js';
-import { state, rememberCustomer } from './state.js';
+import { state, rememberCustomer, customerLabel } from './state.js';
 import { loadOrders } from './orders.js';
+import { proofsEl } from './proofs.js';
 
 let seq = 0;
 
@@ -29,10 +30,13 @@ export async function renderCustomer(id, el, currentTicket = 0) {
   rememberCustomer(c);
   fill(el,
     h('section', { class: 'card', 'aria-labelledby': 'cust-name' },
-      h('h2', { id: 'cust-name' }, c.name || `Customer #${c.id}`),
+      h('h2', { id: 'cust-name' }, customerLabel(c)),
       c.merged_into ? h('p', { class: 'muted' }, 'Merged into ', h('a', { href: '#/customers/' + c.merged_into }, '#' + c.merged_into)) : null,
       h('ul', { class: 'identities', id: 'identities', 'aria-label': 'Identities' }, identities(c)),
-      h('p', { class: 'small' }, h('a', { href: `#/customers/${c.id}/history`, id: 'customer-history-link' }, 'Full history')),
+      h('p', { class: 'small' }, h('a', { href: `#/customers/${c.id}`, id: 'customer-page-link' }, 'Customer page'), ' · ',
+        h('a', { href: `#/customers/${c.id}/history`, id: 'customer-history-link' }, 'Full history')),
+      // A visitor who proved an email in Track my order: one click links it to that customer.
+      c.merged_into ? null : proofsEl(c.id, (into) => renderCustomer(into.id, el, currentTicket)),
       notesForm(c)),
     h('section', { class: 'card', 'aria-labelledby': 'past-title' },
       h('h3', { id: 'past-title' }, 'Tickets'),
@@ -47,10 +51,33 @@ export async function renderCustomer(id, el, currentTicket = 0) {
 function identities(c) {
   const list = c.identities || [];
   if (list.length === 0) return [h('li', { class: 'muted' }, 'No contact details')];
+  const phoneInbox = state.inboxes.some((i) => i.kind === 'phone' && i.enabled !== false);
   return list.map((i) => h('li', {},
     h('span', { class: 'id-kind' }, identityLabel[i.kind] || i.kind),
     h('span', { class: 'id-addr' }, i.address),
-    i.verified ? h('span', { class: 'badge ok', title: 'Verified' }, 'verified') : null));
+    i.verified ? h('span', { class: 'badge ok', title: 'Verified' }, 'verified') : null,
+    i.kind === 'phone' && phoneInbox ? h('button', { type: 'button', class: 'link small call', 'aria-label': `Call ${i.address}`,
+      onclick: (e) => callCustomer(c, i.address, e.currentTarget) }, 'Call') : null));
+}
+
+// callCustomer starts a click-to-call: Twilio rings the agent's own phone (from the
+// profile), then the customer; the call shows in the thread as it goes.
+async function callCustomer(c, phone, button) {
+  const status = $('#call-status') || h('p', { id: 'call-status', class: 'small', role: 'status' });
+  if (!status.isConnected) $('#identities').after(status);
+  button.disabled = true;
+  status.className = 'small';
+  status.textContent = `Calling your phone first, then ${phone}…`;
+  try {
+    const res = await post(`/api/v1/customers/${c.id}/call`, { phone });
+    status.textContent = `Calling: pick up your phone to be put through to ${phone}.`;
+    if (res.ticket_id && res.ticket_id !== state.ticketID) status.append(' ', h('a', { href: '#/tickets/' + res.ticket_id }, 'The call\'s ticket'));
+  } catch (e) {
+    status.className = 'small error';
+    status.textContent = e.message;
+  } finally {
+    button.disabled = false;
+  }
 }
 
 function notesForm(c) {

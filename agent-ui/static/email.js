@@ -86,6 +86,28 @@ async function prepareEmail(html, remote) {
   return { html: doc.body.innerHTML, remotes };
 }
 
+// fit makes frame as tall as the mail, so that nothing in it scrolls or is cut off. The
+// frame itself has no origin, so the console cannot look inside it; the mail is laid out
+// once more in a throwaway frame of the same width that has the console's origin but, like
+// the shown one, no scripts and a CSP that fetches nothing (remote images, which it does
+// not load, count with the size their attributes give).
+function fit(frame, html) {
+  if (!frame.isConnected || !frame.clientWidth) return;
+  const probe = h('iframe', { sandbox: 'allow-same-origin', 'aria-hidden': 'true', tabindex: '-1', class: 'email-probe' });
+  probe.style.width = frame.getBoundingClientRect().width + 'px';
+  probe.addEventListener('load', () => {
+    const d = probe.contentDocument;
+    if (d && d.documentElement && probe.srcdoc) {
+      const border = frame.offsetHeight - frame.clientHeight;
+      frame.style.height = Math.max(60, Math.min(20000, d.documentElement.scrollHeight + border)) + 'px';
+      frame.dataset.fitted = 'true';
+      probe.remove();
+    }
+  });
+  probe.srcdoc = emailDoc(html, false);
+  document.body.append(probe);
+}
+
 // emailBody shows message m's HTML in its frame, with text (its plain-text element)
 // hidden behind a "Show plain text" switch and a button to load remote images.
 export function emailBody(m, text) {
@@ -94,18 +116,29 @@ export function emailBody(m, text) {
     class: 'email-frame', sandbox: 'allow-popups allow-popups-to-escape-sandbox', referrerpolicy: 'no-referrer',
     title: 'Message from ' + (m.author && m.author.name ? m.author.name : 'the customer'),
   });
+  // Until it is measured, the frame guesses its height from the text.
   frame.style.height = Math.min(640, Math.max(120, lines * 22 + 60)) + 'px';
   // An iframe loads about:blank when inserted; only the message's own document counts.
   frame.addEventListener('load', () => { if (frame.srcdoc) frame.dataset.loaded = 'true'; });
   const images = h('button', { type: 'button', class: 'link small load-images', hidden: true }, 'Load remote images');
+  let doc = null;
   const show = async () => {
     const remote = remoteShown.has(m.id);
-    const doc = await prepareEmail(m.html, remote);
+    doc = await prepareEmail(m.html, remote);
     frame.dataset.loaded = 'false';
     frame.dataset.remote = remote ? 'shown' : doc.remotes ? 'blocked' : 'none';
     frame.srcdoc = emailDoc(doc.html, remote);
     images.hidden = remote || doc.remotes === 0;
+    fit(frame, doc.html);
   };
+  // A new width reflows the mail: measure it again.
+  let width = 0;
+  new ResizeObserver(() => {
+    if (doc && frame.clientWidth && frame.clientWidth !== width) {
+      width = frame.clientWidth;
+      fit(frame, doc.html);
+    }
+  }).observe(frame);
   images.addEventListener('click', () => {
     remoteShown.add(m.id);
     show();

@@ -4,7 +4,7 @@
 
 import { get, qs } from './api.js';
 import { h, fill, $, labelled, statusBadge, money } from './dom.js';
-import { timeEl, when, localZone } from './time.js';
+import { timeEl, stamp, localZone } from './time.js';
 import { channelBadge, channelName, channelOptions } from './channels.js';
 import { agentName, inboxName } from './state.js';
 import { direction, author } from './thread.js';
@@ -50,10 +50,10 @@ async function loadSLA(id) {
   }
   const target = (label, due, done, name) => {
     const breach = (s.breaches || []).find((b) => b.target === name);
-    if (done) return h('span', { class: 'sla-target met' }, `${label}: met `, timeEl(done, when));
+    if (done) return h('span', { class: 'sla-target met' }, `${label}: met `, timeEl(done));
     if (!due) return null;
     const late = breach || new Date(due) < new Date();
-    return h('span', { class: 'sla-target' + (late ? ' breached' : '') }, `${label} ${late ? 'was due' : 'due'} `, timeEl(due, when),
+    return h('span', { class: 'sla-target' + (late ? ' breached' : '') }, `${label} ${late ? 'was due' : 'due'} `, timeEl(due),
       late ? ' — breached' : null);
   };
   fill(line, h('span', { class: 'sla-policy' }, 'SLA: ', s.policy.name), ' ',
@@ -74,12 +74,12 @@ export function onLiveEvent(type, d) {
   if (type === 'sla.warning') {
     const mins = Math.max(0, Math.round((new Date(d.due_at) - Date.now()) / 60000));
     fill(banner, h('strong', {}, 'SLA warning: '), `the ${targetNames[d.target] || d.target} target is due in ${mins} minute${mins === 1 ? '' : 's'} (`,
-      timeEl(d.due_at, when), ').');
+      timeEl(d.due_at), ').');
     banner.hidden = false;
     banner.dataset.target = d.target;
     banner.classList.remove('breached');
   } else if (type === 'ticket.sla_breached') {
-    fill(banner, h('strong', {}, 'SLA breached: '), `the ${targetNames[d.target] || d.target} target was due `, timeEl(d.due_at, when), '.');
+    fill(banner, h('strong', {}, 'SLA breached: '), `the ${targetNames[d.target] || d.target} target was due `, timeEl(d.due_at), '.');
     banner.hidden = false;
     banner.classList.add('breached');
   }
@@ -112,11 +112,13 @@ async function loadTicketHistory(id) {
 
 function eventItem(ev) {
   return h('li', { class: 'event', dataset: { type: ev.type } },
-    timeEl(ev.at, when), ' ', h('strong', { class: 'actor' }, actorName(ev.actor)), ' ', describe(ev));
+    timeEl(ev.at), ' ', h('strong', { class: 'actor' }, actorName(ev.actor)), ' ', describe(ev));
 }
 
 function actorName(a) {
   if (!a) return 'System';
+  // A rule's changes say so, by the rule's name (a deleted rule by its number).
+  if (a.kind === 'rule') return `Rule “${a.name || '#' + a.id}”`;
   if (a.name) return a.name;
   if (a.kind === 'agent') return agentName(a.id);
   if (a.kind === 'customer') return 'The customer';
@@ -156,7 +158,7 @@ export function describe(ev) {
     case 'message.updated':
       return `message ${d.status || 'updated'}${d.error ? `: ${d.error}` : ''}`;
     case 'ticket.sla_breached':
-      return `missed the ${targetNames[d.target] || d.target} target (due ${when(d.due_at)})`;
+      return `missed the ${targetNames[d.target] || d.target} target (due ${stamp(d.due_at)})`;
     case 'csat.answered':
       return `rated the service ${d.rating}/5${d.channel ? ` by ${channelName(d.channel)}` : ''}${d.comment ? `: “${d.comment}”` : ''}`;
     case 'ticket.merged':
@@ -262,7 +264,7 @@ function ticketLink(id) {
 }
 
 function timelineItem(it) {
-  const head = (...c) => h('div', { class: 'tl-head' }, timeEl(it.at, when), ...c);
+  const head = (...c) => h('div', { class: 'tl-head' }, timeEl(it.at), ...c);
   switch (it.kind) {
     case 'message': {
       const m = it.message;

@@ -396,6 +396,7 @@ function emailForm(cfg, secrets, inbox) {
   const smtpPass = input('em-smtp-password', 'SMTP password (empty: the IMAP password)', { type: 'password', autocomplete: 'new-password' }, secretHint(secrets, 'smtp_password'));
   const markSeen = h('input', { type: 'checkbox', id: 'em-mark-seen', checked: !!cfg.mark_seen });
   const replyTo = h('input', { type: 'checkbox', id: 'em-reply-to', checked: cfg.use_reply_to !== false });
+  const language = select('em-language', 'Language of the satisfaction survey', languageOptions(false), cfg.language || 'en');
   const authserv = input('em-authserv', 'Receiving mail server\'s name in Authentication-Results (optional)', { value: cfg.trusted_authserv_id || '', placeholder: 'mx.google.com' });
   const servers = h('details', { class: 'servers', id: 'em-servers' }, h('summary', {}, 'Servers'),
     h('div', { class: 'grid3' }, imapHost.wrap, imapPort.wrap, imapSec.wrap), h('div', { class: 'grid2' }, imapUser.wrap, mailbox.wrap),
@@ -420,13 +421,13 @@ function emailForm(cfg, secrets, inbox) {
     h('details', {}, h('summary', {}, 'Options'),
       h('label', { class: 'check' }, markSeen, ' Mark mail as read in the mailbox once Parley has it'),
       h('label', { class: 'check' }, replyTo, ' Treat a Reply-To address as the customer (contact forms, shop systems)'),
-      authserv.wrap));
+      authserv.wrap, language.wrap));
   const read = () => {
     const c = {
       address: address.el.value.trim(), imap_host: imapHost.el.value.trim(), imap_port: Number(imapPort.el.value) || 0,
       imap_security: imapSec.el.value, imap_mailbox: mailbox.el.value.trim() || 'INBOX',
       smtp_host: smtpHost.el.value.trim(), smtp_port: Number(smtpPort.el.value) || 0, smtp_security: smtpSec.el.value,
-      mark_seen: markSeen.checked, use_reply_to: replyTo.checked,
+      mark_seen: markSeen.checked, use_reply_to: replyTo.checked, language: language.el.value,
     };
     if (!c.address) throw new Error('Enter the support address.');
     if (!c.imap_host || !c.smtp_host) throw new Error('Enter the IMAP and SMTP servers (open "Servers").');
@@ -444,6 +445,13 @@ function emailForm(cfg, secrets, inbox) {
     return c;
   };
   return { el, read };
+}
+
+// languageOptions are the languages shoppers and callers can be answered in (i18n/);
+// "automatic" only where the page or the browser tells (the widget).
+function languageOptions(auto) {
+  const langs = [['en', 'English'], ['de', 'Deutsch'], ['fr', 'Français'], ['es', 'Español']];
+  return auto ? [['auto', 'Automatic: the page\'s, else the browser\'s'], ...langs] : langs;
 }
 
 const weekdays = [['mon', 'Mon'], ['tue', 'Tue'], ['wed', 'Wed'], ['thu', 'Thu'], ['fri', 'Fri'], ['sat', 'Sat'], ['sun', 'Sun']];
@@ -471,13 +479,16 @@ function phoneForm(cfg, secrets) {
   const sync = () => { hours.hidden = always.checked; };
   always.addEventListener('change', sync);
   sync();
+  const language = select('ph-language', 'Language of the voice menu and surveys (a greeting you type is said as you wrote it)',
+    languageOptions(false), cfg.language || 'en');
   const base = input('ph-base', 'Twilio API address', { value: cfg.api_base_url || 'https://api.twilio.com', spellcheck: 'false' }, 'Change only for a proxy or a test double.');
-  const el = h('div', { class: 'stack' }, sid.wrap, token.wrap, number.wrap, wa.wrap, fwd.wrap, greeting.wrap,
+  const el = h('div', { class: 'stack' }, sid.wrap, token.wrap, number.wrap, wa.wrap, fwd.wrap, greeting.wrap, language.wrap,
     h('fieldset', {}, h('legend', {}, 'Business hours for calls'),
       h('label', { class: 'check' }, always, ' Always open'), hours),
     h('details', {}, h('summary', {}, 'Advanced'), base.wrap));
   const read = () => {
-    const c = { account_sid: sid.el.value.trim(), phone_number: number.el.value.trim(), api_base_url: base.el.value.trim() || 'https://api.twilio.com' };
+    const c = { account_sid: sid.el.value.trim(), phone_number: number.el.value.trim(), api_base_url: base.el.value.trim() || 'https://api.twilio.com',
+      language: language.el.value };
     if (token.el.value.trim()) c.auth_token = token.el.value.trim();
     if (wa.el.value.trim()) c.whatsapp_number = wa.el.value.trim();
     const f = fwd.el.value.split(/[\s,;]+/).filter(Boolean);
@@ -503,6 +514,8 @@ function chatForm(cfg, inboxes) {
   const emailInboxes = inboxes.filter((i) => i.kind === 'email');
   const offline = select('ch-offline', 'When the shopper has left, send agents\' replies by email through',
     [['', 'No inbox: replies wait in the chat'], ...emailInboxes.map((i) => [String(i.id), i.name])], cfg.email_inbox_id ? String(cfg.email_inbox_id) : '');
+  const language = select('ch-language', 'Widget language (buttons, labels; your greeting stays as you write it)',
+    languageOptions(true), cfg.language || 'auto');
   const secret = input('ch-secret', 'Identity secret (optional: Parley generates one)', { type: 'password', autocomplete: 'new-password' },
     'Your shop\'s server signs signed-in shoppers\' emails with it. At least 16 characters; leave empty to keep the current one.');
   const preview = h('div', { class: 'widget-preview', id: 'widget-preview', 'aria-label': 'Preview of the widget', role: 'img' },
@@ -527,12 +540,13 @@ function chatForm(cfg, inboxes) {
       h('p', { class: 'hint', id: 'ch-origins-hint' }, 'Only pages of these sites may open the widget: scheme and host, such as https://yourshop.com.'),
       h('div', { class: 'grid2' }, color.wrap, positions), greeting.wrap,
       h('label', { class: 'check' }, requireEmail, ' Ask for name and email before the first message'),
-      offline.wrap, secret.wrap),
+      offline.wrap, language.wrap, secret.wrap),
     h('div', {}, h('p', { class: 'small-heading', id: 'preview-h' }, 'Preview'), preview));
   const read = () => {
     const c = {
       allowed_origins: origins.value.split(/\s+/).filter(Boolean), color: color.el.value,
       position: positions.querySelector('input:checked').value, greeting: greeting.el.value.trim(), require_email: requireEmail.checked,
+      language: language.el.value,
     };
     if (offline.el.value) c.email_inbox_id = Number(offline.el.value);
     if (secret.el.value.trim()) c.identity_secret = secret.el.value.trim();

@@ -4,7 +4,7 @@ import { get, qs } from './api.js';
 import { h, fill, $ } from './dom.js';
 import { ago, timeEl } from './time.js';
 import { channelBadge, channelOptions } from './channels.js';
-import { state, shownFolders, folderOf, listParams, matches, byActivity } from './state.js';
+import { state, shownFolders, folderOf, listParams, matches, listOrder, customerLabel } from './state.js';
 import { ticketRow } from './tickets.js';
 import { renderBulkBar } from './bulk.js';
 
@@ -54,7 +54,7 @@ export function upsert(t, render = true) {
   if (matches(t)) {
     if (i >= 0) state.tickets[i] = t;
     else state.tickets.push(t);
-    state.tickets.sort(byActivity);
+    state.tickets.sort(listOrder());
   } else if (i >= 0) {
     state.tickets.splice(i, 1);
   }
@@ -103,7 +103,7 @@ export function countsChange(t) {
   return was === undefined ? t.status !== 'closed' : was !== key;
 }
 
-const countKey = (t) => `${t.status}|${t.assignee_id || 0}|${t.merged_into || 0}`;
+const countKey = (t) => `${t.status}|${t.assignee_id || 0}|${t.merged_into || 0}|${t.snoozed_until || ''}|${!!t.snooze_until_reply}`;
 
 function remember(tickets) {
   for (const t of tickets) countKeys.set(t.id, countKey(t));
@@ -168,7 +168,7 @@ export function refreshTimes() {
 
 // neighbour returns the id of the ticket after (+1) or before (-1) the open one.
 export function neighbour(step) {
-  const ids = [...document.querySelectorAll('#list-body [data-id]')].map((li) => Number(li.dataset.id));
+  const ids = [...document.querySelectorAll('#list-body .ticket-row[data-id]')].map((li) => Number(li.dataset.id));
   if (ids.length === 0) return 0;
   const i = ids.indexOf(state.ticketID);
   if (i < 0) return step > 0 ? ids[0] : ids[ids.length - 1];
@@ -210,7 +210,7 @@ export async function runSearch(q) {
   sections.push(h('h3', { class: 'small-heading' }, `Customers (${res.customers.length})`));
   sections.push(res.customers.length ? h('ul', { class: 'results' }, res.customers.map((c) =>
     h('li', {}, h('a', { href: '#/customers/' + c.id },
-      h('span', { class: 'customer' }, marked(c.name || `Customer #${c.id}`, q)),
+      h('span', { class: 'customer' }, marked(customerLabel(c), q)),
       h('span', { class: 'snippet' }, marked((c.identities || []).map((i) => i.address).join(' · '), q)))))) : h('p', { class: 'muted' }, 'No customers.'));
   fill(body, sections);
   renderBulkBar();

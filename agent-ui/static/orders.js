@@ -115,7 +115,7 @@ function orderEl(o) {
       h('strong', { class: 'order-number' }, o.number), ' ',
       h('span', { class: 'badge order-status st-' + o.status }, statusNames[o.status] || o.status),
       h('span', { class: 'total' }, money(o.total, o.currency))),
-    h('div', { class: 'muted small' }, h('time', { datetime: o.placed_at, title: new Date(o.placed_at).toLocaleString() }, dateOf(o.placed_at)),
+    h('div', { class: 'muted small' }, h('time', { datetime: o.placed_at, title: when(o.placed_at) }, dateOf(o.placed_at)),
       o.refunded ? ` · refunded ${money(o.refunded, o.currency)}` : ''),
     o.items && o.items.length ? h('ul', { class: 'items' }, o.items.slice(0, 20).map((it) =>
       h('li', {}, `${it.quantity} × ${it.name || it.sku}`, h('span', { class: 'muted' }, ' ' + money(it.unit_price, o.currency))))) : null,

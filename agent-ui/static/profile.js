@@ -6,6 +6,7 @@ import { h, fill, $ } from './dom.js';
 import { timeEl } from './time.js';
 import { state } from './state.js';
 import { totpSetup, recoveryCodes } from './signin.js';
+import { askDesktopPermission, setNotifyPrefs } from './notify.js';
 
 // avatar is an agent's picture, or their initials on a coloured disc.
 export function avatar(a, size = 32) {
@@ -24,6 +25,8 @@ const notificationChoices = [
   ['sla_warning', 'A ticket of mine is about to breach its SLA'],
   ['mentions', 'Someone mentions me in a note'],
   ['email', 'Also tell me by email'],
+  ['desktop', 'Show desktop notifications (the browser asks you to allow them)'],
+  ['sound', 'Play a sound with each notification'],
 ];
 
 // card is one section of the page with its heading and a status line of its own.
@@ -103,11 +106,24 @@ function nameCard(a) {
       say(st, 'Name saved.');
     } catch (err) { say(st, err.message, true); $('#profile-name').focus(); }
   });
+  // The agent's own phone: click-to-call rings it first, then the customer.
+  const phoneForm = h('form', { id: 'phone-form', class: 'row' },
+    h('div', { class: 'field grow' }, h('label', { for: 'profile-phone' }, 'Your phone, for calling customers (E.164, like +14155550100)'),
+      h('input', { id: 'profile-phone', name: 'phone', type: 'tel', value: a.phone || '', maxlength: 20, autocomplete: 'tel', placeholder: '+14155550100' })),
+    h('button', { type: 'submit' }, 'Save phone'));
+  phoneForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const out = await patch('/api/v1/me', { phone: $('#profile-phone').value.trim() });
+      changed(out.agent);
+      say(st, out.agent.phone ? 'Phone saved.' : 'Phone removed.');
+    } catch (err) { say(st, err.message, true); $('#profile-phone').focus(); }
+  });
   return card('profile-name-card', 'Name and picture',
     h('p', { class: 'muted small' }, a.email),
     h('div', { class: 'row' }, pic, h('div', {},
       h('label', { for: 'avatar-file' }, 'Picture (PNG, JPEG, GIF or WebP, at most 1 MB)'), file, remove)),
-    form, st);
+    form, phoneForm, st);
 }
 
 // upload sends a file as the request body, as PUT /api/v1/me/avatar takes it.
@@ -163,14 +179,25 @@ function notificationsCard(n) {
     h('fieldset', {}, h('legend', {}, 'Tell me when'),
       notificationChoices.map(([k, label]) => h('label', { class: 'check block' },
         h('input', { type: 'checkbox', name: k, id: 'notify-' + k, checked: !!n[k] }), ' ' + label))),
-    h('p', { class: 'muted small' }, 'Parley keeps these choices; the notifications themselves come in a later version.'),
+    h('p', { class: 'muted small' }, 'Notifications show under the bell in the top bar. Email notifications are not sent yet: Parley keeps the choice.'),
     h('button', { type: 'submit' }, 'Save notifications'));
+  // The browser asks for its permission only in answer to a click: here, on the box.
+  form.addEventListener('change', async (e) => {
+    if (e.target.id !== 'notify-desktop' || !e.target.checked) return;
+    const answer = await askDesktopPermission();
+    if (answer !== 'granted') {
+      e.target.checked = false;
+      say(st, answer === 'unsupported' ? 'This browser does not show desktop notifications.'
+        : 'The browser does not allow desktop notifications for Parley; allow them in its site settings first.', true);
+    }
+  });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const body = {};
     for (const [k] of notificationChoices) body[k] = $('#notify-' + k).checked;
     try {
       await patch('/api/v1/me', { notifications: body });
+      setNotifyPrefs(body);
       say(st, 'Notifications saved.');
     } catch (err) { say(st, err.message, true); }
   });

@@ -8,7 +8,7 @@ import { get, qs } from './api.js';
 import { h, fill, $, labelled, safeURL } from './dom.js';
 import { localZone, zoneSelect } from './time.js';
 import { channels, channelName, channelOptions } from './channels.js';
-import { state, inboxName } from './state.js';
+import { state, inboxName, isManager } from './state.js';
 import { ticketRow } from './tickets.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -41,6 +41,9 @@ export function duration(s) {
   const d = Math.floor(hrs / 24);
   return hrs % 24 ? `${d} d ${hrs % 24} h` : `${d} d`;
 }
+
+// counted says "1 ticket", "2 tickets", "0 tickets".
+function counted(n, noun) { return `${n} ${noun}${n === 1 ? '' : 's'}`; }
 
 function percent(p) { return p == null ? '—' : `${Math.round(p * 10) / 10}%`; }
 function average(a) { return a == null ? '—' : (Math.round(a * 100) / 100).toFixed(2); }
@@ -92,13 +95,16 @@ function drillParams(f, d) {
 // ---- the page ----
 
 // reportsLink shows the Reports link in the top bar to managers and admins only.
-export function reportsLink(show) {
+// reportsLink puts the link in the top bar: the reports for managers, an agent's own
+// numbers ("My stats") for everyone else.
+export function reportsLink(manager) {
   let a = $('#reports-link');
   if (!a) {
-    a = h('a', { id: 'reports-link', href: '#/reports' }, 'Reports');
+    a = h('a', { id: 'reports-link', href: '#/reports' });
     $('#settings-link').before(a);
   }
-  a.hidden = !show;
+  a.textContent = manager ? 'Reports' : 'My stats';
+  a.hidden = false;
 }
 
 // showReports renders the page for the hash argument arg (the filters and drill-down as a
@@ -109,6 +115,11 @@ export async function showReports(arg) {
   const f = { ...defaults(), ...Object.fromEntries(Object.entries(pick(p, filterKeys)).filter(([, v]) => v)) };
   const d = pick(p, drillKeys);
   const key = JSON.stringify([state.me.id, f]); // another sign-in never sees these numbers
+  if (!isManager()) {
+    shownKey = '';
+    await showMyStats(f);
+    return;
+  }
   if (key !== shownKey || !$('#reports') || Date.now() - shownAt > reloadAfter) {
     shownKey = key;
     shownAt = Date.now();
@@ -145,6 +156,45 @@ function renderFrame(f) {
     form,
     h('p', { id: 'report-error', class: 'error', role: 'alert' }),
     h('div', { id: 'report-body' }, h('p', { class: 'muted' }, 'Loading…'))));
+}
+
+// showMyStats is an agent's own numbers over the range of f (GET /api/v1/reports/me).
+async function showMyStats(f) {
+  const form = h('form', { id: 'report-filters', class: 'report-filters' },
+    labelled('r-from', 'From', h('input', { id: 'r-from', name: 'from', type: 'date', value: f.from, required: true })),
+    labelled('r-to', 'To', h('input', { id: 'r-to', name: 'to', type: 'date', value: f.to, required: true })),
+    labelled('r-tz', 'Time zone', zoneSelect('r-tz', 'tz', f.tz)),
+    h('button', { type: 'submit', class: 'primary' }, 'Show'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const nf = { ...f };
+    for (const k of ['from', 'to', 'tz']) nf[k] = form.elements.namedItem(k).value;
+    location.hash = link(nf);
+  });
+  const body = h('div', { id: 'report-body' }, h('p', { class: 'muted' }, 'Loading…'));
+  fill($('#settings-pane'), h('div', { id: 'reports', class: 'reports' },
+    h('div', { class: 'report-head' }, h('h2', {}, 'My stats')), form,
+    h('p', { id: 'report-error', class: 'error', role: 'alert' }), body));
+  let a;
+  try {
+    a = (await get('/api/v1/reports/me' + qs({ from: f.from, to: f.to, tz: f.tz }))).agent;
+  } catch (e) {
+    fill(body);
+    $('#report-error').textContent = `Your numbers could not be loaded: ${e.message}`;
+    return;
+  }
+  const card = (title, main, sub) => h('div', { class: 'stat' }, h('div', { class: 'stat-title' }, title),
+    h('div', { class: 'stat-main' }, main), sub ? h('div', { class: 'stat-sub muted small' }, sub) : null);
+  const fr = a.first_response_seconds;
+  const res = a.resolution_seconds;
+  fill(body, h('div', { id: 'my-stats', class: 'stats' },
+    card('Replies', String(a.replies)),
+    card('Tickets resolved', String(a.tickets_resolved)),
+    card('First response (median)', duration(fr.median), `p90 ${duration(fr.p90)} · ${counted(fr.count, 'ticket')}`),
+    card('Resolution (median)', duration(res.median), `p90 ${duration(res.p90)} · ${counted(res.count, 'ticket')}`),
+    card('SLA met', percent(a.sla_met_percent), `${a.sla.met} met · ${a.sla.missed} missed`),
+    card('CSAT', a.csat.average == null ? '—' : `${average(a.csat.average)} / 5`, counted(a.csat.count, 'answer'))),
+  h('p', { class: 'muted small' }, 'Times are in business hours of each ticket\'s SLA policy. Managers see everyone\'s numbers under Reports.'));
 }
 
 async function loadOverview(f) {
@@ -186,7 +236,7 @@ async function loadOverview(f) {
         { label: 'Missed', value: o.sla.missed, text: String(o.sla.missed), cls: 'missed', href: link(f, { metric: 'sla_missed' }) },
       ])),
       chartCard('chart-csat', 'Customer satisfaction', hbars([
-        { label: `Average of ${o.csat.count}`, value: o.csat.average || 0, max: 5, text: o.csat.average == null ? '—' : `${average(o.csat.average)} / 5`, cls: 'csat', href: link(f, { metric: 'csat' }) },
+        { label: `Average of ${counted(o.csat.count, 'answer')}`, value: o.csat.average || 0, max: 5, text: o.csat.average == null ? '—' : `${average(o.csat.average)} / 5`, cls: 'csat', href: link(f, { metric: 'csat' }) },
       ]))),
     // The tickets behind a number show here, under the charts they are clicked in.
     h('section', { id: 'drill', class: 'card drill', hidden: true, 'aria-labelledby': 'drill-title' }),
@@ -225,14 +275,14 @@ function cards(f, o) {
       num(`${o.backlog.open} open`, link(f, { metric: 'backlog', status: 'open' })), ' · ',
       num(`${o.backlog.pending} pending`, link(f, { metric: 'backlog', status: 'pending' }))),
     card('First response (median)', num(duration(fr.median), link(f, { metric: 'first_response' }), 'n-first-response'),
-      `p90 ${duration(fr.p90)} · ${fr.count} tickets`),
+      `p90 ${duration(fr.p90)} · ${counted(fr.count, 'ticket')}`),
     card('Resolution (median)', num(duration(res.median), link(f, { metric: 'resolved' }), 'n-resolution'),
-      `p90 ${duration(res.p90)} · ${res.count} tickets`),
+      `p90 ${duration(res.p90)} · ${counted(res.count, 'ticket')}`),
     card('SLA met', num(percent(o.sla_met_percent), link(f, { metric: 'sla_met' }), 'n-sla'),
       num(`${o.sla.met} met`, link(f, { metric: 'sla_met' })), ' · ',
       num(`${o.sla.missed} missed`, link(f, { metric: 'sla_missed' }))),
     card('CSAT', num(o.csat.average == null ? '—' : `${average(o.csat.average)} / 5`, link(f, { metric: 'csat' }), 'n-csat'),
-      `${o.csat.count} answers`));
+      counted(o.csat.count, 'answer')));
 }
 
 function chartCard(id, title, chart, extra) {
@@ -331,7 +381,7 @@ function dailyChart(f, o) {
     const x = padL + i * bw + gap;
     return [['created', d.created, 'created on'], ['resolved', d.resolved, 'resolved on']].map(([m, v, verb], j) => {
       const hgt = (v / max) * plotH;
-      return bar(x + j * half, padT + plotH - hgt, half, hgt, m, `${v} tickets ${verb} ${d.date}`,
+      return bar(x + j * half, padT + plotH - hgt, half, hgt, m, `${counted(v, 'ticket')} ${verb} ${d.date}`,
         link(f, { metric: m, date: d.date }), { 'data-metric': m, 'data-date': d.date, 'data-value': v });
     });
   });
@@ -353,7 +403,7 @@ function channelChart(f, o) {
       const v = d.by_channel[c.id];
       const hgt = (v / max) * plotH;
       y -= hgt;
-      return bar(padL + i * bw + gap, y, bw - gap * 2, hgt, 'ch-' + c.id, `${v} ${c.name} tickets created on ${d.date}`,
+      return bar(padL + i * bw + gap, y, bw - gap * 2, hgt, 'ch-' + c.id, `${counted(v, c.name + ' ticket')} created on ${d.date}`,
         link(f, { metric: 'created', date: d.date, by_channel: c.id }), { 'data-channel': c.id, 'data-date': d.date, 'data-value': v });
     });
   });
@@ -368,7 +418,8 @@ function hbars(rows) {
   const labelW = 170;
   const height = rows.length * rowH + 4;
   const max = Math.max(1, ...rows.map((r) => r.max || r.value));
-  const plotW = W - labelW - 90;
+  // The value's column fits the longest duration, "15 h 33 min", at any width.
+  const plotW = W - labelW - 130;
   return roving(svg('svg', { viewBox: `0 0 ${W} ${height}`, class: 'chart hchart', role: 'group', 'aria-label': rows.map((r) => `${r.label}: ${r.text}`).join(', ') },
     rows.map((r, i) => {
       const y = i * rowH + 4;
@@ -466,7 +517,7 @@ async function showDrill(f, d) {
       n += res.tickets.length;
       cursor = res.next_cursor || '';
       more.hidden = !cursor;
-      status.textContent = n === 0 ? 'No tickets.' : `${n}${cursor ? '+' : ''} ticket${n === 1 ? '' : 's'}`;
+      status.textContent = n === 0 ? 'No tickets.' : cursor ? `${n}+ tickets` : counted(n, 'ticket');
     } catch (e) {
       if (my === drillSeq) status.textContent = e.message;
     } finally {

@@ -17,6 +17,9 @@ export const settingsTabs = [
   { id: 'sources', name: 'Order sources', allowed: isAdmin },
   { id: 'webhooks', name: 'Webhooks', allowed: isAdmin }, // webhooks.js
   { id: 'canned', name: 'Canned responses', allowed: isManager },
+  { id: 'teams', name: 'Teams', allowed: isManager }, // teams.js
+  { id: 'macros', name: 'Macros', allowed: () => !!state.me }, // macros.js
+  { id: 'rules', name: 'Automation rules', allowed: isManager }, // rules.js
   { id: 'sla', name: 'SLA policies', allowed: isManager },
   { id: 'csat', name: 'CSAT survey', allowed: isAdmin },
   { id: 'audit', name: 'Audit log', allowed: isAdmin },

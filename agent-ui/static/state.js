@@ -5,8 +5,12 @@ export const state = {
   agents: [],          // every agent, for names and assignment
   inboxes: [],         // inboxes this agent may see
   canned: [],          // canned responses
-  folder: 'mine',
-  filters: { inbox: '', channel: '', status: '', assignee: '', tag: '' },
+  teams: [],           // teams, for the ticket's Team (teams.js)
+  macros: [],          // the macros this agent may apply (macros.js)
+  folder: 'mine',       // a folder's id, or "view:ID" for a saved view
+  views: [],           // the saved views this agent sees, with their counts (views.js)
+  sort: '',            // the list's sort: '' (newest), oldest_waiting, sla_due or priority
+  filters: { inbox: '', channel: '', status: '', assignee: '', team: '', tag: '' },
   tickets: [],         // the list shown, newest activity first
   nextCursor: '',
   search: '',          // the query whose results are shown, or ''
@@ -42,6 +46,7 @@ export const folders = [
   { id: 'unassigned', name: 'Unassigned', params: { status: 'open', assignee: 'unassigned' } },
   { id: 'open', name: 'All open', params: { status: 'open' } },
   { id: 'pending', name: 'Pending', params: { status: 'pending' } },
+  { id: 'snoozed', name: 'Snoozed', params: { snoozed: 'only' } },
   { id: 'resolved', name: 'Resolved', params: { status: 'resolved' } },
   // Delivery reports that matched no reply: closed from the start, for managers to
   // review. Nothing there waits for anyone, so it costs no count request.
@@ -54,7 +59,19 @@ export function shownFolders() {
 }
 
 export function folderOf(id) {
+  if (String(id).startsWith('view:')) {
+    const v = state.views.find((x) => 'view:' + x.id === id);
+    if (v) return { id, name: v.name, params: viewParams(v), view: v };
+  }
   return folders.find((f) => f.id === id) || folders[0];
+}
+
+// viewParams are the list parameters of saved view v.
+export function viewParams(v) {
+  const p = { ...(v.filters || {}) };
+  if (p.inbox) p.inbox = String(p.inbox);
+  if (v.sort && v.sort !== 'newest') p.sort = v.sort;
+  return p;
 }
 
 // listParams merges the folder's params with the filters; a filter wins.
@@ -63,6 +80,8 @@ export function listParams() {
   for (const [k, v] of Object.entries(state.filters)) {
     if (v) p[k] = v;
   }
+  if (state.sort) p.sort = state.sort;
+  if (p.sort === 'newest') delete p.sort;
   return p;
 }
 
@@ -74,10 +93,29 @@ export function matches(t, p = listParams()) {
   if (p.assignee === 'unassigned' && t.assignee_id) return false;
   if (p.assignee && !['me', 'unassigned'].includes(p.assignee) && t.assignee_id !== Number(p.assignee)) return false;
   if (p.inbox && t.inbox_id !== Number(p.inbox)) return false;
+  if (p.team && t.team_id !== Number(p.team)) return false;
   if (p.channel && t.channel !== p.channel) return false;
   if (p.tag && !(t.tags || []).includes(p.tag)) return false;
   if (t.merged_into) return false;
+  // Snoozed tickets show only where asked for; a search (q) is the server's to match.
+  const snoozed = !!(t.snoozed_until || t.snooze_until_reply);
+  if (p.snoozed === 'only' ? !snoozed : (p.snoozed !== 'any' && snoozed)) return false;
+  if (p.q && !state.tickets.some((x) => x.id === t.id)) return false;
   return true;
+}
+
+const rank = { urgent: 3, high: 2, normal: 1, low: 0 };
+const waitKey = (t) => (t.waiting_since ? new Date(t.waiting_since).getTime() : Infinity);
+
+// listOrder is the comparison of the list's sort, for tickets that events add or move.
+// The SLA's due times are the server's: a ticket keeps its place, a new one goes last.
+export function listOrder(p = listParams()) {
+  switch (p.sort) {
+    case 'oldest_waiting': return (a, b) => (waitKey(a) - waitKey(b)) || (a.id - b.id);
+    case 'priority': return (a, b) => ((rank[b.priority] ?? 0) - (rank[a.priority] ?? 0)) || byActivity(a, b);
+    case 'sla_due': return () => 0;
+    default: return byActivity;
+  }
 }
 
 export function byActivity(a, b) {
@@ -92,14 +130,23 @@ const pending = new Set();
 
 export function rememberCustomer(c) {
   if (!c || !c.id) return;
-  customerNames.set(c.id, c.name || firstIdentity(c) || `Customer #${c.id}`);
+  customerNames.set(c.id, customerLabel(c));
   for (const el of document.querySelectorAll(`[data-customer="${c.id}"]`)) {
     el.textContent = customerNames.get(c.id);
   }
 }
 
-function firstIdentity(c) {
-  return (c.identities || []).map((i) => i.address)[0] || '';
+// customerLabel is the name to show for customer c: its name, else an address a person
+// can read (email, phone), else what it is ("Discord user", "Chat visitor"): never the
+// raw id of a Discord user or chat visitor.
+export function customerLabel(c) {
+  if (c.name) return c.name;
+  const ids = c.identities || [];
+  const readable = ids.find((i) => i.kind === 'email') || ids.find((i) => i.kind === 'phone');
+  if (readable) return readable.address;
+  if (ids.some((i) => i.kind === 'discord')) return 'Discord user';
+  if (ids.some((i) => i.kind === 'chat')) return 'Chat visitor';
+  return `Customer #${c.id}`;
 }
 
 // At most this many customers are fetched at once; a long list queues the rest.

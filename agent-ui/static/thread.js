@@ -4,7 +4,7 @@
 
 import { get, qs } from './api.js';
 import { h, $, bytes, money } from './dom.js';
-import { timeEl, when } from './time.js';
+import { timeEl } from './time.js';
 import { channelBadge } from './channels.js';
 import { state, agentName } from './state.js';
 import { emailBody } from './email.js';
@@ -119,13 +119,16 @@ function renderMessage(m) {
       h('span', { class: 'dir' }, direction(m)),
       h('strong', { class: 'author' }, author(m)),
       m.via ? h('span', { class: 'via' }, 'via ' + mailAddress(m.via)) : null,
-      timeEl(m.created_at, when),
+      timeEl(m.created_at),
       m.direction === 'out' ? delivery(m) : null),
     mailAddresses(m),
     body(m),
     m.attachments && m.attachments.length ? h('ul', { class: 'attachments', 'aria-label': 'Attachments' }, m.attachments.map((a) =>
       h('li', {}, h('a', { href: '/api/v1/attachments/' + a.id, download: a.filename || 'attachment' }, a.filename || 'attachment'),
-        ' ', h('span', { class: 'muted' }, `${a.content_type || ''} ${bytes(a.size || 0)}`)))) : null);
+        ' ', h('span', { class: 'muted' }, `${a.content_type || ''} ${bytes(a.size || 0)}`),
+        // A call's recording or voicemail plays here, beside its transcript (the text).
+        /^audio\//.test(a.content_type || '') ? h('audio', { controls: true, preload: 'none', class: 'recording',
+          src: '/api/v1/attachments/' + a.id, 'aria-label': 'Play ' + (a.filename || 'the recording') }) : null))) : null);
 }
 
 // mailAddress shows an address of a mail as "Name <address>".
@@ -133,9 +136,10 @@ export function mailAddress(a) {
   return a.name ? `${a.name} <${a.address}>` : a.address;
 }
 
-// mailAddresses is the From, To and Cc of an email, for the thread.
+// mailAddresses is the From, To, Cc and Bcc of an email, for the thread.
 function mailAddresses(m) {
-  const rows = [['From', m.from ? [m.from] : []], ['To', m.to || []], ['Cc', m.cc || []]].filter(([, list]) => list.length);
+  // Bcc is only on agents' replies: who got the mail blind, which the customer never saw.
+  const rows = [['From', m.from ? [m.from] : []], ['To', m.to || []], ['Cc', m.cc || []], ['Bcc', m.bcc || []]].filter(([, list]) => list.length);
   if (!rows.length) return null;
   return h('div', { class: 'msg-addresses' }, rows.map(([label, list]) =>
     h('div', { class: 'addr-' + label.toLowerCase() }, h('span', { class: 'addr-label' }, label + ': '), list.map(mailAddress).join(', '))));
@@ -163,7 +167,7 @@ export function showOrderAction(a) {
     h('div', { class: 'msg-head' },
       h('span', { class: 'dir' }, 'Order action'),
       h('strong', { class: 'author' }, a.actor && a.actor.kind === 'agent' ? agentName(a.actor.id) : 'Parley'),
-      timeEl(a.created_at, when)),
+      timeEl(a.created_at)),
     h('div', { class: 'text' }, orderActionText(a)));
   const old = document.getElementById(id);
   if (old) {

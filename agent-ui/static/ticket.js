@@ -15,6 +15,9 @@ import { threadPage, useThread, threadEl, scrollToEnd, showMessage } from './thr
 import { composerEl, applyMode, saveDraft, forgetDrafts, noticeMessage } from './composer.js';
 import { collisionsEl, renderCollisions, sendViewing } from './presence.js';
 import { forgetImages, forgetEmail } from './email.js';
+import { snoozeControl, snoozeState } from './snooze.js';
+import { ticketTools } from './split.js';
+import { t as tr } from './i18n.js';
 
 let openSeq = 0;
 let confirmClose = false; // the "Closing is final" question is showing
@@ -108,12 +111,21 @@ function renderHead() {
   const canSee = (a) => a.role === 'manager' || a.role === 'admin' || (a.inbox_ids || []).includes(t.inbox_id);
   const agents = state.agents.filter((a) => a.id === t.assignee_id || (!a.disabled && canSee(a)));
   fill(head,
-    h('h2', { id: 'ticket-subject', tabindex: '-1' }, t.subject || '(no subject)'),
+    h('div', { class: 'title-row' },
+      h('h2', { id: 'ticket-subject', tabindex: '-1' }, t.subject || '(no subject)'),
+      snoozeControl(t, async (change, words) => {
+        if (await update(change)) announce(words === 'off' ? tr('ticket.unsnoozed', { id: t.id }) : tr('ticket.snoozed', { id: t.id, until: words }));
+      }),
+      t.status === 'resolved' || closed
+        ? h('button', { type: 'button', id: 'reopen', disabled: closed, onclick: () => update({ status: 'open' }) }, 'Reopen')
+        : h('button', { type: 'button', id: 'resolve', class: 'primary', onclick: resolveCurrent, title: 'Shortcut: e' }, 'Resolve')),
     h('p', { class: 'meta' },
       h('span', { class: 'num' }, '#' + t.id), ' · ', channelBadge(t.channel), ' · ', inboxName(t.inbox_id),
       ' · opened ', timeEl(t.created_at),
+      snoozeState(t) ? [' · ', snoozeState(t)] : null,
       t.linked_ticket_id ? [' · follows ', h('a', { href: '#/tickets/' + t.linked_ticket_id }, '#' + t.linked_ticket_id)] : null,
-      t.merged_into ? [' · merged into ', h('a', { href: '#/tickets/' + t.merged_into }, '#' + t.merged_into)] : null),
+      t.merged_into ? [' · merged into ', h('a', { href: '#/tickets/' + t.merged_into }, '#' + t.merged_into)] : null,
+      ' ', sideToggle(), ' ', ticketTools(t, () => openTicket(t.id))),
     h('div', { class: 'controls' },
       labelled('t-status', 'Status', committed(h('select', { id: 't-status', disabled: closed },
         ['open', 'pending', 'resolved', 'closed'].map((s) => h('option', { value: s, selected: s === t.status }, cap(s)))), changeStatus)),
@@ -123,11 +135,14 @@ function renderHead() {
         h('option', { value: '', selected: !t.assignee_id }, 'Unassigned'),
         agents.map((a) => h('option', { value: a.id, selected: a.id === t.assignee_id }, a.id === state.me.id ? `${a.name} (me)` : a.name))),
       (v) => update({ assignee_id: v ? Number(v) : null }))),
+      // Without teams (or the ticket's team gone) there is nothing to choose: no control.
+      (state.teams || []).length === 0 && !t.team_id ? null : labelled('t-team', 'Team', committed(h('select', { id: 't-team', disabled: closed },
+        h('option', { value: '', selected: !t.team_id }, 'No team'),
+        (state.teams || []).map((tm) => h('option', { value: tm.id, selected: tm.id === t.team_id }, tm.name))),
+      (v) => update({ team_id: v ? Number(v) : null }))),
       labelled('t-tags', 'Tags', h('input', { id: 't-tags', type: 'text', disabled: closed, value: (t.tags || []).join(', '),
         placeholder: 'comma, separated', autocomplete: 'off', onchange: (e) => update({ tags: parseTags(e.target.value) }) })),
-      t.status === 'resolved' || closed
-        ? h('button', { type: 'button', id: 'reopen', disabled: closed, onclick: () => update({ status: 'open' }) }, 'Reopen')
-        : h('button', { type: 'button', id: 'resolve', class: 'primary', onclick: resolveCurrent, title: 'Shortcut: e' }, 'Resolve')),
+    ),
     confirmClose && !closed ? h('div', { id: 'close-confirm', class: 'confirm', role: 'alert' },
       h('p', {}, 'Closing is final: the customer’s next message opens a new ticket.'),
       h('button', { type: 'button', id: 'confirm-close', class: 'danger', onclick: () => { confirmClose = false; update({ status: 'closed' }); } }, 'Close ticket'),
@@ -141,6 +156,31 @@ function renderHead() {
   const back = had && (document.getElementById(had) || document.getElementById(swapped[had]));
   if (back && !back.disabled) back.focus();
   else if (had && $('#ticket-subject')) $('#ticket-subject').focus();
+}
+
+// sideToggle is the button that shows the customer panel where it is a drawer (narrower
+// than 1360 px, see app.css); the panel stays open from ticket to ticket until closed.
+function sideToggle() {
+  const open = document.body.classList.contains('side-open');
+  return h('button', { type: 'button', id: 'side-toggle', class: 'link side-toggle', 'aria-controls': 'side-pane',
+    'aria-expanded': String(open), onclick: () => showSide(!document.body.classList.contains('side-open')) },
+  open ? 'Hide customer' : 'Customer and orders');
+}
+
+// showSide opens or closes the customer drawer. Opening moves focus into it; closing
+// gives it back to the button.
+export function showSide(open) {
+  document.body.classList.toggle('side-open', open);
+  const b = $('#side-toggle');
+  if (b) {
+    b.setAttribute('aria-expanded', String(open));
+    b.textContent = open ? 'Hide customer' : 'Customer and orders';
+  }
+  const pane = $('#side-pane');
+  if (open && pane && getComputedStyle(pane).position === 'absolute') {
+    pane.tabIndex = -1;
+    pane.focus();
+  } else if (!open && b && pane && pane.contains(document.activeElement)) b.focus();
 }
 
 // committed saves a select's choice once the agent has made it: at once when it was
@@ -190,19 +230,36 @@ function parseTags(s) {
 
 async function update(change) {
   const t = state.ticket;
-  if (!t) return;
+  // A shortcut may come while the next ticket loads: it acts on the one shown only.
+  if (!t || t.id !== state.ticketID || !$('#ticket-error')) return;
   $('#ticket-error').textContent = '';
   try {
     const nt = await patch('/api/v1/tickets/' + t.id, change);
     if (state.ticket && state.ticket.id === nt.id) state.ticket = nt;
-    if (change.status) announce(`Ticket #${nt.id} is ${nt.status}`);
+    if (change.status) announce(tr('ticket.status', { id: nt.id, status: nt.status }));
     upsert(nt);
     markCurrent();
   } catch (e) {
     const el = $('#ticket-error');
     if (el) el.textContent = e.message;
+    renderHead();
+    return false;
   }
   renderHead();
+  return true;
+}
+
+// assignCurrentToMe assigns the open ticket to the agent (shortcut a).
+export function assignCurrentToMe() {
+  const t = state.ticket;
+  if (t && t.status !== 'closed' && t.assignee_id !== state.me.id) {
+    update({ assignee_id: state.me.id }).then(() => announce(tr('ticket.assignedToYou', { id: t.id })));
+  }
+}
+
+// pendCurrent sets the open ticket to pending (shortcut p).
+export function pendCurrent() {
+  if (state.ticket && !['pending', 'closed'].includes(state.ticket.status)) update({ status: 'pending' });
 }
 
 // resolveCurrent resolves the open ticket (shortcut e).
@@ -221,7 +278,7 @@ export function onMessage(type, m) {
   if (type === 'message.created' && m.direction === 'in' && document.hidden) state.unread.add(m.ticket_id);
   const fresh = type === 'message.created' && !state.messages.some((x) => x.id === m.id);
   if (showMessage(m)) noticeMessage(type, m);
-  if (fresh && m.direction === 'in') announce(`New message from ${m.author && m.author.name ? m.author.name : 'the customer'}`);
+  if (fresh && m.direction === 'in') announce(tr('message.new', { name: m.author && m.author.name ? m.author.name : tr('message.theCustomer') }));
 }
 
 // onTicket applies ticket.created and ticket.updated events to the open ticket.

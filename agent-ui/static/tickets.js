@@ -7,6 +7,7 @@ import { h, statusBadge } from './dom.js';
 import { timeEl } from './time.js';
 import { channelBadge } from './channels.js';
 import { state, agentName, customerName } from './state.js';
+import { snoozeText } from './snooze.js';
 
 // ticketRow is ticket t as a row: channel, customer, last activity, subject, number,
 // status, priority when high, assignee and tags.
@@ -25,6 +26,7 @@ export function ticketRow(t) {
       h('span', { class: 'row3' },
         h('span', { class: 'num' }, '#' + t.id),
         statusBadge(t.status),
+        t.snoozed_until || t.snooze_until_reply ? h('span', { class: 'badge snoozed', title: snoozeText(t) }, 'snoozed') : null,
         t.priority === 'high' || t.priority === 'urgent' ? h('span', { class: 'badge pr-' + t.priority }, t.priority) : null,
         t.assignee_id ? h('span', { class: 'assignee' }, agentName(t.assignee_id)) : h('span', { class: 'assignee muted' }, 'Unassigned'),
         (t.tags || []).map((tag) => h('span', { class: 'tag' }, tag)))));

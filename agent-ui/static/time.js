@@ -5,7 +5,8 @@ import { h } from './dom.js';
 
 const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
-// ago formats a time as "5 minutes ago"; older than a week as a date.
+// ago is the console's one way of showing a time: relative under a day ("5 minutes
+// ago", "in 3 hours"), then the date and time without seconds (stamp).
 export function ago(t) {
   const d = new Date(t);
   if (isNaN(d)) return '';
@@ -14,19 +15,31 @@ export function ago(t) {
   if (abs < 45) return 'just now';
   if (abs < 3600) return rtf.format(Math.round(s / 60), 'minute');
   if (abs < 86400) return rtf.format(Math.round(s / 3600), 'hour');
-  if (abs < 7 * 86400) return rtf.format(Math.round(s / 86400), 'day');
-  return d.toLocaleDateString();
+  return stamp(t);
 }
 
+const sameYear = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+const otherYear = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+const full = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'long' });
+
+// stamp formats a time as a date and a time without seconds ("Dec 5, 2:03 PM"), with the
+// year when it is not this one: for times inside sentences.
+export function stamp(t) {
+  const d = new Date(t);
+  if (isNaN(d)) return '';
+  return (d.getFullYear() === new Date().getFullYear() ? sameYear : otherYear).format(d);
+}
+
+// when is the full time, to the second and with the zone: the tooltip of every time.
 export function when(t) {
   const d = new Date(t);
-  return isNaN(d) ? '' : d.toLocaleString();
+  return isNaN(d) ? '' : full.format(d);
 }
 
-// timeEl is a <time> showing t as fmt formats it, with the full time as its tooltip. The
-// list refreshes the ones formatted with ago (class "ago") every 30 seconds.
-export function timeEl(t, fmt = ago) {
-  return h('time', { datetime: t, title: when(t), class: 'ago' }, fmt(t));
+// timeEl is a <time> showing t as ago formats it, with the full time as its tooltip.
+// The console refreshes them (class "ago") every 30 seconds.
+export function timeEl(t) {
+  return h('time', { datetime: t, title: when(t), class: 'ago' }, ago(t));
 }
 
 // localZone is the browser's IANA time zone, for reports and dates the agent picks.

@@ -4,7 +4,7 @@
 
 import { get, post } from './api.js';
 import { h, fill, $ } from './dom.js';
-import { when } from './time.js';
+import { stamp } from './time.js';
 import { state } from './state.js';
 
 const WINDOW = 24 * 3600 * 1000;
@@ -78,7 +78,7 @@ function drawWindow() {
   }
   const ms = ends.getTime() - Date.now();
   if (ms > 0) {
-    line.textContent = `WhatsApp window: ${left(ms)} left to reply freely (until ${when(ends)}).`;
+    line.textContent = `WhatsApp window: ${left(ms)} left to reply freely (until ${stamp(ends)}).`;
     line.className = 'wa-window small' + (ms < 3600 * 1000 ? ' soon' : '');
   } else {
     line.textContent = `WhatsApp window closed ${left(-ms)} ago (24 hours after the customer's last message): ` +

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"parley/crm"
+	"parley/i18n"
 )
 
 // Config keys of a chat inbox.
@@ -24,6 +25,7 @@ const (
 	keyPosition     = "position"
 	keyEmailInbox   = "email_inbox_id"
 	keyDemo         = "demo"
+	keyLanguage     = i18n.SettingKey
 )
 
 // Defaults of a chat inbox's look.
@@ -49,6 +51,7 @@ type settings struct {
 	Position     string
 	EmailInboxID int64
 	Demo         bool
+	Language     string // i18n.Auto or one of i18n.Languages
 }
 
 // settingsOf reads a chat inbox's config leniently: a value of the wrong type falls back
@@ -77,7 +80,18 @@ func settingsOf(in *crm.Inbox) *settings {
 		s.Position = p
 	}
 	s.EmailInboxID, _ = intOf(c[keyEmailInbox])
+	s.Language = i18n.Setting(c)
 	return s
+}
+
+// language picks the widget's language: the script tag's data-lang (forced) when Parley
+// ships it, else the inbox's setting when it names a language, else the first of the
+// page's and the browser's languages (prefer, in order) that Parley ships, else English.
+func (s *settings) language(forced string, prefer []string) string {
+	if l := i18n.Match(forced); l != "" {
+		return l
+	}
+	return i18n.Of(map[string]any{keyLanguage: s.Language}, prefer...)
 }
 
 // allowsOrigin reports whether a page of origin may open the inbox's widget.
@@ -151,7 +165,8 @@ func intOf(v any) (int64, bool) {
 // allowed_origins (a list of scheme://host[:port], required unless the inbox is a demo),
 // identity_secret (generated into in.Secrets when missing: 32 random bytes in hex; kept
 // when an update leaves it out), require_email, greeting, color (#rgb or #rrggbb), position (left or
-// right) and email_inbox_id (an email inbox for offline replies). Unknown keys are
+// right), email_inbox_id (an email inbox for offline replies) and language (auto, en, de,
+// fr or es: the language of the widget's own texts, see docs/widget.md). Unknown keys are
 // refused so that a typo does not silently do nothing. Returns invalid.
 func (ch *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 	if in.Kind != crm.KindChat {
@@ -164,7 +179,7 @@ func (ch *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 	out := map[string]any{}
 	for k := range c {
 		switch k {
-		case keyOrigins, keySecret, keyRequireEmail, keyGreeting, keyColor, keyPosition, keyEmailInbox, keyDemo:
+		case keyOrigins, keySecret, keyRequireEmail, keyGreeting, keyColor, keyPosition, keyEmailInbox, keyDemo, keyLanguage:
 		default:
 			return crm.Errorf(crm.EINVALID, "unknown chat inbox setting %q", k)
 		}
@@ -294,6 +309,15 @@ func (ch *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 			return crm.Errorf(crm.EINVALID, "email_inbox_id %d is not an email inbox", id)
 		}
 		out[keyEmailInbox] = id
+	}
+
+	out[keyLanguage] = i18n.Auto
+	if v, ok := c[keyLanguage]; ok && v != nil {
+		lang := map[string]any{keyLanguage: v}
+		if err := i18n.CheckSetting(lang); err != nil {
+			return err
+		}
+		out[keyLanguage] = lang[keyLanguage]
 	}
 	in.Config = out
 	return nil

@@ -17,6 +17,7 @@ import (
 	"parley/channels"
 	"parley/crm"
 	"parley/httpjson"
+	"parley/i18n"
 )
 
 //go:embed assets/widget.js assets/demo.html
@@ -49,6 +50,15 @@ func compileScript() compiledScript {
 	sum := sha256.Sum256(b)
 	return compiledScript{plain: b, gz: buf.Bytes(), etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 }
+
+// widgetStrings are the widget's texts by language, taken once from the catalogues.
+var widgetStrings = func() map[string]map[string]string {
+	m := map[string]map[string]string{}
+	for _, l := range i18n.Languages {
+		m[l] = i18n.Strings(l, "widget.")
+	}
+	return m
+}()
 
 var demoPage = template.Must(template.ParseFS(assets, "assets/demo.html"))
 
@@ -85,7 +95,11 @@ func acceptsGzip(r *http.Request) bool {
 }
 
 // handleConfig returns the public settings of a chat inbox for the widget: color,
-// greeting, position, require_email and whether an agent is online. A page of a
+// greeting, position, require_email, whether an agent is online, and the language of
+// the widget's texts with those texts ("language", "strings"): ?lang= is the script
+// tag's data-lang, which wins, and ?prefer= the page's and the browser's languages in
+// order, which count when the inbox's language setting is auto. Only the chosen
+// language's strings travel, so the script stays one size for everyone. A page of a
 // foreign origin gets 403; an unknown inbox 404.
 func (ch *Channel) handleConfig(w http.ResponseWriter, r *http.Request) {
 	s, err := ch.inboxOf(r)
@@ -100,9 +114,22 @@ func (ch *Channel) handleConfig(w http.ResponseWriter, r *http.Request) {
 		}
 		cors(w, origin)
 	}
+	q := r.URL.Query()
+	var prefer []string
+	if p := q.Get("prefer"); p != "" && len(p) <= 512 {
+		prefer = strings.Split(p, ",")
+	}
+	lang := s.language(q.Get("lang"), prefer)
+	// The greeting the shop typed is shown as typed; the default one, which nobody typed,
+	// is the widget's language's.
+	greeting := s.Greeting
+	if greeting == defaultGreeting {
+		greeting = i18n.Text(lang, "widget.greeting")
+	}
 	httpjson.Write(w, http.StatusOK, map[string]any{
-		"inbox_id": s.InboxID, "name": s.Name, "color": s.Color, "greeting": s.Greeting,
+		"inbox_id": s.InboxID, "name": s.Name, "color": s.Color, "greeting": greeting,
 		"position": s.Position, "require_email": s.RequireEmail, "online": ch.online(s.InboxID),
+		"language": lang, "strings": widgetStrings[lang],
 	})
 }
 

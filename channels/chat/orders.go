@@ -98,7 +98,25 @@ func (ch *Channel) orderLookup(ctx context.Context, c *conn, f *frame) error {
 	}
 	c.push(b)
 	ch.recordLookup(ctx, c, fmt.Sprintf("Shopper looked up order %s (%s).", o.Number, o.Status))
+	ch.recordProof(ctx, c, email, o.Number)
 	return nil
+}
+
+// recordProof remembers that the visitor proved email by finding order number with it,
+// so that the console offers the agent to link the visitor to that email's customer. A
+// visitor not stored yet is stored first (the proof refers to it). Failing to remember
+// costs the shopper nothing: it is logged, not answered.
+func (ch *Channel) recordProof(ctx context.Context, c *conn, email, number string) {
+	if c.unsaved {
+		if err := ch.storeVisitor(ctx, c.v, hashToken(c.token)); err != nil {
+			ch.log.Warn("store visitor for a proof", "inbox", c.s.InboxID, "err", err)
+			return
+		}
+		c.unsaved = false
+	}
+	if err := ch.store.RecordProof(ctx, c.v.ID, email, number); err != nil {
+		ch.log.Warn("record identity proof", "inbox", c.s.InboxID, "err", err)
+	}
 }
 
 // findOrder returns the order with number (tried also with or without a leading "#",

@@ -512,7 +512,7 @@ func (ch *Channel) message(ctx context.Context, c *conn, f *frame) error {
 	}
 	in := &crm.ChatInbound{Inbound: &crm.Inbound{
 		InboxID: s.InboxID, Channel: crm.ChannelChat, ExternalID: "chat:" + v.ID + ":" + f.ClientID,
-		ThreadKey: crm.ChatThreadKey(v.ID), FromName: v.Name, From: from, Text: text,
+		ThreadKey: crm.ChatThreadKey(v.ID), FromName: visitorName(v), From: from, Text: text,
 		Attachments: atts, ReceivedAt: time.Now(),
 	}, Visitor: v, Uploads: f.Attachments}
 	if c.unsaved {
@@ -630,6 +630,15 @@ func (ch *Channel) contact(ctx context.Context, c *conn, f *frame) error {
 	b, _ := json.Marshal(map[string]any{"type": "contact", "name": v.Name, "email": v.Email, "email_verified": v.EmailVerified})
 	c.push(b)
 	return nil
+}
+
+// visitorName is the name the visitor's messages and customer carry: the one it gave,
+// else one made of its email or page (crm.VisitorName), never its raw id.
+func visitorName(v *crm.ChatVisitor) string {
+	if v.Name != "" {
+		return v.Name
+	}
+	return crm.VisitorName(v.Email, v.PageURL)
 }
 
 // cleanName trims a display name to maxName characters without control characters.

@@ -18,4 +18,5 @@ type Store interface {
 	Inboxes(ctx context.Context) ([]*crm.Inbox, error)
 	Order(ctx context.Context, number string) (*crm.Order, error)
 	Orders(ctx context.Context, f crm.OrderFilter) ([]*crm.Order, string, error)
+	RecordProof(ctx context.Context, visitorID, email, orderNumber string) error
 }

@@ -54,6 +54,8 @@ func (c *Channel) Send(ctx context.Context, out *crm.Outbound) (string, error) {
 	for _, a := range cc {
 		rcpt = append(rcpt, a.Address)
 	}
+	// Bcc goes only into the envelope: no header of the mail names it.
+	rcpt = append(rcpt, blind(cfg, out, rcpt)...)
 	if err := sc.SendMail(cfg.Address, rcpt, bytes.NewReader(msg)); err != nil {
 		return "", smtpError(err)
 	}
@@ -108,6 +110,25 @@ func copied(cfg *Config, out *crm.Outbound, to string) []*mail.Address {
 		cc = append(cc, &mail.Address{Name: headerSafe(a.Name), Address: addr})
 	}
 	return cc
+}
+
+// blind returns the Bcc addresses of a reply that are not among rcpt already, nor the
+// inbox's own, nor addresses that cannot receive mail.
+func blind(cfg *Config, out *crm.Outbound, rcpt []string) []string {
+	seen := map[string]bool{}
+	for _, a := range rcpt {
+		seen[a] = true
+	}
+	var list []string
+	for _, a := range out.Message.BCC {
+		addr, err := identity.Normalize(crm.IdentityEmail, a.Address, "")
+		if err != nil || seen[addr] || isOwnAddress(cfg, addr) || strings.HasSuffix(addr, ".invalid") {
+			continue
+		}
+		seen[addr] = true
+		list = append(list, addr)
+	}
+	return list
 }
 
 // looksLikeMsgID reports whether a stored external id is a Message-ID that may go into
@@ -170,7 +191,13 @@ func (c *Channel) compose(ctx context.Context, cfg *Config, out *crm.Outbound, t
 		return "", nil, fmt.Errorf("write message body: %w", err)
 	}
 	text := strings.ReplaceAll(out.Message.Text, "\r\n", "\n")
-	for _, part := range []struct{ typ, body string }{{"text/plain", text}, {"text/html", textHTML(text)}} {
+	// A formatted reply has its HTML already (rendered from the agent's markup and
+	// sanitized when stored); a plain one gets paragraphs of its text.
+	body := out.Message.HTML
+	if body == "" {
+		body = textHTML(text)
+	}
+	for _, part := range []struct{ typ, body string }{{"text/plain", text}, {"text/html", body}} {
 		var ph mail.InlineHeader
 		ph.SetContentType(part.typ, map[string]string{"charset": "utf-8"})
 		w, err := iw.CreatePart(ph)

@@ -12,6 +12,7 @@ import (
 
 	"parley/crm"
 	"parley/httpjson"
+	"parley/identity"
 
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 	"github.com/twilio/twilio-go/twiml"
@@ -53,7 +54,7 @@ func (c *Channel) Call(ctx context.Context, inboxID int64, agent *crm.Agent, cus
 	}
 
 	bridge, err := twiml.Voice([]twiml.Element{
-		say("Connecting you to the customer."),
+		cfg.say("voice.connecting"),
 		&twiml.VoiceDial{
 			CallerId:      cfg.PhoneNumber,
 			Timeout:       "30",
@@ -141,26 +142,31 @@ func (c *Channel) serveCall(r *http.Request) (*crm.PhoneCall, error) {
 	}
 	phone := strings.TrimSpace(req.Phone)
 	switch {
-	case len(phones) == 0:
+	case len(phones) == 0 && phone == "":
 		return nil, crm.Errorf(crm.EINVALID, "customer %d has no phone number", id)
 	case phone == "" && len(phones) > 1:
 		return nil, crm.Errorf(crm.EINVALID, "customer %d has several phone numbers: choose one with \"phone\"", id)
 	case phone == "":
 		phone = phones[0]
 	default:
-		// Only the customer's own numbers: the endpoint must not become a way to call anywhere.
+		// An agent calls only the customer's own numbers: the endpoint must not become a
+		// way to call anywhere at the shop's expense (toll fraud). A manager or admin may
+		// call another number for the customer (a new mobile they gave on the phone).
 		n, err := c.number(phone)
 		if err != nil {
 			return nil, err
 		}
-		found := false
+		found := agent.Role == crm.RoleManager || agent.Role == crm.RoleAdmin
 		for _, p := range phones {
 			found = found || p == n
 		}
 		if !found {
-			return nil, crm.Errorf(crm.EINVALID, "%s is not a phone number of customer %d", n, id)
+			return nil, crm.Errorf(crm.EFORBIDDEN, "%s is not a phone number of customer %d: only managers may call other numbers", n, id)
 		}
 		phone = n
+	}
+	if identity.PremiumRate(phone) {
+		return nil, crm.Errorf(crm.EFORBIDDEN, "%s is a premium-rate number: Parley does not call those", phone)
 	}
 	if req.InboxID == 0 {
 		inboxes, err := c.store.Inboxes(ctx)

@@ -6,16 +6,19 @@ import (
 	"strings"
 
 	"parley/crm"
+	"parley/i18n"
 )
 
 // orderStatus returns what the phone menu says about an order keyed in by a caller, and
 // a note for the call's message. Only a caller whose number is a phone identity of the
 // order's customer hears the details; everybody else, and a number that is no order,
 // hears the same refusal, so the menu cannot be used to find out which orders exist.
-func (c *Channel) orderStatus(ctx context.Context, caller, digits string) (say, note string) {
-	refuse := "Sorry, I cannot share the status of that order on this call. Please contact us by email or chat, or press 2 to speak with someone."
+// It speaks lang; the note is for agents, in English like the rest of the console.
+func (c *Channel) orderStatus(ctx context.Context, lang, caller, digits string) (say, note string) {
+	t := func(key string, vars ...string) string { return i18n.Text(lang, key, vars...) }
+	refuse := t("voice.order.refuse")
 	if !digitsRe.MatchString(digits) {
-		return "We did not get an order number.", ""
+		return t("voice.order.missing"), ""
 	}
 	o, err := c.store.Order(ctx, digits)
 	if crm.ErrorCode(err) == crm.ENOTFOUND {
@@ -30,21 +33,24 @@ func (c *Channel) orderStatus(ctx context.Context, caller, digits string) (say, 
 	if caller == "" || !c.customerHasPhone(ctx, o.CustomerID, caller) {
 		return refuse, fmt.Sprintf("Asked for the status of order %s: not shared (the number is not the order's customer's).", o.Number)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Order %s is %s. ", spell(digits), strings.ReplaceAll(o.Status, "_", " "))
-	fmt.Fprintf(&b, "The total is %s. ", money(o.Total, o.Currency))
+	status := strings.ReplaceAll(o.Status, "_", " ") // a status the catalogue lacks is said as the shop named it
+	if s, ok := i18n.Lookup(lang, "voice.status."+o.Status); ok {
+		status = s
+	}
+	parts := []string{t("voice.order.status", "number", spell(digits), "status", status),
+		t("voice.order.total", "amount", money(lang, o.Total, o.Currency))}
 	switch {
 	case o.Carrier != "" && o.TrackingNumber != "":
-		fmt.Fprintf(&b, "It was shipped with %s, tracking number ending in %s.", o.Carrier, spell(last(o.TrackingNumber, 4)))
+		parts = append(parts, t("voice.order.carrier_tracking", "carrier", o.Carrier, "digits", spell(last(o.TrackingNumber, 4))))
 	case o.Carrier != "":
-		fmt.Fprintf(&b, "It was shipped with %s.", o.Carrier)
+		parts = append(parts, t("voice.order.carrier", "carrier", o.Carrier))
 	case o.TrackingNumber != "":
-		fmt.Fprintf(&b, "It was shipped, tracking number ending in %s.", spell(last(o.TrackingNumber, 4)))
+		parts = append(parts, t("voice.order.tracking", "digits", spell(last(o.TrackingNumber, 4))))
 	case o.Status == "shipped" || o.Status == "delivered":
 	default:
-		b.WriteString("It has not shipped yet.")
+		parts = append(parts, t("voice.order.not_shipped"))
 	}
-	return strings.TrimSpace(b.String()), fmt.Sprintf("Asked for the status of order %s: read out (%s).", o.Number, o.Status)
+	return strings.Join(parts, " "), fmt.Sprintf("Asked for the status of order %s: read out (%s).", o.Number, o.Status)
 }
 
 // customerHasPhone reports whether phone is an identity of the customer.
@@ -81,19 +87,15 @@ func last(s string, n int) string {
 var minorDigits = map[string]int{"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "HUF": 2,
 	"BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
 
-var currencyNames = map[string]string{"USD": "US dollars", "EUR": "euros", "GBP": "pounds sterling",
-	"CAD": "Canadian dollars", "AUD": "Australian dollars", "NZD": "New Zealand dollars",
-	"CHF": "Swiss francs", "JPY": "yen", "SEK": "Swedish kronor", "NOK": "Norwegian kroner",
-	"DKK": "Danish kroner", "PLN": "zloty", "INR": "rupees", "MXN": "Mexican pesos"}
-
-// money formats an amount in minor units for speech: "42.50 euros".
-func money(minor int64, currency string) string {
+// money formats an amount in minor units for speech in lang: "42.50 euros", "42,50 Euro".
+// A currency the catalogue does not name is spelled out by its code.
+func money(lang string, minor int64, currency string) string {
 	d, ok := minorDigits[currency]
 	if !ok {
 		d = 2
 	}
-	name := currencyNames[currency]
-	if name == "" {
+	name, ok := i18n.Lookup(lang, "voice.currency."+currency)
+	if !ok {
 		name = spell(currency)
 	}
 	if d == 0 {
@@ -103,5 +105,5 @@ func money(minor int64, currency string) string {
 	for range d {
 		div *= 10
 	}
-	return fmt.Sprintf("%d.%0*d %s", minor/div, d, minor%div, name)
+	return fmt.Sprintf("%d%s%0*d %s", minor/div, i18n.Text(lang, "voice.decimal"), d, minor%div, name)
 }

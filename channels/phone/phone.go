@@ -17,6 +17,7 @@ import (
 
 	"parley/channels"
 	"parley/crm"
+	"parley/i18n"
 	"parley/identity"
 	"parley/outbound"
 
@@ -99,6 +100,7 @@ type config struct {
 	apiHost        string
 	apiScheme      string
 	Greeting       string
+	Language       string         // of the voice prompts: one of i18n.Languages
 	Location       *time.Location // nil: always open
 	OpenDays       [7]bool
 	OpenFrom       int // minutes after midnight
@@ -113,7 +115,7 @@ var (
 
 var configKeys = map[string]bool{"account_sid": true, "auth_token": true, "phone_number": true,
 	"whatsapp_number": true, "forward_numbers": true, "api_base_url": true, "greeting": true,
-	"timezone": true, "open_days": true, "open_hours": true}
+	"timezone": true, "open_days": true, "open_hours": true, i18n.SettingKey: true}
 
 var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday,
 	"wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
@@ -156,7 +158,7 @@ func (c *Channel) PrepareInbox(ctx context.Context, in *crm.Inbox) error {
 		fwd[i] = n
 	}
 	in.Config["forward_numbers"] = fwd
-	return nil
+	return i18n.CheckSetting(in.Config)
 }
 
 // parseConfig reads an inbox's config and secrets. Returns invalid for anything missing
@@ -242,6 +244,11 @@ func (c *Channel) parseConfig(in *crm.Inbox) (*config, error) {
 	if err := cfg.setHours(in.Config); err != nil {
 		return nil, err
 	}
+	// A caller brings no language of its own, so "auto" (the default) speaks English.
+	if err := i18n.CheckSetting(map[string]any{i18n.SettingKey: in.Config[i18n.SettingKey]}); err != nil {
+		return nil, err
+	}
+	cfg.Language = i18n.Of(in.Config)
 	return &cfg, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"parley/crm"
+	"parley/i18n"
 	"parley/identity"
 
 	"github.com/twilio/twilio-go/twiml"
@@ -45,12 +46,13 @@ func (c *Channel) handleVoice(w http.ResponseWriter, r *http.Request, h *hook) e
 		call := &crm.PhoneCall{Direction: crm.DirIn, Party: caller, Outcome: crm.CallInProgress}
 		c.logCall(r.Context(), h.inbox.ID, sid, call, h.form.Get("CallerName"))
 	}
+	// A greeting the shop typed is said as typed, in its own words.
 	greeting := h.cfg.Greeting
 	if greeting == "" {
-		greeting = fmt.Sprintf("Thank you for calling %s.", h.inbox.Name)
+		greeting = h.cfg.text("voice.greeting", "name", h.inbox.Name)
 	}
 	if !h.cfg.open(c.opt.Now()) {
-		greeting += " Our team is not available right now."
+		greeting += " " + h.cfg.text("voice.closed")
 	}
 	return writeTwiML(w, c.menu(h, greeting)...)
 }
@@ -93,11 +95,28 @@ func (c *Channel) updateCall(ctx context.Context, inboxID int64, sid string, u c
 	return call
 }
 
-func say(s string) twiml.Element { return &twiml.VoiceSay{Message: s} }
+// voiceLanguages are Twilio's <Say> languages of the catalogues' languages. Twilio speaks
+// each with the default voice its console sets for that language.
+var voiceLanguages = map[string]string{"en": "en-US", "de": "de-DE", "fr": "fr-FR", "es": "es-ES"}
+
+// say speaks s, written in lang.
+func say(lang, s string) twiml.Element {
+	return &twiml.VoiceSay{Message: s, Language: voiceLanguages[lang]}
+}
+
+// text is the prompt of key in the inbox's language.
+func (cfg *config) text(key string, vars ...string) string {
+	return i18n.Text(cfg.Language, key, vars...)
+}
+
+// say speaks the prompt of key in the inbox's language.
+func (cfg *config) say(key string, vars ...string) twiml.Element {
+	return say(cfg.Language, cfg.text(key, vars...))
+}
 
 // menu is the phone menu, with voicemail when the caller keys nothing.
 func (c *Channel) menu(h *hook, intro string) []twiml.Element {
-	prompt := "For the status of an order, press 1. To speak with someone, press 2. To leave a message, press 3."
+	prompt := h.cfg.text("voice.menu")
 	if intro != "" {
 		prompt = intro + " " + prompt
 	}
@@ -107,15 +126,15 @@ func (c *Channel) menu(h *hook, intro string) []twiml.Element {
 		Timeout:       menuTimeout,
 		Action:        hookURL(h.base, h.inbox.ID, "gather", "step=menu"),
 		Method:        "POST",
-		InnerElements: []twiml.Element{say(prompt)},
+		InnerElements: []twiml.Element{say(h.cfg.Language, prompt)},
 	}
-	return append([]twiml.Element{gather}, c.voicemail(h, "We did not get a choice.")...)
+	return append([]twiml.Element{gather}, c.voicemail(h, h.cfg.text("voice.no_choice"))...)
 }
 
 // voicemail asks the caller to leave a message and records it with transcription.
 func (c *Channel) voicemail(h *hook, intro string) []twiml.Element {
 	return []twiml.Element{
-		say(intro + " Please leave a message after the tone. Press the hash key or hang up when you are done."),
+		say(h.cfg.Language, strings.TrimSpace(intro+" "+h.cfg.text("voice.voicemail"))),
 		&twiml.VoiceRecord{
 			Action:                       hookURL(h.base, h.inbox.ID, "recording", "step=done"),
 			Method:                       "POST",
@@ -127,7 +146,7 @@ func (c *Channel) voicemail(h *hook, intro string) []twiml.Element {
 			RecordingStatusCallback:      hookURL(h.base, h.inbox.ID, "recording", ""),
 			RecordingStatusCallbackEvent: "completed",
 		},
-		say("We did not receive a message. Goodbye."),
+		h.cfg.say("voice.no_message"),
 		&twiml.VoiceHangup{},
 	}
 }
@@ -152,9 +171,9 @@ func (c *Channel) handleGather(w http.ResponseWriter, r *http.Request, h *hook) 
 					Timeout:       "10",
 					Action:        hookURL(h.base, h.inbox.ID, "gather", "step=order"),
 					Method:        "POST",
-					InnerElements: []twiml.Element{say("Please enter your order number, followed by the hash key.")},
+					InnerElements: []twiml.Element{h.cfg.say("voice.order.prompt")},
 				},
-				say("We did not get an order number."),
+				h.cfg.say("voice.order.missing"),
 				&twiml.VoiceRedirect{Url: hookURL(h.base, h.inbox.ID, "voice", "step=menu"), Method: "POST"},
 			)
 		case "2":
@@ -163,23 +182,23 @@ func (c *Channel) handleGather(w http.ResponseWriter, r *http.Request, h *hook) 
 			c.updateCall(ctx, h.inbox.ID, sid, crm.CallUpdate{Outcome: crm.CallMissed})
 			return writeTwiML(w, c.voicemail(h, "")...)
 		}
-		return writeTwiML(w, say("Sorry, that is not one of the choices."),
+		return writeTwiML(w, h.cfg.say("voice.invalid_choice"),
 			&twiml.VoiceRedirect{Url: hookURL(h.base, h.inbox.ID, "voice", "step=menu"), Method: "POST"})
 	case "order":
 		caller, _ := c.number(h.form.Get("From"))
-		text, note := c.orderStatus(ctx, caller, digits)
+		text, note := c.orderStatus(ctx, h.cfg.Language, caller, digits)
 		c.updateCall(ctx, h.inbox.ID, sid, crm.CallUpdate{Outcome: crm.CallSelfService, Note: note})
 		return writeTwiML(w,
-			say(text),
+			say(h.cfg.Language, text),
 			&twiml.VoiceGather{
 				Input:         "dtmf",
 				NumDigits:     "1",
 				Timeout:       menuTimeout,
 				Action:        hookURL(h.base, h.inbox.ID, "gather", "step=menu"),
 				Method:        "POST",
-				InnerElements: []twiml.Element{say("To check another order, press 1. To speak with someone, press 2. Otherwise you can hang up.")},
+				InnerElements: []twiml.Element{h.cfg.say("voice.order.again")},
 			},
-			say("Thank you for calling. Goodbye."),
+			h.cfg.say("voice.goodbye"),
 			&twiml.VoiceHangup{},
 		)
 	}
@@ -191,12 +210,12 @@ func (c *Channel) handleGather(w http.ResponseWriter, r *http.Request, h *hook) 
 func (c *Channel) toAgent(ctx context.Context, h *hook, sid string) []twiml.Element {
 	if !h.cfg.open(c.opt.Now()) {
 		c.updateCall(ctx, h.inbox.ID, sid, crm.CallUpdate{Outcome: crm.CallMissed, Note: "Called outside business hours."})
-		return c.voicemail(h, "Our team is not available right now.")
+		return c.voicemail(h, h.cfg.text("voice.closed"))
 	}
 	nums := c.dialNumbers(ctx, h.inbox.ID, h.cfg)
 	if len(nums) == 0 {
 		c.updateCall(ctx, h.inbox.ID, sid, crm.CallUpdate{Outcome: crm.CallMissed, Note: "Nobody was online to take the call."})
-		return c.voicemail(h, "Nobody is available to take your call right now.")
+		return c.voicemail(h, h.cfg.text("voice.nobody"))
 	}
 	dial := &twiml.VoiceDial{
 		Timeout:        dialTimeout,
@@ -207,7 +226,7 @@ func (c *Channel) toAgent(ctx context.Context, h *hook, sid string) []twiml.Elem
 	for _, n := range nums {
 		dial.InnerElements = append(dial.InnerElements, &twiml.VoiceNumber{PhoneNumber: n})
 	}
-	return []twiml.Element{say("Please hold while we connect you."), dial}
+	return []twiml.Element{h.cfg.say("voice.hold"), dial}
 }
 
 // dialNumbers are the inbox's forward numbers, only those of online agents when the
@@ -251,9 +270,9 @@ func (c *Channel) handleCallStatus(w http.ResponseWriter, r *http.Request, h *ho
 		}
 		call := c.updateCall(ctx, h.inbox.ID, sid, crm.CallUpdate{Outcome: crm.CallMissed})
 		if call != nil && call.Direction == crm.DirOut {
-			return writeTwiML(w, say("The customer did not answer."), &twiml.VoiceHangup{})
+			return writeTwiML(w, h.cfg.say("voice.customer_no_answer"), &twiml.VoiceHangup{})
 		}
-		return writeTwiML(w, c.voicemail(h, "Sorry, nobody could take your call.")...)
+		return writeTwiML(w, c.voicemail(h, h.cfg.text("voice.no_answer"))...)
 	}
 	switch h.form.Get("CallStatus") {
 	case "completed", "busy", "no-answer", "failed", "canceled":
@@ -279,7 +298,7 @@ func (c *Channel) handleRecording(w http.ResponseWriter, r *http.Request, h *hoo
 		if d, _ := strconv.Atoi(h.form.Get("RecordingDuration")); d > 0 {
 			c.updateCall(ctx, h.inbox.ID, sid, crm.CallUpdate{Outcome: crm.CallVoicemail})
 		}
-		return writeTwiML(w, say("Thank you for your message. Goodbye."), &twiml.VoiceHangup{})
+		return writeTwiML(w, h.cfg.say("voice.message_thanks"), &twiml.VoiceHangup{})
 	}
 	if h.form.Get("RecordingStatus") != "completed" {
 		return writeTwiML(w)

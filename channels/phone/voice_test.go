@@ -329,6 +329,8 @@ func TestClickToCall(t *testing.T) {
 			a = e.admin
 		case "nophone":
 			a = &crm.Agent{ID: 99, Name: "No Phone", Role: crm.RoleAdmin}
+		case "agent":
+			a = &crm.Agent{ID: e.admin.ID, Name: "Ada as an agent", Role: crm.RoleAgent, Phone: e.admin.Phone, InboxIDs: []int64{e.inbox.ID}}
 		}
 		if a != nil {
 			r = r.WithContext(crm.WithAgent(r.Context(), a))
@@ -399,7 +401,8 @@ func TestClickToCall(t *testing.T) {
 	}{
 		{"not logged in", "", tk.CustomerID, `{}`, http.StatusUnauthorized},
 		{"agent without a phone", "nophone", tk.CustomerID, `{}`, http.StatusBadRequest},
-		{"a number not the customer's", "admin", tk.CustomerID, `{"phone": "+19005550100"}`, http.StatusBadRequest},
+		{"an agent calling a number not the customer's", "agent", tk.CustomerID, `{"phone": "+14155550177"}`, http.StatusForbidden},
+		{"a premium-rate number, even for an admin", "admin", tk.CustomerID, `{"phone": "+19005550100"}`, http.StatusForbidden},
 		{"customer without a phone", "admin", other.CustomerID, `{}`, http.StatusBadRequest},
 		{"unknown customer", "admin", 9999, `{}`, http.StatusNotFound},
 		{"bad JSON", "admin", tk.CustomerID, `{"inbox_id": "x"}`, http.StatusBadRequest},
@@ -411,5 +414,16 @@ func TestClickToCall(t *testing.T) {
 	}
 	if n := len(e.tw.placedCalls()); n != 1 {
 		t.Errorf("refused calls reached Twilio: %d calls", n)
+	}
+	// An admin may call another number for the customer (a new mobile given on the phone).
+	if status, out := call("admin", tk.CustomerID, `{"phone": "+14155550177"}`); status != http.StatusAccepted {
+		t.Fatalf("an admin calling another number: %d %v", status, out)
+	}
+	calls = e.tw.placedCalls()
+	if len(calls) != 2 {
+		t.Fatalf("%d calls at Twilio, want 2", len(calls))
+	}
+	if dial, ok := parseTwiML(t, calls[1].Get("Twiml")).find("Dial"); !ok || len(dial.Children) != 1 || dial.Children[0].Text != "+14155550177" {
+		t.Errorf("the admin's call dials %s", calls[1].Get("Twiml"))
 	}
 }

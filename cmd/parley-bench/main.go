@@ -124,7 +124,7 @@ func benchAll(ctx context.Context, cfg config, sc scale, res *results) error {
 }
 
 // sqliteSteps name the steps of the SQLite part.
-var sqliteSteps = append([]string{"widget idle memory", "ingest", "fanout", "widget", "email", "sms", "webhook"}, phaseTwoSteps...)
+var sqliteSteps = append([]string{"widget idle memory", "ingest", "fanout", "widget", "email", "sms", "webhook", "rules", "assign"}, phaseTwoSteps...)
 
 // benchSQLite runs the two phases on SQLite. Phase one starts a server on an empty
 // database: start time, idle memory, and everything driven through the API and the
@@ -186,6 +186,8 @@ func phaseOne(ctx context.Context, cfg config, s *server, sc scale, res *results
 		{"email", func() error { return benchEmail(ctx, s, sc, res) }},
 		{"sms", func() error { return benchSMS(ctx, s, sc, res) }},
 		{"webhook", func() error { return benchWebhooks(ctx, s, sc, res) }},
+		{"rules", func() error { return benchRules(sc, res) }},
+		{"assign", func() error { return benchAssign(sc, res) }},
 	})
 }
 

@@ -62,7 +62,7 @@ var jsonKeys = append([]string{keyIngestMsgsPerS, keyIngestP99, keyIngestNormalP
 	keyBareFanout1000, keyWidgetChats, keyWidgetBytes, keyListReqPerS, keyListP99, keyThreadReqPerS,
 	keyHealthzReqPerS, keySearchP99, keySearchPrefixP99, keyRSSIdleMB, keyStartMS, keyEmailMsgsPerS,
 	keySMSPerS, keyReportOverview, keyCSVRowsPerS, keyListUncachedReqPerS, keyListUncachedP99,
-	keyThreadUncachedReqPerS, keyThreadUncachedP99, keyWebhookPerS}, append(pgJSONKeys, clusterJSONKeys...)...)
+	keyThreadUncachedReqPerS, keyThreadUncachedP99, keyWebhookPerS, keyRulesEvalP99, keyAssignP99}, append(pgJSONKeys, clusterJSONKeys...)...)
 
 // pgJSONKeys are every figure of the PostgreSQL part, raw limits included.
 var pgJSONKeys = []string{
@@ -153,6 +153,8 @@ var figures = []figure{
 	{key: keyEmailMsgsPerS, label: "email msgs/s (IMAP to tickets)"},
 	{key: keySMSPerS, label: "sms webhooks/s (signed)"},
 	{key: keyWebhookPerS, label: "outgoing webhook deliveries/s (one receiver)", target: 1000, atLeast: true},
+	{key: keyRulesEvalP99, label: "rules eval p99 ms (one event, 200 rules)", target: 1},
+	{key: keyAssignP99, label: "assign p99 ms (one decision, 500 agents)", target: 5},
 	{key: keyReportOverview, label: "report overview ms"},
 	{key: keyCSVRowsPerS, label: "tickets.csv rows/s"},
 	{key: keyRSSIdleMB, label: "server RSS idle MB", target: 40},

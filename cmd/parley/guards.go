@@ -1,6 +1,8 @@
 package main
 
 import (
+	"parley/assign"
+	"parley/automation"
 	"parley/channels/chat"
 	"parley/channels/discord"
 	"parley/channels/email"
@@ -9,6 +11,7 @@ import (
 	"parley/crm"
 	"parley/crm/postgres"
 	"parley/crm/sqlite"
+	"parley/notify"
 	"parley/orders"
 	"parley/reports"
 	"parley/server"
@@ -26,6 +29,9 @@ type store interface {
 	discord.Store
 	orders.Store
 	reports.Store
+	automation.Store
+	assign.Store
+	notify.Store
 	cluster.EventLog
 	// Migrations lists the applied migration versions in order.
 	Migrations() ([]string, error)

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	agentui "parley/agent-ui"
+	"parley/assign"
+	"parley/automation"
 	"parley/channels"
 	"parley/channels/chat"
 	"parley/channels/discord"
@@ -40,6 +42,7 @@ import (
 	"parley/crm/secret"
 	"parley/crm/sqlite"
 	"parley/demo"
+	"parley/notify"
 	"parley/oauth"
 	"parley/orders/shopifytest"
 	"parley/outbound"
@@ -115,6 +118,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 func env(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
+	}
+	return def
+}
+
+// atoiOr returns s as a number, def when s is empty or not a number.
+func atoiOr(s string, def int) int {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
 	}
 	return def
 }
@@ -280,6 +291,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 		"serve /metrics on this address instead of --addr (env PARLEY_METRICS_ADDR; PARLEY_METRICS_TOKEN requires a bearer token)")
 	allowPrivate := fs.Bool("allow-private-network", envBool("PARLEY_ALLOW_PRIVATE_NETWORK"),
 		"let Shopify, Discord, Twilio, mail and outgoing webhook connections reach loopback and private addresses (env PARLEY_ALLOW_PRIVATE_NETWORK=1)")
+	ruleRate := fs.Int("rule-rate", atoiOr(env("PARLEY_RULE_RATE", ""), crm.DefaultRuleRate),
+		"how many automated actions of automation rules one ticket gets a minute at most (env PARLEY_RULE_RATE)")
 	natsURL := fs.String("nats", env("PARLEY_NATS_URL", ""),
 		"NATS server that carries live events between the nodes of a cluster, e.g. nats://nats.internal:4222; needs --database (env PARLEY_NATS_URL)")
 	nodeID := fs.String("node-id", env("PARLEY_NODE_ID", ""),
@@ -493,6 +506,13 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	// Outgoing webhooks, through the one outbound client: once per cluster, from the cursor
 	// the store keeps.
 	holdRun("webhooks", webhooks.New(webhooks.Options{Store: db, Client: out, Bus: bus, Logger: slog.Default()}).Run)
+	// Automation rules: once per cluster, from the cursor the store keeps.
+	holdRun("rules", automation.New(automation.Options{Store: db, Bus: bus, Logger: slog.Default(), Rate: *ruleRate}).Run)
+	// Agents' notifications and the snooze waker: once per cluster, from the cursor the store keeps.
+	holdRun("notify", notify.New(notify.Options{Store: db, Bus: bus, Logger: slog.Default(), Mailer: mail, PublicURL: pub}).Run)
+	// Auto-assignment: once per cluster, from the cursor the store keeps; the hub's
+	// presence (of every node) says who is online.
+	holdRun("assign", assign.New(assign.Options{Store: db, Bus: bus, Logger: slog.Default(), Online: srv.AgentOnline}).Run)
 	if buckets != nil {
 		holdRun("rate buckets", func(ctx context.Context) error { return sweepBuckets(ctx, pg) })
 	}

@@ -41,7 +41,8 @@ func (db *DB) RecordAudit(ctx context.Context, e *crm.AuditEntry) error {
 }
 
 // AuditLog lists audit entries newest first, merged with the order.action events the
-// orders engine stores. Entry ids are "a<n>" for audit rows and "e<n>" for events.
+// orders engine stores and the changes automation rules made. Entry ids are "a<n>" for
+// audit rows and "e<n>" for events.
 // Returns invalid for a bad cursor.
 func (db *DB) AuditLog(ctx context.Context, f crm.AuditFilter) ([]*crm.AuditEntry, string, error) {
 	limit := limitOf(f.Limit, crm.DefaultLimit, crm.MaxLimit)
@@ -71,12 +72,13 @@ func (db *DB) AuditLog(ctx context.Context, f crm.AuditFilter) ([]*crm.AuditEntr
 	}
 	// The key sorts rows of one millisecond; zero-padding keeps it in id order, and the
 	// C collation compares it byte by byte whatever the database's collation.
-	rows, err := db.rdb().QueryContext(ctx, `SELECT x.key, x.type, x.actor_kind, x.actor_id, coalesce(a.name, ''),
+	rows, err := db.rdb().QueryContext(ctx, `SELECT x.key, x.type, x.actor_kind, x.actor_id, coalesce(a.name, r.name, ''),
 		x.ip, x.data, x.at FROM (
 			SELECT ('a' || lpad(id::text, 20, '0')) COLLATE "C" AS key, type, actor_kind, actor_id, ip, data, at FROM audit
 			UNION ALL
-			SELECT ('e' || lpad(id::text, 20, '0')) COLLATE "C", type, actor_kind, actor_id, '', data, at FROM events WHERE type = ?
+			SELECT ('e' || lpad(id::text, 20, '0')) COLLATE "C", type, actor_kind, actor_id, '', data, at FROM events WHERE type = ? OR actor_kind = 'rule'
 		) x LEFT JOIN agents a ON x.actor_kind = 'agent' AND a.id = x.actor_id
+		LEFT JOIN rules r ON x.actor_kind = 'rule' AND r.id = x.actor_id
 		WHERE `+w.String()+` ORDER BY x.at DESC, x.key DESC LIMIT ?`,
 		append(append([]any{crm.EventOrderAction}, w.args...), limit+1)...)
 	if err != nil {

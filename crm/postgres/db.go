@@ -763,15 +763,21 @@ func (db *DB) runAlone(c *txConn, u *unit) error {
 		return nil
 	}
 	c.pending = nil
-	var b pgx.Batch
-	b.Queue("ROLLBACK TO SAVEPOINT unit")
-	b.Queue("RELEASE SAVEPOINT unit")
-	br, err := c.send(&b)
-	if err == nil {
-		err = br.Close()
-	}
-	if err != nil {
-		return fmt.Errorf("roll back savepoint: %w", err)
+	// Two round trips: pgx prepares every statement of a batch before it runs the first,
+	// and while the transaction is aborted the server parses only the statements that
+	// end it (ROLLBACK TO SAVEPOINT), so RELEASE in the same batch can fail with SQLSTATE
+	// 25P02 and lose the transaction (seen when nodes deadlock on agents' row locks:
+	// TestAutoAssignAcrossNodes under -race).
+	for _, q := range []string{"ROLLBACK TO SAVEPOINT unit", "RELEASE SAVEPOINT unit"} {
+		var b pgx.Batch
+		b.Queue(q)
+		br, err := c.send(&b)
+		if err == nil {
+			err = br.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("roll back savepoint: %w", err)
+		}
 	}
 	return nil
 }
@@ -902,10 +908,13 @@ func (tx *Tx) eventInboxes(ctx context.Context) error {
 	return nil
 }
 
-// actorFrom returns the agent in ctx as actor, else fallback.
+// actorFrom returns the agent or the automation rule in ctx as actor, else fallback.
 func actorFrom(ctx context.Context, fallback crm.Actor) crm.Actor {
 	if a := crm.AgentFrom(ctx); a != nil {
 		return crm.Actor{Kind: "agent", ID: a.ID}
+	}
+	if id := crm.RuleFrom(ctx); id != 0 {
+		return crm.Actor{Kind: crm.ActorRule, ID: id}
 	}
 	return fallback
 }

@@ -364,12 +364,15 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		t = &crm.Ticket{InboxID: in.InboxID, CustomerID: c.ID, Subject: inboundSubject(in),
 			Status: status, Priority: crm.PriorityNormal, Channel: channel, LinkedTicketID: linked,
 			Participants: participants, CreatedAt: tx.now, UpdatedAt: tx.now, LastMessageAt: at, Tags: []string{}}
+		startWaiting(t, in, at)
 		insert := `INSERT INTO tickets (id, inbox_id, customer_id, subject, status,
-			priority, channel, thread_key, linked_ticket_id, participants, created_at, updated_at, last_message_at, search)
+			priority, channel, thread_key, linked_ticket_id, participants, created_at, updated_at, last_message_at, search,
+			waiting_since)
 			VALUES (coalesce(?::bigint, nextval(pg_get_serial_sequence('tickets', 'id'))),
-				?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?))`
+				?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?), ?::bigint)`
 		args := []any{nullID(tx.taken.ticket), t.InboxID, t.CustomerID, t.Subject, t.Status, t.Priority, t.Channel,
-			in.ThreadKey, nullID(linked), crm.ParticipantsJSON(participants), ms(tx.now), ms(tx.now), ms(at), searchText(t.Subject)}
+			in.ThreadKey, nullID(linked), crm.ParticipantsJSON(participants), ms(tx.now), ms(tx.now), ms(at), searchText(t.Subject),
+			nullMS(t.WaitingSince)}
 		if t.ID, tx.taken.ticket = tx.taken.ticket, 0; t.ID != 0 {
 			tx.later(insert, args...)
 		} else if err := tx.QueryRowContext(ctx, insert+` RETURNING id`, args...).Scan(&t.ID); err != nil {
@@ -384,6 +387,7 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 			t.LastMessageAt = at
 		}
 		t.UpdatedAt = tx.now
+		startWaiting(t, in, at)
 		if err := tx.saveActivity(ctx, t); err != nil {
 			return nil, nil, err
 		}

@@ -128,7 +128,7 @@ func (db *DB) AddMessage(ctx context.Context, nm *crm.NewMessage) (*crm.Message,
 		return nil, crm.Errorf(crm.EINVALID, "message required")
 	}
 	body := strings.TrimSpace(nm.Body)
-	if body == "" {
+	if body == "" && len(nm.Attachments) == 0 {
 		return nil, crm.Errorf(crm.EINVALID, "message body required")
 	} else if len(body) > maxBody {
 		return nil, crm.Errorf(crm.ETOOLARGE, "message body is larger than 64 KiB")
@@ -147,13 +147,17 @@ func (db *DB) AddMessage(ctx context.Context, nm *crm.NewMessage) (*crm.Message,
 			return nil, err
 		}
 	}
+	sums, err := db.prepareReply(ctx, nm)
+	if err != nil {
+		return nil, err
+	}
 	var m *crm.Message
-	err := db.update(ctx, func(tx *Tx) error {
+	err = db.update(ctx, func(tx *Tx) error {
 		t, err := findTicket(ctx, tx, nm.TicketID)
 		if err != nil {
 			return err
 		}
-		m, err = tx.addMessage(ctx, t, body, nm.Internal, nm.Status, nm.CC, nm.Template)
+		m, err = tx.addReply(ctx, t, nm, body, sums)
 		return err
 	})
 	if err != nil {
@@ -169,10 +173,24 @@ func (db *DB) AddMessage(ctx context.Context, nm *crm.NewMessage) (*crm.Message,
 // cc on anything but an email reply, a template on anything but a WhatsApp reply).
 func (tx *Tx) addMessage(ctx context.Context, t *crm.Ticket, body string, internal bool, status string, cc []string,
 	tmpl *crm.MessageTemplate) (*crm.Message, error) {
+	return tx.addReply(ctx, t, &crm.NewMessage{TicketID: t.ID, Internal: internal, Status: status, CC: cc, Template: tmpl}, body, nil)
+}
+
+// addReply is addMessage with the rest of nm: its Bcc, formatted body and files, whose
+// contents were written under sums (see writeReplyFiles). Returns what addMessage returns.
+func (tx *Tx) addReply(ctx context.Context, t *crm.Ticket, nm *crm.NewMessage, body string, sums []string) (*crm.Message, error) {
+	internal, status, cc, tmpl := nm.Internal, nm.Status, nm.CC, nm.Template
 	if t.Status == crm.StatusClosed {
 		return nil, crm.Errorf(crm.ECONFLICT, "ticket %d is closed", t.ID)
 	}
 	author := crm.Author{Kind: "system", Name: "Parley"}
+	if id := crm.RuleFrom(ctx); id != 0 {
+		// A rule's note or reply is signed with the rule's name, as its history shows it.
+		var name string
+		if err := tx.QueryRowContext(ctx, `SELECT name FROM rules WHERE id = ?`, id).Scan(&name); err == nil {
+			author.Name = name
+		}
+	}
 	if a := crm.AgentFrom(ctx); a != nil {
 		author = crm.Author{Kind: "agent", ID: a.ID, Name: a.Name}
 	}
@@ -191,14 +209,21 @@ func (tx *Tx) addMessage(ctx context.Context, t *crm.Ticket, body string, intern
 		} else if err != nil {
 			return nil, fmt.Errorf("find reply channel: %w", err)
 		}
+		if m.Channel == crm.ChannelVoice {
+			m.Channel = crm.ChannelSMS // a call is answered by text message: say so
+		}
 		if err := tx.checkWhatsApp(ctx, t, m.Channel, tmpl); err != nil {
 			return nil, err
 		}
 		m.Template = tmpl
-		if t.FirstResponseAt == nil {
-			t.FirstResponseAt = &tx.now
+		if t.FirstResponseAt == nil && author.Kind == "agent" {
+			t.FirstResponseAt = &tx.now // an agent's answer: a rule's or Parley's own is not one
 		}
+		t.WaitingSince = nil // answered
 		t.LastMessageAt, changed = tx.now, true
+		if err := tx.assignOnReply(ctx, t, author); err != nil {
+			return nil, err
+		}
 	}
 	if m.Direction != crm.DirOut || m.Channel != crm.ChannelEmail {
 		if len(cc) > 0 {
@@ -211,16 +236,22 @@ func (tx *Tx) addMessage(ctx context.Context, t *crm.Ticket, body string, intern
 		}
 		changed = changed || moved
 	}
+	if err := crm.ShapeReply(m, nm); err != nil {
+		return nil, err
+	}
 	if status != "" && setStatus(t, status, tx.now) {
 		changed = true
 	}
 	err := tx.QueryRowContext(ctx, `INSERT INTO messages (ticket_id, inbox_id, direction, channel,
-		author_kind, author_id, author_name, text, status, next_attempt_at, mail, template, created_at, updated_at, search)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?)) RETURNING id`,
-		m.TicketID, m.InboxID, m.Direction, m.Channel, author.Kind, author.ID, author.Name, m.Text,
+		author_kind, author_id, author_name, text, html, status, next_attempt_at, mail, template, created_at, updated_at, search)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?)) RETURNING id`,
+		m.TicketID, m.InboxID, m.Direction, m.Channel, author.Kind, author.ID, author.Name, m.Text, m.HTML,
 		m.Status, next, crm.MailJSON(m.MailAddresses), templateJSON(m.Template), ms(tx.now), ms(tx.now), searchText(m.Text)).Scan(&m.ID)
 	if err != nil {
 		return nil, fmt.Errorf("insert message: %w", err)
+	}
+	if err := tx.addFiles(ctx, m, nm.Attachments, sums); err != nil {
+		return nil, err
 	}
 	actor := actorFrom(ctx, systemActor)
 	if changed {
@@ -267,4 +298,22 @@ func (tx *Tx) replyAddresses(ctx context.Context, t *crm.Ticket, m *crm.Message,
 	}
 	t.Participants = list
 	return true, tx.saveParticipants(ctx, t.ID, list)
+}
+
+// assignOnReply gives an unassigned ticket to the agent who replies to it, when the
+// workflow settings say so (the default): whoever answers first owns the conversation.
+func (tx *Tx) assignOnReply(ctx context.Context, t *crm.Ticket, author crm.Author) error {
+	if t.AssigneeID != nil || author.Kind != "agent" {
+		return nil
+	}
+	set, err := workflowSettings(ctx, tx)
+	if err != nil || !set.AssignOnReply {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET assignee_id = ? WHERE id = ? AND assignee_id IS NULL`, author.ID, t.ID); err != nil {
+		return fmt.Errorf("assign ticket %d on reply: %w", t.ID, err)
+	}
+	id := author.ID
+	t.AssigneeID = &id
+	return nil
 }

@@ -33,7 +33,7 @@ func (db *DB) ReportFacts(ctx context.Context, f crm.ReportFilter) ([]*crm.Ticke
 	from, to := ms(f.From), ms(f.To)
 	var w where
 	reportScope(f, &w)
-	args := []any{from, to, from, to, from, to, from, to, to, from, to}
+	args := []any{from, to, from, to, from, to, from, to, to, from, to, from, to}
 	rows, err := db.rdb().QueryContext(ctx, `WITH ids AS (
 			SELECT id FROM tickets WHERE created_at >= ? AND created_at < ?
 			UNION SELECT ticket_id FROM ticket_resolutions WHERE at >= ? AND at < ?
@@ -44,6 +44,8 @@ func (db *DB) ReportFacts(ctx context.Context, f crm.ReportFilter) ([]*crm.Ticke
 		SELECT t.id, t.inbox_id, t.channel, t.status, coalesce(t.assignee_id, 0), t.created_at,
 			s.first_response_at, coalesce(s.first_response_by, 0), s.first_response_secs,
 			(SELECT max(r.at) FROM ticket_resolutions r WHERE r.ticket_id = t.id AND r.at >= ? AND r.at < ?),
+			coalesce((SELECT r.agent_id FROM ticket_resolutions r WHERE r.ticket_id = t.id AND r.at >= ? AND r.at < ?
+				ORDER BY r.at DESC LIMIT 1), 0),
 			s.resolution_secs, coalesce(s.policy_id, 0), s.sla_met, s.sla_decided_at,
 			coalesce(c.rating, 0), c.answered_at, coalesce(c.channel, '')
 		FROM ids JOIN tickets t ON t.id = ids.id
@@ -62,7 +64,7 @@ func (db *DB) ReportFacts(ctx context.Context, f crm.ReportFilter) ([]*crm.Ticke
 		var frAt, frSecs, resolved, resSecs, decided, answered sql.NullInt64
 		var met sql.NullBool
 		if err := rows.Scan(&x.ID, &x.InboxID, &x.Channel, &x.Status, &x.AssigneeID, &created, &frAt,
-			&x.FirstResponseBy, &frSecs, &resolved, &resSecs, &policy, &met, &decided, &x.Rating, &answered,
+			&x.FirstResponseBy, &frSecs, &resolved, &x.ResolvedBy, &resSecs, &policy, &met, &decided, &x.Rating, &answered,
 			&x.CSATChannel); err != nil {
 			return nil, fmt.Errorf("scan report fact: %w", err)
 		}
@@ -224,7 +226,8 @@ func rawOrNull(r json.RawMessage) json.RawMessage {
 func queryTicketEvents(ctx context.Context, q queryer, cond string, args ...any) ([]*crm.TicketEvent, error) {
 	rows, err := q.QueryContext(ctx, `SELECT e.id, e.type, coalesce(e.ticket_id, 0), e.actor_kind, e.actor_id,
 		coalesce(CASE e.actor_kind WHEN 'agent' THEN (SELECT name FROM agents WHERE id = e.actor_id)
-			WHEN 'customer' THEN (SELECT name FROM customers WHERE id = e.actor_id) END, ''),
+			WHEN 'customer' THEN (SELECT name FROM customers WHERE id = e.actor_id)
+			WHEN 'rule' THEN (SELECT name FROM rules WHERE id = e.actor_id) END, ''),
 		e.data, e.at FROM events e WHERE `+cond+` ORDER BY e.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query ticket events: %w", err)

@@ -329,8 +329,8 @@ func (db *DB) SaveProjection(ctx context.Context, p *crm.Projection) error {
 				r.ResolutionSecs, nullMS(r.FirstResponseDue), nullMS(r.ResolutionDue), nullBool(r.Met), nullMS(r.DecidedAt))
 		}
 		for _, res := range p.Resolutions {
-			tx.later(`INSERT INTO ticket_resolutions (ticket_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
-				res.TicketID, ms(res.At))
+			tx.later(`INSERT INTO ticket_resolutions (ticket_id, at, agent_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+				res.TicketID, ms(res.At), res.By)
 		}
 		for _, h := range p.History {
 			tx.later(`INSERT INTO history_events (event_id, ticket_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,

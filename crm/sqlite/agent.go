@@ -20,7 +20,7 @@ import (
 )
 
 const agentCols = `a.id, a.email, a.name, a.role, a.phone, a.disabled, a.avatar, a.totp_enabled_at IS NOT NULL,
-	a.created_at, a.updated_at`
+	a.created_at, a.updated_at, a.availability`
 
 // queryAgents runs a query selecting agentCols and loads the inbox ids of the result in
 // one extra query.
@@ -38,7 +38,7 @@ func queryAgents(ctx context.Context, q queryer, query string, args ...any) ([]*
 		var created, updated int64
 		var avatar string
 		if err := rows.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.Phone, &a.Disabled, &avatar, &a.TOTPEnabled,
-			&created, &updated); err != nil {
+			&created, &updated, &a.Availability); err != nil {
 			return nil, fmt.Errorf("scan agent: %w", err)
 		}
 		a.Avatar = avatarTag(avatar)

@@ -40,7 +40,8 @@ func (db *DB) RecordAudit(ctx context.Context, e *crm.AuditEntry) error {
 }
 
 // AuditLog lists audit entries newest first, merged with the order.action events the
-// orders engine stores. Entry ids are "a<n>" for audit rows and "e<n>" for events.
+// orders engine stores and the changes automation rules made. Entry ids are "a<n>" for
+// audit rows and "e<n>" for events.
 // Returns invalid for a bad cursor.
 func (db *DB) AuditLog(ctx context.Context, f crm.AuditFilter) ([]*crm.AuditEntry, string, error) {
 	limit := limitOf(f.Limit, crm.DefaultLimit, crm.MaxLimit)
@@ -69,12 +70,13 @@ func (db *DB) AuditLog(ctx context.Context, f crm.AuditFilter) ([]*crm.AuditEntr
 		w.add("(x.at, x.key) < (?, ?)", at, c[1])
 	}
 	// The key sorts rows of one millisecond; zero-padding keeps it in id order.
-	rows, err := db.rdb.QueryContext(ctx, `SELECT x.key, x.type, x.actor_kind, x.actor_id, coalesce(a.name, ''),
+	rows, err := db.rdb.QueryContext(ctx, `SELECT x.key, x.type, x.actor_kind, x.actor_id, coalesce(a.name, r.name, ''),
 		x.ip, x.data, x.at FROM (
 			SELECT printf('a%020d', id) AS key, type, actor_kind, actor_id, ip, data, at FROM audit
 			UNION ALL
-			SELECT printf('e%020d', id), type, actor_kind, actor_id, '', data, at FROM events WHERE type = ?
+			SELECT printf('e%020d', id), type, actor_kind, actor_id, '', data, at FROM events WHERE type = ? OR actor_kind = 'rule'
 		) x LEFT JOIN agents a ON x.actor_kind = 'agent' AND a.id = x.actor_id
+		LEFT JOIN rules r ON x.actor_kind = 'rule' AND r.id = x.actor_id
 		WHERE `+w.String()+` ORDER BY x.at DESC, x.key DESC LIMIT ?`,
 		append(append([]any{crm.EventOrderAction}, w.args...), limit+1)...)
 	if err != nil {

@@ -153,9 +153,10 @@ func (tx *Tx) customerByIdentities(ctx context.Context, name string, ids []crm.I
 		return c, err == nil, err
 	}
 	changed := false
-	if name != "" && cname == "" {
-		res, err := tx.ExecContext(ctx, `UPDATE customers SET name = ?, updated_at = ? WHERE id = ? AND name = ''`,
-			name, ms(tx.now), cid)
+	// A name a person gave replaces one made up for a chat visitor (crm.VisitorName).
+	if crm.BetterName(name, cname) {
+		res, err := tx.ExecContext(ctx, `UPDATE customers SET name = ?, updated_at = ? WHERE id = ? AND name = ?`,
+			name, ms(tx.now), cid, cname)
 		if err != nil {
 			return nil, false, fmt.Errorf("update customer name: %w", err)
 		}
@@ -449,48 +450,7 @@ func (db *DB) MergeCustomers(ctx context.Context, from, into int64) (*crm.Event,
 		if err != nil {
 			return err
 		}
-		if src.MergedInto != 0 || dst.MergedInto != 0 {
-			return crm.Errorf(crm.EINVALID, "customer already merged into another")
-		}
-		rec := mergeRecord{From: from, Into: into, Identities: []crm.Identity{}, TicketIDs: []int64{}, OrderNumbers: []string{}}
-		for _, i := range src.Identities {
-			rec.Identities = append(rec.Identities, crm.Identity{Kind: i.Kind, Address: i.Address})
-		}
-		if rec.TicketIDs, err = queryIDs(ctx, tx, `SELECT id FROM tickets WHERE customer_id = ? ORDER BY id`, from); err != nil {
-			return err
-		}
-		if err := tx.ticketsVisible(ctx, rec.TicketIDs); err != nil {
-			return err
-		}
-		if rec.OrderNumbers, err = queryStrings(ctx, tx, `SELECT number FROM orders WHERE customer_id = ? ORDER BY number`, from); err != nil {
-			return err
-		}
-		for _, q := range []string{
-			`UPDATE identities SET customer_id = ? WHERE customer_id = ?`,
-			`UPDATE tickets SET customer_id = ? WHERE customer_id = ?`,
-			`UPDATE orders SET customer_id = ? WHERE customer_id = ?`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, into, from); err != nil {
-				return fmt.Errorf("merge customers: %w", err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE customers SET merged_into = ? WHERE id = ?`, into, from); err != nil {
-			return fmt.Errorf("merge customers: %w", err)
-		}
-		if err := tx.touchCustomer(ctx, from); err != nil {
-			return err
-		}
-		if err := tx.touchCustomer(ctx, into); err != nil {
-			return err
-		}
-		actor := actorFrom(ctx, systemActor)
-		if ev, err = tx.event(ctx, crm.EventCustomerMerged, 0, into, 0, actor, rec); err != nil {
-			return err
-		}
-		if dst, err = findCustomer(crm.AsSystem(ctx), tx, into); err != nil {
-			return err
-		}
-		_, err = tx.event(ctx, crm.EventCustomerUpdated, 0, into, 0, actor, dst)
+		ev, err = tx.mergeCustomers(ctx, src, dst)
 		return err
 	})
 	if err != nil {
@@ -639,4 +599,58 @@ func (tx *Tx) ownersVisible(ctx context.Context, ids []crm.Identity) error {
 		}
 	}
 	return nil
+}
+
+// mergeCustomers moves the identities, tickets and orders of src to dst, marks src as
+// merged and records the customer.merged event, which it returns. The agent in ctx must
+// see every ticket of src. Returns invalid (one already merged away) or forbidden.
+func (tx *Tx) mergeCustomers(ctx context.Context, src, dst *crm.Customer) (*crm.Event, error) {
+	from, into := src.ID, dst.ID
+	if src.MergedInto != 0 || dst.MergedInto != 0 {
+		return nil, crm.Errorf(crm.EINVALID, "customer already merged into another")
+	}
+	var err error
+	rec := mergeRecord{From: from, Into: into, Identities: []crm.Identity{}, TicketIDs: []int64{}, OrderNumbers: []string{}}
+	for _, i := range src.Identities {
+		rec.Identities = append(rec.Identities, crm.Identity{Kind: i.Kind, Address: i.Address})
+	}
+	if rec.TicketIDs, err = queryIDs(ctx, tx, `SELECT id FROM tickets WHERE customer_id = ? ORDER BY id`, from); err != nil {
+		return nil, err
+	}
+	if err := tx.ticketsVisible(ctx, rec.TicketIDs); err != nil {
+		return nil, err
+	}
+	if rec.OrderNumbers, err = queryStrings(ctx, tx, `SELECT number FROM orders WHERE customer_id = ? ORDER BY number`, from); err != nil {
+		return nil, err
+	}
+	for _, q := range []string{
+		`UPDATE identities SET customer_id = ? WHERE customer_id = ?`,
+		`UPDATE tickets SET customer_id = ? WHERE customer_id = ?`,
+		`UPDATE orders SET customer_id = ? WHERE customer_id = ?`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, into, from); err != nil {
+			return nil, fmt.Errorf("merge customers: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE customers SET merged_into = ? WHERE id = ?`, into, from); err != nil {
+		return nil, fmt.Errorf("merge customers: %w", err)
+	}
+	if err := tx.touchCustomer(ctx, from); err != nil {
+		return nil, err
+	}
+	if err := tx.touchCustomer(ctx, into); err != nil {
+		return nil, err
+	}
+	actor := actorFrom(ctx, systemActor)
+	ev, err := tx.event(ctx, crm.EventCustomerMerged, 0, into, 0, actor, rec)
+	if err != nil {
+		return nil, err
+	}
+	if dst, err = findCustomer(crm.AsSystem(ctx), tx, into); err != nil {
+		return nil, err
+	}
+	if _, err = tx.event(ctx, crm.EventCustomerUpdated, 0, into, 0, actor, dst); err != nil {
+		return nil, err
+	}
+	return ev, nil
 }

@@ -686,10 +686,13 @@ func (tx *Tx) ticketEvent(ctx context.Context, typ string, t *crm.Ticket, actor 
 	return err
 }
 
-// actorFrom returns the agent in ctx as actor, else fallback.
+// actorFrom returns the agent or the automation rule in ctx as actor, else fallback.
 func actorFrom(ctx context.Context, fallback crm.Actor) crm.Actor {
 	if a := crm.AgentFrom(ctx); a != nil {
 		return crm.Actor{Kind: "agent", ID: a.ID}
+	}
+	if id := crm.RuleFrom(ctx); id != 0 {
+		return crm.Actor{Kind: crm.ActorRule, ID: id}
 	}
 	return fallback
 }

@@ -320,11 +320,12 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		t = &crm.Ticket{InboxID: in.InboxID, CustomerID: c.ID, Subject: inboundSubject(in),
 			Status: status, Priority: crm.PriorityNormal, Channel: channel, LinkedTicketID: linked,
 			Participants: participants, CreatedAt: tx.now, UpdatedAt: tx.now, LastMessageAt: at, Tags: []string{}}
+		startWaiting(t, in, at)
 		tres, err := tx.ExecContext(ctx, `INSERT INTO tickets (inbox_id, customer_id, subject, status,
-			priority, channel, thread_key, linked_ticket_id, participants, created_at, updated_at, last_message_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			priority, channel, thread_key, linked_ticket_id, participants, created_at, updated_at, last_message_at,
+			waiting_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.InboxID, t.CustomerID, t.Subject, t.Status, t.Priority, t.Channel, in.ThreadKey,
-			nullID(linked), crm.ParticipantsJSON(participants), ms(tx.now), ms(tx.now), ms(at))
+			nullID(linked), crm.ParticipantsJSON(participants), ms(tx.now), ms(tx.now), ms(at), nullMS(t.WaitingSince))
 		if err != nil {
 			return nil, nil, fmt.Errorf("insert ticket: %w", err)
 		}
@@ -343,6 +344,7 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 			t.LastMessageAt = at
 		}
 		t.UpdatedAt = tx.now
+		startWaiting(t, in, at)
 		if err := tx.saveActivity(ctx, t); err != nil {
 			return nil, nil, err
 		}

@@ -334,8 +334,8 @@ func (db *DB) SaveProjection(ctx context.Context, p *crm.Projection) error {
 			}
 		}
 		for _, res := range p.Resolutions {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO ticket_resolutions (ticket_id, at) VALUES (?, ?)`,
-				res.TicketID, ms(res.At)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO ticket_resolutions (ticket_id, at, agent_id) VALUES (?, ?, ?)`,
+				res.TicketID, ms(res.At), res.By); err != nil {
 				return fmt.Errorf("save resolution: %w", err)
 			}
 		}

@@ -17,7 +17,8 @@ import (
 
 const ticketCols = `t.id, t.inbox_id, t.customer_id, t.subject, t.status, t.priority, t.channel,
 	t.assignee_id, t.linked_ticket_id, t.merged_into, t.created_at, t.updated_at,
-	t.first_response_at, t.resolved_at, t.last_message_at, t.participants`
+	t.first_response_at, t.resolved_at, t.last_message_at, t.participants,
+	t.snoozed_until, t.snooze_until_reply, t.waiting_since, t.team_id`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -26,8 +27,10 @@ func scanTicket(s scanner) (*crm.Ticket, error) {
 	var assignee, linked, merged, firstResp, resolved sql.NullInt64
 	var created, updated, last int64
 	var participants string
+	var snoozed, waiting, team sql.NullInt64
 	if err := s.Scan(&t.ID, &t.InboxID, &t.CustomerID, &t.Subject, &t.Status, &t.Priority, &t.Channel,
-		&assignee, &linked, &merged, &created, &updated, &firstResp, &resolved, &last, &participants); err != nil {
+		&assignee, &linked, &merged, &created, &updated, &firstResp, &resolved, &last, &participants,
+		&snoozed, &t.SnoozeUntilReply, &waiting, &team); err != nil {
 		return nil, err
 	}
 	if participants != "" { // most tickets have none
@@ -42,6 +45,10 @@ func scanTicket(s scanner) (*crm.Ticket, error) {
 	t.MergedInto = merged.Int64
 	t.CreatedAt, t.UpdatedAt, t.LastMessageAt = fromMS(created), fromMS(updated), fromMS(last)
 	t.FirstResponseAt, t.ResolvedAt = nullTime(firstResp), nullTime(resolved)
+	t.SnoozedUntil, t.WaitingSince = nullTime(snoozed), nullTime(waiting)
+	if team.Valid {
+		t.TeamID = &team.Int64
+	}
 	t.Tags = []string{}
 	return &t, nil
 }
@@ -128,12 +135,22 @@ var ticketIDQuery = regexp.MustCompile(`^#?([0-9]{1,18})$`)
 // invalid for a bad cursor or filter value.
 func (db *DB) Tickets(ctx context.Context, f crm.TicketFilter) ([]*crm.Ticket, string, error) {
 	limit := limitOf(f.Limit, crm.DefaultLimit, crm.MaxLimit)
+	w, none, err := ticketsWhere(ctx, f)
+	if err != nil || none {
+		return []*crm.Ticket{}, "", err
+	}
+	return db.sortedTickets(ctx, f, w, limit)
+}
+
+// ticketsWhere returns the conditions of f's tickets the agent in ctx may see; none
+// says that f matches nothing (a query without words). Returns invalid.
+func ticketsWhere(ctx context.Context, f crm.TicketFilter) (where, bool, error) {
 	var w where
 	vis, args := inboxFilter(ctx, "t.inbox_id")
 	w.add(vis, args...)
 	if f.Status != "" {
 		if !validStatus(f.Status) {
-			return nil, "", crm.Errorf(crm.EINVALID, "invalid status %q", f.Status)
+			return w, false, crm.Errorf(crm.EINVALID, "invalid status %q", f.Status)
 		}
 		w.add("t.status = ?", f.Status)
 	}
@@ -144,6 +161,9 @@ func (db *DB) Tickets(ctx context.Context, f crm.TicketFilter) ([]*crm.Ticket, s
 	}
 	if f.InboxID != 0 {
 		w.add("t.inbox_id = ?", f.InboxID)
+	}
+	if f.TeamID != 0 {
+		w.add("t.team_id = ?", f.TeamID)
 	}
 	if f.Channel != "" {
 		w.add("t.channel = ?", f.Channel)
@@ -162,7 +182,7 @@ func (db *DB) Tickets(ctx context.Context, f crm.TicketFilter) ([]*crm.Ticket, s
 		}
 		match := ftsQuery(q)
 		if match == "" && id == 0 {
-			return []*crm.Ticket{}, "", nil
+			return w, true, nil
 		}
 		byOrder, orderArgs := ticketsOfOrderCond(q)
 		w.add(`(t.id = ?
@@ -171,25 +191,10 @@ func (db *DB) Tickets(ctx context.Context, f crm.TicketFilter) ([]*crm.Ticket, s
 				(SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?))
 			OR `+byOrder+`)`, append([]any{id, match, match}, orderArgs...)...)
 	}
-	if f.Cursor != "" {
-		c, err := decodeIntCursor(f.Cursor, 2)
-		if err != nil {
-			return nil, "", err
-		}
-		w.add("(t.last_message_at, t.id) < (?, ?)", c[0], c[1])
+	if err := snoozedWhere(&w, f); err != nil {
+		return w, false, err
 	}
-	tickets, err := queryTickets(ctx, db.rdb, `SELECT `+ticketListCols+` FROM tickets t WHERE `+w.String()+`
-		ORDER BY t.last_message_at DESC, t.id DESC LIMIT ?`, append(w.args, limit+1)...)
-	if err != nil {
-		return nil, "", err
-	}
-	var next string
-	if len(tickets) > limit {
-		tickets = tickets[:limit]
-		last := tickets[limit-1]
-		next = encodeCursor(itoa(ms(last.LastMessageAt)), itoa(last.ID))
-	}
-	return tickets, next, nil
+	return w, false, nil
 }
 
 // Ticket returns one ticket the agent in ctx may see. Returns not_found.
@@ -405,8 +410,9 @@ func (tx *Tx) reindexMessage(ctx context.Context, id int64, old, text string) er
 // statement journal for it (see indexTicket).
 func (tx *Tx) saveActivity(ctx context.Context, t *crm.Ticket) error {
 	_, err := tx.ExecContext(ctx, `UPDATE tickets SET status = ?, updated_at = ?, first_response_at = ?,
-		resolved_at = ?, last_message_at = ? WHERE id = ?`,
-		t.Status, ms(t.UpdatedAt), nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt), ms(t.LastMessageAt), t.ID)
+		resolved_at = ?, last_message_at = ?, waiting_since = ?, snoozed_until = ?, snooze_until_reply = ? WHERE id = ?`,
+		t.Status, ms(t.UpdatedAt), nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt), ms(t.LastMessageAt),
+		nullMS(t.WaitingSince), nullMS(t.SnoozedUntil), t.SnoozeUntilReply, t.ID)
 	if err != nil {
 		return fmt.Errorf("update ticket %d: %w", t.ID, err)
 	}
@@ -421,9 +427,9 @@ func (tx *Tx) saveTicket(ctx context.Context, t *crm.Ticket) error {
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE tickets SET subject = ?, status = ?, priority = ?,
 		assignee_id = ?, merged_into = ?, updated_at = ?, first_response_at = ?, resolved_at = ?,
-		last_message_at = ? WHERE id = ?`,
+		last_message_at = ?, team_id = ? WHERE id = ?`,
 		t.Subject, t.Status, t.Priority, assignee, nullID(t.MergedInto), ms(t.UpdatedAt),
-		nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt), ms(t.LastMessageAt), t.ID)
+		nullMS(t.FirstResponseAt), nullMS(t.ResolvedAt), ms(t.LastMessageAt), teamOf(t), t.ID)
 	if err != nil {
 		return fmt.Errorf("update ticket %d: %w", t.ID, err)
 	}
@@ -485,10 +491,22 @@ func (db *DB) UpdateTicket(ctx context.Context, id int64, u crm.TicketUpdate) (*
 				t.AssigneeID, changed = &a.ID, true
 			}
 		}
+		if u.TeamID != nil {
+			ch, err := tx.setTeam(ctx, t, *u.TeamID)
+			if err != nil {
+				return err
+			}
+			changed = changed || ch
+		}
 		tagsChanged := u.Tags != nil && !slices.Equal(tags, t.Tags)
 		if tagsChanged {
 			t.Tags, changed = tags, true
 		}
+		snoozeChanged, err := applySnooze(t, u.Snooze, tx.now)
+		if err != nil {
+			return err
+		}
+		changed = changed || snoozeChanged
 		if !changed {
 			return nil
 		}
@@ -498,6 +516,11 @@ func (db *DB) UpdateTicket(ctx context.Context, id int64, u crm.TicketUpdate) (*
 		t.UpdatedAt = tx.now
 		if err := tx.saveTicket(ctx, t); err != nil {
 			return err
+		}
+		if snoozeChanged {
+			if err := tx.saveSnooze(ctx, t); err != nil {
+				return err
+			}
 		}
 		if t.Subject != oldSubject {
 			if err := tx.reindexTicket(ctx, t.ID, oldSubject, t.Subject); err != nil {

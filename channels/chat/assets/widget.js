@@ -1,9 +1,13 @@
 /*
  * Parley chat widget. A shop embeds it with
  *   <script src="https://desk.example/widget.js" data-inbox="INBOX_ID" async></script>
- * Optional attributes: data-name, and for a signed-in shopper data-identity-email plus
+ * Optional attributes: data-name, data-lang (en, de, fr or es: the widget's language,
+ * whatever the inbox and the page say), and for a signed-in shopper data-identity-email plus
  * data-identity-hash = hex(HMAC-SHA256(identity_secret, email)) computed by the shop's server.
  * Everything is drawn in a shadow root with its own styles; all text is set with textContent.
+ * The widget's own texts come from the message catalogue of one language, which
+ * /widget/config sends with the inbox's settings; the shop's own texts (the greeting) are
+ * shown as the shop wrote them.
  */
 (function () {
   'use strict';
@@ -21,6 +25,28 @@
   var identity = null;
   if (script.getAttribute('data-identity-email')) {
     identity = { email: script.getAttribute('data-identity-email'), hash: script.getAttribute('data-identity-hash') || '' };
+  }
+
+  // S holds the texts of the widget's language (i18n/catalogue on the server); t fills a
+  // text's {placeholders}, plural picks the ".one" or ".other" form for a count.
+  var S = {};
+  var lang = 'en';
+  function t(key, vars) {
+    var s = S.hasOwnProperty(key) ? S[key] : key;
+    for (var k in vars || {}) s = s.split('{' + k + '}').join(String(vars[k]));
+    return s;
+  }
+  function plural(key, n, vars) {
+    vars = vars || {};
+    vars.count = n;
+    return t(key + (n === 1 ? '.one' : '.other'), vars);
+  }
+  // errText is what the shopper reads about an error frame or response: the server's own
+  // words in English, the catalogue's text for the error's code in other languages.
+  function errText(e) {
+    e = e || {};
+    if (lang === 'en' && e.message) return e.message;
+    return S.hasOwnProperty('error.' + e.code) ? t('error.' + e.code) : t('error.generic');
   }
 
   function load(k) {
@@ -100,7 +126,8 @@
     '.compose{display:flex;gap:6px;padding:10px;border-top:1px solid #e5e7eb;align-items:flex-end}',
     '.compose textarea{resize:none;height:40px;max-height:120px}',
     'button.b{border:0;border-radius:8px;background:var(--pc);color:#fff;padding:9px 12px;cursor:pointer;font-size:14px}',
-    'button.a{border:1px solid #d1d5db;background:#fff;border-radius:8px;padding:8px 10px;cursor:pointer;font-size:16px}',
+    'button.a{border:1px solid #d1d5db;background:#fff;border-radius:8px;padding:8px 10px;cursor:pointer;font-size:16px;color:#374151;display:inline-flex;align-items:center}',
+    'svg.line{width:18px;height:18px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}',
     'button:disabled{opacity:.5;cursor:default}',
     '.sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}',
     '.demo{font-size:11px;text-align:center;color:#4b5563;padding:0 0 6px;background:#fff}',
@@ -146,13 +173,17 @@
     return e;
   }
 
-  function icon() {
+  // icon draws an SVG path: the widget needs no emoji font on the shopper's machine.
+  var CHAT = 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z';
+  var CLIP = 'M21 11l-9 9a6 6 0 0 1-8.5-8.5l9-9a4 4 0 0 1 5.7 5.7l-9 9a2 2 0 0 1-2.9-2.9l8.3-8.3';
+  function icon(d, cls) {
     var ns = 'http://www.w3.org/2000/svg';
     var svg = document.createElementNS(ns, 'svg');
     svg.setAttribute('viewBox', '0 0 24 24');
     svg.setAttribute('aria-hidden', 'true');
+    if (cls) svg.setAttribute('class', cls);
     var p = document.createElementNS(ns, 'path');
-    p.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z');
+    p.setAttribute('d', d || CHAT);
     svg.appendChild(p);
     return svg;
   }
@@ -160,7 +191,7 @@
   var ui = {};
 
   function build(cfg) {
-    var host = h('div', { id: 'parley-chat' });
+    var host = h('div', { id: 'parley-chat', lang: lang });
     host.style.setProperty('--pc', cfg.color);
     var root = host.attachShadow({ mode: 'open' });
     if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet && CSSStyleSheet.prototype.replaceSync) {
@@ -172,33 +203,33 @@
     }
     var side = cfg.position === 'left' ? 'left' : 'right';
     ui.badge = h('span', { class: 'badge', hidden: '' });
-    ui.launcher = h('button', { class: 'launcher ' + side, type: 'button', 'aria-label': 'Chat with us',
+    ui.launcher = h('button', { class: 'launcher ' + side, type: 'button', 'aria-label': t('launcher'),
       'aria-expanded': 'false', 'aria-controls': 'parley-panel' }, [icon(), ui.badge]);
     ui.title = h('h2', { text: cfg.greeting, tabindex: '-1' });
     ui.status = h('p');
-    ui.close = h('button', { class: 'x', type: 'button', 'aria-label': 'Close chat', text: '\u00d7' });
+    ui.close = h('button', { class: 'x', type: 'button', 'aria-label': t('close'), text: '\u00d7' });
     ui.log = h('div', { class: 'log', role: 'log', 'aria-live': 'polite' });
-    ui.typing = h('div', { class: 'typing', hidden: '', text: 'Typing\u2026' });
+    ui.typing = h('div', { class: 'typing', hidden: '', text: t('typing') });
     ui.say = h('p', { class: 'sr', role: 'status', 'aria-live': 'polite' });
     ui.notice = h('div', { class: 'notice', role: 'status', hidden: '' });
     ui.contactText = h('p');
-    ui.name = h('input', { type: 'text', placeholder: 'Your name', 'aria-label': 'Your name', maxlength: '200', autocomplete: 'name' });
-    ui.email = h('input', { type: 'email', placeholder: 'Your email', 'aria-label': 'Your email', maxlength: '320', autocomplete: 'email', required: '' });
+    ui.name = h('input', { type: 'text', placeholder: t('contact.name'), 'aria-label': t('contact.name'), maxlength: '200', autocomplete: 'name' });
+    ui.email = h('input', { type: 'email', placeholder: t('contact.email'), 'aria-label': t('contact.email'), maxlength: '320', autocomplete: 'email', required: '' });
     ui.contact = h('form', { class: 'contact', hidden: '' }, [ui.contactText, ui.name, ui.email,
-      h('button', { class: 'b', type: 'submit', text: 'Save' })]);
-    ui.text = h('textarea', { placeholder: 'Write a message\u2026', maxlength: '5000', 'aria-label': 'Message' });
+      h('button', { class: 'b', type: 'submit', text: t('contact.save') })]);
+    ui.text = h('textarea', { placeholder: t('message.placeholder'), maxlength: '5000', 'aria-label': t('message') });
     ui.file = h('input', { type: 'file', accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf', hidden: '' });
-    ui.attach = h('button', { class: 'a', type: 'button', 'aria-label': 'Attach a file', text: '\ud83d\udcce' });
-    ui.send = h('button', { class: 'b', type: 'submit', text: 'Send' });
+    ui.attach = h('button', { class: 'a', type: 'button', 'aria-label': t('attach') }, [icon(CLIP, 'line')]);
+    ui.send = h('button', { class: 'b', type: 'submit', text: t('send') });
     ui.compose = h('form', { class: 'compose' }, [ui.text, ui.file, ui.attach, ui.send]);
-    ui.track = h('button', { class: 'l track', type: 'button', text: 'Track my order' });
+    ui.track = h('button', { class: 'l track', type: 'button', text: t('track') });
     buildOrders();
     buildCSAT();
-    ui.panel = h('div', { class: 'panel ' + side, id: 'parley-panel', role: 'dialog', 'aria-label': 'Chat', hidden: '' }, [
+    ui.panel = h('div', { class: 'panel ' + side, id: 'parley-panel', role: 'dialog', 'aria-label': t('panel'), hidden: '' }, [
       h('div', { class: 'head' }, [h('div', { class: 't' }, [ui.title, ui.status]), ui.close]),
       h('div', { class: 'tools' }, [ui.track]),
       ui.log, ui.orders, ui.typing, ui.csat, ui.notice, ui.contact, ui.compose,
-      cfg.demo ? h('div', { class: 'demo', text: 'Demo' }) : null, ui.say
+      cfg.demo ? h('div', { class: 'demo', text: t('demo') }) : null, ui.say
     ]);
     root.appendChild(ui.launcher);
     root.appendChild(ui.panel);
@@ -232,13 +263,11 @@
 
   function setStatus() {
     var online = st.config.online;
-    ui.status.textContent = online ? 'We typically reply in a few minutes.' :
-      'We are away right now. Leave a message and your email, and we will reply by email.';
+    ui.status.textContent = online ? t('status.online') : t('status.offline');
     var needForm = st.emailRequired || (!online && !st.email);
     ui.contact.hidden = !needForm || !st.welcomed || st.tracking;
     ui.compose.hidden = st.tracking;
-    ui.contactText.textContent = st.emailRequired ? 'Please tell us who you are before we start.' :
-      'Where can we reach you when you have left?';
+    ui.contactText.textContent = st.emailRequired ? t('contact.required') : t('contact.offline');
     ui.csat.hidden = !st.csatState || st.tracking;
     var blocked = !st.welcomed || st.emailRequired || st.tracking;
     ui.text.disabled = blocked;
@@ -276,8 +305,7 @@
   function showUnread() {
     ui.badge.textContent = String(st.unread);
     ui.badge.hidden = st.unread === 0;
-    ui.launcher.setAttribute('aria-label', st.unread === 0 ? 'Chat with us' :
-      'Chat with us, ' + st.unread + (st.unread === 1 ? ' new reply' : ' new replies'));
+    ui.launcher.setAttribute('aria-label', st.unread === 0 ? t('launcher') : plural('launcher.unread', st.unread));
   }
 
   function scrollDown() { ui.log.scrollTop = ui.log.scrollHeight; }
@@ -308,7 +336,7 @@
       setStatus();
       if (ev.code === 1008) { st.stopped = true; return; } // refused: retrying cannot help
       if (ev.code === 1013) { // too many connections for now: come back in a minute
-        notice('The chat is busy. Reconnecting in a minute\u2026');
+        notice(t('busy'));
         st.timer = setTimeout(connect, 60000 * (0.75 + Math.random() / 2));
         return;
       }
@@ -319,7 +347,7 @@
   function retry() {
     if (st.stopped) return;
     var d = Math.min(30000, 1000 * Math.pow(2, st.retries++)) * (0.5 + Math.random() / 2);
-    if (st.retries > 1) notice('Reconnecting\u2026');
+    if (st.retries > 1) notice(t('reconnecting'));
     st.timer = setTimeout(connect, d);
   }
 
@@ -377,10 +405,10 @@
         break;
       case 'order_not_found':
         lookupDone();
-        showOrders([], 'We could not find an order with that number and email address. Please check both and try again.');
+        showOrders([], t('track.not_found'));
         break;
       case 'orders':
-        showOrders(f.orders || [], (f.orders || []).length ? '' : 'You have no orders with us yet.', 'Your recent orders');
+        showOrders(f.orders || [], (f.orders || []).length ? '' : t('track.none'), t('track.recent'));
         break;
       case 'csat':
         showCSAT(f.ticket_id);
@@ -404,13 +432,12 @@
         if (f['for'] === 'csat_answer') {
           ui.csatSend.disabled = false;
           if (e.code === 'not_found') { st.csatState = ''; setStatus(); break; } // expired or already gone
-          csatError(e.code === 'rate_limited' ? 'Please wait a moment and try again.' : (e.message || 'Something went wrong.'));
+          csatError(e.code === 'rate_limited' ? t('csat.wait') : errText(e));
           break;
         }
         if (f['for'] === 'order_lookup' || f['for'] === 'my_orders') {
           lookupDone();
-          orderMessage(e.code === 'rate_limited' ? 'Too many lookups. Please try again in a few minutes.' :
-            (e.message || 'Something went wrong.'), true);
+          orderMessage(e.code === 'rate_limited' ? t('track.rate_limited') : errText(e), true);
           break;
         }
         if (f.client_id) {
@@ -420,21 +447,19 @@
             dropPending(f.client_id, true);
           }
         }
-        notice(e.message || 'Something went wrong.');
+        notice(errText(e));
         break;
     }
   }
 
   // ---- Satisfaction survey ----
 
-  var rateLabels = ['Very bad', 'Bad', 'Okay', 'Good', 'Excellent'];
-
   function buildCSAT() {
     ui.rates = [];
-    var group = h('div', { class: 'rates', role: 'group', 'aria-label': 'Your rating from 1 (very bad) to 5 (excellent)' });
-    rateLabels.forEach(function (label, i) {
+    var group = h('div', { class: 'rates', role: 'group', 'aria-label': t('csat.group') });
+    [1, 2, 3, 4, 5].map(function (n) { return t('csat.' + n); }).forEach(function (label, i) {
       var b = h('button', { class: 'rate', type: 'button', 'aria-pressed': 'false', 'data-rating': String(i + 1),
-        'aria-label': (i + 1) + ' of 5: ' + label }, [h('span', { text: String(i + 1), 'aria-hidden': 'true' }),
+        'aria-label': t('csat.rate', { rating: i + 1, label: label }) }, [h('span', { text: String(i + 1), 'aria-hidden': 'true' }),
         h('small', { text: label, 'aria-hidden': 'true' })]);
       b.addEventListener('click', function () { pickRating(i + 1); });
       ui.rates.push(b);
@@ -442,15 +467,15 @@
     });
     // An input, not a textarea: the page's scripts and tests know the message box as the
     // widget's only textarea.
-    ui.csatComment = h('input', { type: 'text', maxlength: '1000', placeholder: 'Anything to add? (optional)',
-      'aria-label': 'Comment (optional)' });
-    ui.csatSend = h('button', { class: 'b', type: 'submit', text: 'Send rating', disabled: '' });
+    ui.csatComment = h('input', { type: 'text', maxlength: '1000', placeholder: t('csat.comment_placeholder'),
+      'aria-label': t('csat.comment') });
+    ui.csatSend = h('button', { class: 'b', type: 'submit', text: t('csat.send'), disabled: '' });
     ui.csatErr = h('p', { class: 'cerr', role: 'alert', hidden: '' });
     ui.csatForm = h('form', { class: 'csat-ask' }, [
-      h('p', { class: 'cq', text: 'How did we do? Please rate this conversation.' }), group, ui.csatComment, ui.csatErr, ui.csatSend
+      h('p', { class: 'cq', text: t('csat.question') }), group, ui.csatComment, ui.csatErr, ui.csatSend
     ]);
-    ui.csatThanks = h('p', { class: 'cthanks', role: 'status', hidden: '', text: 'Thank you for your feedback!' });
-    ui.csat = h('div', { class: 'csat', hidden: '', 'aria-label': 'Rate this conversation' }, [ui.csatForm, ui.csatThanks]);
+    ui.csatThanks = h('p', { class: 'cthanks', role: 'status', hidden: '', text: t('csat.thanks') });
+    ui.csat = h('div', { class: 'csat', hidden: '', 'aria-label': t('csat.region') }, [ui.csatForm, ui.csatThanks]);
     ui.csatForm.addEventListener('submit', function (ev) {
       ev.preventDefault();
       if (!st.csatRating) return;
@@ -458,7 +483,7 @@
       if (send({ type: 'csat_answer', rating: st.csatRating, comment: ui.csatComment.value.trim() })) {
         ui.csatSend.disabled = true;
       } else {
-        csatError('Not connected yet, try again in a moment.');
+        csatError(t('not_connected'));
       }
     });
   }
@@ -492,7 +517,7 @@
     csatError('');
     setStatus();
     scrollDown();
-    if (isNew) say('How did we do? Please rate this conversation.');
+    if (isNew) say(t('csat.question'));
     if (isNew && !st.open) {
       st.unread++;
       showUnread();
@@ -501,26 +526,27 @@
 
   // ---- Track my order ----
 
-  var statusNames = {
-    pending: 'Pending', paid: 'Paid', fulfilled: 'Fulfilled', shipped: 'Shipped', delivered: 'Delivered',
-    cancelled: 'Cancelled', refunded: 'Refunded', partially_refunded: 'Partially refunded'
-  };
+  // statusName is an order status in the shopper's language; a status the catalogue
+  // does not know is shown as the shop named it.
+  function statusName(s) {
+    return S.hasOwnProperty('order.status.' + s) ? t('order.status.' + s) : (s || '');
+  }
 
   function buildOrders() {
     ui.onumber = h('input', { type: 'text', name: 'number', maxlength: '64', autocomplete: 'off', required: '', placeholder: '1001' });
     ui.oemail = h('input', { type: 'email', name: 'email', maxlength: '320', autocomplete: 'email', required: '' });
-    ui.ofind = h('button', { class: 'b', type: 'submit', text: 'Find my order' });
+    ui.ofind = h('button', { class: 'b', type: 'submit', text: t('track.find') });
     ui.lookup = h('form', { class: 'lookup' }, [
-      h('label', {}, [document.createTextNode('Order number'), ui.onumber]),
-      h('label', {}, [document.createTextNode('Email used for the order'), ui.oemail]),
+      h('label', {}, [document.createTextNode(t('track.number')), ui.onumber]),
+      h('label', {}, [document.createTextNode(t('track.email')), ui.oemail]),
       ui.ofind
     ]);
     ui.omsg = h('p', { class: 'omsg', role: 'status', hidden: '' });
     ui.oresults = h('div', { class: 'results' });
-    ui.oback = h('button', { class: 'l', type: 'button', text: '\u2190 Back to the chat' });
+    ui.oback = h('button', { class: 'l', type: 'button', text: '\u2190 ' + t('track.back') });
     ui.oback.addEventListener('click', function () { showTracking(false); });
-    ui.orders = h('div', { class: 'orders', hidden: '', 'aria-label': 'Track my order' }, [
-      h('div', {}, [ui.oback]), h('h3', { text: 'Track my order' }), ui.lookup, ui.omsg, ui.oresults
+    ui.orders = h('div', { class: 'orders', hidden: '', 'aria-label': t('track') }, [
+      h('div', {}, [ui.oback]), h('h3', { text: t('track') }), ui.lookup, ui.omsg, ui.oresults
     ]);
   }
 
@@ -529,7 +555,7 @@
     st.tracking = on;
     ui.orders.hidden = !on;
     ui.log.hidden = on;
-    ui.track.textContent = on ? 'Back to the chat' : 'Track my order';
+    ui.track.textContent = on ? t('track.back') : t('track');
     setStatus();
     if (!on) { if (!ui.text.disabled) ui.text.focus(); return; }
     if (!ui.oemail.value && st.email) ui.oemail.value = st.email;
@@ -543,15 +569,15 @@
     if (st.lookupBusy) return;
     var number = ui.onumber.value.trim();
     var email = ui.oemail.value.trim();
-    if (!number || !email) { orderMessage('Please enter your order number and the email address you used.', true); return; }
+    if (!number || !email) { orderMessage(t('track.missing'), true); return; }
     if (!send({ type: 'order_lookup', number: number, email: email })) {
-      orderMessage('Not connected yet, try again in a moment.', true);
+      orderMessage(t('not_connected'), true);
       if (!st.ws) connect();
       return;
     }
     st.lookupBusy = true;
     ui.ofind.disabled = true;
-    orderMessage('Looking up your order\u2026', false);
+    orderMessage(t('track.looking'), false);
   }
 
   function lookupDone() {
@@ -570,8 +596,8 @@
     ui.oresults.textContent = '';
     if (title && list.length) ui.oresults.appendChild(h('h3', { text: title }));
     list.forEach(function (o) { ui.oresults.appendChild(orderCard(o)); });
-    if (title && list.length) say(title + ': ' + list.length + (list.length === 1 ? ' order' : ' orders'));
-    else if (list.length === 1) say('Order ' + list[0].number + ': ' + (list[0].status || ''));
+    if (title && list.length) say(plural('track.count', list.length, { title: title }));
+    else if (list.length === 1) say(t('order.said', { number: list[0].number, status: statusName(list[0].status) }));
   }
 
   // say tells screen readers what just appeared (order results, the rating prompt): the
@@ -581,10 +607,10 @@
     setTimeout(function () { ui.say.textContent = text; }, 50);
   }
 
-  // money formats integer minor units, e.g. 4636 EUR as €46.36, in the shopper's locale.
+  // money formats integer minor units, e.g. 4636 EUR as €46.36, in the widget's language.
   function money(minor, currency) {
     try {
-      var f = new Intl.NumberFormat(undefined, { style: 'currency', currency: currency || 'USD' });
+      var f = new Intl.NumberFormat(lang, { style: 'currency', currency: currency || 'USD' });
       return f.format(minor / Math.pow(10, f.resolvedOptions().maximumFractionDigits));
     } catch (e) {
       return (minor / 100).toFixed(2) + ' ' + (currency || '');
@@ -602,25 +628,25 @@
         h('span', { text: money(it.unit_price * it.quantity, o.currency) })]);
     }));
     var sum = h('div', { class: 'sum' }, [
-      line('Subtotal', money(o.subtotal, o.currency)),
-      o.shipping ? line('Shipping', money(o.shipping, o.currency)) : null,
-      o.tax ? line('Tax', money(o.tax, o.currency)) : null,
-      o.discount ? line('Discount', '\u2212' + money(o.discount, o.currency)) : null,
-      line('Total', money(o.total, o.currency), 'ototal'),
-      o.refunded ? line('Refunded', money(o.refunded, o.currency)) : null
+      line(t('order.subtotal'), money(o.subtotal, o.currency)),
+      o.shipping ? line(t('order.shipping'), money(o.shipping, o.currency)) : null,
+      o.tax ? line(t('order.tax'), money(o.tax, o.currency)) : null,
+      o.discount ? line(t('order.discount'), '\u2212' + money(o.discount, o.currency)) : null,
+      line(t('order.total'), money(o.total, o.currency), 'ototal'),
+      o.refunded ? line(t('order.refunded'), money(o.refunded, o.currency)) : null
     ]);
     var track = null;
     if (o.tracking_number || o.tracking_url) {
-      var label = (o.carrier ? o.carrier + ' ' : '') + (o.tracking_number || 'tracking');
+      var label = (o.carrier ? o.carrier + ' ' : '') + (o.tracking_number || t('order.tracking_link'));
       // Only an https link from the shop's data is clickable.
       var safe = /^https:\/\//i.test(o.tracking_url || '');
-      track = h('div', { class: 'otrack' }, [document.createTextNode('Tracking: '),
+      track = h('div', { class: 'otrack' }, [document.createTextNode(t('order.tracking') + ' '),
         safe ? h('a', { href: o.tracking_url, target: '_blank', rel: 'noopener noreferrer', text: label }) : h('span', { text: label })]);
     }
     return h('div', { class: 'order', 'data-number': o.number }, [
-      h('div', { class: 'top' }, [h('strong', { text: 'Order ' + o.number }),
-        h('span', { class: 'ostatus', text: statusNames[o.status] || o.status })]),
-      h('div', { class: 'odate', text: isNaN(placed) ? '' : 'Placed ' + placed.toLocaleDateString() }),
+      h('div', { class: 'top' }, [h('strong', { text: t('order', { number: o.number }) }),
+        h('span', { class: 'ostatus', text: statusName(o.status) })]),
+      h('div', { class: 'odate', text: isNaN(placed) ? '' : t('order.placed', { date: placed.toLocaleDateString(lang) }) }),
       items, sum, track
     ]);
   }
@@ -663,7 +689,7 @@
     if (ui.log.querySelector('[data-client="' + cssEscape(p.client_id) + '"]')) return;
     var el = bubble('in', '', p.text, p.files);
     el.setAttribute('data-client', p.client_id);
-    el.appendChild(h('div', { class: 'state', text: 'Sending\u2026' }));
+    el.appendChild(h('div', { class: 'state', text: t('sending') }));
     ui.log.appendChild(el);
     scrollDown();
   }
@@ -689,7 +715,7 @@
     if (el && failed) {
       el.className = 'msg in failed';
       var s = el.querySelector('.state');
-      if (s) s.textContent = 'Not sent';
+      if (s) s.textContent = t('not_sent');
     }
   }
 
@@ -723,20 +749,20 @@
   }
 
   function upload(file) {
-    if (file.size > 10 * 1024 * 1024) { notice('Files are limited to 10 MB.'); return; }
-    if (!st.token || !st.welcomed) { notice('Not connected yet, try again in a moment.'); return; }
-    notice('Uploading ' + file.name + '\u2026');
+    if (file.size > 10 * 1024 * 1024) { notice(t('upload.limit')); return; }
+    if (!st.token || !st.welcomed) { notice(t('not_connected')); return; }
+    notice(t('upload.busy', { name: file.name }));
     fetch(httpBase + '/widget/upload?inbox=' + inbox + '&name=' + encodeURIComponent(file.name), {
       method: 'POST', headers: { 'X-Parley-Visitor': st.token }, body: file
     }).then(function (r) {
       return r.json().then(function (j) {
-        if (!r.ok) throw new Error((j.error && j.error.message) || 'Upload failed.');
+        if (!r.ok) throw new Error(j.error && j.error.code === 'invalid' && lang !== 'en' ? t('upload.type') : errText(j.error));
         return j;
       });
     }).then(function (j) {
       notice('');
       queue({ client_id: uuid(), text: '', attachments: [j.upload_id], files: [j.filename] });
-    }).catch(function (e) { notice(e.message || 'Upload failed.'); });
+    }).catch(function (e) { notice(e.message || t('upload.failed')); });
   }
 
   function watchPage() {
@@ -749,11 +775,18 @@
   }
 
   function start() {
-    fetch(httpBase + '/widget/config?inbox=' + inbox, { credentials: 'omit' }).then(function (r) {
+    // The page's language, then the browser's: the server takes the first it ships when
+    // neither data-lang nor the inbox's setting decides.
+    var prefer = [document.documentElement.lang].concat(navigator.languages || [navigator.language]);
+    prefer = prefer.filter(function (l) { return l && /^[A-Za-z0-9_-]{1,35}$/.test(l); }).slice(0, 10).join(',');
+    fetch(httpBase + '/widget/config?inbox=' + inbox + '&lang=' + encodeURIComponent(script.getAttribute('data-lang') || '') +
+      '&prefer=' + encodeURIComponent(prefer), { credentials: 'omit' }).then(function (r) {
       if (!r.ok) throw new Error('HTTP ' + r.status);
       return r.json();
     }).then(function (cfg) {
       st.config = cfg;
+      S = cfg.strings || {};
+      lang = cfg.language || 'en';
       cfg.demo = script.hasAttribute('data-demo');
       build(cfg);
       window.ParleyChat = { open: openPanel, close: closePanel };

@@ -1,6 +1,6 @@
 // Package twiliotest is a fake of the parts of Twilio's REST API that Parley uses, for
 // the tests of other packages (the console's setup forms) and their examples: the
-// account, its incoming phone numbers with their webhook URLs, message sends, and the
+// account, its incoming phone numbers with their webhook URLs, message sends, calls, and the
 // Content API's WhatsApp templates (GET /v1/Content and /v1/ContentAndApprovals). It
 // speaks Twilio's wire format (basic auth with the Account SID and Auth Token, JSON
 // answers, Twilio's error bodies) on a loopback httptest server.
@@ -36,6 +36,7 @@ type Fake struct {
 	mu        sync.Mutex
 	numbers   []*Number
 	messages  []url.Values
+	calls     []url.Values
 	templates []Template
 	sendError *sendError // the answer to the next message sends, when set
 }
@@ -113,6 +114,13 @@ func (f *Fake) Messages() []url.Values {
 	return append([]url.Values(nil), f.messages...)
 }
 
+// Calls returns the form of every call placed so far (click-to-call).
+func (f *Fake) Calls() []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]url.Values(nil), f.calls...)
+}
+
 func sid(prefix string) string {
 	b := make([]byte, 16)
 	rand.Read(b)
@@ -173,6 +181,16 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 			"to": r.PostForm.Get("To"), "from": r.PostForm.Get("From"), "body": r.PostForm.Get("Body"),
 			"num_segments": "1", "num_media": "0", "direction": "outbound-api", "api_version": "2010-04-01",
 			"date_created": now, "date_updated": now, "uri": prefix + "/Messages/" + id + ".json"})
+	case r.Method == http.MethodPost && r.URL.Path == prefix+"/Calls.json":
+		r.ParseForm()
+		id := sid("CA")
+		f.mu.Lock()
+		f.calls = append(f.calls, r.PostForm)
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{"sid": id, "account_sid": f.SID, "status": "queued",
+			"to": r.PostForm.Get("To"), "from": r.PostForm.Get("From"), "direction": "outbound-api",
+			"api_version": "2010-04-01", "date_created": now, "date_updated": now, "uri": prefix + "/Calls/" + id + ".json"})
 	default:
 		twilioError(w, http.StatusNotFound, 20404, "The requested resource was not found")
 	}

@@ -1,0 +1,100 @@
+// emoji.js is the emoji picker of the reply box: a grid of common emoji that puts the
+// chosen one at the cursor. The arrow keys move in the grid, Enter or a click inserts,
+// Esc (or Tab away) closes it and gives the focus back.
+
+import { h, fill, $, announce } from './dom.js';
+import { insert } from './format.js';
+import { t as tr } from './i18n.js';
+
+export const emoji = [
+  ['😀', 'grinning face'], ['😊', 'smiling face'], ['🙂', 'slightly smiling face'], ['😉', 'winking face'],
+  ['😄', 'grinning face with smiling eyes'], ['😅', 'grinning face with sweat'], ['😂', 'face with tears of joy'], ['🤗', 'hugging face'],
+  ['😍', 'smiling face with heart-eyes'], ['🥰', 'smiling face with hearts'], ['😇', 'smiling face with halo'], ['😎', 'smiling face with sunglasses'],
+  ['🤔', 'thinking face'], ['😮', 'face with open mouth'], ['😬', 'grimacing face'], ['🙁', 'slightly frowning face'],
+  ['😢', 'crying face'], ['😭', 'loudly crying face'], ['😴', 'sleeping face'], ['🙈', 'see-no-evil monkey'],
+  ['👍', 'thumbs up'], ['👎', 'thumbs down'], ['👌', 'OK hand'], ['👏', 'clapping hands'],
+  ['🙌', 'raising hands'], ['🙏', 'folded hands'], ['💪', 'flexed biceps'], ['👋', 'waving hand'],
+  ['❤️', 'red heart'], ['💙', 'blue heart'], ['⭐', 'star'], ['✨', 'sparkles'],
+  ['🎉', 'party popper'], ['🎁', 'wrapped gift'], ['📦', 'package'], ['🚚', 'delivery truck'],
+  ['✅', 'check mark'], ['❌', 'cross mark'], ['⏰', 'alarm clock'], ['☕', 'hot beverage'],
+];
+const cols = 8;
+
+let ta = null;     // the text box to insert into
+let range = null;  // [start, end] of the selection when the picker opened
+
+// emojiEl is the Emoji button with its grid, for text box area.
+export function emojiEl(area, disabled) {
+  ta = area;
+  const grid = h('div', { id: 'emoji-grid', class: 'emoji-grid', role: 'grid', 'aria-label': 'Emoji', hidden: true });
+  grid.addEventListener('keydown', keys);
+  grid.addEventListener('focusout', (e) => {
+    if (!grid.contains(e.relatedTarget) && e.relatedTarget !== $('#emoji-button')) close(false);
+  });
+  return h('span', { class: 'emoji-picker' },
+    h('button', { type: 'button', id: 'emoji-button', class: 'tool icon-emoji', disabled, 'aria-label': 'Emoji', title: 'Emoji',
+      'aria-haspopup': 'grid', 'aria-expanded': 'false', 'aria-controls': 'emoji-grid', onclick: toggle }),
+    grid);
+}
+
+function toggle() {
+  const grid = $('#emoji-grid');
+  if (!grid.hidden) {
+    close(true);
+    return;
+  }
+  range = [ta.selectionStart, ta.selectionEnd];
+  fill(grid, chunk(emoji, cols).map((row, r) => h('div', { role: 'row', class: 'emoji-row' },
+    row.map(([e, name], c) => h('button', { type: 'button', role: 'gridcell', class: 'emoji', tabindex: r === 0 && c === 0 ? '0' : '-1',
+      'aria-label': name, title: name, dataset: { i: String(r * cols + c) }, onclick: () => choose(e, name) }, e)))));
+  grid.hidden = false;
+  $('#emoji-button').setAttribute('aria-expanded', 'true');
+  grid.querySelector('button').focus();
+}
+
+function chunk(list, n) {
+  const out = [];
+  for (let i = 0; i < list.length; i += n) out.push(list.slice(i, i + n));
+  return out;
+}
+
+// close hides the grid; back gives the focus to the Emoji button.
+function close(back) {
+  const grid = $('#emoji-grid');
+  if (!grid || grid.hidden) return;
+  grid.hidden = true;
+  $('#emoji-button').setAttribute('aria-expanded', 'false');
+  if (back) $('#emoji-button').focus();
+}
+
+function choose(e, name) {
+  close(false);
+  ta.focus();
+  if (range) ta.setSelectionRange(range[0], range[1]);
+  insert(ta, e);
+  announce(tr('emoji.inserted', { name }));
+}
+
+function keys(e) {
+  const cells = [...$('#emoji-grid').querySelectorAll('button')];
+  const i = cells.indexOf(document.activeElement);
+  let next = i;
+  switch (e.key) {
+    case 'ArrowRight': next = Math.min(i + 1, cells.length - 1); break;
+    case 'ArrowLeft': next = Math.max(i - 1, 0); break;
+    case 'ArrowDown': next = Math.min(i + cols, cells.length - 1); break;
+    case 'ArrowUp': next = i - cols >= 0 ? i - cols : i; break;
+    case 'Home': next = i - (i % cols); break;
+    case 'End': next = Math.min(i - (i % cols) + cols - 1, cells.length - 1); break;
+    case 'Escape':
+      e.preventDefault();
+      e.stopPropagation();
+      close(true);
+      return;
+    default: return;
+  }
+  e.preventDefault();
+  if (i >= 0) cells[i].tabIndex = -1;
+  cells[next].tabIndex = 0;
+  cells[next].focus();
+}
