@@ -75,7 +75,14 @@ func seedHistory(ctx context.Context, s crm.Store, clock *Clock, inboxes map[str
 	for i := range 45 {
 		p := historyPeople[r.IntN(len(historyPeople))]
 		k := kinds[r.IntN(len(kinds))]
-		at := start.Add(time.Duration(i*30*24/45)*time.Hour + time.Duration(8+r.IntN(10))*time.Hour)
+		// Customers write on weekdays between 09:00 and 15:00, inside the demo policy's
+		// hours, so that response times are business time a manager recognises (a message
+		// at 08:30 answered at 08:50 would take 0 business seconds).
+		day := start.Add(time.Duration(i*30*24/45) * time.Hour).Truncate(24 * time.Hour)
+		for day.Weekday() == time.Saturday || day.Weekday() == time.Sunday {
+			day = day.AddDate(0, 0, -1) // back to Friday: never in the future
+		}
+		at := day.Add(9*time.Hour + time.Duration(r.IntN(10))*36*time.Minute)
 		from := []crm.Identity{{Kind: crm.IdentityEmail, Address: p.email}}
 		if k.channel == crm.ChannelSMS {
 			from = []crm.Identity{{Kind: crm.IdentityPhone, Address: fmt.Sprintf("+1555555%04d", 200+r.IntN(len(historyPeople)))}}
@@ -91,7 +98,7 @@ func seedHistory(ctx context.Context, s crm.Store, clock *Clock, inboxes map[str
 			continue // never answered: part of the backlog
 		}
 		agent := crm.WithAgent(ctx, agents[r.IntN(len(agents))])
-		at = at.Add(time.Duration(5+r.IntN(240)) * time.Minute)
+		at = at.Add(time.Duration(5+r.IntN(240)/2) * time.Minute) // mostly within the 2-hour target
 		clock.set(at)
 		if _, err := s.AddMessage(agent, &crm.NewMessage{TicketID: res.TicketID, Body: "Thanks for writing! We're on it."}); err != nil {
 			return err
@@ -99,7 +106,7 @@ func seedHistory(ctx context.Context, s crm.Store, clock *Clock, inboxes map[str
 		if r.IntN(8) == 0 {
 			continue // waiting on the team
 		}
-		at = at.Add(time.Duration(30+r.IntN(48*60)) * time.Minute)
+		at = at.Add(time.Duration(30+r.IntN(48*60)/4) * time.Minute)
 		clock.set(at)
 		resolved := crm.StatusResolved
 		if _, err := s.UpdateTicket(agent, res.TicketID, crm.TicketUpdate{Status: &resolved}); err != nil {
