@@ -6,6 +6,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // axeSource is axe-core, which .ci/run installs from the npm registry and names in
@@ -97,10 +100,38 @@ func scanConsole(t *testing.T, f *fixture, axe, scheme string, id int64) {
 	} {
 		b.eval(fmt.Sprintf(`(() => { location.hash = %q; return ''; })()`, st.hash))
 		b.waitJS("the "+st.name+" screen", fmt.Sprintf(`() => !!document.querySelector(%q)`, st.ready))
+		// One h1 per view, and a title that names it.
+		if got := b.eval(`(() => { const h1 = [...document.querySelectorAll('h1')].filter((e) => !e.closest('[hidden]'));
+			return h1.length + '|' + document.title; })()`); !strings.HasPrefix(got, "1|") || (st.name != "inbox" && strings.HasSuffix(got, "|Parley")) {
+			failures = append(failures, fmt.Sprintf("%s: h1 count and title %q, want one h1 and a title naming the view", st.name, got))
+		}
 		for _, v := range b.scan(axe) {
 			failures = append(failures, fmt.Sprintf("%s: %s (%s) %s at %s", st.name, v.ID, v.Impact, v.Help, strings.Join(v.Targets, ", ")))
 		}
 	}
+	// The popups of the ticket and the top bar, open: the snooze menu, the send menu, the
+	// emoji picker, the notification centre; and the customer drawer of a narrower screen.
+	b.eval(fmt.Sprintf(`(() => { location.hash = '#/tickets/%d'; return ''; })()`, id))
+	for _, st := range []struct{ name, open, ready string }{
+		{"snooze menu", "#snooze-button", "#snooze-menu:not([hidden])"},
+		{"send menu", "#send-more", "#send-menu:not([hidden])"},
+		{"emoji picker", "#emoji-button", "#emoji-grid:not([hidden])"},
+		{"notifications", "#bell", "#notify-panel:not([hidden])"},
+	} {
+		b.click(st.open)
+		b.waitJS("the "+st.name, fmt.Sprintf(`() => !!document.querySelector(%q)`, st.ready))
+		for _, v := range b.scan(axe) {
+			failures = append(failures, fmt.Sprintf("%s: %s (%s) %s at %s", st.name, v.ID, v.Impact, v.Help, strings.Join(v.Targets, ", ")))
+		}
+		b.do(chromedp.KeyEvent(kb.Escape))
+	}
+	b.screen(1280, 800)
+	b.click("#side-toggle")
+	b.waitJS("the customer drawer", `() => document.body.classList.contains('side-open') && !!document.querySelector('#side-pane #cust-name')`)
+	for _, v := range b.scan(axe) {
+		failures = append(failures, fmt.Sprintf("customer drawer: %s (%s) %s at %s", v.ID, v.Impact, v.Help, strings.Join(v.Targets, ", ")))
+	}
+	b.screen(1440, 900)
 	// Signed out: the sign-in form.
 	b.eval(`(() => { document.querySelector('#logout').click(); return ''; })()`)
 	b.waitJS("the sign-in form", `() => !document.querySelector('#login').hidden`)

@@ -108,6 +108,24 @@ function fit(frame, html) {
   document.body.append(probe);
 }
 
+// measured holds, per email frame, its mail's prepared HTML and the width it was last
+// measured at; resized measures a frame again when its width changes, and forgets frames
+// that left the page (another ticket opened).
+const measured = new WeakMap();
+const resized = new ResizeObserver((entries) => {
+  for (const { target: frame } of entries) {
+    const m = measured.get(frame);
+    if (!frame.isConnected || !m) {
+      resized.unobserve(frame);
+      continue;
+    }
+    if (frame.clientWidth && frame.clientWidth !== m.width && m.html()) {
+      m.width = frame.clientWidth;
+      fit(frame, m.html());
+    }
+  }
+});
+
 // emailBody shows message m's HTML in its frame, with text (its plain-text element)
 // hidden behind a "Show plain text" switch and a button to load remote images.
 export function emailBody(m, text) {
@@ -131,14 +149,9 @@ export function emailBody(m, text) {
     images.hidden = remote || doc.remotes === 0;
     fit(frame, doc.html);
   };
-  // A new width reflows the mail: measure it again.
-  let width = 0;
-  new ResizeObserver(() => {
-    if (doc && frame.clientWidth && frame.clientWidth !== width) {
-      width = frame.clientWidth;
-      fit(frame, doc.html);
-    }
-  }).observe(frame);
+  // A new width reflows the mail: measure it again (one observer for every frame).
+  measured.set(frame, { html: () => (doc ? doc.html : ''), width: 0 });
+  resized.observe(frame);
   images.addEventListener('click', () => {
     remoteShown.add(m.id);
     show();
