@@ -64,7 +64,9 @@ func New(opt Options) *Worker {
 // changed ticket (a resolve frees room), an agent's availability.
 var wakers = map[string]bool{crm.EventTicketCreated: true, crm.EventTicketUpdated: true, crm.EventAgentUpdated: true}
 
-const coalesce = 50 * time.Millisecond
+// coalesce is how long after a waking event a round starts, so that a burst is one round
+// (and one cursor write) rather than one per commit: ingest shares the writer (make bench).
+const coalesce = 250 * time.Millisecond
 
 // Run assigns until ctx is done, then returns nil.
 func (w *Worker) Run(ctx context.Context) error {

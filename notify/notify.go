@@ -72,6 +72,11 @@ type Worker struct {
 // batch is how many events one pass reads.
 const batch = 500
 
+// coalesce is how long after a stored event the worker reads the log: a burst is read as
+// one batch (one write of notifications and cursor) instead of one per commit, which
+// would slow ingest, whose writer it shares (make bench).
+const coalesce = 250 * time.Millisecond
+
 // New returns a worker with opt's defaults filled in.
 func New(opt Options) *Worker {
 	if opt.Logger == nil {
@@ -126,7 +131,7 @@ func (w *Worker) Run(ctx context.Context) error {
 						w.log.Error("notify sla warning", "ticket", e.TicketID, "err", err)
 					}
 				case e.ID != 0 && soon == nil:
-					soon = time.After(20 * time.Millisecond)
+					soon = time.After(coalesce)
 				}
 			}
 		}
