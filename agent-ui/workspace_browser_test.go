@@ -204,7 +204,11 @@ func TestMentionNotifiesOtherAgent(t *testing.T) {
 	ada.do(chromedp.SendKeys(chromedp.CSS("#reply-body"), "please"), chromedp.Click(chromedp.CSS("#send")))
 	ada.waitText("#thread .msg.dir-note .text", "@Bea Baker please")
 	// The list as the agent sees it, for the screenshots (a width that hides the box closes it).
-	ada.do(chromedp.Click(chromedp.CSS("#mode-note")), chromedp.SendKeys(chromedp.CSS("#reply-body"), "and @ci"))
+	// The box is emptied after the note went: type once it has (keys sent while it was
+	// being redrawn were lost under load).
+	ada.waitJS("the reply box is empty again", `() => document.querySelector('#reply-body').value === '' && document.querySelector('#mention-list').hidden`)
+	ada.do(chromedp.Click(chromedp.CSS("#mode-note")))
+	ada.setValue("#reply-body", "and @ci")
 	ada.waitText("#mention-list", "Cid Cole")
 	ada.shot("mention-list")
 
