@@ -21,11 +21,15 @@ import { t as tr } from './i18n.js';
 
 let openSeq = 0;
 let confirmClose = false; // the "Closing is final" question is showing
+// arrived holds the live events of the ticket being opened that came while it loaded:
+// its thread page may have been read before them, so they are applied once it is drawn.
+let arrived = [];
 
 // openTicket loads a ticket with the newest page of its thread and shows it.
 export async function openTicket(id) {
   const seq = ++openSeq;
   saveDraft();
+  arrived = [];
   state.ticketID = id;
   state.unread.delete(id);
   // The sidebar still holds the previous ticket's customer until the new one loads:
@@ -51,6 +55,10 @@ export async function openTicket(id) {
   useThread(page);
   confirmClose = false;
   renderTicket();
+  for (const [kind, type, x] of arrived.splice(0)) {
+    if (kind !== 'ticket') onMessage(type, x);
+    else if (x.updated_at >= state.ticket.updated_at) onTicket(x); // not older than what was read
+  }
   sendViewing();
   renderCustomer(t.customer_id, $('#side-pane'), t.id);
 }
@@ -275,6 +283,10 @@ export function onMessage(type, m) {
     if (type === 'message.created' && m && m.direction === 'in') state.unread.add(m.ticket_id);
     return;
   }
+  if (!state.ticket || state.ticket.id !== m.ticket_id) {
+    arrived.push(['message', type, m]); // the ticket is loading
+    return;
+  }
   if (type === 'message.created' && m.direction === 'in' && document.hidden) state.unread.add(m.ticket_id);
   const fresh = type === 'message.created' && !state.messages.some((x) => x.id === m.id);
   if (showMessage(m)) noticeMessage(type, m);
@@ -283,6 +295,10 @@ export function onMessage(type, m) {
 
 // onTicket applies ticket.created and ticket.updated events to the open ticket.
 export function onTicket(t) {
+  if (t.id === state.ticketID && (!state.ticket || state.ticket.id !== t.id)) {
+    arrived.push(['ticket', '', t]); // the ticket is loading
+    return;
+  }
   if (!state.ticket || t.id !== state.ticket.id) return;
   const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest('#ticket-head');
   state.ticket = t;
