@@ -115,6 +115,9 @@ func (h *hub) replay(c *conn, after, upTo int64) {
 			b.final = true
 		}
 		b.f = &frame{written: make(chan struct{})}
+		if len(b.frames) > 0 {
+			waitForRoom(c)
+		}
 		select {
 		case h.replayed <- b:
 		case <-c.ctx.Done():
@@ -131,6 +134,21 @@ func (h *hub) replay(c *conn, after, upTo int64) {
 			return
 		}
 		cursor = b.upto
+	}
+}
+
+// waitForRoom waits, up to writeWait, until the connection's queue is no more than half
+// full. A catch-up starts when a burst filled the queue; its first page would find it
+// still full and close a socket that reads, only slower than the burst came. A socket
+// that does not read is closed by its write deadline or its backlog all the same.
+func waitForRoom(c *conn) {
+	deadline := time.Now().Add(writeWait)
+	for len(c.send) > cap(c.send)/2 && time.Now().Before(deadline) {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }
 
