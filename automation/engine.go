@@ -8,6 +8,7 @@ package automation
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -160,6 +161,12 @@ func compileCond(c crm.RuleCondition, cals Calendars) (cond, error) {
 				}
 				return *f.Ticket.AssigneeID
 			},
+			"ticket.reason": func(f *Facts) int64 {
+				if f.Ticket.ReasonID == nil {
+					return 0
+				}
+				return *f.Ticket.ReasonID
+			},
 		}[c.Field]
 		fn = func(f *Facts) bool { return get(f) == n }
 	case crm.FieldEnum:
@@ -190,7 +197,17 @@ func compileCond(c crm.RuleCondition, cals Calendars) (cond, error) {
 		}
 	case crm.FieldNumber:
 		get := map[string]func(*Facts) (int64, bool){
-			"customer.orders":         func(f *Facts) (int64, bool) { return f.Orders, true },
+			"customer.orders": func(f *Facts) (int64, bool) { return f.Orders, true },
+			"ticket.reason_confidence": func(f *Facts) (int64, bool) {
+				t := f.Ticket
+				switch {
+				case t.ReasonID == nil:
+					return 0, false
+				case t.ReasonSource == crm.ReasonByAuto && t.ReasonConfidence != nil:
+					return int64(math.Round(*t.ReasonConfidence * 100)), true
+				}
+				return 100, true
+			},
 			"customer.lifetime_value": func(f *Facts) (int64, bool) { return f.Lifetime, true },
 			"order.total": func(f *Facts) (int64, bool) {
 				if f.Order == nil {

@@ -242,6 +242,15 @@ type Ticket struct {
 	SnoozeUntilReply bool       `json:"snooze_until_reply"`
 	SnoozeEnded      string     `json:"snooze_ended,omitempty"`
 	WaitingSince     *time.Time `json:"waiting_since"`
+
+	// ReasonID is the ticket's contact reason (nil: none yet) and ReasonSource who gave
+	// it (agent, auto, tag, rule); ReasonConfidence is the classifier's confidence in an
+	// automatic one. ReasonSuggestions are the classifier's top reasons when it was not
+	// sure enough to apply one, until a reason is set.
+	ReasonID          *int64        `json:"reason_id"`
+	ReasonSource      string        `json:"reason_source,omitempty"`
+	ReasonConfidence  *float64      `json:"reason_confidence,omitempty"`
+	ReasonSuggestions []ReasonScore `json:"reason_suggestions,omitempty"`
 }
 
 // Snoozed reports whether t is snoozed.

@@ -246,6 +246,9 @@ type TicketFact struct {
 	Rating            int
 	AnsweredAt        *time.Time
 	CSATChannel       string
+	ReasonID          int64 // 0: none
+	ReasonAuto        bool  // the classifier set the reason (source auto)
+	HandleSecs        int64 // agents' time on the ticket, all of it
 }
 
 // ReplyCount counts agents' replies (outbound messages) of one agent on tickets of one

@@ -55,23 +55,25 @@ const (
 
 // RuleFields are the fields conditions can test, with their kinds.
 var RuleFields = map[string]string{
-	"ticket.inbox_id":         FieldID,
-	"ticket.assignee_id":      FieldID,
-	"ticket.channel":          FieldEnum,
-	"ticket.status":           FieldEnum,
-	"ticket.priority":         FieldEnum,
-	"ticket.tags":             FieldTags,
-	"ticket.subject":          FieldText,
-	"message.text":            FieldText,
-	"ticket.business_hours":   FieldHours,
-	"customer.identity_kinds": FieldTags,
-	"customer.email_domain":   FieldEnum,
-	"customer.orders":         FieldNumber,
-	"customer.lifetime_value": FieldNumber,
-	"order.status":            FieldEnum,
-	"order.total":             FieldNumber,
-	"order.age_hours":         FieldNumber,
-	"order.carrier":           FieldEnum,
+	"ticket.inbox_id":          FieldID,
+	"ticket.assignee_id":       FieldID,
+	"ticket.reason":            FieldID,     // the contact reason's id (0: none)
+	"ticket.reason_confidence": FieldNumber, // percent: the classifier's, 100 when set by hand
+	"ticket.channel":           FieldEnum,
+	"ticket.status":            FieldEnum,
+	"ticket.priority":          FieldEnum,
+	"ticket.tags":              FieldTags,
+	"ticket.subject":           FieldText,
+	"message.text":             FieldText,
+	"ticket.business_hours":    FieldHours,
+	"customer.identity_kinds":  FieldTags,
+	"customer.email_domain":    FieldEnum,
+	"customer.orders":          FieldNumber,
+	"customer.lifetime_value":  FieldNumber,
+	"order.status":             FieldEnum,
+	"order.total":              FieldNumber,
+	"order.age_hours":          FieldNumber,
+	"order.carrier":            FieldEnum,
 }
 
 // RuleOps are the operators of each field kind.

@@ -44,6 +44,10 @@ type TicketUpdate struct {
 	Snooze *Snooze
 	// TeamID 0 takes the ticket out of its team.
 	TeamID *int64
+	// ReasonID sets the contact reason (0 clears it), as ReasonSource says: an agent's
+	// when empty.
+	ReasonID     *int64
+	ReasonSource string
 }
 
 // NewTicket opens a ticket by hand for an existing customer (CustomerID) or a new one
@@ -314,6 +318,7 @@ type Store interface {
 	MacroService
 	AssignmentService
 	AssignQueue
+	ReasonService
 	Ping(ctx context.Context) error
 	Backup(ctx context.Context, path string) error
 	Close() error

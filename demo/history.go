@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +47,21 @@ var historyQuestions = []string{
 	"Is the tea caffeine-free?", "Where is my refund?",
 }
 
+// historyAnswers are the agents' replies to historyQuestions, and historyReasons their
+// contact reasons: the console suggests these replies on new tickets of the same reason.
+var historyAnswers = []string{
+	"Hi {name}, your order left our warehouse yesterday; the tracking link in your shipping email shows where it is.",
+	"Hi {name}, done: the parcel goes to the new address. It has not left us yet, so nothing else changes.",
+	"Sorry about that, {name}! A new mug is on its way; no need to send the chipped one back.",
+	"Hi {name}, the blue mug is back in stock next week; I put you on the list so you hear the day it is.",
+	"Hi {name}, the second charge was only a hold by your bank; it disappears within 3 to 5 days.",
+	"Hi {name}, returns are free within 30 days: print the label from your order page and drop the parcel at any post office.",
+	"Hi {name}, yes: our rooibos and the herbal teas are caffeine-free; the black and green teas are not.",
+	"Hi {name}, your refund went out on Monday; banks take 5 to 10 working days to show it.",
+}
+var historyReasons = []string{"where_is_my_order", "change_order", "damaged_wrong_item", "product_question",
+	"payment_problem", "return_exchange", "product_question", "refund_status"}
+
 // csatComments are what the demo's customers write beside a rating, by rating.
 var csatComments = map[int][]string{
 	5: {"Super quick, thank you!", "Lovely service.", ""},
@@ -70,6 +86,15 @@ func seedHistory(ctx context.Context, s crm.Store, clock *Clock, inboxes map[str
 		return fmt.Errorf("sla policy: %w", err)
 	}
 	r := rand.New(rand.NewPCG(1042, 7))
+	handle := rand.New(rand.NewPCG(7, 1042)) // a source of its own: r's sequence makes the history
+	reasons, err := s.Reasons(ctx)
+	if err != nil {
+		return fmt.Errorf("reasons: %w", err)
+	}
+	reasonID := map[string]int64{}
+	for _, x := range reasons {
+		reasonID[x.Slug] = x.ID
+	}
 	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -30)
 	kinds := []struct{ inbox, channel string }{{"email", crm.ChannelEmail}, {"email", crm.ChannelEmail}, {"phone", crm.ChannelSMS}, {"chat", crm.ChannelChat}}
 	for i := range 45 {
@@ -88,9 +113,11 @@ func seedHistory(ctx context.Context, s crm.Store, clock *Clock, inboxes map[str
 			from = []crm.Identity{{Kind: crm.IdentityPhone, Address: fmt.Sprintf("+1555555%04d", 200+r.IntN(len(historyPeople)))}}
 		}
 		clock.set(at)
+		subject := historyQuestions[r.IntN(len(historyQuestions))]
+		q := r.IntN(len(historyQuestions))
 		res, err := s.Ingest(ctx, &crm.Inbound{InboxID: inboxes[k.inbox].ID, Channel: k.channel, ExternalID: fmt.Sprintf("demo-history-%d", i),
 			ThreadKey: fmt.Sprintf("demo-history-%d", i), FromName: p.name, From: from,
-			Subject: historyQuestions[r.IntN(len(historyQuestions))], Text: "Hello! " + historyQuestions[r.IntN(len(historyQuestions))], ReceivedAt: at})
+			Subject: subject, Text: "Hello! " + historyQuestions[q], ReceivedAt: at})
 		if err != nil {
 			return err
 		}
@@ -100,16 +127,22 @@ func seedHistory(ctx context.Context, s crm.Store, clock *Clock, inboxes map[str
 		agent := crm.WithAgent(ctx, agents[r.IntN(len(agents))])
 		at = at.Add(time.Duration(5+r.IntN(240)/2) * time.Minute) // mostly within the 2-hour target
 		clock.set(at)
-		if _, err := s.AddMessage(agent, &crm.NewMessage{TicketID: res.TicketID, Body: "Thanks for writing! We're on it."}); err != nil {
+		first, _, _ := strings.Cut(p.name, " ")
+		if _, err := s.AddMessage(agent, &crm.NewMessage{TicketID: res.TicketID, Body: strings.ReplaceAll(historyAnswers[q], "{name}", first)}); err != nil {
 			return err
+		}
+		// The agents' time on the ticket, for the support cost report.
+		if err := s.AddHandleTime(ctx, []crm.HandleTime{{TicketID: res.TicketID, AgentID: crm.AgentFrom(agent).ID,
+			Secs: 60 + handle.IntN(60), At: at}, {TicketID: res.TicketID, AgentID: crm.AgentFrom(agent).ID, Secs: handle.IntN(120), At: at}}); err != nil {
+			return fmt.Errorf("handle time: %w", err)
 		}
 		if r.IntN(8) == 0 {
 			continue // waiting on the team
 		}
 		at = at.Add(time.Duration(30+r.IntN(48*60)/4) * time.Minute)
 		clock.set(at)
-		resolved := crm.StatusResolved
-		if _, err := s.UpdateTicket(agent, res.TicketID, crm.TicketUpdate{Status: &resolved}); err != nil {
+		resolved, reason := crm.StatusResolved, reasonID[historyReasons[q]]
+		if _, err := s.UpdateTicket(agent, res.TicketID, crm.TicketUpdate{Status: &resolved, ReasonID: &reason}); err != nil {
 			return err
 		}
 		if r.IntN(5) == 0 {

@@ -406,7 +406,9 @@ type Drill struct {
 	Date    string // YYYY-MM-DD: only the tickets of that day of by_day
 	AgentID int64  // only those credited to the agent
 	Status  string // backlog only: open or pending
-	Page    crm.Page
+	// ReasonID keeps the tickets of one contact reason; -1 those without one.
+	ReasonID int64
+	Page     crm.Page
 }
 
 // DrillIDs returns the ids of the tickets behind a number, newest first, one page after
@@ -444,6 +446,7 @@ func DrillIDs(r *Range, facts []*crm.TicketFact, d Drill) ([]int64, string, erro
 		case d.Date != "" && r.date(at) != d.Date:
 		case d.AgentID != 0 && owner(x, d.Metric) != d.AgentID:
 		case d.Status != "" && x.Status != d.Status:
+		case d.ReasonID > 0 && x.ReasonID != d.ReasonID, d.ReasonID < 0 && x.ReasonID != 0:
 		default:
 			ids = append(ids, x.ID)
 		}

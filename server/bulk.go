@@ -24,6 +24,7 @@ type bulkRequest struct {
 	RemoveTags []string        `json:"remove_tags"`
 	MergeInto  int64           `json:"merge_into"`
 	TeamID     json.RawMessage `json:"team_id"`
+	ReasonID   json.RawMessage `json:"reason_id"`
 	// MacroID applies a macro to each ticket instead (alone); Send also queues its reply.
 	MacroID int64 `json:"macro_id"`
 	Send    bool  `json:"send"`
@@ -117,6 +118,10 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 			}
 			tu.Tags = &tags
 		}
+		if err := s.checkResolveReason(ctx, id, tu); err != nil {
+			fail(id, err)
+			continue
+		}
 		t, err := s.store.UpdateTicket(ctx, id, tu)
 		if err != nil {
 			fail(id, err)
@@ -146,7 +151,7 @@ func (req *bulkRequest) update() (crm.TicketUpdate, error) {
 		seen[id] = true
 	}
 	changes := len(req.AddTags) > 0 || len(req.RemoveTags) > 0 || req.Status != nil || req.Priority != nil || len(req.AssigneeID) > 0 ||
-		len(req.TeamID) > 0
+		len(req.TeamID) > 0 || len(req.ReasonID) > 0
 	if req.MacroID != 0 {
 		if changes || req.MergeInto != 0 {
 			return u, crm.Errorf(crm.EINVALID, "macro_id goes alone: the macro says what to change")
@@ -172,7 +177,7 @@ func (req *bulkRequest) update() (crm.TicketUpdate, error) {
 		return u, nil
 	}
 	if !changes {
-		return u, crm.Errorf(crm.EINVALID, "say what to change: status, priority, assignee_id, team_id, add_tags, remove_tags, macro_id or merge_into")
+		return u, crm.Errorf(crm.EINVALID, "say what to change: status, priority, assignee_id, team_id, reason_id, add_tags, remove_tags, macro_id or merge_into")
 	}
 	if req.Status != nil {
 		if err := oneOf("status", *req.Status, crm.StatusOpen, crm.StatusPending, crm.StatusResolved, crm.StatusClosed); err != nil {
@@ -199,6 +204,9 @@ func (req *bulkRequest) update() (crm.TicketUpdate, error) {
 	}
 	var err error
 	if u.TeamID, err = optionalID("team_id", req.TeamID); err != nil {
+		return u, err
+	}
+	if u.ReasonID, err = optionalID("reason_id", req.ReasonID); err != nil {
 		return u, err
 	}
 	// As the store keeps them: trimmed and lower-cased, so that removing "VIP" removes "vip".

@@ -53,6 +53,7 @@ type hub struct {
 	store hubStore
 	bus   crm.Bus
 	log   *slog.Logger
+	clock *handleClock // agents' handle time, added by the read pumps
 
 	register   chan *conn
 	unregister chan *conn
@@ -113,6 +114,7 @@ func newHub(store hubStore, bus crm.Bus, log *slog.Logger, recheck time.Duration
 		store:        store,
 		bus:          bus,
 		log:          log,
+		clock:        &handleClock{store: store, log: log},
 		register:     make(chan *conn),
 		unregister:   make(chan *conn),
 		resumes:      make(chan resumeRequest),
@@ -170,8 +172,12 @@ func (h *hub) run(ctx context.Context) {
 	sub := h.bus.Subscribe(busBuffer)
 	defer sub.Close()
 	h.running.Store(true)
-	h.wg.Add(1)
+	h.wg.Add(2)
 	go h.checkAuth(ctx)
+	go func() {
+		defer h.wg.Done()
+		h.clock.run(ctx)
+	}()
 	defer func() {
 		for c := range h.conns {
 			h.drop(c, closeGoingAway, "server shutting down")
@@ -516,4 +522,5 @@ type hubStore interface {
 	Ticket(ctx context.Context, id int64) (*crm.Ticket, error)
 	SessionAgent(ctx context.Context, token string) (*crm.Agent, string, error)
 	Tokens(ctx context.Context, agentID int64) ([]*crm.APIToken, error)
+	AddHandleTime(ctx context.Context, h []crm.HandleTime) error
 }

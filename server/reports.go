@@ -108,7 +108,7 @@ func (s *Server) handleReportInboxes(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) handleReportTickets(w http.ResponseWriter, r *http.Request) error {
-	rq, err := reportParams(r, reports.MaxRangeDays, "metric", "date", "agent_id", "status", "limit", "cursor")
+	rq, err := reportParams(r, reports.MaxRangeDays, "metric", "date", "agent_id", "status", "reason", "limit", "cursor")
 	if err != nil {
 		return err
 	}
@@ -119,6 +119,11 @@ func (s *Server) handleReportTickets(w http.ResponseWriter, r *http.Request) err
 	q := r.URL.Query()
 	d := reports.Drill{Metric: q.Get("metric"), Date: q.Get("date"), Status: q.Get("status"), Page: p}
 	if d.AgentID, err = queryID(r, "agent_id"); err != nil {
+		return err
+	}
+	if q.Get("reason") == "none" {
+		d.ReasonID = -1
+	} else if d.ReasonID, err = queryID(r, "reason"); err != nil {
 		return err
 	}
 	tickets, next, err := reports.TicketsOf(r.Context(), s.store, rq.rng, rq.inboxID, rq.channel, d)
@@ -216,5 +221,38 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"timeline": nonNil(items), "next_cursor": next})
+	return nil
+}
+
+// handleReportReasons answers contacts, response times, contact rate and support cost by
+// contact reason (docs/reports.md says how each figure is computed).
+func (s *Server) handleReportReasons(w http.ResponseWriter, r *http.Request) error {
+	rq, err := reportParams(r, reports.MaxRangeDays)
+	if err != nil {
+		return err
+	}
+	rep, err := reports.ReasonsOf(r.Context(), s.store, rq.rng, rq.inboxID, rq.channel)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+func (s *Server) handleReasonsCSV(w http.ResponseWriter, r *http.Request) error {
+	rq, err := reportParams(r, reports.MaxRangeDays)
+	if err != nil {
+		return err
+	}
+	rep, err := reports.ReasonsOf(r.Context(), s.store, rq.rng, rq.inboxID, rq.channel)
+	if err != nil {
+		return err
+	}
+	s.audit(r, "export", map[string]any{"what": "reasons.csv", "from": rq.rng.From, "to": rq.rng.To,
+		"inbox": rq.inboxID, "channel": rq.channel})
+	startCSV(w, fmt.Sprintf("reasons-%s-%s.csv", rq.rng.From, rq.rng.To))
+	if err := reports.WriteReasonsCSV(rep, w); err != nil {
+		s.log.Error("reasons export", "err", err)
+	}
 	return nil
 }

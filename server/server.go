@@ -67,6 +67,9 @@ type Options struct {
 	OAuth *oauth.Service
 	// WhatsApp lists the approved WhatsApp templates of phone inboxes; nil lists none.
 	WhatsApp WhatsAppTemplates
+	// Reasons trains the contact-reason classifier on demand; nil: POST
+	// /api/v1/reasons/train answers unavailable.
+	Reasons Classifier
 }
 
 // Server serves the HTTP API over a store.
@@ -271,6 +274,19 @@ func (s *Server) routes() {
 	s.api("PATCH /api/v1/canned-responses/{id}", roleManager, s.handleUpdateCanned)
 	s.api("DELETE /api/v1/canned-responses/{id}", roleManager, s.handleDeleteCanned)
 
+	s.api("GET /api/v1/reasons", roleAgent, s.handleReasons)
+	s.api("POST /api/v1/reasons", roleManager, s.handleCreateReason)
+	s.api("PATCH /api/v1/reasons/{id}", roleManager, s.handleUpdateReason)
+	s.api("DELETE /api/v1/reasons/{id}", roleManager, s.handleArchiveReason)
+	s.api("GET /api/v1/reasons/model", roleManager, s.handleReasonModel)
+	s.api("POST /api/v1/reasons/train", roleManager, s.handleTrainReasons)
+	s.api("POST /api/v1/reasons/seed", roleManager, s.handleSeedReasons)
+	s.api("GET /api/v1/settings/reasons", roleAgent, s.handleReasonSettings)
+	s.api("PATCH /api/v1/settings/reasons", roleManager, s.handleUpdateReasonSettings)
+	s.api("GET /api/v1/tickets/{id}/suggestions", roleAgent, s.handleSuggestions)
+	s.api("POST /api/v1/tickets/{id}/suggestions/{message_id}/used", roleAgent, s.handleSuggestionUsed)
+	s.api("GET /api/v1/reports/reasons", roleManager, s.handleReportReasons)
+	s.api("GET /api/v1/reports/reasons.csv", roleManager, s.handleReasonsCSV)
 	s.api("GET /api/v1/reports/overview", roleManager, s.handleReportOverview)
 	s.api("GET /api/v1/reports/agents", roleManager, s.handleReportAgents)
 	s.api("GET /api/v1/reports/me", roleAgent, s.handleReportMe)

@@ -34,6 +34,7 @@ type Store interface {
 	crm.RuleService
 	crm.ViewService
 	crm.NotificationService
+	crm.ReasonService
 	hubStore
 	orders.Store
 	reports.BreakdownStore

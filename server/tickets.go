@@ -146,6 +146,7 @@ func (s *Server) handleUpdateTicket(w http.ResponseWriter, r *http.Request) erro
 		AssigneeID json.RawMessage `json:"assignee_id"`
 		Tags       *[]string       `json:"tags"`
 		TeamID     json.RawMessage `json:"team_id"`
+		ReasonID   json.RawMessage `json:"reason_id"`
 		// SnoozedUntil and SnoozeUntilReply together set the ticket's snooze.
 		SnoozedUntil     json.RawMessage `json:"snoozed_until"`
 		SnoozeUntilReply *bool           `json:"snooze_until_reply"`
@@ -171,6 +172,9 @@ func (s *Server) handleUpdateTicket(w http.ResponseWriter, r *http.Request) erro
 	if u.TeamID, err = optionalID("team_id", req.TeamID); err != nil {
 		return err
 	}
+	if u.ReasonID, err = optionalID("reason_id", req.ReasonID); err != nil {
+		return err
+	}
 	if u.Status != nil {
 		if err := oneOf("status", *u.Status, crm.StatusOpen, crm.StatusPending, crm.StatusResolved, crm.StatusClosed); err != nil {
 			return err
@@ -180,6 +184,9 @@ func (s *Server) handleUpdateTicket(w http.ResponseWriter, r *http.Request) erro
 		if err := oneOf("priority", *u.Priority, crm.PriorityLow, crm.PriorityNormal, crm.PriorityHigh, crm.PriorityUrgent); err != nil {
 			return err
 		}
+	}
+	if err := s.checkResolveReason(r.Context(), id, u); err != nil {
+		return err
 	}
 	t, err := s.store.UpdateTicket(r.Context(), id, u)
 	if err != nil {

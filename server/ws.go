@@ -84,6 +84,7 @@ type conn struct {
 	released   bool // whether the hub was told to end the hold
 	viewTicket int64
 	viewInbox  int64
+	activeAt   time.Time // when the viewed ticket's handle time was last credited
 }
 
 // handleWS upgrades an authenticated agent to the live event socket. The Origin must be
@@ -252,6 +253,17 @@ func (c *conn) handleFrame(data []byte) error {
 			return crm.Errorf(crm.EINVALID, "%s needs ticket_id", m.Type)
 		}
 		return c.relay(m.Type, *m.TicketID)
+	case "active":
+		if m.TicketID == nil || *m.TicketID <= 0 {
+			return crm.Errorf(crm.EINVALID, "active needs ticket_id: the ticket this socket views")
+		}
+		if *m.TicketID != c.viewTicket {
+			return nil // sent before the viewing frame of a ticket just opened: nothing to credit yet
+		}
+		now := time.Now()
+		c.hub.clock.add(c.viewTicket, c.agentID, min(now.Sub(c.activeAt), activeCap))
+		c.activeAt = now
+		return nil
 	case crm.EventPresence:
 		if m.Status != presenceOnline && m.Status != presenceAway {
 			return crm.Errorf(crm.EINVALID, "presence status must be online or away")
@@ -291,7 +303,7 @@ func (c *conn) relay(kind string, ticketID int64) error {
 			// Agents of the old inbox only would otherwise never learn the agent left.
 			c.publish(crm.EventViewing, 0, c.viewInbox, 0)
 		}
-		c.viewTicket, c.viewInbox = t.ID, t.InboxID
+		c.viewTicket, c.viewInbox, c.activeAt = t.ID, t.InboxID, time.Now()
 	}
 	c.publish(kind, t.ID, t.InboxID, t.CustomerID)
 	return nil

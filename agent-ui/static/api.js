@@ -1,6 +1,8 @@
 // api.js talks to the REST API. The CSRF token lives only in memory: a reload gets it
 // again from GET /api/v1/me.
 
+import { t } from './i18n.js';
+
 let csrf = '';
 let onUnauthorized = () => {};
 
@@ -53,7 +55,7 @@ export async function api(method, path, body) {
   try {
     res = await fetch(path, opt);
   } catch {
-    throw new APIError(0, 'network', 'The server could not be reached. Check your connection.');
+    throw new APIError(0, 'network', t('api.unreachable'));
   }
   if (res.status === 204) return null;
   let data = null;
@@ -61,7 +63,7 @@ export async function api(method, path, body) {
   if (!res.ok) {
     const e = (data && data.error) || {};
     if (res.status === 401 && !signInStep(path) && !rotating && epoch === sessionEpoch) onUnauthorized();
-    const err = new APIError(res.status, e.code || 'internal', e.message || `Request failed (${res.status}).`);
+    const err = new APIError(res.status, e.code || 'internal', e.message || t('api.failed', { status: res.status }));
     // A conflict may name what it conflicts with (an identity's customer).
     if (e.customer) err.customer = e.customer;
     throw err;

@@ -12,7 +12,7 @@ import { state, isManager, shownFolders } from './state.js';
 import { Live } from './socket.js';
 import { channelOptions } from './channels.js';
 import { showOrderAction } from './thread.js';
-import { useSocket, sendStatus, sendViewing, forgetPresence, onPresence, onCollision, renderTeam, renderCollisions } from './presence.js';
+import { useSocket, trackActivity, sendStatus, sendViewing, forgetPresence, onPresence, onCollision, renderTeam, renderCollisions } from './presence.js';
 import { focusReply } from './composer.js';
 import { forgetStoredDrafts } from './drafts.js';
 import { whenAction, onOrderEvent } from './orders.js';
@@ -39,15 +39,19 @@ import { isAccountAdminPage, showAccountAdminPage, firstRunHash } from './securi
 import { initViews, loadViews, refreshViewCounts, forgetViews, renderViews } from './views.js';
 import { initBell, loadNotifications, onNotification, forgetNotifications } from './notify.js';
 import { openSnoozeMenu } from './snooze.js';
-import { t as tr } from './i18n.js';
+import { t as tr, translate } from './i18n.js';
+import { loadReasons } from './reasons.js';
+import { isReasonsPage, showReasonSettings } from './reasonsetup.js';
 
 const live = new Live(onEvent, onConnState);
 useSocket(live);
+trackActivity();
 whenAction(showOrderAction);
 
 // ---- session ----
 
 async function boot() {
+  translate();
   whenUnauthorized(showLogin);
   fill($('#f-channel'), channelOptions());
   $('#login-form').addEventListener('submit', login);
@@ -61,7 +65,7 @@ async function boot() {
     await start(me.agent, me.csrf_token);
   } catch (e) {
     if (e.status === 401) showLogin();
-    else fill(document.body, h('p', { class: 'error pad', role: 'alert' }, 'Parley could not start: ' + e.message));
+    else fill(document.body, h('p', { class: 'error pad', role: 'alert' }, tr('app.startFailed', { error: e.message })));
   }
 }
 
@@ -81,7 +85,7 @@ function showLogin() {
   $('#app').hidden = true;
   $('#login').hidden = false;
   document.body.dataset.view = 'login';
-  document.title = 'Sign in · Parley';
+  document.title = tr('login.title');
   $('#login-email').focus();
 }
 
@@ -92,7 +96,7 @@ async function login(e) {
   const email = $('#login-email').value.trim();
   const password = $('#login-password').value;
   if (!email || !password) {
-    err.textContent = 'Enter your email and password.';
+    err.textContent = tr('login.missing');
     return;
   }
   try {
@@ -105,7 +109,7 @@ async function login(e) {
     }
     await start(res.agent, res.csrf_token);
   } catch (ex) {
-    err.textContent = ex.code === 'unauthorized' ? 'Wrong email or password.' : ex.message;
+    err.textContent = ex.code === 'unauthorized' ? tr('login.wrong') : ex.message;
   }
 }
 
@@ -157,12 +161,12 @@ async function loadReference() {
   state.agents = a.status === 'fulfilled' ? a.value.agents : [state.me];
   state.inboxes = i.status === 'fulfilled' ? i.value.inboxes : [];
   state.canned = c.status === 'fulfilled' ? c.value.canned_responses : [];
-  const [tm] = await Promise.allSettled([get('/api/v1/teams'), loadMacros()]);
+  const [tm] = await Promise.allSettled([get('/api/v1/teams'), loadMacros(), loadReasons()]);
   state.teams = tm.status === 'fulfilled' ? tm.value.teams : [];
-  fill($('#f-team'), h('option', { value: '' }, 'All teams'), state.teams.map((x) => h('option', { value: x.id }, x.name)));
-  fill($('#f-inbox'), h('option', { value: '' }, 'All inboxes'), state.inboxes.map((x) => h('option', { value: x.id }, x.name)));
-  fill($('#f-assignee'), h('option', { value: '' }, 'Folder default'), h('option', { value: 'me' }, 'Me'),
-    h('option', { value: 'unassigned' }, 'Unassigned'),
+  fill($('#f-team'), h('option', { value: '' }, tr('filters.allTeams')), state.teams.map((x) => h('option', { value: x.id }, x.name)));
+  fill($('#f-inbox'), h('option', { value: '' }, tr('filters.allInboxes')), state.inboxes.map((x) => h('option', { value: x.id }, x.name)));
+  fill($('#f-assignee'), h('option', { value: '' }, tr('filters.folderDefault')), h('option', { value: 'me' }, tr('filters.me')),
+    h('option', { value: 'unassigned' }, tr('filters.unassigned')),
     state.agents.filter((x) => x.id !== state.me.id).map((x) => h('option', { value: x.id }, x.name)));
   for (const [k, v] of Object.entries(state.filters)) {
     const el = $('#f-' + k);
@@ -192,8 +196,8 @@ async function routeNow() {
   // Reports, contacts, a customer and its full history use the wide pane that settings use.
   const wide = settings || section === 'reports' || customersPage || section === 'profile';
   $('#settings-pane').hidden = !wide;
-  $('#settings-pane').setAttribute('aria-label', section === 'reports' ? 'Reports' : historyPage ? 'Customer history'
-    : customersPage ? (Number(arg) > 0 ? 'Customer' : 'Contacts') : section === 'profile' ? 'Your profile' : 'Settings');
+  $('#settings-pane').setAttribute('aria-label', tr(section === 'reports' ? 'pane.reports' : historyPage ? 'pane.history'
+    : customersPage ? (Number(arg) > 0 ? 'pane.customer' : 'pane.contacts') : section === 'profile' ? 'pane.profile' : 'pane.settings'));
   document.body.dataset.section = wide ? 'settings' : 'work';
   if (settings) {
     if (isManagerPage(arg)) {
@@ -206,6 +210,8 @@ async function routeNow() {
       if (!(await showWebhookSettings(arg))) location.hash = '#/inbox/' + state.folder;
     } else if (isRulesPage(arg)) {
       if (!(await showRuleSettings(arg))) location.hash = '#/inbox/' + state.folder;
+    } else if (isReasonsPage(arg)) {
+      if (!(await showReasonSettings(arg))) location.hash = '#/inbox/' + state.folder;
     } else if (isTeamsPage(arg)) {
       if (!(await showTeamSettings(arg))) location.hash = '#/inbox/' + state.folder;
     } else if (isMacrosPage(arg)) {
@@ -304,7 +310,7 @@ function onConnState(s, info = {}) {
   if (s === 'offline' && info.refused && state.me) get('/api/v1/me').catch(() => {});
   const el = $('#conn');
   el.dataset.state = s;
-  el.textContent = s === 'live' ? 'Live' : s === 'connecting' ? 'Connecting…' : 'Offline — reconnecting…';
+  el.textContent = tr(s === 'live' ? 'conn.live' : s === 'connecting' ? 'conn.connecting' : 'conn.offline');
   if (s === 'live') {
     // A new socket counts as online; a hidden tab says otherwise at once.
     sendStatus();
@@ -375,14 +381,15 @@ function onEvent(f) {
 // wide pane (Reports, Settings, a customer's history, the profile), and the unread count.
 function updateTitle() {
   const n = state.unread.size;
-  let base = 'Parley';
-  if (document.body.dataset.section === 'settings') base = `${$('#settings-pane').getAttribute('aria-label') || 'Settings'} · Parley`;
-  else if (state.search) base = `Search: ${state.search} · Parley`;
-  else if (state.ticket) base = `#${state.ticket.id} ${state.ticket.subject || ''}`.trim() + ' · Parley';
+  let page = '';
+  if (document.body.dataset.section === 'settings') page = $('#settings-pane').getAttribute('aria-label') || tr('pane.settings');
+  else if (state.search) page = tr('list.search', { q: state.search });
+  else if (state.ticket) page = `#${state.ticket.id} ${state.ticket.subject || ''}`.trim();
+  const base = page ? tr('title.page', { page }) : 'Parley';
   document.title = n > 0 ? `(${n}) ${base}` : base;
   // The view's one h1, for screen readers' heading navigation; the eye has the panes' own.
   const h1 = $('#view-title');
-  if (h1) h1.textContent = base === 'Parley' ? `Parley: ${document.querySelector('#list-title')?.textContent || 'Inbox'}` : base.replace(/ · Parley$/, '');
+  if (h1) h1.textContent = page || tr('title.inbox', { list: document.querySelector('#list-title')?.textContent || tr('list.inbox') });
 }
 
 // ---- controls and shortcuts ----

@@ -30,21 +30,21 @@ export function attachEl(disabled, may, onChange) {
     addFiles([...input.files], 'chosen');
     input.value = '';
   });
-  btn = h('button', { type: 'button', id: 'attach', class: 'tool icon-attach', disabled, 'aria-label': 'Attach files',
-    title: 'Attach files', 'aria-describedby': 'attach-limits', onclick: () => input.click() });
+  btn = h('button', { type: 'button', id: 'attach', class: 'tool icon-attach', disabled, 'aria-label': tr('attach.button'),
+    title: tr('attach.button'), 'aria-describedby': 'attach-limits', onclick: () => input.click() });
   limits = h('span', { id: 'attach-limits', class: 'muted small attach-limits' }, limitsText());
   return h('span', { class: 'attach' }, btn, input, limits);
 }
 
 // filesEl is the list of the files chosen, hidden while there are none.
 export function filesEl() {
-  listEl = h('ul', { id: 'reply-files', class: 'reply-files', 'aria-label': 'Files to send', hidden: true });
+  listEl = h('ul', { id: 'reply-files', class: 'reply-files', 'aria-label': tr('attach.list'), hidden: true });
   render();
   return listEl;
 }
 
 function limitsText() {
-  return allowed() ? `Up to ${maxFiles} files, ${maxTotal >> 20} MB in all` : 'Attachments go by email and in notes';
+  return allowed() ? tr('attach.limits', { max: maxFiles, mb: maxTotal >> 20 }) : tr('attach.notHere');
 }
 
 // showAttach updates the button and the limits for what the box is now (reply or note,
@@ -74,24 +74,25 @@ export function addFiles(list, how) {
   const err = $('#reply-error');
   if (!list.length) return;
   if (!allowed()) {
-    if (err) err.textContent = 'Attachments go by email and in notes: this reply goes by a channel that carries no files.';
+    if (err) err.textContent = tr('attach.refused');
     return;
   }
   const refused = [];
   let total = files.reduce((n, f) => n + f.size, 0);
   for (const f of list) {
+    const name = f.name || tr('attach.aFile');
     if (files.length >= maxFiles) {
-      refused.push(`${f.name || 'a file'} (at most ${maxFiles} files)`);
+      refused.push(tr('attach.tooMany', { name, max: maxFiles }));
     } else if (f.size === 0) {
-      refused.push(`${f.name || 'a file'} (empty)`);
+      refused.push(tr('attach.empty', { name }));
     } else if (total + f.size > maxTotal) {
-      refused.push(`${f.name || 'a file'} (${bytes(f.size)}: the files may be ${maxTotal >> 20} MB together)`);
+      refused.push(tr('attach.tooBig', { name, size: bytes(f.size), mb: maxTotal >> 20 }));
     } else {
       files.push(f);
       total += f.size;
     }
   }
-  if (err) err.textContent = refused.length ? 'Not attached: ' + refused.join('; ') + '.' : '';
+  if (err) err.textContent = refused.length ? tr('attach.notAttached', { files: refused.join('; ') }) : '';
   render();
   const n = list.length - refused.length;
   if (n) announce(tr(addedKeys[how], { n, total: files.length }));
@@ -113,9 +114,9 @@ function render() {
   if (!ul) return;
   ul.hidden = files.length === 0;
   fill(ul, files.map((f, i) => h('li', { class: 'file-chip' },
-    h('span', { class: 'file-name' }, f.name || 'file'), ' ',
+    h('span', { class: 'file-name' }, f.name || tr('attach.file')), ' ',
     h('span', { class: 'muted small' }, bytes(f.size)),
-    h('button', { type: 'button', class: 'link remove-file', 'aria-label': 'Remove ' + (f.name || 'file'), title: 'Remove', onclick: () => remove(i) }, '×'))));
+    h('button', { type: 'button', class: 'link remove-file', 'aria-label': tr('attach.remove', { name: f.name || tr('attach.file') }), title: tr('attach.removeTitle'), onclick: () => remove(i) }, '×'))));
 }
 
 // dropOn lets files be dropped on the reply box.
@@ -161,13 +162,13 @@ export async function postWithFiles(path, req, list) {
     res = await fetch(path, { method: 'POST', body: fd, credentials: 'same-origin',
       headers: { Accept: 'application/json', 'X-CSRF-Token': getCSRF() } });
   } catch {
-    throw new APIError(0, 'network', 'The server could not be reached. Check your connection.');
+    throw new APIError(0, 'network', tr('api.unreachable'));
   }
   let data = null;
   try { data = await res.json(); } catch { /* not JSON */ }
   if (!res.ok) {
     const e = (data && data.error) || {};
-    throw new APIError(res.status, e.code || 'internal', e.message || `Request failed (${res.status}).`);
+    throw new APIError(res.status, e.code || 'internal', e.message || tr('api.failed', { status: res.status }));
   }
   return data;
 }

@@ -6,6 +6,7 @@ import { post } from './api.js';
 import { h, fill, $ } from './dom.js';
 import { state } from './state.js';
 import { bulkMacroEl } from './macromenu.js';
+import { t as tr } from './i18n.js';
 
 let lastPicked = 0; // the ticket id of the last checkbox clicked, for shift-click ranges
 let reload = () => {};
@@ -77,28 +78,28 @@ export function renderBulkBar() {
     ev.target.value = '';
     if (v !== '') apply(v);
   } }, h('option', { value: '' }, label), options.map(([v, text]) => h('option', { value: v }, text)));
-  const tag = h('input', { id: 'bulk-tag', type: 'text', placeholder: 'tag', 'aria-label': 'Tag to add or remove', maxlength: 50 });
+  const tag = h('input', { id: 'bulk-tag', type: 'text', placeholder: tr('bulk.tag'), 'aria-label': tr('bulk.tagLabel'), maxlength: 50 });
   const withTag = (key) => () => {
     const t = tag.value.trim();
     if (t) send({ [key]: [t] });
   };
-  const agents = [['me', 'Assign to me'], ['none', 'Unassign'],
-    ...state.agents.filter((a) => !a.disabled && (!state.me || a.id !== state.me.id)).map((a) => [String(a.id), 'Assign to ' + a.name])];
+  const agents = [['me', tr('bulk.assignMe')], ['none', tr('bulk.unassign')],
+    ...state.agents.filter((a) => !a.disabled && (!state.me || a.id !== state.me.id)).map((a) => [String(a.id), tr('bulk.assignTo', { name: a.name })])];
   fill(bar,
-    h('span', { id: 'bulk-count', role: 'status' }, n === 1 ? '1 ticket selected' : `${n} tickets selected`),
-    h('button', { type: 'button', class: 'link', id: 'bulk-all', onclick: () => { for (const id of shownIDs()) state.picked.add(id); syncBoxes(); renderBulkBar(); } }, 'Select all'),
-    h('button', { type: 'button', class: 'link', id: 'bulk-clear', onclick: clearPicked }, 'Clear'),
+    h('span', { id: 'bulk-count', role: 'status' }, tr('bulk.count', { n })),
+    h('button', { type: 'button', class: 'link', id: 'bulk-all', onclick: () => { for (const id of shownIDs()) state.picked.add(id); syncBoxes(); renderBulkBar(); } }, tr('bulk.all')),
+    h('button', { type: 'button', class: 'link', id: 'bulk-clear', onclick: clearPicked }, tr('bulk.clear')),
     h('div', { class: 'bulk-actions' },
-      choose('bulk-set-status', 'Status…', [['open', 'Open'], ['pending', 'Pending'], ['resolved', 'Resolved'], ['closed', 'Closed']], (v) => send({ status: v })),
-      choose('bulk-set-priority', 'Priority…', [['low', 'Low'], ['normal', 'Normal'], ['high', 'High'], ['urgent', 'Urgent']], (v) => send({ priority: v })),
-      choose('bulk-set-assignee', 'Assign…', agents, (v) => send({ assignee_id: v === 'none' ? null : v === 'me' ? state.me.id : Number(v) })),
-      (state.teams || []).length ? choose('bulk-set-team', 'Team…', [['none', 'No team'], ...state.teams.map((t) => [String(t.id), t.name])],
+      choose('bulk-set-status', tr('bulk.status'), ['open', 'pending', 'resolved', 'closed'].map((s) => [s, tr('status.' + s)]), (v) => send({ status: v })),
+      choose('bulk-set-priority', tr('bulk.priority'), ['low', 'normal', 'high', 'urgent'].map((p) => [p, tr('priority.' + p)]), (v) => send({ priority: v })),
+      choose('bulk-set-assignee', tr('bulk.assign'), agents, (v) => send({ assignee_id: v === 'none' ? null : v === 'me' ? state.me.id : Number(v) })),
+      (state.teams || []).length ? choose('bulk-set-team', tr('bulk.team'), [['none', tr('ticket.noTeam')], ...state.teams.map((t) => [String(t.id), t.name])],
         (v) => send({ team_id: v === 'none' ? null : Number(v) })) : null,
       bulkMacroEl(send),
       tag,
-      h('button', { type: 'button', id: 'bulk-add-tag', onclick: withTag('add_tags') }, 'Add tag'),
-      h('button', { type: 'button', id: 'bulk-remove-tag', onclick: withTag('remove_tags') }, 'Remove tag'),
-      n > 1 ? h('button', { type: 'button', id: 'bulk-merge', onclick: merge }, 'Merge') : null));
+      h('button', { type: 'button', id: 'bulk-add-tag', onclick: withTag('add_tags') }, tr('bulk.addTag')),
+      h('button', { type: 'button', id: 'bulk-remove-tag', onclick: withTag('remove_tags') }, tr('bulk.removeTag')),
+      n > 1 ? h('button', { type: 'button', id: 'bulk-merge', onclick: merge }, tr('bulk.merge')) : null));
 }
 
 function clearPicked() {
@@ -110,7 +111,7 @@ function clearPicked() {
 // merge folds the picked tickets into the oldest of them, once the agent confirms.
 function merge() {
   const ids = [...state.picked].sort((a, b) => a - b);
-  if (!confirm(`Merge ${ids.length - 1} ticket(s) into #${ids[0]}? Their messages move to #${ids[0]} and they close.`)) return;
+  if (!confirm(tr('bulk.mergeConfirm', { n: ids.length - 1, into: ids[0] }))) return;
   send({ merge_into: ids[0] });
 }
 
@@ -118,7 +119,7 @@ async function send(change) {
   const ids = [...state.picked];
   const out = $('#bulk-status');
   out.classList.remove('error');
-  out.textContent = 'Working…';
+  out.textContent = tr('app.working');
   let res;
   try {
     res = await post('/api/v1/tickets/bulk', { ticket_ids: ids, ...change });
@@ -132,8 +133,9 @@ async function send(change) {
   for (const f of failed) state.picked.add(f.ticket_id); // what failed stays picked, to try again
   await reload();
   renderBulkBar();
-  const what = change.macro_id ? `Applied ${(state.macros.find((m) => m.id === change.macro_id) || { name: 'the macro' }).name} to` : 'Changed';
-  const done = change.merge_into ? `Merged into #${change.merge_into}.` : `${what} ${res.tickets.length} ticket${res.tickets.length === 1 ? '' : 's'}.`;
-  out.textContent = failed.length ? `${done} Not changed: ${failed.map((f) => `#${f.ticket_id}: ${f.error.message}`).join('; ')}` : done;
+  const n = res.tickets.length;
+  const macro = change.macro_id ? (state.macros.find((m) => m.id === change.macro_id) || { name: tr('bulk.theMacro') }).name : '';
+  const done = change.merge_into ? tr('bulk.merged', { into: change.merge_into }) : macro ? tr('bulk.applied', { macro, n }) : tr('bulk.changed', { n });
+  out.textContent = failed.length ? tr('bulk.notChanged', { done, failures: failed.map((f) => `#${f.ticket_id}: ${f.error.message}`).join('; ') }) : done;
   out.classList.toggle('error', failed.length > 0);
 }

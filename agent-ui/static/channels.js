@@ -4,17 +4,16 @@
 // stylesheet's .ch-<id> classes.
 
 import { h } from './dom.js';
+import { t } from './i18n.js';
 
-// survey says how the CSAT survey asks on the channel; a channel without one has none.
-export const channels = [
-  { id: 'email', name: 'Email', survey: 'Email (one-click rating link)' },
-  { id: 'sms', name: 'SMS', survey: 'SMS (reply 1–5)' },
-  { id: 'whatsapp', name: 'WhatsApp', survey: 'WhatsApp (reply 1–5)' },
-  { id: 'voice', name: 'Voice' },
-  { id: 'chat', name: 'Chat', survey: 'Chat widget (rating buttons)' },
-  { id: 'discord', name: 'Discord', survey: 'Discord (reply 1–5)' },
-  { id: 'api', name: 'API' },
-];
+// A channel's name is the catalogue's (channel.<id>); survey says how the CSAT survey
+// asks on the channel (channel.survey.<id>), and is empty on a channel without one.
+const surveyed = ['email', 'sms', 'whatsapp', 'chat', 'discord'];
+export const channels = ['email', 'sms', 'whatsapp', 'voice', 'chat', 'discord', 'api'].map((id) => ({
+  id,
+  get name() { return t('channel.' + id); },
+  get survey() { return surveyed.includes(id) ? t('channel.survey.' + id) : ''; },
+}));
 
 const byID = new Map(channels.map((c) => [c.id, c]));
 
@@ -31,6 +30,6 @@ export function channelBadge(id) {
 // channelOptions are the options of a channel filter: "All channels", then every channel,
 // with selected chosen.
 export function channelOptions(selected = '') {
-  return [h('option', { value: '' }, 'All channels'),
+  return [h('option', { value: '' }, t('filters.allChannels')),
     channels.map((c) => h('option', { value: c.id, selected: c.id === selected }, c.name))];
 }

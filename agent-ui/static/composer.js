@@ -42,11 +42,11 @@ export function composerEl(t) {
   useFiles(draft.files);
   const closed = t.status === 'closed';
   const cc = h('input', { id: 'reply-cc', type: 'text', disabled: closed, autocomplete: 'off',
-    value: ccEdited ? draft.cc : participantsText(t), placeholder: 'name@example.com, …' });
+    value: ccEdited ? draft.cc : participantsText(t), placeholder: tr('composer.addressHint') });
   cc.addEventListener('input', () => { ccEdited = true; });
   cc.addEventListener('input', saveDraft);
   const bcc = h('input', { id: 'reply-bcc', type: 'text', disabled: closed, autocomplete: 'off',
-    value: draft.bcc || '', placeholder: 'name@example.com, …', 'aria-describedby': 'bcc-note' });
+    value: draft.bcc || '', placeholder: tr('composer.addressHint'), 'aria-describedby': 'bcc-note' });
   bcc.addEventListener('input', saveDraft);
   const ta = h('textarea', { id: 'reply-body', rows: 2, maxlength: 20000, disabled: closed, value: draft.text });
   const mentionList = attachMentions(ta); // first: its keys come before the composer's
@@ -67,24 +67,24 @@ export function composerEl(t) {
   const form = h('form', { id: 'reply', class: 'reply', novalidate: true },
     h('div', { class: 'reply-top' },
       h('fieldset', { class: 'modes' },
-        h('legend', { class: 'visually-hidden' }, 'Message type'),
+        h('legend', { class: 'visually-hidden' }, tr('composer.messageType')),
         h('label', {}, h('input', { type: 'radio', name: 'mode', value: 'reply', id: 'mode-reply', checked: mode === 'reply' }),
           ' ', h('span', { id: 'reply-channel' }, replyLabel()), h('span', { id: 'reply-to', class: 'reply-to' })),
-        h('label', {}, h('input', { type: 'radio', name: 'mode', value: 'note', id: 'mode-note', checked: mode === 'note' }), ' Internal note'),
-        h('button', { type: 'button', id: 'add-cc', class: 'link small', 'aria-controls': 'cc-row', 'aria-expanded': 'false', onclick: askCC }, 'Cc'),
-        h('button', { type: 'button', id: 'add-bcc', class: 'link small', 'aria-controls': 'bcc-row', 'aria-expanded': 'false', onclick: askBCC }, 'Bcc')),
+        h('label', {}, h('input', { type: 'radio', name: 'mode', value: 'note', id: 'mode-note', checked: mode === 'note' }), ' ', tr('composer.note')),
+        h('button', { type: 'button', id: 'add-cc', class: 'link small', 'aria-controls': 'cc-row', 'aria-expanded': 'false', onclick: askCC }, tr('mail.ccLabel')),
+        h('button', { type: 'button', id: 'add-bcc', class: 'link small', 'aria-controls': 'bcc-row', 'aria-expanded': 'false', onclick: askBCC }, tr('mail.bccLabel'))),
       h('div', { class: 'canned-row' },
-        h('label', { for: 'canned-select' }, 'Canned'),
+        h('label', { for: 'canned-select' }, tr('composer.canned')),
         h('select', { id: 'canned-select', disabled: closed, onchange: insertCanned },
-          h('option', { value: '' }, state.canned.length ? 'Insert a canned response…' : 'No canned responses'),
+          h('option', { value: '' }, tr(state.canned.length ? 'composer.insertCanned' : 'composer.noCanned')),
           state.canned.map((c) => h('option', { value: c.id }, c.title)))),
       composerMacroEl(closed, macroApplied)),
-    h('p', { class: 'note-label', id: 'note-label' }, 'Internal note: only agents see it; it is never sent to the customer.'),
-    h('div', { class: 'cc-row', id: 'cc-row' }, h('label', { for: 'reply-cc' }, 'Cc'), cc),
-    h('div', { class: 'cc-row', id: 'bcc-row', hidden: true }, h('label', { for: 'reply-bcc' }, 'Bcc'), bcc,
-      h('span', { id: 'bcc-note', class: 'muted small' }, 'not shown to the others')),
+    h('p', { class: 'note-label', id: 'note-label' }, tr('composer.noteHint')),
+    h('div', { class: 'cc-row', id: 'cc-row' }, h('label', { for: 'reply-cc' }, tr('mail.ccLabel')), cc),
+    h('div', { class: 'cc-row', id: 'bcc-row', hidden: true }, h('label', { for: 'reply-bcc' }, tr('mail.bccLabel')), bcc,
+      h('span', { id: 'bcc-note', class: 'muted small' }, tr('composer.bccNote'))),
     whatsAppEl(t, () => applyMode()),
-    h('label', { for: 'reply-body', id: 'reply-label', class: 'visually-hidden' }, 'Reply to the customer'),
+    h('label', { for: 'reply-body', id: 'reply-label', class: 'visually-hidden' }, tr('composer.replyLabel')),
     h('div', { class: 'reply-body-wrap' }, cannedPop, ta),
     mentionList,
     filesEl(),
@@ -93,7 +93,7 @@ export function composerEl(t) {
     h('p', { id: 'reply-error', class: 'error', role: 'alert' }),
     h('div', { class: 'reply-actions' },
       h('div', { class: 'reply-tools' }, formatEl(ta, closed), emojiEl(ta, closed), attachEl(closed, canAttach, saveDraft)),
-      closed ? h('span', { class: 'muted' }, 'This ticket is closed.') : null,
+      closed ? h('span', { class: 'muted' }, tr('composer.closed')) : null,
       sendEl(closed, () => send(false), () => mode)));
   dropOn(form);
   form.addEventListener('change', (e) => {
@@ -148,7 +148,7 @@ function canAttach() {
 
 // showMissing names the placeholders of a canned response left to fill by hand.
 function showMissing(missing) {
-  $('#reply-hint').textContent = missing.length ? `Fill in by hand: ${missing.join(', ')}` : '';
+  $('#reply-hint').textContent = missing.length ? tr('composer.fillIn', { names: missing.join(', ') }) : '';
 }
 
 // replyTo is the address a reply by email goes to: where the customer last wrote from,
@@ -172,7 +172,7 @@ function replyTo() {
 // replyLabel names the channel a reply goes out on: the server answers on the channel of
 // the customer's latest message, not the one the ticket began on.
 function replyLabel() {
-  return 'Reply by ' + channelName(replyChannel());
+  return tr('composer.replyBy', { channel: channelName(replyChannel()) });
 }
 
 function replyChannel() {
@@ -230,7 +230,7 @@ function setMode(m, focus) {
   form.classList.toggle('is-note', mode === 'note');
   $('#mode-' + mode).checked = true;
   $('#note-label').hidden = mode !== 'note';
-  $('#reply-label').textContent = mode === 'note' ? 'Internal note' : 'Reply to the customer';
+  $('#reply-label').textContent = tr(mode === 'note' ? 'composer.note' : 'composer.replyLabel');
   $('#send').textContent = sendLabel(mode);
   showCC();
   $('#format-bar').hidden = !formatting();
@@ -248,7 +248,7 @@ function showTemplates(focus) {
   $('#reply-body').hidden = picker;
   $('#canned-select').disabled = picker || state.ticket.status === 'closed';
   if (picker) {
-    $('#send').textContent = 'Send template';
+    $('#send').textContent = tr('composer.sendTemplate');
     if (focus && $('#wa-template')) $('#wa-template').focus();
   }
   return picker;
@@ -271,7 +271,7 @@ function showCC() {
   $('#add-bcc').hidden = !mail || !brow.hidden;
   $('#add-bcc').setAttribute('aria-expanded', String(!brow.hidden));
   const to = mail ? replyTo() : '';
-  $('#reply-to').textContent = to ? 'to ' + to : '';
+  $('#reply-to').textContent = to ? tr('composer.to', { address: to }) : '';
   $('#reply-to').title = to;
 }
 
@@ -314,7 +314,7 @@ async function send(confirmed) {
   }
   const files = canAttach() ? [...currentFiles()] : [];
   if (!body && !files.length) {
-    err.textContent = mode === 'note' ? 'Write the note first.' : 'Write a reply first.';
+    err.textContent = tr(mode === 'note' ? 'composer.writeNote' : 'composer.writeReply');
     ta.focus();
     return;
   }
@@ -378,15 +378,15 @@ async function sendTemplateReply() {
 function showConflict() {
   const box = $('#reply-conflict');
   fill(box,
-    h('p', {}, `${conflict.name} replied meanwhile — send anyway?`),
-    h('button', { type: 'button', id: 'send-anyway', class: 'primary', onclick: () => { conflict = null; fill(box); send(true); } }, 'Send anyway'),
+    h('p', {}, tr('composer.conflict', { name: conflict.name })),
+    h('button', { type: 'button', id: 'send-anyway', class: 'primary', onclick: () => { conflict = null; fill(box); send(true); } }, tr('composer.sendAnyway')),
     ' ',
     h('button', { type: 'button', id: 'review', onclick: () => {
       conflict = null;
       fill(box);
       scrollToEnd();
       $('#reply-body').focus();
-    } }, 'Review first'));
+    } }, tr('composer.review')));
   $('#send-anyway').focus();
 }
 
@@ -403,7 +403,7 @@ function macroApplied(res) {
   ta.focus();
   ta.dispatchEvent(new Event('input'));
   const missing = [...new Set(res.body.match(/\{\{\s*[a-z_.]+\s*\}\}/g) || [])];
-  $('#reply-hint').textContent = missing.length ? `Fill in by hand: ${missing.join(', ')}` : 'Review the macro’s reply, then send it.';
+  $('#reply-hint').textContent = missing.length ? tr('composer.fillIn', { names: missing.join(', ') }) : tr('composer.reviewMacro');
 }
 
 function insertCanned(e) {
@@ -423,5 +423,5 @@ function insertCanned(e) {
   ta.setRangeText(text, start, end, 'end');
   ta.focus();
   ta.dispatchEvent(new Event('input'));
-  $('#reply-hint').textContent = missing.length ? `Fill in by hand: ${missing.join(', ')}` : '';
+  $('#reply-hint').textContent = missing.length ? tr('composer.fillIn', { names: missing.join(', ') }) : '';
 }

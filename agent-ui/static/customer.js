@@ -8,15 +8,18 @@ import { channelBadge } from './channels.js';
 import { state, rememberCustomer, customerLabel } from './state.js';
 import { loadOrders } from './orders.js';
 import { proofsEl } from './proofs.js';
+import { t as tr, tn } from './i18n.js';
 
 let seq = 0;
 
-const identityLabel = { email: 'Email', phone: 'Phone', discord: 'Discord', chat: 'Chat visitor', shop: 'Shop account' };
+// identityLabel names a kind of identity (identity.<kind>); an unknown one keeps its id.
+const identityKinds = ['email', 'phone', 'discord', 'chat', 'shop'];
+const identityLabel = (kind) => (identityKinds.includes(kind) ? tr('identity.' + kind) : kind);
 
 // renderCustomer loads customer id into el. currentTicket is left out of past tickets.
 export async function renderCustomer(id, el, currentTicket = 0) {
   const my = ++seq;
-  fill(el, h('p', { class: 'muted pad' }, 'Loading customer…'));
+  fill(el, h('p', { class: 'muted pad' }, tr('customer.loading')));
   let c;
   try {
     c = await get('/api/v1/customers/' + id);
@@ -31,33 +34,33 @@ export async function renderCustomer(id, el, currentTicket = 0) {
   fill(el,
     h('section', { class: 'card', 'aria-labelledby': 'cust-name' },
       h('h2', { id: 'cust-name' }, customerLabel(c)),
-      c.merged_into ? h('p', { class: 'muted' }, 'Merged into ', h('a', { href: '#/customers/' + c.merged_into }, '#' + c.merged_into)) : null,
-      h('ul', { class: 'identities', id: 'identities', 'aria-label': 'Identities' }, identities(c)),
-      h('p', { class: 'small' }, h('a', { href: `#/customers/${c.id}`, id: 'customer-page-link' }, 'Customer page'), ' · ',
-        h('a', { href: `#/customers/${c.id}/history`, id: 'customer-history-link' }, 'Full history')),
+      c.merged_into ? h('p', { class: 'muted' }, tn('customer.mergedInto', { customer: h('a', { href: '#/customers/' + c.merged_into }, '#' + c.merged_into) })) : null,
+      h('ul', { class: 'identities', id: 'identities', 'aria-label': tr('customer.identities') }, identities(c)),
+      h('p', { class: 'small' }, h('a', { href: `#/customers/${c.id}`, id: 'customer-page-link' }, tr('customer.page')), ' · ',
+        h('a', { href: `#/customers/${c.id}/history`, id: 'customer-history-link' }, tr('customer.history'))),
       // A visitor who proved an email in Track my order: one click links it to that customer.
       c.merged_into ? null : proofsEl(c.id, (into) => renderCustomer(into.id, el, currentTicket)),
       notesForm(c)),
     h('section', { class: 'card', 'aria-labelledby': 'past-title' },
-      h('h3', { id: 'past-title' }, 'Tickets'),
-      h('div', { id: 'past-tickets' }, h('p', { class: 'muted' }, 'Loading…'))),
+      h('h3', { id: 'past-title' }, tr('customer.tickets')),
+      h('div', { id: 'past-tickets' }, h('p', { class: 'muted' }, tr('app.loading')))),
     h('section', { class: 'card', 'aria-labelledby': 'orders-title' },
-      h('h3', { id: 'orders-title' }, 'Orders'),
-      h('div', { id: 'orders' }, h('p', { class: 'muted' }, 'Loading…'))));
+      h('h3', { id: 'orders-title' }, tr('customer.orders')),
+      h('div', { id: 'orders' }, h('p', { class: 'muted' }, tr('app.loading')))));
   loadPast(c.id, currentTicket, my);
   loadOrders(c.id, () => my === seq);
 }
 
 function identities(c) {
   const list = c.identities || [];
-  if (list.length === 0) return [h('li', { class: 'muted' }, 'No contact details')];
+  if (list.length === 0) return [h('li', { class: 'muted' }, tr('customer.noContact'))];
   const phoneInbox = state.inboxes.some((i) => i.kind === 'phone' && i.enabled !== false);
   return list.map((i) => h('li', {},
-    h('span', { class: 'id-kind' }, identityLabel[i.kind] || i.kind),
+    h('span', { class: 'id-kind' }, identityLabel(i.kind)),
     h('span', { class: 'id-addr' }, i.address),
-    i.verified ? h('span', { class: 'badge ok', title: 'Verified' }, 'verified') : null,
-    i.kind === 'phone' && phoneInbox ? h('button', { type: 'button', class: 'link small call', 'aria-label': `Call ${i.address}`,
-      onclick: (e) => callCustomer(c, i.address, e.currentTarget) }, 'Call') : null));
+    i.verified ? h('span', { class: 'badge ok', title: tr('customer.verifiedTitle') }, tr('customer.verified')) : null,
+    i.kind === 'phone' && phoneInbox ? h('button', { type: 'button', class: 'link small call', 'aria-label': tr('customer.callLabel', { phone: i.address }),
+      onclick: (e) => callCustomer(c, i.address, e.currentTarget) }, tr('customer.call')) : null));
 }
 
 // callCustomer starts a click-to-call: Twilio rings the agent's own phone (from the
@@ -67,11 +70,11 @@ async function callCustomer(c, phone, button) {
   if (!status.isConnected) $('#identities').after(status);
   button.disabled = true;
   status.className = 'small';
-  status.textContent = `Calling your phone first, then ${phone}…`;
+  status.textContent = tr('customer.callingFirst', { phone });
   try {
     const res = await post(`/api/v1/customers/${c.id}/call`, { phone });
-    status.textContent = `Calling: pick up your phone to be put through to ${phone}.`;
-    if (res.ticket_id && res.ticket_id !== state.ticketID) status.append(' ', h('a', { href: '#/tickets/' + res.ticket_id }, 'The call\'s ticket'));
+    status.textContent = tr('customer.calling', { phone });
+    if (res.ticket_id && res.ticket_id !== state.ticketID) status.append(' ', h('a', { href: '#/tickets/' + res.ticket_id }, tr('customer.callTicket')));
   } catch (e) {
     status.className = 'small error';
     status.textContent = e.message;
@@ -83,21 +86,21 @@ async function callCustomer(c, phone, button) {
 function notesForm(c) {
   const status = h('span', { class: 'muted small', id: 'notes-status', role: 'status' });
   const ta = h('textarea', { id: 'cust-notes', rows: 3, maxlength: 10000, value: c.notes || '' });
-  ta.addEventListener('input', () => { status.textContent = 'Not saved'; });
+  ta.addEventListener('input', () => { status.textContent = tr('customer.notSaved'); });
   return h('form', { class: 'notes', onsubmit: async (e) => {
     e.preventDefault();
-    status.textContent = 'Saving…';
+    status.textContent = tr('app.saving');
     try {
       const nc = await patch('/api/v1/customers/' + c.id, { notes: ta.value });
       if (state.customer && state.customer.id === nc.id) state.customer = nc;
-      status.textContent = 'Saved';
+      status.textContent = tr('app.saved');
     } catch (err) {
       status.textContent = err.message;
     }
   } },
-  h('label', { for: 'cust-notes' }, 'Notes'),
+  h('label', { for: 'cust-notes' }, tr('customer.notes')),
   ta,
-  h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Save notes'), ' ', status));
+  h('div', { class: 'row' }, h('button', { type: 'submit' }, tr('customer.saveNotes')), ' ', status));
 }
 
 async function loadPast(id, currentTicket, my) {
@@ -111,9 +114,9 @@ async function loadPast(id, currentTicket, my) {
   if (my !== seq) return;
   const others = res.tickets.filter((t) => t.id !== currentTicket);
   fill($('#past-tickets'), others.length === 0
-    ? h('p', { class: 'muted' }, currentTicket ? 'No other tickets.' : 'No tickets.')
+    ? h('p', { class: 'muted' }, tr(currentTicket ? 'customer.noOtherTickets' : 'customer.noTickets'))
     : h('ul', { class: 'past' }, others.map((t) => h('li', {},
-      h('a', { href: '#/tickets/' + t.id }, channelBadge(t.channel), ' ', h('span', {}, `#${t.id} ${t.subject || '(no subject)'}`)),
+      h('a', { href: '#/tickets/' + t.id }, channelBadge(t.channel), ' ', h('span', {}, `#${t.id} ${t.subject || tr('ticket.untitled')}`)),
       ' ', statusBadge(t.status), ' ', timeEl(t.last_message_at)))));
 }
 
@@ -130,6 +133,6 @@ export function onCustomerEvent(type, data) {
     if (ul) fill(ul, identities(data));
     const ta = $('#cust-notes');
     // Never overwrite what the agent is typing.
-    if (ta && document.activeElement !== ta && ($('#notes-status').textContent !== 'Not saved')) ta.value = data.notes || '';
+    if (ta && document.activeElement !== ta && ($('#notes-status').textContent !== tr('customer.notSaved'))) ta.value = data.notes || '';
   }
 }

@@ -11,7 +11,7 @@ import { agentName, customerLabel, rememberCustomer } from './state.js';
 import { confirmDialog } from './setupkit.js';
 import { identityLabel, identityList } from './contacts.js';
 import { proofsEl } from './proofs.js';
-import { t as tr } from './i18n.js';
+import { t as tr, tn } from './i18n.js';
 
 let pageSeq = 0;
 
@@ -20,7 +20,7 @@ let pageSeq = 0;
 export async function showCustomerPage(id, focusID = '') {
   const my = ++pageSeq;
   const pane = $('#settings-pane');
-  if (!$('#customer-page')) fill(pane, h('p', { class: 'muted pad' }, 'Loading customer…'));
+  if (!$('#customer-page')) fill(pane, h('p', { class: 'muted pad' }, tr('customer.loading')));
   let c;
   try {
     c = await get('/api/v1/customers/' + id);
@@ -31,25 +31,25 @@ export async function showCustomerPage(id, focusID = '') {
   if (my !== pageSeq) return;
   rememberCustomer(c);
   fill(pane, h('div', { id: 'customer-page', class: 'customer-page', dataset: { id: c.id } },
-    h('a', { href: '#/customers', class: 'small' }, '← Contacts'),
+    h('a', { href: '#/customers', class: 'small' }, tr('cpage.back')),
     h('h2', { id: 'customer-title' }, customerLabel(c)),
-    c.merged_into ? h('p', { class: 'callout' }, 'This customer was merged into ',
-      h('a', { href: '#/customers/' + c.merged_into }, '#' + c.merged_into), '.') : null,
-    h('p', { class: 'small' }, h('a', { href: `#/customers/${c.id}/history` }, 'Full history')),
+    c.merged_into ? h('p', { class: 'callout' }, tn('cpage.mergedInto', {
+      customer: h('a', { href: '#/customers/' + c.merged_into }, '#' + c.merged_into) })) : null,
+    h('p', { class: 'small' }, h('a', { href: `#/customers/${c.id}/history` }, tr('customer.history'))),
     c.merged_into ? null : proofsEl(c.id, (into) => { location.hash = '#/customers/' + into.id; if (into.id === c.id) showCustomerPage(c.id); }),
     h('section', { class: 'card', 'aria-labelledby': 'ids-title' },
-      h('h3', { id: 'ids-title' }, 'Addresses'),
+      h('h3', { id: 'ids-title' }, tr('cpage.addresses')),
       h('ul', { id: 'identity-list', class: 'identity-list' }, identityRows(c)),
       h('div', { id: 'identity-conflict', role: 'alert' }),
       c.merged_into ? null : addForm(c)),
     c.merged_into ? null : mergeSection(c),
     h('section', { class: 'card', 'aria-labelledby': 'merges-title' },
-      h('h3', { id: 'merges-title', tabindex: '-1' }, 'Merges into this customer'),
-      h('ul', { id: 'merges', class: 'merges' }, h('li', { class: 'muted' }, 'Loading…'))),
+      h('h3', { id: 'merges-title', tabindex: '-1' }, tr('cpage.merges')),
+      h('ul', { id: 'merges', class: 'merges' }, h('li', { class: 'muted' }, tr('app.loading')))),
     h('section', { class: 'card', 'aria-labelledby': 'ctickets-title' },
-      h('h3', { id: 'ctickets-title' }, 'Tickets'),
-      h('div', { id: 'customer-tickets' }, h('p', { class: 'muted' }, 'Loading…')))));
-  document.title = `${customerLabel(c)} · Parley`;
+      h('h3', { id: 'ctickets-title' }, tr('cpage.tickets')),
+      h('div', { id: 'customer-tickets' }, h('p', { class: 'muted' }, tr('app.loading'))))));
+  document.title = tr('title.page', { page: customerLabel(c) });
   if (focusID && document.getElementById(focusID)) document.getElementById(focusID).focus();
   loadMerges(c, my);
   loadTickets(c, my);
@@ -59,31 +59,31 @@ const editableKinds = ['email', 'phone', 'shop', 'discord'];
 
 function identityRows(c) {
   const list = c.identities || [];
-  if (!list.length) return [h('li', { class: 'muted' }, 'No addresses.')];
+  if (!list.length) return [h('li', { class: 'muted' }, tr('cpage.noAddresses'))];
   return list.map((i, n) => {
     const row = h('li', { class: 'identity', dataset: { kind: i.kind, address: i.address } });
     const show = () => fill(row,
-      h('span', { class: 'id-kind' }, identityLabel[i.kind] || i.kind),
+      h('span', { class: 'id-kind' }, identityLabel(i.kind)),
       h('span', { class: 'id-addr' }, i.address),
-      i.verified ? h('span', { class: 'badge ok', title: 'Verified' }, 'verified') : null,
-      editableKinds.includes(i.kind) ? h('button', { type: 'button', class: 'link', id: `id-edit-${n}`, 'aria-label': `Edit ${i.address}`,
-        onclick: edit }, 'Edit') : null,
-      h('button', { type: 'button', class: 'link danger', id: `id-remove-${n}`, 'aria-label': `Remove ${i.address}`,
-        onclick: (e) => confirmDialog({ title: 'Remove this address?', confirm: 'Remove',
-          text: `Messages from ${i.address} will no longer be filed under ${customerLabel(c)}.`, returnFocus: e.target,
+      i.verified ? h('span', { class: 'badge ok', title: tr('customer.verifiedTitle') }, tr('customer.verified')) : null,
+      editableKinds.includes(i.kind) ? h('button', { type: 'button', class: 'link', id: `id-edit-${n}`, 'aria-label': tr('cpage.editLabel', { address: i.address }),
+        onclick: edit }, tr('cpage.edit')) : null,
+      h('button', { type: 'button', class: 'link danger', id: `id-remove-${n}`, 'aria-label': tr('cpage.removeLabel', { address: i.address }),
+        onclick: (e) => confirmDialog({ title: tr('cpage.removeTitle'), confirm: tr('cpage.remove'),
+          text: tr('cpage.removeText', { address: i.address, name: customerLabel(c) }), returnFocus: e.target,
           onConfirm: async () => {
             await del(`/api/v1/customers/${c.id}/identities` + qs({ kind: i.kind, address: i.address }));
             announce(tr('customer.identityRemoved', { address: i.address }));
             await showCustomerPage(c.id);
             focusAfterDialog('id-add-address');
-          } }) }, 'Remove'));
+          } }) }, tr('cpage.remove')));
     const edit = () => {
       const input = h('input', { id: `id-input-${n}`, value: i.address, maxlength: 320, autocomplete: 'off',
-        'aria-label': `New ${identityLabel[i.kind] || i.kind} address instead of ${i.address}` });
+        'aria-label': tr('cpage.newAddressOf', { kind: identityLabel(i.kind), address: i.address }) });
       const form = h('form', { class: 'identity-edit' },
-        h('span', { class: 'id-kind' }, identityLabel[i.kind] || i.kind), input,
-        h('button', { type: 'submit', class: 'primary' }, 'Save'),
-        h('button', { type: 'button', onclick: () => { show(); $(`#id-edit-${n}`).focus(); } }, 'Cancel'));
+        h('span', { class: 'id-kind' }, identityLabel(i.kind)), input,
+        h('button', { type: 'submit', class: 'primary' }, tr('app.save')),
+        h('button', { type: 'button', onclick: () => { show(); $(`#id-edit-${n}`).focus(); } }, tr('app.cancel')));
       form.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.preventDefault(); show(); $(`#id-edit-${n}`).focus(); } });
       form.addEventListener('submit', async (e) => {
         e.preventDefault();
@@ -145,23 +145,22 @@ function conflict(c, message, owner, control) {
     control.focus();
     return;
   }
-  const name = owner.name || `customer #${owner.id}`;
-  const btn = h('button', { type: 'button', id: 'conflict-merge', class: 'primary' }, `Merge ${name} into this customer`);
+  const name = owner.name || tr('cpage.customer', { id: owner.id });
+  const btn = h('button', { type: 'button', id: 'conflict-merge', class: 'primary' }, tr('cpage.mergeOwner', { name }));
   btn.addEventListener('click', () => confirmMerge(c, owner, btn));
   fill(box, h('div', { class: 'callout conflict' },
-    h('p', {}, `That address belongs to `, h('a', { href: '#/customers/' + owner.id }, name), '. ',
-      'Merge the two customers to bring it over, with their tickets and orders.'),
+    h('p', {}, tn('cpage.belongs', { customer: h('a', { href: '#/customers/' + owner.id }, name) })),
     btn));
   btn.focus();
 }
 
 function addForm(c) {
-  const kind = h('select', { id: 'id-add-kind' }, editableKinds.map((k) => h('option', { value: k }, identityLabel[k])));
-  const address = h('input', { id: 'id-add-address', maxlength: 320, autocomplete: 'off', placeholder: 'alice@example.com or +1 415 555 0123' });
+  const kind = h('select', { id: 'id-add-kind' }, editableKinds.map((k) => h('option', { value: k }, identityLabel(k))));
+  const address = h('input', { id: 'id-add-address', maxlength: 320, autocomplete: 'off', placeholder: tr('cpage.addressHint') });
   const form = h('form', { id: 'id-add', class: 'row identity-add' },
-    labelled('id-add-kind', 'Kind', kind),
-    h('div', { class: 'field grow' }, h('label', { for: 'id-add-address' }, 'New address'), address),
-    h('button', { type: 'submit' }, 'Add address'));
+    labelled('id-add-kind', tr('cpage.kind'), kind),
+    h('div', { class: 'field grow' }, h('label', { for: 'id-add-address' }, tr('cpage.newAddress')), address),
+    h('button', { type: 'submit' }, tr('cpage.addAddress')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const a = address.value.trim();
@@ -183,42 +182,42 @@ function focusAfterDialog(id) {
 // ---- merging another customer into this one ----
 
 function mergeSection(c) {
-  const q = h('input', { id: 'merge-q', type: 'search', maxlength: 200, autocomplete: 'off', placeholder: 'Name, email or phone' });
-  const results = h('ul', { id: 'merge-results', class: 'merge-results', 'aria-label': 'Customers to merge' });
+  const q = h('input', { id: 'merge-q', type: 'search', maxlength: 200, autocomplete: 'off', placeholder: tr('cpage.findHint') });
+  const results = h('ul', { id: 'merge-results', class: 'merge-results', 'aria-label': tr('cpage.toMerge') });
   const status = h('p', { id: 'merge-status', class: 'muted small', role: 'status' });
   const form = h('form', { id: 'merge-form', role: 'search', class: 'row' },
-    h('div', { class: 'field grow' }, h('label', { for: 'merge-q' }, 'Find the other customer'), q),
-    h('button', { type: 'submit' }, 'Find'));
+    h('div', { class: 'field grow' }, h('label', { for: 'merge-q' }, tr('cpage.findOther')), q),
+    h('button', { type: 'submit' }, tr('cpage.find')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const words = q.value.trim();
     if (!words) { q.focus(); return; }
-    status.textContent = 'Searching…';
+    status.textContent = tr('cpage.searching');
     try {
       const res = await get('/api/v1/customers' + qs({ q: words, limit: 10 }));
       const others = (res.customers || []).filter((x) => x.id !== c.id);
       fill(results, others.map((x) => h('li', {},
         h('span', { class: 'contact-name' }, customerLabel(x)), ' ',
         h('span', { class: 'small muted' }, identityList(x.identities)), ' ',
-        h('button', { type: 'button', class: 'merge-pick', 'aria-label': `Merge ${customerLabel(x)} into this customer`,
-          onclick: (ev) => confirmMerge(c, x, ev.target) }, 'Merge into this customer'))));
-      status.textContent = others.length ? `${others.length} found.` : 'No other customer matches.';
+        h('button', { type: 'button', class: 'merge-pick', 'aria-label': tr('cpage.mergeOwner', { name: customerLabel(x) }),
+          onclick: (ev) => confirmMerge(c, x, ev.target) }, tr('cpage.mergeInto')))));
+      status.textContent = others.length ? tr('cpage.found', { n: others.length }) : tr('cpage.noOther');
     } catch (ex) {
       status.textContent = ex.message;
     }
   });
   return h('section', { class: 'card', 'aria-labelledby': 'merge-title' },
-    h('h3', { id: 'merge-title' }, 'Merge another customer into this one'),
-    h('p', { class: 'small muted' }, 'Their addresses, tickets and orders move here. You can undo it below.'),
+    h('h3', { id: 'merge-title' }, tr('cpage.mergeTitle')),
+    h('p', { class: 'small muted' }, tr('cpage.mergeHint')),
     form, status, results);
 }
 
 function confirmMerge(c, other, returnFocus) {
   const name = customerLabel(other);
   confirmDialog({
-    title: `Merge ${name} into ${customerLabel(c)}?`,
-    text: `${name}’s addresses, tickets and orders move to ${customerLabel(c)}. The merge can be undone from this page.`,
-    confirm: 'Merge',
+    title: tr('cpage.mergeConfirmTitle', { name, into: customerLabel(c) }),
+    text: tr('cpage.mergeConfirmText', { name, into: customerLabel(c) }),
+    confirm: tr('cpage.merge'),
     returnFocus,
     onConfirm: async () => {
       await post(`/api/v1/customers/${other.id}/merge`, { into: c.id });
@@ -241,28 +240,28 @@ async function loadMerges(c, my) {
   }
   if (my !== pageSeq) return;
   const list = res.merges || [];
-  fill($('#merges'), list.length ? list.map((m) => mergeItem(c, m)) : h('li', { class: 'muted' }, 'No merges.'));
+  fill($('#merges'), list.length ? list.map((m) => mergeItem(c, m)) : h('li', { class: 'muted' }, tr('cpage.noMerges')));
 }
 
 function mergeItem(c, m) {
-  const name = m.from_name || `Customer #${m.from}`;
+  const name = m.from_name || tr('customer.unknown', { id: m.from });
   const who = m.actor && m.actor.kind === 'agent' ? agentName(m.actor.id) : 'Parley';
-  const moved = [identityList(m.identities), `${(m.ticket_ids || []).length} ticket${(m.ticket_ids || []).length === 1 ? '' : 's'}`].filter(Boolean).join(', ');
+  const moved = [identityList(m.identities), tr('cpage.movedTickets', { n: (m.ticket_ids || []).length })].filter(Boolean).join(', ');
   return h('li', { class: 'merge', dataset: { event: m.merge_event_id } },
-    h('a', { href: '#/customers/' + m.from }, name), ' merged in by ', who, ' ', timeEl(m.at),
+    tn('cpage.mergedIn', { customer: h('a', { href: '#/customers/' + m.from }, name), agent: who, time: timeEl(m.at) }),
     h('span', { class: 'small muted' }, ` (${moved})`), ' ',
     m.undoable
-      ? h('button', { type: 'button', class: 'undo-merge', 'aria-label': `Undo the merge of ${name}`, onclick: (e) => confirmDialog({
-        title: `Undo the merge of ${name}?`,
-        text: `${name} becomes a customer of their own again, with the addresses, tickets and orders that came with them.`,
-        confirm: 'Undo merge', returnFocus: e.target,
+      ? h('button', { type: 'button', class: 'undo-merge', 'aria-label': tr('cpage.undoLabel', { name }), onclick: (e) => confirmDialog({
+        title: tr('cpage.undoTitle', { name }),
+        text: tr('cpage.undoText', { name }),
+        confirm: tr('cpage.undoConfirm'), returnFocus: e.target,
         onConfirm: async () => {
           await post(`/api/v1/customers/merges/${m.merge_event_id}/undo`);
           announce(tr('customer.unmerged', { name }));
           await showCustomerPage(c.id);
           focusAfterDialog('merges-title');
-        } }) }, 'Undo')
-      : h('span', { class: 'small muted' }, 'undone or merged again'));
+        } }) }, tr('cpage.undo'))
+      : h('span', { class: 'small muted' }, tr('cpage.undone')));
 }
 
 async function loadTickets(c, my) {
@@ -276,8 +275,8 @@ async function loadTickets(c, my) {
   if (my !== pageSeq) return;
   const list = res.tickets || [];
   fill($('#customer-tickets'), list.length ? h('ul', { class: 'past' }, list.map((t) => h('li', {},
-    h('a', { href: '#/tickets/' + t.id }, channelBadge(t.channel), ' ', h('span', {}, `#${t.id} ${t.subject || '(no subject)'}`)),
-    ' ', statusBadge(t.status), ' ', timeEl(t.last_message_at)))) : h('p', { class: 'muted' }, 'No tickets.'));
+    h('a', { href: '#/tickets/' + t.id }, channelBadge(t.channel), ' ', h('span', {}, `#${t.id} ${t.subject || tr('ticket.untitled')}`)),
+    ' ', statusBadge(t.status), ' ', timeEl(t.last_message_at)))) : h('p', { class: 'muted' }, tr('customer.noTickets')));
 }
 
 // onCustomerPageEvent redraws the customer page shown when that customer changed

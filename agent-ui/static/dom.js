@@ -1,6 +1,8 @@
 // dom.js builds elements without ever parsing HTML: every piece of user data becomes a
 // text node or a checked attribute, so nothing a customer writes can run as script.
 
+import { t } from './i18n.js';
+
 // h creates an element. attrs: class, text, on<event> handlers, dataset, value/checked/
 // selected (set as properties after the children) and plain attributes. Children may be
 // nodes, strings (added as text) or arrays of them; null and false are skipped.
@@ -58,7 +60,7 @@ export function labelled(id, label, control) {
 }
 
 export function statusBadge(s) {
-  return h('span', { class: 'badge st st-' + s }, s);
+  return h('span', { class: 'badge st st-' + s }, t('status.' + s));
 }
 
 export function bytes(n) {

@@ -5,6 +5,7 @@
 // the console's one use of HTML parsing (TestNoInlineCode holds it to this file).
 
 import { h } from './dom.js';
+import { t as tr } from './i18n.js';
 
 const remoteShown = new Set(); // message ids whose remote images the agent chose to load
 const inlineImages = new Map(); // attachment id -> promise of a data: URL, or '' when unusable
@@ -132,13 +133,13 @@ export function emailBody(m, text) {
   const lines = (m.text || '').split('\n').length;
   const frame = h('iframe', {
     class: 'email-frame', sandbox: 'allow-popups allow-popups-to-escape-sandbox', referrerpolicy: 'no-referrer',
-    title: 'Message from ' + (m.author && m.author.name ? m.author.name : 'the customer'),
+    title: tr('email.frameTitle', { name: m.author && m.author.name ? m.author.name : tr('message.theCustomer') }),
   });
   // Until it is measured, the frame guesses its height from the text.
   frame.style.height = Math.min(640, Math.max(120, lines * 22 + 60)) + 'px';
   // An iframe loads about:blank when inserted; only the message's own document counts.
   frame.addEventListener('load', () => { if (frame.srcdoc) frame.dataset.loaded = 'true'; });
-  const images = h('button', { type: 'button', class: 'link small load-images', hidden: true }, 'Load remote images');
+  const images = h('button', { type: 'button', class: 'link small load-images', hidden: true }, tr('email.loadImages'));
   let doc = null;
   const show = async () => {
     const remote = remoteShown.has(m.id);
@@ -158,12 +159,12 @@ export function emailBody(m, text) {
   });
   show();
   text.hidden = true;
-  const toggle = h('button', { type: 'button', class: 'link small', 'aria-pressed': 'false' }, 'Show plain text');
+  const toggle = h('button', { type: 'button', class: 'link small', 'aria-pressed': 'false' }, tr('email.plain'));
   toggle.addEventListener('click', () => {
     const plain = text.hidden;
     text.hidden = !plain;
     frame.hidden = plain;
-    toggle.textContent = plain ? 'Show formatted' : 'Show plain text';
+    toggle.textContent = tr(plain ? 'email.formatted' : 'email.plain');
     toggle.setAttribute('aria-pressed', String(plain));
   });
   return h('div', { class: 'html-body' }, frame, text, h('div', { class: 'email-actions' }, toggle, images));

@@ -26,13 +26,13 @@ let range = null;  // [start, end] of the selection when the picker opened
 // emojiEl is the Emoji button with its grid, for text box area.
 export function emojiEl(area, disabled) {
   ta = area;
-  const grid = h('div', { id: 'emoji-grid', class: 'emoji-grid', role: 'grid', 'aria-label': 'Emoji', hidden: true });
+  const grid = h('div', { id: 'emoji-grid', class: 'emoji-grid', role: 'grid', 'aria-label': tr('emoji.button'), hidden: true });
   grid.addEventListener('keydown', keys);
   grid.addEventListener('focusout', (e) => {
     if (!grid.contains(e.relatedTarget) && e.relatedTarget !== $('#emoji-button')) close(false);
   });
   return h('span', { class: 'emoji-picker' },
-    h('button', { type: 'button', id: 'emoji-button', class: 'tool icon-emoji', disabled, 'aria-label': 'Emoji', title: 'Emoji',
+    h('button', { type: 'button', id: 'emoji-button', class: 'tool icon-emoji', disabled, 'aria-label': tr('emoji.button'), title: tr('emoji.button'),
       'aria-haspopup': 'grid', 'aria-expanded': 'false', 'aria-controls': 'emoji-grid', onclick: toggle }),
     grid);
 }

@@ -7,22 +7,23 @@
 import { h, announce } from './dom.js';
 import { t as tr } from './i18n.js';
 
+// tools name their label and the letter on the button by key.
 const tools = [
-  { id: 'fmt-bold', label: 'Bold', key: 'b', cls: 'icon-bold', text: 'B', run: (ta) => wrap(ta, '**', 'bold text') },
-  { id: 'fmt-italic', label: 'Italic', key: 'i', cls: 'icon-italic', text: 'I', run: (ta) => wrap(ta, '_', 'italic text') },
-  { id: 'fmt-bullets', label: 'Bulleted list', cls: 'icon-bullets', run: (ta) => lines(ta, () => '- ') },
-  { id: 'fmt-numbers', label: 'Numbered list', cls: 'icon-numbers', run: (ta) => lines(ta, (i) => `${i + 1}. `) },
-  { id: 'fmt-link', label: 'Link', cls: 'icon-link', run: (ta) => link(ta) },
+  { id: 'fmt-bold', label: 'format.bold', key: 'b', cls: 'icon-bold', text: 'format.boldGlyph', run: (ta) => wrap(ta, '**', tr('format.boldText')) },
+  { id: 'fmt-italic', label: 'format.italic', key: 'i', cls: 'icon-italic', text: 'format.italicGlyph', run: (ta) => wrap(ta, '_', tr('format.italicText')) },
+  { id: 'fmt-bullets', label: 'format.bullets', cls: 'icon-bullets', run: (ta) => lines(ta, () => '- ') },
+  { id: 'fmt-numbers', label: 'format.numbers', cls: 'icon-numbers', run: (ta) => lines(ta, (i) => `${i + 1}. `) },
+  { id: 'fmt-link', label: 'format.linkButton', cls: 'icon-link', run: (ta) => link(ta) },
 ];
 
 // formatEl is the toolbar for text box ta. It is one stop of the Tab key; the arrow keys
 // move between its buttons.
 export function formatEl(ta, disabled) {
-  const bar = h('div', { id: 'format-bar', class: 'format-bar', role: 'toolbar', 'aria-label': 'Formatting', 'aria-controls': 'reply-body' },
+  const bar = h('div', { id: 'format-bar', class: 'format-bar', role: 'toolbar', 'aria-label': tr('format.bar'), 'aria-controls': 'reply-body' },
     tools.map((t, i) => h('button', { type: 'button', id: t.id, class: 'tool ' + t.cls, disabled, tabindex: i === 0 ? '0' : '-1',
-      'aria-label': t.label, title: t.key ? `${t.label} (Ctrl+${t.key.toUpperCase()})` : t.label,
+      'aria-label': tr(t.label), title: t.key ? tr('format.withKey', { label: tr(t.label), key: t.key.toUpperCase() }) : tr(t.label),
       'aria-keyshortcuts': t.key ? 'Control+' + t.key.toUpperCase() : null,
-      onclick: () => { t.run(ta); ta.focus(); } }, t.text || null)));
+      onclick: () => { t.run(ta); ta.focus(); } }, t.text ? tr(t.text) : null)));
   bar.addEventListener('keydown', (e) => {
     const buttons = [...bar.querySelectorAll('button')];
     const i = buttons.indexOf(document.activeElement);
@@ -92,7 +93,7 @@ function link(ta) {
   if (/^https?:\/\/\S+$/.test(sel)) {
     insert(ta, `[${sel}](${sel})`, 1, 1 + sel.length);
   } else {
-    const text = sel || 'link text';
+    const text = sel || tr('format.linkText');
     const out = `[${text}](https://)`;
     if (sel) insert(ta, out, text.length + 3, out.length - 1);
     else insert(ta, out, 1, 1 + text.length);

@@ -8,6 +8,8 @@ import { timeEl, stamp, localZone } from './time.js';
 import { channelBadge, channelName, channelOptions } from './channels.js';
 import { agentName, inboxName } from './state.js';
 import { direction, author } from './thread.js';
+import { statusName } from './orders.js';
+import { t as tr, tn } from './i18n.js';
 
 // ---- one ticket: SLA and history ----
 
@@ -17,9 +19,9 @@ let slaSeq = 0;
 // of ticket t, and starts loading its SLA.
 export function ticketExtras(t) {
   const details = h('details', { id: 'ticket-history', class: 'ticket-history' },
-    h('summary', {}, 'History'),
+    h('summary', {}, tr('hist.title')),
     h('ol', { id: 'history-list', class: 'events' }),
-    h('a', { href: `#/customers/${t.customer_id}/history`, class: 'small' }, 'The customer’s full history'));
+    h('a', { href: `#/customers/${t.customer_id}/history`, class: 'small' }, tr('hist.fullHistory')));
   details.addEventListener('toggle', () => { if (details.open) loadTicketHistory(t.id); });
   const el = h('div', { class: 'ticket-extras', id: 'ticket-extras', dataset: { ticket: t.id } },
     h('div', { id: 'sla-warning', class: 'sla-warning', role: 'alert', hidden: true }),
@@ -50,19 +52,20 @@ async function loadSLA(id) {
   }
   const target = (label, due, done, name) => {
     const breach = (s.breaches || []).find((b) => b.target === name);
-    if (done) return h('span', { class: 'sla-target met' }, `${label}: met `, timeEl(done));
+    if (done) return h('span', { class: 'sla-target met' }, tn('sla.met', { target: label, time: timeEl(done) }));
     if (!due) return null;
     const late = breach || new Date(due) < new Date();
-    return h('span', { class: 'sla-target' + (late ? ' breached' : '') }, `${label} ${late ? 'was due' : 'due'} `, timeEl(due),
-      late ? ' — breached' : null);
+    return h('span', { class: 'sla-target' + (late ? ' breached' : '') }, tn(late ? 'sla.wasDue' : 'sla.due', { target: label, time: timeEl(due) }),
+      late ? [' ', tr('sla.breachedMark')] : null);
   };
-  fill(line, h('span', { class: 'sla-policy' }, 'SLA: ', s.policy.name), ' ',
-    target('First response', s.first_response_due, s.first_response_at, 'first_response'), ' ',
-    target('Resolution', s.resolution_due, s.resolved_at, 'resolution'));
+  fill(line, h('span', { class: 'sla-policy' }, tr('sla.label'), ' ', s.policy.name), ' ',
+    target(tr('sla.firstResponse'), s.first_response_due, s.first_response_at, 'first_response'), ' ',
+    target(tr('sla.resolution'), s.resolution_due, s.resolved_at, 'resolution'));
   line.hidden = false;
 }
 
-const targetNames = { first_response: 'first response', resolution: 'resolution' };
+// targetName names an SLA target (sla.target.<target>); an unknown one keeps its id.
+const targetName = (x) => (['first_response', 'resolution'].includes(x) ? tr('sla.target.' + x) : x);
 
 // onLiveEvent applies sla.warning, ticket.sla_breached, csat.answered and ticket.updated
 // frames to the open ticket: a banner before and at a breach, fresh due times and history.
@@ -73,13 +76,12 @@ export function onLiveEvent(type, d) {
   const banner = $('#sla-warning');
   if (type === 'sla.warning') {
     const mins = Math.max(0, Math.round((new Date(d.due_at) - Date.now()) / 60000));
-    fill(banner, h('strong', {}, 'SLA warning: '), `the ${targetNames[d.target] || d.target} target is due in ${mins} minute${mins === 1 ? '' : 's'} (`,
-      timeEl(d.due_at), ').');
+    fill(banner, h('strong', {}, tr('sla.warning')), ' ', tn('sla.warningText', { target: targetName(d.target), n: mins, time: timeEl(d.due_at) }));
     banner.hidden = false;
     banner.dataset.target = d.target;
     banner.classList.remove('breached');
   } else if (type === 'ticket.sla_breached') {
-    fill(banner, h('strong', {}, 'SLA breached: '), `the ${targetNames[d.target] || d.target} target was due `, timeEl(d.due_at), '.');
+    fill(banner, h('strong', {}, tr('sla.breached')), ' ', tn('sla.breachedText', { target: targetName(d.target), time: timeEl(d.due_at) }));
     banner.hidden = false;
     banner.classList.add('breached');
   }
@@ -97,7 +99,7 @@ let historySeq = 0;
 async function loadTicketHistory(id) {
   const my = ++historySeq;
   const list = $('#history-list');
-  if (!list.firstChild) fill(list, h('li', { class: 'muted' }, 'Loading…'));
+  if (!list.firstChild) fill(list, h('li', { class: 'muted' }, tr('app.loading')));
   let res;
   try {
     res = await get(`/api/v1/tickets/${id}/events`);
@@ -107,7 +109,7 @@ async function loadTicketHistory(id) {
   }
   if (my !== historySeq || !openTicketIs(id)) return;
   const events = res.events || [];
-  fill(list, events.length ? events.map(eventItem) : h('li', { class: 'muted' }, 'No history yet.'));
+  fill(list, events.length ? events.map(eventItem) : h('li', { class: 'muted' }, tr('hist.empty')));
 }
 
 function eventItem(ev) {
@@ -116,19 +118,21 @@ function eventItem(ev) {
 }
 
 function actorName(a) {
-  if (!a) return 'System';
+  if (!a) return tr('hist.system');
   // A rule's changes say so, by the rule's name (a deleted rule by its number).
-  if (a.kind === 'rule') return `Rule “${a.name || '#' + a.id}”`;
+  if (a.kind === 'rule') return tr('hist.rule', { name: a.name || '#' + a.id });
   if (a.name) return a.name;
   if (a.kind === 'agent') return agentName(a.id);
-  if (a.kind === 'customer') return 'The customer';
+  if (a.kind === 'customer') return tr('hist.theCustomer');
   return 'Parley';
 }
 
-const fieldNames = { status: 'status', priority: 'priority', assignee_id: 'assignee', assignee: 'assignee', tags: 'tags', subject: 'subject', inbox_id: 'inbox' };
+// fieldName names a ticket's field in a change (hist.field.<name>); an unknown one keeps its id.
+const fieldKeys = { status: 'status', priority: 'priority', assignee_id: 'assignee', assignee: 'assignee', tags: 'tags', subject: 'subject', inbox_id: 'inbox' };
+const fieldName = (k) => (fieldKeys[k] ? tr('hist.field.' + fieldKeys[k]) : k);
 
 function show(field, v) {
-  if (v == null || v === '' || (Array.isArray(v) && v.length === 0)) return 'none';
+  if (v == null || v === '' || (Array.isArray(v) && v.length === 0)) return tr('hist.none');
   if (field === 'assignee_id' || field === 'assignee') return typeof v === 'number' ? agentName(v) : String(v);
   if (field === 'inbox_id') return inboxName(v);
   return Array.isArray(v) ? v.join(', ') : String(v);
@@ -140,31 +144,33 @@ export function describe(ev) {
   const d = ev.data || {};
   switch (ev.type) {
     case 'ticket.created':
-      return 'opened the ticket' + (d.subject ? `: ${d.subject}` : '');
+      return d.subject ? tr('hist.openedSubject', { subject: d.subject }) : tr('hist.opened');
     case 'ticket.updated': {
       const ch = Object.entries(ev.changes || {});
       if (!ch.length) {
         // The customer timeline's events carry the ticket as it became, without the change.
-        if (!d.status) return 'updated the ticket';
-        return `updated the ticket: status ${d.status}, ${d.assignee_id ? `assigned to ${agentName(d.assignee_id)}` : 'unassigned'}`;
+        if (!d.status) return tr('hist.updated');
+        return d.assignee_id ? tr('hist.updatedAssigned', { status: d.status, agent: agentName(d.assignee_id) }) : tr('hist.updatedUnassigned', { status: d.status });
       }
       return ch.map(([k, [from, to]]) => {
-        if (k === 'assignee_id' || k === 'assignee') return to == null || to === 0 ? 'unassigned the ticket' : `assigned it to ${show(k, to)}`;
-        return `changed ${fieldNames[k] || k} from ${show(k, from)} to ${show(k, to)}`;
+        if (k === 'assignee_id' || k === 'assignee') return to == null || to === 0 ? tr('hist.unassigned') : tr('hist.assigned', { agent: show(k, to) });
+        return tr('hist.changed', { field: fieldName(k), from: show(k, from), to: show(k, to) });
       }).join('; ');
     }
     case 'message.created':
-      return d.direction === 'in' ? `wrote by ${channelName(d.channel)}` : d.direction === 'note' ? 'added an internal note' : `replied by ${channelName(d.channel)}`;
+      return d.direction === 'in' ? tr('hist.wrote', { channel: channelName(d.channel) }) : d.direction === 'note' ? tr('hist.note') : tr('hist.replied', { channel: channelName(d.channel) });
     case 'message.updated':
-      return `message ${d.status || 'updated'}${d.error ? `: ${d.error}` : ''}`;
+      return tr(d.error ? 'hist.messageError' : 'hist.messageStatus', { status: d.status || tr('hist.messageUpdated'), error: d.error });
     case 'ticket.sla_breached':
-      return `missed the ${targetNames[d.target] || d.target} target (due ${stamp(d.due_at)})`;
-    case 'csat.answered':
-      return `rated the service ${d.rating}/5${d.channel ? ` by ${channelName(d.channel)}` : ''}${d.comment ? `: “${d.comment}”` : ''}`;
+      return tr('hist.missed', { target: targetName(d.target), time: stamp(d.due_at) });
+    case 'csat.answered': {
+      const v = { rating: d.rating, channel: d.channel ? channelName(d.channel) : '', comment: d.comment };
+      return tr(d.channel ? (d.comment ? 'hist.ratedByComment' : 'hist.ratedBy') : (d.comment ? 'hist.ratedComment' : 'hist.rated'), v);
+    }
     case 'ticket.merged':
-      return d.into ? `merged the ticket into #${d.into}` : 'merged tickets';
+      return d.into ? tr('hist.mergedInto', { id: d.into }) : tr('hist.mergedTickets');
     case 'customer.merged':
-      return 'merged customers';
+      return tr('hist.mergedCustomers');
     case 'order.action':
       return orderAction(d);
     default:
@@ -172,45 +178,46 @@ export function describe(ev) {
   }
 }
 
-const actionVerbs = { cancel: 'cancelled order', refund: 'refunded order', resend_confirmation: 'resent the confirmation of order' };
-
 // orderAction words an order.action event: "refunded order 1001: $24.00 — succeeded" (or "failed (why)").
 function orderAction(a) {
-  const verb = actionVerbs[a.kind] || `${a.kind || 'acted on'} order`;
+  const number = a.order_number || '';
+  const verb = ['cancel', 'refund', 'resend_confirmation'].includes(a.kind) ? tr('hist.order.' + a.kind, { number })
+    : a.kind ? tr('hist.order.other', { kind: a.kind, number }) : tr('hist.order.acted', { number });
   const amount = a.amount ? `: ${money(a.amount, a.currency)}` : '';
-  return `${verb} ${a.order_number || ''}${amount} — ${a.status || 'pending'}${a.status === 'failed' && a.error ? ` (${a.error})` : ''}`;
+  return `${verb}${amount} — ${a.status || tr('orderAction.pending')}${a.status === 'failed' && a.error ? ` (${a.error})` : ''}`;
 }
 
 // ---- one customer: the full timeline ----
 
-const kinds = [['message', 'Messages'], ['ticket', 'Tickets'], ['order', 'Orders'], ['event', 'Status changes, assignments and CSAT']];
+// kinds are the kinds of entry of the timeline; each one's name is the catalogue's.
+const kinds = ['message', 'ticket', 'order', 'event'];
 let timelineSeq = 0;
 
 // showHistory renders customer id's full history into the wide pane.
 export async function showHistory(id) {
   const pane = $('#settings-pane');
   const form = h('form', { id: 'history-filters', class: 'report-filters' },
-    h('div', { class: 'field grow' }, h('label', { for: 'h-q' }, 'Search'),
-      h('input', { id: 'h-q', name: 'q', type: 'search', maxlength: 200, autocomplete: 'off', placeholder: 'Words in messages' })),
-    labelled('h-channel', 'Channel', h('select', { id: 'h-channel', name: 'channel' }, channelOptions())),
-    labelled('h-from', 'From', h('input', { id: 'h-from', name: 'from', type: 'date' })),
-    labelled('h-to', 'To', h('input', { id: 'h-to', name: 'to', type: 'date' })),
-    h('fieldset', { class: 'kinds' }, h('legend', {}, 'Show'),
-      kinds.map(([k, label]) => h('label', {}, h('input', { type: 'checkbox', name: 'kinds', value: k, checked: true }), ' ' + label))),
-    h('button', { type: 'submit', class: 'primary' }, 'Filter'));
+    h('div', { class: 'field grow' }, h('label', { for: 'h-q' }, tr('timeline.search')),
+      h('input', { id: 'h-q', name: 'q', type: 'search', maxlength: 200, autocomplete: 'off', placeholder: tr('timeline.searchHint') })),
+    labelled('h-channel', tr('filters.channel'), h('select', { id: 'h-channel', name: 'channel' }, channelOptions())),
+    labelled('h-from', tr('list.from'), h('input', { id: 'h-from', name: 'from', type: 'date' })),
+    labelled('h-to', tr('list.to'), h('input', { id: 'h-to', name: 'to', type: 'date' })),
+    h('fieldset', { class: 'kinds' }, h('legend', {}, tr('timeline.show')),
+      kinds.map((k) => h('label', {}, h('input', { type: 'checkbox', name: 'kinds', value: k, checked: true }), ' ', tr('timeline.kind.' + k)))),
+    h('button', { type: 'submit', class: 'primary' }, tr('timeline.filter')));
   fill(pane, h('div', { id: 'customer-history', class: 'history-page' },
-    h('a', { href: '#/customers/' + id, class: 'small' }, '← Customer'),
-    h('h2', { id: 'history-title' }, `Customer #${id}: full history`),
+    h('a', { href: '#/customers/' + id, class: 'small' }, tr('timeline.back')),
+    h('h2', { id: 'history-title' }, tr('timeline.title', { name: tr('customer.unknown', { id }) })),
     h('p', { id: 'history-ids', class: 'muted small' }),
     form,
     h('p', { id: 'history-error', class: 'error', role: 'alert' }),
     h('ol', { id: 'timeline', class: 'timeline', 'aria-labelledby': 'history-title' }),
     h('p', { id: 'timeline-status', class: 'muted small', role: 'status' }),
-    h('button', { type: 'button', id: 'timeline-more', class: 'more', hidden: true }, 'Load more')));
+    h('button', { type: 'button', id: 'timeline-more', class: 'more', hidden: true }, tr('list.loadMore'))));
   form.addEventListener('submit', (e) => { e.preventDefault(); loadTimeline(id, form); });
   get('/api/v1/customers/' + id).then((c) => {
     if (!$('#customer-history')) return;
-    $('#history-title').textContent = `${c.name || `Customer #${c.id}`}: full history`;
+    $('#history-title').textContent = tr('timeline.title', { name: c.name || tr('customer.unknown', { id: c.id }) });
     $('#history-ids').textContent = (c.identities || []).map((i) => i.address).join(' · ');
   }).catch((e) => { if ($('#history-error')) $('#history-error').textContent = e.message; });
   await loadTimeline(id, form);
@@ -229,11 +236,11 @@ async function loadTimeline(id, form) {
   $('#history-error').textContent = '';
   fill(list);
   if (!picked.length) {
-    status.textContent = 'Pick at least one kind of entry.';
+    status.textContent = tr('timeline.pickKind');
     more.hidden = true;
     return;
   }
-  status.textContent = 'Loading…';
+  status.textContent = tr('app.loading');
   let cursor = '';
   let n = 0;
   const page = async () => {
@@ -246,7 +253,7 @@ async function loadTimeline(id, form) {
       n += items.length;
       cursor = res.next_cursor || '';
       more.hidden = !cursor;
-      status.textContent = n === 0 ? 'Nothing matches.' : '';
+      status.textContent = n === 0 ? tr('timeline.none') : '';
     } catch (e) {
       if (my !== timelineSeq) return;
       status.textContent = '';
@@ -275,19 +282,19 @@ function timelineItem(it) {
     case 'ticket': {
       const t = it.ticket;
       return h('li', { class: 'tl tl-ticket' },
-        head(channelBadge(t.channel), h('span', { class: 'dir' }, 'Ticket opened'), ticketLink(t.id), statusBadge(t.status)),
-        h('div', {}, t.subject || '(no subject)'));
+        head(channelBadge(t.channel), h('span', { class: 'dir' }, tr('timeline.ticketOpened')), ticketLink(t.id), statusBadge(t.status)),
+        h('div', {}, t.subject || tr('ticket.untitled')));
     }
     case 'order': {
       const o = it.order;
       return h('li', { class: 'tl tl-order' },
-        head(h('span', { class: 'dir' }, 'Order'), h('strong', {}, o.number), h('span', { class: 'badge' }, o.status)),
+        head(h('span', { class: 'dir' }, tr('timeline.order')), h('strong', {}, o.number), h('span', { class: 'badge' }, statusName(o.status))),
         h('div', {}, money(o.total, o.currency)));
     }
     case 'event': {
       const ev = it.event || {};
       return h('li', { class: 'tl tl-event', dataset: { type: ev.type } },
-        head(h('span', { class: 'dir' }, ev.type === 'csat.answered' ? 'CSAT' : 'Change'), ticketLink(ev.ticket_id || (ev.data && ev.data.ticket_id))),
+        head(h('span', { class: 'dir' }, tr(ev.type === 'csat.answered' ? 'timeline.csat' : 'timeline.change')), ticketLink(ev.ticket_id || (ev.data && ev.data.ticket_id))),
         h('div', {}, h('strong', {}, actorName(ev.actor)), ' ', describe(ev)));
     }
     default:

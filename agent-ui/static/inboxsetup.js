@@ -13,6 +13,7 @@ import { state } from './state.js';
 import { settingsTabs, openTab, fail, ok } from './settings.js';
 import { copyBox, testSteps, confirmDialog } from './setupkit.js';
 import { signInBlock } from './oauthsignin.js';
+import { t as tr, locale } from './i18n.js';
 
 export const isSetupPage = (tab) => tab === 'inboxes';
 
@@ -27,14 +28,12 @@ export async function showInboxSettings(tab, sub) {
   return true;
 }
 
-// kinds are the channel kinds an admin can add, in the order offered.
-const kinds = {
-  email: { name: 'Email', about: 'A mailbox you already have: Gmail, Microsoft 365, Fastmail, iCloud or your own server.' },
-  phone: { name: 'SMS, WhatsApp and calls (Twilio)', about: 'A Twilio number: texts, WhatsApp and calls come in, agents answer texts.' },
-  chat: { name: 'Chat widget', about: 'A chat button on your shop\'s pages.' },
-  discord: { name: 'Discord', about: 'A bot in your Discord server: direct messages and support channels.' },
-  api: { name: 'API', about: 'Your own systems file messages (a returns portal, a contact form) through the API.' },
-};
+// kinds are the channel kinds an admin can add, in the order offered; each one's name
+// and what it is are the catalogue's (inboxes.kind.<kind>, inboxes.about.<kind>).
+const kinds = Object.fromEntries(['email', 'phone', 'chat', 'discord', 'api'].map((k) => [k, {
+  get name() { return tr('inboxes.kind.' + k); },
+  get about() { return tr('inboxes.about.' + k); },
+}]));
 
 // ---- the list ----
 
@@ -47,26 +46,27 @@ async function listPage() {
     stateBadge(i)));
   fill($('#settings-body'),
     h('section', { class: 'setup-section', 'aria-labelledby': 'inboxes-h' },
-      h('h3', { id: 'inboxes-h' }, 'Inboxes'),
-      inboxes.length ? h('ul', { class: 'settings-list inbox-items', id: 'inbox-list' }, rows) : h('p', { class: 'muted' }, 'No inboxes yet: add one below.')),
+      h('h3', { id: 'inboxes-h' }, tr('inboxes.title')),
+      inboxes.length ? h('ul', { class: 'settings-list inbox-items', id: 'inbox-list' }, rows) : h('p', { class: 'muted' }, tr('inboxes.none'))),
     h('section', { class: 'setup-section', 'aria-labelledby': 'add-h' },
-      h('h3', { id: 'add-h' }, 'Add an inbox'),
+      h('h3', { id: 'add-h' }, tr('inboxes.add')),
       h('ul', { class: 'kind-choices', id: 'inbox-kinds' }, Object.entries(kinds).map(([k, v]) =>
         h('li', {}, h('a', { class: 'kind-choice', href: `#/settings/inboxes/new-${k}`, id: `add-${k}` },
           h('strong', {}, v.name), h('span', { class: 'muted small' }, v.about)))))),
     archived.length ? h('details', { class: 'setup-section', id: 'archived-inboxes' },
-      h('summary', {}, `Deleted inboxes (${archived.length})`),
-      h('p', { class: 'muted small' }, 'Their tickets stay readable, as archived: filter the ticket list by inbox to find them.'),
-      h('ul', { class: 'settings-list' }, archived.map((i) => h('li', {}, `${i.name} (${i.kind}), deleted `, new Date(i.deleted_at).toLocaleDateString())))) : null);
+      h('summary', {}, tr('inboxes.deleted', { n: archived.length })),
+      h('p', { class: 'muted small' }, tr('inboxes.deletedHint')),
+      h('ul', { class: 'settings-list' }, archived.map((i) => h('li', {},
+        tr('inboxes.deletedOn', { name: i.name, kind: i.kind, date: new Date(i.deleted_at).toLocaleDateString(locale()) }))))) : null);
 }
 
 // stateBadge shows whether an inbox runs: disabled, or its live connection's state.
 function stateBadge(i) {
-  if (!i.enabled) return h('span', { class: 'badge state-disabled' }, 'Disabled');
+  if (!i.enabled) return h('span', { class: 'badge state-disabled' }, tr('inboxes.state.disabled'));
   const st = i.status;
-  if (!st) return h('span', { class: 'badge' }, i.config && i.config.demo ? 'Demo' : 'Ready');
-  const names = { connected: 'Connected', connecting: 'Connecting…', disconnected: 'Disconnected', error: 'Error' };
-  return h('span', { class: 'badge state-' + st.state }, names[st.state] || st.state);
+  if (!st) return h('span', { class: 'badge' }, tr(i.config && i.config.demo ? 'inboxes.state.demo' : 'inboxes.state.ready'));
+  const known = ['connected', 'connecting', 'disconnected', 'error'];
+  return h('span', { class: 'badge state-' + st.state }, known.includes(st.state) ? tr('inboxes.state.' + st.state) : st.state);
 }
 
 // ---- a new inbox ----

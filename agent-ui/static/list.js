@@ -7,6 +7,7 @@ import { channelBadge, channelOptions } from './channels.js';
 import { state, shownFolders, folderOf, listParams, matches, listOrder, customerLabel } from './state.js';
 import { ticketRow } from './tickets.js';
 import { renderBulkBar } from './bulk.js';
+import { t as tr } from './i18n.js';
 
 let listSeq = 0;
 let loading = false;
@@ -69,7 +70,7 @@ export function renderFolders() {
     return h('li', {},
       h('a', { href: '#/inbox/' + f.id, 'aria-current': current ? 'page' : null, class: 'folder', dataset: { folder: f.id } },
         h('span', {}, f.name),
-        h('span', { class: 'count', 'aria-label': c == null ? null : `${c} tickets` }, c == null ? '' : c)));
+        h('span', { class: 'count', 'aria-label': c == null ? null : tr('list.count', { n: c }) }, c == null ? '' : c)));
   }));
 }
 
@@ -136,11 +137,11 @@ export function resetList() {
 
 export function renderList() {
   const body = $('#list-body');
-  $('#list-title').textContent = state.search ? `Search: ${state.search}` : folderOf(state.folder).name;
+  $('#list-title').textContent = state.search ? tr('list.search', { q: state.search }) : folderOf(state.folder).name;
   $('#clear-search').hidden = !state.search;
   $('#load-more').hidden = !state.nextCursor || !!state.search;
   if (state.tickets.length === 0) {
-    fill(body, h('p', { class: 'empty-state', id: 'list-empty' }, 'No tickets here. New ones appear as they arrive.'));
+    fill(body, h('p', { class: 'empty-state', id: 'list-empty' }, tr('list.empty')));
     renderBulkBar();
     return;
   }
@@ -185,11 +186,11 @@ export async function runSearch(q) {
   state.search = q;
   listSeq++;
   const body = $('#list-body');
-  $('#list-title').textContent = `Search: ${q}`;
+  $('#list-title').textContent = tr('list.search', { q });
   $('#clear-search').hidden = false;
   $('#load-more').hidden = true;
   renderFolders();
-  fill(body, searchBar(q), h('p', { class: 'muted' }, 'Searching…'));
+  fill(body, searchBar(q), h('p', { class: 'muted' }, tr('list.searching')));
   let res;
   try {
     res = await get('/api/v1/search' + qs({ q, ...searchFilters }));
@@ -199,19 +200,19 @@ export async function runSearch(q) {
   }
   if (state.search !== q) return;
   const sections = [searchBar(q)];
-  sections.push(h('h3', { class: 'small-heading' }, `Tickets (${res.tickets.length})`));
-  sections.push(res.tickets.length ? h('ul', { class: 'tickets' }, res.tickets.map(ticketRow)) : h('p', { class: 'muted' }, 'No tickets.'));
-  sections.push(h('h3', { class: 'small-heading' }, `Messages (${res.messages.length})`));
+  sections.push(h('h3', { class: 'small-heading' }, tr('list.tickets', { n: res.tickets.length })));
+  sections.push(res.tickets.length ? h('ul', { class: 'tickets' }, res.tickets.map(ticketRow)) : h('p', { class: 'muted' }, tr('list.noTickets')));
+  sections.push(h('h3', { class: 'small-heading' }, tr('list.messages', { n: res.messages.length })));
   sections.push(res.messages.length ? h('ul', { class: 'results' }, res.messages.map((m) =>
     h('li', { dataset: { id: m.ticket_id } }, h('a', { href: '#/tickets/' + m.ticket_id },
       h('span', { class: 'row1' }, channelBadge(m.channel), h('span', { class: 'customer' }, m.author.name || m.author.kind), timeEl(m.created_at)),
       h('span', { class: 'snippet' }, marked(snippet(m.text, q), q)),
-      h('span', { class: 'num' }, 'Ticket #' + m.ticket_id))))) : h('p', { class: 'muted' }, 'No messages.'));
-  sections.push(h('h3', { class: 'small-heading' }, `Customers (${res.customers.length})`));
+      h('span', { class: 'num' }, tr('list.ticketNumber', { id: m.ticket_id })))))) : h('p', { class: 'muted' }, tr('list.noMessages')));
+  sections.push(h('h3', { class: 'small-heading' }, tr('list.customers', { n: res.customers.length })));
   sections.push(res.customers.length ? h('ul', { class: 'results' }, res.customers.map((c) =>
     h('li', {}, h('a', { href: '#/customers/' + c.id },
       h('span', { class: 'customer' }, marked(customerLabel(c), q)),
-      h('span', { class: 'snippet' }, marked((c.identities || []).map((i) => i.address).join(' · '), q)))))) : h('p', { class: 'muted' }, 'No customers.'));
+      h('span', { class: 'snippet' }, marked((c.identities || []).map((i) => i.address).join(' · '), q)))))) : h('p', { class: 'muted' }, tr('list.noCustomers')));
   fill(body, sections);
   renderBulkBar();
 }
@@ -224,14 +225,14 @@ function searchBar(q) {
   };
   const sel = (key, label, options) => h('label', {}, h('span', { class: 'visually-hidden' }, label),
     h('select', { id: 'search-' + key, onchange: again(key) }, options));
-  return h('div', { class: 'search-filters', role: 'group', 'aria-label': 'Narrow the results' },
-    sel('status', 'Status', [h('option', { value: '' }, 'Any status'),
-      ['open', 'pending', 'resolved', 'closed'].map((v) => h('option', { value: v, selected: searchFilters.status === v }, v[0].toUpperCase() + v.slice(1)))]),
-    sel('channel', 'Channel', channelOptions(searchFilters.channel)),
-    sel('inbox', 'Inbox', [h('option', { value: '' }, 'All inboxes'),
+  return h('div', { class: 'search-filters', role: 'group', 'aria-label': tr('list.narrow') },
+    sel('status', tr('filters.status'), [h('option', { value: '' }, tr('list.anyStatus')),
+      ['open', 'pending', 'resolved', 'closed'].map((v) => h('option', { value: v, selected: searchFilters.status === v }, tr('status.' + v)))]),
+    sel('channel', tr('filters.channel'), channelOptions(searchFilters.channel)),
+    sel('inbox', tr('filters.inbox'), [h('option', { value: '' }, tr('filters.allInboxes')),
       state.inboxes.map((i) => h('option', { value: String(i.id), selected: searchFilters.inbox === String(i.id) }, i.name))]),
-    h('label', {}, 'From ', h('input', { type: 'date', id: 'search-from', value: searchFilters.from, onchange: again('from') })),
-    h('label', {}, 'To ', h('input', { type: 'date', id: 'search-to', value: searchFilters.to, onchange: again('to') })));
+    h('label', {}, tr('list.from'), ' ', h('input', { type: 'date', id: 'search-from', value: searchFilters.from, onchange: again('from') })),
+    h('label', {}, tr('list.to'), ' ', h('input', { type: 'date', id: 'search-to', value: searchFilters.to, onchange: again('to') })));
 }
 
 // marked returns text with the words of q in <mark>, as text nodes: nothing of text is

@@ -26,7 +26,7 @@ export function composerMacroEl(disabled, onApplied) {
   // Without macros the composer keeps its room; Settings → Macros makes them.
   if (list.length === 0) return null;
   const sel = h('select', { id: 'macro-select', disabled },
-    h('option', { value: '' }, list.length ? 'Apply a macro…' : 'No macros'),
+    h('option', { value: '' }, tr(list.length ? 'macro.apply' : 'macro.none')),
     list.map((m) => h('option', { value: m.id }, m.name)));
   chosen(sel, async (v) => {
     const id = Number(v);
@@ -42,7 +42,7 @@ export function composerMacroEl(disabled, onApplied) {
       if (err) err.textContent = e.message;
     }
   });
-  return h('div', { class: 'canned-row' }, h('label', { for: 'macro-select' }, 'Macro'), sel);
+  return h('div', { class: 'canned-row' }, h('label', { for: 'macro-select' }, tr('macro.label')), sel);
 }
 
 // bulkMacroEl is the bulk bar's macro menu, with whether to send the macros' replies.
@@ -51,10 +51,10 @@ export function bulkMacroEl(apply) {
   const list = state.macros || [];
   if (list.length === 0) return null;
   const send = h('input', { type: 'checkbox', id: 'bulk-macro-send', checked: true });
-  const sel = h('select', { id: 'bulk-macro', 'aria-label': 'Apply a macro…' },
-    h('option', { value: '' }, 'Apply a macro…'), list.map((m) => h('option', { value: m.id }, m.name)));
+  const sel = h('select', { id: 'bulk-macro', 'aria-label': tr('macro.apply') },
+    h('option', { value: '' }, tr('macro.apply')), list.map((m) => h('option', { value: m.id }, m.name)));
   chosen(sel, (v) => apply({ macro_id: Number(v), send: send.checked }));
-  return [sel, h('label', { class: 'check small' }, send, ' send its reply')];
+  return [sel, h('label', { class: 'check small' }, send, ' ', tr('bulk.macroSend'))];
 }
 
 // chosen calls fn with a select's choice once the agent has made it: at once when picked

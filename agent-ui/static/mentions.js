@@ -17,7 +17,7 @@ let taken = false;  // a key took a name: the text that key would type is not ty
 // other keydown listener is added to area, so that Enter and Esc work the list first.
 export function attachMentions(area) {
   ta = area;
-  list = h('ul', { id: 'mention-list', class: 'mention-list', role: 'listbox', 'aria-label': 'Agents to mention', hidden: true });
+  list = h('ul', { id: 'mention-list', class: 'mention-list', role: 'listbox', 'aria-label': tr('mention.list'), hidden: true });
   area.setAttribute('aria-autocomplete', 'list');
   area.setAttribute('aria-controls', 'mention-list');
   area.addEventListener('input', update);

@@ -17,22 +17,18 @@ let prefs = { desktop: false, sound: false };
 let loaded = false;
 let seq = 0;
 
-const kindText = {
-  assigned: 'Assigned to you',
-  customer_replied: 'The customer replied',
-  sla_warning: 'SLA about to breach',
-  mention: 'Mentioned you',
-  snooze_ended: 'Snooze ended',
-};
+// kindText names a kind of notification (notify.kind.<kind>); an unknown one keeps its id.
+const kinds = ['assigned', 'customer_replied', 'sla_warning', 'mention', 'snooze_ended'];
+const kindText = (kind) => (kinds.includes(kind) ? tr('notify.kind.' + kind) : '');
 
 // line is what one notification says, in words.
 function line(n) {
   const who = n.actor && n.actor.name ? n.actor.name : '';
   switch (n.kind) {
-    case 'mention': return `${who || 'Someone'} mentioned you: ${n.text}`;
-    case 'assigned': return who ? `${who} assigned it to you` : 'Assigned to you';
-    case 'customer_replied': return `${who || 'The customer'} replied: ${n.text}`;
-    default: return n.text || kindText[n.kind] || n.kind;
+    case 'mention': return who ? tr('notify.mentionedBy', { name: who, text: n.text }) : tr('notify.mentioned', { text: n.text });
+    case 'assigned': return who ? tr('notify.assignedBy', { name: who }) : kindText('assigned');
+    case 'customer_replied': return who ? tr('notify.repliedBy', { name: who, text: n.text }) : tr('notify.customerReplied', { text: n.text });
+    default: return n.text || kindText(n.kind) || n.kind;
   }
 }
 
@@ -41,12 +37,12 @@ export function initBell() {
   const nav = $('.topnav');
   if (!nav || $('#bell')) return;
   const bell = h('button', { type: 'button', id: 'bell', class: 'bell', 'aria-haspopup': 'dialog', 'aria-expanded': 'false',
-    'aria-controls': 'notify-panel', title: 'Notifications' }, bellIcon(), h('span', { id: 'bell-count', class: 'bell-count', 'aria-hidden': 'true', hidden: true }));
+    'aria-controls': 'notify-panel', title: tr('notify.title') }, bellIcon(), h('span', { id: 'bell-count', class: 'bell-count', 'aria-hidden': 'true', hidden: true }));
   const panel = h('div', { id: 'notify-panel', class: 'notify-panel', role: 'dialog', 'aria-labelledby': 'notify-title', hidden: true },
     h('div', { class: 'notify-head' },
-      h('h2', { id: 'notify-title', tabindex: '-1' }, 'Notifications'),
-      h('button', { type: 'button', id: 'notify-read-all', class: 'link', onclick: readAll }, 'Mark all read'),
-      h('button', { type: 'button', id: 'notify-close', class: 'link', onclick: () => showPanel(false) }, 'Close')),
+      h('h2', { id: 'notify-title', tabindex: '-1' }, tr('notify.title')),
+      h('button', { type: 'button', id: 'notify-read-all', class: 'link', onclick: readAll }, tr('notify.readAll')),
+      h('button', { type: 'button', id: 'notify-close', class: 'link', onclick: () => showPanel(false) }, tr('app.close'))),
     h('ul', { id: 'notify-list', class: 'notify-list' }));
   nav.prepend(h('span', { class: 'bell-wrap' }, bell, panel));
   bell.addEventListener('click', () => showPanel($('#notify-panel').hidden));
@@ -114,7 +110,7 @@ export function onNotification(n) {
 function renderBell() {
   const bell = $('#bell');
   if (!bell) return;
-  bell.setAttribute('aria-label', unread === 0 ? 'Notifications, none unread' : `Notifications, ${unread} unread`);
+  bell.setAttribute('aria-label', unread === 0 ? tr('notify.bellNone') : tr('notify.bellUnread', { n: unread }));
   const count = $('#bell-count');
   count.textContent = unread > 99 ? '99+' : String(unread);
   count.hidden = unread === 0;
@@ -142,12 +138,12 @@ function renderPanel() {
   const list = $('#notify-list');
   $('#notify-read-all').disabled = unread === 0;
   if (items.length === 0) {
-    fill(list, h('li', { class: 'muted notify-empty' }, 'Nothing yet. Assignments, replies on your tickets, mentions and SLA warnings show here.'));
+    fill(list, h('li', { class: 'muted notify-empty' }, tr('notify.empty')));
     return;
   }
   fill(list, items.map((n) => h('li', { class: 'notify-item' + (n.read_at ? '' : ' unread'), dataset: { id: String(n.id) } },
     h('a', { href: '#/tickets/' + n.ticket_id, onclick: (e) => openItem(e, n) },
-      h('span', { class: 'notify-kind' }, kindText[n.kind] || n.kind, n.read_at ? null : h('span', { class: 'visually-hidden' }, ' (unread)')),
+      h('span', { class: 'notify-kind' }, kindText(n.kind) || n.kind, n.read_at ? null : h('span', { class: 'visually-hidden' }, ' ', tr('notify.unread'))),
       h('span', { class: 'notify-subject' }, `#${n.ticket_id} ${n.subject || ''}`),
       h('span', { class: 'notify-text' }, line(n)),
       timeEl(n.created_at)))));
@@ -189,7 +185,7 @@ function desktop(n) {
   if (!prefs.desktop || !('Notification' in window) || Notification.permission !== 'granted') return;
   if (!document.hidden && document.hasFocus()) return;
   try {
-    const dn = new Notification(`${kindText[n.kind] || 'Parley'}: #${n.ticket_id} ${n.subject || ''}`, { body: line(n), tag: 'parley-' + n.id });
+    const dn = new Notification(`${kindText(n.kind) || 'Parley'}: #${n.ticket_id} ${n.subject || ''}`, { body: line(n), tag: 'parley-' + n.id });
     dn.onclick = () => {
       window.focus();
       markRead([n.id]);

@@ -7,16 +7,17 @@
 
 import { get, post, qs } from './api.js';
 import { h, fill, $, money } from './dom.js';
-import { timeEl } from './time.js';
+import { timeEl, when } from './time.js';
 import { channelName } from './channels.js';
 import { state, agentName } from './state.js';
+import { t as tr, locale } from './i18n.js';
 
-export const statusNames = {
-  pending: 'Pending', paid: 'Paid', fulfilled: 'Fulfilled', shipped: 'Shipped', delivered: 'Delivered',
-  cancelled: 'Cancelled', refunded: 'Refunded', partially_refunded: 'Partially refunded',
-};
-
-const kindNames = { cancel: 'Cancel', refund: 'Refund', resend_confirmation: 'Resend confirmation' };
+// statusName and kindName name an order's status and an action's kind by the catalogue
+// (order.status.<status>, order.kind.<kind>); an unknown one keeps its id.
+const statuses = ['pending', 'paid', 'fulfilled', 'shipped', 'delivered', 'cancelled', 'refunded', 'partially_refunded'];
+export const statusName = (s) => (statuses.includes(s) ? tr('order.status.' + s) : s);
+const kinds = ['cancel', 'refund', 'resend_confirmation'];
+const kindName = (k) => (kinds.includes(k) ? tr('order.kind.' + k) : k);
 
 // view holds what the panel shows beyond the order itself, per order number: the open
 // confirmation step, the last result and the action history. It survives re-rendering,
@@ -53,7 +54,7 @@ export async function loadOrders(customerID, current) {
   try {
     res = await get('/api/v1/orders' + qs({ customer_id: customerID, limit: 10 }));
   } catch (e) {
-    if (my === seq && current()) fill($('#orders'), h('p', { class: 'muted' }, 'Orders are not available: ' + e.message));
+    if (my === seq && current()) fill($('#orders'), h('p', { class: 'muted' }, tr('order.unavailable', { error: e.message })));
     return;
   }
   if (my !== seq || !current()) return;
@@ -70,7 +71,7 @@ function render() {
   const el = $('#orders');
   if (!el) return;
   fill(el, state.orders.length === 0
-    ? h('p', { class: 'muted', id: 'orders-empty' }, 'No orders yet for this customer.')
+    ? h('p', { class: 'muted', id: 'orders-empty' }, tr('order.none'))
     : h('ul', { class: 'orders' }, state.orders.map(orderEl)));
 }
 
@@ -94,7 +95,7 @@ function findEl(number) {
 
 function dateOf(t) {
   const d = new Date(t);
-  return isNaN(d) ? '' : d.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+  return isNaN(d) ? '' : d.toLocaleDateString(locale(), { year: 'numeric', month: 'short', day: 'numeric' });
 }
 
 // httpsURL returns u when it is an https URL, else "": shop data decides no link target.
@@ -113,16 +114,16 @@ function orderEl(o) {
   return h('li', { class: 'order', dataset: { number: o.number } },
     h('div', { class: 'row1' },
       h('strong', { class: 'order-number' }, o.number), ' ',
-      h('span', { class: 'badge order-status st-' + o.status }, statusNames[o.status] || o.status),
+      h('span', { class: 'badge order-status st-' + o.status }, statusName(o.status)),
       h('span', { class: 'total' }, money(o.total, o.currency))),
     h('div', { class: 'muted small' }, h('time', { datetime: o.placed_at, title: when(o.placed_at) }, dateOf(o.placed_at)),
-      o.refunded ? ` · refunded ${money(o.refunded, o.currency)}` : ''),
+      o.refunded ? [' · ', tr('order.refundedAmount', { amount: money(o.refunded, o.currency) })] : ''),
     o.items && o.items.length ? h('ul', { class: 'items' }, o.items.slice(0, 20).map((it) =>
       h('li', {}, `${it.quantity} × ${it.name || it.sku}`, h('span', { class: 'muted' }, ' ' + money(it.unit_price, o.currency))))) : null,
-    o.tracking_number || href ? h('div', { class: 'small tracking' }, `${o.carrier || 'Tracking'}: `,
-      href ? h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, o.tracking_number || 'track the parcel') : o.tracking_number) : null,
+    o.tracking_number || href ? h('div', { class: 'small tracking' }, `${o.carrier || tr('order.tracking')}: `,
+      href ? h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, o.tracking_number || tr('order.trackParcel')) : o.tracking_number) : null,
     h('div', { class: 'order-buttons' },
-      h('button', { type: 'button', class: 'small insert-summary', dataset: { focus: 'summary' }, onclick: () => insertSummary(o) }, 'Insert summary'),
+      h('button', { type: 'button', class: 'small insert-summary', dataset: { focus: 'summary' }, onclick: () => insertSummary(o) }, tr('order.insertSummary')),
       isShopify(o) ? actionButtons(o, v) : null),
     v.step ? stepEl(o, v) : null,
     v.result ? h('p', { class: 'small order-result ' + (v.result.ok ? 'ok' : 'error'), role: v.result.ok ? 'status' : 'alert' }, v.result.text) : null,
@@ -136,9 +137,9 @@ function actionButtons(o, v) {
     title, 'aria-expanded': String(!!v.step && v.step.kind === kind), onclick: () => openStep(o, kind),
   }, label);
   return [
-    btn('cancel', 'Cancel…', ['cancelled', 'refunded'].includes(o.status), 'Cancel the order in Shopify'),
-    btn('refund', 'Refund…', remaining === 0, remaining === 0 ? 'Nothing left to refund' : 'Refund all or part of the order in Shopify'),
-    btn('resend_confirmation', 'Resend confirmation…', false, 'Send the order confirmation email again'),
+    btn('cancel', tr('order.cancelButton'), ['cancelled', 'refunded'].includes(o.status), tr('order.cancelTitle')),
+    btn('refund', tr('order.refundButton'), remaining === 0, tr(remaining === 0 ? 'order.nothingLeft' : 'order.refundTitle')),
+    btn('resend_confirmation', tr('order.resendButton'), false, tr('order.resendTitle')),
   ];
 }
 
@@ -176,7 +177,7 @@ function closeStep(number) {
 function refundPlan(o, step) {
   const remaining = Math.max(0, o.total - (o.refunded || 0));
   if (step.mode === 'full') {
-    return { amount: remaining, items: null, what: o.refunded ? 'everything not refunded yet' : 'the whole order, shipping included' };
+    return { amount: remaining, items: null, what: tr(o.refunded ? 'order.everythingLeft' : 'order.wholeOrder') };
   }
   const items = [];
   const words = [];
@@ -205,16 +206,16 @@ function stepEl(o, v) {
     const plan = refundPlan(o, s);
     const refundable = (o.items || []).filter((it) => it.line_item_id);
     body.push(h('fieldset', { class: 'refund-mode' },
-      h('legend', {}, 'Refund'),
+      h('legend', {}, tr('order.refundLegend')),
       h('label', {}, h('input', { type: 'radio', name: 'refund-mode-' + o.number, value: 'full', checked: s.mode === 'full', disabled: locked,
         dataset: { focus: 'mode-full' }, onchange: () => { s.mode = 'full'; rerender(o.number); } }),
-      ` Everything left: ${money(Math.max(0, o.total - (o.refunded || 0)), o.currency)}`),
+      ' ', tr('order.refundAll', { amount: money(Math.max(0, o.total - (o.refunded || 0)), o.currency) })),
       h('label', {}, h('input', { type: 'radio', name: 'refund-mode-' + o.number, value: 'items', checked: s.mode === 'items',
         disabled: locked || refundable.length === 0, dataset: { focus: 'mode-items' }, onchange: () => { s.mode = 'items'; rerender(o.number); } }),
-      refundable.length ? ' Chosen items' : ' Chosen items (this order has no line ids)')));
+      ' ', tr(refundable.length ? 'order.refundItems' : 'order.refundItemsNone'))));
     if (s.mode === 'items') {
       body.push(h('ul', { class: 'refund-items' }, refundable.map((it, i) => h('li', {},
-        h('label', { for: `rq-${o.number}-${i}` }, `${it.name || it.sku} (${money(it.unit_price, o.currency)} each, ${it.quantity} bought)`),
+        h('label', { for: `rq-${o.number}-${i}` }, tr('order.itemLine', { name: it.name || it.sku, price: money(it.unit_price, o.currency), n: it.quantity })),
         h('input', { id: `rq-${o.number}-${i}`, type: 'number', class: 'qty', min: 0, max: it.quantity, step: 1, disabled: locked,
           value: String(s.qty[it.line_item_id] || 0), dataset: { focus: 'qty-' + i, line: it.line_item_id },
           onchange: (e) => {
@@ -225,36 +226,35 @@ function stepEl(o, v) {
     }
     ready = plan.amount > 0;
     sentence = ready
-      ? `This refunds ${money(plan.amount, o.currency)} of order ${o.number} (${plan.what}) to the customer's original payment method in Shopify.`
-      : 'Choose at least one item to refund.';
-    confirm = ready ? `Refund ${money(plan.amount, o.currency)}` : 'Refund';
+      ? tr('order.refundSentence', { amount: money(plan.amount, o.currency), number: o.number, what: plan.what })
+      : tr('order.chooseItem');
+    confirm = ready ? tr('order.refundConfirm', { amount: money(plan.amount, o.currency) }) : tr('order.refund');
   } else if (s.kind === 'cancel') {
-    sentence = `This cancels order ${o.number} (${money(o.total, o.currency)}) in Shopify, and Shopify emails the customer that it was cancelled. ` +
-      'It refunds nothing by itself: use Refund for the money.';
-    confirm = `Cancel order ${o.number}`;
+    sentence = tr('order.cancelSentence', { number: o.number, amount: money(o.total, o.currency) });
+    confirm = tr('order.cancelConfirm', { number: o.number });
   } else {
     const t = ticketFor(o);
     ready = !!t;
     sentence = t
-      ? `This sends the summary of order ${o.number} (items, totals, tracking) to the customer as a reply on ticket #${t.id}, by ${channelName(t.channel)}. No money moves.`
-      : 'Open a ticket of this customer first: the confirmation is sent as a reply on it.';
-    confirm = 'Send the summary';
+      ? tr('order.resendSentence', { number: o.number, ticket: t.id, channel: channelName(t.channel) })
+      : tr('order.resendNeedsTicket');
+    confirm = tr('order.resendConfirm');
   }
   if (s.kind !== 'resend_confirmation') {
-    body.push(h('label', { for: 'reason-' + o.number, class: 'small' }, 'Reason (optional, kept with the action)'),
+    body.push(h('label', { for: 'reason-' + o.number, class: 'small' }, tr('order.reason')),
       h('input', { id: 'reason-' + o.number, type: 'text', maxlength: 500, value: s.reason, disabled: locked, dataset: { focus: 'reason' },
         oninput: (e) => { s.reason = e.target.value; } }));
   }
-  return h('div', { class: 'order-step', role: 'group', 'aria-label': `${kindNames[s.kind]} order ${o.number}` },
+  return h('div', { class: 'order-step', role: 'group', 'aria-label': tr('order.step.' + s.kind, { number: o.number }) },
     body,
     h('p', { class: 'step-sentence' }, sentence),
     s.error ? h('p', { class: 'error small step-error', role: 'alert' }, s.error) : null,
     h('div', { class: 'row' },
       h('button', { type: 'button', class: 'primary confirm', disabled: !ready || s.busy, dataset: { focus: 'confirm' },
         onclick: (e) => { e.currentTarget.disabled = true; runAction(o.number); } },
-      s.busy ? 'Working…' : s.sent ? 'Try again' : confirm),
+      s.busy ? tr('app.working') : s.sent ? tr('order.tryAgain') : confirm),
       ' ',
-      h('button', { type: 'button', class: 'back-step', disabled: s.busy, dataset: { focus: 'back' }, onclick: () => closeStep(o.number) }, 'Back')));
+      h('button', { type: 'button', class: 'back-step', disabled: s.busy, dataset: { focus: 'back' }, onclick: () => closeStep(o.number) }, tr('order.back'))));
 }
 
 // runAction sends the open step's action once. The button is disabled before the request
@@ -291,7 +291,7 @@ async function runAction(number) {
     s.busy = false;
     if (e.status === 0 || e.status >= 500) {
       // The shop may have acted: keep the key and the choices, and offer a retry.
-      s.error = e.message + ' Try again: it will not act twice.';
+      s.error = tr('order.retryHint', { error: e.message });
     } else {
       s.sent = false;
       s.key = newKey();
@@ -310,16 +310,16 @@ async function runAction(number) {
   } else {
     s.sent = false;
     s.key = newKey();
-    s.error = `Not done: ${a.error || 'the shop gave no reason'}`;
+    s.error = tr('order.notDone', { error: a.error || tr('order.shopNoReason') });
     v.result = null;
   }
   rerender(number);
 }
 
 function resultText(a) {
-  if (a.kind === 'refund') return `Refunded ${money(a.amount, a.currency)} in Shopify.`;
-  if (a.kind === 'cancel') return 'Cancelled in Shopify.';
-  return `Order summary sent to the customer on ticket #${a.ticket_id}.`;
+  if (a.kind === 'refund') return tr('order.refunded', { amount: money(a.amount, a.currency) });
+  if (a.kind === 'cancel') return tr('order.cancelled');
+  return tr('order.summarySent', { ticket: a.ticket_id });
 }
 
 function replaceOrder(o) {
@@ -359,15 +359,15 @@ function addAction(a, show = true) {
 export function actionLine(a) {
   const who = a.actor && a.actor.kind === 'agent' ? agentName(a.actor.id) : 'Parley';
   const amount = a.amount ? ' ' + money(a.amount, a.currency) : '';
-  const status = a.status === 'succeeded' ? 'done' : a.status === 'failed' ? 'failed' : a.status;
-  return `${kindNames[a.kind] || a.kind}${amount} — ${status} · ${who}`;
+  const status = a.status === 'succeeded' ? tr('order.done') : a.status === 'failed' ? tr('order.failed') : a.status;
+  return `${kindName(a.kind)}${amount} — ${status} · ${who}`;
 }
 
 function historyEl(o, v) {
   const list = v.actions || [];
   if (list.length === 0) return null;
   return h('details', { class: 'order-history', open: true },
-    h('summary', { class: 'small' }, `Actions (${list.length})`),
+    h('summary', { class: 'small' }, tr('order.actions', { n: list.length })),
     h('ul', { class: 'actions small' }, list.map((a) => h('li', { class: 'action st-' + a.status, dataset: { id: a.id } },
       actionLine(a), ' ', timeEl(a.created_at),
       a.ticket_id ? [' · ', h('a', { href: '#/tickets/' + a.ticket_id }, '#' + a.ticket_id)] : null,
@@ -376,16 +376,17 @@ function historyEl(o, v) {
 
 // summaryText is an order as plain text for a reply: what the customer can check.
 export function summaryText(o) {
-  const lines = [`Order ${o.number} — ${statusNames[o.status] || o.status}`, `Placed: ${dateOf(o.placed_at)}`];
+  const amount = (minor) => ({ amount: money(minor, o.currency) });
+  const lines = [tr('order.summary.title', { number: o.number, status: statusName(o.status) }), tr('order.summary.placed', { date: dateOf(o.placed_at) })];
   for (const it of o.items || []) lines.push(`${it.quantity} × ${it.name || it.sku} — ${money(it.unit_price * it.quantity, o.currency)}`);
-  lines.push(`Subtotal: ${money(o.subtotal, o.currency)}`);
-  if (o.shipping) lines.push(`Shipping: ${money(o.shipping, o.currency)}`);
-  if (o.tax) lines.push(`Tax: ${money(o.tax, o.currency)}`);
-  if (o.discount) lines.push(`Discount: −${money(o.discount, o.currency)}`);
-  lines.push(`Total: ${money(o.total, o.currency)}`);
-  if (o.refunded) lines.push(`Refunded: ${money(o.refunded, o.currency)}`);
+  lines.push(tr('order.summary.subtotal', amount(o.subtotal)));
+  if (o.shipping) lines.push(tr('order.summary.shipping', amount(o.shipping)));
+  if (o.tax) lines.push(tr('order.summary.tax', amount(o.tax)));
+  if (o.discount) lines.push(tr('order.summary.discount', amount(o.discount)));
+  lines.push(tr('order.summary.total', amount(o.total)));
+  if (o.refunded) lines.push(tr('order.summary.refunded', amount(o.refunded)));
   if (o.tracking_number || httpsURL(o.tracking_url)) {
-    lines.push(`Tracking: ${[o.carrier, o.tracking_number, httpsURL(o.tracking_url)].filter(Boolean).join(' ')}`);
+    lines.push(tr('order.summary.tracking', { tracking: [o.carrier, o.tracking_number, httpsURL(o.tracking_url)].filter(Boolean).join(' ') }));
   }
   return lines.join('\n');
 }
@@ -396,7 +397,7 @@ function insertSummary(o) {
   if (!ta || ta.disabled) {
     const el = findEl(o.number);
     const v = viewOf(o.number);
-    v.result = { ok: false, text: 'Open a ticket of this customer to insert the summary into a reply.' };
+    v.result = { ok: false, text: tr('order.openTicketFirst') };
     if (el) rerender(o.number);
     return;
   }

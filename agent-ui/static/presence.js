@@ -5,6 +5,7 @@
 
 import { h, fill, $ } from './dom.js';
 import { state, agentName } from './state.js';
+import { t as tr } from './i18n.js';
 
 let live = null;  // the socket, to send presence, viewing and typing
 let lastTyping = 0;
@@ -23,6 +24,23 @@ export function sendStatus() {
 export function sendViewing() {
   if (!live) return;
   live.send({ type: 'viewing', ticket_id: state.ticketID || 0 });
+}
+
+// trackActivity counts the agent's handle time: every 15 seconds while a ticket is open,
+// the tab visible and the agent at work (a key, the pointer or scrolling in the last
+// minute), the hub is told, and adds the time to the agent's time on the ticket (the
+// support cost report, docs/reports.md).
+export function trackActivity() {
+  let lastWork = Date.now();
+  const worked = () => { lastWork = Date.now(); };
+  for (const ev of ['keydown', 'pointerdown', 'pointermove', 'wheel', 'scroll']) {
+    addEventListener(ev, worked, { passive: true, capture: true });
+  }
+  setInterval(() => {
+    if (live && state.ticketID && !document.hidden && Date.now() - lastWork < 60000) {
+      live.send({ type: 'active', ticket_id: state.ticketID });
+    }
+  }, 15000);
 }
 
 // sendTyping tells the other agents that this one types a reply to the open ticket, at
@@ -62,8 +80,8 @@ export function onPresence(d) {
 export function renderTeam() {
   const online = state.agents.filter((a) => a.id !== state.me.id && ['online', 'away'].includes(state.presence.get(a.id)));
   fill($('#team-list'), online.length ? online.map((a) => h('li', { class: 'presence-' + state.presence.get(a.id) },
-    h('span', { class: 'dot', 'aria-hidden': 'true' }), `${a.name}${state.presence.get(a.id) === 'away' ? ' (away)' : ''}`))
-    : h('li', { class: 'muted' }, 'Nobody else right now'));
+    h('span', { class: 'dot', 'aria-hidden': 'true' }), state.presence.get(a.id) === 'away' ? tr('presence.away', { name: a.name }) : a.name))
+    : h('li', { class: 'muted' }, tr('presence.nobody')));
 }
 
 // onCollision records a typing or viewing frame of another agent. Viewing lasts until the
@@ -76,7 +94,7 @@ export function onCollision(type, d) {
     // The shopper typing in the chat widget.
     let m = state.collisions.get(d.ticket_id);
     if (!m) state.collisions.set(d.ticket_id, (m = new Map()));
-    m.set('customer', { name: 'The customer', viewing: false, typing: now + 6000, customer: true });
+    m.set('customer', { viewing: false, typing: now + 6000, customer: true });
     renderCollisions();
     return;
   }
@@ -123,13 +141,13 @@ export function renderCollisions() {
   if (m) {
     for (const [key, c] of m) {
       if (c.customer) {
-        if (c.typing > now) lines.push(h('p', { class: 'typing customer' }, 'The customer is typing…'));
+        if (c.typing > now) lines.push(h('p', { class: 'typing customer' }, tr('presence.customerTyping')));
         else m.delete(key);
         continue;
       }
       lines.push(c.typing > now
-        ? h('p', { class: 'typing' }, `${c.name} is typing a reply`)
-        : h('p', { class: 'viewing' }, `${c.name} is viewing`));
+        ? h('p', { class: 'typing' }, tr('presence.typing', { name: c.name }))
+        : h('p', { class: 'viewing' }, tr('presence.viewing', { name: c.name })));
     }
   }
   // Replace only on change, so screen readers do not hear the same news every second.

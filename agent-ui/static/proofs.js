@@ -5,7 +5,7 @@
 
 import { get, post } from './api.js';
 import { h, fill, announce } from './dom.js';
-import { t as tr } from './i18n.js';
+import { t as tr, tn } from './i18n.js';
 
 // proofsEl returns the offers for customer id, filled in once loaded; onLinked gets the
 // customer that has the email after a link.
@@ -28,16 +28,16 @@ async function load(id, el, onLinked) {
 
 function offer(id, p, el, onLinked) {
   const err = h('span', { class: 'error small', role: 'alert' });
-  const target = p.owner_id ? (p.owner_name || `customer #${p.owner_id}`) : '';
+  const target = p.owner_id ? (p.owner_name || tr('proof.customer', { id: p.owner_id })) : '';
   const btn = h('button', { type: 'button', class: 'primary link-proof', dataset: { proof: p.id } },
-    target ? `Link to ${target}` : `Add ${p.email} to this customer`);
+    target ? tr('proof.linkTo', { name: target }) : tr('proof.add', { email: p.email }));
   btn.addEventListener('click', async () => {
     btn.disabled = true;
     err.textContent = '';
     try {
       const res = await post(`/api/v1/customers/${id}/proofs/${p.id}/link`);
       announce(target ? tr('customer.visitorLinked', { name: target }) : tr('customer.identityAdded', { address: p.email }));
-      fill(el, h('p', { class: 'ok-text', role: 'status' }, target ? `Linked to ${target}.` : `Added ${p.email}.`));
+      fill(el, h('p', { class: 'ok-text', role: 'status' }, target ? tr('proof.linked', { name: target }) : tr('proof.added', { email: p.email })));
       if (onLinked) onLinked(res.customer);
     } catch (e) {
       err.textContent = e.message;
@@ -45,6 +45,6 @@ function offer(id, p, el, onLinked) {
     }
   });
   return h('div', { class: 'proof callout', dataset: { proof: p.id } },
-    h('p', {}, 'This visitor proved they own ', h('strong', {}, p.email), ` (order ${p.order_number})`, target ? ' — ' : '.'),
+    h('p', {}, tn(target ? 'proof.provedLink' : 'proof.proved', { email: h('strong', {}, p.email), order: p.order_number }), target ? ' ' : null),
     h('div', { class: 'row' }, btn, ' ', err));
 }

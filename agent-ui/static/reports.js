@@ -4,6 +4,9 @@
 // (#/reports/from=…&to=…&metric=created&date=…), so every number and bar is a real link,
 // Back works and a view can be bookmarked.
 
+import { reasonsSection } from './reasonreport.js';
+import { reasonName } from './reasons.js';
+import { t as tr } from './i18n.js';
 import { get, qs } from './api.js';
 import { h, fill, $, labelled, safeURL } from './dom.js';
 import { localZone, zoneSelect } from './time.js';
@@ -13,7 +16,7 @@ import { ticketRow } from './tickets.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const filterKeys = ['from', 'to', 'inbox', 'channel', 'tz'];
-const drillKeys = ['metric', 'date', 'by_channel', 'by_inbox', 'agent_id', 'status'];
+const drillKeys = ['metric', 'date', 'by_channel', 'by_inbox', 'agent_id', 'status', 'reason'];
 const reloadAfter = 60000; // an overview older than this is read again when shown
 
 let shownKey = '';  // the filters of the overview on screen
@@ -88,7 +91,7 @@ function link(f, d = {}) {
 function drillParams(f, d) {
   return {
     ...f, inbox: d.by_inbox || f.inbox, channel: d.by_channel || f.channel,
-    metric: d.metric, date: d.date, agent_id: d.agent_id, status: d.status,
+    metric: d.metric, date: d.date, agent_id: d.agent_id, status: d.status, reason: d.reason,
   };
 }
 
@@ -103,7 +106,7 @@ export function reportsLink(manager) {
     a = h('a', { id: 'reports-link', href: '#/reports' });
     $('#settings-link').before(a);
   }
-  a.textContent = manager ? 'Reports' : 'My stats';
+  a.textContent = tr(manager ? 'nav.reports' : 'nav.myStats');
   a.hidden = false;
 }
 
@@ -248,6 +251,8 @@ async function loadOverview(f) {
       table('channels-table', 'By channel', 'Channel', ib.value.channels || [],
         (r) => channelName(r.channel), (r) => ({ by_channel: r.channel }), f),
     ] : failed('inboxes and channels', ib.reason));
+  const reasons = await reasonsSection(f, link, duration);
+  if (my === seq && $('#report-body')) $('#report-body').append(reasons);
 }
 
 function failed(what, e) {
@@ -481,6 +486,7 @@ function drillTitle(d) {
   if (d.date) parts.push('on ' + d.date);
   if (d.by_channel) parts.push(channelName(d.by_channel));
   if (d.by_inbox) parts.push(inboxName(Number(d.by_inbox)));
+  if (d.reason) parts.push(d.reason === 'none' ? tr('rr.none') : reasonName(Number(d.reason)));
   if (d.agent_id) {
     const a = state.agents.find((x) => String(x.id) === d.agent_id);
     parts.push('by ' + (a ? a.name : 'agent #' + d.agent_id));

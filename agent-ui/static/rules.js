@@ -3,6 +3,7 @@
 // form controls), a dry run of the last 30 days shown before a rule is turned on,
 // turning rules off, and deleting after a confirmation.
 
+import { reasonName } from './reasons.js';
 import { get, post, patch, del } from './api.js';
 import { h, fill, $, $$, announce } from './dom.js';
 import { state } from './state.js';
@@ -39,6 +40,7 @@ const fieldNames = {
   'customer.email_domain': 'Customer’s email domain', 'customer.orders': 'Customer’s number of orders',
   'customer.lifetime_value': 'Customer’s lifetime value (minor units)', 'order.status': 'Latest order’s status',
   'order.total': 'Latest order’s total (minor units)', 'order.age_hours': 'Latest order’s age in hours', 'order.carrier': 'Latest order’s carrier',
+  'ticket.reason': 'Contact reason', 'ticket.reason_confidence': 'Contact reason’s confidence (%)',
 };
 const opNames = {
   is: 'is', is_not: 'is not', has: 'has', has_not: 'does not have', contains: 'contains', not_contains: 'does not contain',
@@ -97,6 +99,7 @@ function describeRule(r) {
 function valueText(c) {
   if (c.field === 'ticket.inbox_id') return (state.inboxes.find((i) => i.id === c.value) || {}).name || `inbox ${c.value}`;
   if (c.field === 'ticket.assignee_id') return c.value ? agentLabel(c.value) : 'nobody';
+  if (c.field === 'ticket.reason') return c.value ? reasonName(c.value) : 'none';
   if (c.field === 'ticket.business_hours') return (opts.policies.find((p) => p.id === c.value) || {}).name || `policy ${c.value}`;
   return `“${c.value}”`;
 }
@@ -220,17 +223,19 @@ function valueControl(id, field, value) {
     case 'ticket.inbox_id': return select(id, label, state.inboxes.map((i) => [i.id, i.name]), value);
     case 'ticket.assignee_id': return select(id, label, [[0, 'Nobody'], ...state.agents.map((a) => [a.id, a.name])], value ?? 0);
     case 'ticket.business_hours': return select(id, label, opts.policies.map((p) => [p.id, p.name]), value);
+    case 'ticket.reason': return select(id, label, [[0, 'None'], ...(state.reasons || []).filter((r) => !r.archived || r.id === value).map((r) => [r.id, r.name])], value ?? 0);
     case 'ticket.channel': return select(id, label, channels.map((c) => [c, c]), value);
     case 'ticket.status': return select(id, label, statuses.map((s) => [s, s]), value);
     case 'ticket.priority': return select(id, label, priorities.map((p) => [p, p]), value);
     case 'customer.identity_kinds': return select(id, label, kinds.map((k) => [k, k]), value);
   }
-  const num = ['customer.orders', 'customer.lifetime_value', 'order.total', 'order.age_hours'].includes(field);
+  const num = ['customer.orders', 'customer.lifetime_value', 'order.total', 'order.age_hours', 'ticket.reason_confidence'].includes(field);
   return input(id, label, value, num ? { type: 'number', min: 0, step: 1, class: 'num' } : { type: 'text' });
 }
 
 function readValue(field, el) {
-  const numeric = ['ticket.inbox_id', 'ticket.assignee_id', 'ticket.business_hours', 'customer.orders', 'customer.lifetime_value', 'order.total', 'order.age_hours'];
+  const numeric = ['ticket.inbox_id', 'ticket.assignee_id', 'ticket.business_hours', 'ticket.reason', 'ticket.reason_confidence',
+    'customer.orders', 'customer.lifetime_value', 'order.total', 'order.age_hours'];
   return numeric.includes(field) ? Number(el.value) : el.value;
 }
 

@@ -7,10 +7,11 @@ import { h, fill, $, announce } from './dom.js';
 import { state } from './state.js';
 import { t as tr } from './i18n.js';
 
+// choices name their labels by key, for a reply and for a note.
 const choices = [
-  { status: '', reply: 'Send reply', note: 'Add note' },
-  { status: 'pending', reply: 'Send and set pending', note: 'Add note and set pending' },
-  { status: 'resolved', reply: 'Send and resolve', note: 'Add note and resolve' },
+  { status: '', reply: 'send.reply', note: 'send.note' },
+  { status: 'pending', reply: 'send.replyPending', note: 'send.notePending' },
+  { status: 'resolved', reply: 'send.replyResolve', note: 'send.noteResolve' },
 ];
 
 const storeKey = () => 'parley.sendAs.' + (state.me ? state.me.id : 0);
@@ -32,7 +33,7 @@ function remember(status) {
 // sendLabel is what the main button says in mode ('reply' or 'note').
 export function sendLabel(mode) {
   const c = choices.find((x) => x.status === sendChoice()) || choices[0];
-  return mode === 'note' ? c.note : c.reply;
+  return tr(mode === 'note' ? c.note : c.reply);
 }
 
 let sendWith = () => {};
@@ -48,7 +49,7 @@ export function sendEl(disabled, send, mode) {
     if (!menu.contains(e.relatedTarget) && e.relatedTarget !== $('#send-more')) closeMenu(false);
   });
   const more = h('button', { type: 'button', id: 'send-more', class: 'primary split-more', disabled,
-    'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-controls': 'send-menu', 'aria-label': 'More ways to send', title: 'More ways to send' });
+    'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-controls': 'send-menu', 'aria-label': tr('send.more'), title: tr('send.more') });
   more.addEventListener('click', () => (menu.hidden ? openMenu(0) : closeMenu(true)));
   more.addEventListener('keydown', (e) => {
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
@@ -66,7 +67,7 @@ function openMenu(at) {
   const menu = $('#send-menu');
   const cur = sendChoice();
   fill(menu, choices.map((c) => h('li', { role: 'menuitemradio', tabindex: '-1', 'aria-checked': String(c.status === cur),
-    dataset: { status: c.status }, onclick: () => pick(c.status) }, modeOf() === 'note' ? c.note : c.reply)));
+    dataset: { status: c.status }, onclick: () => pick(c.status) }, tr(modeOf() === 'note' ? c.note : c.reply))));
   menu.hidden = false;
   $('#send-more').setAttribute('aria-expanded', 'true');
   const items = [...menu.children];

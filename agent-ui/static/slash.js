@@ -23,7 +23,7 @@ export function attachSlash(area, onMissing) {
   ta = area;
   hint = onMissing;
   pop = h('div', { id: 'canned-pop', class: 'canned-pop', hidden: true },
-    h('ul', { id: 'canned-list', role: 'listbox', 'aria-label': 'Canned responses' }),
+    h('ul', { id: 'canned-list', role: 'listbox', 'aria-label': tr('canned.list') }),
     h('div', { id: 'canned-preview', class: 'canned-preview', 'aria-live': 'polite' }));
   const controls = (area.getAttribute('aria-controls') || '').split(' ').filter(Boolean);
   area.setAttribute('aria-controls', [...controls, 'canned-list'].join(' '));
@@ -83,7 +83,7 @@ function render() {
   fill(pop.querySelector('#canned-preview'),
     h('p', { class: 'preview-title' }, matches[active].title),
     h('p', { class: 'preview-text' }, text),
-    missing.length ? h('p', { class: 'muted small' }, 'Fill in by hand: ' + missing.join(', ')) : null);
+    missing.length ? h('p', { class: 'muted small' }, tr('composer.fillIn', { names: missing.join(', ') })) : null);
 }
 
 function close() {

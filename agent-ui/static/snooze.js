@@ -4,6 +4,7 @@
 // snooze_until_reply); the server brings it back. The shortcut z opens the menu.
 
 import { h, $, $$ } from './dom.js';
+import { t as tr, locale } from './i18n.js';
 
 // snoozeTimes are the menu's times, from now: later today is three hours on, tomorrow
 // morning and next week (Monday) at 9:00 local time.
@@ -18,13 +19,13 @@ export function snoozeTimes(now = new Date()) {
   return { later, tomorrow, week };
 }
 
-const fmt = (d) => d.toLocaleString(undefined, { weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const fmt = (d) => d.toLocaleString(locale(), { weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 
 // snoozeText says how a ticket is snoozed, or '' when it is not.
 export function snoozeText(t) {
-  if (t.snoozed_until && t.snooze_until_reply) return `Snoozed until ${fmt(new Date(t.snoozed_until))} or the customer replies`;
-  if (t.snoozed_until) return `Snoozed until ${fmt(new Date(t.snoozed_until))}`;
-  if (t.snooze_until_reply) return 'Snoozed until the customer replies';
+  if (t.snoozed_until && t.snooze_until_reply) return tr('snooze.untilOrReply', { time: fmt(new Date(t.snoozed_until)) });
+  if (t.snoozed_until) return tr('snooze.until', { time: fmt(new Date(t.snoozed_until)) });
+  if (t.snooze_until_reply) return tr('snooze.untilReply');
   return '';
 }
 
@@ -42,19 +43,19 @@ export function snoozeControl(t, save) {
   };
   const item = (id, label, fn) => h('li', { role: 'none' }, h('button', { type: 'button', role: 'menuitem', id, tabindex: '-1', onclick: fn }, label));
   const custom = h('form', { id: 'snooze-custom', class: 'snooze-custom', hidden: true },
-    h('label', { for: 'snooze-at' }, 'Snooze until'),
+    h('label', { for: 'snooze-at' }, tr('snooze.label')),
     h('input', { id: 'snooze-at', type: 'datetime-local', required: true }),
-    h('button', { type: 'submit', id: 'snooze-at-go' }, 'Snooze'));
+    h('button', { type: 'submit', id: 'snooze-at-go' }, tr('snooze.go')));
   custom.addEventListener('submit', (e) => {
     e.preventDefault();
     const v = $('#snooze-at').value;
     const d = v ? new Date(v) : null;
     if (!d || isNaN(d) || d <= new Date()) {
-      $('#snooze-at').setCustomValidity('Choose a time in the future.');
+      $('#snooze-at').setCustomValidity(tr('snooze.future'));
       $('#snooze-at').reportValidity();
       return;
     }
-    pick({ snoozed_until: d.toISOString(), snooze_until_reply: false }, `until ${fmt(d)}`)();
+    pick({ snoozed_until: d.toISOString(), snooze_until_reply: false }, tr('snooze.wordsTime', { time: fmt(d) }))();
   });
   custom.addEventListener('input', () => $('#snooze-at').setCustomValidity(''));
   custom.addEventListener('keydown', (e) => {
@@ -66,20 +67,20 @@ export function snoozeControl(t, save) {
     }
   });
   const menu = h('ul', { id: 'snooze-menu', class: 'menu', role: 'menu', 'aria-labelledby': 'snooze-button', hidden: true },
-    item('snooze-later', `Later today (${fmt(later)})`, pick({ snoozed_until: later.toISOString(), snooze_until_reply: false }, `until ${fmt(later)}`)),
-    item('snooze-tomorrow', `Tomorrow morning (${fmt(tomorrow)})`, pick({ snoozed_until: tomorrow.toISOString(), snooze_until_reply: false }, `until ${fmt(tomorrow)}`)),
-    item('snooze-week', `Next week (${fmt(week)})`, pick({ snoozed_until: week.toISOString(), snooze_until_reply: false }, `until ${fmt(week)}`)),
-    item('snooze-reply', 'Until the customer replies', pick({ snoozed_until: null, snooze_until_reply: true }, 'until the customer replies')),
-    item('snooze-custom-open', 'Choose a date and time…', () => {
+    item('snooze-later', tr('snooze.later', { time: fmt(later) }), pick({ snoozed_until: later.toISOString(), snooze_until_reply: false }, tr('snooze.wordsTime', { time: fmt(later) }))),
+    item('snooze-tomorrow', tr('snooze.tomorrow', { time: fmt(tomorrow) }), pick({ snoozed_until: tomorrow.toISOString(), snooze_until_reply: false }, tr('snooze.wordsTime', { time: fmt(tomorrow) }))),
+    item('snooze-week', tr('snooze.week', { time: fmt(week) }), pick({ snoozed_until: week.toISOString(), snooze_until_reply: false }, tr('snooze.wordsTime', { time: fmt(week) }))),
+    item('snooze-reply', tr('snooze.reply'), pick({ snoozed_until: null, snooze_until_reply: true }, tr('snooze.wordsReply'))),
+    item('snooze-custom-open', tr('snooze.custom'), () => {
       close(false);
       custom.hidden = false;
       $('#snooze-at').focus();
     }),
-    snoozed ? item('snooze-off', 'Unsnooze', pick({ snoozed_until: null, snooze_until_reply: false }, 'off')) : null);
+    snoozed ? item('snooze-off', tr('snooze.off'), pick({ snoozed_until: null, snooze_until_reply: false }, 'off')) : null);
   menu.addEventListener('keydown', menuKeys);
   const button = h('button', { type: 'button', id: 'snooze-button', 'aria-haspopup': 'menu', 'aria-expanded': 'false',
-    'aria-controls': 'snooze-menu', disabled: closed, title: 'Shortcut: z', onclick: () => (menu.hidden ? openSnoozeMenu() : close(true)) },
-  snoozed ? 'Snoozed ▾' : 'Snooze ▾');
+    'aria-controls': 'snooze-menu', disabled: closed, title: tr('app.shortcut', { key: 'z' }), onclick: () => (menu.hidden ? openSnoozeMenu() : close(true)) },
+  tr(snoozed ? 'snooze.buttonSnoozed' : 'snooze.button'));
   return h('div', { class: 'snooze' }, button, menu, custom);
 }
 

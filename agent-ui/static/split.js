@@ -7,16 +7,16 @@
 import { get, post, qs } from './api.js';
 import { h, fill, $, $$, announce } from './dom.js';
 import { stamp } from './time.js';
-import { t as tr } from './i18n.js';
+import { t as tr, tn } from './i18n.js';
 
 // ticketTools returns the Merge and Split buttons of ticket t; reload opens t again
 // after a split.
 export function ticketTools(t, reload) {
   if (t.status === 'closed' || t.merged_into) return null;
   return h('span', { class: 'ticket-tools' },
-    h('button', { type: 'button', id: 'merge-ticket', class: 'link', 'aria-haspopup': 'dialog', onclick: (e) => mergeDialog(t, e.target) }, 'Merge…'),
+    h('button', { type: 'button', id: 'merge-ticket', class: 'link', 'aria-haspopup': 'dialog', onclick: (e) => mergeDialog(t, e.target) }, tr('split.merge')),
     h('button', { type: 'button', id: 'split-ticket', class: 'link', 'aria-pressed': $('#split-bar') ? 'true' : 'false',
-      onclick: () => toggleSplit(t, reload) }, 'Split…'));
+      onclick: () => toggleSplit(t, reload) }, tr('split.split')));
 }
 
 // ---- merge ----
@@ -24,17 +24,17 @@ export function ticketTools(t, reload) {
 function mergeDialog(t, returnFocus) {
   const err = h('p', { class: 'error', role: 'alert' });
   const input = h('input', { id: 'merge-into', inputmode: 'numeric', autocomplete: 'off', placeholder: '#1042', required: true });
-  const picks = h('ul', { id: 'merge-picks', class: 'merge-picks', 'aria-label': 'Other tickets of this customer' },
-    h('li', { class: 'muted' }, 'Loading…'));
+  const picks = h('ul', { id: 'merge-picks', class: 'merge-picks', 'aria-label': tr('split.others') },
+    h('li', { class: 'muted' }, tr('app.loading')));
   const form = h('form', { method: 'dialog', id: 'merge-ticket-form' },
-    h('h2', { id: 'merge-ticket-title' }, `Merge #${t.id} into another ticket`),
-    h('p', { id: 'merge-ticket-text' }, `Every message of #${t.id} moves to the ticket you pick, and #${t.id} is closed.`),
-    h('div', { class: 'field' }, h('label', { for: 'merge-into' }, 'Ticket number'), input),
-    h('p', { class: 'small' }, 'Or pick one of this customer’s tickets:'),
+    h('h2', { id: 'merge-ticket-title' }, tr('split.mergeTitle', { id: t.id })),
+    h('p', { id: 'merge-ticket-text' }, tr('split.mergeText', { id: t.id })),
+    h('div', { class: 'field' }, h('label', { for: 'merge-into' }, tr('split.number')), input),
+    h('p', { class: 'small' }, tr('split.pick')),
     picks, err,
     h('div', { class: 'row' },
-      h('button', { type: 'submit', class: 'danger-fill', id: 'merge-ticket-go' }, 'Merge'),
-      h('button', { type: 'button', id: 'merge-ticket-cancel', onclick: () => dlg.close() }, 'Cancel')));
+      h('button', { type: 'submit', class: 'danger-fill', id: 'merge-ticket-go' }, tr('split.mergeGo')),
+      h('button', { type: 'button', id: 'merge-ticket-cancel', onclick: () => dlg.close() }, tr('app.cancel'))));
   const dlg = h('dialog', { class: 'confirm-dialog', 'aria-labelledby': 'merge-ticket-title', 'aria-describedby': 'merge-ticket-text' }, form);
   document.body.append(dlg);
   dlg.addEventListener('close', () => {
@@ -45,7 +45,7 @@ function mergeDialog(t, returnFocus) {
     e.preventDefault();
     const into = Number(input.value.trim().replace(/^#/, ''));
     if (!(into > 0) || into === t.id) {
-      err.textContent = into === t.id ? 'Pick another ticket than this one.' : 'Enter a ticket number, such as 1042.';
+      err.textContent = tr(into === t.id ? 'split.notThis' : 'split.enterNumber');
       input.focus();
       return;
     }
@@ -67,7 +67,7 @@ function mergeDialog(t, returnFocus) {
     const others = (res.tickets || []).filter((x) => x.id !== t.id && x.status !== 'closed' && !x.merged_into);
     fill(picks, others.length ? others.map((x) => h('li', {},
       h('button', { type: 'button', class: 'link merge-pick', onclick: () => { input.value = '#' + x.id; $('#merge-ticket-go').focus(); } },
-        `#${x.id} ${x.subject || '(no subject)'} (${x.status})`))) : h('li', { class: 'muted' }, 'None open.'));
+        `#${x.id} ${x.subject || tr('ticket.untitled')} (${tr('status.' + x.status)})`))) : h('li', { class: 'muted' }, tr('split.noneOpen')));
   }).catch(() => fill(picks));
 }
 
@@ -80,29 +80,29 @@ function toggleSplit(t, reload) {
   }
   const thread = $('#thread');
   if (!thread) return;
-  const count = h('span', { id: 'split-count', role: 'status' }, 'No messages selected.');
+  const count = h('span', { id: 'split-count', role: 'status' }, tr('split.noneSelected'));
   const subject = h('input', { id: 'split-subject', maxlength: 1000, autocomplete: 'off', value: t.subject || '' });
-  const go = h('button', { type: 'button', id: 'split-go', class: 'primary', disabled: true }, 'Move to new ticket');
+  const go = h('button', { type: 'button', id: 'split-go', class: 'primary', disabled: true }, tr('split.go'));
   const err = h('span', { class: 'error', role: 'alert' });
-  const bar = h('div', { id: 'split-bar', class: 'split-bar', role: 'region', 'aria-label': 'Split the ticket' },
-    h('p', {}, 'Select the messages to move to a new ticket.'), count,
-    h('div', { class: 'field' }, h('label', { for: 'split-subject' }, 'Subject of the new ticket'), subject),
-    go, ' ', h('button', { type: 'button', id: 'split-cancel', onclick: () => endSplit() }, 'Cancel'), ' ', err);
+  const bar = h('div', { id: 'split-bar', class: 'split-bar', role: 'region', 'aria-label': tr('split.region') },
+    h('p', {}, tr('split.intro')), count,
+    h('div', { class: 'field' }, h('label', { for: 'split-subject' }, tr('split.subject')), subject),
+    go, ' ', h('button', { type: 'button', id: 'split-cancel', onclick: () => endSplit() }, tr('app.cancel')), ' ', err);
   bar.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.preventDefault(); endSplit(); } });
   thread.before(bar);
   thread.classList.add('selecting');
   $('#split-ticket').setAttribute('aria-pressed', 'true');
   const update = () => {
     const n = picked().length;
-    count.textContent = n ? `${n} message${n === 1 ? '' : 's'} selected.` : 'No messages selected.';
+    count.textContent = n ? tr('split.selected', { n }) : tr('split.noneSelected');
     go.disabled = n === 0;
   };
   const addBoxes = () => {
     for (const li of $$('#thread > li.msg[data-id]')) {
       if (li.querySelector('.split-pick')) continue;
-      const who = li.querySelector('.author')?.textContent || 'the customer';
+      const who = li.querySelector('.author')?.textContent || tr('message.theCustomer');
       const box = h('input', { type: 'checkbox', class: 'split-pick', value: li.dataset.id,
-        'aria-label': `Select the message of ${who} at ${stamp(li.dataset.at)}` });
+        'aria-label': tr('split.selectMessage', { name: who, time: stamp(li.dataset.at) }) });
       box.addEventListener('change', update);
       box.addEventListener('keydown', (e) => { if (e.key === 'Escape') { e.preventDefault(); endSplit(); } });
       li.querySelector('.msg-head').prepend(box);
@@ -132,7 +132,7 @@ function toggleSplit(t, reload) {
     const top = $('.ticket-top');
     if (!top) return;
     const link = h('a', { href: '#/tickets/' + nt.id, id: 'split-new' }, `#${nt.id} ${nt.subject || ''}`.trim());
-    top.append(h('p', { class: 'ok-text', id: 'split-done' }, words.replace(/ #\d+$/, ': '), link));
+    top.append(h('p', { class: 'ok-text', id: 'split-done' }, tn('split.done', { n: ids.length, ticket: link })));
     link.focus();
   });
   const first = $('#thread .split-pick');

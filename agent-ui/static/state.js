@@ -1,5 +1,7 @@
 // state.js holds what the console knows, shared by its views.
 
+import { t as tr } from './i18n.js';
+
 export const state = {
   me: null,            // the logged-in agent
   agents: [],          // every agent, for names and assignment
@@ -32,26 +34,28 @@ export const isAdmin = () => state.me && state.me.role === 'admin';
 export function agentName(id) {
   if (!id) return '';
   const a = state.agents.find((x) => x.id === id);
-  return a ? a.name : 'Agent #' + id;
+  return a ? a.name : tr('agent.unknown', { id });
 }
 
 export function inboxName(id) {
   const i = state.inboxes.find((x) => x.id === id);
-  return i ? i.name : 'Inbox #' + id;
+  return i ? i.name : tr('inbox.unknown', { id });
 }
 
-// Folders: what each one asks the API for.
+// Folders: what each one asks the API for. A folder's name is the catalogue's
+// (folder.<id>), read when it is shown.
 export const folders = [
-  { id: 'mine', name: 'Mine', params: { status: 'open', assignee: 'me' } },
-  { id: 'unassigned', name: 'Unassigned', params: { status: 'open', assignee: 'unassigned' } },
-  { id: 'open', name: 'All open', params: { status: 'open' } },
-  { id: 'pending', name: 'Pending', params: { status: 'pending' } },
-  { id: 'snoozed', name: 'Snoozed', params: { snoozed: 'only' } },
-  { id: 'resolved', name: 'Resolved', params: { status: 'resolved' } },
+  { id: 'mine', params: { status: 'open', assignee: 'me' } },
+  { id: 'unassigned', params: { status: 'open', assignee: 'unassigned' } },
+  { id: 'open', params: { status: 'open' } },
+  { id: 'pending', params: { status: 'pending' } },
+  { id: 'snoozed', params: { snoozed: 'only' } },
+  { id: 'resolved', params: { status: 'resolved' } },
   // Delivery reports that matched no reply: closed from the start, for managers to
   // review. Nothing there waits for anyone, so it costs no count request.
-  { id: 'bounces', name: 'Bounces', params: { tag: 'bounce' }, managers: true, noCount: true },
+  { id: 'bounces', params: { tag: 'bounce' }, managers: true, noCount: true },
 ];
+for (const f of folders) Object.defineProperty(f, 'name', { get: () => tr('folder.' + f.id) });
 
 // shownFolders are the folders of the agent signed in.
 export function shownFolders() {
@@ -144,9 +148,9 @@ export function customerLabel(c) {
   const ids = c.identities || [];
   const readable = ids.find((i) => i.kind === 'email') || ids.find((i) => i.kind === 'phone');
   if (readable) return readable.address;
-  if (ids.some((i) => i.kind === 'discord')) return 'Discord user';
-  if (ids.some((i) => i.kind === 'chat')) return 'Chat visitor';
-  return `Customer #${c.id}`;
+  if (ids.some((i) => i.kind === 'discord')) return tr('customer.discordUser');
+  if (ids.some((i) => i.kind === 'chat')) return tr('customer.chatVisitor');
+  return tr('customer.unknown', { id: c.id });
 }
 
 // At most this many customers are fetched at once; a long list queues the rest.
@@ -163,7 +167,7 @@ export function customerName(id, get) {
     queue.push(id);
     fetchNames(get);
   }
-  return `Customer #${id}`;
+  return tr('customer.unknown', { id });
 }
 
 function fetchNames(get) {
@@ -174,7 +178,7 @@ function fetchNames(get) {
       .then(rememberCustomer)
       .catch((e) => {
         // A customer this agent may not see, or one that is gone, is not asked for again.
-        if (e.status === 403 || e.status === 404) customerNames.set(id, `Customer #${id}`);
+        if (e.status === 403 || e.status === 404) customerNames.set(id, tr('customer.unknown', { id }));
       })
       .finally(() => {
         running--;

@@ -193,20 +193,20 @@ export function initAvailability() {
   let sel = $('#my-availability');
   if (!sel) {
     sel = h('select', { id: 'my-availability', class: 'availability' },
-      [['available', 'Available'], ['away', 'Away'], ['offline', 'Offline']].map(([v, t]) => h('option', { value: v }, t)));
+      ['available', 'away', 'offline'].map((v) => h('option', { value: v }, tr('availability.' + v))));
     sel.addEventListener('change', async () => {
       const v = sel.value;
       try {
         const { agent } = await put('/api/v1/me/availability', { availability: v });
         state.me.availability = agent.availability;
         sel.dataset.state = agent.availability;
-        announce(tr('availability.now', { availability: agent.availability }));
+        announce(tr('availability.now', { availability: tr('availability.' + agent.availability).toLowerCase() }));
       } catch (e) {
         sel.value = state.me.availability || 'available';
         announce(e.message);
       }
     });
-    $('#me-name').before(h('label', { for: 'my-availability', class: 'visually-hidden' }, 'Your availability'), sel);
+    $('#me-name').before(h('label', { for: 'my-availability', class: 'visually-hidden' }, tr('availability.label')), sel);
   }
   sel.value = state.me.availability || 'available';
   sel.dataset.state = sel.value;

@@ -8,6 +8,7 @@ import { timeEl } from './time.js';
 import { channelBadge } from './channels.js';
 import { state, agentName } from './state.js';
 import { emailBody } from './email.js';
+import { t as tr } from './i18n.js';
 
 // A thread is read from its end, a page at a time.
 const pageSize = 100;
@@ -27,9 +28,9 @@ export function useThread(page) {
 
 // threadEl is the open thread, with "Load earlier messages" when there are more.
 export function threadEl() {
-  return h('ol', { id: 'thread', class: 'thread', 'aria-label': 'Messages', tabindex: '0' },
+  return h('ol', { id: 'thread', class: 'thread', 'aria-label': tr('thread.label'), tabindex: '0' },
     h('li', { id: 'earlier', class: 'earlier', hidden: !olderCursor },
-      h('button', { type: 'button', id: 'load-earlier', class: 'link', onclick: loadEarlier }, 'Load earlier messages')),
+      h('button', { type: 'button', id: 'load-earlier', class: 'link', onclick: loadEarlier }, tr('thread.earlier'))),
     state.messages.map(renderMessage));
 }
 
@@ -97,19 +98,19 @@ export function showMessage(m) {
   return true;
 }
 
-const dirLabel = { in: 'Customer', out: 'Reply', note: 'Internal note' };
-const deliveryLabel = { queued: 'Queued', sent: 'Sent', delivered: 'Delivered', failed: 'Failed', received: 'Received' };
+const directions = ['in', 'out', 'note'];
+const deliveries = ['queued', 'sent', 'delivered', 'failed', 'received'];
 
 // direction names the kind of message m: from the customer (or someone copied on the
 // ticket), a reply or an internal note.
 export function direction(m) {
-  if (m.author && m.author.kind === 'participant') return 'Copied';
-  return dirLabel[m.direction] || m.direction;
+  if (m.author && m.author.kind === 'participant') return tr('thread.copied');
+  return directions.includes(m.direction) ? tr('thread.dir.' + m.direction) : m.direction;
 }
 
 // author names who wrote message m.
 export function author(m) {
-  return m.author && m.author.name ? m.author.name : (m.direction === 'in' ? 'Customer' : 'Agent');
+  return m.author && m.author.name ? m.author.name : tr(m.direction === 'in' ? 'thread.customer' : 'thread.agent');
 }
 
 function renderMessage(m) {
@@ -118,17 +119,17 @@ function renderMessage(m) {
       channelBadge(m.channel),
       h('span', { class: 'dir' }, direction(m)),
       h('strong', { class: 'author' }, author(m)),
-      m.via ? h('span', { class: 'via' }, 'via ' + mailAddress(m.via)) : null,
+      m.via ? h('span', { class: 'via' }, tr('thread.via', { address: mailAddress(m.via) })) : null,
       timeEl(m.created_at),
       m.direction === 'out' ? delivery(m) : null),
     mailAddresses(m),
     body(m),
-    m.attachments && m.attachments.length ? h('ul', { class: 'attachments', 'aria-label': 'Attachments' }, m.attachments.map((a) =>
-      h('li', {}, h('a', { href: '/api/v1/attachments/' + a.id, download: a.filename || 'attachment' }, a.filename || 'attachment'),
+    m.attachments && m.attachments.length ? h('ul', { class: 'attachments', 'aria-label': tr('thread.attachments') }, m.attachments.map((a) =>
+      h('li', {}, h('a', { href: '/api/v1/attachments/' + a.id, download: a.filename || tr('thread.attachment') }, a.filename || tr('thread.attachment')),
         ' ', h('span', { class: 'muted' }, `${a.content_type || ''} ${bytes(a.size || 0)}`),
         // A call's recording or voicemail plays here, beside its transcript (the text).
         /^audio\//.test(a.content_type || '') ? h('audio', { controls: true, preload: 'none', class: 'recording',
-          src: '/api/v1/attachments/' + a.id, 'aria-label': 'Play ' + (a.filename || 'the recording') }) : null))) : null);
+          src: '/api/v1/attachments/' + a.id, 'aria-label': tr('thread.play', { name: a.filename || tr('thread.theRecording') }) }) : null))) : null);
 }
 
 // mailAddress shows an address of a mail as "Name <address>".
@@ -139,14 +140,14 @@ export function mailAddress(a) {
 // mailAddresses is the From, To, Cc and Bcc of an email, for the thread.
 function mailAddresses(m) {
   // Bcc is only on agents' replies: who got the mail blind, which the customer never saw.
-  const rows = [['From', m.from ? [m.from] : []], ['To', m.to || []], ['Cc', m.cc || []], ['Bcc', m.bcc || []]].filter(([, list]) => list.length);
+  const rows = [['from', m.from ? [m.from] : []], ['to', m.to || []], ['cc', m.cc || []], ['bcc', m.bcc || []]].filter(([, list]) => list.length);
   if (!rows.length) return null;
-  return h('div', { class: 'msg-addresses' }, rows.map(([label, list]) =>
-    h('div', { class: 'addr-' + label.toLowerCase() }, h('span', { class: 'addr-label' }, label + ': '), list.map(mailAddress).join(', '))));
+  return h('div', { class: 'msg-addresses' }, rows.map(([field, list]) =>
+    h('div', { class: 'addr-' + field }, h('span', { class: 'addr-label' }, tr('mail.' + field), ' '), list.map(mailAddress).join(', '))));
 }
 
 function delivery(m) {
-  const label = deliveryLabel[m.status] || m.status;
+  const label = deliveries.includes(m.status) ? tr('delivery.' + m.status) : m.status;
   return h('span', { class: 'delivery st-' + m.status },
     m.status === 'failed' && m.error ? `${label}: ${m.error}` : label);
 }
@@ -165,7 +166,7 @@ export function showOrderAction(a) {
   const id = 'oa' + a.id;
   const el = h('li', { class: `msg dir-event order-action st-${a.status}`, id, dataset: { at: a.created_at } },
     h('div', { class: 'msg-head' },
-      h('span', { class: 'dir' }, 'Order action'),
+      h('span', { class: 'dir' }, tr('thread.orderAction')),
       h('strong', { class: 'author' }, a.actor && a.actor.kind === 'agent' ? agentName(a.actor.id) : 'Parley'),
       timeEl(a.created_at)),
     h('div', { class: 'text' }, orderActionText(a)));
@@ -177,10 +178,13 @@ export function showOrderAction(a) {
   placeInThread(thread, el);
 }
 
-const orderActionVerbs = { cancel: 'Cancel order', refund: 'Refund order', resend_confirmation: 'Send the summary of order' };
+const orderActionKinds = ['cancel', 'refund', 'resend_confirmation'];
 
 function orderActionText(a) {
-  const amount = a.kind === 'refund' && a.amount ? ` (${money(a.amount, a.currency)})` : '';
-  const outcome = a.status === 'succeeded' ? 'done' : a.status === 'failed' ? `failed: ${a.error || 'no reason given'}` : a.status;
-  return `${orderActionVerbs[a.kind] || a.kind} ${a.order_number}${amount} — ${outcome}`;
+  const number = a.order_number;
+  const action = a.kind === 'refund' && a.amount ? tr('orderAction.refundAmount', { number, amount: money(a.amount, a.currency) })
+    : orderActionKinds.includes(a.kind) ? tr('orderAction.' + a.kind, { number }) : `${a.kind} ${number}`;
+  const outcome = a.status === 'succeeded' ? tr('orderAction.done') : a.status === 'failed' ? tr('orderAction.failed', { error: a.error || tr('orderAction.noReason') })
+    : a.status === 'pending' ? tr('orderAction.pending') : a.status;
+  return `${action} — ${outcome}`;
 }

@@ -17,7 +17,8 @@ import { collisionsEl, renderCollisions, sendViewing } from './presence.js';
 import { forgetImages, forgetEmail } from './email.js';
 import { snoozeControl, snoozeState } from './snooze.js';
 import { ticketTools } from './split.js';
-import { t as tr } from './i18n.js';
+import { t as tr, tn } from './i18n.js';
+import { reasonControl, reasonLabel, suggestionsEl, refreshSuggestions } from './reasons.js';
 
 let openSeq = 0;
 let confirmClose = false; // the "Closing is final" question is showing
@@ -39,7 +40,7 @@ export async function openTicket(id) {
   forgetImages();
   markCurrent();
   const pane = $('#ticket-pane');
-  fill(pane, h('p', { class: 'muted pad' }, 'Loading…'));
+  fill(pane, h('p', { class: 'muted pad' }, tr('app.loading')));
   let t, page;
   try {
     [t, page] = await Promise.all([get('/api/v1/tickets/' + id), threadPage(id, '')]);
@@ -72,7 +73,7 @@ export function closeTicket() {
   state.ticket = null;
   state.messages = [];
   fill($('#ticket-pane'), h('div', { class: 'empty-state' },
-    h('p', {}, 'Select a ticket, or press ', h('kbd', {}, 'j'), ' to open the first one.')));
+    h('p', {}, tn('ticket.selectHint', { key: h('kbd', {}, 'j') }))));
   fill($('#side-pane'));
   markCurrent();
 }
@@ -93,12 +94,13 @@ function renderTicket() {
   const t = state.ticket;
   fill($('#ticket-pane'),
     h('div', { class: 'ticket-top' },
-      h('button', { type: 'button', class: 'link back', onclick: () => { location.hash = '#/inbox/' + state.folder; } }, '← Back to list'),
+      h('button', { type: 'button', class: 'link back', onclick: () => { location.hash = '#/inbox/' + state.folder; } }, tr('ticket.back')),
       h('header', { class: 'ticket-head', id: 'ticket-head' }),
       collisionsEl(),
       ticketExtras(t),
       h('p', { id: 'ticket-error', class: 'error', role: 'alert' })),
     threadEl(),
+    suggestionsEl(),
     composerEl(t));
   renderHead();
   renderCollisions();
@@ -120,42 +122,44 @@ function renderHead() {
   const agents = state.agents.filter((a) => a.id === t.assignee_id || (!a.disabled && canSee(a)));
   fill(head,
     h('div', { class: 'title-row' },
-      h('h2', { id: 'ticket-subject', tabindex: '-1' }, t.subject || '(no subject)'),
+      h('h2', { id: 'ticket-subject', tabindex: '-1' }, t.subject || tr('ticket.untitled')),
       snoozeControl(t, async (change, words) => {
         if (await update(change)) announce(words === 'off' ? tr('ticket.unsnoozed', { id: t.id }) : tr('ticket.snoozed', { id: t.id, until: words }));
       }),
       t.status === 'resolved' || closed
-        ? h('button', { type: 'button', id: 'reopen', disabled: closed, onclick: () => update({ status: 'open' }) }, 'Reopen')
-        : h('button', { type: 'button', id: 'resolve', class: 'primary', onclick: resolveCurrent, title: 'Shortcut: e' }, 'Resolve')),
+        ? h('button', { type: 'button', id: 'reopen', disabled: closed, onclick: () => update({ status: 'open' }) }, tr('ticket.reopen'))
+        : h('button', { type: 'button', id: 'resolve', class: 'primary', onclick: resolveCurrent, title: tr('app.shortcut', { key: 'e' }) }, tr('ticket.resolve'))),
     h('p', { class: 'meta' },
       h('span', { class: 'num' }, '#' + t.id), ' · ', channelBadge(t.channel), ' · ', inboxName(t.inbox_id),
-      ' · opened ', timeEl(t.created_at),
+      ' · ', tn('ticket.opened', { time: timeEl(t.created_at) }),
       snoozeState(t) ? [' · ', snoozeState(t)] : null,
-      t.linked_ticket_id ? [' · follows ', h('a', { href: '#/tickets/' + t.linked_ticket_id }, '#' + t.linked_ticket_id)] : null,
-      t.merged_into ? [' · merged into ', h('a', { href: '#/tickets/' + t.merged_into }, '#' + t.merged_into)] : null,
+      t.linked_ticket_id ? [' · ', tn('ticket.follows', { ticket: h('a', { href: '#/tickets/' + t.linked_ticket_id }, '#' + t.linked_ticket_id) })] : null,
+      t.merged_into ? [' · ', tn('ticket.mergedInto', { ticket: h('a', { href: '#/tickets/' + t.merged_into }, '#' + t.merged_into) })] : null,
       ' ', sideToggle(), ' ', ticketTools(t, () => openTicket(t.id))),
     h('div', { class: 'controls' },
-      labelled('t-status', 'Status', committed(h('select', { id: 't-status', disabled: closed },
-        ['open', 'pending', 'resolved', 'closed'].map((s) => h('option', { value: s, selected: s === t.status }, cap(s)))), changeStatus)),
-      labelled('t-priority', 'Priority', committed(h('select', { id: 't-priority', disabled: closed },
-        ['low', 'normal', 'high', 'urgent'].map((p) => h('option', { value: p, selected: p === t.priority }, cap(p)))), (v) => update({ priority: v }))),
-      labelled('t-assignee', 'Assignee', committed(h('select', { id: 't-assignee', disabled: closed },
-        h('option', { value: '', selected: !t.assignee_id }, 'Unassigned'),
-        agents.map((a) => h('option', { value: a.id, selected: a.id === t.assignee_id }, a.id === state.me.id ? `${a.name} (me)` : a.name))),
+      labelled('t-status', tr('ticket.label.status'), committed(h('select', { id: 't-status', disabled: closed },
+        ['open', 'pending', 'resolved', 'closed'].map((s) => h('option', { value: s, selected: s === t.status }, tr('status.' + s)))), changeStatus)),
+      labelled('t-priority', tr('ticket.label.priority'), committed(h('select', { id: 't-priority', disabled: closed },
+        ['low', 'normal', 'high', 'urgent'].map((p) => h('option', { value: p, selected: p === t.priority }, tr('priority.' + p)))), (v) => update({ priority: v }))),
+      labelled('t-assignee', tr('ticket.label.assignee'), committed(h('select', { id: 't-assignee', disabled: closed },
+        h('option', { value: '', selected: !t.assignee_id }, tr('ticket.unassigned')),
+        agents.map((a) => h('option', { value: a.id, selected: a.id === t.assignee_id }, a.id === state.me.id ? tr('ticket.me', { name: a.name }) : a.name))),
       (v) => update({ assignee_id: v ? Number(v) : null }))),
       // Without teams (or the ticket's team gone) there is nothing to choose: no control.
-      (state.teams || []).length === 0 && !t.team_id ? null : labelled('t-team', 'Team', committed(h('select', { id: 't-team', disabled: closed },
-        h('option', { value: '', selected: !t.team_id }, 'No team'),
+      (state.teams || []).length === 0 && !t.team_id ? null : labelled('t-team', tr('ticket.label.team'), committed(h('select', { id: 't-team', disabled: closed },
+        h('option', { value: '', selected: !t.team_id }, tr('ticket.noTeam')),
         (state.teams || []).map((tm) => h('option', { value: tm.id, selected: tm.id === t.team_id }, tm.name))),
       (v) => update({ team_id: v ? Number(v) : null }))),
-      labelled('t-tags', 'Tags', h('input', { id: 't-tags', type: 'text', disabled: closed, value: (t.tags || []).join(', '),
-        placeholder: 'comma, separated', autocomplete: 'off', onchange: (e) => update({ tags: parseTags(e.target.value) }) })),
+      labelled('t-reason', reasonLabel(t), reasonControl(t, update, committed)),
+      labelled('t-tags', tr('ticket.label.tags'), h('input', { id: 't-tags', type: 'text', disabled: closed, value: (t.tags || []).join(', '),
+        placeholder: tr('ticket.tagsHint'), autocomplete: 'off', onchange: (e) => update({ tags: parseTags(e.target.value) }) })),
     ),
     confirmClose && !closed ? h('div', { id: 'close-confirm', class: 'confirm', role: 'alert' },
-      h('p', {}, 'Closing is final: the customer’s next message opens a new ticket.'),
-      h('button', { type: 'button', id: 'confirm-close', class: 'danger', onclick: () => { confirmClose = false; update({ status: 'closed' }); } }, 'Close ticket'),
+      h('p', {}, tr('ticket.closeWarning')),
+      h('button', { type: 'button', id: 'confirm-close', class: 'danger', onclick: () => { confirmClose = false; update({ status: 'closed' }); } }, tr('ticket.close')),
       ' ',
-      h('button', { type: 'button', id: 'cancel-close', onclick: () => { confirmClose = false; renderHead(); $('#t-status').focus(); } }, 'Cancel')) : null);
+      h('button', { type: 'button', id: 'cancel-close', onclick: () => { confirmClose = false; renderHead(); $('#t-status').focus(); } }, tr('app.cancel'))) : null);
+  refreshSuggestions(t);
   if (confirmClose && $('#confirm-close')) {
     $('#confirm-close').focus();
     return;
@@ -172,7 +176,7 @@ function sideToggle() {
   const open = document.body.classList.contains('side-open');
   return h('button', { type: 'button', id: 'side-toggle', class: 'link side-toggle', 'aria-controls': 'side-pane',
     'aria-expanded': String(open), onclick: () => showSide(!document.body.classList.contains('side-open')) },
-  open ? 'Hide customer' : 'Customer and orders');
+  tr(open ? 'ticket.hideCustomer' : 'ticket.showCustomer'));
 }
 
 // showSide opens or closes the customer drawer. Opening moves focus into it; closing
@@ -182,7 +186,7 @@ export function showSide(open) {
   const b = $('#side-toggle');
   if (b) {
     b.setAttribute('aria-expanded', String(open));
-    b.textContent = open ? 'Hide customer' : 'Customer and orders';
+    b.textContent = tr(open ? 'ticket.hideCustomer' : 'ticket.showCustomer');
   }
   const pane = $('#side-pane');
   if (open && pane && getComputedStyle(pane).position === 'absolute') {
@@ -225,8 +229,6 @@ function changeStatus(v) {
   renderHead();
 }
 
-function cap(s) { return s.charAt(0).toUpperCase() + s.slice(1); }
-
 function parseTags(s) {
   const seen = new Set();
   for (const p of s.split(',')) {
@@ -244,7 +246,7 @@ async function update(change) {
   try {
     const nt = await patch('/api/v1/tickets/' + t.id, change);
     if (state.ticket && state.ticket.id === nt.id) state.ticket = nt;
-    if (change.status) announce(tr('ticket.status', { id: nt.id, status: nt.status }));
+    if (change.status) announce(tr('ticket.now.' + nt.status, { id: nt.id }));
     upsert(nt);
     markCurrent();
   } catch (e) {

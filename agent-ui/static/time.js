@@ -2,8 +2,9 @@
 // the browser's language and time zone, and offers the time zones to choose from.
 
 import { h } from './dom.js';
+import { t as tr, locale } from './i18n.js';
 
-const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+const rtf = new Intl.RelativeTimeFormat(locale(), { numeric: 'auto' });
 
 // ago is the console's one way of showing a time: relative under a day ("5 minutes
 // ago", "in 3 hours"), then the date and time without seconds (stamp).
@@ -12,15 +13,15 @@ export function ago(t) {
   if (isNaN(d)) return '';
   const s = (d.getTime() - Date.now()) / 1000;
   const abs = Math.abs(s);
-  if (abs < 45) return 'just now';
+  if (abs < 45) return tr('time.justNow');
   if (abs < 3600) return rtf.format(Math.round(s / 60), 'minute');
   if (abs < 86400) return rtf.format(Math.round(s / 3600), 'hour');
   return stamp(t);
 }
 
-const sameYear = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
-const otherYear = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
-const full = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'long' });
+const sameYear = new Intl.DateTimeFormat(locale(), { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+const otherYear = new Intl.DateTimeFormat(locale(), { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+const full = new Intl.DateTimeFormat(locale(), { dateStyle: 'full', timeStyle: 'long' });
 
 // stamp formats a time as a date and a time without seconds ("Dec 5, 2:03 PM"), with the
 // year when it is not this one: for times inside sentences.

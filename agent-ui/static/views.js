@@ -9,12 +9,8 @@ import { h, fill, $, announce } from './dom.js';
 import { state, isManager, listParams } from './state.js';
 import { t as tr } from './i18n.js';
 
-export const sorts = [
-  ['newest', 'Newest'],
-  ['oldest_waiting', 'Oldest waiting'],
-  ['sla_due', 'SLA due soonest'],
-  ['priority', 'Priority'],
-];
+// sorts are the list's orders; each one's name is the catalogue's (sort.<id>).
+export const sorts = ['newest', 'oldest_waiting', 'sla_due', 'priority'];
 
 let onChange = () => {}; // shows the list again after the sort or the current view changed
 let form = null;         // '' (none), 'save', 'rename' or 'delete': the inline form shown
@@ -32,20 +28,20 @@ export function initViews(reload) {
   const drawer = $('#filters-drawer');
   const place = (el) => (drawer ? drawer.prepend(el) : folders.after(el));
   place(h('section', { id: 'views', class: 'views', 'aria-labelledby': 'views-title' },
-    h('h2', { id: 'views-title', class: 'small-heading' }, 'Views'),
+    h('h2', { id: 'views-title', class: 'small-heading' }, tr('view.title')),
     h('ul', { id: 'view-list', class: 'folder-list' }),
-    h('button', { type: 'button', id: 'save-view', class: 'link small', onclick: () => showForm('save') }, 'Save this list as a view'),
+    h('button', { type: 'button', id: 'save-view', class: 'link small', onclick: () => showForm('save') }, tr('view.saveList')),
     h('div', { id: 'view-form' })));
   const head = $('.list-pane .pane-head');
   head.append(h('div', { class: 'list-tools' },
-    h('label', { for: 'list-sort' }, 'Sort'),
+    h('label', { for: 'list-sort' }, tr('sort.label')),
     h('select', { id: 'list-sort', onchange: (e) => { state.sort = e.target.value; onChange(); announce(tr('list.sorted', { order: sortName(state.sort) })); } },
-      sorts.map(([v, label]) => h('option', { value: v }, label))),
-    h('button', { type: 'button', id: 'rename-view', class: 'link small', hidden: true, onclick: () => showForm('rename') }, 'Rename view'),
-    h('button', { type: 'button', id: 'delete-view', class: 'link small', hidden: true, onclick: () => showForm('delete') }, 'Delete view')));
+      sorts.map((v) => h('option', { value: v }, sortName(v)))),
+    h('button', { type: 'button', id: 'rename-view', class: 'link small', hidden: true, onclick: () => showForm('rename') }, tr('view.rename')),
+    h('button', { type: 'button', id: 'delete-view', class: 'link small', hidden: true, onclick: () => showForm('delete') }, tr('view.delete'))));
 }
 
-export const sortName = (v) => (sorts.find((s) => s[0] === v) || sorts[0])[1];
+export const sortName = (v) => tr('sort.' + (sorts.includes(v) ? v : sorts[0]));
 
 // loadViews reads the views with their counts and draws them.
 export async function loadViews() {
@@ -93,8 +89,8 @@ export function renderViews() {
     const n = v.count_capped ? '999+' : String(v.count);
     return h('li', {},
       h('a', { href: '#/view/' + v.id, class: 'folder', 'aria-current': cur && cur.id === v.id ? 'page' : null, dataset: { view: String(v.id) } },
-        h('span', {}, v.name, v.shared ? h('span', { class: 'muted small' }, ' · shared') : null),
-        h('span', { class: 'count', 'aria-label': `${n} tickets` }, n)));
+        h('span', {}, v.name, v.shared ? h('span', { class: 'muted small' }, ' ', tr('view.shared')) : null),
+        h('span', { class: 'count', 'aria-label': tr('list.count', { n }) }, n)));
   }));
   const mine = cur && (!cur.shared || isManager());
   $('#rename-view').hidden = !mine;
@@ -128,11 +124,11 @@ function renderForm() {
     return;
   }
   const err = h('p', { id: 'view-error', class: 'error', role: 'alert' });
-  const cancel = h('button', { type: 'button', id: 'view-cancel', class: 'link', onclick: () => hideForm(form === 'save' ? 'save-view' : form + '-view') }, 'Cancel');
+  const cancel = h('button', { type: 'button', id: 'view-cancel', class: 'link', onclick: () => hideForm(form === 'save' ? 'save-view' : form + '-view') }, tr('app.cancel'));
   const keys = (e) => { if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); cancel.click(); } };
   if (form === 'delete') {
-    fill(box, h('div', { class: 'confirm', role: 'group', 'aria-label': 'Delete view', onkeydown: keys },
-      h('p', {}, `Delete the view “${cur.name}”? Its tickets stay as they are.`),
+    fill(box, h('div', { class: 'confirm', role: 'group', 'aria-label': tr('view.delete'), onkeydown: keys },
+      h('p', {}, tr('view.deleteConfirm', { name: cur.name })),
       h('button', { type: 'button', id: 'view-delete-confirm', class: 'danger', onclick: async () => {
         try {
           await del('/api/v1/views/' + cur.id);
@@ -142,21 +138,21 @@ function renderForm() {
           location.hash = '#/inbox/mine';
           loadViews();
         } catch (e) { err.textContent = e.message; }
-      } }, 'Delete view'), ' ', cancel, err));
+      } }, tr('view.delete')), ' ', cancel, err));
     return;
   }
   const name = h('input', { id: 'view-name', type: 'text', maxlength: 100, required: true, autocomplete: 'off',
     value: form === 'rename' ? cur.name : '' });
   const shared = form === 'save' && isManager()
-    ? h('label', { class: 'check block' }, h('input', { type: 'checkbox', id: 'view-shared' }), ' Shared with every agent') : null;
+    ? h('label', { class: 'check block' }, h('input', { type: 'checkbox', id: 'view-shared' }), ' ', tr('view.sharedWithAll')) : null;
   const f = h('form', { class: 'view-form', onkeydown: keys },
-    h('label', { for: 'view-name' }, form === 'save' ? 'Name of the new view' : 'New name'), name, shared,
-    h('button', { type: 'submit', id: 'view-save', class: 'primary' }, form === 'save' ? 'Save view' : 'Rename'), ' ', cancel, err);
+    h('label', { for: 'view-name' }, tr(form === 'save' ? 'view.newName' : 'view.renameLabel')), name, shared,
+    h('button', { type: 'submit', id: 'view-save', class: 'primary' }, tr(form === 'save' ? 'view.save' : 'view.renameButton')), ' ', cancel, err);
   f.addEventListener('submit', async (e) => {
     e.preventDefault();
     const n = name.value.trim();
     if (!n) {
-      err.textContent = 'Give the view a name.';
+      err.textContent = tr('view.nameMissing');
       name.focus();
       return;
     }

@@ -6,6 +6,7 @@ import { get, post } from './api.js';
 import { h, fill, $ } from './dom.js';
 import { stamp } from './time.js';
 import { state } from './state.js';
+import { t as tr } from './i18n.js';
 
 const WINDOW = 24 * 3600 * 1000;
 
@@ -29,8 +30,8 @@ export function whatsAppEl(t, changed) {
   return [
     h('p', { id: 'wa-window', class: 'wa-window small', hidden: true }),
     h('fieldset', { id: 'wa-templates', class: 'wa-templates', hidden: true },
-      h('legend', {}, 'Approved WhatsApp template'),
-      h('div', { id: 'wa-picker' }, h('p', { class: 'muted small' }, 'Loading templates…'))),
+      h('legend', {}, tr('wa.legend')),
+      h('div', { id: 'wa-picker' }, h('p', { class: 'muted small' }, tr('wa.loading')))),
   ];
 }
 
@@ -64,25 +65,24 @@ function tick() {
 
 function left(ms) {
   const m = Math.max(1, Math.round(ms / 60000));
-  if (m < 60) return `${m} min`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  if (m < 60) return tr('wa.minutes', { m });
+  return tr('wa.hours', { h: Math.floor(m / 60), m: m % 60 });
 }
 
 function drawWindow() {
   const line = $('#wa-window');
   if (!line || line.hidden) return;
   if (!ends) {
-    line.textContent = 'The customer has not written by WhatsApp yet: WhatsApp takes only an approved template.';
+    line.textContent = tr('wa.never');
     line.className = 'wa-window small closed';
     return;
   }
   const ms = ends.getTime() - Date.now();
   if (ms > 0) {
-    line.textContent = `WhatsApp window: ${left(ms)} left to reply freely (until ${stamp(ends)}).`;
+    line.textContent = tr('wa.open', { left: left(ms), until: stamp(ends) });
     line.className = 'wa-window small' + (ms < 3600 * 1000 ? ' soon' : '');
   } else {
-    line.textContent = `WhatsApp window closed ${left(-ms)} ago (24 hours after the customer's last message): ` +
-      'only an approved template can be sent until the customer writes again.';
+    line.textContent = tr('wa.closed', { ago: left(-ms) });
     line.className = 'wa-window small closed';
   }
 }
@@ -141,8 +141,7 @@ function drawPicker(entry) {
     return;
   }
   if (!entry.templates.length) {
-    fill(picker, h('p', { class: 'muted small', id: 'wa-none' },
-      'This inbox has no approved WhatsApp templates. Create one in the Twilio console (Messaging → Content Template Builder) and submit it to WhatsApp.'));
+    fill(picker, h('p', { class: 'muted small', id: 'wa-none' }, tr('wa.none')));
     return;
   }
   const select = h('select', { id: 'wa-template', 'aria-describedby': 'wa-preview' },
@@ -152,13 +151,13 @@ function drawPicker(entry) {
   const draw = () => {
     const tp = entry.templates.find((x) => x.sid === select.value);
     fill(vars, (tp.variables || []).map((v) => h('div', { class: 'field' },
-      h('label', { for: 'wa-var-' + v }, `Value of {{${v}}}`),
+      h('label', { for: 'wa-var-' + v }, tr('wa.value', { name: v })),
       h('input', { id: 'wa-var-' + v, dataset: { name: v }, type: 'text', maxlength: 1000, required: true,
         placeholder: (tp.samples && tp.samples[v]) || '', oninput: () => showPreview(tp, vars, preview) }))));
     showPreview(tp, vars, preview);
   };
   select.addEventListener('change', draw);
-  fill(picker, h('label', { for: 'wa-template' }, 'Template'), select, vars, h('p', { class: 'muted small' }, 'The customer reads:'), preview);
+  fill(picker, h('label', { for: 'wa-template' }, tr('wa.template')), select, vars, h('p', { class: 'muted small' }, tr('wa.reads')), preview);
   draw();
 }
 
@@ -182,12 +181,12 @@ function showPreview(tp, vars, preview) {
 // or throws with what is missing.
 export async function sendTemplate(ticketID, status) {
   const select = $('#wa-template');
-  if (!select) throw new Error($('#wa-none') ? 'There is no approved template to send.' : 'The templates are still loading.');
+  if (!select) throw new Error(tr($('#wa-none') ? 'wa.noTemplate' : 'wa.stillLoading'));
   const vals = values($('#wa-vars'));
   const missing = Object.entries(vals).find(([, v]) => !v);
   if (missing) {
     $('#wa-var-' + missing[0]).focus();
-    throw new Error(`Fill in {{${missing[0]}}} first.`);
+    throw new Error(tr('wa.fillIn', { name: missing[0] }));
   }
   const req = { template: { sid: select.value, variables: vals } };
   if (status) req.status = status;

@@ -52,6 +52,9 @@ type Options struct {
 	// RateLimits, when set, are buckets every node of a cluster shares, so that the
 	// limits hold for the cluster; this node's own decide while they cannot be reached.
 	RateLimits crm.TokenBuckets
+	// Deflect says whether a shopper's first message asks where an order is, surely
+	// enough to offer Track my order in the widget (package reasoner). Nil: never.
+	Deflect func(ctx context.Context, text string) bool
 }
 
 // Channel is the chat channel: the connector of chat inboxes and the widget's HTTP side.

@@ -97,6 +97,9 @@ func (ch *Channel) orderLookup(ctx context.Context, c *conn, f *frame) error {
 		return fmt.Errorf("encode order frame: %w", err)
 	}
 	c.push(b)
+	if err := ch.store.RecordSelfService(ctx, c.s.InboxID, crm.SelfServiceLookup); err != nil {
+		ch.log.Warn("count a self-service lookup", "inbox", c.s.InboxID, "err", err)
+	}
 	ch.recordLookup(ctx, c, fmt.Sprintf("Shopper looked up order %s (%s).", o.Number, o.Status))
 	ch.recordProof(ctx, c, email, o.Number)
 	return nil

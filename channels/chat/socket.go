@@ -550,6 +550,14 @@ func (ch *Channel) message(ctx context.Context, c *conn, f *frame) error {
 	b, _ := json.Marshal(map[string]any{"type": "ack", "client_id": f.ClientID, "message_id": res.MessageID,
 		"duplicate": res.Duplicate})
 	c.push(b)
+	if res.NewTicket && !res.Duplicate && ch.opt.Deflect != nil && ch.opt.Deflect(ctx, text) {
+		// The widget offers Track my order beside the conversation: the shopper may find
+		// the answer before an agent comes, and reports count how often that happens.
+		c.push([]byte(`{"type":"offer","offer":"track_order"}`))
+		if err := ch.store.RecordSelfService(ctx, s.InboxID, crm.SelfServiceOffered); err != nil {
+			ch.log.Warn("count a self-service offer", "inbox", s.InboxID, "err", err)
+		}
+	}
 	return nil
 }
 

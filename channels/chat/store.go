@@ -19,4 +19,5 @@ type Store interface {
 	Order(ctx context.Context, number string) (*crm.Order, error)
 	Orders(ctx context.Context, f crm.OrderFilter) ([]*crm.Order, string, error)
 	RecordProof(ctx context.Context, visitorID, email, orderNumber string) error
+	RecordSelfService(ctx context.Context, inboxID int64, kind string) error
 }

@@ -86,8 +86,9 @@ type copyTable struct {
 // searchSources are the SQLite expressions of the text each table's search column
 // indexes: what the PostgreSQL store passes to searchText for that row.
 var searchSources = map[string]string{
-	"tickets":  `"subject"`,
-	"messages": `"text"`,
+	"tickets":      `"subject"`,
+	"reason_texts": `"text"`,
+	"messages":     `"text"`,
 	"customers": `"name" || ' ' || coalesce((SELECT group_concat(i.address, ' ' ORDER BY i.id)
 		FROM identities i WHERE i.customer_id = customers.id), '')`,
 }
@@ -157,6 +158,9 @@ func copyStore(ctx context.Context, dir, dbURL string, prog *progress) (*copyRes
 	}
 	var full []string
 	for _, t := range tables {
+		if t.name == "reasons" {
+			continue
+		}
 		var has bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+pgName(t.name)+`)`).Scan(&has); err != nil {
 			return nil, fmt.Errorf("look into %s: %w", t.name, err)
@@ -168,6 +172,9 @@ func copyStore(ctx context.Context, dir, dbURL string, prog *progress) (*copyRes
 	if len(full) > 0 {
 		return nil, fmt.Errorf("the database is not empty (rows in %s): parley copy fills a new, empty database only; create one (docs/operations.md, \"Moving from SQLite\") and copy into it",
 			strings.Join(full, ", "))
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM reasons`); err != nil {
+		return nil, fmt.Errorf("clear the default reasons: %w", err)
 	}
 	res := &copyResult{source: path, tables: tables}
 	for i := range tables {

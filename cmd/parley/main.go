@@ -46,6 +46,7 @@ import (
 	"parley/oauth"
 	"parley/orders/shopifytest"
 	"parley/outbound"
+	"parley/reasoner"
 	"parley/reports"
 	"parley/server"
 	"parley/webhooks"
@@ -63,6 +64,8 @@ commands:
   backup FILE            write a consistent copy of the SQLite database to FILE
   orders import FILE     import orders from CSV or NDJSON (--source NAME, --format csv|ndjson)
   copy                   move a shop from SQLite to an empty PostgreSQL database (--from DIR, --to URL)
+  reasons eval           precision, recall and F1 per contact reason, cross-validated over the
+                         shop's labelled tickets (--folds 5; --shipped: the shipped examples)
 
 every command takes --data DIR (env PARLEY_DATA, default ./data): the SQLite database,
 attachments and the secret key file; and --database URL (env PARLEY_DATABASE_URL):
@@ -107,6 +110,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 		return ordersCmd(ctx, args, stdout, os.Stderr)
 	case "copy":
 		return copyCmd(ctx, args, stdout, os.Stderr)
+	case "reasons":
+		return reasonsCmd(ctx, args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -439,7 +444,10 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	if relay != nil {
 		board = &channels.StatusBoard{Bus: bus, Registry: registry, Inboxes: db, Logger: slog.Default()}
 	}
-	srv := server.New(db, server.Options{RateLimits: buckets, Statuses: statuses(board), PublicURL: pub, DefaultRegion: region,
+	// The contact-reason classifier: trained and applied once per cluster (lease
+	// "reasons"); every node keeps the newest model for the widget.
+	rsn := reasoner.New(reasoner.Options{Store: db, Bus: bus, Logger: slog.Default(), Shipped: true})
+	srv := server.New(db, server.Options{Reasons: rsn, RateLimits: buckets, Statuses: statuses(board), PublicURL: pub, DefaultRegion: region,
 		UI: agentui.Handler(), Bus: bus, Channels: registry, MetricsToken: metricsToken, MetricsElsewhere: mln != nil,
 		Outbound: out, OAuth: signIn, WhatsApp: templatesFunc(func(ctx context.Context, in *crm.Inbox) ([]crm.WhatsAppTemplate, error) {
 			return tel.WhatsAppTemplates(ctx, in)
@@ -493,7 +501,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	srv.Handle("/webhooks/twilio/", tel.Handler())
 	srv.HandleAPI("POST /api/v1/customers/{id}/call", tel.CallHandler())
 
-	widget := chat.New(db, bus, chat.Options{RateLimits: buckets, Cluster: relay != nil, PublicURL: pub, Logger: slog.Default(), Online: srv.AgentsOnline, Connectors: registry})
+	widget := chat.New(db, bus, chat.Options{Deflect: rsn.Deflect, RateLimits: buckets, Cluster: relay != nil, PublicURL: pub, Logger: slog.Default(), Online: srv.AgentsOnline, Connectors: registry})
 	registry.Register(crm.KindChat, widget)
 	wh := widget.Handler()
 	for _, p := range []string{"/widget.js", "/widget/", "/demo"} {
@@ -512,6 +520,8 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	holdRun("notify", notify.New(notify.Options{Store: db, Bus: bus, Logger: slog.Default(), Mailer: mail, PublicURL: pub}).Run)
 	// Auto-assignment: once per cluster, from the cursor the store keeps; the hub's
 	// presence (of every node) says who is online.
+	holdRun("reasons", rsn.Run)
+	goRun("reason model", rsn.Keep)
 	holdRun("assign", assign.New(assign.Options{Store: db, Bus: bus, Logger: slog.Default(), Online: srv.AgentOnline}).Run)
 	if buckets != nil {
 		holdRun("rate buckets", func(ctx context.Context) error { return sweepBuckets(ctx, pg) })

@@ -47,7 +47,9 @@ func (db *DB) ReportFacts(ctx context.Context, f crm.ReportFilter) ([]*crm.Ticke
 			coalesce((SELECT r.agent_id FROM ticket_resolutions r WHERE r.ticket_id = t.id AND r.at >= ? AND r.at < ?
 				ORDER BY r.at DESC LIMIT 1), 0),
 			s.resolution_secs, coalesce(s.policy_id, 0), s.sla_met, s.sla_decided_at,
-			coalesce(c.rating, 0), c.answered_at, coalesce(c.channel, '')
+			coalesce(c.rating, 0), c.answered_at, coalesce(c.channel, ''),
+			coalesce(t.reason_id, 0), t.reason_source = 'auto',
+			coalesce((SELECT sum(h.secs) FROM handle_time h WHERE h.ticket_id = t.id), 0)
 		FROM ids JOIN tickets t ON t.id = ids.id
 		LEFT JOIN ticket_sla s ON s.ticket_id = t.id
 		LEFT JOIN csat_surveys c ON c.ticket_id = t.id
@@ -64,7 +66,7 @@ func (db *DB) ReportFacts(ctx context.Context, f crm.ReportFilter) ([]*crm.Ticke
 		var frAt, frSecs, resolved, resSecs, met, decided, answered sql.NullInt64
 		if err := rows.Scan(&x.ID, &x.InboxID, &x.Channel, &x.Status, &x.AssigneeID, &created, &frAt,
 			&x.FirstResponseBy, &frSecs, &resolved, &x.ResolvedBy, &resSecs, &policy, &met, &decided, &x.Rating, &answered,
-			&x.CSATChannel); err != nil {
+			&x.CSATChannel, &x.ReasonID, &x.ReasonAuto, &x.HandleSecs); err != nil {
 			return nil, fmt.Errorf("scan report fact: %w", err)
 		}
 		x.CreatedAt = fromMS(created)
@@ -177,7 +179,7 @@ func (db *DB) ExportTickets(ctx context.Context, f crm.ReportFilter, fn func(*cr
 const maxHistory = 5000
 
 // historyFields are the ticket fields whose changes a ticket's history lists.
-var historyFields = []string{"status", "priority", "assignee_id", "subject", "tags", "inbox_id", "merged_into"}
+var historyFields = []string{"status", "priority", "assignee_id", "subject", "tags", "inbox_id", "merged_into", "reason_id"}
 
 // TicketHistory returns the stored events of a ticket the agent in ctx may see, oldest
 // first, each with its actor's name and, for ticket events, the fields it changed.

@@ -18,7 +18,8 @@ import (
 const ticketCols = `t.id, t.inbox_id, t.customer_id, t.subject, t.status, t.priority, t.channel,
 	t.assignee_id, t.linked_ticket_id, t.merged_into, t.created_at, t.updated_at,
 	t.first_response_at, t.resolved_at, t.last_message_at, t.participants,
-	t.snoozed_until, t.snooze_until_reply, t.waiting_since, t.team_id`
+	t.snoozed_until, t.snooze_until_reply, t.waiting_since, t.team_id,
+	t.reason_id, t.reason_source, t.reason_confidence, t.reason_suggestions`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -28,9 +29,15 @@ func scanTicket(s scanner) (*crm.Ticket, error) {
 	var created, updated, last int64
 	var participants string
 	var snoozed, waiting, team sql.NullInt64
+	var reason, confidence sql.NullInt64
+	var suggestions string
 	if err := s.Scan(&t.ID, &t.InboxID, &t.CustomerID, &t.Subject, &t.Status, &t.Priority, &t.Channel,
 		&assignee, &linked, &merged, &created, &updated, &firstResp, &resolved, &last, &participants,
-		&snoozed, &t.SnoozeUntilReply, &waiting, &team); err != nil {
+		&snoozed, &t.SnoozeUntilReply, &waiting, &team,
+		&reason, &t.ReasonSource, &confidence, &suggestions); err != nil {
+		return nil, err
+	}
+	if err := scanTicketReason(&t, reason, confidence, suggestions); err != nil {
 		return nil, err
 	}
 	if participants != "" { // most tickets have none
@@ -436,8 +443,9 @@ func (tx *Tx) saveTicket(ctx context.Context, t *crm.Ticket) error {
 	return nil
 }
 
-// UpdateTicket changes a ticket's subject, status, priority, assignee or tags. Returns
-// invalid, not_found or conflict (a closed ticket).
+// UpdateTicket changes a ticket's subject, status, priority, assignee, tags or contact
+// reason (an agent's unless u says otherwise; 0 clears it). Returns invalid (also for an
+// unknown or archived reason), not_found or conflict (a closed ticket).
 func (db *DB) UpdateTicket(ctx context.Context, id int64, u crm.TicketUpdate) (*crm.Ticket, error) {
 	var subject string
 	var tags []string
@@ -456,6 +464,17 @@ func (db *DB) UpdateTicket(ctx context.Context, id int64, u crm.TicketUpdate) (*
 	if u.Tags != nil {
 		if tags, err = normalizeTags(*u.Tags); err != nil {
 			return nil, err
+		}
+	}
+	reasonSource := u.ReasonSource
+	if u.ReasonID != nil {
+		if *u.ReasonID < 0 {
+			return nil, crm.Errorf(crm.EINVALID, "unknown contact reason %d", *u.ReasonID)
+		}
+		if reasonSource == "" {
+			reasonSource = crm.ReasonByAgent
+		} else if !validReasonSource(reasonSource) {
+			return nil, crm.Errorf(crm.EINVALID, "invalid reason source %q", reasonSource)
 		}
 	}
 
@@ -502,6 +521,13 @@ func (db *DB) UpdateTicket(ctx context.Context, id int64, u crm.TicketUpdate) (*
 		if tagsChanged {
 			t.Tags, changed = tags, true
 		}
+		oldReason, reasonChanged := reasonOf(t), false
+		if u.ReasonID != nil {
+			if reasonChanged, err = tx.setReason(ctx, t, *u.ReasonID, reasonSource); err != nil {
+				return err
+			}
+			changed = changed || reasonChanged
+		}
 		snoozeChanged, err := applySnooze(t, u.Snooze, tx.now)
 		if err != nil {
 			return err
@@ -525,6 +551,16 @@ func (db *DB) UpdateTicket(ctx context.Context, id int64, u crm.TicketUpdate) (*
 		if t.Subject != oldSubject {
 			if err := tx.reindexTicket(ctx, t.ID, oldSubject, t.Subject); err != nil {
 				return err
+			}
+		}
+		if reasonChanged {
+			if err := tx.saveReason(ctx, t, 0); err != nil {
+				return err
+			}
+			if reasonOf(t) != oldReason {
+				if err := tx.indexReasonText(ctx, t); err != nil {
+					return err
+				}
 			}
 		}
 		if tagsChanged {

@@ -180,6 +180,7 @@ func checkUpgraded(t *testing.T, db *sqlite.DB, path string, step string) {
 		tk.AssigneeID == nil || *tk.AssigneeID != 2 || !slices.Equal(tk.Tags, []string{"shipping", "vip"}) {
 		fail("the old ticket", tk, err)
 	}
+	checkUpgradedReasons(t, db, tk, step)
 	msgs, _, err := db.Messages(ctx, 1, crm.Page{})
 	want := []string{"in My zanzibar teapot never arrived.", "out Sorry! We are sending another one.", "note Checked with the carrier."}
 	if late {
@@ -309,10 +310,45 @@ func checkUpgraded(t *testing.T, db *sqlite.DB, path string, step string) {
 	if err := conn.QueryRow(`PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
 		t.Errorf("integrity_check: %s, %v", ok, err)
 	}
-	for _, table := range []string{"tickets_fts", "messages_fts"} {
+	for _, table := range []string{"tickets_fts", "messages_fts", "reason_texts_fts"} {
 		if _, err := conn.Exec(fmt.Sprintf(`INSERT INTO %[1]s (%[1]s) VALUES ('integrity-check')`, table)); err != nil {
 			t.Errorf("%s does not match its table: %v", table, err)
 		}
+	}
+}
+
+// checkUpgradedReasons checks the contact reasons of the upgraded database: the default
+// set, and from 0026_reasons on the rows of its fixture, with the old ticket tk.
+func checkUpgradedReasons(t *testing.T, db *sqlite.DB, tk *crm.Ticket, step string) {
+	t.Helper()
+	ctx := crm.AsSystem(context.Background())
+	list, err := db.Reasons(ctx)
+	if err != nil || len(list) < 13 || list[0].Slug != "where_is_my_order" || list[12].Slug != "other" {
+		t.Errorf("the default contact reasons: %v, %v", list, err)
+	}
+	if step < "0026_reasons" {
+		if tk != nil && tk.ReasonID != nil {
+			t.Errorf("the old ticket has reason %d", *tk.ReasonID)
+		}
+		return
+	}
+	if tk == nil || tk.ReasonID == nil || *tk.ReasonID != 1 || tk.ReasonSource != crm.ReasonByAgent {
+		t.Errorf("the old ticket's reason: %+v", tk)
+	}
+	if len(list) != 14 || list[13].Slug != "gift_cards" || !slices.Equal(list[13].Tags, []string{"gift"}) {
+		t.Errorf("the shop's own reason: %+v", list[len(list)-1])
+	}
+	if m, err := db.LatestReasonModel(ctx); err != nil || m.Version != 1 || m.Examples != 150 || m.MacroF1 != 0.87 ||
+		string(m.Data) != "\x00\x01\x02\x03" {
+		t.Errorf("the old model: %+v, %v", m, err)
+	}
+	facts, err := db.ReportFacts(ctx, crm.ReportFilter{From: time.Now().Add(-time.Hour), To: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(facts, func(f *crm.TicketFact) bool { return f.ID == 1 })
+	if i < 0 || facts[i].HandleSecs != 95 || facts[i].ReasonID != 1 {
+		t.Errorf("report facts of the old ticket (open, so counted now): %+v", facts)
 	}
 }
 

@@ -148,6 +148,8 @@
     '.sum{font-size:13px;border-top:1px solid #e5e7eb;padding-top:6px;color:#374151}',
     '.sum .ototal{font-weight:600;color:#111827}',
     '.otrack{font-size:13px;margin-top:6px}',
+    '.offer{align-self:stretch;background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:8px 12px;display:flex;gap:8px;align-items:center;justify-content:space-between}',
+    '.offer p{margin:0;font-size:13px;color:#374151}',
     '.otrack a{color:var(--pc)}',
     '.csat{padding:10px 12px;border-top:1px solid #e5e7eb;background:#fff;display:flex;flex-direction:column;gap:8px}',
     '.csat p{margin:0;font-size:13px;color:#374151}.csat .cq{font-weight:600;color:#111827}',
@@ -393,6 +395,9 @@
         break;
       case 'ack':
         acked(f.client_id, f.message_id);
+        break;
+      case 'offer':
+        if (f.offer === 'track_order') offerTracking();
         break;
       case 'typing':
         ui.typing.hidden = false;
@@ -680,6 +685,16 @@
         showUnread();
       }
     }
+    scrollDown();
+  }
+
+  // offerTracking answers a first message about where an order is with Track my order
+  // in the conversation: the shopper may have the answer before an agent comes.
+  function offerTracking() {
+    if (ui.log.querySelector('.offer')) return;
+    var go = h('button', { class: 'b', type: 'button', text: t('track') });
+    go.addEventListener('click', function () { showTracking(true); });
+    ui.log.appendChild(h('div', { class: 'offer', role: 'note' }, [h('p', { text: t('offer.track') }), go]));
     scrollDown();
   }
 

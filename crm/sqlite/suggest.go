@@ -1,0 +1,272 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"parley/crm"
+)
+
+// Suggested replies come from a search index of its own: one row per ticket with a
+// reason (reason_texts), holding the words its customer wrote, each prefixed with the
+// reason ("r12x" + word), so that the entries of a word in the index are those of one
+// reason and a look-up never reads the tickets of the others. A ticket's row is written
+// when its reason is set or changes; whether the ticket is resolved is checked when a
+// suggestion is read, so that no status change anywhere has to keep the index.
+//
+// A look-up takes the words of what the ticket's customer wrote last, reads for each of
+// the longest few the newest tickets of the reason that have it (at most suggestCap per
+// word), and scores each ticket by the words it shares, a rare word counting more than a
+// common one (a word that fills its suggestCap is common). Every read is an index range
+// with a limit, so the time does not grow with the number of messages.
+
+// Limits of suggested replies.
+const (
+	defaultSuggestions = 3
+	maxSuggestions     = 10
+	// suggestWords is how many words of the customer's text are looked up.
+	suggestWords = 12
+	// suggestCap is how many tickets are read per word.
+	suggestCap = 200
+	// suggestCandidates is how many of the best scored tickets are checked for a reply.
+	suggestCandidates = 60
+	// maxIndexedWords is how many distinct words of a ticket are indexed.
+	maxIndexedWords = 300
+	// suggestOrders is how many of the old customer's order numbers come with a reply.
+	suggestOrders = 10
+)
+
+// textWords returns the distinct words of s in the order they first appear, lower-cased
+// and cut to maxTokenRunes characters, leaving out one-letter words, at most most of
+// them: runs of letters, digits and marks, as the full-text index splits text.
+func textWords(s string, most int) []string {
+	var out []string
+	seen := map[string]bool{}
+	var cur []rune
+	flush := func() {
+		if len(cur) > 1 {
+			if len(cur) > maxTokenRunes {
+				cur = cur[:maxTokenRunes]
+			}
+			if w := string(cur); !seen[w] {
+				seen[w] = true
+				out = append(out, w)
+			}
+		}
+		cur = cur[:0]
+	}
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) {
+			cur = append(cur, unicode.ToLower(r))
+			continue
+		}
+		flush()
+		if len(out) == most {
+			return out
+		}
+	}
+	flush()
+	if len(out) > most {
+		out = out[:most]
+	}
+	return out
+}
+
+// reasonTerm is word as the index of reason keeps it. The prefix ends at the first x, so
+// no two reasons and words make the same term.
+func reasonTerm(reason int64, word string) string {
+	return "r" + strconv.FormatInt(reason, 10) + "x" + word
+}
+
+// reasonIndexText is the indexed text of a ticket of reason whose customer wrote text.
+func reasonIndexText(reason int64, text string) string {
+	words := textWords(text, maxIndexedWords)
+	for i, w := range words {
+		words[i] = reasonTerm(reason, w)
+	}
+	return strings.Join(words, " ")
+}
+
+// ReasonIndexText returns the text of the suggestion index row (reason_texts.text, and
+// the full-text row of reason_texts_fts with the ticket's id as rowid) of a ticket of
+// reasonID whose text, as ReasonText returns it, is text. A tool that writes tickets
+// with reasons straight into the database file writes these rows with it.
+func ReasonIndexText(reasonID int64, text string) string { return reasonIndexText(reasonID, text) }
+
+// indexReasonText writes the suggestion index row of t for its reason, or removes it
+// when t has none: what its customer wrote, as the classifier reads it.
+func (tx *Tx) indexReasonText(ctx context.Context, t *crm.Ticket) error {
+	var old string
+	err := tx.QueryRowContext(ctx, `SELECT text FROM reason_texts WHERE ticket_id = ?`, t.ID).Scan(&old)
+	switch {
+	case err == nil:
+		if _, err := tx.ExecContext(ctx, `INSERT INTO reason_texts_fts (reason_texts_fts, rowid, text) VALUES ('delete', ?, ?)`,
+			t.ID, old); err != nil {
+			return fmt.Errorf("unindex reason text %d: %w", t.ID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM reason_texts WHERE ticket_id = ?`, t.ID); err != nil {
+			return fmt.Errorf("delete reason text %d: %w", t.ID, err)
+		}
+	case !isNoRows(err):
+		return fmt.Errorf("read reason text %d: %w", t.ID, err)
+	}
+	if t.ReasonID == nil {
+		return nil
+	}
+	list, err := queryExamples(ctx, tx, `t.id = ?`, t.ID)
+	if err != nil {
+		return err
+	} else if len(list) == 0 {
+		return fmt.Errorf("index reason text: ticket %d is gone", t.ID)
+	}
+	text := reasonIndexText(*t.ReasonID, list[0].Text)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO reason_texts (ticket_id, reason_id, text) VALUES (?, ?, ?)`,
+		t.ID, *t.ReasonID, text); err != nil {
+		return fmt.Errorf("insert reason text %d: %w", t.ID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO reason_texts_fts (rowid, text) VALUES (?, ?)`, t.ID, text); err != nil {
+		return fmt.Errorf("index reason text %d: %w", t.ID, err)
+	}
+	return nil
+}
+
+// queryWords picks the words of text to look up: the longest, which tend to be the
+// rarest and to say the most, at most suggestWords of them.
+func queryWords(text string) []string {
+	words := textWords(text, 4*suggestWords)
+	slices.SortStableFunc(words, func(a, b string) int { return len([]rune(b)) - len([]rune(a)) })
+	if len(words) > suggestWords {
+		words = words[:suggestWords]
+	}
+	return words
+}
+
+// scoreCandidates scores the tickets that matches found per word: each ticket the sum
+// of the weights of the words it has, a word weighing less the more tickets have it. It
+// returns the tickets other than self, best first (the newest of equals first).
+func scoreCandidates(matches [][]int64, self int64) []int64 {
+	score := map[int64]float64{}
+	for _, ids := range matches {
+		if len(ids) == 0 {
+			continue
+		}
+		w := math.Log(1 + 4*suggestCap/float64(len(ids)))
+		for _, id := range ids {
+			if id != self {
+				score[id] += w
+			}
+		}
+	}
+	list := make([]int64, 0, len(score))
+	for id := range score {
+		list = append(list, id)
+	}
+	slices.SortFunc(list, func(a, b int64) int {
+		switch {
+		case score[a] > score[b]:
+			return -1
+		case score[a] < score[b]:
+			return 1
+		case a > b:
+			return -1
+		case a < b:
+			return 1
+		}
+		return 0
+	})
+	return list
+}
+
+// SuggestReplies returns up to limit (default 3, at most 10) agent replies from the
+// resolved or closed tickets of the ticket's reason whose customers wrote the most
+// similar text to what its customer wrote last (its latest message, else its
+// subject): of each such ticket the first reply an agent wrote, no two the same, only
+// from tickets the agent in ctx may see. A ticket without a reason gets none. Returns
+// not_found.
+func (db *DB) SuggestReplies(ctx context.Context, ticketID int64, limit int) ([]*crm.SuggestedReply, error) {
+	limit = limitOf(limit, defaultSuggestions, maxSuggestions)
+	t, err := findTicket(ctx, db.rdb, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	out := []*crm.SuggestedReply{}
+	if t.ReasonID == nil {
+		return out, nil
+	}
+	reason := *t.ReasonID
+	var text string
+	err = db.rdb.QueryRowContext(ctx, `SELECT text FROM messages WHERE ticket_id = ? AND direction = 'in' AND text <> ''
+		ORDER BY id DESC LIMIT 1`, ticketID).Scan(&text)
+	if isNoRows(err) {
+		text = t.Subject
+	} else if err != nil {
+		return nil, fmt.Errorf("read the customer's text: %w", err)
+	}
+	var matches [][]int64
+	for _, w := range queryWords(text) {
+		// The word is letters, digits and marks only: quoted, it is never query syntax.
+		// It is one term, or a phrase where the index splits at a mark, as in Hindi.
+		ids, err := queryIDs(ctx, db.rdb, `SELECT rowid FROM reason_texts_fts WHERE reason_texts_fts MATCH ?
+			ORDER BY rowid DESC LIMIT ?`, `"`+reasonTerm(reason, w)+`"`, suggestCap)
+		if err != nil {
+			return nil, fmt.Errorf("look up similar tickets: %w", err)
+		}
+		matches = append(matches, ids)
+	}
+	candidates := scoreCandidates(matches, ticketID)
+	if len(candidates) > suggestCandidates {
+		candidates = candidates[:suggestCandidates]
+	}
+	vis, args := inboxFilter(ctx, "t.inbox_id")
+	seen := map[string]bool{}
+	for len(candidates) > 0 && len(out) < limit {
+		batch := candidates[:min(len(candidates), 20)]
+		candidates = candidates[len(batch):]
+		rows, err := db.rdb.QueryContext(ctx, `SELECT t.id, t.customer_id, c.name, m.id, m.text
+			FROM tickets t JOIN customers c ON c.id = t.customer_id
+			JOIN messages m ON m.id = (SELECT r.id FROM messages r WHERE r.ticket_id = t.id AND r.direction = 'out'
+				AND r.author_kind = 'agent' AND trim(r.text) <> '' ORDER BY r.id LIMIT 1)
+			WHERE t.id IN (SELECT value FROM json_each(?)) AND t.reason_id = ? AND t.status IN ('resolved', 'closed')
+			AND t.merged_into IS NULL AND `+vis, append([]any{idsJSON(batch), reason}, args...)...)
+		if err != nil {
+			return nil, fmt.Errorf("read suggested replies: %w", err)
+		}
+		found := map[int64]*crm.SuggestedReply{}
+		customers := map[int64]int64{}
+		for rows.Next() {
+			var s crm.SuggestedReply
+			var customer int64
+			if err := rows.Scan(&s.TicketID, &customer, &s.CustomerName, &s.MessageID, &s.Text); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("scan suggested reply: %w", err)
+			}
+			found[s.TicketID], customers[s.TicketID] = &s, customer
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read suggested replies: %w", err)
+		}
+		for _, id := range batch { // best first
+			s := found[id]
+			if s == nil || len(out) == limit {
+				continue
+			}
+			key := strings.ToLower(strings.Join(strings.Fields(s.Text), " "))
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			if s.OrderNumbers, err = queryStrings(ctx, db.rdb, `SELECT number FROM orders WHERE customer_id = ?
+				ORDER BY placed_at DESC, number DESC LIMIT ?`, customers[id], suggestOrders); err != nil {
+				return nil, err
+			}
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}

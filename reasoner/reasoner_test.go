@@ -1,0 +1,207 @@
+package reasoner_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"parley/crm"
+	"parley/crm/storetest/teststore"
+	"parley/reasoner"
+	"parley/reasons"
+)
+
+type env struct {
+	db    crm.Store
+	bus   *crm.LocalBus
+	ctx   context.Context
+	inbox int64
+	slug  map[int64]string
+	id    map[string]int64
+}
+
+func newEnv(t *testing.T) *env {
+	st := teststore.Open(t, teststore.Options{})
+	ctx := crm.AsSystem(context.Background())
+	in, err := st.Store.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: "Shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{db: st.Store, bus: st.Bus, ctx: ctx, inbox: in.ID}
+	e.loadReasons(t)
+	return e
+}
+
+func (e *env) loadReasons(t *testing.T) {
+	list, err := e.db.Reasons(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.slug, e.id = map[int64]string{}, map[string]int64{}
+	for _, r := range list {
+		e.slug[r.ID], e.id[r.Slug] = r.Slug, r.ID
+	}
+}
+
+var seq int
+
+func (e *env) ingest(t *testing.T, from, subject, text string) int64 {
+	seq++
+	res, err := e.db.Ingest(e.ctx, &crm.Inbound{InboxID: e.inbox, Channel: crm.ChannelAPI, ExternalID: fmt.Sprint("m", seq),
+		ThreadKey: from + subject, Subject: subject, Text: text, From: []crm.Identity{{Kind: crm.IdentityEmail, Address: from}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.TicketID
+}
+
+// waitTicket waits until ticket id meets ok.
+func (e *env) waitTicket(t *testing.T, id int64, what string, ok func(*crm.Ticket) bool) *crm.Ticket {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tk, err := e.db.Ticket(e.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(tk) {
+			return tk
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ticket %d: %s never happened; reason %v source %q suggestions %v", id, what, tk.ReasonID, tk.ReasonSource, tk.ReasonSuggestions)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestNewTicketGetsItsReasonLive: a shop with no labelled tickets gets a model from the
+// shipped examples at start; a new ticket about a late parcel gets "where is my order"
+// by itself, with its confidence, and a reason an agent chose is never replaced by a
+// later guess.
+func TestNewTicketGetsItsReasonLive(t *testing.T) {
+	e := newEnv(t)
+	r := reasoner.New(reasoner.Options{Store: e.db, Bus: e.bus, Shipped: true, Poll: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for r.Version() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no model was trained at start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	wismo := e.id["where_is_my_order"]
+	id := e.ingest(t, "ann@example.com", "Parcel?", "Hi, I ordered two weeks ago and my parcel still has not arrived. The tracking has not moved since Monday. Where is it?")
+	tk := e.waitTicket(t, id, "an automatic reason", func(tk *crm.Ticket) bool { return tk.ReasonID != nil })
+	if *tk.ReasonID != wismo || tk.ReasonSource != crm.ReasonByAuto || tk.ReasonConfidence == nil || *tk.ReasonConfidence < 0.6 {
+		t.Fatalf("reason %s (%q, %v), want where_is_my_order, auto, at least 0.6", e.slug[*tk.ReasonID], tk.ReasonSource, tk.ReasonConfidence)
+	}
+
+	refund := e.id["refund_status"]
+	agent := crm.TicketUpdate{ReasonID: &refund}
+	if _, err := e.db.UpdateTicket(e.ctx, id, agent); err != nil {
+		t.Fatal(err)
+	}
+	e.ingest(t, "ann@example.com", "Parcel?", "Still nothing at my door, where is my order? The tracking number does not work.")
+	later := e.ingest(t, "bob@example.com", "Order", "my package never came, tracking says in transit for 12 days")
+	e.waitTicket(t, later, "the next ticket's guess", func(tk *crm.Ticket) bool { return tk.ReasonID != nil || len(tk.ReasonSuggestions) > 0 })
+	tk, err := e.db.Ticket(e.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.ReasonID == nil || *tk.ReasonID != refund || tk.ReasonSource != crm.ReasonByAgent {
+		t.Fatalf("after the customer wrote again: reason %v (%q), want the agent's refund_status", tk.ReasonID, tk.ReasonSource)
+	}
+}
+
+// TestCorrectionsTeachANewReason: a reason the shop added, which no shipped example
+// has, is learned from the tickets agents labelled with it.
+func TestCorrectionsTeachANewReason(t *testing.T) {
+	e := newEnv(t)
+	name := "Gift wrapping"
+	gift, err := e.db.CreateReason(e.ctx, crm.ReasonInput{Name: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"can you gift wrap my order", "please add gift wrapping and a card", "is gift wrap available for this present",
+		"I want it wrapped as a gift for my mum", "do you offer gift wrapping paper", "could the parcel be gift wrapped please",
+		"add a gift message and wrapping", "wrap it as a present, it is a birthday gift", "gift wrapping option missing at checkout",
+		"how much is gift wrap", "can I get the box wrapped for christmas", "please wrap both items separately as gifts"}
+	for i, text := range texts {
+		id := e.ingest(t, fmt.Sprintf("g%d@example.com", i), "Gift", text)
+		if _, err := e.db.UpdateTicket(e.ctx, id, crm.TicketUpdate{ReasonID: &gift.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := reasoner.New(reasoner.Options{Store: e.db, Shipped: true})
+	m, err := r.Train(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Version == 0 || m.Examples < len(texts) || m.MacroF1 <= 0 {
+		t.Fatalf("model %+v", m)
+	}
+	got, err := r.Predict(e.ctx, "Could you gift wrap the scarf? It is a present.", reasons.Facts{})
+	if err != nil || len(got) == 0 {
+		t.Fatalf("predict: %v, %v", got, err)
+	}
+	if got[0].ReasonID != gift.ID {
+		t.Fatalf("best reason %d (%.2f), want the shop's own Gift wrapping %d", got[0].ReasonID, got[0].Confidence, gift.ID)
+	}
+	// Another node loads the model it did not train.
+	other := reasoner.New(reasoner.Options{Store: e.db})
+	if err := other.Refresh(e.ctx); err != nil || other.Version() != m.Version {
+		t.Fatalf("refresh: version %d, %v; want %d", other.Version(), err, m.Version)
+	}
+}
+
+// TestTrainWithoutExamples: a shop that opted out of the shipped examples and labelled
+// nothing gets a clear error, and no model.
+func TestTrainWithoutExamples(t *testing.T) {
+	e := newEnv(t)
+	r := reasoner.New(reasoner.Options{Store: e.db})
+	if _, err := r.Train(e.ctx); crm.ErrorCode(err) != crm.EINVALID {
+		t.Fatalf("train: %v, want invalid", err)
+	}
+	if _, err := e.db.LatestReasonModel(e.ctx); crm.ErrorCode(err) != crm.ENOTFOUND {
+		t.Fatalf("latest model: %v, want not_found", err)
+	}
+	if r.Deflect(e.ctx, "where is my order") {
+		t.Fatal("deflects without a model")
+	}
+}
+
+// TestDeflect: the widget's offer goes to first messages about where an order is, and
+// not when the shop turned it off.
+func TestDeflect(t *testing.T) {
+	e := newEnv(t)
+	r := reasoner.New(reasoner.Options{Store: e.db, Shipped: true})
+	if _, err := r.Train(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Deflect(e.ctx, "Where is my order? It still has not arrived and the tracking is not updating.") {
+		t.Error("no offer for a message about a late order")
+	}
+	if r.Deflect(e.ctx, "Is this jacket waterproof? What size should I take, I am 1.80 m.") {
+		t.Error("an offer for a product question")
+	}
+	set, err := e.db.ReasonSettings(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Deflection = false
+	if err := e.db.SetReasonSettings(e.ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	if r.Deflect(e.ctx, "Where is my order? It still has not arrived and the tracking is not updating.") {
+		t.Error("an offer while the shop turned it off")
+	}
+}

@@ -1,0 +1,161 @@
+package reasoner
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"parley/crm"
+)
+
+// Run guesses the reason of new tickets and trains the classifier until ctx is done; it
+// runs on one node of a cluster at a time (cmd/parley holds the lease "reasons"). A
+// ticket is guessed when it is created and again at each customer message until an
+// agent set its reason. Training happens at start when there is no model, then every Retrain
+// when agents labelled tickets since.
+func (r *Reasoner) Run(ctx context.Context) error {
+	ctx = crm.AsSystem(ctx)
+	var wake <-chan *crm.Event
+	if r.opt.Bus != nil {
+		sub := r.opt.Bus.Subscribe(256)
+		defer sub.Close()
+		wake = sub.C
+	}
+	if err := r.Refresh(ctx); err != nil {
+		r.log.Error("load the reason model", "err", err)
+	}
+	if r.Version() == 0 {
+		if _, err := r.Train(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("no contact-reason classifier yet", "err", err)
+		}
+	}
+	cursor, err := r.opt.Store.ReasonCursor(ctx)
+	for err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.log.Error("read reason cursor", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(r.opt.Poll):
+		}
+		cursor, err = r.opt.Store.ReasonCursor(ctx)
+	}
+	tick := time.NewTicker(r.opt.Poll)
+	defer tick.Stop()
+	retrain := time.NewTicker(r.opt.Retrain)
+	defer retrain.Stop()
+	labelled := -1 // examples at the last training; -1: not counted yet
+	for {
+		cursor = r.drain(ctx, cursor)
+		var soon <-chan time.Time
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-tick.C:
+				break wait
+			case <-soon:
+				break wait
+			case <-retrain.C:
+				labelled = r.retrain(ctx, labelled)
+			case e, ok := <-wake:
+				switch {
+				case !ok:
+					wake = nil
+				case e.ID != 0 && soon == nil:
+					soon = time.After(wakeBatches)
+				}
+			}
+		}
+	}
+}
+
+// retrain trains again when the number of labelled tickets changed since the last
+// training, and returns the number.
+func (r *Reasoner) retrain(ctx context.Context, last int) int {
+	examples, err := r.examples(ctx)
+	if err != nil {
+		r.log.Error("read labelled tickets", "err", err)
+		return last
+	}
+	if len(examples) == last {
+		return last
+	}
+	if _, err := r.Train(ctx); err != nil && ctx.Err() == nil {
+		r.log.Warn("train the contact-reason classifier", "err", err)
+		return last
+	}
+	return len(examples)
+}
+
+// drain guesses the tickets of the stored events after cursor and returns the new
+// cursor, stored.
+func (r *Reasoner) drain(ctx context.Context, cursor int64) int64 {
+	for ctx.Err() == nil {
+		events, err := r.opt.Store.Events(ctx, cursor, eventPage)
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Error("read events for reasons", "err", err)
+			}
+			return cursor
+		}
+		if len(events) == 0 {
+			return cursor
+		}
+		seen := map[int64]bool{}
+		for _, e := range events {
+			if id := needsGuess(e); id != 0 && !seen[id] {
+				seen[id] = true
+				if err := r.Guess(ctx, id); err != nil && crm.ErrorCode(err) != crm.ENOTFOUND && ctx.Err() == nil {
+					r.log.Error("guess a ticket's reason", "ticket", id, "err", err)
+				}
+			}
+			cursor = e.ID
+		}
+		if err := r.opt.Store.SetReasonCursor(ctx, cursor); err != nil && ctx.Err() == nil {
+			r.log.Error("store reason cursor", "err", err)
+		}
+		if len(events) < eventPage {
+			return cursor
+		}
+	}
+	return cursor
+}
+
+// needsGuess returns the ticket an event asks to classify: a new ticket, or one whose
+// customer wrote again while it has no reason yet; 0 for none.
+func needsGuess(e *crm.Event) int64 {
+	switch e.Type {
+	case crm.EventTicketCreated:
+		return e.TicketID
+	case crm.EventMessageCreated:
+		var m struct {
+			Direction string `json:"direction"`
+		}
+		if json.Unmarshal(e.Data, &m) == nil && m.Direction == crm.DirIn {
+			return e.TicketID
+		}
+	}
+	return 0
+}
+
+// Keep loads each newer model that another node trained, every Reload, until ctx is
+// done: every node classifies the widget's first messages with the newest model.
+func (r *Reasoner) Keep(ctx context.Context) error {
+	ctx = crm.AsSystem(ctx)
+	t := time.NewTicker(r.opt.Reload)
+	defer t.Stop()
+	for {
+		if err := r.Refresh(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error("load the reason model", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
