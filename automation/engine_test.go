@@ -12,11 +12,12 @@ import (
 var now = time.Date(2026, 12, 7, 10, 30, 0, 0, time.UTC) // a Monday
 
 func facts() *Facts {
-	agent := int64(7)
+	agent, reason, confidence := int64(7), int64(3), 0.874
 	return &Facts{
 		Now: now,
 		Ticket: &crm.Ticket{ID: 42, InboxID: 3, Subject: "Refund for order #1001", Status: crm.StatusOpen,
-			Priority: crm.PriorityHigh, Channel: crm.ChannelEmail, AssigneeID: &agent, Tags: []string{"VIP", "returns"}},
+			Priority: crm.PriorityHigh, Channel: crm.ChannelEmail, AssigneeID: &agent, Tags: []string{"VIP", "returns"},
+			ReasonID: &reason, ReasonSource: crm.ReasonByAuto, ReasonConfidence: &confidence},
 		Customer: &crm.Customer{ID: 9, Name: "Ann Lee", Identities: []crm.Identity{
 			{Kind: crm.IdentityEmail, Address: "ann@Example.com"}, {Kind: crm.IdentityPhone, Address: "+15550001111"}}},
 		Orders:   3,
@@ -47,6 +48,12 @@ func TestConditions(t *testing.T) {
 		{"ticket.inbox_id", "is", 4, false},
 		{"ticket.inbox_id", "is_not", 4, true},
 		{"ticket.assignee_id", "is", 7, true},
+		{"ticket.reason", "is", 3, true},
+		{"ticket.reason", "is", 0, false},
+		{"ticket.reason", "is_not", 2, true},
+		{"ticket.reason_confidence", "gte", 87, true},
+		{"ticket.reason_confidence", "gte", 88, false},
+		{"ticket.reason_confidence", "lt", 60, false},
 		{"ticket.assignee_id", "is", 0, false},
 		{"ticket.channel", "is", "Email", true},
 		{"ticket.channel", "is_not", "sms", true},

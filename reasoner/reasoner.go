@@ -69,9 +69,10 @@ const (
 	// DeflectConfidence is the least confidence at which the widget offers Track my order:
 	// a wrong offer costs the shopper a click, so it takes more than applying a reason.
 	DeflectConfidence = 0.7
-	// cvLimit is the most examples a model is cross-validated on (3 folds); above it a
-	// tenth is held out instead, so that training stays one pass and a half.
-	cvLimit = 20000
+	// cvLimit is the most examples a model is cross-validated on (3 folds, then trained
+	// on all); above it a tenth is held out instead and the model is trained once, so
+	// that a shop with many labelled tickets trains in one pass.
+	cvLimit = 5000
 	// wakeBatches: see automation; events are read a few hundred at a time.
 	wakeBatches = 250 * time.Millisecond
 )
@@ -205,19 +206,19 @@ func (r *Reasoner) Train(ctx context.Context) (*crm.ReasonModel, error) {
 	}
 	start := time.Now()
 	var eval reasons.Evaluation
+	var model *reasons.Model
 	if len(examples) <= cvLimit {
-		eval, err = reasons.CrossValidate(examples, 3, reasons.Options{})
+		if eval, err = reasons.CrossValidate(examples, 3, reasons.Options{}); err == nil {
+			model, err = reasons.Train(examples, reasons.Options{})
+		}
 	} else {
+		// Enough to spare a tenth: the model that is measured is the one in use, trained
+		// once on the other nine tenths.
 		held := examples[:len(examples)/10] // examples are shuffled by examples()
-		var m *reasons.Model
-		if m, err = reasons.Train(examples[len(examples)/10:], reasons.Options{}); err == nil {
-			eval = reasons.Evaluate(m, held)
+		if model, err = reasons.Train(examples[len(examples)/10:], reasons.Options{}); err == nil {
+			eval = reasons.Evaluate(model, held)
 		}
 	}
-	if err != nil {
-		return nil, crm.Errorf(crm.EINVALID, "measure the classifier: %v", err)
-	}
-	model, err := reasons.Train(examples, reasons.Options{})
 	if err != nil {
 		return nil, crm.Errorf(crm.EINVALID, "train the classifier: %v", err)
 	}

@@ -43,8 +43,8 @@ type Options struct {
 	// Bits is the log2 of the number of hashed feature buckets, 10 to 24; 0 means 18.
 	// The model holds 2^Bits times the number of labels weights.
 	Bits int
-	// Epochs is the number of passes over the examples; 0 chooses by the number of
-	// examples (more passes for few examples, at least 4).
+	// Epochs is the number of passes over the examples; 0 chooses by their number:
+	// 20 over a few thousand, fewer over more, 3 from 100,000.
 	Epochs int
 	// L2 is the strength of the L2 regularisation; 0 means 1e-3 and a negative value
 	// turns it off.
@@ -90,8 +90,8 @@ func (m *Model) Labels() []string { return slices.Clone(m.labels) }
 func (m *Model) Examples() int { return m.examples }
 
 // Train fits a model to examples. It fails when there are no examples, when an example
-// has no label, or when the examples have fewer than two labels: a classifier needs a
-// choice to make.
+// has no label (or one over 200 bytes), when the examples have fewer than two labels
+// (a classifier needs a choice to make) or more than 1,000, and on bad options.
 func Train(examples []Example, opts Options) (*Model, error) {
 	if len(examples) == 0 {
 		return nil, errors.New("train: no examples")
@@ -101,10 +101,16 @@ func Train(examples []Example, opts Options) (*Model, error) {
 		if strings.TrimSpace(e.Label) == "" {
 			return nil, fmt.Errorf("train: example %d has no label", i+1)
 		}
+		if len(e.Label) > maxLabelBytes {
+			return nil, fmt.Errorf("train: example %d has a label of %d bytes, want at most %d", i+1, len(e.Label), maxLabelBytes)
+		}
 		index[e.Label] = 0
 	}
 	if len(index) < 2 {
 		return nil, fmt.Errorf("train: %d examples of one label %q: need at least two labels", len(examples), examples[0].Label)
+	}
+	if len(index) > maxLabels {
+		return nil, fmt.Errorf("train: %d labels, want at most %d", len(index), maxLabels)
 	}
 	spec, err := opts.spec()
 	if err != nil {
@@ -267,13 +273,9 @@ func (m *Model) fit(examples []Example, y []int, opts Options) {
 			for _, f := range x {
 				o := int(f.idx) * L
 				row := w[o : o+L]
-				var reg float32
-				for _, v := range row {
-					reg += v * v
-				}
-				// The row's mean squared gradient, data and penalty, without
-				// their cross term: cheap, and the step size only needs its scale.
-				sq[f.idx] += (gg*f.val*f.val + lam*lam*reg) / float32(L)
+				// The row's mean squared gradient of the loss: the step size
+				// only needs its scale, and the penalty's share is small.
+				sq[f.idx] += gg * f.val * f.val / float32(L)
 				step := eta / (sqrt32(sq[f.idx]) + 1e-6)
 				for l, g := range grad {
 					row[l] -= step * (g*f.val + lam*row[l])

@@ -120,6 +120,7 @@ func TestTrainErrors(t *testing.T) {
 		{"no examples", nil, Options{}, "no examples"},
 		{"one label", []Example{{Text: "a", Label: "x"}, {Text: "b", Label: "x"}}, Options{}, "at least two labels"},
 		{"empty label", []Example{{Text: "a", Label: "x"}, {Text: "b", Label: " "}}, Options{}, "example 2 has no label"},
+		{"long label", []Example{{Text: "a", Label: "x"}, {Text: "b", Label: strings.Repeat("y", 201)}}, Options{}, "label of 201 bytes"},
 		{"bits too low", small, Options{Bits: 4}, "bits 4"},
 		{"bits too high", small, Options{Bits: 30}, "bits 30"},
 		{"negative epochs", small, Options{Epochs: -1}, "must not be negative"},
@@ -433,6 +434,39 @@ func TestStratify(t *testing.T) {
 		}
 		if hi-lo > 1 {
 			t.Errorf("label %s is spread %v over the folds", l, m)
+		}
+	}
+}
+
+func TestSplit(t *testing.T) {
+	ex := Synthesize(small, 200, 4)
+	train, test, err := Split(ex, 0.25, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(train)+len(test) != len(ex) || len(test) < 45 || len(test) > 55 {
+		t.Errorf("Split gives %d and %d of %d", len(train), len(test), len(ex))
+	}
+	count := func(ex []Example) map[string]int {
+		n := map[string]int{}
+		for _, e := range ex {
+			n[e.Label]++
+		}
+		return n
+	}
+	all, held := count(ex), count(test)
+	for l, n := range all {
+		if want := int(float64(n)*0.25 + 0.5); held[l] != want {
+			t.Errorf("%s: %d of %d held out, want %d", l, held[l], n, want)
+		}
+	}
+	again, _, _ := Split(ex, 0.25, 1)
+	if !slices.Equal(again, train) {
+		t.Error("Split with the same seed gives another split")
+	}
+	for _, share := range []float64{0, 1, -0.5, math.NaN()} {
+		if _, _, err := Split(ex, share, 1); err == nil {
+			t.Errorf("Split with a test share of %v succeeded", share)
 		}
 	}
 }

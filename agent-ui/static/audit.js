@@ -7,6 +7,7 @@ import { timeEl, localZone, zoneSelect } from './time.js';
 import { channels } from './channels.js';
 import { state } from './state.js';
 import { settingsTabs, openTab, field, fail, ok, askedTwice } from './settings.js';
+import { t as tr } from './i18n.js';
 
 // The pages this file draws, by tab.
 const pages = { sla: slaPage, csat: csatPage, audit: auditPage };
@@ -23,7 +24,8 @@ export async function showManagerSettings(tab) {
 
 // ---- SLA policies ----
 
-const days = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday']];
+// days are the week's days with their names (day.<id>).
+const days = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, tr('day.' + d)]);
 const priorities = ['urgent', 'high', 'normal', 'low'];
 const datePattern = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -31,8 +33,8 @@ async function slaPage() {
   const { sla_policies: list } = await get('/api/v1/sla-policies');
   const rows = list.map((p) => h('li', {}, policyForm(p)));
   fill($('#settings-body'),
-    h('p', { class: 'muted' }, 'The most specific policy applies to a ticket: inbox and priority, then inbox, then priority, then a policy for every ticket. Times count only business hours.'),
-    list.length ? h('ul', { class: 'settings-list', id: 'sla-list' }, rows) : h('p', { class: 'muted', id: 'sla-empty' }, 'No SLA policies yet.'),
+    h('p', { class: 'muted' }, tr('policy.intro')),
+    list.length ? h('ul', { class: 'settings-list', id: 'sla-list' }, rows) : h('p', { class: 'muted', id: 'sla-empty' }, tr('policy.none')),
     policyForm(null));
 }
 
@@ -43,26 +45,26 @@ function policyForm(p) {
   const pre = isNew ? 'np' : 'p' + v.id;
   const sched = v.schedule || { timezone: 'UTC', hours: {}, holidays: [] };
   const status = h('span', { class: 'muted small', role: 'status' });
-  const form = h('form', { class: 'card stack sla-form', id: isNew ? 'sla-create' : null, 'aria-label': isNew ? 'New SLA policy' : `SLA policy ${v.name}` },
-    isNew ? h('h3', {}, 'Add an SLA policy') : null,
+  const form = h('form', { class: 'card stack sla-form', id: isNew ? 'sla-create' : null, 'aria-label': isNew ? tr('policy.new') : tr('policy.row', { name: v.name }) },
+    isNew ? h('h3', {}, tr('policy.addTitle')) : null,
     h('div', { class: 'grid2' },
-      h('div', {}, h('label', { for: pre + '-name' }, 'Name'), h('input', { id: pre + '-name', name: 'name', required: true, maxlength: 100, value: v.name })),
-      h('div', {}, h('label', { for: pre + '-inbox' }, 'Inbox'),
-        h('select', { id: pre + '-inbox', name: 'inbox' }, h('option', { value: '' }, 'Every inbox'),
+      h('div', {}, h('label', { for: pre + '-name' }, tr('policy.name')), h('input', { id: pre + '-name', name: 'name', required: true, maxlength: 100, value: v.name })),
+      h('div', {}, h('label', { for: pre + '-inbox' }, tr('filters.inbox')),
+        h('select', { id: pre + '-inbox', name: 'inbox' }, h('option', { value: '' }, tr('policy.everyInbox')),
           state.inboxes.map((i) => h('option', { value: i.id, selected: i.id === v.inbox_id }, i.name))))),
-    h('fieldset', {}, h('legend', {}, 'Priorities (none ticked: every priority)'),
-      priorities.map((x) => h('label', {}, h('input', { type: 'checkbox', name: 'priorities', value: x, checked: (v.priorities || []).includes(x) }), ' ' + x))),
+    h('fieldset', {}, h('legend', {}, tr('policy.priorities')),
+      priorities.map((x) => h('label', {}, h('input', { type: 'checkbox', name: 'priorities', value: x, checked: (v.priorities || []).includes(x) }), ' ', tr('priority.' + x)))),
     h('div', { class: 'grid3' },
-      num(pre + '-fr', 'first_response_minutes', 'First response within (minutes)', v.first_response_minutes),
-      num(pre + '-res', 'resolution_minutes', 'Resolution within (minutes)', v.resolution_minutes),
-      num(pre + '-warn', 'warn_minutes', 'Warn agents this many minutes before', v.warn_minutes)),
-    h('label', { for: pre + '-tz' }, 'Time zone of the business hours'), zoneSelect(pre + '-tz', 'timezone', sched.timezone || 'UTC'),
+      num(pre + '-fr', 'first_response_minutes', tr('policy.firstResponse'), v.first_response_minutes),
+      num(pre + '-res', 'resolution_minutes', tr('policy.resolution'), v.resolution_minutes),
+      num(pre + '-warn', 'warn_minutes', tr('policy.warn'), v.warn_minutes)),
+    h('label', { for: pre + '-tz' }, tr('policy.timeZone')), zoneSelect(pre + '-tz', 'timezone', sched.timezone || 'UTC'),
     hoursEditor(pre, sched.hours || {}),
-    h('label', { for: pre + '-hol' }, 'Holidays (one date per line, YYYY-MM-DD; no hours count on them)'),
+    h('label', { for: pre + '-hol' }, tr('policy.holidays')),
     h('textarea', { id: pre + '-hol', name: 'holidays', rows: 3, value: (sched.holidays || []).join('\n'), placeholder: '2026-12-25' }),
     h('div', { class: 'row' },
-      h('button', { type: 'submit', class: isNew ? 'primary' : null }, isNew ? 'Add policy' : 'Save'),
-      isNew ? null : h('button', { type: 'button', class: 'danger', onclick: (e) => remove(e, v.id) }, 'Delete'),
+      h('button', { type: 'submit', class: isNew ? 'primary' : null }, tr(isNew ? 'policy.add' : 'app.save')),
+      isNew ? null : h('button', { type: 'button', class: 'danger', onclick: (e) => remove(e, v.id) }, tr('app.delete')),
       status));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -90,21 +92,21 @@ function num(id, name, label, value) {
 // hoursEditor edits the weekly business hours: any number of from–to spans per day.
 function hoursEditor(pre, hours) {
   return h('fieldset', { class: 'hours' },
-    h('legend', {}, 'Business hours (no hours on any day: around the clock)'),
+    h('legend', {}, tr('policy.hours')),
     days.map(([d, name], i) => {
       const spans = h('span', { class: 'spans' }, (hours[d] || []).map((s) => span(pre, d, name, s)));
       return h('div', { class: 'day-row', dataset: { day: d } },
         h('span', { class: 'day-name' }, name), spans,
-        h('button', { type: 'button', class: 'link small', onclick: () => spans.append(span(pre, d, name, ['09:00', '17:00'])) }, '+ hours'),
-        i === 0 ? h('button', { type: 'button', class: 'link small', onclick: (e) => copyToWeekdays(e.target.closest('fieldset'), pre) }, 'copy to Tue–Fri') : null);
+        h('button', { type: 'button', class: 'link small', onclick: () => spans.append(span(pre, d, name, ['09:00', '17:00'])) }, tr('policy.addHours')),
+        i === 0 ? h('button', { type: 'button', class: 'link small', onclick: (e) => copyToWeekdays(e.target.closest('fieldset'), pre) }, tr('policy.copy')) : null);
     }));
 }
 
 function span(pre, day, name, [from, to]) {
   const el = h('span', { class: 'span' },
-    h('input', { type: 'time', class: 'from', value: from, 'aria-label': `${name} from`, required: true }), '–',
-    h('input', { type: 'time', class: 'to', value: to, 'aria-label': `${name} to`, required: true }),
-    h('button', { type: 'button', class: 'link', 'aria-label': `Remove these ${name} hours`, onclick: () => el.remove() }, '×'));
+    h('input', { type: 'time', class: 'from', value: from, 'aria-label': tr('policy.from', { day: name }), required: true }), '–',
+    h('input', { type: 'time', class: 'to', value: to, 'aria-label': tr('policy.to', { day: name }), required: true }),
+    h('button', { type: 'button', class: 'link', 'aria-label': tr('policy.removeHours', { day: name }), onclick: () => el.remove() }, '×'));
   return el;
 }
 
@@ -124,13 +126,13 @@ function readPolicy(form) {
   for (const row of form.querySelectorAll('.day-row')) {
     const spans = readSpans(row);
     for (const [a, b] of spans) {
-      if (!a || !b || a >= b) throw new Error(`Business hours on ${row.querySelector('.day-name').textContent} must end after they start.`);
+      if (!a || !b || a >= b) throw new Error(tr('policy.badHours', { day: row.querySelector('.day-name').textContent }));
     }
     if (spans.length) hours[row.dataset.day] = spans;
   }
   const holidays = field(form, 'holidays').value.split(/[\s,]+/).filter(Boolean);
   const bad = holidays.find((d) => !datePattern.test(d));
-  if (bad) throw new Error(`"${bad}" is not a date like 2026-12-25.`);
+  if (bad) throw new Error(tr('policy.badDate', { date: bad }));
   const inbox = field(form, 'inbox').value;
   return {
     name: field(form, 'name').value.trim(),
@@ -149,12 +151,12 @@ async function csatPage() {
   const s = await get('/api/v1/settings/csat');
   const status = h('span', { class: 'muted small', role: 'status', id: 'csat-status' });
   const form = h('form', { id: 'csat-form', class: 'card stack' },
-    h('p', {}, 'When a ticket is resolved, the customer is asked once how it went, on the channel they used.'),
-    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'enabled', id: 'csat-enabled', checked: !!s.enabled }), ' Send satisfaction surveys'),
-    h('fieldset', {}, h('legend', {}, 'Channels'),
+    h('p', {}, tr('csat.intro')),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'enabled', id: 'csat-enabled', checked: !!s.enabled }), ' ', tr('csat.enabled')),
+    h('fieldset', {}, h('legend', {}, tr('csat.channels')),
       channels.filter((c) => c.survey).map((c) => h('label', {},
-        h('input', { type: 'checkbox', name: 'channels', value: c.id, checked: (s.channels || []).includes(c.id) }), ' ' + c.survey))),
-    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), status));
+        h('input', { type: 'checkbox', name: 'channels', value: c.id, checked: (s.channels || []).includes(c.id) }), ' ', c.survey))),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, tr('app.save')), status));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
@@ -163,7 +165,7 @@ async function csatPage() {
         channels: [...form.querySelectorAll('input[name=channels]:checked')].map((x) => x.value),
       });
       ok();
-      status.textContent = 'Saved';
+      status.textContent = tr('app.saved');
     } catch (err) { status.textContent = ''; fail(err); }
   });
   fill($('#settings-body'), form);
@@ -178,20 +180,22 @@ const auditTypes = ['auth.login', 'auth.login_failed', 'auth.logout', 'agent.cre
 
 async function auditPage() {
   const form = h('form', { id: 'audit-filters', class: 'report-filters' },
-    labelled('a-type', 'Type',
-      h('select', { id: 'a-type', name: 'type' }, h('option', { value: '' }, 'Every type'), auditTypes.map((t) => h('option', { value: t }, t)))),
-    labelled('a-actor', 'Who',
-      h('select', { id: 'a-actor', name: 'actor_id' }, h('option', { value: '' }, 'Anyone'), state.agents.map((a) => h('option', { value: a.id }, a.name)))),
-    labelled('a-from', 'From', h('input', { id: 'a-from', name: 'from', type: 'date' })),
-    labelled('a-to', 'To', h('input', { id: 'a-to', name: 'to', type: 'date' })),
-    h('button', { type: 'submit', class: 'primary' }, 'Filter'),
-    h('a', { id: 'audit-export', class: 'button', href: '/api/v1/audit.csv', download: '' }, 'Export CSV'));
+    // The types are the log's own names (auth.login), the same in every language.
+    labelled('a-type', tr('audit.type'),
+      h('select', { id: 'a-type', name: 'type' }, h('option', { value: '' }, tr('audit.everyType')),
+        auditTypes.map((t) => h('option', { value: t, translate: 'no' }, t)))),
+    labelled('a-actor', tr('audit.who'),
+      h('select', { id: 'a-actor', name: 'actor_id' }, h('option', { value: '' }, tr('audit.anyone')), state.agents.map((a) => h('option', { value: a.id }, a.name)))),
+    labelled('a-from', tr('audit.from'), h('input', { id: 'a-from', name: 'from', type: 'date' })),
+    labelled('a-to', tr('audit.to'), h('input', { id: 'a-to', name: 'to', type: 'date' })),
+    h('button', { type: 'submit', class: 'primary' }, tr('audit.filter')),
+    h('a', { id: 'audit-export', class: 'button', href: '/api/v1/audit.csv', download: '' }, tr('audit.export')));
   const body = h('tbody', { id: 'audit-rows' });
   const status = h('p', { class: 'muted small', role: 'status', id: 'audit-status' });
-  const more = h('button', { type: 'button', class: 'more', id: 'audit-more', hidden: true }, 'Load more');
+  const more = h('button', { type: 'button', class: 'more', id: 'audit-more', hidden: true }, tr('list.loadMore'));
   fill($('#settings-body'), form,
     h('div', { class: 'table-wrap card' }, h('table', { class: 'audit' },
-      h('thead', {}, h('tr', {}, ['When', 'What', 'Who', 'IP', 'Details'].map((x) => h('th', { scope: 'col' }, x)))), body)),
+      h('thead', {}, h('tr', {}, ['audit.col.when', 'audit.col.what', 'audit.col.who', 'audit.col.ip', 'audit.col.details'].map((x) => h('th', { scope: 'col' }, tr(x))))), body)),
     status, more);
   let cursor = '';
   let params = {};
@@ -205,7 +209,7 @@ async function auditPage() {
       body.append(...(res.entries || []).map(auditRow));
       cursor = res.next_cursor || '';
       more.hidden = !cursor;
-      status.textContent = body.childElementCount ? '' : 'No entries.';
+      status.textContent = body.childElementCount ? '' : tr('audit.none');
       ok();
     } catch (err) { if (mine === my) fail(err); } finally { more.disabled = false; }
   };
@@ -225,12 +229,15 @@ async function auditPage() {
 
 function auditRow(e) {
   const a = e.actor || {};
-  const who = a.kind === 'rule' ? `Rule “${a.name || '#' + a.id}”` : a.name || (a.kind === 'agent' ? `Agent #${a.id}` : a.kind || 'system');
+  let who = a.name;
+  if (a.kind === 'rule') who = tr('hist.rule', { name: a.name || '#' + a.id });
+  else if (!who) who = a.kind === 'agent' ? tr('agent.unknown', { id: a.id }) : a.kind === 'customer' ? tr('hist.theCustomer') : tr('hist.system');
   const data = e.data && typeof e.data === 'object' ? Object.entries(e.data) : [];
+  // The type and the details are the log's data as stored: names of the API, not language.
   return h('tr', { dataset: { type: e.type } },
     h('td', {}, timeEl(e.at)),
-    h('td', {}, h('code', {}, e.type)),
+    h('td', { translate: 'no' }, h('code', {}, e.type)),
     h('td', {}, who),
     h('td', {}, e.ip || ''),
-    h('td', { class: 'details' }, data.map(([k, v]) => h('span', { class: 'kv' }, `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`))));
+    h('td', { class: 'details', translate: 'no' }, data.map(([k, v]) => h('span', { class: 'kv' }, `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`))));
 }

@@ -20,8 +20,8 @@ export async function showMacroSettings(tab) {
   return true;
 }
 
-const statuses = [['', 'No change'], ['open', 'Open'], ['pending', 'Pending'], ['resolved', 'Resolved'], ['closed', 'Closed']];
-const priorities = [['', 'No change'], ['low', 'Low'], ['normal', 'Normal'], ['high', 'High'], ['urgent', 'Urgent']];
+const statuses = [['', tr('macros.noChange')], ...['open', 'pending', 'resolved', 'closed'].map((s) => [s, tr('status.' + s)])];
+const priorities = [['', tr('macros.noChange')], ...['low', 'normal', 'high', 'urgent'].map((p) => [p, tr('priority.' + p)])];
 
 function options(list, value) {
   return list.map(([v, t]) => h('option', { value: v, selected: v === value }, t));
@@ -43,30 +43,30 @@ function macroForm(m, onSaved) {
   const p = m ? String(m.id) : 'new';
   const a = m ? m.actions : {};
   const mine = !m || !m.shared || isManager();
-  const form = h('form', { class: 'card stack macro-form', id: `macro-${p}`, 'aria-label': m ? `Macro ${m.name}` : 'New macro' },
-    m ? null : h('h3', {}, 'Add a macro'),
-    h('label', { for: `mn-${p}` }, 'Name'), h('input', { id: `mn-${p}`, name: 'name', value: m ? m.name : '', required: true, maxlength: 100, disabled: !mine }),
-    h('label', { for: `mb-${p}` }, 'Reply text'),
+  const form = h('form', { class: 'card stack macro-form', id: `macro-${p}`, 'aria-label': m ? tr('macros.row', { name: m.name }) : tr('macros.new') },
+    m ? null : h('h3', {}, tr('macros.addTitle')),
+    h('label', { for: `mn-${p}` }, tr('macros.name')), h('input', { id: `mn-${p}`, name: 'name', value: m ? m.name : '', required: true, maxlength: 100, disabled: !mine }),
+    h('label', { for: `mb-${p}` }, tr('macros.body')),
     h('textarea', { id: `mb-${p}`, name: 'body', rows: 4, value: m ? m.body : '', disabled: !mine, 'aria-describedby': `mh-${p}` }),
-    h('p', { class: 'muted small', id: `mh-${p}` }, 'Placeholders: ', placeholders.join(' '), '. In the composer the reply waits for review; in bulk it is sent.'),
+    h('p', { class: 'muted small', id: `mh-${p}` }, tr('macros.placeholders', { list: placeholders.join(' ') })),
     h('div', { class: 'controls' },
-      h('div', { class: 'field' }, h('label', { for: `ms-${p}` }, 'Status'), h('select', { id: `ms-${p}`, name: 'status', disabled: !mine }, options(statuses, a.status || ''))),
-      h('div', { class: 'field' }, h('label', { for: `mp-${p}` }, 'Priority'), h('select', { id: `mp-${p}`, name: 'priority', disabled: !mine }, options(priorities, a.priority || ''))),
-      h('div', { class: 'field' }, h('label', { for: `ma-${p}` }, 'Assignee'), h('select', { id: `ma-${p}`, name: 'assignee', disabled: !mine },
-        options([['', 'No change'], ['me', 'The agent who applies it'], ['none', 'Unassign'],
+      h('div', { class: 'field' }, h('label', { for: `ms-${p}` }, tr('ticket.label.status')), h('select', { id: `ms-${p}`, name: 'status', disabled: !mine }, options(statuses, a.status || ''))),
+      h('div', { class: 'field' }, h('label', { for: `mp-${p}` }, tr('ticket.label.priority')), h('select', { id: `mp-${p}`, name: 'priority', disabled: !mine }, options(priorities, a.priority || ''))),
+      h('div', { class: 'field' }, h('label', { for: `ma-${p}` }, tr('ticket.label.assignee')), h('select', { id: `ma-${p}`, name: 'assignee', disabled: !mine },
+        options([['', tr('macros.noChange')], ['me', tr('macros.applier')], ['none', tr('bulk.unassign')],
           ...state.agents.filter((x) => !x.disabled).map((x) => [String(x.id), x.name])], assigneeValue(a)))),
-      h('div', { class: 'field' }, h('label', { for: `mt-${p}` }, 'Team'), h('select', { id: `mt-${p}`, name: 'team', disabled: !mine },
-        options([['', 'No change'], ['none', 'No team'], ...(state.teams || []).map((t) => [String(t.id), t.name])], teamValue(a))))),
-    h('label', { for: `mat-${p}` }, 'Add tags'), h('input', { id: `mat-${p}`, name: 'add_tags', value: (a.add_tags || []).join(', '), placeholder: 'comma, separated', disabled: !mine }),
-    h('label', { for: `mrt-${p}` }, 'Remove tags'), h('input', { id: `mrt-${p}`, name: 'remove_tags', value: (a.remove_tags || []).join(', '), placeholder: 'comma, separated', disabled: !mine }),
-    h('label', { for: `mno-${p}` }, 'Internal note'), h('textarea', { id: `mno-${p}`, name: 'note', rows: 2, value: a.note || '', disabled: !mine }),
-    isManager() ? h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'shared', checked: m ? m.shared : false }), ' Shared with every agent') : null,
+      h('div', { class: 'field' }, h('label', { for: `mt-${p}` }, tr('ticket.label.team')), h('select', { id: `mt-${p}`, name: 'team', disabled: !mine },
+        options([['', tr('macros.noChange')], ['none', tr('ticket.noTeam')], ...(state.teams || []).map((t) => [String(t.id), t.name])], teamValue(a))))),
+    h('label', { for: `mat-${p}` }, tr('macros.addTags')), h('input', { id: `mat-${p}`, name: 'add_tags', value: (a.add_tags || []).join(', '), placeholder: tr('ticket.tagsHint'), disabled: !mine }),
+    h('label', { for: `mrt-${p}` }, tr('macros.removeTags')), h('input', { id: `mrt-${p}`, name: 'remove_tags', value: (a.remove_tags || []).join(', '), placeholder: tr('ticket.tagsHint'), disabled: !mine }),
+    h('label', { for: `mno-${p}` }, tr('composer.note')), h('textarea', { id: `mno-${p}`, name: 'note', rows: 2, value: a.note || '', disabled: !mine }),
+    isManager() ? h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'shared', checked: m ? m.shared : false }), ' ', tr('view.sharedWithAll')) : null,
     h('div', { class: 'row' },
-      mine ? h('button', { type: 'submit', class: m ? null : 'primary' }, m ? 'Save' : 'Add macro') : h('span', { class: 'muted small' }, 'Shared by a manager'),
-      m && mine ? h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${m.name}`, onclick: async (e) => {
+      mine ? h('button', { type: 'submit', class: m ? null : 'primary' }, tr(m ? 'app.save' : 'macros.add')) : h('span', { class: 'muted small' }, tr('macros.sharedByManager')),
+      m && mine ? h('button', { type: 'button', class: 'danger', 'aria-label': tr('app.deleteName', { name: m.name }), onclick: async (e) => {
         if (!askedTwice(e.target)) return;
         try { await del('/api/v1/macros/' + m.id); ok(); announce(tr('macro.deleted', { name: m.name })); await onSaved(); $('#mn-new').focus(); } catch (err) { fail(err); }
-      } }, 'Delete') : null,
+      } }, tr('app.delete')) : null,
       h('span', { class: 'muted small', role: 'status' })));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -107,7 +107,7 @@ async function macrosPage() {
   const shared = list.filter((m) => m.shared);
   const section = (title, items, id) => [h('h3', {}, title), items.length
     ? h('ul', { class: 'settings-list', id }, items.map((m) => h('li', {}, macroForm(m, macrosPage))))
-    : h('p', { class: 'muted' }, 'None yet.')];
-  fill($('#settings-body'), section('Shared macros', shared, 'macro-shared'), section('Your macros', mine, 'macro-mine'),
+    : h('p', { class: 'muted' }, tr('macros.none'))];
+  fill($('#settings-body'), section(tr('macros.shared'), shared, 'macro-shared'), section(tr('macros.mine'), mine, 'macro-mine'),
     macroForm(null, macrosPage));
 }

@@ -6,7 +6,7 @@
 
 import { reasonsSection } from './reasonreport.js';
 import { reasonName } from './reasons.js';
-import { t as tr } from './i18n.js';
+import { t as tr, tn } from './i18n.js';
 import { get, qs } from './api.js';
 import { h, fill, $, labelled, safeURL } from './dom.js';
 import { localZone, zoneSelect } from './time.js';
@@ -36,17 +36,18 @@ export function isoDate(d) {
 export function duration(s) {
   if (s == null || !isFinite(s)) return '—';
   s = Math.round(s);
-  if (s < 60) return `${s} s`;
+  if (s < 60) return tr('dur.seconds', { s });
   const m = Math.round(s / 60);
-  if (m < 60) return `${m} min`;
+  if (m < 60) return tr('dur.minutes', { m });
   const hrs = Math.floor(m / 60);
-  if (hrs < 48) return m % 60 ? `${hrs} h ${m % 60} min` : `${hrs} h`;
+  if (hrs < 48) return m % 60 ? tr('dur.hoursMinutes', { h: hrs, m: m % 60 }) : tr('dur.hours', { h: hrs });
   const d = Math.floor(hrs / 24);
-  return hrs % 24 ? `${d} d ${hrs % 24} h` : `${d} d`;
+  return hrs % 24 ? tr('dur.daysHours', { d, h: hrs % 24 }) : tr('dur.days', { d });
 }
 
-// counted says "1 ticket", "2 tickets", "0 tickets".
-function counted(n, noun) { return `${n} ${noun}${n === 1 ? '' : 's'}`; }
+// tickets says "1 ticket", "2 tickets", "0 tickets"; answers the same of CSAT answers.
+const tickets = (n) => tr('reports.tickets', { n });
+const answers = (n) => tr('reports.answers', { n });
 
 function percent(p) { return p == null ? '—' : `${Math.round(p * 10) / 10}%`; }
 function average(a) { return a == null ? '—' : (Math.round(a * 100) / 100).toFixed(2); }
@@ -134,13 +135,13 @@ export async function showReports(arg) {
 
 function renderFrame(f) {
   const form = h('form', { id: 'report-filters', class: 'report-filters' },
-    labelled('r-from', 'From', h('input', { id: 'r-from', name: 'from', type: 'date', value: f.from, required: true })),
-    labelled('r-to', 'To', h('input', { id: 'r-to', name: 'to', type: 'date', value: f.to, required: true })),
-    labelled('r-inbox', 'Inbox', h('select', { id: 'r-inbox', name: 'inbox' }, h('option', { value: '' }, 'All inboxes'),
+    labelled('r-from', tr('reports.from'), h('input', { id: 'r-from', name: 'from', type: 'date', value: f.from, required: true })),
+    labelled('r-to', tr('reports.to'), h('input', { id: 'r-to', name: 'to', type: 'date', value: f.to, required: true })),
+    labelled('r-inbox', tr('filters.inbox'), h('select', { id: 'r-inbox', name: 'inbox' }, h('option', { value: '' }, tr('filters.allInboxes')),
       state.inboxes.map((i) => h('option', { value: i.id, selected: String(i.id) === f.inbox }, i.name)))),
-    labelled('r-channel', 'Channel', h('select', { id: 'r-channel', name: 'channel' }, channelOptions(f.channel))),
-    labelled('r-tz', 'Time zone', zoneSelect('r-tz', 'tz', f.tz)),
-    h('button', { type: 'submit', class: 'primary' }, 'Show'));
+    labelled('r-channel', tr('filters.channel'), h('select', { id: 'r-channel', name: 'channel' }, channelOptions(f.channel))),
+    labelled('r-tz', tr('reports.timeZone'), zoneSelect('r-tz', 'tz', f.tz)),
+    h('button', { type: 'submit', class: 'primary' }, tr('reports.show')));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const nf = {};
@@ -152,38 +153,38 @@ function renderFrame(f) {
   });
   fill($('#settings-pane'), h('div', { id: 'reports', class: 'reports' },
     h('div', { class: 'report-head' },
-      h('h2', {}, 'Reports'),
+      h('h2', {}, tr('nav.reports')),
       h('div', { class: 'row exports' },
-        h('a', { id: 'export-tickets', class: 'button', href: '/api/v1/reports/tickets.csv' + qs(f), download: '' }, 'Export tickets CSV'),
-        h('a', { id: 'export-agents', class: 'button', href: '/api/v1/reports/agents.csv' + qs(f), download: '' }, 'Export agents CSV'))),
+        h('a', { id: 'export-tickets', class: 'button', href: '/api/v1/reports/tickets.csv' + qs(f), download: '' }, tr('reports.exportTickets')),
+        h('a', { id: 'export-agents', class: 'button', href: '/api/v1/reports/agents.csv' + qs(f), download: '' }, tr('reports.exportAgents')))),
     form,
     h('p', { id: 'report-error', class: 'error', role: 'alert' }),
-    h('div', { id: 'report-body' }, h('p', { class: 'muted' }, 'Loading…'))));
+    h('div', { id: 'report-body' }, h('p', { class: 'muted' }, tr('app.loading')))));
 }
 
 // showMyStats is an agent's own numbers over the range of f (GET /api/v1/reports/me).
 async function showMyStats(f) {
   const form = h('form', { id: 'report-filters', class: 'report-filters' },
-    labelled('r-from', 'From', h('input', { id: 'r-from', name: 'from', type: 'date', value: f.from, required: true })),
-    labelled('r-to', 'To', h('input', { id: 'r-to', name: 'to', type: 'date', value: f.to, required: true })),
-    labelled('r-tz', 'Time zone', zoneSelect('r-tz', 'tz', f.tz)),
-    h('button', { type: 'submit', class: 'primary' }, 'Show'));
+    labelled('r-from', tr('reports.from'), h('input', { id: 'r-from', name: 'from', type: 'date', value: f.from, required: true })),
+    labelled('r-to', tr('reports.to'), h('input', { id: 'r-to', name: 'to', type: 'date', value: f.to, required: true })),
+    labelled('r-tz', tr('reports.timeZone'), zoneSelect('r-tz', 'tz', f.tz)),
+    h('button', { type: 'submit', class: 'primary' }, tr('reports.show')));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const nf = { ...f };
     for (const k of ['from', 'to', 'tz']) nf[k] = form.elements.namedItem(k).value;
     location.hash = link(nf);
   });
-  const body = h('div', { id: 'report-body' }, h('p', { class: 'muted' }, 'Loading…'));
+  const body = h('div', { id: 'report-body' }, h('p', { class: 'muted' }, tr('app.loading')));
   fill($('#settings-pane'), h('div', { id: 'reports', class: 'reports' },
-    h('div', { class: 'report-head' }, h('h2', {}, 'My stats')), form,
+    h('div', { class: 'report-head' }, h('h2', {}, tr('nav.myStats'))), form,
     h('p', { id: 'report-error', class: 'error', role: 'alert' }), body));
   let a;
   try {
     a = (await get('/api/v1/reports/me' + qs({ from: f.from, to: f.to, tz: f.tz }))).agent;
   } catch (e) {
     fill(body);
-    $('#report-error').textContent = `Your numbers could not be loaded: ${e.message}`;
+    $('#report-error').textContent = tr('reports.mineFailed', { error: e.message });
     return;
   }
   const card = (title, main, sub) => h('div', { class: 'stat' }, h('div', { class: 'stat-title' }, title),
@@ -191,13 +192,13 @@ async function showMyStats(f) {
   const fr = a.first_response_seconds;
   const res = a.resolution_seconds;
   fill(body, h('div', { id: 'my-stats', class: 'stats' },
-    card('Replies', String(a.replies)),
-    card('Tickets resolved', String(a.tickets_resolved)),
-    card('First response (median)', duration(fr.median), `p90 ${duration(fr.p90)} · ${counted(fr.count, 'ticket')}`),
-    card('Resolution (median)', duration(res.median), `p90 ${duration(res.p90)} · ${counted(res.count, 'ticket')}`),
-    card('SLA met', percent(a.sla_met_percent), `${a.sla.met} met · ${a.sla.missed} missed`),
-    card('CSAT', a.csat.average == null ? '—' : `${average(a.csat.average)} / 5`, counted(a.csat.count, 'answer'))),
-  h('p', { class: 'muted small' }, 'Times are in business hours of each ticket\'s SLA policy. Managers see everyone\'s numbers under Reports.'));
+    card(tr('reports.replies'), String(a.replies)),
+    card(tr('reports.ticketsResolved'), String(a.tickets_resolved)),
+    card(tr('reports.firstResponse'), duration(fr.median), tr('reports.p90', { time: duration(fr.p90), tickets: tickets(fr.count) })),
+    card(tr('reports.resolution'), duration(res.median), tr('reports.p90', { time: duration(res.p90), tickets: tickets(res.count) })),
+    card(tr('reports.slaMet'), percent(a.sla_met_percent), tr('reports.metMissed', { met: tr('reports.met', { n: a.sla.met }), missed: tr('reports.missed', { n: a.sla.missed }) })),
+    card(tr('reports.csat'), a.csat.average == null ? '—' : `${average(a.csat.average)} / 5`, answers(a.csat.count))),
+  h('p', { class: 'muted small' }, tr('reports.mineHint', { reports: tr('nav.reports') })));
 }
 
 async function loadOverview(f) {
@@ -212,51 +213,53 @@ async function loadOverview(f) {
     const e = ov.reason;
     fill($('#report-body'));
     $('#report-error').textContent = e.status === 403
-      ? `Reports are for managers and admins; your role cannot see them (${e.message}).`
-      : `The report could not be loaded: ${e.message}`;
+      ? tr('reports.forbidden', { error: e.message })
+      : tr('reports.failed', { error: e.message });
     return;
   }
   const o = ov.value;
   fill($('#report-body'),
     cards(f, o),
     h('div', { class: 'charts' },
-      chartCard('chart-daily', 'Tickets created and resolved per day', dailyChart(f, o),
-        legend([['created', 'Created'], ['resolved', 'Resolved']])),
-      chartCard('chart-channels', 'Volume by channel per day', channelChart(f, o),
+      chartCard('chart-daily', tr('reports.chart.daily'), dailyChart(f, o),
+        legend([['created', tr('reports.created')], ['resolved', tr('reports.resolved')]])),
+      chartCard('chart-channels', tr('reports.chart.channels'), channelChart(f, o),
         legend(channels.filter((c) => (o.by_channel || {})[c.id]).map((c) => ['ch-' + c.id, c.name]))),
-      chartCard('chart-backlog', 'Backlog by status (now)', hbars([
-        { label: 'Open', value: o.backlog.open, text: String(o.backlog.open), cls: 'open', href: link(f, { metric: 'backlog', status: 'open' }) },
-        { label: 'Pending', value: o.backlog.pending, text: String(o.backlog.pending), cls: 'pending', href: link(f, { metric: 'backlog', status: 'pending' }) },
+      chartCard('chart-backlog', tr('reports.chart.backlog'), hbars([
+        { label: tr('status.open'), value: o.backlog.open, text: String(o.backlog.open), cls: 'open', href: link(f, { metric: 'backlog', status: 'open' }) },
+        { label: tr('status.pending'), value: o.backlog.pending, text: String(o.backlog.pending), cls: 'pending', href: link(f, { metric: 'backlog', status: 'pending' }) },
       ])),
-      chartCard('chart-times', 'Response times (business hours)', hbars([
-        timeBar('First response, median', o.first_response_seconds.median, 'fr', link(f, { metric: 'first_response' })),
-        timeBar('First response, p90', o.first_response_seconds.p90, 'fr p90', link(f, { metric: 'first_response' })),
-        timeBar('Resolution, median', o.resolution_seconds.median, 'res', link(f, { metric: 'resolved' })),
-        timeBar('Resolution, p90', o.resolution_seconds.p90, 'res p90', link(f, { metric: 'resolved' })),
+      chartCard('chart-times', tr('reports.chart.times'), hbars([
+        timeBar(tr('reports.bar.firstMedian'), o.first_response_seconds.median, 'fr', link(f, { metric: 'first_response' })),
+        timeBar(tr('reports.bar.firstP90'), o.first_response_seconds.p90, 'fr p90', link(f, { metric: 'first_response' })),
+        timeBar(tr('reports.bar.resolutionMedian'), o.resolution_seconds.median, 'res', link(f, { metric: 'resolved' })),
+        timeBar(tr('reports.bar.resolutionP90'), o.resolution_seconds.p90, 'res p90', link(f, { metric: 'resolved' })),
       ])),
-      chartCard('chart-sla', 'SLA targets', hbars([
-        { label: 'Met', value: o.sla.met, text: String(o.sla.met), cls: 'met', href: link(f, { metric: 'sla_met' }) },
-        { label: 'Missed', value: o.sla.missed, text: String(o.sla.missed), cls: 'missed', href: link(f, { metric: 'sla_missed' }) },
+      chartCard('chart-sla', tr('reports.chart.sla'), hbars([
+        { label: tr('reports.bar.met'), value: o.sla.met, text: String(o.sla.met), cls: 'met', href: link(f, { metric: 'sla_met' }) },
+        { label: tr('reports.bar.missed'), value: o.sla.missed, text: String(o.sla.missed), cls: 'missed', href: link(f, { metric: 'sla_missed' }) },
       ])),
-      chartCard('chart-csat', 'Customer satisfaction', hbars([
-        { label: `Average of ${counted(o.csat.count, 'answer')}`, value: o.csat.average || 0, max: 5, text: o.csat.average == null ? '—' : `${average(o.csat.average)} / 5`, cls: 'csat', href: link(f, { metric: 'csat' }) },
+      chartCard('chart-csat', tr('reports.chart.csat'), hbars([
+        { label: tr('reports.bar.csat', { n: o.csat.count }), value: o.csat.average || 0, max: 5, text: o.csat.average == null ? '—' : `${average(o.csat.average)} / 5`, cls: 'csat', href: link(f, { metric: 'csat' }) },
       ]))),
     // The tickets behind a number show here, under the charts they are clicked in.
     h('section', { id: 'drill', class: 'card drill', hidden: true, 'aria-labelledby': 'drill-title' }),
-    ag.status === 'fulfilled' ? table('agents-table', 'By agent', 'Agent', ag.value.agents || [],
-      (r) => r.name || `Agent #${r.agent_id}`, (r) => ({ agent_id: r.agent_id }), f) : failed('agents', ag.reason),
+    ag.status === 'fulfilled' ? table('agents-table', tr('reports.byAgentTitle'), tr('reports.agent'), ag.value.agents || [],
+      (r) => r.name || tr('agent.unknown', { id: r.agent_id }), (r) => ({ agent_id: r.agent_id }), f) : failed('reports.agentsFailed', ag.reason),
     ib.status === 'fulfilled' ? [
-      table('inboxes-table', 'By inbox', 'Inbox', ib.value.inboxes || [],
-        (r) => `${r.name || inboxName(r.inbox_id)}${r.kind ? ` (${r.kind})` : ''}`, (r) => ({ by_inbox: r.inbox_id }), f),
-      table('channels-table', 'By channel', 'Channel', ib.value.channels || [],
+      table('inboxes-table', tr('reports.byInboxTitle'), tr('filters.inbox'), ib.value.inboxes || [],
+        (r) => (r.kind ? tr('settings.inboxCheck', { name: r.name || inboxName(r.inbox_id), kind: r.kind }) : r.name || inboxName(r.inbox_id)),
+        (r) => ({ by_inbox: r.inbox_id }), f),
+      table('channels-table', tr('reports.byChannelTitle'), tr('filters.channel'), ib.value.channels || [],
         (r) => channelName(r.channel), (r) => ({ by_channel: r.channel }), f),
-    ] : failed('inboxes and channels', ib.reason));
+    ] : failed('reports.inboxesFailed', ib.reason));
   const reasons = await reasonsSection(f, link, duration);
   if (my === seq && $('#report-body')) $('#report-body').append(reasons);
 }
 
-function failed(what, e) {
-  return h('p', { class: 'error' }, `The ${what} table could not be loaded: ${e.message}`);
+// failed says which table could not be loaded (key) and why.
+function failed(key, e) {
+  return h('p', { class: 'error' }, tr(key, { error: e.message }));
 }
 
 function timeBar(label, s, cls, href) {
@@ -274,20 +277,22 @@ function cards(f, o) {
   const card = (title, main, ...sub) => h('div', { class: 'stat' }, h('div', { class: 'stat-title' }, title), h('div', { class: 'stat-main' }, main),
     sub.length ? h('div', { class: 'stat-sub muted small' }, sub) : null);
   return h('div', { id: 'report-cards', class: 'stats' },
-    card('Tickets created', num(String(o.tickets_created), link(f, { metric: 'created' }), 'n-created')),
-    card('Tickets resolved', num(String(o.tickets_resolved), link(f, { metric: 'resolved' }), 'n-resolved')),
-    card('Backlog', num(String(o.backlog.open + o.backlog.pending), link(f, { metric: 'backlog' }), 'n-backlog'),
-      num(`${o.backlog.open} open`, link(f, { metric: 'backlog', status: 'open' })), ' · ',
-      num(`${o.backlog.pending} pending`, link(f, { metric: 'backlog', status: 'pending' }))),
-    card('First response (median)', num(duration(fr.median), link(f, { metric: 'first_response' }), 'n-first-response'),
-      `p90 ${duration(fr.p90)} · ${counted(fr.count, 'ticket')}`),
-    card('Resolution (median)', num(duration(res.median), link(f, { metric: 'resolved' }), 'n-resolution'),
-      `p90 ${duration(res.p90)} · ${counted(res.count, 'ticket')}`),
-    card('SLA met', num(percent(o.sla_met_percent), link(f, { metric: 'sla_met' }), 'n-sla'),
-      num(`${o.sla.met} met`, link(f, { metric: 'sla_met' })), ' · ',
-      num(`${o.sla.missed} missed`, link(f, { metric: 'sla_missed' }))),
-    card('CSAT', num(o.csat.average == null ? '—' : `${average(o.csat.average)} / 5`, link(f, { metric: 'csat' }), 'n-csat'),
-      counted(o.csat.count, 'answer')));
+    card(tr('reports.ticketsCreated'), num(String(o.tickets_created), link(f, { metric: 'created' }), 'n-created')),
+    card(tr('reports.ticketsResolved'), num(String(o.tickets_resolved), link(f, { metric: 'resolved' }), 'n-resolved')),
+    card(tr('reports.backlog'), num(String(o.backlog.open + o.backlog.pending), link(f, { metric: 'backlog' }), 'n-backlog'),
+      tn('reports.openPending', {
+        open: num(tr('reports.open', { n: o.backlog.open }), link(f, { metric: 'backlog', status: 'open' })),
+        pending: num(tr('reports.pending', { n: o.backlog.pending }), link(f, { metric: 'backlog', status: 'pending' })) })),
+    card(tr('reports.firstResponse'), num(duration(fr.median), link(f, { metric: 'first_response' }), 'n-first-response'),
+      tr('reports.p90', { time: duration(fr.p90), tickets: tickets(fr.count) })),
+    card(tr('reports.resolution'), num(duration(res.median), link(f, { metric: 'resolved' }), 'n-resolution'),
+      tr('reports.p90', { time: duration(res.p90), tickets: tickets(res.count) })),
+    card(tr('reports.slaMet'), num(percent(o.sla_met_percent), link(f, { metric: 'sla_met' }), 'n-sla'),
+      tn('reports.metMissed', {
+        met: num(tr('reports.met', { n: o.sla.met }), link(f, { metric: 'sla_met' })),
+        missed: num(tr('reports.missed', { n: o.sla.missed }), link(f, { metric: 'sla_missed' })) })),
+    card(tr('reports.csat'), num(o.csat.average == null ? '—' : `${average(o.csat.average)} / 5`, link(f, { metric: 'csat' }), 'n-csat'),
+      answers(o.csat.count)));
 }
 
 function chartCard(id, title, chart, extra) {
@@ -344,7 +349,7 @@ function bar(x, y, w, hgt, cls, label, href, data) {
 }
 
 function chartSVG(label, ...children) {
-  return roving(svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'group', 'aria-label': `${label}: arrow keys move between the bars` }, children));
+  return roving(svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'group', 'aria-label': tr('reports.chartKeys', { chart: label }) }, children));
 }
 
 // roving makes a chart one stop of the Tab order: its first bar takes focus, the arrow
@@ -368,7 +373,7 @@ function roving(chart) {
 
 // dataTable is a chart's numbers as a table, for those who read tables better than bars.
 function dataTable(caption, head, rows) {
-  return h('details', { class: 'chart-table' }, h('summary', {}, 'Show as a table'),
+  return h('details', { class: 'chart-table' }, h('summary', {}, tr('reports.asTable')),
     h('table', { class: 'data' }, h('caption', { class: 'visually-hidden' }, caption),
       h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, rows.map((r) => h('tr', {}, r.map((v, j) => j === 0 ? h('th', { scope: 'row' }, v) : h('td', {}, v)))))));
@@ -376,7 +381,7 @@ function dataTable(caption, head, rows) {
 
 function dailyChart(f, o) {
   const days = o.by_day || [];
-  if (!days.length) return h('p', { class: 'muted' }, 'No days in the range.');
+  if (!days.length) return h('p', { class: 'muted' }, tr('reports.noDays'));
   const max = niceMax(Math.max(0, ...days.flatMap((d) => [d.created, d.resolved])));
   const plotH = H - padB - padT;
   const bw = (W - padL) / days.length;
@@ -384,19 +389,19 @@ function dailyChart(f, o) {
   const half = (bw - gap * 2) / 2;
   const bars = days.flatMap((d, i) => {
     const x = padL + i * bw + gap;
-    return [['created', d.created, 'created on'], ['resolved', d.resolved, 'resolved on']].map(([m, v, verb], j) => {
+    return [['created', d.created, 'reports.bar.createdOn'], ['resolved', d.resolved, 'reports.bar.resolvedOn']].map(([m, v, key], j) => {
       const hgt = (v / max) * plotH;
-      return bar(x + j * half, padT + plotH - hgt, half, hgt, m, `${counted(v, 'ticket')} ${verb} ${d.date}`,
+      return bar(x + j * half, padT + plotH - hgt, half, hgt, m, tr(key, { n: v, date: d.date }),
         link(f, { metric: m, date: d.date }), { 'data-metric': m, 'data-date': d.date, 'data-value': v });
     });
   });
-  return [chartSVG('Tickets created and resolved per day', axis(max, days), bars),
-    dataTable('Tickets created and resolved per day', ['Day', 'Created', 'Resolved'], days.map((d) => [d.date, d.created, d.resolved]))];
+  return [chartSVG(tr('reports.chart.daily'), axis(max, days), bars),
+    dataTable(tr('reports.chart.daily'), [tr('reports.day'), tr('reports.created'), tr('reports.resolved')], days.map((d) => [d.date, d.created, d.resolved]))];
 }
 
 function channelChart(f, o) {
   const days = o.by_day || [];
-  if (!days.length) return h('p', { class: 'muted' }, 'No days in the range.');
+  if (!days.length) return h('p', { class: 'muted' }, tr('reports.noDays'));
   const total = (d) => Object.values(d.by_channel || {}).reduce((a, b) => a + b, 0);
   const max = niceMax(Math.max(0, ...days.map(total)));
   const plotH = H - padB - padT;
@@ -408,13 +413,13 @@ function channelChart(f, o) {
       const v = d.by_channel[c.id];
       const hgt = (v / max) * plotH;
       y -= hgt;
-      return bar(padL + i * bw + gap, y, bw - gap * 2, hgt, 'ch-' + c.id, `${counted(v, c.name + ' ticket')} created on ${d.date}`,
+      return bar(padL + i * bw + gap, y, bw - gap * 2, hgt, 'ch-' + c.id, tr('reports.bar.channelOn', { n: v, channel: c.name, date: d.date }),
         link(f, { metric: 'created', date: d.date, by_channel: c.id }), { 'data-channel': c.id, 'data-date': d.date, 'data-value': v });
     });
   });
   const shown = channels.filter((c) => days.some((d) => (d.by_channel || {})[c.id] > 0));
-  return [chartSVG('Volume by channel per day', axis(max, days), bars),
-    dataTable('Volume by channel per day', ['Day', ...shown.map((c) => c.name)], days.map((d) => [d.date, ...shown.map((c) => (d.by_channel || {})[c.id] || 0)]))];
+  return [chartSVG(tr('reports.chart.channels'), axis(max, days), bars),
+    dataTable(tr('reports.chart.channels'), [tr('reports.day'), ...shown.map((c) => c.name)], days.map((d) => [d.date, ...shown.map((c) => (d.by_channel || {})[c.id] || 0)]))];
 }
 
 // hbars is a horizontal bar chart of a few labelled values, each bar and value a link.
@@ -425,7 +430,7 @@ function hbars(rows) {
   const max = Math.max(1, ...rows.map((r) => r.max || r.value));
   // The value's column fits the longest duration, "15 h 33 min", at any width.
   const plotW = W - labelW - 130;
-  return roving(svg('svg', { viewBox: `0 0 ${W} ${height}`, class: 'chart hchart', role: 'group', 'aria-label': rows.map((r) => `${r.label}: ${r.text}`).join(', ') },
+  return roving(svg('svg', { viewBox: `0 0 ${W} ${height}`, class: 'chart hchart', role: 'group', 'aria-label': rows.map((r) => tr('reports.barValue', { label: r.label, value: r.text })).join(', ') },
     rows.map((r, i) => {
       const y = i * rowH + 4;
       const w = ((r.value || 0) / (r.max || max)) * plotW;
@@ -441,12 +446,13 @@ function hbars(rows) {
 
 // ---- tables ----
 
+// countCols are the count columns of the tables; label is the heading's key.
 const countCols = [
-  { key: 'tickets_created', label: 'Created', metric: 'created' },
+  { key: 'tickets_created', label: 'reports.created', metric: 'created' },
   // An agent's assigned tickets are its created ones; an inbox's have no list of their own.
-  { key: 'assigned', label: 'Assigned', metric: 'created', agentOnly: true },
-  { key: 'replies', label: 'Replies', metric: '' }, // messages, not tickets: no list behind it
-  { key: 'tickets_resolved', label: 'Resolved', metric: 'resolved' },
+  { key: 'assigned', label: 'reports.assigned', metric: 'created', agentOnly: true },
+  { key: 'replies', label: 'reports.replies', metric: '' }, // messages, not tickets: no list behind it
+  { key: 'tickets_resolved', label: 'reports.resolved', metric: 'resolved' },
 ];
 
 function table(id, title, first, rows, name, narrow, f) {
@@ -454,9 +460,9 @@ function table(id, title, first, rows, name, narrow, f) {
   const cell = (text, d) => h('td', { class: 'n' }, d ? num(text, link(f, d)) : text);
   return h('section', { class: 'card report-table', id, 'aria-labelledby': id + '-title' },
     h('h3', { id: id + '-title' }, title),
-    rows.length === 0 ? h('p', { class: 'muted' }, 'Nothing in this range.') : h('div', { class: 'table-wrap' }, h('table', {},
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, first), cols.map((c) => h('th', { scope: 'col', class: 'n' }, c.label)),
-        ['First response median / p90', 'Resolution median / p90', 'SLA met', 'CSAT'].map((l) => h('th', { scope: 'col', class: 'n' }, l)))),
+    rows.length === 0 ? h('p', { class: 'muted' }, tr('reports.nothing')) : h('div', { class: 'table-wrap' }, h('table', {},
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, first), cols.map((c) => h('th', { scope: 'col', class: 'n' }, tr(c.label))),
+        [tr('reports.col.firstResponse'), tr('reports.col.resolution'), tr('reports.slaMet'), tr('reports.csat')].map((l) => h('th', { scope: 'col', class: 'n' }, l)))),
       h('tbody', {}, rows.map((r) => {
         const d = narrow(r);
         const fr = r.first_response_seconds || {};
@@ -474,22 +480,21 @@ function table(id, title, first, rows, name, narrow, f) {
 
 // ---- the tickets behind a number ----
 
-const metricNames = {
-  created: 'Tickets created', resolved: 'Tickets resolved', backlog: 'Backlog',
-  first_response: 'Tickets with a first response', sla_met: 'Tickets that met their SLA',
-  sla_missed: 'Tickets that missed their SLA', csat: 'Tickets with a CSAT answer',
-};
+// metrics are the numbers whose tickets can be listed; each one's title is the
+// catalogue's (reports.metric.<metric>).
+const metrics = ['created', 'resolved', 'backlog', 'first_response', 'sla_met', 'sla_missed', 'csat'];
+const statuses = ['open', 'pending', 'resolved', 'closed'];
 
 function drillTitle(d) {
-  const parts = [metricNames[d.metric] || d.metric];
-  if (d.status) parts.push(d.status);
-  if (d.date) parts.push('on ' + d.date);
+  const parts = [metrics.includes(d.metric) ? tr('reports.metric.' + d.metric) : d.metric];
+  if (d.status) parts.push(statuses.includes(d.status) ? tr('status.' + d.status) : d.status);
+  if (d.date) parts.push(tr('reports.onDate', { date: d.date }));
   if (d.by_channel) parts.push(channelName(d.by_channel));
   if (d.by_inbox) parts.push(inboxName(Number(d.by_inbox)));
   if (d.reason) parts.push(d.reason === 'none' ? tr('rr.none') : reasonName(Number(d.reason)));
   if (d.agent_id) {
     const a = state.agents.find((x) => String(x.id) === d.agent_id);
-    parts.push('by ' + (a ? a.name : 'agent #' + d.agent_id));
+    parts.push(tr('reports.byAgent', { name: a ? a.name : tr('agent.unknown', { id: d.agent_id }) }));
   }
   return parts.join(' · ');
 }
@@ -505,11 +510,11 @@ async function showDrill(f, d) {
   }
   box.hidden = false;
   const list = h('ul', { class: 'tickets', id: 'drill-list' });
-  const more = h('button', { type: 'button', class: 'more', id: 'drill-more', hidden: true }, 'Load more');
-  const status = h('p', { class: 'muted small', id: 'drill-status', role: 'status' }, 'Loading tickets…');
+  const more = h('button', { type: 'button', class: 'more', id: 'drill-more', hidden: true }, tr('list.loadMore'));
+  const status = h('p', { class: 'muted small', id: 'drill-status', role: 'status' }, tr('reports.loadingTickets'));
   fill(box,
     h('div', { class: 'pane-head' }, h('h3', { id: 'drill-title' }, drillTitle(d)),
-      h('a', { href: link(f), class: 'small' }, 'Close list')),
+      h('a', { href: link(f), class: 'small' }, tr('reports.closeList'))),
     status, list, more);
   box.scrollIntoView({ block: 'nearest' });
   let cursor = '';
@@ -523,7 +528,7 @@ async function showDrill(f, d) {
       n += res.tickets.length;
       cursor = res.next_cursor || '';
       more.hidden = !cursor;
-      status.textContent = n === 0 ? 'No tickets.' : cursor ? `${n}+ tickets` : counted(n, 'ticket');
+      status.textContent = n === 0 ? tr('list.noTickets') : cursor ? tr('reports.ticketsMore', { n }) : tickets(n);
     } catch (e) {
       if (my === drillSeq) status.textContent = e.message;
     } finally {

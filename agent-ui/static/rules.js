@@ -9,7 +9,7 @@ import { h, fill, $, $$, announce } from './dom.js';
 import { state } from './state.js';
 import { settingsTabs, openTab, fail, ok } from './settings.js';
 import { confirmDialog } from './setupkit.js';
-import { t as tr } from './i18n.js';
+import { t as tr, tn } from './i18n.js';
 
 export const isRulesPage = (tab) => tab === 'rules';
 
@@ -21,36 +21,23 @@ export async function showRuleSettings(tab) {
   return true;
 }
 
-const triggerNames = {
-  'ticket.created': 'A ticket is created',
-  'message.received': 'The customer sends a message',
-  'ticket.updated': 'A ticket is changed',
-  'sla.warning': 'An SLA target is about to be missed',
-  'sla.breached': 'An SLA target is missed',
-  'order.updated': 'An order of the customer changes',
-  'time.pending': 'A ticket is pending for … hours',
-  'time.no_customer_reply': 'The customer has not answered our reply for … hours',
-};
+// The words for the triggers, condition fields, operators and actions the API names are
+// the catalogue's (rules.trigger.<event>, rules.field.<field>, rules.op.<op>,
+// rules.action.<type>); one the console does not know shows as the API names it.
+const triggers = ['ticket.created', 'message.received', 'ticket.updated', 'sla.warning', 'sla.breached', 'order.updated',
+  'time.pending', 'time.no_customer_reply'];
+const fields = ['ticket.inbox_id', 'ticket.assignee_id', 'ticket.channel', 'ticket.status', 'ticket.priority', 'ticket.tags',
+  'ticket.subject', 'message.text', 'ticket.business_hours', 'customer.identity_kinds', 'customer.email_domain', 'customer.orders',
+  'customer.lifetime_value', 'order.status', 'order.total', 'order.age_hours', 'order.carrier', 'ticket.reason', 'ticket.reason_confidence'];
+const ops = ['is', 'is_not', 'has', 'has_not', 'contains', 'not_contains', 'eq', 'gt', 'gte', 'lt', 'lte', 'in', 'not_in'];
+const actionTypes = ['assign_agent', 'assign_team', 'set_status', 'set_priority', 'add_tags', 'remove_tags', 'add_note', 'send_canned',
+  'send_webhook', 'snooze', 'resolve'];
+// A timed trigger's name has {hours} in it: "…" in the list, the rule's hours in its summary.
+const triggerName = (t, hours = '…') => (triggers.includes(t) ? tr('rules.trigger.' + t, { hours }) : t);
+const fieldName = (f) => (fields.includes(f) ? tr('rules.field.' + f) : f);
+const opName = (o) => (ops.includes(o) ? tr('rules.op.' + o) : o);
+const actionName = (a) => (actionTypes.includes(a) ? tr('rules.action.' + a) : a);
 const timed = (t) => t.startsWith('time.');
-
-const fieldNames = {
-  'ticket.inbox_id': 'Inbox', 'ticket.assignee_id': 'Assignee', 'ticket.channel': 'Channel', 'ticket.status': 'Status',
-  'ticket.priority': 'Priority', 'ticket.tags': 'Tags', 'ticket.subject': 'Subject', 'message.text': 'Customer’s message',
-  'ticket.business_hours': 'Business hours of SLA policy', 'customer.identity_kinds': 'Customer’s identities',
-  'customer.email_domain': 'Customer’s email domain', 'customer.orders': 'Customer’s number of orders',
-  'customer.lifetime_value': 'Customer’s lifetime value (minor units)', 'order.status': 'Latest order’s status',
-  'order.total': 'Latest order’s total (minor units)', 'order.age_hours': 'Latest order’s age in hours', 'order.carrier': 'Latest order’s carrier',
-  'ticket.reason': 'Contact reason', 'ticket.reason_confidence': 'Contact reason’s confidence (%)',
-};
-const opNames = {
-  is: 'is', is_not: 'is not', has: 'has', has_not: 'does not have', contains: 'contains', not_contains: 'does not contain',
-  eq: '=', gt: '>', gte: '≥', lt: '<', lte: '≤', in: 'is within', not_in: 'is outside',
-};
-const actionNames = {
-  assign_agent: 'Assign to an agent', assign_team: 'Assign to a team', set_status: 'Set the status', set_priority: 'Set the priority',
-  add_tags: 'Add tags', remove_tags: 'Remove tags', add_note: 'Add an internal note', send_canned: 'Reply with a canned response',
-  send_webhook: 'Send the event to a webhook', snooze: 'Snooze', resolve: 'Resolve',
-};
 const statuses = ['open', 'pending', 'resolved', 'closed'];
 const priorities = ['low', 'normal', 'high', 'urgent'];
 const channels = ['email', 'sms', 'whatsapp', 'voice', 'chat', 'discord', 'api'];
@@ -76,49 +63,62 @@ async function load() {
 async function rulesPage(...focus) {
   const rules = await load();
   fill($('#settings-body'),
-    h('p', { class: 'muted' }, 'Rules act on tickets by themselves: when their trigger happens and the ticket meets their conditions, ',
-      'they take their actions, in this order, top first. A rule that says “stop here” ends the run for that event. ',
-      'Every change a rule makes shows in the ticket’s history under the rule’s name.'),
+    h('p', { class: 'muted' }, tr('rules.intro')),
     h('section', { class: 'setup-section', 'aria-labelledby': 'rules-h' },
-      h('h3', { id: 'rules-h', tabindex: '-1' }, 'Rules'),
+      h('h3', { id: 'rules-h', tabindex: '-1' }, tr('rules.title')),
       rules.length ? h('ol', { class: 'settings-list', id: 'rules-list' }, rules.map((r, i) => h('li', {}, ruleCard(r, i, rules.length))))
-        : h('p', { class: 'muted', id: 'rules-none' }, 'No rules yet.')),
+        : h('p', { class: 'muted', id: 'rules-none' }, tr('rules.none'))),
     h('div', { id: 'rule-editor' }, editor(null)));
   if (focus.length) (focus.map((f) => $(f)).find(Boolean) || $('#rules-h')).focus();
 }
 
+// describeRule is the rule in sentences: When, If (when it has conditions), Then, and
+// Then stop (when it stops the run).
 function describeRule(r) {
-  const trig = (triggerNames[r.trigger.event] || r.trigger.event).replace('…', String(r.trigger.hours || ''));
-  const cond = (c) => `${fieldNames[c.field] || c.field} ${opNames[c.op] || c.op} ${valueText(c)}`;
-  const parts = [];
-  if (r.conditions.all.length) parts.push('all of: ' + r.conditions.all.map(cond).join('; '));
-  if (r.conditions.any.length) parts.push('any of: ' + r.conditions.any.map(cond).join('; '));
-  return `When: ${trig}. ${parts.length ? 'If ' + parts.join(', and ') + '. ' : ''}Then: ${r.actions.map(actionText).join('; ')}.${r.stop ? ' Then stop.' : ''}`;
+  const cond = (c) => tr('rules.condition', { field: fieldName(c.field), op: opName(c.op), value: valueText(c) });
+  const all = r.conditions.all.map(cond).join('; ');
+  const any = r.conditions.any.map(cond).join('; ');
+  const sentences = [tr('rules.when', { trigger: triggerName(r.trigger.event, r.trigger.hours || '') })];
+  if (all && any) sentences.push(tr('rules.ifAllAny', { all, any }));
+  else if (all) sentences.push(tr('rules.ifAll', { all }));
+  else if (any) sentences.push(tr('rules.ifAny', { any }));
+  sentences.push(tr('rules.then', { actions: r.actions.map(actionText).join('; ') }));
+  if (r.stop) sentences.push(tr('rules.thenStop'));
+  return sentences.join(' ');
 }
+
+// word is the catalogue's word for a value of the API (status.open), or the value.
+function word(prefix, known, v) { return known.includes(v) ? tr(prefix + v) : v; }
 
 function valueText(c) {
-  if (c.field === 'ticket.inbox_id') return (state.inboxes.find((i) => i.id === c.value) || {}).name || `inbox ${c.value}`;
-  if (c.field === 'ticket.assignee_id') return c.value ? agentLabel(c.value) : 'nobody';
-  if (c.field === 'ticket.reason') return c.value ? reasonName(c.value) : 'none';
-  if (c.field === 'ticket.business_hours') return (opts.policies.find((p) => p.id === c.value) || {}).name || `policy ${c.value}`;
-  return `“${c.value}”`;
+  if (c.field === 'ticket.inbox_id') return (state.inboxes.find((i) => i.id === c.value) || {}).name || tr('inbox.unknown', { id: c.value });
+  if (c.field === 'ticket.assignee_id') return c.value ? agentLabel(c.value) : tr('rules.nobody');
+  if (c.field === 'ticket.reason') return c.value ? reasonName(c.value) : tr('rules.noReason');
+  if (c.field === 'ticket.business_hours') return (opts.policies.find((p) => p.id === c.value) || {}).name || tr('rules.policyN', { id: c.value });
+  const shown = { 'ticket.status': () => tr('status.' + c.value), 'ticket.priority': () => tr('priority.' + c.value),
+    'ticket.channel': () => tr('channel.' + c.value), 'customer.identity_kinds': () => tr('identity.' + c.value) }[c.field];
+  const known = { 'ticket.status': statuses, 'ticket.priority': priorities, 'ticket.channel': channels, 'customer.identity_kinds': kinds }[c.field];
+  return tr('rules.quoted', { value: shown && known.includes(c.value) ? shown() : c.value });
 }
 
-function agentLabel(id) { return (state.agents.find((a) => a.id === id) || {}).name || `agent ${id}`; }
+function agentLabel(id) { return (state.agents.find((a) => a.id === id) || {}).name || tr('agent.unknown', { id }); }
 
 function actionText(a) {
   switch (a.type) {
-    case 'assign_agent': return a.agent_id ? `assign to ${agentLabel(a.agent_id)}` : 'unassign';
-    case 'assign_team': return a.team_id ? `assign to team ${(opts.teams.find((t) => t.id === a.team_id) || {}).name || a.team_id}` : 'take out of its team';
-    case 'set_status': return `set status ${a.status}`;
-    case 'set_priority': return `set priority ${a.priority}`;
-    case 'add_tags': return `add tags ${a.tags.join(', ')}`;
-    case 'remove_tags': return `remove tags ${a.tags.join(', ')}`;
-    case 'add_note': return `add a note “${a.text.slice(0, 60)}”`;
-    case 'send_canned': return `reply with “${(opts.canned.find((c) => c.id === a.canned_id) || {}).title || a.canned_id}”`;
-    case 'send_webhook': return `send to ${(opts.webhooks.find((w) => w.id === a.webhook_id) || {}).url || 'webhook ' + a.webhook_id}`;
-    case 'snooze': return `snooze${a.hours ? ` for ${a.hours} h` : ''}${a.until_reply ? ' until the customer replies' : ''}`;
-    case 'resolve': return 'resolve';
+    case 'assign_agent': return a.agent_id ? tr('rules.do.assign', { agent: agentLabel(a.agent_id) }) : tr('rules.do.unassign');
+    case 'assign_team': return a.team_id ? tr('rules.do.assignTeam', { team: (opts.teams.find((t) => t.id === a.team_id) || {}).name || a.team_id }) : tr('rules.do.noTeam');
+    case 'set_status': return tr('rules.do.setStatus', { status: word('status.', statuses, a.status).toLowerCase() });
+    case 'set_priority': return tr('rules.do.setPriority', { priority: word('priority.', priorities, a.priority).toLowerCase() });
+    case 'add_tags': return tr('rules.do.addTags', { tags: a.tags.join(', ') });
+    case 'remove_tags': return tr('rules.do.removeTags', { tags: a.tags.join(', ') });
+    case 'add_note': return tr('rules.do.note', { text: a.text.slice(0, 60) });
+    case 'send_canned': return tr('rules.do.canned', { title: (opts.canned.find((c) => c.id === a.canned_id) || {}).title || a.canned_id });
+    case 'send_webhook': return tr('rules.do.webhook', { url: (opts.webhooks.find((w) => w.id === a.webhook_id) || {}).url || tr('rules.webhookN', { id: a.webhook_id }) });
+    case 'snooze':
+      if (a.hours && a.until_reply) return tr('rules.do.snoozeHoursReply', { hours: a.hours });
+      if (a.hours) return tr('rules.do.snoozeHours', { hours: a.hours });
+      return tr(a.until_reply ? 'rules.do.snoozeReply' : 'rules.do.snooze');
+    case 'resolve': return tr('rules.do.resolve');
   }
   return a.type;
 }
@@ -127,26 +127,27 @@ function actionText(a) {
 function ruleCard(r, i, n) {
   const id = `rule-${r.id}`;
   const dry = h('div', { class: 'rule-dry', id: `${id}-dry`, 'aria-live': 'polite' });
-  const move = (to, dir) => h('button', { type: 'button', class: `rule-${dir}`, disabled: to < 1 || to > n, 'aria-label': `Move ${dir}: ${r.name}`,
+  const move = (to, dir) => h('button', { type: 'button', class: `rule-${dir}`, disabled: to < 1 || to > n,
+    'aria-label': tr(dir === 'up' ? 'rules.moveUpLabel' : 'rules.moveDownLabel', { name: r.name }),
     onclick: async () => {
       try {
         await patch(`/api/v1/rules/${r.id}`, { position: to });
         ok();
-        announce(tr('rule.moved', { name: r.name, direction: dir, position: to, count: n }));
+        announce(tr(dir === 'up' ? 'rule.movedUp' : 'rule.movedDown', { name: r.name, position: to, count: n }));
         const other = dir === 'up' ? 'down' : 'up';
         await rulesPage(`#${id} .rule-${dir}:not([disabled])`, `#${id} .rule-${other}:not([disabled])`, `#${id}-h`);
       } catch (err) { fail(err); }
-    } }, dir === 'up' ? 'Move up' : 'Move down');
+    } }, tr(dir === 'up' ? 'rules.moveUp' : 'rules.moveDown'));
   const toggle = r.enabled
-    ? h('button', { type: 'button', class: 'rule-toggle', 'aria-label': `Turn off ${r.name}`, onclick: async () => {
+    ? h('button', { type: 'button', class: 'rule-toggle', 'aria-label': tr('rules.turnOffLabel', { name: r.name }), onclick: async () => {
       try {
         await patch(`/api/v1/rules/${r.id}`, { enabled: false });
         ok();
         announce(tr('rule.off', { name: r.name }));
         await rulesPage(`#${id} .rule-toggle`);
       } catch (err) { fail(err); }
-    } }, 'Turn off')
-    : h('button', { type: 'button', class: 'rule-toggle', 'aria-label': `Dry run and turn on ${r.name}`, onclick: async () => {
+    } }, tr('rules.turnOff'))
+    : h('button', { type: 'button', class: 'rule-toggle', 'aria-label': tr('rules.dryRunOnLabel', { name: r.name }), onclick: async () => {
       try {
         const res = await post(`/api/v1/rules/${r.id}/dry-run`);
         ok();
@@ -156,15 +157,15 @@ function ruleCard(r, i, n) {
           await rulesPage(`#${id} .rule-toggle`);
         }, r.name);
       } catch (err) { fail(err); }
-    } }, 'Dry run and turn on…');
-  const edit = h('button', { type: 'button', class: 'rule-edit', 'aria-label': `Edit ${r.name}`, onclick: () => {
+    } }, tr('rules.dryRunOn'));
+  const edit = h('button', { type: 'button', class: 'rule-edit', 'aria-label': tr('rules.editLabel', { name: r.name }), onclick: () => {
     fill($('#rule-editor'), editor(r));
     $('#rule-form-h').focus();
-  } }, 'Edit');
-  const remove = h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${r.name}`, onclick: (e) => confirmDialog({
-    title: 'Delete this rule?',
-    text: `“${r.name}” stops acting on tickets. What it did stays in the tickets’ history.`,
-    confirm: 'Delete rule',
+  } }, tr('rules.edit'));
+  const remove = h('button', { type: 'button', class: 'danger', 'aria-label': tr('app.deleteName', { name: r.name }), onclick: (e) => confirmDialog({
+    title: tr('rules.deleteTitle'),
+    text: tr('rules.deleteText', { name: r.name }),
+    confirm: tr('rules.deleteConfirm'),
     returnFocus: e.target,
     onConfirm: async () => {
       await del(`/api/v1/rules/${r.id}`);
@@ -172,13 +173,13 @@ function ruleCard(r, i, n) {
       announce(tr('rule.deleted', { name: r.name }));
       await rulesPage('#rules-h');
     },
-  }) }, 'Delete');
+  }) }, tr('app.delete'));
   return h('article', { class: 'card stack', id, 'aria-labelledby': `${id}-h`, dataset: { rule: r.id } },
     h('div', { class: 'row' },
       h('span', { class: 'muted' }, `${i + 1}.`),
       h('h4', { id: `${id}-h`, class: 'rule-name', tabindex: '-1' }, r.name),
-      h('span', { class: 'badge ' + (r.enabled ? 'state-connected' : 'state-disabled') }, r.enabled ? 'On' : 'Off'),
-      r.stop ? h('span', { class: 'badge' }, 'Stops here') : null),
+      h('span', { class: 'badge ' + (r.enabled ? 'state-connected' : 'state-disabled') }, tr(r.enabled ? 'rules.on' : 'rules.off')),
+      r.stop ? h('span', { class: 'badge' }, tr('rules.stops')) : null),
     h('p', { class: 'small rule-summary' }, describeRule(r)),
     h('div', { class: 'row' }, move(i, 'up'), move(i + 2, 'down'), toggle, edit, remove),
     dry);
@@ -188,16 +189,16 @@ function ruleCard(r, i, n) {
 // rule on after the manager saw it.
 function showDryRun(box, res, turnOn, name) {
   const n = res.matches.length;
-  const summary = `${n} of ${res.checked} tickets of the last 30 days match${res.truncated ? ' (only the newest were checked)' : ''}.`;
+  const summary = tr(res.truncated ? 'rules.dryMatchesNewest' : 'rules.dryMatches', { n, checked: res.checked });
   fill(box,
-    h('h5', { class: 'rule-dry-h', tabindex: '-1' }, 'Dry run: ', summary),
+    h('h5', { class: 'rule-dry-h', tabindex: '-1' }, tr('rule.dryRun', { summary })),
     n ? h('ul', { class: 'rule-matches' }, res.matches.slice(0, 50).map((m) =>
-      h('li', { dataset: { ticket: m.id } }, h('a', { href: `#/ticket/${m.id}` }, `#${m.id}`), ' ', m.subject || '(no subject)', ' ',
-        h('span', { class: 'muted small' }, m.status)))) : null,
-    n > 50 ? h('p', { class: 'muted small' }, `and ${n - 50} more.`) : null,
+      h('li', { dataset: { ticket: m.id } }, h('a', { href: `#/ticket/${m.id}` }, `#${m.id}`), ' ', m.subject || tr('ticket.untitled'), ' ',
+        h('span', { class: 'muted small' }, word('status.', statuses, m.status))))) : null,
+    n > 50 ? h('p', { class: 'muted small' }, tr('rules.andMore', { n: n - 50 })) : null,
     turnOn ? h('div', { class: 'row' },
-      h('button', { type: 'button', class: 'primary rule-turn-on', onclick: async () => { try { await turnOn(); } catch (err) { fail(err); } } }, `Turn on ${name}`),
-      h('button', { type: 'button', onclick: () => { fill(box); box.closest('article')?.querySelector('.rule-toggle')?.focus(); } }, 'Not now')) : null);
+      h('button', { type: 'button', class: 'primary rule-turn-on', onclick: async () => { try { await turnOn(); } catch (err) { fail(err); } } }, tr('rules.turnOn', { name })),
+      h('button', { type: 'button', onclick: () => { fill(box); box.closest('article')?.querySelector('.rule-toggle')?.focus(); } }, tr('rules.notNow'))) : null);
   announce(tr('rule.dryRun', { summary }));
   box.querySelector('.rule-dry-h').focus();
 }
@@ -218,16 +219,16 @@ function input(id, label, value, attrs = {}) {
 
 // valueControl is the value of a condition on field, as the field's kind wants it.
 function valueControl(id, field, value) {
-  const label = `Value of the ${fieldNames[field] || field} condition`;
+  const label = tr('rules.valueOf', { field: fieldName(field) });
   switch (field) {
     case 'ticket.inbox_id': return select(id, label, state.inboxes.map((i) => [i.id, i.name]), value);
-    case 'ticket.assignee_id': return select(id, label, [[0, 'Nobody'], ...state.agents.map((a) => [a.id, a.name])], value ?? 0);
+    case 'ticket.assignee_id': return select(id, label, [[0, tr('rules.valueNobody')], ...state.agents.map((a) => [a.id, a.name])], value ?? 0);
     case 'ticket.business_hours': return select(id, label, opts.policies.map((p) => [p.id, p.name]), value);
-    case 'ticket.reason': return select(id, label, [[0, 'None'], ...(state.reasons || []).filter((r) => !r.archived || r.id === value).map((r) => [r.id, r.name])], value ?? 0);
-    case 'ticket.channel': return select(id, label, channels.map((c) => [c, c]), value);
-    case 'ticket.status': return select(id, label, statuses.map((s) => [s, s]), value);
-    case 'ticket.priority': return select(id, label, priorities.map((p) => [p, p]), value);
-    case 'customer.identity_kinds': return select(id, label, kinds.map((k) => [k, k]), value);
+    case 'ticket.reason': return select(id, label, [[0, tr('rules.valueNone')], ...(state.reasons || []).filter((r) => !r.archived || r.id === value).map((r) => [r.id, r.name])], value ?? 0);
+    case 'ticket.channel': return select(id, label, channels.map((c) => [c, tr('channel.' + c)]), value);
+    case 'ticket.status': return select(id, label, statuses.map((s) => [s, tr('status.' + s)]), value);
+    case 'ticket.priority': return select(id, label, priorities.map((p) => [p, tr('priority.' + p)]), value);
+    case 'customer.identity_kinds': return select(id, label, kinds.map((k) => [k, tr('identity.' + k)]), value);
   }
   const num = ['customer.orders', 'customer.lifetime_value', 'order.total', 'order.age_hours', 'ticket.reason_confidence'].includes(field);
   return input(id, label, value, num ? { type: 'number', min: 0, step: 1, class: 'num' } : { type: 'text' });
@@ -242,20 +243,20 @@ function readValue(field, el) {
 // conditionRow is one condition: field, operator, value and a Remove button.
 function conditionRow(c) {
   const n = ++rowSeq;
-  const fields = Object.keys(opts.fields);
+  const choices = Object.keys(opts.fields);
   const field = c ? c.field : 'ticket.subject';
   const row = h('li', { class: 'rule-cond row', dataset: { n } });
   const draw = (f, op, value) => {
-    const ops = opts.fields[f] || [];
+    const fieldOps = opts.fields[f] || [];
     fill(row,
-      select(`cf-${n}`, 'Field', fields.map((x) => [x, fieldNames[x] || x]), f, { class: 'cond-field', onchange: (e) => { draw(e.target.value); $(`#cf-${n}`).focus(); } }),
-      select(`co-${n}`, 'Operator', ops.map((o) => [o, opNames[o] || o]), op || ops[0], { class: 'cond-op' }),
+      select(`cf-${n}`, tr('rules.fieldLabel'), choices.map((x) => [x, fieldName(x)]), f, { class: 'cond-field', onchange: (e) => { draw(e.target.value); $(`#cf-${n}`).focus(); } }),
+      select(`co-${n}`, tr('rules.operatorLabel'), fieldOps.map((o) => [o, opName(o)]), op || fieldOps[0], { class: 'cond-op' }),
       h('span', { class: 'cond-value' }, valueControl(`cv-${n}`, f, value)),
-      h('button', { type: 'button', class: 'small', 'aria-label': 'Remove this condition', onclick: () => {
+      h('button', { type: 'button', class: 'small', 'aria-label': tr('rules.removeCondition'), onclick: () => {
         const list = row.parentElement;
         row.remove();
         (list.closest('fieldset').querySelector('.add-cond')).focus();
-      } }, 'Remove'));
+      } }, tr('rules.remove')));
   };
   draw(field, c && c.op, c && c.value);
   return row;
@@ -274,29 +275,31 @@ function actionRow(a) {
   const n = ++rowSeq;
   const row = h('li', { class: 'rule-action row', dataset: { n } });
   const draw = (type, a = {}) => {
-    const label = (what) => `${what} of the ${actionNames[type] || type} action`;
+    // A control's label names its action: "Agent of the Assign to an agent action".
+    const label = (key) => tr(key, { action: actionName(type) });
     let params = null;
     switch (type) {
-      case 'assign_agent': params = select(`ap-${n}`, label('Agent'), [[0, 'Nobody (unassign)'], ...state.agents.map((x) => [x.id, x.name])], a.agent_id ?? ''); break;
-      case 'assign_team': params = select(`ap-${n}`, label('Team'), [[0, 'No team'], ...opts.teams.map((x) => [x.id, x.name])], a.team_id ?? ''); break;
-      case 'set_status': params = select(`ap-${n}`, label('Status'), statuses.map((s) => [s, s]), a.status); break;
-      case 'set_priority': params = select(`ap-${n}`, label('Priority'), priorities.map((p) => [p, p]), a.priority); break;
-      case 'add_tags': case 'remove_tags': params = input(`ap-${n}`, label('Tags, separated by commas'), (a.tags || []).join(', '), { type: 'text', placeholder: 'tags, separated by commas' }); break;
-      case 'add_note': params = h('span', { class: 'field inline' }, h('label', { for: `ap-${n}`, class: 'visually-hidden' }, label('Text')),
-        h('textarea', { id: `ap-${n}`, rows: 2, value: a.text || '', placeholder: 'Note text; {{customer.first_name}} and the other placeholders work' })); break;
-      case 'send_canned': params = select(`ap-${n}`, label('Canned response'), opts.canned.map((c) => [c.id, c.title]), a.canned_id); break;
-      case 'send_webhook': params = select(`ap-${n}`, label('Webhook'), opts.webhooks.map((w) => [w.id, w.url]), a.webhook_id); break;
-      case 'snooze': params = h('span', {}, input(`ap-${n}`, label('Hours'), a.hours || 24, { type: 'number', min: 0, step: 1, class: 'num' }), ' hours ',
-        h('label', { class: 'check' }, h('input', { type: 'checkbox', id: `au-${n}`, checked: !!a.until_reply }), ' or until the customer replies')); break;
+      case 'assign_agent': params = select(`ap-${n}`, label('rules.param.agent'), [[0, tr('rules.unassignOption')], ...state.agents.map((x) => [x.id, x.name])], a.agent_id ?? ''); break;
+      case 'assign_team': params = select(`ap-${n}`, label('rules.param.team'), [[0, tr('ticket.noTeam')], ...opts.teams.map((x) => [x.id, x.name])], a.team_id ?? ''); break;
+      case 'set_status': params = select(`ap-${n}`, label('rules.param.status'), statuses.map((s) => [s, tr('status.' + s)]), a.status); break;
+      case 'set_priority': params = select(`ap-${n}`, label('rules.param.priority'), priorities.map((p) => [p, tr('priority.' + p)]), a.priority); break;
+      case 'add_tags': case 'remove_tags': params = input(`ap-${n}`, label('rules.param.tags'), (a.tags || []).join(', '), { type: 'text', placeholder: tr('rules.tagsHint') }); break;
+      case 'add_note': params = h('span', { class: 'field inline' }, h('label', { for: `ap-${n}`, class: 'visually-hidden' }, label('rules.param.text')),
+        h('textarea', { id: `ap-${n}`, rows: 2, value: a.text || '', placeholder: tr('rules.noteHint') })); break;
+      case 'send_canned': params = select(`ap-${n}`, label('rules.param.canned'), opts.canned.map((c) => [c.id, c.title]), a.canned_id); break;
+      case 'send_webhook': params = select(`ap-${n}`, label('rules.param.webhook'), opts.webhooks.map((w) => [w.id, w.url]), a.webhook_id); break;
+      case 'snooze': params = h('span', {}, tn('rules.snoozeFor', {
+        hours: input(`ap-${n}`, label('rules.param.hours'), a.hours || 24, { type: 'number', min: 0, step: 1, class: 'num' }),
+        reply: h('label', { class: 'check' }, h('input', { type: 'checkbox', id: `au-${n}`, checked: !!a.until_reply }), ' ', tr('rules.orUntilReply')) })); break;
     }
     fill(row,
-      select(`at-${n}`, 'Action', opts.actions.map((x) => [x, actionNames[x] || x]), type, { class: 'action-type', onchange: (e) => { draw(e.target.value); $(`#at-${n}`).focus(); } }),
+      select(`at-${n}`, tr('rules.actionLabel'), opts.actions.map((x) => [x, actionName(x)]), type, { class: 'action-type', onchange: (e) => { draw(e.target.value); $(`#at-${n}`).focus(); } }),
       params,
-      h('button', { type: 'button', class: 'small', 'aria-label': 'Remove this action', onclick: () => {
+      h('button', { type: 'button', class: 'small', 'aria-label': tr('rules.removeAction'), onclick: () => {
         const list = row.parentElement;
         row.remove();
         list.closest('fieldset').querySelector('.add-action').focus();
-      } }, 'Remove'));
+      } }, tr('rules.remove')));
   };
   draw(a ? a.type : 'add_tags', a || {});
   return row;
@@ -326,14 +329,14 @@ function readActions(list) {
 function editor(r) {
   const trig = r ? r.trigger.event : 'ticket.created';
   const hours = h('span', { id: 'rule-hours-field', class: 'field inline', hidden: !timed(trig) },
-    h('label', { for: 'rule-hours' }, 'Hours'), h('input', { id: 'rule-hours', type: 'number', min: 1, step: 1, class: 'num', value: r ? r.trigger.hours || 48 : 48 }));
+    h('label', { for: 'rule-hours' }, tr('rules.hours')), h('input', { id: 'rule-hours', type: 'number', min: 1, step: 1, class: 'num', value: r ? r.trigger.hours || 48 : 48 }));
   const all = h('ul', { class: 'rule-conds', id: 'rule-all' }, (r ? r.conditions.all : []).map(conditionRow));
   const any = h('ul', { class: 'rule-conds', id: 'rule-any' }, (r ? r.conditions.any : []).map(conditionRow));
   const actions = h('ul', { class: 'rule-actions', id: 'rule-actions' }, (r ? r.actions : [null]).map(actionRow));
   const dry = h('div', { class: 'rule-dry', id: 'rule-form-dry', 'aria-live': 'polite' });
   const group = (id, legend, list, hint) => h('fieldset', { class: 'rule-group', id }, h('legend', {}, legend),
     h('p', { class: 'hint' }, hint), list,
-    h('button', { type: 'button', class: 'add-cond', onclick: () => { const row = conditionRow(null); list.append(row); row.querySelector('select').focus(); } }, 'Add condition'));
+    h('button', { type: 'button', class: 'add-cond', onclick: () => { const row = conditionRow(null); list.append(row); row.querySelector('select').focus(); } }, tr('rules.addCondition')));
   const body = () => ({
     name: $('#rule-name').value,
     trigger: timed($('#rule-trigger').value) ? { event: $('#rule-trigger').value, hours: Number($('#rule-hours').value) } : { event: $('#rule-trigger').value },
@@ -342,29 +345,29 @@ function editor(r) {
     stop: $('#rule-stop').checked,
   });
   const form = h('form', { class: 'card stack setup-section', id: 'rule-form', 'aria-labelledby': 'rule-form-h', novalidate: true },
-    h('h4', { id: 'rule-form-h', tabindex: '-1' }, r ? `Edit “${r.name}”` : 'Add a rule'),
-    h('div', { class: 'field' }, h('label', { for: 'rule-name' }, 'Name'), h('input', { id: 'rule-name', required: true, maxlength: 100, value: r ? r.name : '' })),
+    h('h4', { id: 'rule-form-h', tabindex: '-1' }, r ? tr('rules.editTitle', { name: r.name }) : tr('rules.addTitle')),
+    h('div', { class: 'field' }, h('label', { for: 'rule-name' }, tr('rules.name')), h('input', { id: 'rule-name', required: true, maxlength: 100, value: r ? r.name : '' })),
     h('div', { class: 'row' },
-      h('span', { class: 'field inline' }, h('label', { for: 'rule-trigger' }, 'When'),
+      h('span', { class: 'field inline' }, h('label', { for: 'rule-trigger' }, tr('rules.whenLabel')),
         h('select', { id: 'rule-trigger', onchange: (e) => { hours.hidden = !timed(e.target.value); } },
-          opts.triggers.map((t) => h('option', { value: t, selected: t === trig }, triggerNames[t] || t)))),
+          opts.triggers.map((t) => h('option', { value: t, selected: t === trig }, triggerName(t))))),
       hours),
-    group('rule-all-group', 'If all of these hold', all, 'Leave empty to act on every ticket of the trigger.'),
-    group('rule-any-group', 'And at least one of these (if any)', any, 'Optional.'),
-    h('fieldset', { class: 'rule-group', id: 'rule-actions-group' }, h('legend', {}, 'Then'), actions,
-      h('button', { type: 'button', class: 'add-action', onclick: () => { const row = actionRow(null); actions.append(row); row.querySelector('select').focus(); } }, 'Add action')),
-    h('label', { class: 'check block' }, h('input', { type: 'checkbox', id: 'rule-stop', checked: r ? r.stop : false }), ' Stop here: later rules do not run for the same event'),
-    h('p', { class: 'hint' }, r ? '' : 'A new rule is saved turned off: run it dry, then turn it on from the list.'),
+    group('rule-all-group', tr('rules.allLegend'), all, tr('rules.allHint')),
+    group('rule-any-group', tr('rules.anyLegend'), any, tr('rules.anyHint')),
+    h('fieldset', { class: 'rule-group', id: 'rule-actions-group' }, h('legend', {}, tr('rules.thenLegend')), actions,
+      h('button', { type: 'button', class: 'add-action', onclick: () => { const row = actionRow(null); actions.append(row); row.querySelector('select').focus(); } }, tr('rules.addAction'))),
+    h('label', { class: 'check block' }, h('input', { type: 'checkbox', id: 'rule-stop', checked: r ? r.stop : false }), ' ', tr('rules.stopHere')),
+    h('p', { class: 'hint' }, r ? '' : tr('rules.newOff')),
     h('div', { class: 'row' },
-      h('button', { type: 'submit', class: 'primary' }, r ? 'Save rule' : 'Add rule'),
+      h('button', { type: 'submit', class: 'primary' }, tr(r ? 'rules.save' : 'rules.add')),
       h('button', { type: 'button', id: 'rule-dry-run', onclick: async () => {
         try {
           const res = await post('/api/v1/rules/dry-run', body());
           ok();
           showDryRun(dry, res, null);
         } catch (err) { fail(err); announce(err.message); }
-      } }, 'Dry run'),
-      r ? h('button', { type: 'button', onclick: () => { fill($('#rule-editor'), editor(null)); $(`#rule-${r.id}-h`)?.focus(); } }, 'Cancel') : null),
+      } }, tr('rules.dryRun')),
+      r ? h('button', { type: 'button', onclick: () => { fill($('#rule-editor'), editor(null)); $(`#rule-${r.id}-h`)?.focus(); } }, tr('app.cancel')) : null),
     dry);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();

@@ -6,6 +6,7 @@ import { get, patch, del } from './api.js';
 import { h, fill, $ } from './dom.js';
 import { isAdmin } from './state.js';
 import { settingsTabs, openTab, fail, ok } from './settings.js';
+import { t as tr } from './i18n.js';
 
 const pages = { security: securityPage, start: setupPage };
 
@@ -38,58 +39,60 @@ async function securityPage() {
   const st = h('span', { class: 'small', role: 'status', id: 'security-status' });
   const form = h('form', { id: 'security-form', class: 'card stack' },
     h('label', { class: 'check' }, h('input', { type: 'checkbox', id: 'require-2fa', checked: sec.require_2fa, 'aria-describedby': 'require-2fa-help' }),
-      ' Require two-factor sign-in for everyone'),
-    h('p', { id: 'require-2fa-help', class: 'muted small' },
-      'Agents without an authenticator app set one up at their next sign-in, before they get in; none can turn it off. Signed-in browsers stay signed in.'),
-    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), st));
+      ' ', tr('security.require')),
+    h('p', { id: 'require-2fa-help', class: 'muted small' }, tr('security.requireHelp')),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, tr('app.save')), st));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
       await patch('/api/v1/settings/security', { require_2fa: $('#require-2fa').checked });
       ok();
-      st.textContent = 'Saved';
+      st.textContent = tr('app.saved');
     } catch (err) { st.textContent = ''; fail(err); }
   });
   const rows = agents.filter((a) => !a.disabled).map((a) => h('li', { class: 'row' },
     h('span', { class: 'grow' }, a.name, ' ', h('span', { class: 'muted small' }, a.email)),
-    a.totp_enabled ? h('span', { class: 'badge ok' }, 'two-factor on') : h('span', { class: 'badge' }, 'password only'),
-    a.totp_enabled ? h('button', { type: 'button', class: 'danger', 'aria-label': `Reset two-factor sign-in of ${a.name}`, onclick: async (e) => {
+    a.totp_enabled ? h('span', { class: 'badge ok' }, tr('security.totpOn')) : h('span', { class: 'badge' }, tr('security.passwordOnly')),
+    a.totp_enabled ? h('button', { type: 'button', class: 'danger', 'aria-label': tr('security.resetLabel', { name: a.name }), onclick: async (e) => {
       const btn = e.target;
       if (btn.dataset.confirm !== '1') {
         btn.dataset.confirm = '1';
-        btn.textContent = 'Really reset?';
+        btn.textContent = tr('security.reallyReset');
         return;
       }
       try { await del(`/api/v1/agents/${a.id}/totp`); ok(); await securityPage(); } catch (err) { fail(err); }
-    } }, 'Reset') : null));
+    } }, tr('security.reset')) : null));
   fill($('#settings-body'), form,
-    h('h3', {}, 'Agents'),
-    h('p', { class: 'muted small' }, 'Reset turns an agent\'s two-factor sign-in off and signs them out everywhere: for a lost phone with lost recovery codes.'),
+    h('h3', {}, tr('settings.tab.agents')),
+    h('p', { class: 'muted small' }, tr('security.resetHint')),
     h('ul', { class: 'settings-list', id: 'totp-agents' }, rows));
 }
 
 // ---- Getting started ----
 
-// steps are the checklist's items, by the id the API gives them.
+// steps are the checklist's items, by the id the API gives them: where each leads, and
+// the keys of its title, what it does and its button.
 const steps = {
-  email: { title: 'Connect your support email', what: 'Mail to your support address becomes tickets; replies go out from it.', href: '#/settings/inboxes/new-email', action: 'Connect email' },
-  chat: { title: 'Add the chat widget to your shop', what: 'Shoppers chat with you from your site and look up their orders.', href: '#/settings/inboxes/new-chat', action: 'Set up the widget' },
-  phone: { title: 'Connect Twilio', what: 'SMS, WhatsApp and calls to your number land here too.', href: '#/settings/inboxes/new-phone', action: 'Connect Twilio' },
-  orders: { title: 'Connect your shop', what: 'Agents see each customer\'s orders next to the conversation.', href: '#/settings/sources', action: 'Connect the shop' },
-  team: { title: 'Invite your team', what: 'Colleagues get a link to choose their own password.', href: '#/settings/agents', action: 'Invite people' },
+  email: { title: 'start.email.title', what: 'start.email.what', href: '#/settings/inboxes/new-email', action: 'start.email.action' },
+  chat: { title: 'start.chat.title', what: 'start.chat.what', href: '#/settings/inboxes/new-chat', action: 'start.chat.action' },
+  phone: { title: 'start.phone.title', what: 'start.phone.what', href: '#/settings/inboxes/new-phone', action: 'start.phone.action' },
+  orders: { title: 'start.orders.title', what: 'start.orders.what', href: '#/settings/sources', action: 'start.orders.action' },
+  team: { title: 'start.team.title', what: 'start.team.what', href: '#/settings/agents', action: 'start.team.action' },
 };
 
 async function setupPage() {
   const s = await get('/api/v1/setup');
   const done = s.items.filter((i) => i.done).length;
   const items = s.items.map((it) => {
-    const step = steps[it.id] || { title: it.id, what: '', href: '#/settings', action: 'Open' };
+    const step = steps[it.id];
+    const title = step ? tr(step.title) : it.id;
     return h('li', { class: 'setup-item' + (it.done ? ' done' : ''), dataset: { item: it.id, done: String(it.done) } },
       h('span', { class: 'tick', 'aria-hidden': 'true' }, it.done ? '✓' : ''),
       h('div', { class: 'grow' },
-        h('strong', {}, step.title), h('span', { class: 'visually-hidden' }, it.done ? ' (done)' : ' (to do)'),
-        h('div', { class: 'muted small' }, step.what)),
-      it.done ? h('span', { class: 'small ok-text' }, 'Done') : h('a', { href: step.href, class: 'button' }, step.action));
+        h('strong', {}, title), h('span', { class: 'visually-hidden' }, ' ', tr(it.done ? 'start.isDone' : 'start.toDo')),
+        h('div', { class: 'muted small' }, step ? tr(step.what) : '')),
+      it.done ? h('span', { class: 'small ok-text' }, tr('start.done'))
+        : h('a', { href: step ? step.href : '#/settings', class: 'button' }, tr(step ? step.action : 'start.open')));
   });
   const toggle = h('button', { type: 'button', id: 'setup-dismiss', onclick: async () => {
     try {
@@ -98,12 +101,12 @@ async function setupPage() {
       await setupPage();
       $('#setup-dismiss').focus();
     } catch (err) { fail(err); }
-  } }, s.dismissed ? 'Show this checklist at sign-in again' : 'Dismiss the checklist');
+  } }, tr(s.dismissed ? 'start.showAgain' : 'start.dismiss'));
   fill($('#settings-body'),
-    h('p', { id: 'setup-progress', role: 'status' }, `${done} of ${s.items.length} done.`,
-      s.first_run ? ' Parley has no inbox yet: start with one of the channels below.' : ''),
+    h('p', { id: 'setup-progress', role: 'status' }, tr('start.progress', { done, n: s.items.length }),
+      s.first_run ? [' ', tr('start.firstRun')] : ''),
     h('ol', { class: 'setup-list', id: 'setup-list' }, items),
-    h('p', { class: 'muted small' }, 'Each step ticks itself once it is set up. This page stays under Settings → Getting started.'),
+    h('p', { class: 'muted small' }, tr('start.hint', { settings: tr('settings.title'), tab: tr('settings.tab.start') })),
     toggle);
 }
 

@@ -21,16 +21,22 @@ export async function showTeamSettings(tab) {
   return true;
 }
 
-const modes = [['off', 'Off'], ['round_robin', 'Round-robin'], ['least_loaded', 'Least loaded']];
-const channels = [['chat', 'Chat'], ['email', 'Email'], ['sms', 'SMS'], ['whatsapp', 'WhatsApp'], ['voice', 'Voice'], ['discord', 'Discord'], ['api', 'API']];
+// The auto-assignment modes and the channels with a capacity; their words are the
+// catalogue's (teams.mode.<mode>, channel.<channel>).
+const modes = ['off', 'round_robin', 'least_loaded'];
+const channels = ['chat', 'email', 'sms', 'whatsapp', 'voice', 'discord', 'api'];
 
 function modeSelect(id, value) {
-  return h('select', { id, name: 'assignment' }, modes.map(([v, t]) => h('option', { value: v, selected: v === value }, t)));
+  return h('select', { id, name: 'assignment' }, modeOptions(value));
+}
+
+function modeOptions(value) {
+  return modes.map((v) => h('option', { value: v, selected: v === value }, tr('teams.mode.' + v)));
 }
 
 function memberChecks(name, selected) {
   const agents = state.agents.filter((a) => !a.disabled);
-  if (agents.length === 0) return h('p', { class: 'muted' }, 'No agents yet.');
+  if (agents.length === 0) return h('p', { class: 'muted' }, tr('teams.noAgents'));
   return agents.map((a) => h('label', { class: 'check' },
     h('input', { type: 'checkbox', name, value: a.id, checked: selected.includes(a.id) }), ' ' + a.name));
 }
@@ -45,16 +51,16 @@ async function teamsPage() {
   state.agents = agents;
   state.teams = teams;
   const rows = teams.map((t) => {
-    const form = h('form', { class: 'card stack', 'aria-label': `Team ${t.name}` },
-      h('label', { for: `tn-${t.id}` }, 'Name'), h('input', { id: `tn-${t.id}`, name: 'name', value: t.name, maxlength: 100 }),
-      h('fieldset', { class: 'inbox-checks' }, h('legend', {}, 'Members'), memberChecks(`members-${t.id}`, t.agent_ids)),
-      h('label', { for: `ta-${t.id}` }, 'Auto-assignment'), modeSelect(`ta-${t.id}`, t.assignment),
+    const form = h('form', { class: 'card stack', 'aria-label': tr('teams.row', { name: t.name }), dataset: { team: t.id } },
+      h('label', { for: `tn-${t.id}` }, tr('teams.name')), h('input', { id: `tn-${t.id}`, name: 'name', value: t.name, maxlength: 100 }),
+      h('fieldset', { class: 'inbox-checks' }, h('legend', {}, tr('teams.members')), memberChecks(`members-${t.id}`, t.agent_ids)),
+      h('label', { for: `ta-${t.id}` }, tr('teams.assignment')), modeSelect(`ta-${t.id}`, t.assignment),
       h('div', { class: 'row' },
-        h('button', { type: 'submit', 'aria-label': `Save ${t.name}` }, 'Save'),
-        h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${t.name}`, onclick: async (e) => {
+        h('button', { type: 'submit', 'aria-label': tr('app.saveName', { name: t.name }) }, tr('app.save')),
+        h('button', { type: 'button', class: 'danger', 'aria-label': tr('app.deleteName', { name: t.name }), onclick: async (e) => {
           if (!askedTwice(e.target)) return;
           try { await del('/api/v1/teams/' + t.id); ok(); announce(tr('team.deleted', { name: t.name })); await teamsPage(); $('#nt-name').focus(); } catch (err) { fail(err); }
-        } }, 'Delete'),
+        } }, tr('app.delete')),
         h('span', { class: 'muted small', role: 'status' })));
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -63,18 +69,18 @@ async function teamsPage() {
         await patch('/api/v1/teams/' + t.id, { name: field(form, 'name').value, agent_ids: checkedIDs(form, `members-${t.id}`),
           assignment: field(form, 'assignment').value });
         ok();
-        st.textContent = 'Saved';
+        st.textContent = tr('app.saved');
         announce(tr('team.saved', { name: field(form, 'name').value }));
       } catch (err) { st.textContent = ''; fail(err); }
     });
     return h('li', {}, form);
   });
   const create = h('form', { id: 'team-create', class: 'card stack' },
-    h('h3', {}, 'Add a team'),
-    h('label', { for: 'nt-name' }, 'Name'), h('input', { id: 'nt-name', name: 'name', required: true, maxlength: 100 }),
-    h('fieldset', { class: 'inbox-checks' }, h('legend', {}, 'Members'), memberChecks('nt-members', [])),
-    h('label', { for: 'nt-assignment' }, 'Auto-assignment'), modeSelect('nt-assignment', 'off'),
-    h('button', { type: 'submit', class: 'primary' }, 'Add team'));
+    h('h3', {}, tr('teams.addTitle')),
+    h('label', { for: 'nt-name' }, tr('teams.name')), h('input', { id: 'nt-name', name: 'name', required: true, maxlength: 100 }),
+    h('fieldset', { class: 'inbox-checks' }, h('legend', {}, tr('teams.members')), memberChecks('nt-members', [])),
+    h('label', { for: 'nt-assignment' }, tr('teams.assignment')), modeSelect('nt-assignment', 'off'),
+    h('button', { type: 'submit', class: 'primary' }, tr('teams.add')));
   create.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
@@ -83,13 +89,13 @@ async function teamsPage() {
       ok();
       announce(tr('team.added', { name: t.name }));
       await teamsPage();
-      const added = document.querySelector(`form[aria-label="Team ${CSS.escape(t.name)}"] input`);
+      const added = document.querySelector(`form[data-team="${t.id}"] input`);
       if (added) added.focus();
     } catch (err) { fail(err); }
   });
   fill($('#settings-body'),
-    h('h3', {}, 'Teams'),
-    teams.length ? h('ul', { class: 'settings-list', id: 'teams-list' }, rows) : h('p', { class: 'muted' }, 'No teams yet.'),
+    h('h3', {}, tr('settings.tab.teams')),
+    teams.length ? h('ul', { class: 'settings-list', id: 'teams-list' }, rows) : h('p', { class: 'muted' }, tr('teams.none')),
     create,
     workflowForm(workflow),
     assignmentForm(settings, inboxes, agents));
@@ -104,13 +110,13 @@ function workflowForm(w) {
     try {
       const out = await patch('/api/v1/settings/workflow', { assign_on_reply: box.checked });
       box.checked = out.assign_on_reply;
-      st.textContent = 'Saved';
+      st.textContent = tr('app.saved');
       ok();
     } catch (err) { st.textContent = ''; box.checked = !box.checked; fail(err); }
   });
   return h('section', { class: 'card stack', 'aria-labelledby': 'workflow-title' },
-    h('h3', { id: 'workflow-title' }, 'Replies'),
-    h('label', { class: 'check' }, box, ' A reply to an unassigned ticket assigns it to the agent who sent it'), st);
+    h('h3', { id: 'workflow-title' }, tr('teams.repliesTitle')),
+    h('label', { class: 'check' }, box, ' ', tr('teams.assignOnReply')), st);
 }
 
 // assignmentForm is the settings of auto-assignment: a mode per inbox (a ticket in a
@@ -119,35 +125,35 @@ function assignmentForm(s, inboxes, agents) {
   const overrides = s.agents.map((a) => ({ agent_id: a.agent_id, capacity: { ...a.capacity } }));
   const overrideList = h('ul', { id: 'capacity-overrides', class: 'plain-list' });
   const drawOverrides = () => fill(overrideList, overrides.flatMap((o) => Object.entries(o.capacity).map(([ch, n]) => {
-    const name = (agents.find((a) => a.id === o.agent_id) || { name: 'Agent #' + o.agent_id }).name;
-    return h('li', {}, `${name}: ${n} ${ch}`, ' ',
-      h('button', { type: 'button', class: 'link', 'aria-label': `Remove the ${ch} capacity of ${name}`, onclick: () => {
+    const name = (agents.find((a) => a.id === o.agent_id) || { name: tr('agent.unknown', { id: o.agent_id }) }).name;
+    const channel = channels.includes(ch) ? tr('channel.' + ch) : ch;
+    return h('li', {}, tr('teams.capacityLine', { name, n, channel }), ' ',
+      h('button', { type: 'button', class: 'link', 'aria-label': tr('teams.removeCapacity', { channel, name }), onclick: () => {
         delete o.capacity[ch];
         drawOverrides();
         $('#ov-agent').focus();
-      } }, 'Remove'));
+      } }, tr('teams.remove')));
   })));
   drawOverrides();
   const form = h('form', { id: 'assignment-form', class: 'card stack', 'aria-labelledby': 'assignment-title' },
-    h('h3', { id: 'assignment-title' }, 'Auto-assignment'),
-    h('p', { class: 'muted small' }, 'New unassigned tickets go to available agents with room, the most urgent first. ' +
-      'A ticket in a team follows its team’s setting; other tickets their inbox’s.'),
-    h('fieldset', {}, h('legend', {}, 'Inboxes'),
+    h('h3', { id: 'assignment-title' }, tr('teams.assignment')),
+    h('p', { class: 'muted small' }, tr('teams.assignmentHint')),
+    h('fieldset', {}, h('legend', {}, tr('teams.inboxes')),
       inboxes.map((i) => h('div', { class: 'field' },
         h('label', { for: `ia-${i.id}` }, i.name), h('select', { id: `ia-${i.id}`, name: `inbox-${i.id}`, 'data-inbox': i.id },
-          modes.map(([v, t]) => h('option', { value: v, selected: v === (s.inboxes.find((x) => x.inbox_id === i.id) || { mode: 'off' }).mode }, t)))))),
-    h('fieldset', {}, h('legend', {}, 'Capacity per agent (open tickets per channel)'),
-      channels.map(([ch, name]) => h('div', { class: 'field' },
-        h('label', { for: `cap-${ch}` }, name),
+          modeOptions((s.inboxes.find((x) => x.inbox_id === i.id) || { mode: 'off' }).mode))))),
+    h('fieldset', {}, h('legend', {}, tr('teams.capacity')),
+      channels.map((ch) => h('div', { class: 'field' },
+        h('label', { for: `cap-${ch}` }, tr('channel.' + ch)),
         h('input', { id: `cap-${ch}`, name: `cap-${ch}`, type: 'number', min: 0, max: 1000, value: String(s.capacity[ch] ?? '') })))),
-    h('fieldset', {}, h('legend', {}, 'Capacity of one agent'),
+    h('fieldset', {}, h('legend', {}, tr('teams.capacityOne')),
       overrideList,
       h('div', { class: 'row' },
-        h('label', { for: 'ov-agent' }, 'Agent'),
+        h('label', { for: 'ov-agent' }, tr('teams.agent')),
         h('select', { id: 'ov-agent' }, agents.filter((a) => !a.disabled).map((a) => h('option', { value: a.id }, a.name))),
-        h('label', { for: 'ov-channel' }, 'Channel'),
-        h('select', { id: 'ov-channel' }, channels.map(([v, t]) => h('option', { value: v }, t))),
-        h('label', { for: 'ov-n' }, 'Tickets'),
+        h('label', { for: 'ov-channel' }, tr('teams.channel')),
+        h('select', { id: 'ov-channel' }, channels.map((v) => h('option', { value: v }, tr('channel.' + v)))),
+        h('label', { for: 'ov-n' }, tr('teams.tickets')),
         h('input', { id: 'ov-n', type: 'number', min: 0, max: 1000, value: '5' }),
         h('button', { type: 'button', id: 'ov-add', onclick: () => {
           const id = Number($('#ov-agent').value);
@@ -157,17 +163,17 @@ function assignmentForm(s, inboxes, agents) {
           o.capacity[$('#ov-channel').value] = Number($('#ov-n').value);
           drawOverrides();
           announce(tr('team.capacityAdded'));
-        } }, 'Add'))),
+        } }, tr('teams.addCapacity')))),
     h('div', { class: 'field' },
-      h('label', { for: 'offline-minutes' }, 'Return an offline agent’s unanswered tickets to the queue after (minutes, 0 never)'),
+      h('label', { for: 'offline-minutes' }, tr('teams.offlineMinutes')),
       h('input', { id: 'offline-minutes', name: 'offline_minutes', type: 'number', min: 0, max: 10080, value: String(s.offline_minutes) })),
     h('div', { class: 'row' },
-      h('button', { type: 'submit', class: 'primary' }, 'Save auto-assignment'),
+      h('button', { type: 'submit', class: 'primary' }, tr('teams.saveAssignment')),
       h('span', { class: 'muted small', role: 'status', id: 'assignment-status' })));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const capacity = {};
-    for (const [ch] of channels) {
+    for (const ch of channels) {
       const v = $('#cap-' + ch).value;
       if (v !== '') capacity[ch] = Number(v);
     }
@@ -180,7 +186,7 @@ function assignmentForm(s, inboxes, agents) {
     try {
       await put('/api/v1/assignment', body);
       ok();
-      $('#assignment-status').textContent = 'Saved';
+      $('#assignment-status').textContent = tr('app.saved');
       announce(tr('team.assignmentSaved'));
     } catch (err) { $('#assignment-status').textContent = ''; fail(err); }
   });

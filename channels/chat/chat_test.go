@@ -185,6 +185,7 @@ type serverFrame struct {
 	EmailRequired bool            `json:"email_required"`
 	TicketID      int64           `json:"ticket_id"`
 	For           string          `json:"for"`
+	Offer         string          `json:"offer"`
 	Error         struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`

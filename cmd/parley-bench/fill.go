@@ -109,6 +109,9 @@ type fillSink interface {
 	ticket(ctx context.Context, inbox, customer int64, subject, status, thread string, created, last, firstResponse, assignee int64) (int64, error)
 	message(ctx context.Context, ticket, inbox int64, dir string, author crm.Author, text, extID string, at int64) (int64, error)
 	event(ctx context.Context, typ string, ticket, customer, inbox int64, actor crm.Author, data string, at int64) error
+	// reason gives a ticket an agent's contact reason and its row of the suggested
+	// replies' index, text being what its customer wrote.
+	reason(ctx context.Context, ticket, reason int64, text string) error
 }
 
 // generate writes the filled data into w: sc.Tickets tickets of sc.Tickets/2 customers
@@ -205,12 +208,16 @@ func generate(ctx context.Context, sc scale, w fillSink, admin *crm.Agent, inbox
 			return nil, err
 		}
 		events := 1
+		customerText := subject
 		for k := range n {
 			dir, ext, author := crm.DirIn, "fill-"+strconv.Itoa(i)+"-"+strconv.Itoa(k), crm.Author{Kind: "customer", ID: customer, Name: "Customer"}
 			if k%3 == 1 {
 				dir, ext, author = crm.DirOut, "", agent
 			}
 			body := gen.words(8, 30)
+			if dir == crm.DirIn && k < 10 {
+				customerText += "\n" + body
+			}
 			mid, err := w.message(ctx, tid, inbox, dir, author, body, ext, at(k))
 			if err != nil {
 				return nil, err
@@ -229,6 +236,10 @@ func generate(ctx context.Context, sc scale, w fillSink, admin *crm.Agent, inbox
 			}
 			events++
 			info.messages++
+		}
+		// Every ticket has one of the 13 default reasons, as if agents had labelled them.
+		if err := w.reason(ctx, tid, int64(1+i%13), customerText); err != nil {
+			return nil, err
 		}
 		if status != crm.StatusOpen {
 			// The change to the ticket's final status, as an agent's PATCH records it.
@@ -307,6 +318,7 @@ type writer struct {
 	inTx  bool
 
 	insCustomer, insIdentity, insCustomerFTS, insTicket, insTicketFTS, touchTicket, insMessage, insMessageFTS, insEvent *sql.Stmt
+	setReason, insReasonText, insReasonFTS                                                                              *sql.Stmt
 }
 
 func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
@@ -333,6 +345,9 @@ func newWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 		{&w.insMessageFTS, `INSERT INTO messages_fts (rowid, text) VALUES (?, ?)`},
 		{&w.insEvent, `INSERT INTO events (type, ticket_id, customer_id, inbox_id, actor_kind, actor_id, data, at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.setReason, `UPDATE tickets SET reason_id = ?, reason_source = 'agent' WHERE id = ?`},
+		{&w.insReasonText, `INSERT INTO reason_texts (ticket_id, reason_id, text) VALUES (?, ?, ?)`},
+		{&w.insReasonFTS, `INSERT INTO reason_texts_fts (rowid, text) VALUES (?, ?)`},
 	} {
 		if *p.stmt, err = conn.PrepareContext(ctx, p.sql); err != nil {
 			w.close()
@@ -406,6 +421,20 @@ func (w *writer) ticket(ctx context.Context, inbox, customer int64, subject, sta
 		return 0, fmt.Errorf("insert ticket search row: %w", err)
 	}
 	return id, nil
+}
+
+func (w *writer) reason(ctx context.Context, ticket, reason int64, text string) error {
+	if _, err := w.setReason.ExecContext(ctx, reason, ticket); err != nil {
+		return fmt.Errorf("set reason: %w", err)
+	}
+	indexed := sqlite.ReasonIndexText(reason, text)
+	if _, err := w.insReasonText.ExecContext(ctx, ticket, reason, indexed); err != nil {
+		return fmt.Errorf("insert reason text: %w", err)
+	}
+	if _, err := w.insReasonFTS.ExecContext(ctx, ticket, indexed); err != nil {
+		return fmt.Errorf("insert reason text search row: %w", err)
+	}
+	return nil
 }
 
 func (w *writer) touch(ctx context.Context, ticket, at int64) error {

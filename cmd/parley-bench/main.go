@@ -109,10 +109,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return err
 }
 
-// benchAll runs the SQLite part, then the PostgreSQL part (pg.go) when a database is
-// set.
+// benchAll runs the classifier's step, the SQLite part, then the PostgreSQL part
+// (pg.go) when a database is set.
 func benchAll(ctx context.Context, cfg config, sc scale, res *results) error {
-	err := benchSQLite(ctx, cfg, sc, res)
+	// The classifier runs in this process and needs no server.
+	err := runSteps(ctx, cfg, res, []step{{"reasons classifier", func() error { return benchReasons(sc, res) }}})
+	err = errors.Join(err, benchSQLite(ctx, cfg, sc, res))
 	if ctx.Err() != nil {
 		return errors.Join(err, ctx.Err())
 	}
@@ -192,11 +194,12 @@ func phaseOne(ctx context.Context, cfg config, s *server, sc scale, res *results
 }
 
 // phaseTwoSteps name the steps of phase two, which --only may leave out, fill and all.
-var phaseTwoSteps = []string{"reports catch-up", "list", "search", "reports"}
+var phaseTwoSteps = []string{"reports catch-up", "reasons training", "list", "search", "reports", "suggest"}
 
 func phaseTwo(ctx context.Context, cfg config, s *server, sc scale, res *results, info *fillInfo) error {
 	return runSteps(ctx, cfg, res, []step{
 		{"reports catch-up", func() error { return waitReports(ctx, s, sc, res, sqliteReportProgress(info.dbPath)) }},
+		{"reasons training", func() error { return waitReasonModel(ctx, s, sc, res) }},
 		{"list", func() error { return benchReads(ctx, s, sc, res, info, "", nil) }},
 		{"search", func() error {
 			raw, err := sqliteRawSearch(info.dbPath)
@@ -207,6 +210,7 @@ func phaseTwo(ctx context.Context, cfg config, s *server, sc scale, res *results
 			return benchSearch(ctx, s, sc, res, info, "", func(ctx context.Context, q string) error { return rawSearch(ctx, raw, q) })
 		}},
 		{"reports", func() error { return benchReports(ctx, s, sc, res) }},
+		{"suggest", func() error { return benchSuggest(ctx, s, sc, res, info) }},
 	})
 }
 

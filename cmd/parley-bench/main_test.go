@@ -67,7 +67,8 @@ func TestTinyRun(t *testing.T) {
 	// Figures every scale measures; tiny has no 1,000-socket fanout.
 	for _, k := range []string{keyIngestMsgsPerS, keyIngestNormalPerS, keyRawSQLite, keyFanout100, keyWidgetChats, keyListReqPerS,
 		keyThreadReqPerS, keyListUncachedReqPerS, keyThreadUncachedReqPerS, keySearchP99, keySMSPerS, keyEmailMsgsPerS,
-		keyRSSIdleMB, keyStartMS, keyWebhookPerS, keyRulesEvalP99, keyAssignP99} {
+		keyRSSIdleMB, keyStartMS, keyWebhookPerS, keyRulesEvalP99, keyAssignP99, keySuggestP99,
+		keyReasonsTrainS, keyReasonsPredictP99, keyReasonsMacroF1} {
 		if _, ok := got[k].(float64); !ok {
 			t.Errorf("%s = %v, want a number at the tiny scale", k, got[k])
 		}

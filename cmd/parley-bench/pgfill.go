@@ -190,6 +190,10 @@ func (c *copier) message(ctx context.Context, ticket, inbox int64, dir string, a
 	return c.last.message, nil
 }
 
+// reason leaves the PostgreSQL fill without contact reasons: its part of the bench has
+// no suggested-replies figure (suggest_p99_ms is SQLite's).
+func (c *copier) reason(ctx context.Context, ticket, reason int64, text string) error { return nil }
+
 func (c *copier) event(ctx context.Context, typ string, ticket, customer, inbox int64, actor crm.Author, data string, at int64) error {
 	c.last.event++
 	c.events = append(c.events, []any{c.last.event, typ, nullable(ticket), nullable(customer), nullable(inbox), actor.Kind, actor.ID, data, at})

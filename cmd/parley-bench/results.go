@@ -62,7 +62,8 @@ var jsonKeys = append([]string{keyIngestMsgsPerS, keyIngestP99, keyIngestNormalP
 	keyBareFanout1000, keyWidgetChats, keyWidgetBytes, keyListReqPerS, keyListP99, keyThreadReqPerS,
 	keyHealthzReqPerS, keySearchP99, keySearchPrefixP99, keyRSSIdleMB, keyStartMS, keyEmailMsgsPerS,
 	keySMSPerS, keyReportOverview, keyCSVRowsPerS, keyListUncachedReqPerS, keyListUncachedP99,
-	keyThreadUncachedReqPerS, keyThreadUncachedP99, keyWebhookPerS, keyRulesEvalP99, keyAssignP99}, append(pgJSONKeys, clusterJSONKeys...)...)
+	keyThreadUncachedReqPerS, keyThreadUncachedP99, keyWebhookPerS, keyRulesEvalP99, keyAssignP99, keySuggestP99,
+	keyReasonsTrainS, keyReasonsPredictP99, keyReasonsMacroF1}, append(pgJSONKeys, clusterJSONKeys...)...)
 
 // pgJSONKeys are every figure of the PostgreSQL part, raw limits included.
 var pgJSONKeys = []string{
@@ -155,6 +156,10 @@ var figures = []figure{
 	{key: keyWebhookPerS, label: "outgoing webhook deliveries/s (one receiver)", target: 1000, atLeast: true},
 	{key: keyRulesEvalP99, label: "rules eval p99 ms (one event, 200 rules)", target: 1},
 	{key: keyAssignP99, label: "assign p99 ms (one decision, 500 agents)", target: 5},
+	{key: keySuggestP99, label: "suggested replies p99 ms", target: 20, fullOnly: true},
+	{key: keyReasonsTrainS, label: "reasons train s (100,000 messages)", target: 30},
+	{key: keyReasonsPredictP99, label: "reasons predict p99 ms", target: 2},
+	{key: keyReasonsMacroF1, label: "reasons macro-F1 (5-fold, shipped set)", target: 0.80, atLeast: true},
 	{key: keyReportOverview, label: "report overview ms"},
 	{key: keyCSVRowsPerS, label: "tickets.csv rows/s"},
 	{key: keyRSSIdleMB, label: "server RSS idle MB", target: 40},
@@ -256,8 +261,11 @@ func (r *results) write(path string) error {
 // formatJSON rounds a value to what its figure can resolve.
 func formatJSON(key string, v float64) string {
 	digits := 0
-	if strings.HasSuffix(key, "_ms") || strings.Contains(key, "_ms_") || key == keyRSSIdleMB {
+	switch {
+	case strings.HasSuffix(key, "_ms") || strings.Contains(key, "_ms_") || key == keyRSSIdleMB || key == keyReasonsTrainS:
 		digits = 2
+	case key == keyReasonsMacroF1:
+		digits = 3
 	}
 	b, _ := json.Marshal(math.Round(v*math.Pow10(digits)) / math.Pow10(digits))
 	return string(b)

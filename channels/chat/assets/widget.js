@@ -149,7 +149,7 @@
     '.sum .ototal{font-weight:600;color:#111827}',
     '.otrack{font-size:13px;margin-top:6px}',
     '.offer{align-self:stretch;background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:8px 12px;display:flex;gap:8px;align-items:center;justify-content:space-between}',
-    '.offer p{margin:0;font-size:13px;color:#374151}',
+    '.offer p{margin:0;font-size:13px;color:#374151}.offer .b{white-space:nowrap}',
     '.otrack a{color:var(--pc)}',
     '.csat{padding:10px 12px;border-top:1px solid #e5e7eb;background:#fff;display:flex;flex-direction:column;gap:8px}',
     '.csat p{margin:0;font-size:13px;color:#374151}.csat .cq{font-weight:600;color:#111827}',
