@@ -170,6 +170,9 @@ type ReasonService interface {
 	SelfServiceCounts(ctx context.Context, f ReportFilter) (map[string]int, error)
 	// CountOrders counts the orders placed in the filter's range.
 	CountOrders(ctx context.Context, f ReportFilter) (int, error)
+	// CountSuggestionUses counts the suggested replies agents inserted in the filter's
+	// range and scope.
+	CountSuggestionUses(ctx context.Context, f ReportFilter) (int, error)
 	// ReasonCursor returns the id of the last event the classifier's worker handled,
 	// starting at the newest event the first time (as RuleCursor does).
 	ReasonCursor(ctx context.Context) (int64, error)

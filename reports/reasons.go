@@ -58,6 +58,8 @@ type ReasonsReport struct {
 	HourlyCost    int64          `json:"hourly_cost"`
 	Currency      string         `json:"currency"`
 	SelfService   map[string]int `json:"self_service"`
+	// SuggestionsUsed counts the suggested replies agents inserted in the range.
+	SuggestionsUsed int `json:"suggestions_used"`
 }
 
 // ReasonsStore is what ReasonsOf reads.
@@ -66,6 +68,7 @@ type ReasonsStore interface {
 	Reasons(ctx context.Context) ([]*crm.Reason, error)
 	ReasonSettings(ctx context.Context) (*crm.ReasonSettings, error)
 	CountOrders(ctx context.Context, f crm.ReportFilter) (int, error)
+	CountSuggestionUses(ctx context.Context, f crm.ReportFilter) (int, error)
 	SelfServiceCounts(ctx context.Context, f crm.ReportFilter) (map[string]int, error)
 }
 
@@ -92,7 +95,13 @@ func ReasonsOf(ctx context.Context, store ReasonsStore, r *Range, inboxID int64,
 	if err != nil {
 		return nil, err
 	}
-	return ComputeReasons(r, facts, list, set, orders, self), nil
+	used, err := store.CountSuggestionUses(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	rep := ComputeReasons(r, facts, list, set, orders, self)
+	rep.SuggestionsUsed = used
+	return rep, nil
 }
 
 // cost is what secs of an agent's time cost at hourly, rounded to the minor unit.

@@ -158,6 +158,14 @@ func TestSuggestedReplies(t *testing.T) {
 		t.Fatalf("suggested text %q, want %q", got.Replies[0].Text, want)
 	}
 	e.admin.mustDo("POST", path+"/suggestions/"+itoa(got.Replies[0].MessageID)+"/used", map[string]any{}, 204, nil)
+	var rep struct {
+		SuggestionsUsed int `json:"suggestions_used"`
+	}
+	day := time.Now().UTC().Format(time.DateOnly)
+	e.admin.mustDo("GET", "/api/v1/reports/reasons?from="+day+"&to="+day+"&tz=UTC", nil, 200, &rep)
+	if rep.SuggestionsUsed != 1 {
+		t.Errorf("the reasons report counts %d suggestions used, want 1", rep.SuggestionsUsed)
+	}
 	if status, _ := e.admin.do("GET", "/api/v1/tickets/999999/suggestions", nil); status != 404 {
 		t.Errorf("suggestions of a missing ticket: %d", status)
 	}

@@ -29,7 +29,7 @@ export async function reasonsSection(f, link, duration) {
     h('p', { class: 'muted small', id: 'reasons-summary' }, tr('rr.summary', {
       contacts: rep.contacts, orders: rep.orders, rate: rate(rep.contact_rate), cost: money(rep.cost, cur),
       perOrder: cost(rep.cost_per_order), perTicket: cost(rep.cost_per_ticket),
-      hourly: money(rep.hourly_cost, cur), offered: rep.self_service.offered || 0, lookups: rep.self_service.lookup || 0,
+      hourly: money(rep.hourly_cost, cur), offered: rep.self_service.offered || 0, lookups: rep.self_service.lookup || 0, used: rep.suggestions_used,
     })),
     h('div', { class: 'table-wrap' }, h('table', {},
       h('thead', {}, h('tr', {}, [tr('rr.col.reason'), tr('rr.col.contacts'), tr('rr.col.auto'), tr('rr.col.rate'),

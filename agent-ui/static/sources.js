@@ -7,6 +7,7 @@ import { get, post, patch, getCSRF } from './api.js';
 import { h, fill, $ } from './dom.js';
 import { settingsTabs, openTab, fail, ok } from './settings.js';
 import { copyBox, testSteps } from './setupkit.js';
+import { t as tr, tn } from './i18n.js';
 
 export const isSourcesPage = (tab) => tab === 'sources';
 
@@ -21,11 +22,11 @@ export async function showSourceSettings(tab) {
 async function sourcesPage() {
   const { order_sources: list } = await get('/api/v1/order-sources');
   fill($('#settings-body'),
-    h('p', { class: 'muted' }, 'Orders show beside every conversation. Connect your Shopify store, let your shop push orders to Parley, or upload a file of orders.'),
+    h('p', { class: 'muted' }, tr('sources.intro')),
     h('section', { class: 'setup-section', 'aria-labelledby': 'sources-h' },
-      h('h3', { id: 'sources-h' }, 'Order sources'),
+      h('h3', { id: 'sources-h' }, tr('settings.tab.sources')),
       list.length ? h('ul', { class: 'settings-list', id: 'source-list' }, list.map((s) => h('li', {}, sourceCard(s)))) :
-        h('p', { class: 'muted', id: 'no-sources' }, 'No order sources yet.')),
+        h('p', { class: 'muted', id: 'no-sources' }, tr('sources.none'))),
     h('div', { class: 'grid2 source-forms' }, shopifyForm(), webhookForm()),
     h('div', { id: 'source-created' }),
     importForm());
@@ -36,27 +37,26 @@ function sourceCard(s) {
   const result = h('span', { class: 'small', role: 'status' });
   const steps = h('ol', { class: 'test-steps' });
   const test = async () => {
-    result.textContent = 'Checking…';
+    result.textContent = tr('sources.checking');
     fill(steps);
     try {
       const r = await post(`/api/v1/order-sources/${s.id}/test`);
-      result.textContent = r.ok ? 'Everything is in place' : 'Something is missing';
+      result.textContent = tr(r.ok ? 'sources.allSet' : 'sources.missing');
       result.className = 'small ' + (r.ok ? 'ok-text' : 'error');
       fill(steps, testSteps(r.steps));
     } catch (err) { result.textContent = err.message; }
   };
   const shopify = s.kind === 'shopify';
   const card = h('article', { class: 'card stack', id: `source-${s.id}`, 'aria-labelledby': `source-${s.id}-h` },
-    h('div', { class: 'row' }, h('h4', { id: `source-${s.id}-h` }, s.name || `Source ${s.id}`),
-      h('span', { class: 'badge' }, shopify ? 'Shopify' : 'Signed webhook'),
+    h('div', { class: 'row' }, h('h4', { id: `source-${s.id}-h` }, s.name || tr('sources.unnamed', { id: s.id })),
+      h('span', { class: 'badge' }, tr(shopify ? 'sources.kind.shopify' : 'sources.kind.webhook')),
       shopify ? h('span', { class: 'muted small' }, s.config.shop_domain) : null),
     shopify
-      ? h('p', {}, 'In Shopify admin, Settings → Notifications → Webhooks, create webhooks for ', h('strong', {}, 'Order creation'), ' and ',
-        h('strong', {}, 'Order update'), ' in JSON to this URL. Enter the key Shopify signs them with (shown under the webhooks) as the webhook secret.')
-      : h('p', {}, 'Your shop POSTs each new or changed order here, signed with the secret (header X-Parley-Signature: sha256=<hex HMAC-SHA256 of the body>).'),
-    copyBox('Webhook URL', s.webhook_url, `source-${s.id}-url`),
-    h('p', { class: 'small' }, 'Secrets set: ', s.secrets_set.length ? s.secrets_set.join(', ') : 'none'),
-    h('div', { class: 'row' }, h('button', { type: 'button', onclick: test }, shopify ? 'Check the token' : 'Check'), result),
+      ? h('p', {}, tn('sources.shopifyHelp', { creation: h('strong', {}, tr('sources.orderCreation')), update: h('strong', {}, tr('sources.orderUpdate')) }))
+      : h('p', {}, tr('sources.webhookHelp')),
+    copyBox(tr('sources.webhookURL'), s.webhook_url, `source-${s.id}-url`),
+    h('p', { class: 'small' }, s.secrets_set.length ? tr('setup.secretsSet', { list: s.secrets_set.join(', ') }) : tr('setup.noSecrets')),
+    h('div', { class: 'row' }, h('button', { type: 'button', onclick: test }, tr(shopify ? 'sources.checkToken' : 'sources.check')), result),
     steps,
     shopify ? editShopify(s) : null);
   if (shopify) test();
@@ -71,17 +71,17 @@ function text(id, label, attrs = {}, hint = '') {
 // shopifyFields are the controls of a Shopify source; s is the source being edited.
 function shopifyFields(pre, s) {
   const c = (s && s.config) || {};
-  const set = (k) => s && s.secrets_set.includes(k) ? 'Saved; leave empty to keep it.' : '';
+  const set = (k) => s && s.secrets_set.includes(k) ? tr('setup.secretKept') : '';
   const f = {
-    name: text(pre + '-name', 'Name', { maxlength: 100, value: (s && s.name) || 'Shopify store' }),
-    domain: text(pre + '-domain', 'Shop domain', { value: c.shop_domain || '', placeholder: 'your-store.myshopify.com', spellcheck: 'false' },
-      'The store\'s own myshopify.com address (Shopify admin → Settings → Domains).'),
-    token: text(pre + '-token', 'Admin API access token', { type: 'password', autocomplete: 'new-password' },
-      set('access_token') || 'Shopify admin → Settings → Apps and sales channels → Develop apps → your app → API credentials. Scopes: read_orders, write_orders, read_customers.'),
-    secret: text(pre + '-secret', 'Webhook secret (optional)', { type: 'password', autocomplete: 'new-password' }, set('webhook_secret') || 'Without it, Shopify\'s webhooks are refused; lookups still work.'),
-    limit: text(pre + '-limit', 'Agents may refund up to (in cents; 0: only managers refund)', { type: 'number', min: 0, value: c.agent_refund_limit || 0 }),
-    base: text(pre + '-base', 'Admin API address (optional)', { value: c.api_base_url && c.api_base_url !== 'https://' + c.shop_domain ? c.api_base_url : '', spellcheck: 'false' },
-      'Only for a proxy or a test double; empty: https:// and the shop domain.'),
+    name: text(pre + '-name', tr('sources.name'), { maxlength: 100, value: (s && s.name) || tr('sources.defaultShopify') }),
+    domain: text(pre + '-domain', tr('sources.domain'), { value: c.shop_domain || '', placeholder: tr('sources.domainExample'), spellcheck: 'false' },
+      tr('sources.domainHint')),
+    token: text(pre + '-token', tr('sources.token'), { type: 'password', autocomplete: 'new-password' },
+      set('access_token') || tr('sources.tokenHint')),
+    secret: text(pre + '-secret', tr('sources.secret'), { type: 'password', autocomplete: 'new-password' }, set('webhook_secret') || tr('sources.secretHint')),
+    limit: text(pre + '-limit', tr('sources.refundLimit'), { type: 'number', min: 0, value: c.agent_refund_limit || 0 }),
+    base: text(pre + '-base', tr('sources.base'), { value: c.api_base_url && c.api_base_url !== 'https://' + c.shop_domain ? c.api_base_url : '', spellcheck: 'false' },
+      tr('sources.baseHint')),
   };
   f.read = () => {
     const body = { name: f.name.el.value, shop_domain: f.domain.el.value.trim(), agent_refund_limit: Number(f.limit.el.value) || 0 };
@@ -90,31 +90,31 @@ function shopifyFields(pre, s) {
     body.api_base_url = f.base.el.value.trim();
     return body;
   };
-  f.els = [f.name.wrap, f.domain.wrap, f.token.wrap, f.secret.wrap, f.limit.wrap, h('details', {}, h('summary', {}, 'Advanced'), f.base.wrap)];
+  f.els = [f.name.wrap, f.domain.wrap, f.token.wrap, f.secret.wrap, f.limit.wrap, h('details', {}, h('summary', {}, tr('setup.advanced')), f.base.wrap)];
   return f;
 }
 
 function editShopify(s) {
   const f = shopifyFields(`src${s.id}`, s);
   const status = h('span', { class: 'small', role: 'status' });
-  const form = h('form', { class: 'stack', 'aria-label': `Settings of ${s.name}` }, f.els, h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Save'), status));
+  const form = h('form', { class: 'stack', 'aria-label': tr('sources.settingsOf', { name: s.name }) }, f.els, h('div', { class: 'row' }, h('button', { type: 'submit' }, tr('app.save')), status));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
       await patch(`/api/v1/order-sources/${s.id}`, f.read());
       ok();
-      status.textContent = 'Saved';
+      status.textContent = tr('app.saved');
     } catch (err) { status.textContent = ''; fail(err); }
   });
-  return h('details', {}, h('summary', {}, 'Settings'), form);
+  return h('details', {}, h('summary', {}, tr('settings.title')), form);
 }
 
 function shopifyForm() {
   const f = shopifyFields('ns', null);
   const form = h('form', { class: 'card stack', id: 'shopify-create', 'aria-labelledby': 'shopify-h' },
-    h('h4', { id: 'shopify-h' }, 'Connect a Shopify store'),
-    h('p', { class: 'muted small' }, 'Create a custom app in your store with the scopes read_orders, write_orders and read_customers, install it, and copy its Admin API access token.'),
-    f.els, h('button', { type: 'submit', class: 'primary' }, 'Connect store'));
+    h('h4', { id: 'shopify-h' }, tr('sources.shopifyTitle')),
+    h('p', { class: 'muted small' }, tr('sources.shopifyIntro')),
+    f.els, h('button', { type: 'submit', class: 'primary' }, tr('sources.connect')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
@@ -128,11 +128,11 @@ function shopifyForm() {
 }
 
 function webhookForm() {
-  const name = text('nw-name', 'Name', { maxlength: 100, value: 'My shop' });
+  const name = text('nw-name', tr('sources.name'), { maxlength: 100, value: tr('sources.defaultWebhook') });
   const form = h('form', { class: 'card stack', id: 'webhook-create', 'aria-labelledby': 'webhook-h' },
-    h('h4', { id: 'webhook-h' }, 'Receive orders from your shop'),
-    h('p', { class: 'muted small' }, 'For a shop that is not on Shopify: it sends each order to Parley, signed with a secret Parley makes for it.'),
-    name.wrap, h('button', { type: 'submit', class: 'primary' }, 'Create webhook source'));
+    h('h4', { id: 'webhook-h' }, tr('sources.webhookTitle')),
+    h('p', { class: 'muted small' }, tr('sources.webhookIntro')),
+    name.wrap, h('button', { type: 'submit', class: 'primary' }, tr('sources.createWebhook')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
@@ -141,10 +141,10 @@ function webhookForm() {
       await sourcesPage();
       const box = $('#source-created');
       fill(box, h('section', { class: 'card once stack', role: 'alert', 'aria-labelledby': 'created-h' },
-        h('h4', { id: 'created-h', tabindex: '-1' }, `${s.name}: copy the secret now, it is shown only once`),
-        copyBox('Secret', s.generated_secret, 'created-secret'),
-        copyBox('Webhook URL', s.webhook_url, 'created-url'),
-        copyBox('Example signed request', s.example.curl, 'created-example', true)));
+        h('h4', { id: 'created-h', tabindex: '-1' }, tr('sources.copySecret', { name: s.name })),
+        copyBox(tr('sources.secretLabel'), s.generated_secret, 'created-secret'),
+        copyBox(tr('sources.webhookURL'), s.webhook_url, 'created-url'),
+        copyBox(tr('sources.example'), s.example.curl, 'created-example', true)));
       $('#created-h').focus();
     } catch (err) { fail(err); }
   });
@@ -155,24 +155,25 @@ function webhookForm() {
 
 function importForm() {
   const file = h('input', { id: 'imp-file', name: 'file', type: 'file', accept: '.csv,.ndjson,.jsonl,.json,text/csv', required: true, 'aria-describedby': 'imp-hint' });
-  const format = h('select', { id: 'imp-format', name: 'format' }, [['', 'From the file name'], ['csv', 'CSV'], ['ndjson', 'NDJSON (one JSON order per line)']].map(([v, t]) => h('option', { value: v }, t)));
+  const format = h('select', { id: 'imp-format', name: 'format' },
+    [['', 'sources.format.auto'], ['csv', 'sources.format.csv'], ['ndjson', 'sources.format.ndjson']].map(([v, key]) => h('option', { value: v }, tr(key))));
   const source = h('input', { id: 'imp-source', name: 'source', maxlength: 50, value: 'import' });
-  const progress = h('progress', { id: 'imp-progress', max: 100, value: 0, hidden: true, 'aria-label': 'Upload progress' });
+  const progress = h('progress', { id: 'imp-progress', max: 100, value: 0, hidden: true, 'aria-label': tr('sources.progress') });
   const status = h('p', { id: 'imp-status', role: 'status', class: 'small' });
   const report = h('div', { id: 'imp-report' });
-  const btn = h('button', { type: 'submit', class: 'primary' }, 'Upload orders');
+  const btn = h('button', { type: 'submit', class: 'primary' }, tr('sources.upload'));
   const form = h('form', { class: 'card stack', id: 'order-import', 'aria-labelledby': 'import-h' },
-    h('h4', { id: 'import-h' }, 'Upload an order file'),
-    h('p', { class: 'hint', id: 'imp-hint' }, 'CSV with a header row (number, status, currency, total and placed_at are required; email, phone, items and the other columns are optional; amounts like 58.00), or NDJSON, one order per line as the API takes it. An order number seen again replaces the order.'),
+    h('h4', { id: 'import-h' }, tr('sources.importTitle')),
+    h('p', { class: 'hint', id: 'imp-hint' }, tr('sources.importHint')),
     h('div', { class: 'grid3' },
-      h('div', { class: 'field' }, h('label', { for: 'imp-file' }, 'File'), file),
-      h('div', { class: 'field' }, h('label', { for: 'imp-format' }, 'Format'), format),
-      h('div', { class: 'field' }, h('label', { for: 'imp-source' }, 'Label the orders as'), source)),
+      h('div', { class: 'field' }, h('label', { for: 'imp-file' }, tr('sources.file')), file),
+      h('div', { class: 'field' }, h('label', { for: 'imp-format' }, tr('sources.formatLabel')), format),
+      h('div', { class: 'field' }, h('label', { for: 'imp-source' }, tr('sources.label')), source)),
     h('div', { class: 'row' }, btn, progress), status, report);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const f = file.files[0];
-    if (!f) { fail(new Error('Choose a file first.')); return; }
+    if (!f) { fail(new Error(tr('sources.chooseFile'))); return; }
     const fmt = format.value || (/\.csv$/i.test(f.name) ? 'csv' : 'ndjson');
     btn.disabled = true;
     fill(report);
@@ -191,7 +192,7 @@ function upload(f, fmt, source, progress, status, report) {
     xhr.setRequestHeader('Content-Type', fmt === 'csv' ? 'text/csv' : 'application/x-ndjson');
     progress.hidden = false;
     progress.value = 0;
-    status.textContent = `Uploading ${f.name}…`;
+    status.textContent = tr('sources.uploading', { name: f.name });
     xhr.upload.addEventListener('progress', (e) => {
       if (e.lengthComputable) progress.value = Math.round((e.loaded / e.total) * 100);
     });
@@ -204,14 +205,14 @@ function upload(f, fmt, source, progress, status, report) {
       return out;
     };
     const show = (m) => {
-      if (m.rows) status.textContent = `Read ${m.rows} rows…`;
+      if (m.rows) status.textContent = tr('sources.read', { n: m.rows });
       if (m.error) { status.textContent = ''; fail(new Error(m.error.message)); }
       if (m.done) {
         ok();
-        status.textContent = `Imported ${m.imported} orders, skipped ${m.skipped.length}.`;
+        status.textContent = tr('sources.imported', { n: m.imported, skipped: m.skipped.length });
         fill(report, m.skipped.length ? h('table', { class: 'skipped', id: 'imp-skipped' },
-          h('caption', {}, 'Rows that were skipped'),
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Line'), h('th', { scope: 'col' }, 'Why'))),
+          h('caption', {}, tr('sources.skipped')),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, tr('sources.line')), h('th', { scope: 'col' }, tr('sources.why')))),
           h('tbody', {}, m.skipped.map((r) => h('tr', {}, h('td', {}, String(r.line)), h('td', {}, r.reason))))) : null);
       }
     };
@@ -219,7 +220,7 @@ function upload(f, fmt, source, progress, status, report) {
     xhr.addEventListener('load', () => {
       progress.value = 100;
       if (xhr.status !== 200) {
-        let msg = `Upload failed (${xhr.status}).`;
+        let msg = tr('sources.uploadFailed', { status: xhr.status });
         try { msg = JSON.parse(xhr.responseText).error.message; } catch { /* not JSON */ }
         status.textContent = '';
         fail(new Error(msg));
@@ -228,7 +229,7 @@ function upload(f, fmt, source, progress, status, report) {
       }
       resolve();
     });
-    xhr.addEventListener('error', () => { status.textContent = ''; fail(new Error('The server could not be reached. Check your connection.')); resolve(); });
+    xhr.addEventListener('error', () => { status.textContent = ''; fail(new Error(tr('api.unreachable'))); resolve(); });
     xhr.send(f);
   });
 }

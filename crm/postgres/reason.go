@@ -937,6 +937,25 @@ func (db *DB) SelfServiceCounts(ctx context.Context, f crm.ReportFilter) (map[st
 	return counts, rows.Err()
 }
 
+// CountSuggestionUses counts the suggested replies agents inserted in [f.From, f.To) on
+// tickets of the filter's inbox and channel.
+func (db *DB) CountSuggestionUses(ctx context.Context, f crm.ReportFilter) (int, error) {
+	var w where
+	w.add("u.at >= ? AND u.at < ?", ms(f.From), ms(f.To))
+	if f.InboxID != 0 {
+		w.add("t.inbox_id = ?", f.InboxID)
+	}
+	if f.Channel != "" {
+		w.add("t.channel = ?", f.Channel)
+	}
+	var n int
+	if err := db.rdb().QueryRowContext(ctx, `SELECT count(*) FROM suggestion_uses u JOIN tickets t ON t.id = u.ticket_id WHERE `+w.String(),
+		w.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count suggestion uses: %w", err)
+	}
+	return n, nil
+}
+
 // CountOrders counts the orders placed in [f.From, f.To), in every inbox and channel:
 // orders belong to the shop, not to an inbox.
 func (db *DB) CountOrders(ctx context.Context, f crm.ReportFilter) (int, error) {
