@@ -72,7 +72,9 @@ const (
 	// cvLimit is the most examples a model is cross-validated on (3 folds, then trained
 	// on all); above it a tenth is held out instead and the model is trained once, so
 	// that a shop with many labelled tickets trains in one pass.
-	cvLimit = 5000
+	cvLimit = 1000
+	// guessConcurrency is how many tickets are guessed at once (see guessAll).
+	guessConcurrency = 16
 	// wakeBatches: see automation; events are read a few hundred at a time.
 	wakeBatches = 250 * time.Millisecond
 )

@@ -3,6 +3,7 @@ package reasoner
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"parley/crm"
@@ -21,14 +22,6 @@ func (r *Reasoner) Run(ctx context.Context) error {
 		defer sub.Close()
 		wake = sub.C
 	}
-	if err := r.Refresh(ctx); err != nil {
-		r.log.Error("load the reason model", "err", err)
-	}
-	if r.Version() == 0 {
-		if _, err := r.Train(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("no contact-reason classifier yet", "err", err)
-		}
-	}
 	cursor, err := r.opt.Store.ReasonCursor(ctx)
 	for err != nil {
 		if ctx.Err() != nil {
@@ -41,6 +34,16 @@ func (r *Reasoner) Run(ctx context.Context) error {
 		case <-time.After(r.opt.Poll):
 		}
 		cursor, err = r.opt.Store.ReasonCursor(ctx)
+	}
+	// After the cursor: the tickets that come while the first model trains are guessed
+	// once it is ready.
+	if err := r.Refresh(ctx); err != nil {
+		r.log.Error("load the reason model", "err", err)
+	}
+	if r.Version() == 0 {
+		if _, err := r.Train(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("no contact-reason classifier yet", "err", err)
+		}
 	}
 	tick := time.NewTicker(r.opt.Poll)
 	defer tick.Stop()
@@ -105,16 +108,16 @@ func (r *Reasoner) drain(ctx context.Context, cursor int64) int64 {
 		if len(events) == 0 {
 			return cursor
 		}
+		var ids []int64
 		seen := map[int64]bool{}
 		for _, e := range events {
 			if id := needsGuess(e); id != 0 && !seen[id] {
 				seen[id] = true
-				if err := r.Guess(ctx, id); err != nil && crm.ErrorCode(err) != crm.ENOTFOUND && ctx.Err() == nil {
-					r.log.Error("guess a ticket's reason", "ticket", id, "err", err)
-				}
+				ids = append(ids, id)
 			}
 			cursor = e.ID
 		}
+		r.guessAll(ctx, ids)
 		if err := r.opt.Store.SetReasonCursor(ctx, cursor); err != nil && ctx.Err() == nil {
 			r.log.Error("store reason cursor", "err", err)
 		}
@@ -123,6 +126,25 @@ func (r *Reasoner) drain(ctx context.Context, cursor int64) int64 {
 		}
 	}
 	return cursor
+}
+
+// guessAll guesses the tickets several at a time: their writes then share the store's
+// group commits (one sync for many) instead of one each, which keeps a busy shop's
+// classifier from slowing its ingest.
+func (r *Reasoner) guessAll(ctx context.Context, ids []int64) {
+	sem := make(chan struct{}, guessConcurrency)
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := r.Guess(ctx, id); err != nil && crm.ErrorCode(err) != crm.ENOTFOUND && ctx.Err() == nil {
+				r.log.Error("guess a ticket's reason", "ticket", id, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // needsGuess returns the ticket an event asks to classify: a new ticket, or one whose

@@ -209,6 +209,7 @@ func (m *Model) fit(examples []Example, y []int, opts Options) {
 	}
 
 	const batchSize = 256
+	const cacheFeatures = 4 << 20 // 32 MB of features at most
 	work := make(chan *batch, 4)
 	free := make(chan *batch, 6)
 	for range cap(free) {
@@ -224,6 +225,22 @@ func (m *Model) fit(examples []Example, y []int, opts Options) {
 		for i := range order {
 			order[i] = i
 		}
+		// The features of the first examples are kept from the first epoch to the next,
+		// up to cacheFeatures in all: small sets take many epochs, and extracting the
+		// same features again is most of their training time.
+		cache := make([][]feature, len(examples))
+		cached := 0
+		features := func(i int) []feature {
+			if cache[i] != nil {
+				return cache[i]
+			}
+			x := m.spec.extract(examples[i].Text, examples[i].Facts, sc)
+			if cached+len(x) <= cacheFeatures {
+				cache[i] = slices.Clone(x)
+				cached += len(x)
+			}
+			return x
+		}
 		for range epochs {
 			rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 			for start := 0; start < len(order); start += batchSize {
@@ -235,7 +252,7 @@ func (m *Model) fit(examples []Example, y []int, opts Options) {
 				}
 				b.feats, b.ends, b.ys = b.feats[:0], b.ends[:0], b.ys[:0]
 				for _, i := range order[start:min(start+batchSize, len(order))] {
-					b.feats = append(b.feats, m.spec.extract(examples[i].Text, examples[i].Facts, sc)...)
+					b.feats = append(b.feats, features(i)...)
 					b.ends = append(b.ends, len(b.feats))
 					b.ys = append(b.ys, y[i])
 				}
@@ -270,21 +287,34 @@ func (m *Model) fit(examples []Example, y []int, opts Options) {
 				grad[l] = float32(g)
 				gg += float32(g * g)
 			}
-			for _, f := range x {
-				o := int(f.idx) * L
-				row := w[o : o+L]
-				// The row's mean squared gradient of the loss: the step size
-				// only needs its scale, and the penalty's share is small.
-				sq[f.idx] += gg * f.val * f.val / float32(L)
-				step := eta / (sqrt32(sq[f.idx]) + 1e-6)
-				for l, g := range grad {
-					row[l] -= step * (g*f.val + lam*row[l])
-				}
-			}
+			step(w, sq, grad, x, gg, eta, lam)
 		}
 		free <- b
 	}
 	m.quantize(w)
+}
+
+// step moves the weights of the features x against the gradient grad (gg its squared
+// norm), AdaGrad's step size per feature, with the L2 penalty.
+//
+// The weights and the sums belong to the one goroutine that trains: there is nothing for
+// the race detector to find here, and its checks of every access would make `go test
+// -race` train fifty times slower (go:norace).
+//
+//go:norace
+func step(w, sq, grad []float32, x []feature, gg, eta, lam float32) {
+	L := len(grad)
+	for _, f := range x {
+		o := int(f.idx) * L
+		row := w[o : o+L]
+		// The row's mean squared gradient of the loss: the step size only needs its
+		// scale, and the penalty's share is small.
+		sq[f.idx] += gg * f.val * f.val / float32(L)
+		step := eta / (sqrt32(sq[f.idx]) + 1e-6)
+		for l, g := range grad {
+			row[l] -= step * (g*f.val + lam*row[l])
+		}
+	}
 }
 
 func sqrt32(v float32) float32 { return float32(math.Sqrt(float64(v))) }
@@ -310,7 +340,9 @@ func (m *Model) quantize(w []float32) {
 }
 
 // scoreFloat writes the raw scores of the features x into out: the scores during
-// training.
+// training, on the training goroutine's own weights (go:norace, as step).
+//
+//go:norace
 func scoreFloat(w, bias []float32, x []feature, out []float64) {
 	L := len(bias)
 	var acc [64]float32

@@ -174,10 +174,10 @@ func (h *hub) run(ctx context.Context) {
 	h.running.Store(true)
 	h.wg.Add(2)
 	go h.checkAuth(ctx)
-	go func() {
+	go func(ctx context.Context) {
 		defer h.wg.Done()
 		h.clock.run(ctx)
-	}()
+	}(ctx)
 	defer func() {
 		for c := range h.conns {
 			h.drop(c, closeGoingAway, "server shutting down")

@@ -6,17 +6,19 @@ import { h, fill, $, announce } from './dom.js';
 import { insert } from './format.js';
 import { t as tr } from './i18n.js';
 
+// emoji are the picker's emoji with the keys of their names (emoji.name.*), the names
+// screen readers say and tooltips show.
 export const emoji = [
-  ['😀', 'grinning face'], ['😊', 'smiling face'], ['🙂', 'slightly smiling face'], ['😉', 'winking face'],
-  ['😄', 'grinning face with smiling eyes'], ['😅', 'grinning face with sweat'], ['😂', 'face with tears of joy'], ['🤗', 'hugging face'],
-  ['😍', 'smiling face with heart-eyes'], ['🥰', 'smiling face with hearts'], ['😇', 'smiling face with halo'], ['😎', 'smiling face with sunglasses'],
-  ['🤔', 'thinking face'], ['😮', 'face with open mouth'], ['😬', 'grimacing face'], ['🙁', 'slightly frowning face'],
-  ['😢', 'crying face'], ['😭', 'loudly crying face'], ['😴', 'sleeping face'], ['🙈', 'see-no-evil monkey'],
-  ['👍', 'thumbs up'], ['👎', 'thumbs down'], ['👌', 'OK hand'], ['👏', 'clapping hands'],
-  ['🙌', 'raising hands'], ['🙏', 'folded hands'], ['💪', 'flexed biceps'], ['👋', 'waving hand'],
-  ['❤️', 'red heart'], ['💙', 'blue heart'], ['⭐', 'star'], ['✨', 'sparkles'],
-  ['🎉', 'party popper'], ['🎁', 'wrapped gift'], ['📦', 'package'], ['🚚', 'delivery truck'],
-  ['✅', 'check mark'], ['❌', 'cross mark'], ['⏰', 'alarm clock'], ['☕', 'hot beverage'],
+  ['😀', 'emoji.name.grinningFace'], ['😊', 'emoji.name.smilingFace'], ['🙂', 'emoji.name.slightlySmilingFace'], ['😉', 'emoji.name.winkingFace'],
+  ['😄', 'emoji.name.grinningFaceWithSmilingEyes'], ['😅', 'emoji.name.grinningFaceWithSweat'], ['😂', 'emoji.name.faceWithTearsOfJoy'], ['🤗', 'emoji.name.huggingFace'],
+  ['😍', 'emoji.name.smilingFaceWithHeartEyes'], ['🥰', 'emoji.name.smilingFaceWithHearts'], ['😇', 'emoji.name.smilingFaceWithHalo'], ['😎', 'emoji.name.smilingFaceWithSunglasses'],
+  ['🤔', 'emoji.name.thinkingFace'], ['😮', 'emoji.name.faceWithOpenMouth'], ['😬', 'emoji.name.grimacingFace'], ['🙁', 'emoji.name.slightlyFrowningFace'],
+  ['😢', 'emoji.name.cryingFace'], ['😭', 'emoji.name.loudlyCryingFace'], ['😴', 'emoji.name.sleepingFace'], ['🙈', 'emoji.name.seeNoEvilMonkey'],
+  ['👍', 'emoji.name.thumbsUp'], ['👎', 'emoji.name.thumbsDown'], ['👌', 'emoji.name.okHand'], ['👏', 'emoji.name.clappingHands'],
+  ['🙌', 'emoji.name.raisingHands'], ['🙏', 'emoji.name.foldedHands'], ['💪', 'emoji.name.flexedBiceps'], ['👋', 'emoji.name.wavingHand'],
+  ['❤️', 'emoji.name.redHeart'], ['💙', 'emoji.name.blueHeart'], ['⭐', 'emoji.name.star'], ['✨', 'emoji.name.sparkles'],
+  ['🎉', 'emoji.name.partyPopper'], ['🎁', 'emoji.name.wrappedGift'], ['📦', 'emoji.name.package'], ['🚚', 'emoji.name.deliveryTruck'],
+  ['✅', 'emoji.name.checkMark'], ['❌', 'emoji.name.crossMark'], ['⏰', 'emoji.name.alarmClock'], ['☕', 'emoji.name.hotBeverage'],
 ];
 const cols = 8;
 
@@ -45,8 +47,11 @@ function toggle() {
   }
   range = [ta.selectionStart, ta.selectionEnd];
   fill(grid, chunk(emoji, cols).map((row, r) => h('div', { role: 'row', class: 'emoji-row' },
-    row.map(([e, name], c) => h('button', { type: 'button', role: 'gridcell', class: 'emoji', tabindex: r === 0 && c === 0 ? '0' : '-1',
-      'aria-label': name, title: name, dataset: { i: String(r * cols + c) }, onclick: () => choose(e, name) }, e)))));
+    row.map(([e, key], c) => {
+      const name = tr(key);
+      return h('button', { type: 'button', role: 'gridcell', class: 'emoji', tabindex: r === 0 && c === 0 ? '0' : '-1',
+        'aria-label': name, title: name, dataset: { i: String(r * cols + c) }, onclick: () => choose(e, name) }, e);
+    }))));
   grid.hidden = false;
   $('#emoji-button').setAttribute('aria-expanded', 'true');
   grid.querySelector('button').focus();

@@ -13,7 +13,7 @@ import { state } from './state.js';
 import { settingsTabs, openTab, fail, ok } from './settings.js';
 import { copyBox, testSteps, confirmDialog } from './setupkit.js';
 import { signInBlock } from './oauthsignin.js';
-import { t as tr, locale } from './i18n.js';
+import { t as tr, tn, locale } from './i18n.js';
 
 export const isSetupPage = (tab) => tab === 'inboxes';
 
@@ -74,19 +74,20 @@ function stateBadge(i) {
 async function newPage(kind) {
   const inboxes = state.inboxes.length ? state.inboxes : (await get('/api/v1/inboxes')).inboxes;
   const form = kindForm(kind, null, inboxes);
-  const name = h('input', { id: 'in-name', name: 'name', required: true, maxlength: 100, value: defaultName[kind] });
+  // A new inbox's name starts as the kind's usual one (setup.defaultName.<kind>).
+  const name = h('input', { id: 'in-name', name: 'name', required: true, maxlength: 100, value: tr('setup.defaultName.' + kind) });
   const status = h('p', { class: 'small', role: 'status' });
   const el = h('form', { class: 'card stack setup-form', id: 'inbox-setup', 'aria-labelledby': 'setup-h', novalidate: true },
-    h('h3', { id: 'setup-h', tabindex: '-1' }, 'New inbox: ', kinds[kind].name),
+    h('h3', { id: 'setup-h', tabindex: '-1' }, tr('setup.newTitle', { kind: kinds[kind].name })),
     h('p', { class: 'muted' }, kinds[kind].about),
-    h('label', { for: 'in-name' }, 'Name (agents see it; customers do not)'), name,
+    h('label', { for: 'in-name' }, tr('setup.newName')), name,
     form.el,
-    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, kind === 'discord' ? 'Connect the bot' : 'Save inbox'),
-      h('a', { href: '#/settings/inboxes' }, 'Cancel')),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, tr(kind === 'discord' ? 'setup.connectBot' : 'setup.saveInbox')),
+      h('a', { href: '#/settings/inboxes' }, tr('app.cancel'))),
     status);
   el.addEventListener('submit', async (e) => {
     e.preventDefault();
-    status.textContent = 'Saving…';
+    status.textContent = tr('app.saving');
     try {
       const config = form.read();
       const res = await post('/api/v1/inboxes', { kind, name: name.value, config });
@@ -95,15 +96,13 @@ async function newPage(kind) {
       location.hash = `#/settings/inboxes/${res.id}`;
     } catch (err) { status.textContent = ''; fail(err); }
   });
-  fill($('#settings-body'), h('p', {}, h('a', { href: '#/settings/inboxes' }, '← All inboxes')), el);
+  fill($('#settings-body'), h('p', {}, h('a', { href: '#/settings/inboxes' }, tr('setup.allInboxes'))), el);
   $('#setup-h').focus();
 }
 
 // created remembers what the create answer showed once (a chat's generated identity
 // secret), for the inbox page that follows it.
 let created = null;
-
-const defaultName = { email: 'Support email', phone: 'Hotline', chat: 'Shop chat', discord: 'Discord community', api: 'Backoffice API' };
 
 // ---- one inbox ----
 
@@ -117,7 +116,7 @@ async function inboxPage(id) {
     h('span', { class: 'badge' }, kinds[inbox.kind] ? kinds[inbox.kind].name : inbox.kind),
     h('span', { id: 'inbox-state', role: 'status' }, stateBadge(inbox)));
   fill($('#settings-body'),
-    h('p', {}, h('a', { href: '#/settings/inboxes' }, '← All inboxes')),
+    h('p', {}, h('a', { href: '#/settings/inboxes' }, tr('setup.allInboxes'))),
     head,
     once && once.secrets ? secretsOnce(once.secrets) : null,
     h('div', { class: 'inbox-page' },
@@ -160,20 +159,19 @@ function watchState(inbox) {
 // secretsOnce shows the secrets Parley generated, which no later page shows again.
 function secretsOnce(secrets) {
   return h('div', { class: 'card once', role: 'alert' },
-    h('strong', {}, 'Copy this now: it is shown only once.'),
-    Object.entries(secrets).map(([k, v]) => copyBox(k === 'identity_secret' ? 'Identity secret (your shop\'s server signs shoppers\' emails with it)' : k, v, 'secret-' + k)));
+    h('strong', {}, tr('setup.secretOnce')),
+    Object.entries(secrets).map(([k, v]) => copyBox(k === 'identity_secret' ? tr('setup.identitySecret') : k, v, 'secret-' + k)));
 }
 
 // ---- what to do next, per kind ----
 
 function nextSteps(inbox) {
   const box = h('section', { class: 'card stack', id: 'next-steps', 'aria-labelledby': 'next-h' },
-    h('h4', { id: 'next-h' }, 'Connect it'), h('p', { class: 'muted' }, 'Loading…'));
+    h('h4', { id: 'next-h' }, tr('setup.connectIt')), h('p', { class: 'muted' }, tr('app.loading')));
   if (inbox.kind === 'email') {
-    fill(box, h('h4', { id: 'next-h' }, 'Connect it'),
-      h('p', {}, 'Parley reads ', h('strong', {}, inbox.config.imap_mailbox || 'INBOX'), ' of ', h('strong', {}, inbox.config.address),
-        ' and sends replies from that address. Mail stays on the server.'),
-      h('p', { class: 'muted small' }, 'The connection test below shows each step with the server\'s answer.'));
+    fill(box, h('h4', { id: 'next-h' }, tr('setup.connectIt')),
+      h('p', {}, tn('setup.email.reads', { mailbox: h('strong', {}, inbox.config.imap_mailbox || 'INBOX'), address: h('strong', {}, inbox.config.address) })),
+      h('p', { class: 'muted small' }, tr('setup.email.testBelow')));
     return box;
   }
   // load asks again: after the admin changed something at the provider (turned an
@@ -181,18 +179,18 @@ function nextSteps(inbox) {
   const load = (focus) => get(`/api/v1/inboxes/${inbox.id}/setup`).then((s) => {
     if (!box.isConnected) return;
     const draw = { phone: phoneSteps, chat: chatSteps, discord: discordSteps, api: apiSteps }[inbox.kind];
-    fill(box, h('h4', { id: 'next-h', tabindex: '-1' }, 'Connect it'), draw ? draw(s, inbox, () => load(true)) : null);
+    fill(box, h('h4', { id: 'next-h', tabindex: '-1' }, tr('setup.connectIt')), draw ? draw(s, inbox, () => load(true)) : null);
     if (focus) $('#next-h').focus();
-  }).catch((err) => { if (box.isConnected) fill(box, h('h4', { id: 'next-h' }, 'Connect it'), h('p', { class: 'error' }, err.message)); });
+  }).catch((err) => { if (box.isConnected) fill(box, h('h4', { id: 'next-h' }, tr('setup.connectIt')), h('p', { class: 'error' }, err.message)); });
   load(false);
   return box;
 }
 
 function phoneSteps(s) {
   return [
-    h('p', {}, 'In the Twilio console, open the number (Phone Numbers → Manage → Active numbers) and paste these URLs, each with method HTTP POST:'),
+    h('p', {}, tr('setup.phone.paste')),
     s.webhooks.map((w, i) => copyBox(w.setting, w.url, 'hook-' + i)),
-    h('p', { class: 'muted small' }, 'For WhatsApp, paste the first URL as the sender\'s webhook URL for incoming messages. Then press Test connection.'),
+    h('p', { class: 'muted small' }, tr('setup.phone.whatsapp', { test: tr('setup.test') })),
   ];
 }
 
@@ -204,45 +202,44 @@ function chatSteps(s, inbox) {
   const showSnippet = (i) => {
     buttons.forEach((b, j) => b.setAttribute('aria-selected', i === j ? 'true' : 'false'));
     panel.setAttribute('aria-labelledby', 'sn-tab-' + i);
-    fill(panel, copyBox(`Sign the shopper's email in ${s.snippets[i].language}`, s.snippets[i].code, 'snippet', true));
+    fill(panel, copyBox(tr('setup.chat.sign', { language: s.snippets[i].language }), s.snippets[i].code, 'snippet', true));
   };
-  fill(tabs, h('div', { role: 'tablist', 'aria-label': 'Language', class: 'row' }, buttons), panel);
+  fill(tabs, h('div', { role: 'tablist', 'aria-label': tr('setup.chat.snippetLanguage'), class: 'row' }, buttons), panel);
   showSnippet(0);
   return [
-    h('p', {}, 'Paste this before ', h('code', {}, '</body>'), ' on every page of your shop:'),
-    copyBox('Embed code', s.embed, 'embed'),
-    h('p', {}, 'Shoppers who are signed in to your shop can be recognised: your server signs their email with the inbox\'s identity secret (shown once when the inbox was made; set it in ',
-      h('code', {}, 'PARLEY_IDENTITY_SECRET'), ') and the page passes it on:'),
-    copyBox('Embed code for a signed-in shopper', s.embed_signed_in, 'embed-signed', true),
+    h('p', {}, tn('setup.chat.paste', { tag: h('code', {}, '</body>') })),
+    copyBox(tr('setup.chat.embed'), s.embed, 'embed'),
+    h('p', {}, tn('setup.chat.signedIn', { env: h('code', {}, 'PARLEY_IDENTITY_SECRET') })),
+    copyBox(tr('setup.chat.embedSigned'), s.embed_signed_in, 'embed-signed', true),
     tabs,
-    h('p', { class: 'muted small' }, 'Pages of ', (inbox.config.allowed_origins || []).join(', ') || 'no origin yet', ' may open the widget.'),
+    h('p', { class: 'muted small' }, tr('setup.chat.origins', { origins: (inbox.config.allowed_origins || []).join(', ') || tr('setup.chat.noOrigin') })),
   ];
 }
 
 function discordSteps(s, inbox, again) {
-  const out = [h('p', {}, 'The token is the bot ', h('strong', {}, s.bot), '.')];
-  const againButton = () => h('button', { type: 'button', id: 'setup-again', onclick: again }, 'Check again');
+  const out = [h('p', {}, tn('setup.discord.bot', { bot: h('strong', {}, s.bot) }))];
+  const againButton = () => h('button', { type: 'button', id: 'setup-again', onclick: again }, tr('setup.discord.again'));
   if (!s.message_content_intent) {
     out.push(h('div', { class: 'warn stack', role: 'alert', id: 'intent-off' },
-      h('p', {}, h('strong', {}, 'The Message Content intent is off. '), s.intent_fix), h('p', {}, againButton())));
+      h('p', {}, h('strong', {}, tr('setup.discord.intentOff')), ' ', s.intent_fix), h('p', {}, againButton())));
   } else {
-    out.push(h('p', { id: 'intent-on' }, '✓ The Message Content intent is on.'));
+    out.push(h('p', { id: 'intent-on' }, tr('setup.discord.intentOn')));
   }
-  out.push(h('p', {}, 'Invite the bot to your server with the permissions it needs:'), copyBox('Invite link', s.invite_url, 'invite'),
-    h('p', {}, h('a', { href: s.invite_url, target: '_blank', rel: 'noopener noreferrer' }, 'Open the invite link')));
+  out.push(h('p', {}, tr('setup.discord.invite')), copyBox(tr('setup.discord.inviteLink'), s.invite_url, 'invite'),
+    h('p', {}, h('a', { href: s.invite_url, target: '_blank', rel: 'noopener noreferrer' }, tr('setup.discord.openInvite'))));
   if (!s.guilds.length) {
-    out.push(h('p', { class: 'muted', id: 'no-guilds' }, 'The bot is in no server yet. Invite it, then check again to pick support channels. '),
+    out.push(h('p', { class: 'muted', id: 'no-guilds' }, tr('setup.discord.noGuilds'), ' '),
       s.message_content_intent ? againButton() : null);
     return out;
   }
   const form = h('form', { id: 'discord-channels', class: 'stack' },
-    h('p', {}, 'A message in a support channel opens a ticket and a thread; direct messages to the bot always do. Pick the support channels:'),
+    h('p', {}, tr('setup.discord.pick')),
     s.guilds.map((g) => h('fieldset', {}, h('legend', {}, g.name),
       g.error ? h('p', { class: 'error small' }, g.error) : null,
       g.channels.length ? g.channels.map((c) => h('label', { class: 'check' },
-        h('input', { type: 'checkbox', name: 'support', value: c.id, checked: c.support }), ' #' + c.name)) : h('p', { class: 'muted small' }, 'No text channels the bot can see.'))),
-    s.missing_channel_ids.length ? h('p', { class: 'error small' }, 'The bot cannot see these support channels any more: ', s.missing_channel_ids.join(', ')) : null,
-    h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Save support channels'), h('span', { class: 'small', role: 'status' })));
+        h('input', { type: 'checkbox', name: 'support', value: c.id, checked: c.support }), ' #' + c.name)) : h('p', { class: 'muted small' }, tr('setup.discord.noChannels')))),
+    s.missing_channel_ids.length ? h('p', { class: 'error small' }, tr('setup.discord.missing', { ids: s.missing_channel_ids.join(', ') })) : null,
+    h('div', { class: 'row' }, h('button', { type: 'submit' }, tr('setup.discord.save')), h('span', { class: 'small', role: 'status' })));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const st = form.querySelector('[role=status]');
@@ -252,7 +249,7 @@ function discordSteps(s, inbox, again) {
       await patch(`/api/v1/inboxes/${inbox.id}`, { config: cfg });
       inbox.config = cfg;
       ok();
-      st.textContent = 'Saved';
+      st.textContent = tr('app.saved');
       watchState(inbox);
     } catch (err) { st.textContent = ''; fail(err); }
   });
@@ -262,10 +259,10 @@ function discordSteps(s, inbox, again) {
 
 function apiSteps(s) {
   return [
-    h('p', {}, 'Your systems send each message to this URL with an API token (make one under ', h('a', { href: '#/profile' }, 'your profile → API tokens'), ', or with ', h('code', {}, 'parley token create'), ') in PARLEY_TOKEN:'),
-    copyBox('Ingest URL', s.ingest_url, 'ingest-url'),
-    copyBox('Example request', s.example, 'api-example', true),
-    h('p', { class: 'muted small' }, 'The same external_id twice is one message; the same thread_key joins one ticket.'),
+    h('p', {}, tn('setup.api.send', { profile: h('a', { href: '#/profile' }, tr('setup.api.profile')), command: h('code', {}, 'parley token create') })),
+    copyBox(tr('setup.api.url'), s.ingest_url, 'ingest-url'),
+    copyBox(tr('setup.api.example'), s.example, 'api-example', true),
+    h('p', { class: 'muted small' }, tr('setup.api.dedupe')),
   ];
 }
 
@@ -273,8 +270,8 @@ function apiSteps(s) {
 
 function testPanel(inbox) {
   return h('section', { class: 'card stack', id: 'test-panel', 'aria-labelledby': 'test-h' },
-    h('h4', { id: 'test-h' }, 'Connection test'),
-    h('div', { class: 'row' }, h('button', { type: 'button', id: 'test-button', onclick: () => runTest(inbox) }, 'Test connection'),
+    h('h4', { id: 'test-h' }, tr('setup.testTitle')),
+    h('div', { class: 'row' }, h('button', { type: 'button', id: 'test-button', onclick: () => runTest(inbox) }, tr('setup.test')),
       h('span', { class: 'small', id: 'test-result', role: 'status' })),
     h('ol', { class: 'test-steps', id: 'test-steps' }));
 }
@@ -282,12 +279,12 @@ function testPanel(inbox) {
 async function runTest(inbox) {
   const result = $('#test-result');
   if (!result) return;
-  result.textContent = 'Testing…';
+  result.textContent = tr('setup.testing');
   fill($('#test-steps'));
   try {
     const r = await post(`/api/v1/inboxes/${inbox.id}/test`);
     if (!$('#test-result')) return;
-    result.textContent = r.ok ? 'Connection works' : 'Connection failed';
+    result.textContent = tr(r.ok ? 'setup.works' : 'setup.failed');
     result.className = 'small ' + (r.ok ? 'ok-text' : 'error');
     fill($('#test-steps'), r.steps ? testSteps(r.steps) : h('li', {}, r.error || ''));
   } catch (err) { result.textContent = err.message; }
@@ -300,20 +297,20 @@ function settingsForm(inbox, inboxes) {
   const status = h('span', { class: 'small', role: 'status' });
   const name = h('input', { id: 'in-name', name: 'name', required: true, maxlength: 100, value: inbox.name });
   const el = h('form', { class: 'card stack setup-form', id: 'inbox-settings', 'aria-labelledby': 'settings-h', novalidate: true },
-    h('h4', { id: 'settings-h' }, 'Settings'),
-    h('label', { for: 'in-name' }, 'Name'), name,
+    h('h4', { id: 'settings-h' }, tr('settings.title')),
+    h('label', { for: 'in-name' }, tr('setup.name')), name,
     form.el,
-    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, 'Save'), status));
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary' }, tr('app.save')), status));
   el.addEventListener('submit', async (e) => {
     e.preventDefault();
-    status.textContent = 'Saving…';
+    status.textContent = tr('app.saving');
     try {
       const body = { name: name.value };
       if (inbox.kind !== 'api') body.config = form.read();
       const saved = await patch(`/api/v1/inboxes/${inbox.id}`, body);
       Object.assign(inbox, saved);
       ok();
-      status.textContent = 'Saved';
+      status.textContent = tr('app.saved');
       $('#inbox-h').textContent = saved.name;
       fill($('#inbox-state'), stateBadge(saved));
       watchState(saved);
@@ -332,7 +329,7 @@ function kindForm(kind, inbox, inboxes) {
     case 'phone': return phoneForm(cfg, secrets);
     case 'chat': return chatForm(cfg, inboxes);
     case 'discord': return discordForm(cfg, secrets);
-    default: return { el: h('p', { class: 'muted' }, 'An API inbox needs no settings.'), read: () => ({}) };
+    default: return { el: h('p', { class: 'muted' }, tr('setup.api.noSettings')), read: () => ({}) };
   }
 }
 
@@ -344,27 +341,25 @@ function input(id, label, attrs = {}, hint = '') {
   return { wrap: h('div', { class: 'field' }, h('label', { for: id }, label), el, hintEl), el };
 }
 
+// select makes a labelled select of options [value, text, attributes of the option].
 function select(id, label, options, value) {
-  const el = h('select', { id, name: id }, options.map(([v, t]) => h('option', { value: v, selected: v === value }, t)));
+  const el = h('select', { id, name: id }, options.map(([v, t, attrs]) => h('option', { value: v, selected: v === value, ...attrs }, t)));
   return { wrap: h('div', { class: 'field' }, h('label', { for: id }, label), el), el };
 }
 
 function secretHint(secrets, key) {
-  return secrets.includes(key) ? 'Saved; leave empty to keep it.' : '';
+  return secrets.includes(key) ? tr('setup.secretKept') : '';
 }
 
-// providers fill the servers of a mailbox; "custom" leaves them to the admin.
+// providers fill the servers of a mailbox; "custom" leaves them to the admin. A
+// provider's name and how to get its password are the catalogue's
+// (setup.provider.<id>, setup.providerHelp.<id>).
 const providers = {
-  gmail: { name: 'Gmail / Google Workspace', imap: ['imap.gmail.com', 993, 'tls'], smtp: ['smtp.gmail.com', 587, 'starttls'], auth: 'mx.google.com',
-    help: 'Sign in with Google, or use an app password: Google Account → Security → 2-Step Verification → App passwords. IMAP must be on in Gmail\'s settings.' },
-  microsoft: { name: 'Microsoft 365 / Outlook.com', imap: ['outlook.office365.com', 993, 'tls'], smtp: ['smtp.office365.com', 587, 'starttls'], auth: '',
-    help: 'Sign in with Microsoft (Microsoft 365 takes no passwords for IMAP any more; Outlook.com also takes an app password). The mailbox must allow IMAP and authenticated SMTP (Exchange admin center → mailbox → Email apps).' },
-  fastmail: { name: 'Fastmail', imap: ['imap.fastmail.com', 993, 'tls'], smtp: ['smtp.fastmail.com', 465, 'tls'], auth: '',
-    help: 'Use an app password: Settings → Privacy & Security → Integrations → New app password, with IMAP and SMTP access.' },
-  icloud: { name: 'iCloud Mail', imap: ['imap.mail.me.com', 993, 'tls'], smtp: ['smtp.mail.me.com', 587, 'starttls'], auth: '',
-    help: 'Use an app-specific password: appleid.apple.com → Sign-In and Security → App-Specific Passwords.' },
-  custom: { name: 'Another provider or my own server', imap: ['', 993, 'tls'], smtp: ['', 587, 'starttls'], auth: '',
-    help: 'Enter your provider\'s IMAP and SMTP servers below.' },
+  gmail: { imap: ['imap.gmail.com', 993, 'tls'], smtp: ['smtp.gmail.com', 587, 'starttls'], auth: 'mx.google.com' },
+  microsoft: { imap: ['outlook.office365.com', 993, 'tls'], smtp: ['smtp.office365.com', 587, 'starttls'], auth: '' },
+  fastmail: { imap: ['imap.fastmail.com', 993, 'tls'], smtp: ['smtp.fastmail.com', 465, 'tls'], auth: '' },
+  icloud: { imap: ['imap.mail.me.com', 993, 'tls'], smtp: ['smtp.mail.me.com', 587, 'starttls'], auth: '' },
+  custom: { imap: ['', 993, 'tls'], smtp: ['', 587, 'starttls'], auth: '' },
 };
 
 function providerOf(cfg) {
@@ -374,31 +369,32 @@ function providerOf(cfg) {
   return cfg.imap_host ? 'custom' : 'gmail';
 }
 
-const securities = [['tls', 'TLS (implicit)'], ['starttls', 'STARTTLS'], ['none', 'None (trusted network only)']];
+// securities are the connection securities of a mail server (setup.security.<id>).
+const securities = ['tls', 'starttls', 'none'].map((k) => [k, tr('setup.security.' + k)]);
 
 function emailForm(cfg, secrets, inbox) {
-  const provider = select('em-provider', 'Provider', Object.entries(providers).map(([k, p]) => [k, p.name]), providerOf(cfg));
+  const provider = select('em-provider', tr('setup.email.provider'), Object.keys(providers).map((k) => [k, tr('setup.provider.' + k)]), providerOf(cfg));
   const help = h('p', { class: 'hint', id: 'em-provider-help' });
   provider.el.setAttribute('aria-describedby', 'em-provider-help');
-  const address = input('em-address', 'Support address', { type: 'email', required: true, autocomplete: 'off', value: cfg.address || '', placeholder: 'support@yourshop.com' });
-  const from = input('em-from', 'Sender name (optional: the inbox name)', { maxlength: 100, value: cfg.from_name || '' });
-  const password = input('em-password', 'Password or app password', { type: 'password', autocomplete: 'new-password' },
-    secretHint(secrets, 'imap_password') || 'Sign in with Google or Microsoft will replace this; until then use an app password.');
-  const imapHost = input('em-imap-host', 'IMAP server', { value: cfg.imap_host || '', autocomplete: 'off' });
-  const imapPort = input('em-imap-port', 'IMAP port', { type: 'number', min: 1, max: 65535, value: cfg.imap_port || '' });
-  const imapSec = select('em-imap-security', 'IMAP security', securities, cfg.imap_security || 'tls');
-  const imapUser = input('em-imap-user', 'IMAP user name (empty: the support address)', { value: cfg.imap_username && cfg.imap_username !== cfg.address ? cfg.imap_username : '', autocomplete: 'off' });
-  const mailbox = input('em-mailbox', 'Folder to read', { value: cfg.imap_mailbox || 'INBOX' });
-  const smtpHost = input('em-smtp-host', 'SMTP server', { value: cfg.smtp_host || '', autocomplete: 'off' });
-  const smtpPort = input('em-smtp-port', 'SMTP port', { type: 'number', min: 1, max: 65535, value: cfg.smtp_port || '' });
-  const smtpSec = select('em-smtp-security', 'SMTP security', securities, cfg.smtp_security || 'starttls');
-  const smtpUser = input('em-smtp-user', 'SMTP user name (empty: the IMAP one)', { value: cfg.smtp_username && cfg.smtp_username !== cfg.address ? cfg.smtp_username : '', autocomplete: 'off' });
-  const smtpPass = input('em-smtp-password', 'SMTP password (empty: the IMAP password)', { type: 'password', autocomplete: 'new-password' }, secretHint(secrets, 'smtp_password'));
+  const address = input('em-address', tr('setup.email.address'), { type: 'email', required: true, autocomplete: 'off', value: cfg.address || '', placeholder: tr('setup.email.addressExample') });
+  const from = input('em-from', tr('setup.email.from'), { maxlength: 100, value: cfg.from_name || '' });
+  const password = input('em-password', tr('setup.email.password'), { type: 'password', autocomplete: 'new-password' },
+    secretHint(secrets, 'imap_password') || tr('setup.email.passwordHint'));
+  const imapHost = input('em-imap-host', tr('setup.email.imapHost'), { value: cfg.imap_host || '', autocomplete: 'off' });
+  const imapPort = input('em-imap-port', tr('setup.email.imapPort'), { type: 'number', min: 1, max: 65535, value: cfg.imap_port || '' });
+  const imapSec = select('em-imap-security', tr('setup.email.imapSecurity'), securities, cfg.imap_security || 'tls');
+  const imapUser = input('em-imap-user', tr('setup.email.imapUser'), { value: cfg.imap_username && cfg.imap_username !== cfg.address ? cfg.imap_username : '', autocomplete: 'off' });
+  const mailbox = input('em-mailbox', tr('setup.email.mailbox'), { value: cfg.imap_mailbox || 'INBOX' });
+  const smtpHost = input('em-smtp-host', tr('setup.email.smtpHost'), { value: cfg.smtp_host || '', autocomplete: 'off' });
+  const smtpPort = input('em-smtp-port', tr('setup.email.smtpPort'), { type: 'number', min: 1, max: 65535, value: cfg.smtp_port || '' });
+  const smtpSec = select('em-smtp-security', tr('setup.email.smtpSecurity'), securities, cfg.smtp_security || 'starttls');
+  const smtpUser = input('em-smtp-user', tr('setup.email.smtpUser'), { value: cfg.smtp_username && cfg.smtp_username !== cfg.address ? cfg.smtp_username : '', autocomplete: 'off' });
+  const smtpPass = input('em-smtp-password', tr('setup.email.smtpPassword'), { type: 'password', autocomplete: 'new-password' }, secretHint(secrets, 'smtp_password'));
   const markSeen = h('input', { type: 'checkbox', id: 'em-mark-seen', checked: !!cfg.mark_seen });
   const replyTo = h('input', { type: 'checkbox', id: 'em-reply-to', checked: cfg.use_reply_to !== false });
-  const language = select('em-language', 'Language of the satisfaction survey', languageOptions(false), cfg.language || 'en');
-  const authserv = input('em-authserv', 'Receiving mail server\'s name in Authentication-Results (optional)', { value: cfg.trusted_authserv_id || '', placeholder: 'mx.google.com' });
-  const servers = h('details', { class: 'servers', id: 'em-servers' }, h('summary', {}, 'Servers'),
+  const language = select('em-language', tr('setup.email.language'), languageOptions(false), cfg.language || 'en');
+  const authserv = input('em-authserv', tr('setup.email.authserv'), { value: cfg.trusted_authserv_id || '', placeholder: tr('setup.email.authservExample') });
+  const servers = h('details', { class: 'servers', id: 'em-servers' }, h('summary', {}, tr('setup.email.servers')),
     h('div', { class: 'grid3' }, imapHost.wrap, imapPort.wrap, imapSec.wrap), h('div', { class: 'grid2' }, imapUser.wrap, mailbox.wrap),
     h('div', { class: 'grid3' }, smtpHost.wrap, smtpPort.wrap, smtpSec.wrap), h('div', { class: 'grid2' }, smtpUser.wrap, smtpPass.wrap));
   // Sign in with Google / Microsoft (oauthsignin.js) instead of the password.
@@ -406,7 +402,7 @@ function emailForm(cfg, secrets, inbox) {
   const applyPreset = (fillServers) => {
     signIn.preset(provider.el.value);
     const p = providers[provider.el.value];
-    help.textContent = p.help;
+    help.textContent = tr('setup.providerHelp.' + provider.el.value);
     if (fillServers) {
       [imapHost.el.value, imapPort.el.value, imapSec.el.value] = p.imap;
       [smtpHost.el.value, smtpPort.el.value, smtpSec.el.value] = p.smtp;
@@ -418,9 +414,9 @@ function emailForm(cfg, secrets, inbox) {
   applyPreset(!cfg.imap_host);
   const el = h('div', { class: 'stack' },
     provider.wrap, help, address.wrap, signIn.el, password.wrap, from.wrap, servers,
-    h('details', {}, h('summary', {}, 'Options'),
-      h('label', { class: 'check' }, markSeen, ' Mark mail as read in the mailbox once Parley has it'),
-      h('label', { class: 'check' }, replyTo, ' Treat a Reply-To address as the customer (contact forms, shop systems)'),
+    h('details', {}, h('summary', {}, tr('setup.email.options')),
+      h('label', { class: 'check' }, markSeen, ' ', tr('setup.email.markSeen')),
+      h('label', { class: 'check' }, replyTo, ' ', tr('setup.email.replyTo')),
       authserv.wrap, language.wrap));
   const read = () => {
     const c = {
@@ -429,8 +425,8 @@ function emailForm(cfg, secrets, inbox) {
       smtp_host: smtpHost.el.value.trim(), smtp_port: Number(smtpPort.el.value) || 0, smtp_security: smtpSec.el.value,
       mark_seen: markSeen.checked, use_reply_to: replyTo.checked, language: language.el.value,
     };
-    if (!c.address) throw new Error('Enter the support address.');
-    if (!c.imap_host || !c.smtp_host) throw new Error('Enter the IMAP and SMTP servers (open "Servers").');
+    if (!c.address) throw new Error(tr('setup.email.addressMissing'));
+    if (!c.imap_host || !c.smtp_host) throw new Error(tr('setup.email.serversMissing', { servers: tr('setup.email.servers') }));
     if (from.el.value.trim()) c.from_name = from.el.value.trim();
     if (imapUser.el.value.trim()) c.imap_username = imapUser.el.value.trim();
     if (smtpUser.el.value.trim()) c.smtp_username = smtpUser.el.value.trim();
@@ -448,44 +444,45 @@ function emailForm(cfg, secrets, inbox) {
 }
 
 // languageOptions are the languages shoppers and callers can be answered in (i18n/);
-// "automatic" only where the page or the browser tells (the widget).
+// "automatic" only where the page or the browser tells (the widget). Each language is
+// named in itself, in every language of the console: those options are not translated.
 function languageOptions(auto) {
-  const langs = [['en', 'English'], ['de', 'Deutsch'], ['fr', 'Français'], ['es', 'Español']];
-  return auto ? [['auto', 'Automatic: the page\'s, else the browser\'s'], ...langs] : langs;
+  const langs = [['en', 'English'], ['de', 'Deutsch'], ['fr', 'Français'], ['es', 'Español']].map(([v, name]) => [v, name, { lang: v, translate: 'no' }]);
+  return auto ? [['auto', tr('setup.languageAuto')], ...langs] : langs;
 }
 
-const weekdays = [['mon', 'Mon'], ['tue', 'Tue'], ['wed', 'Wed'], ['thu', 'Thu'], ['fri', 'Fri'], ['sat', 'Sat'], ['sun', 'Sun']];
+// weekdays are the days of the week with their short names (day.short.<id>).
+const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((d) => [d, tr('day.short.' + d)]);
 
 function phoneForm(cfg, secrets) {
-  const sid = input('ph-sid', 'Account SID', { value: cfg.account_sid || '', placeholder: 'AC…', autocomplete: 'off', spellcheck: 'false' },
-    'Twilio console → Account Info. It starts with AC.');
-  const token = input('ph-token', 'Auth Token', { type: 'password', autocomplete: 'new-password' },
-    secretHint(secrets, 'auth_token') || 'Twilio console → Account Info: 32 letters and digits.');
-  const number = input('ph-number', 'Twilio phone number', { type: 'tel', value: cfg.phone_number || '', placeholder: '+14155550100' },
-    'With the country code. Texts and calls to it come to this inbox.');
-  const wa = input('ph-whatsapp', 'WhatsApp sender (optional)', { type: 'tel', value: cfg.whatsapp_number || '', placeholder: '+14155550101' });
-  const fwd = input('ph-forward', 'Agents\' phones to ring when a caller asks for someone (optional)', { value: (cfg.forward_numbers || []).join(', '), placeholder: '+14155550198, +14155550199' });
-  const greeting = input('ph-greeting', 'Greeting callers hear first (optional)', { maxlength: 500, value: cfg.greeting || '', placeholder: 'Thank you for calling Mugs and Co.' });
+  const sid = input('ph-sid', tr('setup.phone.sid'), { value: cfg.account_sid || '', placeholder: tr('setup.phone.sidExample'), autocomplete: 'off', spellcheck: 'false' },
+    tr('setup.phone.sidHint'));
+  const token = input('ph-token', tr('setup.phone.token'), { type: 'password', autocomplete: 'new-password' },
+    secretHint(secrets, 'auth_token') || tr('setup.phone.tokenHint'));
+  const number = input('ph-number', tr('setup.phone.number'), { type: 'tel', value: cfg.phone_number || '', placeholder: '+14155550100' },
+    tr('setup.phone.numberHint'));
+  const wa = input('ph-whatsapp', tr('setup.phone.whatsappNumber'), { type: 'tel', value: cfg.whatsapp_number || '', placeholder: '+14155550101' });
+  const fwd = input('ph-forward', tr('setup.phone.forward'), { value: (cfg.forward_numbers || []).join(', '), placeholder: '+14155550198, +14155550199' });
+  const greeting = input('ph-greeting', tr('setup.phone.greeting'), { maxlength: 500, value: cfg.greeting || '', placeholder: tr('setup.phone.greetingExample') });
   const always = h('input', { type: 'checkbox', id: 'ph-always', checked: !cfg.timezone });
   const tz = zoneSelect('ph-timezone', 'timezone', cfg.timezone || localZone());
   const days = cfg.open_days || ['mon', 'tue', 'wed', 'thu', 'fri'];
   const [from, until] = (cfg.open_hours || '09:00-17:00').split('-');
-  const open = input('ph-open', 'Open from', { type: 'time', value: from });
-  const close = input('ph-close', 'Until', { type: 'time', value: until === '24:00' ? '23:59' : until });
+  const open = input('ph-open', tr('setup.phone.openFrom'), { type: 'time', value: from });
+  const close = input('ph-close', tr('setup.phone.until'), { type: 'time', value: until === '24:00' ? '23:59' : until });
   const hours = h('div', { class: 'stack', id: 'ph-hours' },
-    h('div', { class: 'field' }, h('label', { for: 'ph-timezone' }, 'Time zone'), tz),
-    h('fieldset', {}, h('legend', {}, 'Open days'), weekdays.map(([k, t]) => h('label', {}, h('input', { type: 'checkbox', name: 'ph-day', value: k, checked: days.includes(k) }), ' ' + t))),
+    h('div', { class: 'field' }, h('label', { for: 'ph-timezone' }, tr('reports.timeZone')), tz),
+    h('fieldset', {}, h('legend', {}, tr('setup.phone.openDays')), weekdays.map(([k, t]) => h('label', {}, h('input', { type: 'checkbox', name: 'ph-day', value: k, checked: days.includes(k) }), ' ', t))),
     h('div', { class: 'grid2' }, open.wrap, close.wrap));
   const sync = () => { hours.hidden = always.checked; };
   always.addEventListener('change', sync);
   sync();
-  const language = select('ph-language', 'Language of the voice menu and surveys (a greeting you type is said as you wrote it)',
-    languageOptions(false), cfg.language || 'en');
-  const base = input('ph-base', 'Twilio API address', { value: cfg.api_base_url || 'https://api.twilio.com', spellcheck: 'false' }, 'Change only for a proxy or a test double.');
+  const language = select('ph-language', tr('setup.phone.language'), languageOptions(false), cfg.language || 'en');
+  const base = input('ph-base', tr('setup.phone.base'), { value: cfg.api_base_url || 'https://api.twilio.com', spellcheck: 'false' }, tr('setup.phone.baseHint'));
   const el = h('div', { class: 'stack' }, sid.wrap, token.wrap, number.wrap, wa.wrap, fwd.wrap, greeting.wrap, language.wrap,
-    h('fieldset', {}, h('legend', {}, 'Business hours for calls'),
-      h('label', { class: 'check' }, always, ' Always open'), hours),
-    h('details', {}, h('summary', {}, 'Advanced'), base.wrap));
+    h('fieldset', {}, h('legend', {}, tr('setup.phone.hours')),
+      h('label', { class: 'check' }, always, ' ', tr('setup.phone.alwaysOpen')), hours),
+    h('details', {}, h('summary', {}, tr('setup.advanced')), base.wrap));
   const read = () => {
     const c = { account_sid: sid.el.value.trim(), phone_number: number.el.value.trim(), api_base_url: base.el.value.trim() || 'https://api.twilio.com',
       language: language.el.value };
@@ -506,42 +503,43 @@ function phoneForm(cfg, secrets) {
 
 function chatForm(cfg, inboxes) {
   const origins = h('textarea', { id: 'ch-origins', name: 'origins', rows: 3, spellcheck: 'false', 'aria-describedby': 'ch-origins-hint',
-    value: (cfg.allowed_origins || []).join('\n'), placeholder: 'https://yourshop.com' });
-  const color = input('ch-color', 'Colour', { type: 'color', value: cfg.color || '#2563eb' });
+    value: (cfg.allowed_origins || []).join('\n'), placeholder: tr('setup.chat.originExample') });
+  const color = input('ch-color', tr('setup.chat.color'), { type: 'color', value: cfg.color || '#2563eb' });
   const pos = cfg.position || 'right';
-  const greeting = input('ch-greeting', 'Greeting (the panel\'s title)', { maxlength: 500, value: cfg.greeting || 'Hi! How can we help you today?' });
+  const greeting = input('ch-greeting', tr('setup.chat.greeting'), { maxlength: 500, value: cfg.greeting || tr('setup.chat.defaultGreeting') });
   const requireEmail = h('input', { type: 'checkbox', id: 'ch-require-email', checked: !!cfg.require_email });
   const emailInboxes = inboxes.filter((i) => i.kind === 'email');
-  const offline = select('ch-offline', 'When the shopper has left, send agents\' replies by email through',
-    [['', 'No inbox: replies wait in the chat'], ...emailInboxes.map((i) => [String(i.id), i.name])], cfg.email_inbox_id ? String(cfg.email_inbox_id) : '');
-  const language = select('ch-language', 'Widget language (buttons, labels; your greeting stays as you write it)',
-    languageOptions(true), cfg.language || 'auto');
-  const secret = input('ch-secret', 'Identity secret (optional: Parley generates one)', { type: 'password', autocomplete: 'new-password' },
-    'Your shop\'s server signs signed-in shoppers\' emails with it. At least 16 characters; leave empty to keep the current one.');
-  const preview = h('div', { class: 'widget-preview', id: 'widget-preview', 'aria-label': 'Preview of the widget', role: 'img' },
+  const offline = select('ch-offline', tr('setup.chat.offline'),
+    [['', tr('setup.chat.noOffline')], ...emailInboxes.map((i) => [String(i.id), i.name])], cfg.email_inbox_id ? String(cfg.email_inbox_id) : '');
+  const language = select('ch-language', tr('setup.chat.language'), languageOptions(true), cfg.language || 'auto');
+  const secret = input('ch-secret', tr('setup.chat.secret'), { type: 'password', autocomplete: 'new-password' }, tr('setup.chat.secretHint'));
+  // The preview's texts are examples of what a shopper sees, drawn by draw() below.
+  const prompt = () => tr(requireEmail.checked ? 'setup.chat.previewEmail' : 'setup.chat.previewMessage');
+  const preview = h('div', { class: 'widget-preview', id: 'widget-preview', 'aria-label': tr('setup.chat.preview'), role: 'img' },
     h('div', { class: 'wp-page' }, h('span', { class: 'wp-line' }), h('span', { class: 'wp-line short' }), h('span', { class: 'wp-line' })),
-    h('div', { class: 'wp-panel' }, h('div', { class: 'wp-head' }), h('div', { class: 'wp-body' }, h('span', { class: 'wp-bubble' }, 'Hello! Do you ship to Canada?')),
-      h('div', { class: 'wp-form' }, h('span', { class: 'wp-input' }, requireEmail.checked ? 'Your email' : 'Type a message…'))),
+    h('div', { class: 'wp-panel' }, h('div', { class: 'wp-head' }), h('div', { class: 'wp-body' }, h('span', { class: 'wp-bubble' }, tr('setup.chat.previewQuestion'))),
+      h('div', { class: 'wp-form' }, h('span', { class: 'wp-input' }, prompt()))),
     h('span', { class: 'wp-launcher' }));
-  const positions = h('fieldset', {}, h('legend', {}, 'Position'),
-    ['right', 'left'].map((p) => h('label', {}, h('input', { type: 'radio', name: 'ch-position', value: p, checked: p === pos }), p === 'right' ? ' Bottom right' : ' Bottom left')));
+  const positions = h('fieldset', {}, h('legend', {}, tr('setup.chat.position')),
+    ['right', 'left'].map((p) => h('label', {}, h('input', { type: 'radio', name: 'ch-position', value: p, checked: p === pos }), ' ',
+      tr(p === 'right' ? 'setup.chat.right' : 'setup.chat.left'))));
   const draw = () => {
     preview.style.setProperty('--wp-color', color.el.value);
     preview.dataset.position = positions.querySelector('input:checked').value;
-    fill(preview.querySelector('.wp-head'), greeting.el.value || 'Hi! How can we help you today?');
-    fill(preview.querySelector('.wp-input'), requireEmail.checked ? 'Your email, to start' : 'Type a message…');
+    fill(preview.querySelector('.wp-head'), greeting.el.value || tr('setup.chat.defaultGreeting'));
+    fill(preview.querySelector('.wp-input'), prompt());
   };
   for (const x of [color.el, greeting.el, requireEmail, positions]) x.addEventListener('input', draw);
   positions.addEventListener('change', draw);
   draw();
   const el = h('div', { class: 'chat-setup' },
     h('div', { class: 'stack' },
-      h('label', { for: 'ch-origins' }, 'Your shop\'s addresses (one per line)'), origins,
-      h('p', { class: 'hint', id: 'ch-origins-hint' }, 'Only pages of these sites may open the widget: scheme and host, such as https://yourshop.com.'),
+      h('label', { for: 'ch-origins' }, tr('setup.chat.originsLabel')), origins,
+      h('p', { class: 'hint', id: 'ch-origins-hint' }, tr('setup.chat.originsHint')),
       h('div', { class: 'grid2' }, color.wrap, positions), greeting.wrap,
-      h('label', { class: 'check' }, requireEmail, ' Ask for name and email before the first message'),
+      h('label', { class: 'check' }, requireEmail, ' ', tr('setup.chat.requireEmail')),
       offline.wrap, language.wrap, secret.wrap),
-    h('div', {}, h('p', { class: 'small-heading', id: 'preview-h' }, 'Preview'), preview));
+    h('div', {}, h('p', { class: 'small-heading', id: 'preview-h' }, tr('setup.chat.previewTitle')), preview));
   const read = () => {
     const c = {
       allowed_origins: origins.value.split(/\s+/).filter(Boolean), color: color.el.value,
@@ -556,15 +554,15 @@ function chatForm(cfg, inboxes) {
 }
 
 function discordForm(cfg, secrets) {
-  const token = input('dc-token', 'Bot token', { type: 'password', autocomplete: 'new-password' },
-    secretHint(secrets, 'bot_token') || 'discord.com/developers/applications → your application → Bot → Reset Token. It is shown once.');
-  const base = input('dc-base', 'Discord API address', { value: cfg.api_base_url || 'https://discord.com', spellcheck: 'false' }, 'Change only for a test double.');
+  const token = input('dc-token', tr('setup.discord.token'), { type: 'password', autocomplete: 'new-password' },
+    secretHint(secrets, 'bot_token') || tr('setup.discord.tokenHint'));
+  const base = input('dc-base', tr('setup.discord.base'), { value: cfg.api_base_url || 'https://discord.com', spellcheck: 'false' }, tr('setup.discord.baseHint'));
   const el = h('div', { class: 'stack' },
     h('ol', { class: 'howto' },
-      h('li', {}, 'At discord.com/developers/applications choose New Application and name it: customers see the name.'),
-      h('li', {}, 'Open Bot, turn on Message Content Intent, and reset the token to copy it.'),
-      h('li', {}, 'Paste the token here. Parley then shows the invite link and your servers\' channels.')),
-    token.wrap, h('details', {}, h('summary', {}, 'Advanced'), base.wrap));
+      h('li', {}, tr('setup.discord.step1')),
+      h('li', {}, tr('setup.discord.step2')),
+      h('li', {}, tr('setup.discord.step3'))),
+    token.wrap, h('details', {}, h('summary', {}, tr('setup.advanced')), base.wrap));
   const read = () => {
     const c = { ...cfg, api_base_url: base.el.value.trim() || 'https://discord.com' };
     delete c.demo;
@@ -580,33 +578,31 @@ function advanced(inbox) {
   const ta = h('textarea', { id: `cfg-${inbox.id}`, name: 'config', rows: 8, spellcheck: 'false', value: JSON.stringify(inbox.config || {}, null, 2) });
   const status = h('span', { class: 'small', role: 'status' });
   const form = h('form', { class: 'stack', id: 'inbox-json' },
-    h('label', { for: `cfg-${inbox.id}` }, 'Config (JSON; secrets left out keep their stored value)'), ta,
-    h('p', { class: 'small' }, 'Secrets set: ', (inbox.secrets_set || []).length ? inbox.secrets_set.join(', ') : 'none'),
-    h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Save JSON'), status));
+    h('label', { for: `cfg-${inbox.id}` }, tr('setup.json.label')), ta,
+    h('p', { class: 'small' }, (inbox.secrets_set || []).length ? tr('setup.secretsSet', { list: inbox.secrets_set.join(', ') }) : tr('setup.noSecrets')),
+    h('div', { class: 'row' }, h('button', { type: 'submit' }, tr('setup.json.save')), status));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     let config;
-    try { config = JSON.parse(ta.value || '{}'); } catch { fail(new Error('The config is not valid JSON.')); return; }
+    try { config = JSON.parse(ta.value || '{}'); } catch { fail(new Error(tr('setup.json.invalid'))); return; }
     try {
       await patch(`/api/v1/inboxes/${inbox.id}`, { config });
       ok();
-      status.textContent = 'Saved';
+      status.textContent = tr('app.saved');
     } catch (err) { status.textContent = ''; fail(err); }
   });
-  return h('details', { class: 'card', id: 'inbox-advanced' }, h('summary', {}, 'Advanced: the config as JSON'), form);
+  return h('details', { class: 'card', id: 'inbox-advanced' }, h('summary', {}, tr('setup.json.title')), form);
 }
 
 // ---- disable, enable, delete ----
 
 function lifecycle(inbox) {
   const status = h('p', { class: 'small', role: 'status', id: 'lifecycle-status' });
-  const toggle = h('button', { type: 'button', id: 'inbox-toggle' }, inbox.enabled ? 'Disable inbox' : 'Enable inbox');
+  const toggle = h('button', { type: 'button', id: 'inbox-toggle' }, tr(inbox.enabled ? 'setup.disable' : 'setup.enable'));
   const explain = h('p', { class: 'muted small', id: 'toggle-explain' });
   const sync = () => {
-    toggle.textContent = inbox.enabled ? 'Disable inbox' : 'Enable inbox';
-    explain.textContent = inbox.enabled
-      ? 'Disabling stops fetching mail, the bot or incoming messages. Tickets stay; replies still go out.'
-      : 'This inbox is disabled: nothing new comes in. Its tickets stay.';
+    toggle.textContent = tr(inbox.enabled ? 'setup.disable' : 'setup.enable');
+    explain.textContent = tr(inbox.enabled ? 'setup.disableHint' : 'setup.disabledHint');
   };
   sync();
   toggle.addEventListener('click', async () => {
@@ -616,15 +612,15 @@ function lifecycle(inbox) {
       ok();
       sync();
       fill($('#inbox-state'), stateBadge(saved));
-      status.textContent = saved.enabled ? 'Enabled' : 'Disabled';
+      status.textContent = tr(saved.enabled ? 'setup.enabled' : 'setup.disabled');
       if (saved.enabled) watchState(saved);
     } catch (err) { fail(err); }
   });
-  const remove = h('button', { type: 'button', class: 'danger', id: 'inbox-delete' }, 'Delete inbox…');
+  const remove = h('button', { type: 'button', class: 'danger', id: 'inbox-delete' }, tr('setup.delete'));
   remove.addEventListener('click', () => confirmDialog({
-    title: `Delete ${inbox.name}?`,
-    text: 'Nothing new comes in, and the inbox leaves the lists. Its tickets stay readable, as archived: they take notes but no replies. This cannot be undone.',
-    confirm: 'Delete inbox',
+    title: tr('setup.deleteTitle', { name: inbox.name }),
+    text: tr('setup.deleteText'),
+    confirm: tr('setup.deleteConfirm'),
     returnFocus: remove,
     onConfirm: async () => {
       await del(`/api/v1/inboxes/${inbox.id}`);
@@ -632,7 +628,7 @@ function lifecycle(inbox) {
       location.hash = '#/settings/inboxes';
     },
   }));
-  return h('section', { class: 'card stack', 'aria-labelledby': 'life-h' }, h('h4', { id: 'life-h' }, 'Status'), explain,
+  return h('section', { class: 'card stack', 'aria-labelledby': 'life-h' }, h('h4', { id: 'life-h' }, tr('setup.status')), explain,
     h('div', { class: 'row' }, toggle, remove), status);
 }
 
@@ -640,16 +636,16 @@ function lifecycle(inbox) {
 
 function membersPanel(inbox) {
   const box = h('section', { class: 'card stack', id: 'members', 'aria-labelledby': 'members-h' },
-    h('h4', { id: 'members-h' }, 'Members'), h('p', { class: 'muted' }, 'Loading…'));
+    h('h4', { id: 'members-h' }, tr('setup.members')), h('p', { class: 'muted' }, tr('app.loading')));
   get('/api/v1/agents').then(({ agents }) => {
     if (!box.isConnected) return;
     const agentsOnly = agents.filter((a) => a.role === 'agent');
     const form = h('form', { class: 'stack', id: 'members-form' },
-      h('p', { class: 'muted small' }, 'Agents see only the tickets of their inboxes. Managers and admins see every inbox.'),
-      agentsOnly.length ? h('fieldset', {}, h('legend', {}, 'Agents of this inbox'), agentsOnly.map((a) => h('label', { class: 'check' },
+      h('p', { class: 'muted small' }, tr('setup.membersHint')),
+      agentsOnly.length ? h('fieldset', {}, h('legend', {}, tr('setup.membersLegend')), agentsOnly.map((a) => h('label', { class: 'check' },
         h('input', { type: 'checkbox', name: 'member', value: a.id, checked: (a.inbox_ids || []).includes(inbox.id) }), ' ' + a.name))) :
-        h('p', { class: 'muted' }, 'No agents yet: ', h('a', { href: '#/settings/agents' }, 'invite your team'), ', then tick them here.'),
-      agentsOnly.length ? h('div', { class: 'row' }, h('button', { type: 'submit' }, 'Save members'), h('span', { class: 'small', role: 'status' })) : null);
+        h('p', { class: 'muted' }, tn('setup.noAgents', { invite: h('a', { href: '#/settings/agents' }, tr('setup.inviteTeam')) })),
+      agentsOnly.length ? h('div', { class: 'row' }, h('button', { type: 'submit' }, tr('setup.saveMembers')), h('span', { class: 'small', role: 'status' })) : null);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const st = form.querySelector('[role=status]');
@@ -664,11 +660,11 @@ function membersPanel(inbox) {
           a.inbox_ids = next;
         }
         ok();
-        st.textContent = 'Saved';
+        st.textContent = tr('app.saved');
       } catch (err) { st.textContent = ''; fail(err); }
     });
-    fill(box, h('h4', { id: 'members-h' }, 'Members'), form);
-  }).catch((err) => { if (box.isConnected) fill(box, h('h4', { id: 'members-h' }, 'Members'), h('p', { class: 'error' }, err.message)); });
+    fill(box, h('h4', { id: 'members-h' }, tr('setup.members')), form);
+  }).catch((err) => { if (box.isConnected) fill(box, h('h4', { id: 'members-h' }, tr('setup.members')), h('p', { class: 'error' }, err.message)); });
   return box;
 }
 

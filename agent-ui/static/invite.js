@@ -5,9 +5,13 @@
 import { get, post, del } from './api.js';
 import { h, fill, $ } from './dom.js';
 import { timeEl } from './time.js';
+import { t as tr, tn } from './i18n.js';
+
+const roles = ['agent', 'manager', 'admin'];
+const roleName = (r) => (roles.includes(r) ? tr('role.' + r) : r);
 
 function roleSelect(id) {
-  return h('select', { id, name: 'role' }, ['agent', 'manager', 'admin'].map((r) => h('option', { value: r }, r)));
+  return h('select', { id, name: 'role' }, roles.map((r) => h('option', { value: r }, roleName(r))));
 }
 
 // inviteSection returns the pending invitations and the invitation form; inboxes are the
@@ -19,32 +23,34 @@ export async function inviteSection(inboxes, refresh) {
   const pending = invitations.map((inv) => {
     const expired = new Date(inv.expires_at).getTime() <= now;
     return h('li', { class: 'invite-row' },
-      h('strong', {}, inv.email), ' ', h('span', { class: 'badge' }, inv.role), ' ',
-      expired ? h('span', { class: 'error small' }, 'expired') : h('span', { class: 'muted small' }, 'link expires ', timeEl(inv.expires_at)),
+      h('strong', {}, inv.email), ' ', h('span', { class: 'badge' }, roleName(inv.role)), ' ',
+      expired ? h('span', { class: 'error small' }, tr('invite.expired'))
+        : h('span', { class: 'muted small' }, tn('invite.expires', { time: timeEl(inv.expires_at) })),
       ' ',
-      h('button', { type: 'button', class: 'link', 'aria-label': `Revoke the invitation of ${inv.email}`, onclick: async (e) => {
+      h('button', { type: 'button', class: 'link', 'aria-label': tr('invite.revokeLabel', { email: inv.email }), onclick: async (e) => {
         try {
           await del('/api/v1/invitations/' + inv.id);
           await refresh();
           $('#inv-email').focus();
         } catch (err) { e.target.textContent = err.message; }
-      } }, 'Revoke'));
+      } }, tr('invite.revoke')));
   });
   const senders = inboxes.filter((i) => i.kind === 'email' && i.enabled !== false);
   const form = h('form', { id: 'inv-create', class: 'card stack', novalidate: true },
-    h('h3', {}, 'Invite an agent'),
-    h('p', { class: 'muted small' }, 'They get a link to choose their own name and password. It works once, for 7 days.'),
-    h('label', { for: 'inv-email' }, 'Email'), h('input', { id: 'inv-email', name: 'email', type: 'email', required: true, autocomplete: 'off' }),
-    h('label', { for: 'inv-name' }, 'Name (optional; they can change it)'), h('input', { id: 'inv-name', name: 'name', maxlength: 100, autocomplete: 'off' }),
-    h('label', { for: 'inv-role' }, 'Role'), roleSelect('inv-role'),
-    h('fieldset', { class: 'inbox-checks' }, h('legend', {}, 'Inboxes'),
+    h('h3', {}, tr('invite.title')),
+    h('p', { class: 'muted small' }, tr('invite.hint')),
+    h('label', { for: 'inv-email' }, tr('login.email')), h('input', { id: 'inv-email', name: 'email', type: 'email', required: true, autocomplete: 'off' }),
+    h('label', { for: 'inv-name' }, tr('invite.name')), h('input', { id: 'inv-name', name: 'name', maxlength: 100, autocomplete: 'off' }),
+    h('label', { for: 'inv-role' }, tr('agents.role')), roleSelect('inv-role'),
+    h('fieldset', { class: 'inbox-checks' }, h('legend', {}, tr('agents.inboxes')),
       inboxes.length ? inboxes.map((i) => h('label', { class: 'check' },
-        h('input', { type: 'checkbox', name: 'inv-inboxes', value: i.id }), ` ${i.name} (${i.kind})`)) : h('p', { class: 'muted' }, 'No inboxes yet.')),
-    h('label', { for: 'inv-from' }, 'Send the link by email'),
+        h('input', { type: 'checkbox', name: 'inv-inboxes', value: i.id }), ' ', tr('settings.inboxCheck', { name: i.name, kind: i.kind })))
+        : h('p', { class: 'muted' }, tr('settings.noInboxes'))),
+    h('label', { for: 'inv-from' }, tr('invite.sendBy')),
     h('select', { id: 'inv-from', name: 'from' },
-      senders.map((i) => h('option', { value: i.id }, `from ${i.name}`)),
-      h('option', { value: '' }, senders.length ? 'Do not send; I will share the link' : 'Do not send (no email inbox yet); I will share the link')),
-    h('button', { type: 'submit', class: 'primary' }, 'Invite'),
+      senders.map((i) => h('option', { value: i.id }, tr('invite.from', { inbox: i.name }))),
+      h('option', { value: '' }, tr(senders.length ? 'invite.share' : 'invite.shareNoInbox'))),
+    h('button', { type: 'submit', class: 'primary' }, tr('invite.submit')),
     status,
     h('div', { id: 'inv-result' }));
   form.addEventListener('submit', async (e) => {
@@ -52,7 +58,7 @@ export async function inviteSection(inboxes, refresh) {
     status.textContent = '';
     const email = $('#inv-email').value.trim();
     if (!email) {
-      status.textContent = 'Enter their email address.';
+      status.textContent = tr('invite.emailMissing');
       $('#inv-email').focus();
       return;
     }
@@ -70,8 +76,8 @@ export async function inviteSection(inboxes, refresh) {
     }
   });
   return [
-    h('h3', {}, 'Invitations'),
-    invitations.length ? h('ul', { class: 'settings-list', id: 'inv-list' }, pending) : h('p', { class: 'muted', id: 'inv-list' }, 'No pending invitations.'),
+    h('h3', {}, tr('invite.list')),
+    invitations.length ? h('ul', { class: 'settings-list', id: 'inv-list' }, pending) : h('p', { class: 'muted', id: 'inv-list' }, tr('invite.none')),
     form,
   ];
 }
@@ -81,21 +87,21 @@ export async function inviteSection(inboxes, refresh) {
 function showResult(res) {
   const box = $('#inv-result');
   if (!box) return;
-  const mail = res.email_sent === true ? h('p', { class: 'ok-text' }, `The invitation was mailed to ${res.invitation.email}.`)
-    : res.email_sent === false ? h('p', { class: 'error' }, `The mail could not be sent (${res.email_error}). Share the link instead.`)
+  const mail = res.email_sent === true ? h('p', { class: 'ok-text' }, tr('invite.mailed', { email: res.invitation.email }))
+    : res.email_sent === false ? h('p', { class: 'error' }, tr('invite.mailFailed', { error: res.email_error }))
       : null;
   const link = h('input', { id: 'inv-link', readonly: true, value: res.link, 'aria-describedby': 'inv-link-help' });
   const copied = h('span', { class: 'small', role: 'status' });
   fill(box, h('div', { class: 'card stack' },
-    h('p', {}, h('strong', {}, `Invited ${res.invitation.email}.`)),
+    h('p', {}, h('strong', {}, tr('invite.invited', { email: res.invitation.email }))),
     mail,
-    h('label', { for: 'inv-link' }, 'Invitation link'),
+    h('label', { for: 'inv-link' }, tr('invite.link')),
     h('div', { class: 'row' }, link,
       h('button', { type: 'button', onclick: async () => {
         link.select();
-        try { await navigator.clipboard.writeText(res.link); copied.textContent = 'Copied'; } catch { copied.textContent = 'Press Ctrl+C to copy'; }
-      } }, 'Copy'), copied),
-    h('p', { id: 'inv-link-help', class: 'muted small' }, 'Only they should open it: it signs in whoever sets the password first. It is not shown again.')));
+        try { await navigator.clipboard.writeText(res.link); copied.textContent = tr('app.copied'); } catch { copied.textContent = tr('invite.pressCopy'); }
+      } }, tr('app.copy')), copied),
+    h('p', { id: 'inv-link-help', class: 'muted small' }, tr('invite.linkHelp'))));
   link.focus();
   link.select();
 }

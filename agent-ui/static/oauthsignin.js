@@ -5,6 +5,7 @@
 
 import { get, post, patch } from './api.js';
 import { h, fill, $ } from './dom.js';
+import { t as tr, tn } from './i18n.js';
 
 const labels = { google: 'Google', microsoft: 'Microsoft' };
 // The preset of a provider of the form that signs in with OAuth.
@@ -28,7 +29,7 @@ export function signInBlock(cfg, inbox, read, passwordField) {
   const status = h('p', { class: 'small', id: 'em-signin-status', role: 'status' });
 
   const start = async (provider) => {
-    status.textContent = 'Saving…';
+    status.textContent = tr('app.saving');
     try {
       const c = read(true);
       c.auth = provider;
@@ -38,10 +39,10 @@ export function signInBlock(cfg, inbox, read, passwordField) {
       if (id) {
         await patch(`/api/v1/inboxes/${id}`, { config: c });
       } else {
-        const name = ($('#in-name') && $('#in-name').value.trim()) || 'Support email';
+        const name = ($('#in-name') && $('#in-name').value.trim()) || tr('setup.defaultName.email');
         id = (await post('/api/v1/inboxes', { kind: 'email', name, config: c })).id;
       }
-      status.textContent = `Opening ${labels[provider]}…`;
+      status.textContent = tr('oauth.opening', { provider: labels[provider] });
       const r = await post(`/api/v1/inboxes/${id}/oauth`, { provider });
       location.assign(r.authorize_url);
     } catch (err) {
@@ -51,7 +52,7 @@ export function signInBlock(cfg, inbox, read, passwordField) {
   };
 
   const button = (provider, again) => h('button', { type: 'button', id: 'em-signin-' + provider, class: 'signin-' + provider,
-    onclick: () => start(provider) }, again ? `Sign in with ${labels[provider]} again` : `Sign in with ${labels[provider]}`);
+    onclick: () => start(provider) }, tr(again ? 'oauth.signInAgain' : 'oauth.signIn', { provider: labels[provider] }));
 
   const draw = async () => {
     passwordField.hidden = auth !== 'password';
@@ -68,22 +69,22 @@ export function signInBlock(cfg, inbox, read, passwordField) {
       let g = null;
       try { g = await get(`/api/v1/inboxes/${inbox.id}/oauth`); } catch { /* not signed in yet */ }
       if (g && g.error) {
-        parts.push(h('p', { class: 'error', id: 'em-signin-state' }, `The sign-in stopped working: ${g.error}. Sign in again.`));
+        parts.push(h('p', { class: 'error', id: 'em-signin-state' }, tr('oauth.broken', { error: g.error })));
       } else if (g) {
-        parts.push(h('p', { id: 'em-signin-state' }, `✓ Signs in with ${labels[g.provider] || g.provider} as `, h('strong', {}, g.account || 'the mailbox'), '.'));
+        parts.push(h('p', { id: 'em-signin-state' }, tn('oauth.signedIn', { provider: labels[g.provider] || g.provider,
+          account: h('strong', {}, g.account || tr('oauth.theMailbox')) })));
       } else {
-        parts.push(h('p', { class: 'error', id: 'em-signin-state' }, `Not signed in yet: sign in with ${labels[want]} to connect the mailbox.`));
+        parts.push(h('p', { class: 'error', id: 'em-signin-state' }, tr('oauth.notYet', { provider: labels[want] })));
       }
     }
     if (ready) {
       parts.push(h('div', { class: 'row' }, button(want, auth !== 'password' && inbox),
         auth === 'password'
-          ? h('span', { class: 'muted small' }, 'or use an app password below')
+          ? h('span', { class: 'muted small' }, tr('oauth.orAppPassword'))
           : h('button', { type: 'button', class: 'link', id: 'em-use-password', onclick: () => { auth = 'password'; draw(); $('#em-password').focus(); } },
-            'Use a password instead')));
+            tr('oauth.usePassword'))));
     } else {
-      parts.push(h('p', { class: 'muted small', id: 'em-signin-off' }, `Sign in with ${labels[want]} is not set up on this server: `,
-        `the operator registers Parley with ${labels[want]} and sets PARLEY_${want.toUpperCase()}_CLIENT_ID and _SECRET (docs/channels.md). Until then use an app password.`));
+      parts.push(h('p', { class: 'muted small', id: 'em-signin-off' }, tr('oauth.off', { provider: labels[want], env: want.toUpperCase() })));
     }
     parts.push(status);
     fill(el, parts);

@@ -5,6 +5,7 @@
 
 import { post } from './api.js';
 import { h, fill, $ } from './dom.js';
+import { t as tr, tn, locale } from './i18n.js';
 
 // step is the card that replaces the password form while a second step runs.
 function stepCard() {
@@ -29,7 +30,7 @@ export function resetSignIn() {
 }
 
 function backToPassword() {
-  return h('button', { type: 'button', class: 'link', onclick: () => { resetSignIn(); $('#login-email').focus(); } }, 'Back to sign in');
+  return h('button', { type: 'button', class: 'link', onclick: () => { resetSignIn(); $('#login-email').focus(); } }, tr('signin.back'));
 }
 
 // codeInput is the field for a 6-digit code: the browser and password managers may
@@ -55,26 +56,26 @@ function codeStep(pending, done) {
     err.textContent = '';
     fill(form,
       recovery
-        ? [h('label', { for: 'recovery-code' }, 'Recovery code'),
+        ? [h('label', { for: 'recovery-code' }, tr('signin.recoveryCode')),
           h('input', { id: 'recovery-code', name: 'recovery', autocomplete: 'off', spellcheck: 'false', required: true, maxlength: 24,
             'aria-describedby': 'recovery-code-help' }),
-          h('p', { id: 'recovery-code-help', class: 'muted small' }, 'One of the codes you saved when you set up two-factor sign-in, like abcd-efgh-ijkl-mnop. Each works once.')]
-        : [h('label', { for: 'totp-code' }, 'Code from your authenticator app'), codeInput('totp-code'),
-          h('p', { id: 'totp-code-help', class: 'muted small' }, 'The 6 digits your app shows for Parley now.')],
+          h('p', { id: 'recovery-code-help', class: 'muted small' }, tr('signin.recoveryHelp'))]
+        : [h('label', { for: 'totp-code' }, tr('signin.code')), codeInput('totp-code'),
+          h('p', { id: 'totp-code-help', class: 'muted small' }, tr('signin.codeHelp'))],
       err,
-      h('button', { type: 'submit', class: 'primary' }, 'Verify'),
+      h('button', { type: 'submit', class: 'primary' }, tr('signin.verify')),
       h('p', {}, h('button', { type: 'button', class: 'link', id: 'totp-switch', onclick: () => {
         recovery = !recovery;
         draw();
         form.querySelector('input').focus();
-      } }, recovery ? 'Use a code from the app instead' : 'Use a recovery code instead')));
+      } }, tr(recovery ? 'signin.useApp' : 'signin.useRecovery'))));
   };
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     err.textContent = '';
     const value = form.querySelector('input').value.trim();
     if (!value) {
-      err.textContent = recovery ? 'Enter a recovery code.' : 'Enter the code your app shows.';
+      err.textContent = tr(recovery ? 'signin.enterRecovery' : 'signin.enterCode');
       form.querySelector('input').focus();
       return;
     }
@@ -84,14 +85,14 @@ function codeStep(pending, done) {
       await done(out.agent, out.csrf_token);
     } catch (ex) {
       err.textContent = ex.code === 'unauthorized' && /took too long/.test(ex.message) ? ex.message
-        : ex.code === 'unauthorized' ? (recovery ? 'That recovery code is wrong or was used.' : 'That code is wrong or was used already. Type the code your app shows now.')
+        : ex.code === 'unauthorized' ? tr(recovery ? 'signin.wrongRecovery' : 'signin.wrongCode')
           : ex.message;
       form.querySelector('input').select();
     }
   });
   draw();
-  fill(card, h('h1', { id: 'login-step-title' }, 'Two-factor sign-in'),
-    h('p', { class: 'muted' }, 'Your password was right. Now prove it is you with your authenticator app.'), form, backToPassword());
+  fill(card, h('h1', { id: 'login-step-title' }, tr('signin.title')),
+    h('p', { class: 'muted' }, tr('signin.intro')), form, backToPassword());
   card.setAttribute('aria-labelledby', 'login-step-title');
   $('#totp-code').focus();
 }
@@ -101,25 +102,25 @@ function codeStep(pending, done) {
 // codes. Shared by the sign-in that requires it and the profile page.
 export function totpSetup(setup, confirm, onDone, idPrefix = 'setup') {
   const err = h('p', { class: 'error', role: 'alert', id: idPrefix + '-error' });
-  const img = h('img', { class: 'qr', width: 180, height: 180, alt: 'QR code to scan with your authenticator app' });
+  const img = h('img', { class: 'qr', width: 180, height: 180, alt: tr('signin.qr') });
   // The server drew this PNG; it is the one image the console makes from data.
   img.src = 'data:image/png;base64,' + setup.qr_png;
   const key = setup.key.replace(/(.{4})/g, '$1 ').trim();
   const input = codeInput(idPrefix + '-code');
-  const form = h('form', { class: 'stack totp-setup', novalidate: true, 'aria-label': 'Set up an authenticator app' },
+  const form = h('form', { class: 'stack totp-setup', novalidate: true, 'aria-label': tr('profile.totpSetUp') },
     h('ol', { class: 'steps' },
-      h('li', {}, 'Open an authenticator app on your phone (such as Google Authenticator, Microsoft Authenticator, 1Password or Aegis).'),
-      h('li', {}, 'Scan this QR code with it:', h('div', {}, img),
-        h('span', {}, 'or type this key by hand: '), h('code', { id: idPrefix + '-key', class: 'totp-key' }, key)),
-      h('li', {}, h('label', { for: idPrefix + '-code' }, 'Type the 6-digit code the app shows'), input,
-        h('p', { id: idPrefix + '-code-help', class: 'muted small' }, 'It changes every 30 seconds.'))),
+      h('li', {}, tr('signin.openApp')),
+      h('li', {}, tr('signin.scan'), h('div', {}, img),
+        h('span', {}, tn('signin.typeKey', { key: h('code', { id: idPrefix + '-key', class: 'totp-key' }, key) }))),
+      h('li', {}, h('label', { for: idPrefix + '-code' }, tr('signin.typeCode')), input,
+        h('p', { id: idPrefix + '-code-help', class: 'muted small' }, tr('signin.codeChanges')))),
     err,
-    h('button', { type: 'submit', class: 'primary' }, 'Turn on two-factor sign-in'));
+    h('button', { type: 'submit', class: 'primary' }, tr('signin.turnOn')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     err.textContent = '';
     if (!input.value.trim()) {
-      err.textContent = 'Type the code your app shows.';
+      err.textContent = tr('signin.typeCodeFirst');
       input.focus();
       return;
     }
@@ -136,14 +137,14 @@ export function totpSetup(setup, confirm, onDone, idPrefix = 'setup') {
 
 // recoveryCodes shows the recovery codes, this once, with a way to keep them, and calls
 // onOK when the agent says they are saved.
-export function recoveryCodes(codes, onOK, label = 'Continue') {
-  const text = 'Parley recovery codes\n\n' + codes.join('\n') + '\n\nEach code works once, in place of a code from your app.\n';
-  const link = h('a', { download: 'parley-recovery-codes.txt', class: 'button' }, 'Download as a file');
+export function recoveryCodes(codes, onOK, label = tr('signin.continue')) {
+  const text = tr('signin.codesFile', { codes: codes.join('\n') }) + '\n';
+  const link = h('a', { download: 'parley-recovery-codes.txt', class: 'button' }, tr('signin.download'));
   link.href = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
   const btn = h('button', { type: 'button', class: 'primary', id: 'recovery-ok', onclick: () => { URL.revokeObjectURL(link.href); onOK(); } }, label);
   const el = h('section', { class: 'stack recovery', 'aria-labelledby': 'recovery-title' },
-    h('h2', { id: 'recovery-title' }, 'Save your recovery codes'),
-    h('p', {}, 'If you lose your phone, each of these codes signs you in once. Keep them somewhere safe: they are not shown again.'),
+    h('h2', { id: 'recovery-title' }, tr('signin.saveCodes')),
+    h('p', {}, tr('signin.codesHelp')),
     h('ul', { class: 'codes', id: 'recovery-codes' }, codes.map((c) => h('li', {}, h('code', {}, c)))),
     h('div', { class: 'row' }, link, btn));
   return el;
@@ -153,8 +154,8 @@ async function enrolStep(pending, done) {
   const card = stepCard();
   card.setAttribute('aria-labelledby', 'login-step-title');
   const err = h('p', { class: 'error', role: 'alert' });
-  fill(card, h('h1', { id: 'login-step-title', tabindex: '-1' }, 'Set up two-factor sign-in'),
-    h('p', {}, 'This shop requires a code from an authenticator app at every sign-in. Set your app up once now.'),
+  fill(card, h('h1', { id: 'login-step-title', tabindex: '-1' }, tr('signin.enrolTitle')),
+    h('p', {}, tr('signin.enrolIntro')),
     err, backToPassword());
   let setup;
   try {
@@ -171,7 +172,7 @@ async function enrolStep(pending, done) {
     fill(card, recoveryCodes(codes, async () => {
       resetSignIn();
       await done(out.agent, out.csrf_token);
-    }, 'I saved them — continue'));
+    }, tr('signin.savedContinue')));
     $('#recovery-ok').focus();
   }, 'enrol');
   card.insertBefore(form, err);
@@ -184,7 +185,7 @@ export async function showInvite(token, done) {
   $('#app').hidden = true;
   $('#login').hidden = false;
   document.body.dataset.view = 'login';
-  document.title = 'Join · Parley';
+  document.title = tr('title.page', { page: tr('join.title') });
   const card = stepCard();
   card.setAttribute('aria-labelledby', 'invite-title');
   const err = h('p', { id: 'invite-error', class: 'error', role: 'alert' });
@@ -192,8 +193,8 @@ export async function showInvite(token, done) {
     history.replaceState(null, '', location.pathname);
     resetSignIn();
     $('#login-email').focus();
-  } }, 'Go to sign in');
-  fill(card, h('h1', { id: 'invite-title', tabindex: '-1' }, 'Join Parley'), err);
+  } }, tr('join.toSignIn'));
+  fill(card, h('h1', { id: 'invite-title', tabindex: '-1' }, tr('join.heading')), err);
   let inv;
   try {
     inv = await post('/api/v1/invitations/check', { token });
@@ -204,18 +205,18 @@ export async function showInvite(token, done) {
     return;
   }
   const form = h('form', { id: 'invite-form', novalidate: true },
-    h('p', {}, `You are invited as ${inv.role === 'manager' ? 'a' : 'an'} ${inv.role}. Choose how you will sign in.`),
-    h('label', { for: 'invite-email' }, 'Email'),
+    h('p', {}, ['agent', 'manager', 'admin'].includes(inv.role) ? tr('join.invitedAs.' + inv.role) : tr('join.invitedAsRole', { role: inv.role })),
+    h('label', { for: 'invite-email' }, tr('login.email')),
     h('input', { id: 'invite-email', type: 'email', value: inv.email, readonly: true, autocomplete: 'username' }),
-    h('label', { for: 'invite-name' }, 'Your name (colleagues and customers see it)'),
+    h('label', { for: 'invite-name' }, tr('join.name')),
     h('input', { id: 'invite-name', name: 'name', value: inv.name || '', maxlength: 100, required: true, autocomplete: 'name' }),
-    h('label', { for: 'invite-password' }, 'Password (at least 8 characters)'),
+    h('label', { for: 'invite-password' }, tr('join.password')),
     h('input', { id: 'invite-password', name: 'password', type: 'password', minlength: 8, required: true, autocomplete: 'new-password' }),
-    h('label', { for: 'invite-password2' }, 'Password again'),
+    h('label', { for: 'invite-password2' }, tr('join.passwordAgain')),
     h('input', { id: 'invite-password2', name: 'password2', type: 'password', minlength: 8, required: true, autocomplete: 'new-password' }),
     err,
-    h('button', { type: 'submit', class: 'primary' }, 'Join and sign in'),
-    h('p', { class: 'muted small' }, 'This link works once, until ', new Date(inv.expires_at).toLocaleString(), '.'));
+    h('button', { type: 'submit', class: 'primary' }, tr('join.submit')),
+    h('p', { class: 'muted small' }, tr('join.until', { time: new Date(inv.expires_at).toLocaleString(locale()) })));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     err.textContent = '';
@@ -226,7 +227,7 @@ export async function showInvite(token, done) {
     else if (password.length < 8) bad = 'invite-password';
     else if (password !== $('#invite-password2').value) bad = 'invite-password2';
     if (bad) {
-      err.textContent = bad === 'invite-name' ? 'Enter your name.' : bad === 'invite-password' ? 'The password needs at least 8 characters.' : 'The two passwords differ.';
+      err.textContent = tr({ 'invite-name': 'join.nameMissing', 'invite-password': 'join.passwordShort' }[bad] || 'join.passwordsDiffer');
       $('#' + bad).focus();
       return;
     }
@@ -244,6 +245,6 @@ export async function showInvite(token, done) {
       err.textContent = ex.message;
     }
   });
-  fill(card, h('h1', { id: 'invite-title', tabindex: '-1' }, 'Join Parley'), form);
+  fill(card, h('h1', { id: 'invite-title', tabindex: '-1' }, tr('join.heading')), form);
   $('#invite-name').focus();
 }

@@ -49,9 +49,10 @@ export function localZone() {
 }
 
 // zoneSelect is a select of the IANA time zones the browser knows, with value chosen.
+// A zone shows by its name (Europe/Berlin), the same in every language: not translated.
 export function zoneSelect(id, name, value) {
   let zones = [];
   try { zones = Intl.supportedValuesOf('timeZone'); } catch { /* old browser: UTC and the value only */ }
   const all = [...new Set(['UTC', value, ...zones].filter(Boolean))];
-  return h('select', { id, name }, all.map((z) => h('option', { value: z, selected: z === value }, z)));
+  return h('select', { id, name, translate: 'no' }, all.map((z) => h('option', { value: z, selected: z === value }, z)));
 }

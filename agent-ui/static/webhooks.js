@@ -7,6 +7,7 @@ import { h, fill, $ } from './dom.js';
 import { timeEl } from './time.js';
 import { settingsTabs, openTab, fail, ok } from './settings.js';
 import { copyBox, confirmDialog } from './setupkit.js';
+import { t as tr, tn } from './i18n.js';
 
 export const isWebhooksPage = (tab) => tab === 'webhooks';
 
@@ -18,21 +19,11 @@ export async function showWebhookSettings(tab) {
   return true;
 }
 
-// What each event type is, for the checklist.
-const eventHelp = {
-  'ticket.created': 'a ticket is opened',
-  'ticket.updated': 'status, priority, assignee, tags or subject change',
-  'message.created': 'a customer message, a reply or a note',
-  'message.updated': 'a reply is sent, delivered or fails',
-  'customer.updated': 'a customer is created or changed',
-  'customer.merged': 'two customers are merged',
-  'order.updated': 'an order is stored or changed',
-  'order.action': 'an agent refunds, cancels or resends an order',
-  'ticket.sla_breached': 'an SLA target is missed',
-  'csat.requested': 'a satisfaction survey is sent',
-  'csat.answered': 'a customer rates a ticket',
-};
+// The event types the checklist says what they are of (webhooks.event.<type>).
+const described = ['ticket.created', 'ticket.updated', 'message.created', 'message.updated', 'customer.updated', 'customer.merged',
+  'order.updated', 'order.action', 'ticket.sla_breached', 'csat.requested', 'csat.answered'];
 
+// A delivery's state: its badge's class, and its word (webhooks.state.<state>).
 const stateBadge = { delivered: 'state-connected', pending: 'state-connecting', failed: 'state-error', dead: 'state-error' };
 
 // webhooksPage draws the page; created is a webhook whose secret shows once, focus the
@@ -40,13 +31,12 @@ const stateBadge = { delivered: 'state-connected', pending: 'state-connecting', 
 async function webhooksPage(created, focus) {
   const { webhooks: list, event_types: types } = await get('/api/v1/webhooks');
   fill($('#settings-body'),
-    h('p', { class: 'muted' }, 'Parley sends each event to your URL as it happens: a POST of the event as JSON, signed with the webhook\'s secret ',
-      '(header X-Parley-Signature). Failed deliveries are retried for three days. The API docs show how to check the signature.'),
+    h('p', { class: 'muted' }, tr('webhooks.intro')),
     h('div', { id: 'wh-created' }, created ? createdBox(created) : null),
     h('section', { class: 'setup-section', 'aria-labelledby': 'wh-h' },
-      h('h3', { id: 'wh-h', tabindex: '-1' }, 'Webhooks'),
+      h('h3', { id: 'wh-h', tabindex: '-1' }, tr('settings.tab.webhooks')),
       list.length ? h('ul', { class: 'settings-list', id: 'wh-list' }, list.map((w) => h('li', {}, webhookCard(w, types)))) :
-        h('p', { class: 'muted', id: 'wh-none' }, 'No webhooks yet.')),
+        h('p', { class: 'muted', id: 'wh-none' }, tr('webhooks.none'))),
     createForm(types));
   if (created) $('#wh-created-h').focus();
   else if (focus) ($(focus) || $('#wh-h')).focus();
@@ -55,9 +45,9 @@ async function webhooksPage(created, focus) {
 // createdBox shows a secret that was just made, the one time it is shown.
 function createdBox(w) {
   return h('section', { class: 'card stack', 'aria-labelledby': 'wh-created-h' },
-    h('h4', { id: 'wh-created-h', tabindex: '-1' }, `Secret of ${w.url} — shown only once`),
-    h('p', { class: 'small' }, 'Copy it into your receiver now: it checks X-Parley-Signature with it. Parley keeps it encrypted and never shows it again; make a new one if it is lost.'),
-    copyBox('Signing secret', w.secret, 'wh-secret'));
+    h('h4', { id: 'wh-created-h', tabindex: '-1' }, tr('webhooks.secretOnce', { url: w.url })),
+    h('p', { class: 'small' }, tr('webhooks.secretHelp')),
+    copyBox(tr('webhooks.signingSecret'), w.secret, 'wh-secret'));
 }
 
 // focusLater is where a confirmation dialog sends the focus when it closes, after the
@@ -69,7 +59,7 @@ function focusLater(...targets) {
 }
 
 function eventsText(w) {
-  return w.events.includes('*') ? 'every event' : w.events.join(', ');
+  return w.events.includes('*') ? tr('webhooks.everyEvent') : w.events.join(', ');
 }
 
 // webhookCard shows one webhook: where it goes, what it gets, its switches and its log.
@@ -82,22 +72,22 @@ function webhookCard(w, types) {
       ok();
       await webhooksPage(null, `#wh-${w.id} .wh-toggle`);
     } catch (err) { fail(err); }
-  } }, w.enabled ? 'Disable' : 'Enable');
+  } }, tr(w.enabled ? 'webhooks.disable' : 'webhooks.enable'));
   const newSecret = h('button', { type: 'button', onclick: (e) => confirmDialog({
-    title: 'Make a new secret?',
-    text: `Deliveries to ${w.url} are signed with the new secret from now on: your receiver must have it.`,
-    confirm: 'Make a new secret',
+    title: tr('webhooks.newSecretTitle'),
+    text: tr('webhooks.newSecretText', { url: w.url }),
+    confirm: tr('webhooks.newSecretConfirm'),
     returnFocus: focusLater(e.target, '#wh-created-h'),
     onConfirm: async () => {
       const u = await patch(`/api/v1/webhooks/${w.id}`, { new_secret: true });
       ok();
       await webhooksPage(u);
     },
-  }) }, 'New secret');
+  }) }, tr('webhooks.newSecret'));
   const remove = h('button', { type: 'button', class: 'danger', onclick: (e) => confirmDialog({
-    title: 'Delete this webhook?',
-    text: `${w.url} gets no more events, and its delivery log is deleted.`,
-    confirm: 'Delete webhook',
+    title: tr('webhooks.deleteTitle'),
+    text: tr('webhooks.deleteText', { url: w.url }),
+    confirm: tr('webhooks.deleteConfirm'),
     // Cancel goes back to the button; once the page is redrawn, to the list's heading.
     returnFocus: focusLater(e.target, '#wh-h'),
     onConfirm: async () => {
@@ -105,14 +95,14 @@ function webhookCard(w, types) {
       ok();
       await webhooksPage();
     },
-  }) }, 'Delete');
-  const details = h('details', { class: 'wh-deliveries' }, h('summary', {}, 'Delivery log'), logBox);
+  }) }, tr('app.delete'));
+  const details = h('details', { class: 'wh-deliveries' }, h('summary', {}, tr('webhooks.log')), logBox);
   details.addEventListener('toggle', () => { if (details.open) deliveryLog(w, logBox); });
   return h('article', { class: 'card stack', id: `wh-${w.id}`, 'aria-labelledby': `wh-${w.id}-h` },
     h('div', { class: 'row' },
       h('h4', { id: `wh-${w.id}-h`, class: 'wh-url', tabindex: '-1' }, w.url),
-      h('span', { class: 'badge ' + (w.enabled ? 'state-connected' : 'state-disabled') }, w.enabled ? 'Enabled' : 'Disabled')),
-    h('p', { class: 'small' }, 'Gets ', eventsText(w), '. Created ', timeEl(w.created_at), '.'),
+      h('span', { class: 'badge ' + (w.enabled ? 'state-connected' : 'state-disabled') }, tr(w.enabled ? 'webhooks.enabled' : 'webhooks.disabled'))),
+    h('p', { class: 'small' }, tn('webhooks.gets', { events: eventsText(w), time: timeEl(w.created_at) })),
     h('div', { class: 'row' }, toggle, newSecret, remove, status),
     editEvents(w, types),
     details);
@@ -122,7 +112,7 @@ function webhookCard(w, types) {
 function editEvents(w, types) {
   const pre = `wh${w.id}`;
   const picker = eventPicker(pre, types, w.events);
-  const form = h('form', { class: 'stack', 'aria-label': `Events of ${w.url}` }, picker.el, h('button', { type: 'submit' }, 'Save events'));
+  const form = h('form', { class: 'stack', 'aria-label': tr('webhooks.eventsOf', { url: w.url }) }, picker.el, h('button', { type: 'submit' }, tr('webhooks.saveEvents')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
@@ -131,7 +121,7 @@ function editEvents(w, types) {
       await webhooksPage(null, `#wh-${w.id}-h`);
     } catch (err) { fail(err); }
   });
-  return h('details', {}, h('summary', {}, 'Change events'), form);
+  return h('details', {}, h('summary', {}, tr('webhooks.changeEvents')), form);
 }
 
 // eventPicker is a choice of every event or some: radio buttons and a checklist.
@@ -139,14 +129,14 @@ function eventPicker(pre, types, selected) {
   const all = !selected || selected.includes('*');
   const checks = types.map((t) => h('label', { class: 'check block' },
     h('input', { type: 'checkbox', name: `${pre}-type`, value: t, checked: !all && selected.includes(t), disabled: all }),
-    ' ', h('code', {}, t), h('span', { class: 'muted small' }, ` — ${eventHelp[t] || ''}`)));
+    ' ', h('code', {}, t), h('span', { class: 'muted small' }, ' — ', described.includes(t) ? tr('webhooks.event.' + t) : '')));
   const set = (everything) => { for (const c of el.querySelectorAll('input[type=checkbox]')) c.disabled = everything; };
-  const el = h('fieldset', { class: 'wh-events' }, h('legend', {}, 'Events'),
+  const el = h('fieldset', { class: 'wh-events' }, h('legend', {}, tr('webhooks.events')),
     h('label', { class: 'check block' }, h('input', { type: 'radio', name: `${pre}-scope`, value: 'all', checked: all, onchange: () => set(true) }),
-      ' Every event, also types added later'),
+      ' ', tr('webhooks.allEvents')),
     h('label', { class: 'check block' }, h('input', { type: 'radio', name: `${pre}-scope`, value: 'some', checked: !all, onchange: () => set(false) }),
-      ' Only these:'),
-    h('div', { class: 'wh-checks', role: 'group', 'aria-label': 'Event types' }, checks));
+      ' ', tr('webhooks.someEvents')),
+    h('div', { class: 'wh-checks', role: 'group', 'aria-label': tr('webhooks.eventTypes') }, checks));
   return {
     el,
     value: () => {
@@ -159,15 +149,15 @@ function eventPicker(pre, types, selected) {
 function createForm(types) {
   const picker = eventPicker('nwh', types, ['*']);
   const form = h('form', { class: 'card stack setup-section', id: 'wh-create', 'aria-labelledby': 'wh-create-h' },
-    h('h4', { id: 'wh-create-h' }, 'Add a webhook'),
-    h('div', { class: 'field' }, h('label', { for: 'wh-url' }, 'URL'),
-      h('input', { id: 'wh-url', name: 'url', type: 'text', inputmode: 'url', autocomplete: 'url', required: true, placeholder: 'https://hooks.example.com/parley', spellcheck: 'false', 'aria-describedby': 'wh-url-hint' }),
-      h('p', { class: 'hint', id: 'wh-url-hint' }, 'Where Parley POSTs the events: an https:// address of your own system.')),
+    h('h4', { id: 'wh-create-h' }, tr('webhooks.addTitle')),
+    h('div', { class: 'field' }, h('label', { for: 'wh-url' }, tr('webhooks.url')),
+      h('input', { id: 'wh-url', name: 'url', type: 'text', inputmode: 'url', autocomplete: 'url', required: true, placeholder: tr('webhooks.urlExample'), spellcheck: 'false', 'aria-describedby': 'wh-url-hint' }),
+      h('p', { class: 'hint', id: 'wh-url-hint' }, tr('webhooks.urlHint'))),
     picker.el,
-    h('div', { class: 'field' }, h('label', { for: 'wh-secret-in' }, 'Secret (optional)'),
+    h('div', { class: 'field' }, h('label', { for: 'wh-secret-in' }, tr('webhooks.secret')),
       h('input', { id: 'wh-secret-in', name: 'secret', type: 'password', autocomplete: 'new-password', 'aria-describedby': 'wh-secret-hint' }),
-      h('p', { class: 'hint', id: 'wh-secret-hint' }, 'Leave it empty and Parley makes one, shown once. Yours: at least 16 characters, no spaces.')),
-    h('button', { type: 'submit', class: 'primary' }, 'Add webhook'));
+      h('p', { class: 'hint', id: 'wh-secret-hint' }, tr('webhooks.secretHint'))),
+    h('button', { type: 'submit', class: 'primary' }, tr('webhooks.add')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const body = { url: $('#wh-url').value.trim(), events: picker.value() };
@@ -188,18 +178,18 @@ async function deliveryLog(w, box) {
   const status = h('span', { class: 'small', role: 'status' });
   const table = h('div', { class: 'table-wrap' });
   const after = h('input', { id: `wh-${w.id}-after`, type: 'number', min: 0, value: 0, class: 'num' });
-  const replay = h('form', { class: 'row', 'aria-label': 'Replay events' },
-    h('label', { for: `wh-${w.id}-after` }, 'Send again every event after event id'), after,
-    h('button', { type: 'submit' }, 'Replay'));
+  const replay = h('form', { class: 'row', 'aria-label': tr('webhooks.replayEvents') },
+    h('label', { for: `wh-${w.id}-after` }, tr('webhooks.replayAfter')), after,
+    h('button', { type: 'submit' }, tr('webhooks.replay')));
   replay.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
       const r = await post(`/api/v1/webhooks/${w.id}/replay`, { after: Number(after.value) || 0 });
-      status.textContent = `Queued ${r.queued} ${r.queued === 1 ? 'delivery' : 'deliveries'}` + (r.more ? `; replay after ${r.through} for more.` : '.');
+      status.textContent = r.more ? tr('webhooks.queuedMore', { n: r.queued, through: r.through }) : tr('webhooks.queued', { n: r.queued });
       await draw();
     } catch (err) { status.textContent = err.message; }
   });
-  const refresh = h('button', { type: 'button', onclick: () => draw() }, 'Refresh');
+  const refresh = h('button', { type: 'button', onclick: () => draw() }, tr('webhooks.refresh'));
   fill(box, h('div', { class: 'row' }, refresh, status), table, replay);
 
   let shown = '';
@@ -211,12 +201,13 @@ async function deliveryLog(w, box) {
     shown = key;
     const focused = table.contains(document.activeElement) ? document.activeElement.closest('tr')?.dataset.delivery : null;
     if (deliveries.length === 0) {
-      fill(table, h('p', { class: 'muted', id: `wh-${w.id}-empty` }, 'No deliveries yet: they appear here as events happen.'));
+      fill(table, h('p', { class: 'muted', id: `wh-${w.id}-empty` }, tr('webhooks.noDeliveries')));
       return;
     }
     fill(table, h('table', { class: 'audit wh-table', id: `wh-${w.id}-table` },
-      h('caption', { class: 'visually-hidden' }, `Deliveries to ${w.url}, newest first`),
-      h('thead', {}, h('tr', {}, ['Delivery', 'Event', 'State', 'Attempts', 'Answer', 'Time', ''].map((c) => h('th', { scope: 'col' }, c)))),
+      h('caption', { class: 'visually-hidden' }, tr('webhooks.deliveriesTo', { url: w.url })),
+      h('thead', {}, h('tr', {}, ['webhooks.col.delivery', 'webhooks.col.event', 'webhooks.col.state', 'webhooks.col.attempts', 'webhooks.col.answer',
+        'webhooks.col.time'].map((c) => h('th', { scope: 'col' }, tr(c))), h('th', { scope: 'col' }))),
       h('tbody', {}, deliveries.map((d) => deliveryRow(w, d, draw, status)))));
     if (focused) table.querySelector(`tr[data-delivery="${focused}"] button`)?.focus();
   };
@@ -232,23 +223,23 @@ async function deliveryLog(w, box) {
 }
 
 function deliveryRow(w, d, redraw, status) {
-  const answer = d.status_code ? `HTTP ${d.status_code}` : (d.attempts ? 'no answer' : '—');
+  const answer = d.status_code ? tr('webhooks.http', { code: d.status_code }) : (d.attempts ? tr('webhooks.noAnswer') : '—');
   const when = d.state === 'pending' && d.next_attempt_at
-    ? h('span', {}, d.attempts ? 'retry ' : 'due ', timeEl(d.next_attempt_at))
+    ? h('span', {}, tn(d.attempts ? 'webhooks.retry' : 'webhooks.due', { time: timeEl(d.next_attempt_at) }))
     : d.last_attempt_at ? timeEl(d.last_attempt_at) : timeEl(d.created_at);
-  const redeliver = h('button', { type: 'button', class: 'small', 'aria-label': `Redeliver delivery ${d.id}`, onclick: async () => {
+  const redeliver = h('button', { type: 'button', class: 'small', 'aria-label': tr('webhooks.redeliverLabel', { id: d.id }), onclick: async () => {
     try {
       const n = await post(`/api/v1/webhooks/${w.id}/deliveries/${d.id}/redeliver`);
-      status.textContent = `Queued delivery ${n.id}.`;
+      status.textContent = tr('webhooks.redelivered', { id: n.id });
       await redraw();
     } catch (err) { status.textContent = err.message; }
-  } }, 'Redeliver');
+  } }, tr('webhooks.redeliver'));
   return h('tr', { dataset: { delivery: d.id, state: d.state } },
-    h('td', {}, `#${d.id}`, d.redelivery_of ? h('div', { class: 'muted small' }, `again of #${d.redelivery_of}`) : null),
-    h('td', {}, h('code', {}, d.event_type), h('div', { class: 'muted small' }, `event ${d.event_id}`)),
-    h('td', {}, h('span', { class: 'badge ' + (stateBadge[d.state] || '') }, d.state)),
+    h('td', {}, `#${d.id}`, d.redelivery_of ? h('div', { class: 'muted small' }, tr('webhooks.againOf', { id: d.redelivery_of })) : null),
+    h('td', {}, h('code', {}, d.event_type), h('div', { class: 'muted small' }, tr('webhooks.eventN', { id: d.event_id }))),
+    h('td', {}, h('span', { class: 'badge ' + (stateBadge[d.state] || '') }, stateBadge[d.state] ? tr('webhooks.state.' + d.state) : d.state)),
     h('td', {}, String(d.attempts)),
-    h('td', { class: 'wh-answer' }, answer, d.duration_ms ? h('span', { class: 'muted small' }, ` · ${d.duration_ms} ms`) : null,
+    h('td', { class: 'wh-answer' }, answer, d.duration_ms ? h('span', { class: 'muted small' }, ' · ', tr('webhooks.ms', { ms: d.duration_ms })) : null,
       d.error ? h('div', { class: 'error small' }, d.error) : null,
       d.response ? h('div', { class: 'muted small wh-response' }, d.response.slice(0, 200)) : null),
     h('td', {}, when),
