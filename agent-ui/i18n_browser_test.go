@@ -61,7 +61,7 @@ const untranslated = `(data) => {
 // TestConsolePseudoLocale opens the console in the pseudo-locale (?lang=qps-ploc), in
 // which every text of the catalogue shows wrapped in [! !], and walks the screens an
 // agent uses all day (the list with the bulk bar and search results, a ticket with its
-// composer, menus and customer panel, the notifications, contacts, a customer and its
+// composer, menus, emoji picker and customer panel, the notifications, contacts, a customer and its
 // history, the shortcuts sheet) and the settings pages of inboxes and canned responses.
 // Any text in letters outside a wrap that is not the test's own data was written into
 // the code instead of taken from the catalogue: the test prints each one.

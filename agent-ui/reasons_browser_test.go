@@ -28,7 +28,8 @@ func TestReasonsOnScreen(t *testing.T) {
 		defer close(done)
 		r.Run(ctx)
 	}()
-	t.Cleanup(func() { cancel(); <-done })
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
 	sys := crm.AsSystem(context.Background())
 	list, err := f.db.Reasons(sys)
 	if err != nil {
@@ -70,7 +71,9 @@ func TestReasonsOnScreen(t *testing.T) {
 	b.waitJS("the suggestion in the reply box", `() => document.querySelector('#reply-body').value === 'Hi Nia, the carrier has your parcel; it arrives on Friday.'`)
 	b.shot("reasons-ticket")
 
-	// A guess below the threshold: the chips, and a click sets the reason.
+	// A guess below the threshold: the chips, and a click sets the reason. The worker is
+	// stopped first, so that the guess on screen is this one.
+	stop()
 	id2 := f.inbound("new-2", "Pat", "pat@example.com", "Question", "hello, quick question about my thing")
 	if _, _, err := f.db.GuessReason(sys, id2, crm.ReasonGuess{Source: crm.ReasonByAuto, Confidence: 0.4,
 		Suggestions: []crm.ReasonScore{{ReasonID: refund, Confidence: 0.4}, {ReasonID: wismo, Confidence: 0.3}}}); err != nil {
