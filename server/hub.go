@@ -19,6 +19,7 @@ const (
 	sendQueue       = 128
 	maxPending      = 4096 // live events held back per connection while it replays
 	replayPage      = 1000
+	roomWait        = 2 * time.Second // how long a catch-up page waits for a slow reader (waitForRoom)
 	busBuffer       = 4096
 	storeTimeout    = 5 * time.Second
 	holdNew         = time.Second // how long a new socket waits for a resume frame

@@ -137,12 +137,13 @@ func (h *hub) replay(c *conn, after, upTo int64) {
 	}
 }
 
-// waitForRoom waits, up to writeWait, until the connection's queue is no more than half
+// waitForRoom waits, up to roomWait, until the connection's queue is no more than half
 // full. A catch-up starts when a burst filled the queue; its first page would find it
-// still full and close a socket that reads, only slower than the burst came. A socket
-// that does not read is closed by its write deadline or its backlog all the same.
+// still full and close a socket that reads, only slower than the burst came (a busy
+// machine schedules its writer late). A socket that does not read is closed as slow once
+// the wait is over, as before.
 func waitForRoom(c *conn) {
-	deadline := time.Now().Add(writeWait)
+	deadline := time.Now().Add(roomWait)
 	for len(c.send) > cap(c.send)/2 && time.Now().Before(deadline) {
 		select {
 		case <-c.ctx.Done():
