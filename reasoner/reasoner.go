@@ -123,30 +123,52 @@ func (r *Reasoner) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// Predict returns the shop's reasons for what a customer wrote, best first, with their
-// confidences; nil while no model is trained. Archived reasons are left out.
-func (r *Reasoner) Predict(ctx context.Context, text string, f reasons.Facts) ([]crm.ReasonScore, error) {
-	l := r.current.Load()
-	if l == nil {
-		return nil, nil
-	}
+// shop is what guesses need of the shop's settings, read once for a batch of guesses.
+type shop struct {
+	bySlug   map[string]int64 // the reasons that are not archived
+	settings *crm.ReasonSettings
+}
+
+func (r *Reasoner) shop(ctx context.Context) (*shop, error) {
 	list, err := r.opt.Store.Reasons(ctx)
 	if err != nil {
 		return nil, err
 	}
-	bySlug := make(map[string]int64, len(list))
+	set, err := r.opt.Store.ReasonSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &shop{bySlug: make(map[string]int64, len(list)), settings: set}
 	for _, x := range list {
 		if !x.Archived {
-			bySlug[x.Slug] = x.ID
+			s.bySlug[x.Slug] = x.ID
 		}
+	}
+	return s, nil
+}
+
+// Predict returns the shop's reasons for what a customer wrote, best first, with their
+// confidences; nil while no model is trained. Archived reasons are left out.
+func (r *Reasoner) Predict(ctx context.Context, text string, f reasons.Facts) ([]crm.ReasonScore, error) {
+	s, err := r.shop(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.predict(s, text, f), nil
+}
+
+func (r *Reasoner) predict(s *shop, text string, f reasons.Facts) []crm.ReasonScore {
+	l := r.current.Load()
+	if l == nil {
+		return nil
 	}
 	var out []crm.ReasonScore
 	for _, p := range l.model.Predict(text, f) {
-		if id := bySlug[p.Label]; id != 0 {
+		if id := s.bySlug[p.Label]; id != 0 {
 			out = append(out, crm.ReasonScore{ReasonID: id, Confidence: p.Confidence})
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Deflect reports whether the widget should offer Track my order for a shopper's first
@@ -171,20 +193,24 @@ func (r *Reasoner) Guess(ctx context.Context, ticketID int64) error {
 	if r.current.Load() == nil {
 		return nil
 	}
+	s, err := r.shop(ctx)
+	if err != nil {
+		return err
+	}
+	return r.guess(ctx, s, ticketID)
+}
+
+func (r *Reasoner) guess(ctx context.Context, s *shop, ticketID int64) error {
 	x, err := r.opt.Store.ReasonText(ctx, ticketID)
 	if err != nil {
 		return err
 	}
-	set, err := r.opt.Store.ReasonSettings(ctx)
-	if err != nil {
-		return err
-	}
-	scores, err := r.Predict(ctx, x.Text, reasons.Facts{OrderStatus: x.OrderStatus, OrderAgeDays: x.OrderAgeDays})
-	if err != nil || len(scores) == 0 {
-		return err
+	scores := r.predict(s, x.Text, reasons.Facts{OrderStatus: x.OrderStatus, OrderAgeDays: x.OrderAgeDays})
+	if len(scores) == 0 {
+		return nil
 	}
 	g := crm.ReasonGuess{Source: crm.ReasonByAuto, Model: r.Version(), Confidence: scores[0].Confidence}
-	if scores[0].Confidence >= set.Threshold {
+	if scores[0].Confidence >= s.settings.Threshold {
 		g.ReasonID = scores[0].ReasonID
 	} else {
 		g.Suggestions = scores[:min(3, len(scores))]

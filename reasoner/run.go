@@ -132,6 +132,16 @@ func (r *Reasoner) drain(ctx context.Context, cursor int64) int64 {
 // group commits (one sync for many) instead of one each, which keeps a busy shop's
 // classifier from slowing its ingest.
 func (r *Reasoner) guessAll(ctx context.Context, ids []int64) {
+	if len(ids) == 0 || r.current.Load() == nil {
+		return
+	}
+	s, err := r.shop(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Error("read the reasons for guesses", "err", err)
+		}
+		return
+	}
 	sem := make(chan struct{}, guessConcurrency)
 	var wg sync.WaitGroup
 	for _, id := range ids {
@@ -139,7 +149,7 @@ func (r *Reasoner) guessAll(ctx context.Context, ids []int64) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := r.Guess(ctx, id); err != nil && crm.ErrorCode(err) != crm.ENOTFOUND && ctx.Err() == nil {
+			if err := r.guess(ctx, s, id); err != nil && crm.ErrorCode(err) != crm.ENOTFOUND && ctx.Err() == nil {
 				r.log.Error("guess a ticket's reason", "ticket", id, "err", err)
 			}
 		}()
