@@ -127,7 +127,13 @@ func seedHistory(ctx context.Context, s crm.Store, clock *Clock, inboxes map[str
 		agent := crm.WithAgent(ctx, agents[r.IntN(len(agents))])
 		at = at.Add(time.Duration(5+r.IntN(240)/2) * time.Minute) // mostly within the 2-hour target
 		clock.set(at)
-		first, _, _ := strings.Cut(p.name, " ")
+		// The reply greets the ticket's customer: a phone number may be someone's from an
+		// earlier ticket, under that earlier name.
+		name := p.name
+		if c, err := s.Customer(ctx, res.CustomerID); err == nil && c.Name != "" {
+			name = c.Name
+		}
+		first, _, _ := strings.Cut(name, " ")
 		if _, err := s.AddMessage(agent, &crm.NewMessage{TicketID: res.TicketID, Body: strings.ReplaceAll(historyAnswers[q], "{name}", first)}); err != nil {
 			return err
 		}

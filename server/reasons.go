@@ -169,7 +169,8 @@ func (s *Server) handleSuggestions(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	replies, err := s.store.SuggestReplies(ctx, id, 3)
+	// More than three: some may differ only in their customers' names (see below).
+	replies, err := s.store.SuggestReplies(ctx, id, 6)
 	if err != nil {
 		return err
 	}
@@ -185,12 +186,17 @@ func (s *Server) handleSuggestions(w http.ResponseWriter, r *http.Request) error
 			p.OrderNumber = orders[0].Number
 		}
 	}
+	// Replies that differed only in their customers' names are one suggestion now.
+	out := []*crm.SuggestedReply{}
+	seen := map[string]bool{}
 	for _, x := range replies {
 		x.Text = p.Fill(templatize(x))
+		if !seen[x.Text] && len(out) < 3 {
+			seen[x.Text] = true
+			out = append(out, x)
+		}
 	}
-	if replies == nil {
-		replies = []*crm.SuggestedReply{}
-	}
+	replies = out
 	writeJSON(w, http.StatusOK, map[string]any{"replies": replies})
 	return nil
 }
