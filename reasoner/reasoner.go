@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -267,6 +268,10 @@ func (r *Reasoner) Train(ctx context.Context) (*crm.ReasonModel, error) {
 		return nil, err
 	}
 	r.current.Store(&loaded{model: model, version: saved.Version})
+	// Training took tens of megabytes that are garbage now (the weights in full
+	// precision, the features of the examples): give them back to the system rather
+	// than keep them in the process's resident memory until it needs them again.
+	debug.FreeOSMemory()
 	r.log.Info("trained the contact-reason classifier", "version", saved.Version, "examples", len(examples),
 		"macro_f1", fmt.Sprintf("%.3f", eval.MacroF1), "took", time.Since(start).Round(time.Millisecond))
 	return saved, nil
