@@ -55,7 +55,8 @@ type Reasoner struct {
 	opt     Options
 	log     *slog.Logger
 	current atomic.Pointer[loaded]
-	train   sync.Mutex // one training at a time
+	trained atomic.Uint64 // the fingerprint of the examples of this node's last training
+	train   sync.Mutex    // one training at a time
 }
 
 // loaded is a model in use, with the shop's reasons it maps to.
@@ -268,6 +269,7 @@ func (r *Reasoner) Train(ctx context.Context) (*crm.ReasonModel, error) {
 		return nil, err
 	}
 	r.current.Store(&loaded{model: model, version: saved.Version})
+	r.trained.Store(fingerprint(examples))
 	// Training took tens of megabytes that are garbage now (the weights in full
 	// precision, the features of the examples): give them back to the system rather
 	// than keep them in the process's resident memory until it needs them again.

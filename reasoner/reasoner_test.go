@@ -205,3 +205,42 @@ func TestDeflect(t *testing.T) {
 		t.Error("an offer while the shop turned it off")
 	}
 }
+
+// TestRetrainAfterLabels: the worker trains a new version once agents labelled a ticket
+// since its last training, and a correction counts as much as a new label.
+func TestRetrainAfterLabels(t *testing.T) {
+	e := newEnv(t)
+	r := reasoner.New(reasoner.Options{Store: e.db, Shipped: true, Poll: 50 * time.Millisecond, Retrain: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitVersion := func(after int64) int64 {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for r.Version() <= after {
+			if time.Now().After(deadline) {
+				t.Fatalf("no model after version %d", after)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return r.Version()
+	}
+	v1 := waitVersion(0)
+	id := e.ingest(t, "cy@example.com", "Gift", "please wrap it as a present")
+	other := e.id["other"]
+	if _, err := e.db.UpdateTicket(e.ctx, id, crm.TicketUpdate{ReasonID: &other}); err != nil {
+		t.Fatal(err)
+	}
+	v2 := waitVersion(v1)
+	product := e.id["product_question"]
+	if _, err := e.db.UpdateTicket(e.ctx, id, crm.TicketUpdate{ReasonID: &product}); err != nil {
+		t.Fatal(err)
+	}
+	v3 := waitVersion(v2)
+	// Nothing new: ten retrain periods go by without a training.
+	time.Sleep(500 * time.Millisecond)
+	if v := r.Version(); v != v3 {
+		t.Fatalf("version %d after nothing changed, want %d", v, v3)
+	}
+}

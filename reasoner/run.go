@@ -3,10 +3,12 @@ package reasoner
 import (
 	"context"
 	"encoding/json"
+	"hash/fnv"
 	"sync"
 	"time"
 
 	"parley/crm"
+	"parley/reasons"
 )
 
 // Run guesses the reason of new tickets and trains the classifier until ctx is done; it
@@ -49,7 +51,6 @@ func (r *Reasoner) Run(ctx context.Context) error {
 	defer tick.Stop()
 	retrain := time.NewTicker(r.opt.Retrain)
 	defer retrain.Stop()
-	labelled := -1 // examples at the last training; -1: not counted yet
 	for {
 		cursor = r.drain(ctx, cursor)
 		var soon <-chan time.Time
@@ -63,7 +64,7 @@ func (r *Reasoner) Run(ctx context.Context) error {
 			case <-soon:
 				break wait
 			case <-retrain.C:
-				labelled = r.retrain(ctx, labelled)
+				r.retrain(ctx)
 			case e, ok := <-wake:
 				switch {
 				case !ok:
@@ -76,22 +77,32 @@ func (r *Reasoner) Run(ctx context.Context) error {
 	}
 }
 
-// retrain trains again when the number of labelled tickets changed since the last
-// training, and returns the number.
-func (r *Reasoner) retrain(ctx context.Context, last int) int {
+// retrain trains again when the labelled tickets changed since the last training: one
+// more, or one corrected (their fingerprint differs).
+func (r *Reasoner) retrain(ctx context.Context) {
 	examples, err := r.examples(ctx)
 	if err != nil {
 		r.log.Error("read labelled tickets", "err", err)
-		return last
+		return
 	}
-	if len(examples) == last {
-		return last
+	if fingerprint(examples) == r.trained.Load() {
+		return
 	}
 	if _, err := r.Train(ctx); err != nil && ctx.Err() == nil {
 		r.log.Warn("train the contact-reason classifier", "err", err)
-		return last
 	}
-	return len(examples)
+}
+
+// fingerprint sums up a set of examples, labels and texts, in their (fixed) order.
+func fingerprint(x []reasons.Example) uint64 {
+	h := fnv.New64a()
+	for _, e := range x {
+		h.Write([]byte(e.Label))
+		h.Write([]byte{0})
+		h.Write([]byte(e.Text))
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
 }
 
 // drain guesses the tickets of the stored events after cursor and returns the new
