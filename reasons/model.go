@@ -346,7 +346,7 @@ func (m *Model) quantize(w []float32) {
 func scoreFloat(w, bias []float32, x []feature, out []float64) {
 	L := len(bias)
 	var acc [64]float32
-	sum := acc[:0]
+	var sum []float32
 	if L <= len(acc) {
 		sum = acc[:L]
 	} else {
@@ -367,7 +367,7 @@ func scoreFloat(w, bias []float32, x []feature, out []float64) {
 func (m *Model) score(x []feature, out []float64) {
 	L := len(m.labels)
 	var acc [64]float32
-	sum := acc[:0]
+	var sum []float32
 	if L <= len(acc) {
 		sum = acc[:L]
 	} else {
