@@ -139,7 +139,7 @@ type ReasonService interface {
 	// SetReasonSettings saves the settings. Returns invalid.
 	SetReasonSettings(ctx context.Context, s *ReasonSettings) error
 	// GuessReason records a guess on a ticket and, when it names a reason, applies it,
-	// unless an agent already chose one; a ticket.updated event tells the consoles.
+	// unless an agent chose one or a tag gave one; a ticket.updated event tells the consoles.
 	// Returns the ticket and whether it changed, or not_found.
 	GuessReason(ctx context.Context, ticketID int64, g ReasonGuess) (*Ticket, bool, error)
 	// ReasonExamples returns up to limit labelled tickets (source agent or tag) with ids

@@ -523,7 +523,8 @@ func (db *DB) GuessReason(ctx context.Context, ticketID int64, g crm.ReasonGuess
 		if t, err = findTicket(ctx, tx, ticketID); err != nil {
 			return err
 		}
-		if t.ReasonSource == crm.ReasonByAgent || t.Status == crm.StatusClosed || t.MergedInto != 0 {
+		// A person chose an agent's or a tag's reason: a guess does not replace it.
+		if t.ReasonSource == crm.ReasonByAgent || t.ReasonSource == crm.ReasonByTag || t.Status == crm.StatusClosed || t.MergedInto != 0 {
 			return nil
 		}
 		active, err := queryIDs(ctx, tx, `SELECT id FROM reasons WHERE NOT archived`)

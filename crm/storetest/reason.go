@@ -375,6 +375,11 @@ func testReasonsExamples(t *testing.T, open Opener) {
 	if _, _, err := db.GuessReason(sys(), c, crm.ReasonGuess{ReasonID: ids["refund_status"], Confidence: 0.9}); err != nil {
 		t.Fatal(err)
 	}
+	// A tag's reason is a person's label too: a guess leaves it.
+	if tk, changed, err := db.GuessReason(sys(), b, crm.ReasonGuess{ReasonID: ids["refund_status"], Confidence: 0.95}); err != nil ||
+		changed || reasonOf(tk) != ids["other"] || tk.ReasonSource != crm.ReasonByTag {
+		t.Fatalf("a guess on a tag's reason: changed %v, %v; the ticket has %v", changed, err, tk)
+	}
 
 	list, err := db.ReasonExamples(sys(), 0, 10)
 	if err != nil {
