@@ -30,6 +30,7 @@ type Store interface {
 	ReasonCursor(ctx context.Context) (int64, error)
 	SetReasonCursor(ctx context.Context, after int64) error
 	Events(ctx context.Context, after int64, limit int) ([]*crm.Event, error)
+	Tickets(ctx context.Context, f crm.TicketFilter) ([]*crm.Ticket, string, error)
 }
 
 // Options configure a Reasoner. Store is required.
@@ -75,6 +76,8 @@ const (
 	// on all); above it a tenth is held out instead and the model is trained once, so
 	// that a shop with many labelled tickets trains in one pass.
 	cvLimit = 1000
+	// backfillPages bounds the open tickets guessed when the first model is ready.
+	backfillPages = 5
 	// guessConcurrency is how many tickets are guessed at once (see guessAll).
 	guessConcurrency = 16
 	// wakeBatches: see automation; events are read a few hundred at a time.

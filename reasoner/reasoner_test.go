@@ -76,11 +76,14 @@ func (e *env) waitTicket(t *testing.T, id int64, what string, ok func(*crm.Ticke
 }
 
 // TestNewTicketGetsItsReasonLive: a shop with no labelled tickets gets a model from the
-// shipped examples at start; a new ticket about a late parcel gets "where is my order"
+// shipped examples at start, and its open tickets their reasons; a new ticket about a
+// late parcel gets "where is my order"
 // by itself, with its confidence, and a reason an agent chose is never replaced by a
 // later guess.
 func TestNewTicketGetsItsReasonLive(t *testing.T) {
 	e := newEnv(t)
+	// A ticket from before the classifier: it gets its reason once the first model is ready.
+	before := e.ingest(t, "zed@example.com", "Late", "My order never arrived, the tracking has not changed for a week. Where is my parcel?")
 	r := reasoner.New(reasoner.Options{Store: e.db, Bus: e.bus, Shipped: true, Poll: 50 * time.Millisecond})
 	ctx, cancel := context.WithCancel(e.ctx)
 	done := make(chan error, 1)
@@ -99,6 +102,9 @@ func TestNewTicketGetsItsReasonLive(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	wismo := e.id["where_is_my_order"]
+	if tk := e.waitTicket(t, before, "the earlier ticket's reason", func(tk *crm.Ticket) bool { return tk.ReasonID != nil }); *tk.ReasonID != wismo {
+		t.Errorf("the earlier ticket got %s, want where_is_my_order", e.slug[*tk.ReasonID])
+	}
 	id := e.ingest(t, "ann@example.com", "Parcel?", "Hi, I ordered two weeks ago and my parcel still has not arrived. The tracking has not moved since Monday. Where is it?")
 	tk := e.waitTicket(t, id, "an automatic reason", func(tk *crm.Ticket) bool { return tk.ReasonID != nil })
 	if *tk.ReasonID != wismo || tk.ReasonSource != crm.ReasonByAuto || tk.ReasonConfidence == nil || *tk.ReasonConfidence < 0.6 {

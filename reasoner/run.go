@@ -45,6 +45,8 @@ func (r *Reasoner) Run(ctx context.Context) error {
 	if r.Version() == 0 {
 		if _, err := r.Train(ctx); err != nil && ctx.Err() == nil {
 			r.log.Warn("no contact-reason classifier yet", "err", err)
+		} else if err == nil {
+			r.backfill(ctx)
 		}
 	}
 	tick := time.NewTicker(r.opt.Poll)
@@ -74,6 +76,33 @@ func (r *Reasoner) Run(ctx context.Context) error {
 				}
 			}
 		}
+	}
+}
+
+// backfill guesses the open tickets that have no reason, newest first, up to a few pages:
+// when the shop's first model is ready (a new install, or an upgrade to a Parley with
+// reasons), the tickets agents are working on get reasons too, not only the next ones.
+func (r *Reasoner) backfill(ctx context.Context) {
+	p := crm.Page{Limit: crm.MaxLimit}
+	for range backfillPages {
+		list, next, err := r.opt.Store.Tickets(ctx, crm.TicketFilter{Status: crm.StatusOpen, Page: p})
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Error("read open tickets to guess", "err", err)
+			}
+			return
+		}
+		var ids []int64
+		for _, t := range list {
+			if t.ReasonID == nil && len(t.ReasonSuggestions) == 0 {
+				ids = append(ids, t.ID)
+			}
+		}
+		r.guessAll(ctx, ids)
+		if next == "" {
+			return
+		}
+		p.Cursor = next
 	}
 }
 
