@@ -427,7 +427,7 @@ func (w *writer) reason(ctx context.Context, ticket, reason int64, text string) 
 	if _, err := w.setReason.ExecContext(ctx, reason, ticket); err != nil {
 		return fmt.Errorf("set reason: %w", err)
 	}
-	indexed := sqlite.ReasonIndexText(reason, text)
+	indexed := crm.ReasonIndexText(reason, text)
 	if _, err := w.insReasonText.ExecContext(ctx, ticket, reason, indexed); err != nil {
 		return fmt.Errorf("insert reason text: %w", err)
 	}

@@ -462,7 +462,7 @@ func (db *DB) UpdateTicket(ctx context.Context, id int64, u crm.TicketUpdate) (*
 		}
 		if reasonSource == "" {
 			reasonSource = crm.ReasonByAgent
-		} else if !validReasonSource(reasonSource) {
+		} else if !crm.ValidReasonSource(reasonSource) {
 			return nil, crm.Errorf(crm.EINVALID, "invalid reason source %q", reasonSource)
 		}
 	}

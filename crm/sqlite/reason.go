@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"parley/crm"
 )
@@ -22,11 +20,6 @@ const settingReasons = "reasons"
 
 // Limits of what the classifier reads and keeps.
 const (
-	// maxReasonText is how much of a ticket the classifier reads, in characters: the
-	// subject and the customer's first messages.
-	maxReasonText = 2000
-	// maxReasonSuggestions is how many suggested reasons a ticket keeps.
-	maxReasonSuggestions = 5
 	// keptReasonModels is how many trained models are kept: the newest and a few before
 	// it, to compare.
 	keptReasonModels = 10
@@ -38,10 +31,6 @@ const (
 	// that seeding a long history never holds up the writer for long.
 	seedChunk = 200
 )
-
-var reasonSlug = regexp.MustCompile(`^[a-z0-9_]{1,40}$`)
-
-var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
 
 const reasonCols = `r.id, r.slug, r.name, r.position, r.archived, r.created_at, r.updated_at,
 	(SELECT json_group_array(tag) FROM (SELECT tag FROM reason_tags g WHERE g.reason_id = r.id ORDER BY tag))`
@@ -94,99 +83,6 @@ func (db *DB) Reasons(ctx context.Context) ([]*crm.Reason, error) {
 	return queryReasons(ctx, db.rdb, `1`)
 }
 
-// reasonChange is a checked crm.ReasonInput: names trimmed, tags normalised.
-type reasonChange struct {
-	name, slug *string
-	position   *int
-	archived   *bool
-	tags       []string // nil: unchanged
-}
-
-// checkReasonInput checks in. Returns invalid.
-func checkReasonInput(in crm.ReasonInput) (reasonChange, error) {
-	c := reasonChange{position: in.Position, archived: in.Archived}
-	if in.Name != nil {
-		name := strings.TrimSpace(*in.Name)
-		if n := utf8.RuneCountInString(name); n < 1 || n > crm.MaxReasonName {
-			return c, crm.Errorf(crm.EINVALID, "a contact reason's name must be 1 to %d characters", crm.MaxReasonName)
-		}
-		c.name = &name
-	}
-	if in.Slug != nil {
-		slug := strings.TrimSpace(*in.Slug)
-		if !reasonSlug.MatchString(slug) {
-			return c, crm.Errorf(crm.EINVALID, "a contact reason's slug must be 1 to 40 characters of a-z, 0-9 and _")
-		}
-		c.slug = &slug
-	}
-	if in.Position != nil && (*in.Position < 0 || *in.Position > 1_000_000) {
-		return c, crm.Errorf(crm.EINVALID, "a contact reason's position must be 0 to 1000000")
-	}
-	if in.Tags != nil {
-		// Counted before normalizeTags, whose own limit speaks of tickets.
-		distinct := map[string]bool{}
-		for _, tag := range *in.Tags {
-			distinct[strings.ToLower(strings.TrimSpace(tag))] = true
-		}
-		if len(distinct) > crm.MaxReasonTags {
-			return c, crm.Errorf(crm.EINVALID, "a contact reason maps at most %d tags", crm.MaxReasonTags)
-		}
-		tags, err := normalizeTags(*in.Tags)
-		if err != nil {
-			return c, err
-		}
-		c.tags = tags
-	}
-	return c, nil
-}
-
-// slugify makes a slug of a reason's name: its letters and digits in lower case, accents
-// dropped, every other run of characters one underscore, at most 40 characters.
-func slugify(name string) string {
-	var b strings.Builder
-	gap := false
-	for _, r := range strings.ToLower(name) {
-		for _, c := range foldLetter(r) {
-			if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
-				if gap && b.Len() > 0 {
-					b.WriteByte('_')
-				}
-				gap = false
-				b.WriteRune(c)
-			} else {
-				gap = true
-			}
-		}
-		if b.Len() >= 40 {
-			break
-		}
-	}
-	s := b.String()
-	if len(s) > 40 {
-		s = strings.TrimRight(s[:40], "_")
-	}
-	if s == "" {
-		s = "reason" // a name without Latin letters or digits
-	}
-	return s
-}
-
-// letterFolds are the accented Latin letters of the shops' languages and their plain
-// spellings, for slugs.
-var letterFolds = map[rune]string{
-	'à': "a", 'á': "a", 'â': "a", 'ã': "a", 'ä': "a", 'å': "a", 'æ': "ae", 'ç': "c",
-	'è': "e", 'é': "e", 'ê': "e", 'ë': "e", 'ì': "i", 'í': "i", 'î': "i", 'ï': "i",
-	'ñ': "n", 'ò': "o", 'ó': "o", 'ô': "o", 'õ': "o", 'ö': "o", 'ø': "o", 'œ': "oe",
-	'ù': "u", 'ú': "u", 'û': "u", 'ü': "u", 'ý': "y", 'ÿ': "y", 'ß': "ss",
-}
-
-func foldLetter(r rune) string {
-	if s, ok := letterFolds[r]; ok {
-		return s
-	}
-	return string(r)
-}
-
 // checkSlugFree returns conflict when another reason than id has slug.
 func checkSlugFree(ctx context.Context, q queryer, slug string, id int64) error {
 	var other int64
@@ -226,16 +122,17 @@ func (tx *Tx) setReasonTags(ctx context.Context, id int64, tags []string) error 
 // at the end of the list when no position is given. Returns invalid or conflict (the
 // slug or a tag is taken).
 func (db *DB) CreateReason(ctx context.Context, in crm.ReasonInput) (*crm.Reason, error) {
-	c, err := checkReasonInput(in)
+	c := in
+	err := c.Check()
 	if err != nil {
 		return nil, err
 	}
-	if c.name == nil {
+	if c.Name == nil {
 		return nil, crm.Errorf(crm.EINVALID, "a contact reason needs a name")
 	}
-	slug := slugify(*c.name)
-	if c.slug != nil {
-		slug = *c.slug
+	slug := crm.ReasonSlug(*c.Name)
+	if c.Slug != nil {
+		slug = *c.Slug
 	}
 	var r *crm.Reason
 	err = db.update(ctx, func(tx *Tx) error {
@@ -249,18 +146,18 @@ func (db *DB) CreateReason(ctx context.Context, in crm.ReasonInput) (*crm.Reason
 		if err := checkSlugFree(ctx, tx, slug, 0); err != nil {
 			return err
 		}
-		if c.position != nil {
-			pos = *c.position
+		if c.Position != nil {
+			pos = *c.Position
 		}
-		archived := c.archived != nil && *c.archived
+		archived := c.Archived != nil && *c.Archived
 		res, err := tx.ExecContext(ctx, `INSERT INTO reasons (slug, name, position, archived, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, slug, *c.name, pos, archived, ms(tx.now), ms(tx.now))
+			VALUES (?, ?, ?, ?, ?, ?)`, slug, *c.Name, pos, archived, ms(tx.now), ms(tx.now))
 		if err != nil {
 			return fmt.Errorf("insert contact reason: %w", err)
 		}
 		id, _ := res.LastInsertId()
-		if c.tags != nil {
-			if err := tx.setReasonTags(ctx, id, c.tags); err != nil {
+		if c.Tags != nil {
+			if err := tx.setReasonTags(ctx, id, *c.Tags); err != nil {
 				return err
 			}
 		}
@@ -276,7 +173,8 @@ func (db *DB) CreateReason(ctx context.Context, in crm.ReasonInput) (*crm.Reason
 // UpdateReason changes a contact reason's slug, name, position, archived flag or tags.
 // Returns invalid, not_found or conflict (the slug or a tag is taken).
 func (db *DB) UpdateReason(ctx context.Context, id int64, in crm.ReasonInput) (*crm.Reason, error) {
-	c, err := checkReasonInput(in)
+	c := in
+	err := c.Check()
 	if err != nil {
 		return nil, err
 	}
@@ -286,26 +184,26 @@ func (db *DB) UpdateReason(ctx context.Context, id int64, in crm.ReasonInput) (*
 			return err
 		}
 		changed := false
-		if c.slug != nil && *c.slug != r.Slug {
-			if err := checkSlugFree(ctx, tx, *c.slug, id); err != nil {
+		if c.Slug != nil && *c.Slug != r.Slug {
+			if err := checkSlugFree(ctx, tx, *c.Slug, id); err != nil {
 				return err
 			}
-			r.Slug, changed = *c.slug, true
+			r.Slug, changed = *c.Slug, true
 		}
-		if c.name != nil && *c.name != r.Name {
-			r.Name, changed = *c.name, true
+		if c.Name != nil && *c.Name != r.Name {
+			r.Name, changed = *c.Name, true
 		}
-		if c.position != nil && *c.position != r.Position {
-			r.Position, changed = *c.position, true
+		if c.Position != nil && *c.Position != r.Position {
+			r.Position, changed = *c.Position, true
 		}
-		if c.archived != nil && *c.archived != r.Archived {
-			r.Archived, changed = *c.archived, true
+		if c.Archived != nil && *c.Archived != r.Archived {
+			r.Archived, changed = *c.Archived, true
 		}
-		if c.tags != nil && !slices.Equal(c.tags, r.Tags) {
-			if err := tx.setReasonTags(ctx, id, c.tags); err != nil {
+		if c.Tags != nil && !slices.Equal(*c.Tags, r.Tags) {
+			if err := tx.setReasonTags(ctx, id, *c.Tags); err != nil {
 				return err
 			}
-			r.Tags, changed = c.tags, true
+			r.Tags, changed = *c.Tags, true
 		}
 		if !changed {
 			return nil
@@ -333,25 +231,9 @@ func (db *DB) ReasonSettings(ctx context.Context) (*crm.ReasonSettings, error) {
 	return &s, nil
 }
 
-// checkReasonSettings returns invalid unless s holds a threshold in [0, 1], an hourly
-// cost of 0 or more and a currency code of three capital letters.
-func checkReasonSettings(s *crm.ReasonSettings) error {
-	switch {
-	case s == nil:
-		return crm.Errorf(crm.EINVALID, "settings required")
-	case math.IsNaN(s.Threshold) || s.Threshold < 0 || s.Threshold > 1:
-		return crm.Errorf(crm.EINVALID, "threshold must be between 0 and 1")
-	case s.HourlyCost < 0:
-		return crm.Errorf(crm.EINVALID, "hourly_cost must be 0 or more")
-	case !currencyCode.MatchString(s.Currency):
-		return crm.Errorf(crm.EINVALID, "currency must be a three-letter currency code such as USD")
-	}
-	return nil
-}
-
 // SetReasonSettings saves the settings of contact reasons. Returns invalid.
 func (db *DB) SetReasonSettings(ctx context.Context, s *crm.ReasonSettings) error {
-	if err := checkReasonSettings(s); err != nil {
+	if err := s.Check(); err != nil {
 		return err
 	}
 	return db.update(ctx, func(tx *Tx) error { return tx.putSetting(ctx, settingReasons, s) })
@@ -378,17 +260,6 @@ func scanTicketReason(t *crm.Ticket, id, confidence sql.NullInt64, suggestions s
 
 // millionths is a confidence as the stores keep it.
 func millionths(c float64) int64 { return int64(math.Round(c * 1e6)) }
-
-// validReasonSource reports whether s is a source of a ticket's reason.
-func validReasonSource(s string) bool {
-	switch s {
-	case crm.ReasonByAgent, crm.ReasonByAuto, crm.ReasonByTag, crm.ReasonByRule:
-		return true
-	}
-	return false
-}
-
-func validConfidence(c float64) bool { return !math.IsNaN(c) && c >= 0 && c <= 1 }
 
 // checkReasonUsable returns invalid unless reason id exists and is not archived.
 func checkReasonUsable(ctx context.Context, q queryer, id int64) error {
@@ -453,52 +324,6 @@ func (tx *Tx) saveReason(ctx context.Context, t *crm.Ticket, model int64) error 
 	return nil
 }
 
-// sameReason reports whether a and b have the same reason, source, confidence and
-// suggestions.
-func sameReason(a, b *crm.Ticket) bool {
-	eq := func(x, y *int64) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
-	fq := func(x, y *float64) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
-	return eq(a.ReasonID, b.ReasonID) && a.ReasonSource == b.ReasonSource && fq(a.ReasonConfidence, b.ReasonConfidence) &&
-		slices.Equal(a.ReasonSuggestions, b.ReasonSuggestions)
-}
-
-// checkGuess checks g and returns its source (auto when not given) and its suggestions
-// by confidence, at most maxReasonSuggestions. Returns invalid.
-func checkGuess(g crm.ReasonGuess) (string, []crm.ReasonScore, error) {
-	source := g.Source
-	if source == "" {
-		source = crm.ReasonByAuto
-	}
-	if !validReasonSource(source) || source == crm.ReasonByAgent {
-		return "", nil, crm.Errorf(crm.EINVALID, "a guess comes from the classifier, a tag or a rule, not %q", g.Source)
-	}
-	if g.ReasonID < 0 || g.Model < 0 {
-		return "", nil, crm.Errorf(crm.EINVALID, "invalid contact reason guess")
-	}
-	if !validConfidence(g.Confidence) {
-		return "", nil, crm.Errorf(crm.EINVALID, "confidence must be between 0 and 1")
-	}
-	list := slices.Clone(g.Suggestions)
-	for _, s := range list {
-		if s.ReasonID <= 0 || !validConfidence(s.Confidence) {
-			return "", nil, crm.Errorf(crm.EINVALID, "a suggestion needs a reason and a confidence between 0 and 1")
-		}
-	}
-	slices.SortStableFunc(list, func(a, b crm.ReasonScore) int {
-		switch {
-		case a.Confidence > b.Confidence:
-			return -1
-		case a.Confidence < b.Confidence:
-			return 1
-		}
-		return 0
-	})
-	if len(list) > maxReasonSuggestions {
-		list = list[:maxReasonSuggestions]
-	}
-	return source, list, nil
-}
-
 // GuessReason records what the classifier (or a tag, or a rule) says of a ticket: its
 // suggestions, and the reason when g names one, with g's confidence when it is the
 // classifier's. A reason an agent chose stays, and so does a closed or merged ticket.
@@ -506,7 +331,7 @@ func checkGuess(g crm.ReasonGuess) (string, []crm.ReasonScore, error) {
 // event by the actor in ctx. Returns the ticket and whether it changed, invalid (an
 // unknown or archived reason, a bad confidence) or not_found.
 func (db *DB) GuessReason(ctx context.Context, ticketID int64, g crm.ReasonGuess) (*crm.Ticket, bool, error) {
-	source, suggestions, err := checkGuess(g)
+	source, suggestions, err := g.Check()
 	if err != nil {
 		return nil, false, err
 	}
@@ -543,7 +368,7 @@ func (db *DB) GuessReason(ctx context.Context, ticketID int64, g crm.ReasonGuess
 		if len(suggestions) > 0 {
 			t.ReasonSuggestions = suggestions
 		}
-		if changed = !sameReason(&before, t); !changed {
+		if changed = !crm.SameReason(&before, t); !changed {
 			return nil
 		}
 		t.UpdatedAt = tx.now
@@ -573,7 +398,7 @@ func reasonOf(t *crm.Ticket) int64 {
 
 // exampleCols selects what the classifier reads of a ticket t: its id, reason, subject
 // and creation, the text of the customer's first ten messages (each cut to
-// maxReasonText characters, joined by newlines), and the customer's latest order placed
+// crm.MaxReasonText characters, joined by newlines), and the customer's latest order placed
 // before the ticket as "placed_at,updated_at,status".
 const exampleCols = `t.id, coalesce(t.reason_id, 0), t.subject, t.created_at,
 	coalesce((SELECT group_concat(x.text, char(10) ORDER BY x.id) FROM (SELECT m.id, substr(m.text, 1, 2000) AS text
@@ -589,34 +414,9 @@ func scanExample(s scanner) (*crm.ReasonExample, error) {
 	if err := s.Scan(&x.TicketID, &x.ReasonID, &subject, &created, &msgs, &order); err != nil {
 		return nil, err
 	}
-	x.Text = reasonText(subject, msgs)
+	x.Text = crm.ReasonText(subject, msgs)
 	x.OrderStatus, x.OrderAgeDays = orderFacts(order, created)
 	return &x, nil
-}
-
-// reasonText is what the classifier reads of a ticket: its subject, then what the
-// customer wrote, at most maxReasonText characters.
-func reasonText(subject, msgs string) string {
-	text := subject
-	if msgs != "" {
-		text += "\n" + msgs
-	}
-	return cutRunes(text, maxReasonText)
-}
-
-// cutRunes cuts s to at most n characters.
-func cutRunes(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	i := 0
-	for pos := range s {
-		if i == n {
-			return s[:pos]
-		}
-		i++
-	}
-	return s
 }
 
 // orderFacts reads the order of exampleCols ("placed_at,updated_at,status", "" for
@@ -754,7 +554,7 @@ func (db *DB) SaveReasonModel(ctx context.Context, m *crm.ReasonModel) (*crm.Rea
 	if m == nil || len(m.Data) == 0 {
 		return nil, crm.Errorf(crm.EINVALID, "a model needs its data")
 	}
-	if !validConfidence(m.MacroF1) || m.Examples < 0 {
+	if !crm.ValidConfidence(m.MacroF1) || m.Examples < 0 {
 		return nil, crm.Errorf(crm.EINVALID, "a model needs a macro-F1 between 0 and 1 and a count of examples")
 	}
 	out := *m

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
-	"unicode"
 
 	"parley/crm"
 )
@@ -35,68 +33,9 @@ const (
 	suggestCap = 200
 	// suggestCandidates is how many of the best scored tickets are checked for a reply.
 	suggestCandidates = 60
-	// maxIndexedWords is how many distinct words of a ticket are indexed.
-	maxIndexedWords = 300
 	// suggestOrders is how many of the old customer's order numbers come with a reply.
 	suggestOrders = 10
 )
-
-// textWords returns the distinct words of s in the order they first appear, lower-cased
-// and cut to maxTokenRunes characters, leaving out one-letter words, at most most of
-// them: runs of letters, digits and marks, as the full-text index splits text.
-func textWords(s string, most int) []string {
-	var out []string
-	seen := map[string]bool{}
-	var cur []rune
-	flush := func() {
-		if len(cur) > 1 {
-			if len(cur) > maxTokenRunes {
-				cur = cur[:maxTokenRunes]
-			}
-			if w := string(cur); !seen[w] {
-				seen[w] = true
-				out = append(out, w)
-			}
-		}
-		cur = cur[:0]
-	}
-	for _, r := range s {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) {
-			cur = append(cur, unicode.ToLower(r))
-			continue
-		}
-		flush()
-		if len(out) == most {
-			return out
-		}
-	}
-	flush()
-	if len(out) > most {
-		out = out[:most]
-	}
-	return out
-}
-
-// reasonTerm is word as the index of reason keeps it. The prefix ends at the first x, so
-// no two reasons and words make the same term.
-func reasonTerm(reason int64, word string) string {
-	return "r" + strconv.FormatInt(reason, 10) + "x" + word
-}
-
-// reasonIndexText is the indexed text of a ticket of reason whose customer wrote text.
-func reasonIndexText(reason int64, text string) string {
-	words := textWords(text, maxIndexedWords)
-	for i, w := range words {
-		words[i] = reasonTerm(reason, w)
-	}
-	return strings.Join(words, " ")
-}
-
-// ReasonIndexText returns the text of the suggestion index row (reason_texts.text, and
-// the full-text row of reason_texts_fts with the ticket's id as rowid) of a ticket of
-// reasonID whose text, as ReasonText returns it, is text. A tool that writes tickets
-// with reasons straight into the database file writes these rows with it.
-func ReasonIndexText(reasonID int64, text string) string { return reasonIndexText(reasonID, text) }
 
 // indexReasonText writes the suggestion index row of t for its reason, or removes it
 // when t has none: what its customer wrote, as the classifier reads it.
@@ -124,7 +63,7 @@ func (tx *Tx) indexReasonText(ctx context.Context, t *crm.Ticket) error {
 	} else if len(list) == 0 {
 		return fmt.Errorf("index reason text: ticket %d is gone", t.ID)
 	}
-	text := reasonIndexText(*t.ReasonID, list[0].Text)
+	text := crm.ReasonIndexText(*t.ReasonID, list[0].Text)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO reason_texts (ticket_id, reason_id, text) VALUES (?, ?, ?)`,
 		t.ID, *t.ReasonID, text); err != nil {
 		return fmt.Errorf("insert reason text %d: %w", t.ID, err)
@@ -138,7 +77,7 @@ func (tx *Tx) indexReasonText(ctx context.Context, t *crm.Ticket) error {
 // queryWords picks the words of text to look up: the longest, which tend to be the
 // rarest and to say the most, at most suggestWords of them.
 func queryWords(text string) []string {
-	words := textWords(text, 4*suggestWords)
+	words := crm.ReasonWords(text, 4*suggestWords)
 	slices.SortStableFunc(words, func(a, b string) int { return len([]rune(b)) - len([]rune(a)) })
 	if len(words) > suggestWords {
 		words = words[:suggestWords]
@@ -212,7 +151,7 @@ func (db *DB) SuggestReplies(ctx context.Context, ticketID int64, limit int) ([]
 		// The word is letters, digits and marks only: quoted, it is never query syntax.
 		// It is one term, or a phrase where the index splits at a mark, as in Hindi.
 		ids, err := queryIDs(ctx, db.rdb, `SELECT rowid FROM reason_texts_fts WHERE reason_texts_fts MATCH ?
-			ORDER BY rowid DESC LIMIT ?`, `"`+reasonTerm(reason, w)+`"`, suggestCap)
+			ORDER BY rowid DESC LIMIT ?`, `"`+crm.ReasonTerm(reason, w)+`"`, suggestCap)
 		if err != nil {
 			return nil, fmt.Errorf("look up similar tickets: %w", err)
 		}

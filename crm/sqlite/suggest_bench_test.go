@@ -92,7 +92,7 @@ func seedSuggest(tb testing.TB, db *DB, tickets, msgsPerTicket int, now time.Tim
 			return []any{i + 1, "in", "customer", i%customers + 1, msg, "received", at, at}
 		})
 	batch(tb, exec, tickets, `INSERT INTO reason_texts (ticket_id, reason_id, text) VALUES `, "(?, ?, ?)", func(i int) []any {
-		return []any{i + 1, reasonFor(i), reasonIndexText(int64(reasonFor(i)), reasonText("Question", texts[i]+"\nAny news?\nAny news?"))}
+		return []any{i + 1, reasonFor(i), crm.ReasonIndexText(int64(reasonFor(i)), crm.ReasonText("Question", texts[i]+"\nAny news?\nAny news?"))}
 	})
 	exec(`INSERT INTO reason_texts_fts (reason_texts_fts) VALUES ('rebuild')`)
 	if err := tx.Commit(); err != nil {
