@@ -90,6 +90,22 @@ func TestReasonsOnScreen(t *testing.T) {
 	b.hash("#/settings/reasons")
 	b.waitText("#reason-model", "Version")
 	b.waitJS("the reasons listed", `() => [...document.querySelectorAll('#reason-list input[name=name]')].some((i) => i.value === 'Where is my order')`)
+	// The page's forms as a manager fills them: a new reason, and the settings.
+	b.setValue("#nr-name", "Gift wrapping")
+	b.click("#new-reason button[type=submit]")
+	b.waitJS("the new reason listed", `() => [...document.querySelectorAll('#reason-list input[name=name]')].some((i) => i.value === 'Gift wrapping')`)
+	b.setValue("#rs-cost", "32.50")
+	b.setValue("#rs-currency", "eur")
+	b.click("#reason-settings input[name=require_on_resolve]")
+	b.click("#reason-settings button[type=submit]")
+	b.waitText("#reason-settings [role=status]", "Saved")
+	set, err := f.db.ReasonSettings(sys)
+	if err != nil || set.HourlyCost != 3250 || set.Currency != "EUR" || !set.RequireOnResolve || set.Threshold != 0.6 {
+		t.Fatalf("settings after the form: %+v, %v", set, err)
+	}
+	if list, _ := f.db.Reasons(sys); list[len(list)-1].Slug != "gift_wrapping" {
+		t.Fatalf("the new reason: %+v", list[len(list)-1])
+	}
 	b.shot("reasons-settings")
 	b.hash("#/reports")
 	b.waitText("#reasons-table", "Where is my order")
