@@ -208,24 +208,24 @@ func templatize(x *crm.SuggestedReply) string {
 	text := x.Text
 	for _, n := range x.OrderNumbers {
 		if n = strings.TrimSpace(n); n != "" {
-			text = wordRE(n).ReplaceAllString(text, "${1}{{order.number}}")
+			text = wordRE(n).ReplaceAllString(text, "${1}{{order.number}}${2}")
 		}
 	}
 	name := strings.TrimSpace(x.CustomerName)
 	if name == "" {
 		return text
 	}
-	text = wordRE(name).ReplaceAllString(text, "${1}{{customer.name}}")
+	text = wordRE(name).ReplaceAllString(text, "${1}{{customer.name}}${2}")
 	if f := strings.Fields(name); len(f) > 1 && len([]rune(f[0])) > 1 {
-		text = wordRE(f[0]).ReplaceAllString(text, "${1}{{customer.first_name}}")
+		text = wordRE(f[0]).ReplaceAllString(text, "${1}{{customer.first_name}}${2}")
 	}
 	return text
 }
 
-// wordRE matches s as a whole word (or number, after an optional #), keeping what
-// precedes it in group 1.
+// wordRE matches s as a whole word or number, in any script (regexp's \b knows only
+// ASCII), keeping what precedes and follows it in groups 1 and 2.
 func wordRE(s string) *regexp.Regexp {
-	return regexp.MustCompile(`(^|[^\pL\pN])` + regexp.QuoteMeta(s) + `(?:$|\b)`)
+	return regexp.MustCompile(`(^|[^\pL\pN])` + regexp.QuoteMeta(s) + `([^\pL\pN]|$)`)
 }
 
 // handleSuggestionUsed counts that the agent inserted a suggested reply (the message id

@@ -127,9 +127,9 @@ func TestSuggestedReplies(t *testing.T) {
 	inbox := e.inbox("api", "Shop")
 	old := e.inbound(inbox, "s1", "old@example.com", "My parcel has not arrived, the tracking is stuck in Leipzig")
 	var c crm.Customer
-	e.admin.mustDo("PATCH", "/api/v1/customers/"+itoa(old.CustomerID), map[string]any{"name": "Olga Old"}, 200, &c)
+	e.admin.mustDo("PATCH", "/api/v1/customers/"+itoa(old.CustomerID), map[string]any{"name": "Zoë Öld"}, 200, &c)
 	oldPath := "/api/v1/tickets/" + itoa(old.TicketID)
-	e.admin.mustDo("POST", oldPath+"/messages", map[string]any{"body": "Hi Olga, your parcel is with the carrier and arrives on Friday."}, 201, nil)
+	e.admin.mustDo("POST", oldPath+"/messages", map[string]any{"body": "Hi Zoë, your parcel is with the carrier and arrives on Friday."}, 201, nil)
 	e.admin.mustDo("PATCH", oldPath, map[string]any{"reason_id": 1, "status": "resolved"}, 200, nil)
 	// The same answer to another customer, by name: one suggestion, not two.
 	twin := e.inbound(inbox, "s1b", "paul@example.com", "Parcel has not arrived, tracking stuck since Monday")
