@@ -62,6 +62,10 @@ func fill(ctx context.Context, dir string, sc scale) (*fillInfo, error) {
 		return nil, err
 	}
 	info.dbPath = path
+	// The messages were indexed with their rows: none is left for Parley's search backlog.
+	if _, err := w.conn.ExecContext(ctx, `UPDATE search_backlog SET messages_upto = (SELECT coalesce(max(id), 0) FROM messages)`); err != nil {
+		return nil, fmt.Errorf("empty the search backlog: %w", err)
+	}
 	if _, err := w.conn.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}

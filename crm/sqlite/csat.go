@@ -233,9 +233,7 @@ func (tx *Tx) systemMessage(ctx context.Context, t *crm.Ticket, channel, text st
 		return nil, fmt.Errorf("insert system message: %w", err)
 	}
 	m.ID, _ = res.LastInsertId()
-	if err := tx.indexMessage(ctx, m.ID, m.Text); err != nil {
-		return nil, err
-	}
+	tx.unindexed()
 	return m, tx.ticketEvent(ctx, crm.EventMessageCreated, t, systemActor, m)
 }
 

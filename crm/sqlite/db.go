@@ -98,6 +98,13 @@ type DB struct {
 	quit      chan struct{} // closed by Close to stop the writer and the checkpointer
 	stopped   chan struct{} // closed by the writer when it has stopped
 	ckptDone  chan struct{} // closed by the checkpointer when it has stopped
+	indexDone chan struct{} // closed by the indexer when it has stopped
+	// The search backlog (see backlog.go): stored signals the indexer after a commit that
+	// stored messages; storedGen counts such commits (from 1: what an earlier run left
+	// is unknown) and indexedGen the ones the index is known to hold.
+	stored     chan struct{}
+	storedGen  atomic.Int64
+	indexedGen atomic.Int64
 	committed atomic.Bool   // set by the writer after a commit, cleared by the checkpointer
 	commits   atomic.Int64  // group commits made, for tests
 	closeOnce sync.Once
@@ -206,9 +213,13 @@ func Open(path string, opt Options) (*DB, error) {
 	db.cdb.SetMaxOpenConns(1)
 	db.cdb.SetMaxIdleConns(1)
 	db.units, db.quit = make(chan *unit), make(chan struct{})
-	db.stopped, db.ckptDone = make(chan struct{}), make(chan struct{})
+	db.stopped, db.ckptDone, db.indexDone = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	db.stored = make(chan struct{}, 1)
+	db.storedGen.Store(1)
+	db.stored <- struct{}{}
 	go db.writer()
 	go db.checkpointer()
+	go db.indexer()
 	return db, nil
 }
 
@@ -224,6 +235,7 @@ func (db *DB) Close() error {
 			close(db.quit)
 			<-db.stopped
 			<-db.ckptDone
+			<-db.indexDone
 		}
 	})
 	var errs []error
@@ -298,6 +310,8 @@ type Tx struct {
 	// dropCache is set by a change to what the cache holds (agents, sessions,
 	// memberships, inboxes): the writer empties the cache once it has committed.
 	dropCache bool
+	// storedMessages: tx stored messages, which the search backlog holds (unindexed).
+	storedMessages bool
 }
 
 // ExecContext runs a statement of the transaction. Statements run under a context of
@@ -365,6 +379,8 @@ type unit struct {
 	events []*crm.Event
 	// dropCache: fn changed what the cache holds.
 	dropCache bool
+	// storedMessages: fn stored messages for the search backlog.
+	storedMessages bool
 	done      chan struct{}
 }
 
@@ -494,7 +510,7 @@ func (w *batcher) commit() {
 		// a transaction makes BEGIN fail.
 		conn.ExecContext(bg, `ROLLBACK`)
 		for _, u := range w.units {
-			u.err, u.panic, u.events, u.dropCache = nil, nil, nil, false
+			u.err, u.panic, u.events, u.dropCache, u.storedMessages = nil, nil, nil, false, false
 		}
 		_, err = w.run(conn, true)
 	}
@@ -514,10 +530,19 @@ func (w *batcher) commit() {
 	// Emptied before any caller returns, so that once a change (a disabled agent, a
 	// deleted session) is answered, no request is let in on the old state.
 	var events []*crm.Event
+	stored := false
 	for _, u := range w.units {
 		events = append(events, u.events...)
 		if u.dropCache {
 			db.cache.Drop()
+		}
+		stored = stored || u.storedMessages
+	}
+	if stored {
+		db.storedGen.Add(1)
+		select {
+		case db.stored <- struct{}{}:
+		default: // the indexer has been told already
 		}
 	}
 	db.Versions.Bump(events)
@@ -583,7 +608,7 @@ func (db *DB) runUnit(conn *sql.Conn, u *unit) bool {
 	if u.err != nil || u.panic != nil {
 		return false
 	}
-	u.events, u.dropCache = tx.events, tx.dropCache
+	u.events, u.dropCache, u.storedMessages = tx.events, tx.dropCache, tx.storedMessages
 	return true
 }
 

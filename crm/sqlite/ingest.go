@@ -376,9 +376,7 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		return nil, nil, fmt.Errorf("insert message: %w", err)
 	}
 	m.ID, _ = mres.LastInsertId()
-	if err := tx.indexMessage(ctx, m.ID, m.Text); err != nil {
-		return nil, nil, err
-	}
+	tx.unindexed()
 	if err := tx.saveReferences(ctx, m.ID, in); err != nil {
 		return nil, nil, err
 	}

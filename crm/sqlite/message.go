@@ -252,9 +252,7 @@ func (tx *Tx) addReply(ctx context.Context, t *crm.Ticket, nm *crm.NewMessage, b
 		return nil, fmt.Errorf("insert message: %w", err)
 	}
 	m.ID, _ = res.LastInsertId()
-	if err := tx.indexMessage(ctx, m.ID, m.Text); err != nil {
-		return nil, err
-	}
+	tx.unindexed()
 	if err := tx.addFiles(ctx, m, nm.Attachments, sums); err != nil {
 		return nil, err
 	}

@@ -273,6 +273,9 @@ func (db *DB) CustomerHistory(ctx context.Context, customerID int64, f crm.Histo
 	if _, err := findCustomer(ctx, db.rdb, customerID); err != nil {
 		return nil, "", err
 	}
+	if err := db.searchReady(ctx, f.Query); err != nil {
+		return nil, "", err
+	}
 	limit := limitOf(f.Limit, crm.DefaultLimit, crm.MaxLimit)
 	vis, visArgs := inboxFilter(ctx, "t.inbox_id")
 	match := ""

@@ -62,6 +62,9 @@ func (db *DB) Search(ctx context.Context, sq crm.SearchQuery) (*crm.SearchResult
 	if match == "" {
 		return res, nil
 	}
+	if err := db.catchUpSearch(ctx); err != nil {
+		return nil, err
+	}
 	var id int64
 	if m := ticketIDQuery.FindStringSubmatch(strings.TrimSpace(q)); m != nil {
 		id, _ = strconv.ParseInt(m[1], 10, 64)

@@ -142,6 +142,9 @@ var ticketIDQuery = regexp.MustCompile(`^#?([0-9]{1,18})$`)
 // invalid for a bad cursor or filter value.
 func (db *DB) Tickets(ctx context.Context, f crm.TicketFilter) ([]*crm.Ticket, string, error) {
 	limit := limitOf(f.Limit, crm.DefaultLimit, crm.MaxLimit)
+	if err := db.searchReady(ctx, f.Query); err != nil {
+		return nil, "", err
+	}
 	w, none, err := ticketsWhere(ctx, f)
 	if err != nil || none {
 		return []*crm.Ticket{}, "", err
@@ -373,7 +376,8 @@ func setStatus(t *crm.Ticket, status string, now time.Time) bool {
 	return true
 }
 
-// The store writes the full-text rows of tickets and messages itself (migration 0010):
+// The store writes the full-text rows of tickets and messages itself (migration 0010;
+// messages by way of the search backlog, see backlog.go):
 // every statement that SQLite runs in a statement journal, as it did for an insert with
 // a trigger, made FTS5 write out what it held in memory. A statement of one row with no
 // trigger needs none.
@@ -395,21 +399,21 @@ func (tx *Tx) reindexTicket(ctx context.Context, id int64, old, subject string) 
 	return tx.indexTicket(ctx, id, subject)
 }
 
-// indexMessage adds the search row of message id with its text.
-func (tx *Tx) indexMessage(ctx context.Context, id int64, text string) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO messages_fts (rowid, text) VALUES (?, ?)`, id, text); err != nil {
-		return fmt.Errorf("index message %d: %w", id, err)
-	}
-	return nil
-}
-
-// reindexMessage replaces the search row of message id, whose text was old.
+// reindexMessage replaces the search row of message id, whose text was old. A message
+// still in the search backlog has no row yet: the backlog indexes its new text.
 func (tx *Tx) reindexMessage(ctx context.Context, id int64, old, text string) error {
+	upto, err := tx.indexedUpto(ctx)
+	if err != nil || id > upto {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', ?, ?)`,
 		id, old); err != nil {
 		return fmt.Errorf("unindex message %d: %w", id, err)
 	}
-	return tx.indexMessage(ctx, id, text)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages_fts (rowid, text) VALUES (?, ?)`, id, text); err != nil {
+		return fmt.Errorf("index message %d: %w", id, err)
+	}
+	return nil
 }
 
 // saveActivity writes what a new message changes on its ticket: status, activity and

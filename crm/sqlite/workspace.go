@@ -181,6 +181,9 @@ func decodeSortCursor(c, name string, n int) ([]int64, error) {
 // CountTickets counts the tickets of f the agent in ctx may see, up to limit+1.
 // Returns invalid.
 func (db *DB) CountTickets(ctx context.Context, f crm.TicketFilter, limit int) (int, error) {
+	if err := db.searchReady(ctx, f.Query); err != nil {
+		return 0, err
+	}
 	w, none, err := ticketsWhere(ctx, f)
 	if err != nil || none {
 		return 0, err
