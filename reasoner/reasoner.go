@@ -58,6 +58,9 @@ type Reasoner struct {
 	current atomic.Pointer[loaded]
 	trained atomic.Uint64 // the fingerprint of the examples of this node's last training
 	train   sync.Mutex    // one training at a time
+	// inbound counts the customer messages of each ticket that Run has seen since it
+	// started, so that it guesses after the first guessMessages only (Run's alone).
+	inbound map[int64]int
 }
 
 // loaded is a model in use, with the shop's reasons it maps to.
@@ -82,6 +85,13 @@ const (
 	guessConcurrency = 16
 	// wakeBatches: see automation; events are read a few hundred at a time.
 	wakeBatches = 250 * time.Millisecond
+	// guessMessages is how many of a ticket's customer messages are each followed by a
+	// guess. Why a customer writes is in their first messages; later ones ("any news?")
+	// rarely change it, and in a busy thread every message paid for a guess.
+	guessMessages = 3
+	// countedTickets bounds the tickets whose customer messages the worker counts; past
+	// it the counts start over (a ticket then gets up to guessMessages more guesses).
+	countedTickets = 100_000
 )
 
 // New returns a reasoner with opt's defaults filled in.
@@ -98,7 +108,7 @@ func New(opt Options) *Reasoner {
 	if opt.Reload <= 0 {
 		opt.Reload = time.Minute
 	}
-	return &Reasoner{opt: opt, log: opt.Logger}
+	return &Reasoner{opt: opt, log: opt.Logger, inbound: map[int64]int{}}
 }
 
 // Version returns the version of the model in use, 0 when there is none.

@@ -128,6 +128,58 @@ func TestNewTicketGetsItsReasonLive(t *testing.T) {
 	}
 }
 
+// TestLaterMessagesAreNotGuessed: the classifier guesses again at each of a customer's
+// first three messages, not at the fourth: a thread that goes on for long costs no more
+// guesses, though what the fourth says would have given the ticket a reason.
+func TestLaterMessagesAreNotGuessed(t *testing.T) {
+	e := newEnv(t)
+	r := reasoner.New(reasoner.Options{Store: e.db, Bus: e.bus, Shipped: true, Poll: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for r.Version() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no model was trained at start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// barrier waits until the worker has read every event stored so far: it guesses a
+	// new ticket's reason after them.
+	barrier := func() {
+		t.Helper()
+		id := e.ingest(t, fmt.Sprint("barrier", seq, "@example.com"), "Order", "my package never came, tracking says in transit for 12 days")
+		e.waitTicket(t, id, "a later ticket's guess", func(tk *crm.Ticket) bool { return tk.ReasonID != nil || len(tk.ReasonSuggestions) > 0 })
+	}
+	id := e.ingest(t, "cara@example.com", "Hello", "Hello")
+	for _, text := range []string{"Hello?", "Hi"} {
+		e.ingest(t, "cara@example.com", "Hello", text)
+	}
+	barrier()
+	tk, err := e.db.Ticket(e.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.ReasonID != nil {
+		t.Fatalf("after three greetings the ticket has reason %s, want none", e.slug[*tk.ReasonID])
+	}
+	e.ingest(t, "cara@example.com", "Hello", "I ordered two weeks ago and my parcel still has not arrived. "+
+		"The tracking has not moved since Monday. Where is my order? Where is my parcel?")
+	barrier()
+	if tk, err = e.db.Ticket(e.ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if tk.ReasonID != nil {
+		t.Errorf("the fourth message was guessed: reason %s", e.slug[*tk.ReasonID])
+	}
+}
+
 // TestCorrectionsTeachANewReason: a reason the shop added, which no shipped example
 // has, is learned from the tickets agents labelled with it.
 func TestCorrectionsTeachANewReason(t *testing.T) {

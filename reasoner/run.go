@@ -13,9 +13,9 @@ import (
 
 // Run guesses the reason of new tickets and trains the classifier until ctx is done; it
 // runs on one node of a cluster at a time (cmd/parley holds the lease "reasons"). A
-// ticket is guessed when it is created and again at each customer message until an
-// agent set its reason. Training happens at start when there is no model, then every Retrain
-// when agents labelled tickets since.
+// ticket is guessed when it is created and again at each of its customer's first
+// guessMessages messages, until an agent set its reason. Training happens at start when
+// there is no model, then every Retrain when agents labelled tickets since.
 func (r *Reasoner) Run(ctx context.Context) error {
 	ctx = crm.AsSystem(ctx)
 	var wake <-chan *crm.Event
@@ -151,7 +151,7 @@ func (r *Reasoner) drain(ctx context.Context, cursor int64) int64 {
 		var ids []int64
 		seen := map[int64]bool{}
 		for _, e := range events {
-			if id := needsGuess(e); id != 0 && !seen[id] {
+			if id := r.needsGuess(e); id != 0 && !seen[id] {
 				seen[id] = true
 				ids = append(ids, id)
 			}
@@ -198,8 +198,10 @@ func (r *Reasoner) guessAll(ctx context.Context, ids []int64) {
 }
 
 // needsGuess returns the ticket an event asks to classify: a new ticket, or one whose
-// customer wrote again while it has no reason yet; 0 for none.
-func needsGuess(e *crm.Event) int64 {
+// customer wrote one of their first guessMessages messages; 0 for none. (GuessReason
+// leaves a ticket alone once an agent chose its reason.) A ticket's messages from before
+// Run started are not counted.
+func (r *Reasoner) needsGuess(e *crm.Event) int64 {
 	switch e.Type {
 	case crm.EventTicketCreated:
 		return e.TicketID
@@ -207,7 +209,13 @@ func needsGuess(e *crm.Event) int64 {
 		var m struct {
 			Direction string `json:"direction"`
 		}
-		if json.Unmarshal(e.Data, &m) == nil && m.Direction == crm.DirIn {
+		if json.Unmarshal(e.Data, &m) != nil || m.Direction != crm.DirIn {
+			return 0
+		}
+		if len(r.inbound) >= countedTickets {
+			clear(r.inbound)
+		}
+		if r.inbound[e.TicketID]++; r.inbound[e.TicketID] <= guessMessages {
 			return e.TicketID
 		}
 	}
