@@ -105,9 +105,9 @@ type DB struct {
 	stored     chan struct{}
 	storedGen  atomic.Int64
 	indexedGen atomic.Int64
-	committed atomic.Bool   // set by the writer after a commit, cleared by the checkpointer
-	commits   atomic.Int64  // group commits made, for tests
-	closeOnce sync.Once
+	committed  atomic.Bool  // set by the writer after a commit, cleared by the checkpointer
+	commits    atomic.Int64 // group commits made, for tests
+	closeOnce  sync.Once
 
 	full fullDisk // whether the last writes failed for lack of space; see diskfull.go
 }
@@ -381,7 +381,7 @@ type unit struct {
 	dropCache bool
 	// storedMessages: fn stored messages for the search backlog.
 	storedMessages bool
-	done      chan struct{}
+	done           chan struct{}
 }
 
 // update runs fn in an immediate write transaction and returns once that transaction
