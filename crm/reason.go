@@ -66,6 +66,14 @@ type ReasonGuess struct {
 	Model       int64 // the version of the model that guessed, 0 for tags and rules
 }
 
+// A ReasonGuesser guesses the contact reason of a new customer's first message, subject
+// and text as they came, with no order facts (a new customer has no orders). It returns
+// nil when it cannot guess (no model yet). It is called outside the store's transaction,
+// for every inbound message, and must be cheap and safe for concurrent use.
+type ReasonGuesser interface {
+	GuessFirst(subject, text string) *ReasonGuess
+}
+
 // ReasonSettings are the shop's settings of contact reasons. Threshold is the confidence
 // from which the classifier's reason is applied (else the console suggests the top
 // three). RequireOnResolve makes agents pick a reason before they resolve. HourlyCost is
@@ -138,6 +146,10 @@ type ReasonService interface {
 	ReasonSettings(ctx context.Context) (*ReasonSettings, error)
 	// SetReasonSettings saves the settings. Returns invalid.
 	SetReasonSettings(ctx context.Context, s *ReasonSettings) error
+	// SetReasonGuesser has Ingest guess the reason of a new customer's first ticket with
+	// g, in the transaction that opens it, so that its ticket.created carries the guess;
+	// nil stops it. Other tickets are guessed after they are stored (GuessReason).
+	SetReasonGuesser(g ReasonGuesser)
 	// GuessReason records a guess on a ticket and, when it names a reason, applies it,
 	// unless an agent chose one or a tag gave one; a ticket.updated event tells the consoles.
 	// Returns the ticket and whether it changed, or not_found.

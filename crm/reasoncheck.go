@@ -173,6 +173,29 @@ func (g ReasonGuess) Check() (string, []ReasonScore, error) {
 	return source, list, nil
 }
 
+// ApplyTo sets guess g on ticket t, which is being opened: the reason with g's
+// confidence (to the millionth, as stored), else the suggestions. Returns invalid when
+// g does not check (see Check).
+func (g ReasonGuess) ApplyTo(t *Ticket) error {
+	source, suggestions, err := g.Check()
+	if err != nil {
+		return err
+	}
+	if g.ReasonID != 0 {
+		id := g.ReasonID
+		t.ReasonID, t.ReasonSource, t.ReasonConfidence = &id, source, nil
+		if source == ReasonByAuto {
+			c := math.Round(g.Confidence*1e6) / 1e6
+			t.ReasonConfidence = &c
+		}
+		return nil
+	}
+	if len(suggestions) > 0 {
+		t.ReasonSuggestions = suggestions
+	}
+	return nil
+}
+
 // SameReason reports whether a and b have the same reason, source, confidence and
 // suggestions.
 func SameReason(a, b *Ticket) bool {

@@ -59,8 +59,12 @@ type Reasoner struct {
 	trained atomic.Uint64 // the fingerprint of the examples of this node's last training
 	train   sync.Mutex    // one training at a time
 	// inbound counts the customer messages of each ticket that Run has seen since it
-	// started, so that it guesses after the first guessMessages only (Run's alone).
+	// started, so that it guesses after the first guessMessages only; guessed holds the
+	// tickets that the store guessed as it opened them (see GuessFirst). Run's alone.
 	inbound map[int64]int
+	guessed map[int64]bool
+	// shopCache is the shop GuessFirst last read.
+	shopCache atomic.Pointer[readShop]
 }
 
 // loaded is a model in use, with the shop's reasons it maps to.
@@ -92,6 +96,9 @@ const (
 	// countedTickets bounds the tickets whose customer messages the worker counts; past
 	// it the counts start over (a ticket then gets up to guessMessages more guesses).
 	countedTickets = 100_000
+	// shopTTL is how long GuessFirst uses the shop's reasons and threshold before it
+	// reads them again: a change reaches the first messages' guesses within it.
+	shopTTL = 2 * time.Second
 )
 
 // New returns a reasoner with opt's defaults filled in.
@@ -108,7 +115,7 @@ func New(opt Options) *Reasoner {
 	if opt.Reload <= 0 {
 		opt.Reload = time.Minute
 	}
-	return &Reasoner{opt: opt, log: opt.Logger, inbound: map[int64]int{}}
+	return &Reasoner{opt: opt, log: opt.Logger, inbound: map[int64]int{}, guessed: map[int64]bool{}}
 }
 
 // Version returns the version of the model in use, 0 when there is none.
@@ -139,6 +146,12 @@ func (r *Reasoner) Refresh(ctx context.Context) error {
 }
 
 // shop is what guesses need of the shop's settings, read once for a batch of guesses.
+// readShop is a shop and when it was read, for GuessFirst.
+type readShop struct {
+	shop *shop
+	at   time.Time
+}
+
 type shop struct {
 	bySlug   map[string]int64 // the reasons that are not archived
 	settings *crm.ReasonSettings
@@ -220,18 +233,57 @@ func (r *Reasoner) guess(ctx context.Context, s *shop, ticketID int64) error {
 	if err != nil {
 		return err
 	}
-	scores := r.predict(s, x.Text, reasons.Facts{OrderStatus: x.OrderStatus, OrderAgeDays: x.OrderAgeDays})
+	g := r.decide(s, r.predict(s, x.Text, reasons.Facts{OrderStatus: x.OrderStatus, OrderAgeDays: x.OrderAgeDays}))
+	if g == nil {
+		return nil
+	}
+	_, _, err = r.opt.Store.GuessReason(ctx, ticketID, *g)
+	return err
+}
+
+// decide turns the classifier's scores into a guess: the best reason when its confidence
+// reaches the shop's threshold, else the top three as suggestions; nil without scores.
+func (r *Reasoner) decide(s *shop, scores []crm.ReasonScore) *crm.ReasonGuess {
 	if len(scores) == 0 {
 		return nil
 	}
-	g := crm.ReasonGuess{Source: crm.ReasonByAuto, Model: r.Version(), Confidence: scores[0].Confidence}
+	g := &crm.ReasonGuess{Source: crm.ReasonByAuto, Model: r.Version(), Confidence: scores[0].Confidence}
 	if scores[0].Confidence >= s.settings.Threshold {
 		g.ReasonID = scores[0].ReasonID
 	} else {
 		g.Suggestions = scores[:min(3, len(scores))]
 	}
-	_, _, err = r.opt.Store.GuessReason(ctx, ticketID, g)
-	return err
+	return g
+}
+
+// GuessFirst guesses the reason of a new customer's first message for the store, in the
+// transaction that opens their ticket (crm.ReasonGuesser): with the model in use and the
+// shop's reasons and threshold as read at most shopTTL ago. Nil while there is no model,
+// or when the shop's reasons cannot be read.
+func (r *Reasoner) GuessFirst(subject, text string) *crm.ReasonGuess {
+	if r.current.Load() == nil {
+		return nil
+	}
+	s := r.recentShop()
+	if s == nil {
+		return nil
+	}
+	return r.decide(s, r.predict(s, crm.ReasonText(subject, text), reasons.Facts{}))
+}
+
+// recentShop returns the shop's reasons and settings, read at most shopTTL ago; nil
+// when they cannot be read.
+func (r *Reasoner) recentShop() *shop {
+	if c := r.shopCache.Load(); c != nil && time.Since(c.at) < shopTTL {
+		return c.shop
+	}
+	s, err := r.shop(crm.AsSystem(context.Background()))
+	if err != nil {
+		r.log.Warn("read the reasons for a first message's guess", "err", err)
+		return nil
+	}
+	r.shopCache.Store(&readShop{shop: s, at: time.Now()})
+	return s
 }
 
 // Train trains a new model on the tickets agents labelled (plus the shipped examples

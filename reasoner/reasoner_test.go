@@ -2,6 +2,7 @@ package reasoner_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -125,6 +126,92 @@ func TestNewTicketGetsItsReasonLive(t *testing.T) {
 	}
 	if tk.ReasonID == nil || *tk.ReasonID != refund || tk.ReasonSource != crm.ReasonByAgent {
 		t.Fatalf("after the customer wrote again: reason %v (%q), want the agent's refund_status", tk.ReasonID, tk.ReasonSource)
+	}
+}
+
+// TestFirstMessageGuessedAsItIsStored: with the reasoner as the store's guesser, a new
+// customer's first ticket is opened with its reason (ticket.created carries it) and the
+// worker writes no second guess; a known customer's new ticket is guessed by the worker
+// a moment later, as before.
+func TestFirstMessageGuessedAsItIsStored(t *testing.T) {
+	e := newEnv(t)
+	r := reasoner.New(reasoner.Options{Store: e.db, Bus: e.bus, Shipped: true, Poll: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for r.Version() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no model was trained at start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.db.SetReasonGuesser(r)
+	sub := e.bus.Subscribe(10000)
+	defer sub.Close()
+	wismo := e.id["where_is_my_order"]
+	const late = "Hi, I ordered two weeks ago and my parcel still has not arrived. The tracking has not moved since Monday. Where is it?"
+	first := e.ingest(t, "dora@example.com", "Parcel?", late)
+	known := e.ingest(t, "dora@example.com", "Another parcel", late)
+	e.waitTicket(t, known, "the known customer's ticket guessed by the worker", func(tk *crm.Ticket) bool { return tk.ReasonID != nil })
+
+	var created *crm.Ticket
+	updates := map[int64]int{}
+	for len(sub.C) > 0 {
+		ev := <-sub.C
+		switch {
+		case ev.Type == crm.EventTicketCreated && ev.TicketID == first:
+			created = &crm.Ticket{}
+			if err := json.Unmarshal(ev.Data, created); err != nil {
+				t.Fatal(err)
+			}
+		case ev.Type == crm.EventTicketUpdated && ev.Actor.Kind == "system":
+			updates[ev.TicketID]++
+		}
+	}
+	if created == nil || created.ReasonID == nil || *created.ReasonID != wismo || created.ReasonSource != crm.ReasonByAuto {
+		t.Fatalf("the new customer's ticket.created: %+v, want where_is_my_order by auto", created)
+	}
+	if updates[first] != 0 {
+		t.Errorf("the worker guessed the new customer's ticket again: %d system ticket.updated", updates[first])
+	}
+	if updates[known] != 1 {
+		t.Errorf("the known customer's new ticket got %d system ticket.updated, want the worker's one guess", updates[known])
+	}
+	tk, err := e.db.Ticket(e.ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.ReasonID == nil || *tk.ReasonID != wismo || tk.ReasonConfidence == nil || *tk.ReasonConfidence < 0.6 {
+		t.Errorf("stored: reason %v, confidence %v; want where_is_my_order with its confidence", tk.ReasonID, tk.ReasonConfidence)
+	}
+	// The guessed reason is in the suggested replies' index too: once an agent answered
+	// and resolved the ticket, the next customer with the same question gets that answer.
+	agent, err := e.db.CreateAgent(e.ctx, &crm.NewAgent{Email: "ann@shop.example", Name: "Ann", Role: crm.RoleManager, Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.AddMessage(crm.WithAgent(e.ctx, agent), &crm.NewMessage{TicketID: first,
+		Body: "Sorry about the wait: your parcel left our warehouse on Monday and arrives tomorrow."}); err != nil {
+		t.Fatal(err)
+	}
+	resolved := crm.StatusResolved
+	if _, err := e.db.UpdateTicket(e.ctx, first, crm.TicketUpdate{Status: &resolved}); err != nil {
+		t.Fatal(err)
+	}
+	next := e.ingest(t, "eve@example.com", "Parcel?", late)
+	replies, err := e.db.SuggestReplies(e.ctx, next, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(replies) == 0 || replies[0].TicketID != first {
+		t.Errorf("suggested replies for the next such ticket: %+v, want the answer on ticket %d", replies, first)
 	}
 }
 

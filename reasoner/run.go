@@ -202,8 +202,22 @@ func (r *Reasoner) guessAll(ctx context.Context, ids []int64) {
 // leaves a ticket alone once an agent chose its reason.) A ticket's messages from before
 // Run started are not counted.
 func (r *Reasoner) needsGuess(e *crm.Event) int64 {
+	if len(r.inbound) >= countedTickets {
+		clear(r.inbound)
+		clear(r.guessed)
+	}
 	switch e.Type {
 	case crm.EventTicketCreated:
+		// Opened with a guess already (a new customer's first message, GuessFirst):
+		// nothing to do until the customer writes again.
+		var t struct {
+			ReasonID    *int64            `json:"reason_id"`
+			Suggestions []crm.ReasonScore `json:"reason_suggestions"`
+		}
+		if json.Unmarshal(e.Data, &t) == nil && (t.ReasonID != nil || len(t.Suggestions) > 0) {
+			r.guessed[e.TicketID] = true
+			return 0
+		}
 		return e.TicketID
 	case crm.EventMessageCreated:
 		var m struct {
@@ -212,10 +226,12 @@ func (r *Reasoner) needsGuess(e *crm.Event) int64 {
 		if json.Unmarshal(e.Data, &m) != nil || m.Direction != crm.DirIn {
 			return 0
 		}
-		if len(r.inbound) >= countedTickets {
-			clear(r.inbound)
+		r.inbound[e.TicketID]++
+		if r.inbound[e.TicketID] == 1 && r.guessed[e.TicketID] {
+			delete(r.guessed, e.TicketID) // the message the ticket was opened and guessed with
+			return 0
 		}
-		if r.inbound[e.TicketID]++; r.inbound[e.TicketID] <= guessMessages {
+		if r.inbound[e.TicketID] <= guessMessages {
 			return e.TicketID
 		}
 	}

@@ -447,6 +447,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	// The contact-reason classifier: trained and applied once per cluster (lease
 	// "reasons"); every node keeps the newest model for the widget.
 	rsn := reasoner.New(reasoner.Options{Store: db, Bus: bus, Logger: slog.Default(), Shipped: true})
+	db.SetReasonGuesser(rsn) // a new customer's first ticket is guessed as it is stored
 	srv := server.New(db, server.Options{Reasons: rsn, RateLimits: buckets, Statuses: statuses(board), PublicURL: pub, DefaultRegion: region,
 		UI: agentui.Handler(), Bus: bus, Channels: registry, MetricsToken: metricsToken, MetricsElsewhere: mln != nil,
 		Outbound: out, OAuth: signIn, WhatsApp: templatesFunc(func(ctx context.Context, in *crm.Inbox) ([]crm.WhatsAppTemplate, error) {

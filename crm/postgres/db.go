@@ -78,6 +78,7 @@ type DB struct {
 	*storecache.Versions
 
 	units     chan *unit
+	guesser   atomic.Pointer[crm.ReasonGuesser] // see SetReasonGuesser
 	quit      chan struct{}
 	stopped   chan struct{}
 	commits   atomic.Int64
@@ -254,6 +255,9 @@ type Tx struct {
 	// taken are ids that an inbound message's look-up took for the rows it may insert
 	// (see ingestOnce); an insert that uses one sets it back to 0.
 	taken struct{ message, customer, ticket int64 }
+	// firstGuess is the contact reason guessed for the message Ingest files, which a
+	// new customer's new ticket gets (see SetReasonGuesser).
+	firstGuess *crm.ReasonGuess
 }
 
 // txConn is the connection of a group commit's transaction with the statements queued

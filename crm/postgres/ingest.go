@@ -93,7 +93,9 @@ func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, e
 		return nil, err
 	}
 	var res *crm.IngestResult
+	guess := db.guessFirst(in)
 	err = db.update(ctx, func(tx *Tx) error {
+		tx.firstGuess = guess
 		r, _, err := tx.ingest(ctx, in, sums, false)
 		res = r
 		return err
@@ -427,6 +429,11 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 	}
 	if c != nil && !newSender { // a customer made just now has no orders to link
 		if err := tx.linkOrders(ctx, t.ID, c.ID, in.Subject+"\n"+in.Text); err != nil {
+			return nil, nil, err
+		}
+	}
+	if newTicket && newSender && t.Status == crm.StatusOpen && tx.firstGuess != nil {
+		if err := tx.firstReason(ctx, t, *tx.firstGuess, in.Text); err != nil {
 			return nil, nil, err
 		}
 	}

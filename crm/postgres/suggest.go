@@ -54,12 +54,18 @@ func (tx *Tx) indexReasonText(ctx context.Context, t *crm.Ticket) error {
 	} else if len(list) == 0 {
 		return fmt.Errorf("index reason text: ticket %d is gone", t.ID)
 	}
-	text := crm.ReasonIndexText(*t.ReasonID, list[0].Text)
+	return tx.insertReasonText(ctx, t.ID, *t.ReasonID, list[0].Text)
+}
+
+// insertReasonText writes the suggestion index row of ticket id for reason with text,
+// what its customer wrote as the classifier reads it.
+func (tx *Tx) insertReasonText(ctx context.Context, id, reason int64, text string) error {
+	text = crm.ReasonIndexText(reason, text)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO reason_texts (ticket_id, reason_id, text, search)
 		VALUES (?, ?, ?, to_tsvector('parley', ?)) ON CONFLICT (ticket_id) DO UPDATE
 		SET reason_id = excluded.reason_id, text = excluded.text, search = excluded.search`,
-		t.ID, *t.ReasonID, text, searchText(text)); err != nil {
-		return fmt.Errorf("index reason text %d: %w", t.ID, err)
+		id, reason, text, searchText(text)); err != nil {
+		return fmt.Errorf("index reason text %d: %w", id, err)
 	}
 	return nil
 }

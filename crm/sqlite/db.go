@@ -110,6 +110,8 @@ type DB struct {
 	closeOnce  sync.Once
 
 	full fullDisk // whether the last writes failed for lack of space; see diskfull.go
+
+	guesser atomic.Pointer[crm.ReasonGuesser] // see SetReasonGuesser
 }
 
 // driverName is mattn/go-sqlite3 with the settings every connection of the store gets.
@@ -312,6 +314,9 @@ type Tx struct {
 	dropCache bool
 	// storedMessages: tx stored messages, which the search backlog holds (unindexed).
 	storedMessages bool
+	// firstGuess is the contact reason guessed for the message Ingest files, which a
+	// new customer's new ticket gets (see SetReasonGuesser).
+	firstGuess *crm.ReasonGuess
 }
 
 // ExecContext runs a statement of the transaction. Statements run under a context of

@@ -63,13 +63,19 @@ func (tx *Tx) indexReasonText(ctx context.Context, t *crm.Ticket) error {
 	} else if len(list) == 0 {
 		return fmt.Errorf("index reason text: ticket %d is gone", t.ID)
 	}
-	text := crm.ReasonIndexText(*t.ReasonID, list[0].Text)
+	return tx.insertReasonText(ctx, t.ID, *t.ReasonID, list[0].Text)
+}
+
+// insertReasonText writes the suggestion index row of ticket id, which has none, for
+// reason with text, what its customer wrote as the classifier reads it.
+func (tx *Tx) insertReasonText(ctx context.Context, id, reason int64, text string) error {
+	text = crm.ReasonIndexText(reason, text)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO reason_texts (ticket_id, reason_id, text) VALUES (?, ?, ?)`,
-		t.ID, *t.ReasonID, text); err != nil {
-		return fmt.Errorf("insert reason text %d: %w", t.ID, err)
+		id, reason, text); err != nil {
+		return fmt.Errorf("insert reason text %d: %w", id, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO reason_texts_fts (rowid, text) VALUES (?, ?)`, t.ID, text); err != nil {
-		return fmt.Errorf("index reason text %d: %w", t.ID, err)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO reason_texts_fts (rowid, text) VALUES (?, ?)`, id, text); err != nil {
+		return fmt.Errorf("index reason text %d: %w", id, err)
 	}
 	return nil
 }
