@@ -93,11 +93,13 @@ var searchSources = map[string]string{
 		FROM identities i WHERE i.customer_id = customers.id), '')`,
 }
 
-// noCopy are the tables each store keeps for itself: the migrations it applied and, on
-// PostgreSQL, where event ids come from (set after the copy) and the cluster's own
-// tables (leases, attachments kept in the database, the cluster's id and key check).
-var noCopy = map[string]bool{"schema_migrations": true, "event_ids": true, "leases": true, "blobs": true, "cluster": true,
-	"rate_buckets": true}
+// noCopy are the tables each store keeps for itself: the migrations it applied, on
+// SQLite the messages its search index has yet to take in (PostgreSQL builds its search
+// columns from the copied text), and on PostgreSQL where event ids come from (set after
+// the copy) and the cluster's own tables (leases, attachments kept in the database, the
+// cluster's id and key check).
+var noCopy = map[string]bool{"schema_migrations": true, "search_backlog": true, "event_ids": true, "leases": true,
+	"blobs": true, "cluster": true, "rate_buckets": true}
 
 // Batches of one COPY: bounded in rows and, for long messages, in bytes.
 const (
