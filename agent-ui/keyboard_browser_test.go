@@ -159,3 +159,44 @@ func TestShortcuts(t *testing.T) {
 
 	b.noScriptErrors()
 }
+
+// TestLiveChangesReachTheOpenTicket: a ticket opened from the list has the focus on its
+// heading, and what a rule or the classifier changes a moment later shows in its head at
+// once, the focus staying on the heading; while the agent is in one of the head's fields
+// it is left alone, and the change shows when they leave it.
+func TestLiveChangesReachTheOpenTicket(t *testing.T) {
+	f := newFixture(t)
+	id := f.inbound("live-1", "Alice Shopper", "alice@example.com", "Parcel late", "Where is it?")
+	b := f.newTab(t)
+	b.login("ada@test.example", "#/inbox/open")
+	b.do(chromedp.Focus(chromedp.CSS(fmt.Sprintf(`.ticket-row[data-id="%d"] a`, id))))
+	b.do(chromedp.KeyEvent("j"))
+	b.waitJS("focus on the opened ticket's heading", `() => document.activeElement && document.activeElement.id === 'ticket-subject'`)
+
+	sys := crm.AsSystem(context.Background())
+	tags, high := []string{"vip"}, crm.PriorityHigh
+	if _, err := f.db.UpdateTicket(sys, id, crm.TicketUpdate{Tags: &tags, Priority: &high}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitJS("the live tags and priority in the head", `() => document.querySelector('#t-tags').value === 'vip' && document.querySelector('#t-priority').value === 'high'`)
+	b.waitJS("focus still on the heading", `() => document.activeElement && document.activeElement.id === 'ticket-subject'`)
+
+	// In a field: not redrawn under the agent's hands, redrawn when they leave it.
+	b.eval(`(() => { const el = document.querySelector('#t-tags'); el.focus(); el.dataset.mark = 'typing'; return ''; })()`)
+	tags = []string{"vip", "late"}
+	if _, err := f.db.UpdateTicket(sys, id, crm.TicketUpdate{Tags: &tags}); err != nil {
+		t.Fatal(err)
+	}
+	// Events come in order: once the customer's next message shows, the change came too.
+	if _, err := f.db.Ingest(sys, &crm.Inbound{InboxID: f.inbox, TicketID: id, ExternalID: "live-2", Channel: crm.ChannelAPI,
+		FromName: "Alice Shopper", From: []crm.Identity{{Kind: crm.IdentityEmail, Address: "alice@example.com"}}, Text: "Any news?"}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitText("#thread", "Any news?")
+	if got := b.eval(`document.querySelector('#t-tags').dataset.mark || 'redrawn'`); got != "typing" {
+		t.Fatalf("the field the agent was in was redrawn (%s)", got)
+	}
+	b.eval(`(() => { document.querySelector('#t-tags').blur(); return ''; })()`)
+	b.waitJS("the change shows once the agent left the field", `() => document.querySelector('#t-tags').value === 'late, vip'`)
+	b.noScriptErrors()
+}

@@ -302,9 +302,15 @@ export function onTicket(t) {
     return;
   }
   if (!state.ticket || t.id !== state.ticket.id) return;
-  const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest('#ticket-head');
   state.ticket = t;
-  // Do not pull a control from under the agent's hands.
-  if (!focused) renderHead();
+  // Do not pull a control from under the agent's hands: while they are in a field of the
+  // head, it is drawn anew when they leave it. Anything else focused there (the heading,
+  // where an opened ticket puts the focus, or a button) gets it back from renderHead.
+  const el = document.activeElement;
+  if (el && el.closest && el.closest('#ticket-head') && el.matches('input, select, textarea')) {
+    el.addEventListener('blur', () => { if (state.ticket === t) renderHead(); }, { once: true });
+  } else {
+    renderHead();
+  }
   applyMode();
 }
