@@ -196,7 +196,9 @@ func TestLiveChangesReachTheOpenTicket(t *testing.T) {
 	if got := b.eval(`document.querySelector('#t-tags').dataset.mark || 'redrawn'`); got != "typing" {
 		t.Fatalf("the field the agent was in was redrawn (%s)", got)
 	}
-	b.eval(`(() => { document.querySelector('#t-tags').blur(); return ''; })()`)
+	// Leaving the field for Resolve: the head is drawn anew and Resolve keeps the focus.
+	b.eval(`(() => { document.querySelector('#resolve').focus(); return ''; })()`)
 	b.waitJS("the change shows once the agent left the field", `() => document.querySelector('#t-tags').value === 'late, vip'`)
+	b.waitJS("the focus on Resolve, where the agent went", `() => document.activeElement && document.activeElement.id === 'resolve'`)
 	b.noScriptErrors()
 }

@@ -304,11 +304,13 @@ export function onTicket(t) {
   if (!state.ticket || t.id !== state.ticket.id) return;
   state.ticket = t;
   // Do not pull a control from under the agent's hands: while they are in a field of the
-  // head, it is drawn anew when they leave it. Anything else focused there (the heading,
-  // where an opened ticket puts the focus, or a button) gets it back from renderHead.
+  // head, it is drawn anew when they leave it, once the focus has landed where they went
+  // (drawn during the blur, the head would take away the element about to get it).
+  // Anything else focused there (the heading, where an opened ticket puts the focus, or a
+  // button) gets it back from renderHead.
   const el = document.activeElement;
   if (el && el.closest && el.closest('#ticket-head') && el.matches('input, select, textarea')) {
-    el.addEventListener('blur', () => { if (state.ticket === t) renderHead(); }, { once: true });
+    el.addEventListener('blur', () => setTimeout(() => { if (state.ticket === t) renderHead(); }), { once: true });
   } else {
     renderHead();
   }
