@@ -2,6 +2,7 @@ package crm
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 )
 
@@ -72,6 +73,29 @@ type ReasonGuess struct {
 // for every inbound message, and must be cheap and safe for concurrent use.
 type ReasonGuesser interface {
 	GuessFirst(subject, text string) *ReasonGuess
+}
+
+// GuesserSlot holds a store's ReasonGuesser. Both stores embed it, which gives them
+// SetReasonGuesser.
+type GuesserSlot struct{ g atomic.Pointer[ReasonGuesser] }
+
+// SetReasonGuesser sets the guesser FirstGuess asks; nil stops it.
+func (s *GuesserSlot) SetReasonGuesser(g ReasonGuesser) {
+	if g == nil {
+		s.g.Store(nil)
+		return
+	}
+	s.g.Store(&g)
+}
+
+// FirstGuess returns the guess of the guesser set for a first message; nil without a
+// guesser or without text.
+func (s *GuesserSlot) FirstGuess(subject, text string) *ReasonGuess {
+	g := s.g.Load()
+	if g == nil || text == "" {
+		return nil
+	}
+	return (*g).GuessFirst(subject, text)
 }
 
 // ReasonSettings are the shop's settings of contact reasons. Threshold is the confidence

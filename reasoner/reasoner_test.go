@@ -47,6 +47,30 @@ func (e *env) loadReasons(t *testing.T) {
 
 var seq int
 
+// run starts the reasoner's worker on e, stopped when t ends, and waits until it has
+// trained its first model (from the shipped examples).
+func (e *env) run(t *testing.T) *reasoner.Reasoner {
+	t.Helper()
+	r := reasoner.New(reasoner.Options{Store: e.db, Bus: e.bus, Shipped: true, Poll: 50 * time.Millisecond})
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for r.Version() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no model was trained at start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return r
+}
+
 func (e *env) ingest(t *testing.T, from, subject, text string) int64 {
 	seq++
 	res, err := e.db.Ingest(e.ctx, &crm.Inbound{InboxID: e.inbox, Channel: crm.ChannelAPI, ExternalID: fmt.Sprint("m", seq),
@@ -85,23 +109,7 @@ func TestNewTicketGetsItsReasonLive(t *testing.T) {
 	e := newEnv(t)
 	// A ticket from before the classifier: it gets its reason once the first model is ready.
 	before := e.ingest(t, "zed@example.com", "Late", "My order never arrived, the tracking has not changed for a week. Where is my parcel?")
-	r := reasoner.New(reasoner.Options{Store: e.db, Bus: e.bus, Shipped: true, Poll: 50 * time.Millisecond})
-	ctx, cancel := context.WithCancel(e.ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for r.Version() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no model was trained at start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	e.run(t)
 	wismo := e.id["where_is_my_order"]
 	if tk := e.waitTicket(t, before, "the earlier ticket's reason", func(tk *crm.Ticket) bool { return tk.ReasonID != nil }); *tk.ReasonID != wismo {
 		t.Errorf("the earlier ticket got %s, want where_is_my_order", e.slug[*tk.ReasonID])
@@ -135,23 +143,7 @@ func TestNewTicketGetsItsReasonLive(t *testing.T) {
 // a moment later, as before.
 func TestFirstMessageGuessedAsItIsStored(t *testing.T) {
 	e := newEnv(t)
-	r := reasoner.New(reasoner.Options{Store: e.db, Bus: e.bus, Shipped: true, Poll: 50 * time.Millisecond})
-	ctx, cancel := context.WithCancel(e.ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for r.Version() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no model was trained at start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	r := e.run(t)
 	e.db.SetReasonGuesser(r)
 	sub := e.bus.Subscribe(10000)
 	defer sub.Close()
@@ -220,23 +212,7 @@ func TestFirstMessageGuessedAsItIsStored(t *testing.T) {
 // guesses, though what the fourth says would have given the ticket a reason.
 func TestLaterMessagesAreNotGuessed(t *testing.T) {
 	e := newEnv(t)
-	r := reasoner.New(reasoner.Options{Store: e.db, Bus: e.bus, Shipped: true, Poll: 50 * time.Millisecond})
-	ctx, cancel := context.WithCancel(e.ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for r.Version() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no model was trained at start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	e.run(t)
 	// barrier waits until the worker has read every event stored so far: it guesses a
 	// new ticket's reason after them.
 	barrier := func() {

@@ -78,11 +78,12 @@ type DB struct {
 	*storecache.Versions
 
 	units     chan *unit
-	guesser   atomic.Pointer[crm.ReasonGuesser] // see SetReasonGuesser
 	quit      chan struct{}
 	stopped   chan struct{}
 	commits   atomic.Int64
 	closeOnce sync.Once
+
+	crm.GuesserSlot // the contact-reason guesser of new customers' first tickets (see Ingest)
 }
 
 // Open connects to the database at url (postgres://user@host/db?sslmode=...), applies

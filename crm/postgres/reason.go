@@ -395,26 +395,6 @@ func (db *DB) GuessReason(ctx context.Context, ticketID int64, g crm.ReasonGuess
 	return t, changed, nil
 }
 
-// SetReasonGuesser has Ingest guess the reason of a new customer's first ticket with g,
-// in the transaction that opens it; nil stops it.
-func (db *DB) SetReasonGuesser(g crm.ReasonGuesser) {
-	if g == nil {
-		db.guesser.Store(nil)
-		return
-	}
-	db.guesser.Store(&g)
-}
-
-// guessFirst returns the guesser's guess for in, which is applied if in opens a new
-// customer's ticket; nil without a guesser. It runs before the write, beside the writer.
-func (db *DB) guessFirst(in *crm.Inbound) *crm.ReasonGuess {
-	g := db.guesser.Load()
-	if g == nil || in.Text == "" {
-		return nil
-	}
-	return (*g).GuessFirst(inboundSubject(in), in.Text)
-}
-
 // firstReason gives ticket t, just opened by a new customer's message text, the guess g
 // of that message, as GuessReason would a moment later. A guess that does not check is
 // left to the reasoner's worker.

@@ -111,7 +111,7 @@ type DB struct {
 
 	full fullDisk // whether the last writes failed for lack of space; see diskfull.go
 
-	guesser atomic.Pointer[crm.ReasonGuesser] // see SetReasonGuesser
+	crm.GuesserSlot // the contact-reason guesser of new customers' first tickets (see Ingest)
 }
 
 // driverName is mattn/go-sqlite3 with the settings every connection of the store gets.

@@ -90,7 +90,7 @@ func (db *DB) Ingest(ctx context.Context, in *crm.Inbound) (*crm.IngestResult, e
 		return nil, err
 	}
 	var res *crm.IngestResult
-	guess := db.guessFirst(in)
+	guess := db.FirstGuess(inboundSubject(in), in.Text) // outside the writer: the model's work is not the writer's
 	err = db.update(ctx, func(tx *Tx) error {
 		tx.firstGuess = guess
 		r, _, err := tx.ingest(ctx, in, sums, false)
