@@ -1,6 +1,8 @@
 package crm
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"regexp"
 	"slices"
@@ -194,6 +196,26 @@ func (g ReasonGuess) ApplyTo(t *Ticket) error {
 		t.ReasonSuggestions = suggestions
 	}
 	return nil
+}
+
+// ReasonColumns are the values of t's reason columns as both stores keep them: the
+// reason id (nil for none), the confidence in millionths (nil for none) and the
+// suggestions as JSON ("" for none).
+func ReasonColumns(t *Ticket) (id, confidence any, suggestions string, err error) {
+	if t.ReasonID != nil {
+		id = *t.ReasonID
+	}
+	if t.ReasonConfidence != nil {
+		confidence = int64(math.Round(*t.ReasonConfidence * 1e6))
+	}
+	if len(t.ReasonSuggestions) > 0 {
+		b, err := json.Marshal(t.ReasonSuggestions)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("marshal reason suggestions: %w", err)
+		}
+		suggestions = string(b)
+	}
+	return id, confidence, suggestions, nil
 }
 
 // SameReason reports whether a and b have the same reason, source, confidence and

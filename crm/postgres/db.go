@@ -677,6 +677,11 @@ func (w *batcher) commit() {
 func (w *batcher) run(conn *pgxpool.Conn, alone bool) *batchTx {
 	c := &batchTx{txConn: txConn{conn: conn.Conn()}}
 	c.queue("BEGIN")
+	// The writer's statements find rows by key, and the generic plan of each is planned
+	// once per connection: a custom plan for each run (which PostgreSQL keeps choosing
+	// for statements over arrays, such as the owners of a sender's identities) costs
+	// more than running it.
+	c.queue("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
 	start := time.Now()
 	for i := 0; i < len(w.units); i++ {
 		u := w.units[i]

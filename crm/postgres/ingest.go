@@ -348,7 +348,7 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		author = crm.Author{Kind: "customer", ID: c.ID, Name: c.Name}
 	}
 
-	newTicket := t == nil
+	newTicket, guessed := t == nil, false
 	if newTicket {
 		status, tags := crm.StatusOpen, in.NewTicketTags
 		if orphan {
@@ -367,14 +367,23 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 			Status: status, Priority: crm.PriorityNormal, Channel: channel, LinkedTicketID: linked,
 			Participants: participants, CreatedAt: tx.now, UpdatedAt: tx.now, LastMessageAt: at, Tags: []string{}}
 		startWaiting(t, in, at)
+		// A new customer's first ticket gets the guess of their message as it opens.
+		var model int64
+		if guessed = newSender && status == crm.StatusOpen && tx.applyFirstGuess(t); guessed {
+			model = tx.firstGuess.Model
+		}
+		reason, confidence, suggestions, err := crm.ReasonColumns(t)
+		if err != nil {
+			return nil, nil, err
+		}
 		insert := `INSERT INTO tickets (id, inbox_id, customer_id, subject, status,
 			priority, channel, thread_key, linked_ticket_id, participants, created_at, updated_at, last_message_at, search,
-			waiting_since)
+			waiting_since, reason_id, reason_source, reason_confidence, reason_suggestions, reason_model)
 			VALUES (coalesce(?::bigint, nextval(pg_get_serial_sequence('tickets', 'id'))),
-				?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?), ?::bigint)`
+				?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, to_tsvector('parley', ?), ?::bigint, ?::bigint, ?, ?::bigint, ?, ?)`
 		args := []any{nullID(tx.taken.ticket), t.InboxID, t.CustomerID, t.Subject, t.Status, t.Priority, t.Channel,
 			in.ThreadKey, nullID(linked), crm.ParticipantsJSON(participants), ms(tx.now), ms(tx.now), ms(at), searchText(t.Subject),
-			nullMS(t.WaitingSince)}
+			nullMS(t.WaitingSince), reason, t.ReasonSource, confidence, suggestions, model}
 		if t.ID, tx.taken.ticket = tx.taken.ticket, 0; t.ID != 0 {
 			tx.later(insert, args...)
 		} else if err := tx.QueryRowContext(ctx, insert+` RETURNING id`, args...).Scan(&t.ID); err != nil {
@@ -432,8 +441,8 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 			return nil, nil, err
 		}
 	}
-	if newTicket && newSender && t.Status == crm.StatusOpen && tx.firstGuess != nil {
-		if err := tx.firstReason(ctx, t, *tx.firstGuess, in.Text); err != nil {
+	if guessed && t.ReasonID != nil {
+		if err := tx.insertReasonText(ctx, t.ID, *t.ReasonID, crm.ReasonText(t.Subject, in.Text)); err != nil {
 			return nil, nil, err
 		}
 	}

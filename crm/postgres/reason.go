@@ -308,27 +308,14 @@ func (tx *Tx) setReason(ctx context.Context, t *crm.Ticket, id int64, source str
 // saveReason writes t's reason columns and updated_at; model is the version of the model
 // that guessed (0: none).
 func (tx *Tx) saveReason(ctx context.Context, t *crm.Ticket, model int64) error {
-	var id, confidence any
-	if t.ReasonID != nil {
-		id = *t.ReasonID
+	id, confidence, suggestions, err := crm.ReasonColumns(t)
+	if err != nil {
+		return err
 	}
-	if t.ReasonConfidence != nil {
-		confidence = millionths(*t.ReasonConfidence)
-	}
-	suggestions := ""
-	if len(t.ReasonSuggestions) > 0 {
-		b, err := json.Marshal(t.ReasonSuggestions)
-		if err != nil {
-			return fmt.Errorf("marshal reason suggestions: %w", err)
-		}
-		suggestions = string(b)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET reason_id = ?, reason_source = ?, reason_confidence = ?,
+	tx.later(`UPDATE tickets SET reason_id = ?, reason_source = ?, reason_confidence = ?,
 		reason_suggestions = ?, reason_model = ?, updated_at = ? WHERE id = ?`,
-		id, t.ReasonSource, confidence, suggestions, model, ms(t.UpdatedAt), t.ID); err != nil {
-		return fmt.Errorf("update reason of ticket %d: %w", t.ID, err)
-	}
-	return nil
+		id, t.ReasonSource, confidence, suggestions, model, ms(t.UpdatedAt), t.ID)
+	return ctx.Err()
 }
 
 // GuessReason records what the classifier (or a tag, or a rule) says of a ticket: its
@@ -395,20 +382,12 @@ func (db *DB) GuessReason(ctx context.Context, ticketID int64, g crm.ReasonGuess
 	return t, changed, nil
 }
 
-// firstReason gives ticket t, just opened by a new customer's message text, the guess g
-// of that message, as GuessReason would a moment later. A guess that does not check is
-// left to the reasoner's worker.
-func (tx *Tx) firstReason(ctx context.Context, t *crm.Ticket, g crm.ReasonGuess, text string) error {
-	if g.ApplyTo(t) != nil || t.ReasonID == nil && len(t.ReasonSuggestions) == 0 {
-		return nil
-	}
-	if err := tx.saveReason(ctx, t, g.Model); err != nil {
-		return err
-	}
-	if t.ReasonID == nil {
-		return nil
-	}
-	return tx.insertReasonText(ctx, t.ID, *t.ReasonID, crm.ReasonText(t.Subject, text))
+// applyFirstGuess gives ticket t, about to be opened by a new customer's message, the guess
+// of that message (see SetReasonGuesser), as GuessReason would a moment later, and
+// reports whether t got a reason or suggestions. A guess that does not check is left
+// to the reasoner's worker.
+func (tx *Tx) applyFirstGuess(t *crm.Ticket) bool {
+	return tx.firstGuess != nil && tx.firstGuess.ApplyTo(t) == nil && (t.ReasonID != nil || len(t.ReasonSuggestions) > 0)
 }
 
 // reasonOf is t's reason id, 0 when it has none.

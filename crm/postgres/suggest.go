@@ -61,13 +61,11 @@ func (tx *Tx) indexReasonText(ctx context.Context, t *crm.Ticket) error {
 // what its customer wrote as the classifier reads it.
 func (tx *Tx) insertReasonText(ctx context.Context, id, reason int64, text string) error {
 	text = crm.ReasonIndexText(reason, text)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO reason_texts (ticket_id, reason_id, text, search)
+	tx.later(`INSERT INTO reason_texts (ticket_id, reason_id, text, search)
 		VALUES (?, ?, ?, to_tsvector('parley', ?)) ON CONFLICT (ticket_id) DO UPDATE
 		SET reason_id = excluded.reason_id, text = excluded.text, search = excluded.search`,
-		id, reason, text, searchText(text)); err != nil {
-		return fmt.Errorf("index reason text %d: %w", id, err)
-	}
-	return nil
+		id, reason, text, searchText(text))
+	return ctx.Err()
 }
 
 // queryWords picks the words of text to look up: the longest, which tend to be the

@@ -428,8 +428,10 @@ func (db *DB) FanOutWebhooks(ctx context.Context, limit int) (int, error) {
 	limit = limitOf(limit, 500, 5000)
 	// Most calls find nothing new: a read answers them without a turn of the writer.
 	var fresh bool
+	// max(id) reads the end of the index; EXISTS (... id > after) was planned as a scan of
+	// the table from its start, through every event the cursor has passed.
 	err := db.rdb().QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM webhook_cursor WHERE id = 1)
-		OR EXISTS (SELECT 1 FROM events WHERE id > (SELECT after FROM webhook_cursor WHERE id = 1))`).Scan(&fresh)
+		OR coalesce((SELECT max(id) FROM events), 0) > (SELECT after FROM webhook_cursor WHERE id = 1)`).Scan(&fresh)
 	if err != nil {
 		return 0, fmt.Errorf("look for new events: %w", err)
 	} else if !fresh {

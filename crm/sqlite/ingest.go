@@ -304,7 +304,7 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		author = crm.Author{Kind: "customer", ID: c.ID, Name: c.Name}
 	}
 
-	newTicket := t == nil
+	newTicket, guessed := t == nil, false
 	if newTicket {
 		status, tags := crm.StatusOpen, in.NewTicketTags
 		if orphan {
@@ -323,11 +323,22 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 			Status: status, Priority: crm.PriorityNormal, Channel: channel, LinkedTicketID: linked,
 			Participants: participants, CreatedAt: tx.now, UpdatedAt: tx.now, LastMessageAt: at, Tags: []string{}}
 		startWaiting(t, in, at)
+		// A new customer's first ticket gets the guess of their message as it opens.
+		var model int64
+		if guessed = newSender && status == crm.StatusOpen && tx.applyFirstGuess(t); guessed {
+			model = tx.firstGuess.Model
+		}
+		reason, confidence, suggestions, err := crm.ReasonColumns(t)
+		if err != nil {
+			return nil, nil, err
+		}
 		tres, err := tx.ExecContext(ctx, `INSERT INTO tickets (inbox_id, customer_id, subject, status,
 			priority, channel, thread_key, linked_ticket_id, participants, created_at, updated_at, last_message_at,
-			waiting_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			waiting_since, reason_id, reason_source, reason_confidence, reason_suggestions, reason_model)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.InboxID, t.CustomerID, t.Subject, t.Status, t.Priority, t.Channel, in.ThreadKey,
-			nullID(linked), crm.ParticipantsJSON(participants), ms(tx.now), ms(tx.now), ms(at), nullMS(t.WaitingSince))
+			nullID(linked), crm.ParticipantsJSON(participants), ms(tx.now), ms(tx.now), ms(at), nullMS(t.WaitingSince),
+			reason, t.ReasonSource, confidence, suggestions, model)
 		if err != nil {
 			return nil, nil, fmt.Errorf("insert ticket: %w", err)
 		}
@@ -387,8 +398,8 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 			return nil, nil, err
 		}
 	}
-	if newTicket && newSender && t.Status == crm.StatusOpen && tx.firstGuess != nil {
-		if err := tx.firstReason(ctx, t, *tx.firstGuess, in.Text); err != nil {
+	if guessed && t.ReasonID != nil {
+		if err := tx.insertReasonText(ctx, t.ID, *t.ReasonID, crm.ReasonText(t.Subject, in.Text)); err != nil {
 			return nil, nil, err
 		}
 	}
