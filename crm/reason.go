@@ -88,11 +88,13 @@ func (s *GuesserSlot) SetReasonGuesser(g ReasonGuesser) {
 	s.g.Store(&g)
 }
 
-// FirstGuess returns the guess of the guesser set for a first message; nil without a
-// guesser or without text.
-func (s *GuesserSlot) FirstGuess(subject, text string) *ReasonGuess {
+// FirstGuess returns the guess of the guesser set for a message that may be a new
+// customer's first; nil without a guesser, without text, or when known reports that
+// the sender is a customer already (their messages are never guessed as they are
+// stored, and asking the store is cheaper than the model).
+func (s *GuesserSlot) FirstGuess(subject, text string, known func() bool) *ReasonGuess {
 	g := s.g.Load()
-	if g == nil || text == "" {
+	if g == nil || text == "" || known() {
 		return nil
 	}
 	return (*g).GuessFirst(subject, text)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,6 +142,36 @@ func TestNewTicketGetsItsReasonLive(t *testing.T) {
 // customer's first ticket is opened with its reason (ticket.created carries it) and the
 // worker writes no second guess; a known customer's new ticket is guessed by the worker
 // a moment later, as before.
+// countingGuesser counts the messages the store asks its guesser about.
+type countingGuesser struct {
+	crm.ReasonGuesser
+	n atomic.Int32
+}
+
+func (c *countingGuesser) GuessFirst(subject, text string) *crm.ReasonGuess {
+	c.n.Add(1)
+	return c.ReasonGuesser.GuessFirst(subject, text)
+}
+
+// The model runs before the write only for a sender the store does not know: a known
+// customer's message never gets the first guess, and the model is most of the CPU an
+// inbound message costs.
+func TestKnownSendersAreNotGuessedBeforeTheWrite(t *testing.T) {
+	e := newEnv(t)
+	g := &countingGuesser{ReasonGuesser: e.run(t)}
+	e.db.SetReasonGuesser(g)
+	const text = "Hi, I ordered two weeks ago and my parcel still has not arrived. Where is it?"
+	e.ingest(t, "fay@example.com", "Parcel?", text)
+	if n := g.n.Load(); n != 1 {
+		t.Fatalf("a new sender's message: the guesser was asked %d times, want 1", n)
+	}
+	e.ingest(t, "fay@example.com", "Still nothing", text)
+	e.ingest(t, "fay@example.com", "Another question", "Can I change the address of my order?")
+	if n := g.n.Load(); n != 1 {
+		t.Errorf("after two messages of the known sender the guesser was asked %d times, want still 1", n)
+	}
+}
+
 func TestFirstMessageGuessedAsItIsStored(t *testing.T) {
 	e := newEnv(t)
 	r := e.run(t)
