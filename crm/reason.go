@@ -89,12 +89,12 @@ func (s *GuesserSlot) SetReasonGuesser(g ReasonGuesser) {
 }
 
 // FirstGuess returns the guess of the guesser set for a message that may be a new
-// customer's first; nil without a guesser, without text, or when known reports that
-// the sender is a customer already (their messages are never guessed as they are
-// stored, and asking the store is cheaper than the model).
+// customer's first; nil without a guesser, without text, or when known (if not nil)
+// reports that the sender is a customer already: their messages are never guessed as
+// they are stored, and a store that reads faster than the model runs asks first.
 func (s *GuesserSlot) FirstGuess(subject, text string, known func() bool) *ReasonGuess {
 	g := s.g.Load()
-	if g == nil || text == "" || known() {
+	if g == nil || text == "" || known != nil && known() {
 		return nil
 	}
 	return (*g).GuessFirst(subject, text)

@@ -63,7 +63,8 @@ type Options struct {
 // of work waiting for it in one transaction and commits them together (see update);
 // reads use the pool.
 type DB struct {
-	pool  *pgxpool.Pool
+	pool  *pgxpool.Pool // the readers'
+	wpool *pgxpool.Pool // the writer's one connection
 	opt   Options
 	box   *secret.Box
 	blobs blobs.Store
@@ -136,6 +137,15 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	} else {
 		db.sharedBlobs = true
 	}
+	// The writer has a connection of its own: readers that take every connection of
+	// theirs must not hold up the commits (it waited for one behind the look-ups of 32
+	// clients in make bench).
+	wcfg := cfg.Copy()
+	wcfg.MaxConns, wcfg.MinConns = 1, 1
+	if db.wpool, err = pgxpool.NewWithConfig(ctx, wcfg); err != nil {
+		db.pool.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
 	db.units, db.quit, db.stopped = make(chan *unit), make(chan struct{}), make(chan struct{})
 	go db.writer()
 	return db, nil
@@ -148,6 +158,9 @@ func (db *DB) Close() error {
 		if db.quit != nil {
 			close(db.quit)
 			<-db.stopped
+		}
+		if db.wpool != nil {
+			db.wpool.Close()
 		}
 		db.pool.Close()
 	})
@@ -633,7 +646,7 @@ func (w *batcher) commit() {
 		}
 		w.last = len(w.units)
 	}()
-	conn, err := db.pool.Acquire(context.Background())
+	conn, err := db.wpool.Acquire(context.Background())
 	if err != nil {
 		failAll(w.units, unavailable(fmt.Errorf("begin: %w", err)))
 		return

@@ -20,3 +20,24 @@ func (db *DB) RawQuery(ctx context.Context, query string, args ...any) ([][]any,
 	}
 	return out, rows.Err()
 }
+
+// HoldReaders takes every connection of the readers' pool until release (which may be
+// called more than once), as readers that are all busy would.
+func (db *DB) HoldReaders(ctx context.Context) (release func(), err error) {
+	var held []interface{ Release() }
+	release = func() {
+		for _, c := range held {
+			c.Release()
+		}
+		held = nil
+	}
+	for range db.pool.Config().MaxConns {
+		c, err := db.pool.Acquire(ctx)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		held = append(held, c)
+	}
+	return release, nil
+}

@@ -134,6 +134,57 @@ func TestIngestRaceWithAnotherNode(t *testing.T) {
 	})
 }
 
+// TestWritesWhileReadersAreBusy: the writer has a connection of its own, so a message is
+// stored while every connection of the readers is taken (by a burst of list requests,
+// say), instead of waiting for one of them.
+func TestWritesWhileReadersAreBusy(t *testing.T) {
+	ctx := crm.AsSystem(context.Background())
+	db, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{DataDir: t.TempDir(), SecretKey: storetest.SecretKey, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	inbox, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: "Shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := db.HoldReaders(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	type result struct {
+		res *crm.IngestResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := db.Ingest(ctx, &crm.Inbound{InboxID: inbox.ID, ExternalID: "busy-1", Text: "Where is my parcel?",
+			From: []crm.Identity{{Kind: crm.IdentityEmail, Address: "gil@example.com"}}})
+		done <- result{res, err}
+	}()
+	var res *crm.IngestResult
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("ingest while the readers are busy: %v", r.err)
+		}
+		res = r.res
+	case <-time.After(10 * time.Second):
+		release() // lets the write finish before the database is dropped
+		<-done
+		t.Fatal("the message was still not stored after 10 s while every reader connection was taken")
+	}
+	release()
+	m, _, err := db.Messages(ctx, res.TicketID, crm.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 1 || m[0].Text != "Where is my parcel?" {
+		t.Fatalf("thread = %+v, want the message", m)
+	}
+}
+
 // TestIngestInvalidUTF8 files mail whose ids, references, report and tags hold bytes
 // that are not UTF-8, which PostgreSQL refuses in text: they are stored replaced, a
 // reference finds the message whose id it repeats, and nothing fails.
