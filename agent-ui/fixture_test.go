@@ -218,8 +218,6 @@ func (f *fixture) requests(match func(u *url.URL) bool) int {
 	return n
 }
 
-// hold makes requests for path wait until release is called, as a slow network would;
-// the test's end releases them too.
 // lateAnswer makes the server handle requests to path at once but hold their answers
 // until release is called.
 func (f *fixture) lateAnswer(path string) (release func()) {
@@ -241,6 +239,8 @@ func (f *fixture) lateAnswer(path string) (release func()) {
 	}
 }
 
+// hold makes requests for path wait until release is called, as a slow network would;
+// the test's end releases them too.
 func (f *fixture) hold(path string) (release func()) {
 	ch := make(chan struct{})
 	f.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +183,45 @@ func TestSnoozeUntilReply(t *testing.T) {
 
 // TestMentionNotifiesOtherAgent: Ada mentions Bea in a note, picking her name from the
 // list the composer offers; Bea's bell counts it live and its panel lists it.
+// A notification opened while the list that opening the panel asked for is still on its
+// way stays read: that answer, with the count from before, must not put it back (it
+// did, now and then, in TestMentionNotifiesOtherAgent under load).
+func TestOpenedNotificationStaysRead(t *testing.T) {
+	f := newFixture(t)
+	f.runNotifier(t)
+	f.agent("bea@test.example", "Bea Baker", crm.RoleAgent, f.inbox)
+	id := f.inbound("m1", "Alice", "alice@example.com", "Damaged mug", "The mug arrived broken.")
+	bea := f.newTab(t)
+	bea.login("bea@test.example", "#/inbox/open")
+	bea.waitJS("no unread notifications", `() => document.querySelector('#bell').getAttribute('aria-label') === 'Notifications, none unread'`)
+	ctx := crm.WithAgent(crm.AsSystem(context.Background()), f.admin)
+	if _, err := f.db.AddMessage(ctx, &crm.NewMessage{TicketID: id, Body: "Could you check this @Bea Baker please", Internal: true}); err != nil {
+		t.Fatal(err)
+	}
+	bea.waitJS("one unread", `() => document.querySelector('#bell').getAttribute('aria-label') === 'Notifications, 1 unread'`)
+
+	// Count the answers to the list: the panel's load is answered only after the click.
+	loads := `performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/v1/notifications?')).length`
+	bea.eval(`String(performance.setResourceTimingBufferSize(100000))`)
+	before, err := strconv.Atoi(bea.eval(`String(` + loads + `)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := f.lateAnswer("/api/v1/notifications")
+	defer release()
+	bea.click("#bell")
+	bea.waitText("#notify-list", "Ada Admin mentioned you: Could you check this @Bea Baker please")
+	bea.click("#notify-list .notify-item a")
+	bea.waitText("#ticket-subject", "Damaged mug")
+	bea.waitJS("nothing unread", `() => document.querySelector('#bell').getAttribute('aria-label') === 'Notifications, none unread'`)
+	release()
+	// The late answer arrived, and the list was asked again: an answer from before the
+	// notification was read is not what the bell shows.
+	bea.waitJS("the late answer and a load after the read arrived", `(n) => `+loads+` >= n + 2`, before)
+	bea.waitJS("still nothing unread", `() => document.querySelector('#bell').getAttribute('aria-label') === 'Notifications, none unread' && document.querySelector('#bell-count').hidden`)
+	bea.noScriptErrors()
+}
+
 func TestMentionNotifiesOtherAgent(t *testing.T) {
 	f := newFixture(t)
 	f.runNotifier(t)

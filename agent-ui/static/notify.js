@@ -15,7 +15,8 @@ let items = [];       // the newest notifications, newest first
 let unread = 0;
 let prefs = { desktop: false, sound: false };
 let loaded = false;
-let seq = 0;
+let seq = 0;           // the number of the newest load; an answer to an older one is dropped
+let loading = false;   // a load is waiting for its answer
 
 // kindText names a kind of notification (notify.kind.<kind>); an unknown one keeps its id.
 const kinds = ['assigned', 'customer_replied', 'sla_warning', 'mention', 'snooze_ended'];
@@ -65,6 +66,7 @@ export function initBell() {
 // a reconnect (a socket's resume replays stored events, not notifications).
 export async function loadNotifications() {
   const my = ++seq;
+  loading = true;
   try {
     const [res, prof] = await Promise.all([get('/api/v1/notifications?limit=50'), loaded ? null : get('/api/v1/me/profile')]);
     if (my !== seq) return;
@@ -72,7 +74,10 @@ export async function loadNotifications() {
     unread = res.unread || 0;
     if (prof) setNotifyPrefs(prof.notifications);
     loaded = true;
-  } catch { /* the bell keeps what it had */ }
+  } catch { /* the bell keeps what it had */ } finally {
+    if (my === seq) loading = false;
+  }
+  if (my !== seq) return;
   renderBell();
   renderPanel();
 }
@@ -85,6 +90,7 @@ export function setNotifyPrefs(n) {
 // forgetNotifications drops the agent's notifications at sign-out.
 export function forgetNotifications() {
   seq++;
+  loading = false;
   items = [];
   unread = 0;
   loaded = false;
@@ -158,6 +164,11 @@ function openItem(e, n) {
 }
 
 async function markRead(ids) {
+  // A load on its way (opening the panel starts one) would answer with what was unread
+  // before and put the count back: it is dropped, and asked again once this is done.
+  const reload = loading;
+  seq++;
+  loading = false;
   const now = new Date().toISOString();
   for (const n of items) {
     if ((!ids || ids.includes(n.id)) && !n.read_at) n.read_at = now;
@@ -170,6 +181,7 @@ async function markRead(ids) {
   }
   renderBell();
   renderPanel();
+  if (reload) loadNotifications();
 }
 
 // readAll marks every notification read; the focus stays in the panel.
