@@ -110,6 +110,7 @@ type DB struct {
 	closeOnce  sync.Once
 
 	full fullDisk // whether the last writes failed for lack of space; see diskfull.go
+	tail tail     // the newest events committed here; see tail.go
 
 	crm.GuesserSlot // the contact-reason guesser of new customers' first tickets (see Ingest)
 }
@@ -550,6 +551,7 @@ func (w *batcher) commit() {
 		default: // the indexer has been told already
 		}
 	}
+	db.tail.add(events) // before the events are published, so that readers woken by them find them
 	db.Versions.Bump(events)
 	if db.opt.Bus == nil {
 		return

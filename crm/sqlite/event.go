@@ -18,7 +18,15 @@ import (
 func (db *DB) Events(ctx context.Context, after int64, limit int) ([]*crm.Event, error) {
 	limit = limitOf(limit, 100, 1000)
 	vis, args := inboxFilter(ctx, "e.inbox_id")
-	if vis != "1" {
+	if vis == "1" {
+		newest, err := db.newestEvent(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query events: %w", err)
+		}
+		if events, ok := db.tail.read(after, limit, newest); ok {
+			return events, nil
+		}
+	} else {
 		vis = "e.ticket_id IS NOT NULL AND " + vis
 	}
 	rows, err := db.rdb.QueryContext(ctx, `SELECT e.id, e.type, e.ticket_id, e.customer_id, e.inbox_id,
