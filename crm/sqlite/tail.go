@@ -10,7 +10,7 @@ import (
 // Bounds of the tail: the newest events it keeps, and the bytes of their data.
 const (
 	tailEvents = 4096
-	tailBytes  = 8 << 20
+	tailBytes  = 4 << 20
 )
 
 // tail keeps the newest committed events in memory, as the writer published them. The
