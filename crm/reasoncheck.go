@@ -198,6 +198,17 @@ func (g ReasonGuess) ApplyTo(t *Ticket) error {
 	return nil
 }
 
+// ApplyFirstGuess gives ticket t, about to be opened by a new customer's message, that
+// message's guess g (nil: none; see GuesserSlot), as GuessReason would a moment later.
+// It reports whether t got a reason or suggestions, and the model that guessed; a guess
+// that does not check is left to the reasoner's worker.
+func ApplyFirstGuess(t *Ticket, g *ReasonGuess) (model int64, ok bool) {
+	if g == nil || g.ApplyTo(t) != nil || t.ReasonID == nil && len(t.ReasonSuggestions) == 0 {
+		return 0, false
+	}
+	return g.Model, true
+}
+
 // ReasonColumns are the values of t's reason columns as both stores keep them: the
 // reason id (nil for none), the confidence in millionths (nil for none) and the
 // suggestions as JSON ("" for none).

@@ -372,8 +372,8 @@ func (tx *Tx) file(ctx context.Context, in *crm.Inbound, sums []string, name, ki
 		startWaiting(t, in, at)
 		// A new customer's first ticket gets the guess of their message as it opens.
 		var model int64
-		if guessed = newSender && status == crm.StatusOpen && tx.applyFirstGuess(t); guessed {
-			model = tx.firstGuess.Model
+		if newSender && status == crm.StatusOpen {
+			model, guessed = crm.ApplyFirstGuess(t, tx.firstGuess)
 		}
 		reason, confidence, suggestions, err := crm.ReasonColumns(t)
 		if err != nil {

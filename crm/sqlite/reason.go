@@ -377,14 +377,6 @@ func (db *DB) GuessReason(ctx context.Context, ticketID int64, g crm.ReasonGuess
 	return t, changed, nil
 }
 
-// applyFirstGuess gives ticket t, about to be opened by a new customer's message, the
-// guess of that message (see SetReasonGuesser), as GuessReason would a moment later,
-// and reports whether t got a reason or suggestions. A guess that does not check is
-// left to the reasoner's worker.
-func (tx *Tx) applyFirstGuess(t *crm.Ticket) bool {
-	return tx.firstGuess != nil && tx.firstGuess.ApplyTo(t) == nil && (t.ReasonID != nil || len(t.ReasonSuggestions) > 0)
-}
-
 // reasonOf is t's reason id, 0 when it has none.
 func reasonOf(t *crm.Ticket) int64 {
 	if t.ReasonID == nil {
