@@ -175,6 +175,12 @@ func (s *Service) sync(ctx context.Context) error {
 		if err := s.store.SaveProjection(ctx, p); err != nil {
 			return err
 		}
+		// A short batch was the end of the log when it was read. Events stored since then
+		// wake Run for the next pass: following them here, a batch at a time as they come,
+		// would project a few dozen per pass and never let them settle.
+		if len(events) < projectBatch {
+			return nil
+		}
 		after = p.After
 	}
 }

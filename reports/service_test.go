@@ -453,3 +453,41 @@ func TestResolvedIsCreditedToWhoResolved(t *testing.T) {
 		t.Errorf("tickets resolved by agent: %v, want Dana 1 (she resolved Ann's ticket), Ann 1 (the system resolved hers)", got)
 	}
 }
+
+// TestSyncCatchesUpPastOneBatch: a backlog of several batches of events (a restart
+// after a busy hour) is projected by one Sync, though a pass stops at a batch shorter
+// than a full one; the ticket resolved last, at the end of the backlog, gets its survey.
+func TestSyncCatchesUpPastOneBatch(t *testing.T) {
+	f := newFixture(t, time.Date(2026, 11, 6, 15, 0, 0, 0, time.UTC))
+	mail := f.inbox(crm.KindEmail, "Support mail")
+	var last int64
+	for i := range 400 { // three events each: customer, ticket, message
+		res, err := f.db.Ingest(f.ctx, &crm.Inbound{InboxID: mail.ID, Channel: crm.ChannelEmail,
+			ExternalID: fmt.Sprintf("backlog-%d", i), From: []crm.Identity{email(fmt.Sprintf("c%d@example.com", i))},
+			Subject: "Order", Text: "Where is my order?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = res.TicketID
+	}
+	resolved := crm.StatusResolved
+	if _, err := f.db.UpdateTicket(f.agent, last, crm.TicketUpdate{Status: &resolved}); err != nil {
+		t.Fatal(err)
+	}
+	_, newest, err := f.db.ProjectionCursor(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sync()
+	// The survey's own events, stored by the pass, are the next pass's.
+	after, _, err := f.db.ProjectionCursor(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after < newest || newest < 1200 {
+		t.Errorf("projected through event %d of %d", after, newest)
+	}
+	if n := len(f.surveys(last)); n != 1 {
+		t.Errorf("ticket resolved at the end of the backlog has %d surveys, want 1", n)
+	}
+}
