@@ -2,6 +2,7 @@ package channels
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -75,14 +76,27 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			case e, ok := <-wake:
 				if !ok {
 					wake = nil // the bus closed: the tick goes on
-				} else if e.Type == crm.EventMessageCreated && e.Actor.Kind != "customer" {
-					// Only a new message of an agent or the system can be a queued reply;
-					// retries come with the tick.
-					break wait
+				} else if queuedReply(e) {
+					break wait // retries come with the tick
 				}
 			}
 		}
 	}
+}
+
+// queuedReply reports whether e may be a new message waiting in the outbox. Only an
+// agent or the system writes one, but an agent also files inbound messages through the
+// API, which under load wakes the dispatcher at every commit for an outbox with nothing
+// due: the message's direction and status tell. Data it cannot read counts as a reply.
+func queuedReply(e *crm.Event) bool {
+	if e.Type != crm.EventMessageCreated || e.Actor.Kind == "customer" {
+		return false
+	}
+	var m struct{ Direction, Status string }
+	if err := json.Unmarshal(e.Data, &m); err != nil {
+		return true
+	}
+	return m.Direction == crm.DirOut && m.Status == crm.MsgQueued
 }
 
 // dispatchBatch sends one claimed batch concurrently and reports whether the batch was

@@ -3,6 +3,7 @@ package channels_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -160,4 +161,74 @@ func TestDispatcherDemoInbox(t *testing.T) {
 	}
 	run(t, &channels.Dispatcher{Outbox: db, Connectors: channels.NewRegistry(), Poll: 20 * time.Millisecond})
 	waitStatus(t, db, m, crm.MsgSent)
+}
+
+// countingOutbox counts the claims made on the store's outbox.
+type countingOutbox struct {
+	crm.Outbox
+	claims atomic.Int32
+}
+
+func (o *countingOutbox) ClaimOutbound(ctx context.Context, lease time.Duration, limit int) ([]*crm.Outbound, error) {
+	o.claims.Add(1)
+	return o.Outbox.ClaimOutbound(ctx, lease, limit)
+}
+
+// TestDispatcherWakesForRepliesOnly: inbound messages that an agent files through the
+// API leave the outbox alone (under load they made the dispatcher look at it after every
+// commit); the reply queued after them goes out at once, with no tick to wait for.
+func TestDispatcherWakesForRepliesOnly(t *testing.T) {
+	st := teststore.Open(t, teststore.Options{})
+	db, bus := st.Store, st.Bus
+	ctx := crm.AsSystem(context.Background())
+	agent, err := db.CreateAgent(ctx, &crm.NewAgent{Email: "ann@shop.example", Name: "Ann", Role: crm.RoleAdmin,
+		Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := db.CreateInbox(ctx, &crm.Inbox{Kind: crm.KindAPI, Name: "Backoffice", Config: map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan string, 1)
+	reg := channels.NewRegistry()
+	reg.Register(crm.KindAPI, channels.ConnectorFunc(func(ctx context.Context, out *crm.Outbound) (string, error) {
+		sent <- out.Message.Text
+		return "ext-1", nil
+	}))
+	outbox := &countingOutbox{Outbox: db}
+	run(t, &channels.Dispatcher{Outbox: outbox, Bus: bus, Connectors: reg, Poll: time.Hour})
+	deadline := time.Now().Add(10 * time.Second)
+	for outbox.claims.Load() == 0 { // the first look, at start
+		if time.Now().After(deadline) {
+			t.Fatal("the dispatcher never looked at the outbox")
+		}
+		time.Sleep(time.Millisecond)
+	}
+
+	asAnn := crm.WithAgent(ctx, agent)
+	var ticket int64
+	for i := range 20 {
+		res, err := db.Ingest(asAnn, &crm.Inbound{InboxID: in.ID, Channel: crm.ChannelAPI, ExternalID: fmt.Sprint("in-", i),
+			ThreadKey: "order-7", From: []crm.Identity{{Kind: crm.IdentityEmail, Address: "a@x.example"}}, Text: "hello"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ticket = res.TicketID
+	}
+	if _, err := db.AddMessage(asAnn, &crm.NewMessage{TicketID: ticket, Body: "on its way"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case text := <-sent:
+		if text != "on its way" {
+			t.Errorf("sent %q", text)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reply was not sent")
+	}
+	// The events reach the dispatcher in order: the inbound ones came before the reply's.
+	if n := outbox.claims.Load(); n != 2 {
+		t.Errorf("the outbox was looked at %d times, want 2 (at start and for the reply)", n)
+	}
 }
